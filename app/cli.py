@@ -1,0 +1,86 @@
+"""The ``toldfeed`` command: poll, serve, export."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from app.config import Settings
+from app.errors import ConfigError, StoreError
+from app.ingest import PollReport
+
+
+def format_report(report: PollReport) -> list[str]:
+    """One line per source, then one line for detail pages and incidents."""
+    lines = []
+    for s in report.sources:
+        detail = f"{s.entries} entries" if s.outcome != "failed" else (s.error or "failed")
+        if s.via:
+            detail += f" (via {s.via})"
+        if s.warnings and s.outcome != "failed":
+            detail += f"; {len(s.warnings)} warning(s): {s.warnings[0]}"
+        lines.append(f"{s.outcome:<13} {s.url}  {detail}")
+    lines.append(
+        f"details: {report.details_fetched} fetched, {report.details_not_modified} not modified, "
+        f"{report.details_failed} failed, {report.details_deferred} deferred; "
+        f"incidents: {len(report.new_keys)} new, {len(report.changed_keys)} changed"
+    )
+    return lines
+
+
+def _cmd_poll(settings: Settings) -> int:
+    from app.runtime import Runtime
+
+    with Runtime.open(settings) as runtime:
+        report = runtime.poll(datetime.now(UTC))
+    for line in format_report(report):
+        print(line)
+    return 0 if report.ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = argparse.ArgumentParser(prog="toldfeed", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("poll", help="run one ingestion cycle over every source")
+    serve = sub.add_parser("serve", help="run the web server and the poller in one process")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="serve a demo store filled from the bundled samples")
+    export = sub.add_parser("export", help="write every published document under DIR")
+    export.add_argument("dir")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = Settings.from_env()
+        if args.command == "poll":
+            return _cmd_poll(settings)
+        if args.command == "serve":
+            from app.serve import serve_forever
+
+            return serve_forever(settings, args.host, args.port, demo=args.demo)
+        if args.command == "export":
+            from app.export import export_all
+
+            count = export_all(settings, args.dir)
+            print(f"wrote {count} documents under {args.dir}")
+            return 0
+    except ConfigError as e:
+        print(f"toldfeed: configuration error: {e}", file=sys.stderr)
+        return 2
+    except StoreError as e:
+        print(f"toldfeed: store error: {e}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

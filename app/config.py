@@ -1,0 +1,129 @@
+"""Settings (the only reader of environment variables) and the sources file."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from app.errors import ConfigError
+from app.model import Lang
+
+VERSION = "0.1.0"
+_REPO_FEEDS = Path(__file__).resolve().parent.parent / "feeds"
+
+
+def _default_data_file(name: str) -> Path:
+    """``feeds/<name>`` of the working directory, else the one beside the installed package."""
+    local = Path("feeds") / name
+    return local if local.exists() or not (_REPO_FEEDS / name).exists() else _REPO_FEEDS / name
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One upstream document polled directly (a list page or the RSS feed)."""
+
+    kind: str
+    url: str
+    lang: Lang
+
+    @property
+    def host(self) -> str:
+        """The URL's host name."""
+        return urlsplit(self.url).hostname or ""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every tunable of toldfeed. ``from_env`` reads ``TOLDFEED_<FIELD>`` for each field."""
+
+    sources: Path = field(default_factory=lambda: _default_data_file("sources.toml"))
+    systems: Path = field(default_factory=lambda: _default_data_file("systems.toml"))
+    data_dir: Path = Path("var")
+    base_url: str = "http://localhost:8000"
+    poll_seconds: float = 300.0
+    poll_jitter: float = 0.1
+    poll_budget_seconds: float = 120.0
+    timeout_seconds: float = 15.0
+    max_redirects: int = 5
+    max_body_bytes: int = 5 * 1024 * 1024
+    retries: int = 2
+    backoff_seconds: float = 1.0
+    retry_after_cap_seconds: float = 30.0
+    max_details_per_poll: int = 60
+    detail_refresh_seconds: float = 3600.0
+    fetch_workers: int = 4
+    stale_after_seconds: float = 3600.0
+    blind_after_seconds: float = 1800.0
+    max_backoff_seconds: float = 3600.0
+    feed_limit_default: int = 50
+    feed_limit_max: int = 500
+    frame_ancestors: str = "*"
+    demo: bool = False
+    poll_on_serve: bool = True
+
+    @property
+    def user_agent(self) -> str:
+        """Names toldfeed and where to find the instance that is polling."""
+        return f"toldfeed/{VERSION} (+{self.base_url.rstrip('/')}/; service-status feed republisher)"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``TOLDFEED_*`` variables; a bad value is a ConfigError."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"TOLDFEED_{f.name.upper()}")
+            if raw is None:
+                continue
+            default = getattr(cls(), f.name)
+            try:
+                if isinstance(default, bool):
+                    values[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+                elif isinstance(default, Path):
+                    values[f.name] = Path(raw)
+                elif isinstance(default, int):
+                    values[f.name] = int(raw)
+                elif isinstance(default, float):
+                    values[f.name] = float(raw)
+                else:
+                    values[f.name] = raw
+            except ValueError as e:
+                raise ConfigError(f"TOLDFEED_{f.name.upper()}={raw!r}: {e}") from e
+        settings = replace(cls(), **values, **overrides)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Reject values that cannot work."""
+        if self.poll_seconds < 1:
+            raise ConfigError("TOLDFEED_POLL_SECONDS must be at least 1")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError("TOLDFEED_BASE_URL must be an http(s) URL")
+        if self.max_body_bytes < 1024 or self.timeout_seconds <= 0:
+            raise ConfigError("fetch limits must be positive")
+
+
+def load_sources(path: Path) -> tuple[Source, ...]:
+    """Read the sources file; raise ConfigError saying what is wrong."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"cannot read sources file {path}: {e}") from e
+    sources: list[Source] = []
+    for i, entry in enumerate(data.get("source", []), start=1):
+        kind, url, lang = entry.get("kind"), entry.get("url"), entry.get("lang", "da")
+        if kind not in {"page", "rss"}:
+            raise ConfigError(f"{path}: source #{i}: kind must be 'page' or 'rss', not {kind!r}")
+        if not isinstance(url, str) or urlsplit(url).scheme not in {"http", "https"}:
+            raise ConfigError(f"{path}: source #{i}: url must be an http(s) URL")
+        if lang not in {"en", "da"}:
+            raise ConfigError(f"{path}: source #{i}: lang must be 'en' or 'da', not {lang!r}")
+        sources.append(Source(kind=kind, url=url, lang=Lang(lang)))
+    if not sources:
+        raise ConfigError(f"{path}: no [[source]] entries")
+    return tuple(sources)

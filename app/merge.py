@@ -1,0 +1,231 @@
+"""Dedupe and timeline rules: observations in, incidents out. Pure: no I/O, no clock.
+
+Design (see README "Dedupe rules"):
+
+* The state is a *set* of observations, each kept once (identical content seen again keeps its
+  earliest ``observed_at``). Every incident field is a function of that set, so merging is
+  order-independent and idempotent by construction: ``merge(a ∪ b) == merge(b ∪ a)``.
+* Messages (oids) that share a primary INC/WO reference form one incident; its key is that
+  reference (the smallest one if a message's reference ever changed), else ``oid:<N>``.
+* Title, status, link and text come from the most recently updated message; within it from
+  the observation ranked highest by (upstream last-updated, observed_at, detail > list > rss).
+  An observation without text (a summary-table row) never blanks the text.
+* Systems, references and update lines are unions; ``published_at`` is the earliest creation.
+* ``updated_at`` is the change time of the last observation that changed what subscribers see
+  (title, status, systems, text, timeline): replaying the observations in change-time order,
+  a poll that finds nothing new cannot move it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from app.model import Incident, Kind, Lang, Observation, SourceKind, Status, Update
+from app.upstream.text import update_identity
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PRIORITY = {SourceKind.RSS: 0, SourceKind.LIST: 1, SourceKind.DETAIL: 2}
+
+
+def fingerprint(obs: Observation) -> str:
+    """Identity of an observation's content (everything but when it was observed)."""
+    return hashlib.blake2b(repr(replace(obs, observed_at=_EPOCH)).encode(), digest_size=12).hexdigest()
+
+
+def add_observations(
+    existing: Iterable[Observation], new: Iterable[Observation]
+) -> list[Observation]:
+    """Union of two observation sets, each content once with its earliest ``observed_at``."""
+    kept: dict[str, Observation] = {}
+    for obs in (*existing, *new):
+        fp = fingerprint(obs)
+        old = kept.get(fp)
+        if old is None or obs.observed_at < old.observed_at:
+            kept[fp] = obs
+    return [kept[fp] for fp in sorted(kept)]
+
+
+def change_time(obs: Observation) -> datetime:
+    """When the upstream state this observation shows came to be, as far as is known."""
+    return obs.last_updated_at or obs.observed_at
+
+
+def _rank(obs: Observation) -> tuple[datetime, datetime, int, str, str]:
+    # the title and text close ties deterministically without hashing the whole record
+    return (
+        obs.last_updated_at or _EPOCH,
+        obs.observed_at,
+        _PRIORITY[obs.source_kind],
+        obs.title,
+        obs.message_text,
+    )
+
+
+def group_oids(observations: Iterable[Observation]) -> list[set[int]]:
+    """Partition oids into incidents: oids sharing a primary reference are one incident."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    by_ref: dict[str, int] = {}
+    for obs in observations:
+        find(obs.oid)
+        if obs.ref:
+            other = by_ref.setdefault(obs.ref, obs.oid)
+            parent[find(obs.oid)] = find(other)
+    groups: dict[int, set[int]] = {}
+    for oid in parent:
+        groups.setdefault(find(oid), set()).add(oid)
+    return sorted(groups.values(), key=min)
+
+
+def incident_key(observations: Iterable[Observation]) -> str:
+    """The stable key of the incident these observations make up."""
+    obs = list(observations)
+    refs = sorted({o.ref for o in obs if o.ref})
+    return refs[0] if refs else f"oid:{min(o.oid for o in obs)}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """Everything subscribers see, derived from one set of observations."""
+
+    incident: Incident
+
+    def signature(self) -> tuple[object, ...]:
+        i = self.incident
+        return (
+            tuple(sorted(i.title.items())),
+            i.status,
+            i.systems,
+            tuple(sorted(i.message_text.items())),
+            tuple(sorted((u.lang, update_identity(u.text)) for u in i.updates)),
+        )
+
+
+def _merge_updates(observations: Sequence[Observation]) -> tuple[Update, ...]:
+    """Each update line once; its time from the most trusted source that names one."""
+    best: dict[tuple[Lang, str], tuple[tuple[int, float, str], Update]] = {}
+    seen: dict[tuple[Lang, str], datetime] = {}
+    for obs in observations:
+        for update in obs.updates:
+            key = (update.lang, update_identity(update.text))
+            if update.seen_at and (key not in seen or update.seen_at < seen[key]):
+                seen[key] = update.seen_at
+            strength = (
+                _PRIORITY[obs.source_kind] if update.at else -1,
+                -(update.at or _EPOCH).timestamp(),
+                update.text,
+            )
+            if key not in best or strength > best[key][0]:
+                best[key] = (strength, update)
+    merged = [replace(u, seen_at=seen.get(key)) for key, (_, u) in best.items()]
+    merged.sort(key=lambda u: (u.sort_at or _EPOCH, u.lang, update_identity(u.text)), reverse=True)
+    return tuple(merged)
+
+
+def _derive(key: str, observations: Sequence[Observation]) -> Incident:
+    by_oid: dict[int, list[Observation]] = {}
+    for obs in observations:
+        by_oid.setdefault(obs.oid, []).append(obs)
+
+    def message_time(oid: int) -> tuple[datetime, int]:
+        times = [o.last_updated_at or o.created_at or _EPOCH for o in by_oid[oid]]
+        return (max(times), oid)
+
+    latest_oid = max(by_oid, key=message_time)
+    latest = sorted(by_oid[latest_oid], key=_rank, reverse=True)
+    ranked_all = sorted(observations, key=_rank, reverse=True)
+
+    def pick(attr: str, lang: Lang | None = None) -> Observation | None:
+        for pool in (latest, ranked_all):
+            for obs in pool:
+                if getattr(obs, attr) and (lang is None or obs.lang == lang):
+                    return obs
+        return None
+
+    title: dict[str, str] = {}
+    html: dict[str, str] = {}
+    text: dict[str, str] = {}
+    links: dict[str, str] = {}
+    for lang in Lang:
+        if (t := pick("title", lang)) is not None:
+            title[lang] = t.title
+        if (m := pick("message_text", lang)) is not None:
+            html[lang], text[lang] = m.message_html, m.message_text
+        for obs in latest:
+            if obs.lang == lang and obs.link and obs.source_kind is not SourceKind.RSS:
+                links[lang] = obs.link
+                break
+        else:
+            if (linked := pick("link", lang)) is not None:
+                links[lang] = linked.link
+    refs = sorted({r for o in observations for r in (*o.refs, *([o.ref] if o.ref else []))})
+    ref = None if key.startswith("oid:") else key
+    status_obs = pick("status")
+    kind_obs = pick("kind")
+    kind = kind_obs.kind if kind_obs and kind_obs.kind else None
+    if kind is None:
+        kind = Kind.SCHEDULED if ref and ref.startswith("WO") else Kind.DISRUPTION
+    if status_obs is not None and status_obs.status is not None:
+        status = status_obs.status
+    else:
+        status = Status.SCHEDULED if kind is Kind.SCHEDULED else Status.CURRENT
+    created = [o.created_at for o in observations if o.created_at]
+    updated = [o.last_updated_at for o in observations if o.last_updated_at]
+    published = min(created or updated or [o.observed_at for o in observations])
+    return Incident(
+        key=key,
+        refs=tuple(refs),
+        oids=tuple(sorted(by_oid)),
+        oid=latest_oid,
+        links=links,
+        title=title,
+        message_html=html,
+        message_text=text,
+        systems=tuple(sorted({s for o in observations for s in o.systems})),
+        unknown_systems=tuple(sorted({s for o in observations for s in o.unknown_systems})),
+        status=status,
+        kind=kind,
+        published_at=published,
+        updated_at=published,
+        upstream_updated_at=max([*updated, published]),
+        updates=_merge_updates(observations),
+    )
+
+
+def derive_incident(observations: Iterable[Observation]) -> Incident:
+    """Merge every observation of one incident into the entry subscribers see."""
+    obs = add_observations((), observations)
+    if not obs:
+        raise ValueError("an incident needs at least one observation")
+    key = incident_key(obs)
+    incident = _derive(key, obs)
+    # replay in change-time order: updated_at is when the visible content last changed
+    by_time = sorted(obs, key=lambda o: (change_time(o), fingerprint(o)))
+    last_change = incident.published_at
+    previous: tuple[object, ...] | None = None
+    index = 0
+    while index < len(by_time):
+        moment = change_time(by_time[index])
+        while index < len(by_time) and change_time(by_time[index]) == moment:
+            index += 1
+        signature = _Fields(_derive(key, by_time[:index])).signature()
+        if signature != previous:
+            last_change = moment
+            previous = signature
+    return replace(incident, updated_at=max(last_change, incident.published_at))
+
+
+def derive_incidents(observations: Iterable[Observation]) -> list[Incident]:
+    """Group observations into incidents and derive each (the whole merge, for tests)."""
+    obs = add_observations((), observations)
+    groups = group_oids(obs)
+    return [derive_incident([o for o in obs if o.oid in group]) for group in groups]

@@ -1,0 +1,135 @@
+"""Records that flow through toldfeed: frozen, slotted, no I/O.
+
+Every datetime here is timezone-aware UTC. Upstream local times are converted at the parsing
+edge (``app.upstream.dates``) and never travel further as naive values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Normalized status of a message or incident."""
+
+    CURRENT = "current"
+    SCHEDULED = "scheduled"
+    CLOSED = "closed"
+
+
+class Kind(StrEnum):
+    """What a message is about: an unplanned disruption or a planned service window."""
+
+    DISRUPTION = "disruption"
+    SCHEDULED = "scheduled"
+
+
+class SourceKind(StrEnum):
+    """Where an observation came from; also the order of trust for equal timestamps."""
+
+    RSS = "rss"
+    LIST = "list"
+    DETAIL = "detail"
+
+
+class Lang(StrEnum):
+    """Languages toldfeed reads and publishes."""
+
+    EN = "en"
+    DA = "da"
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """One progress line of a message.
+
+    ``at`` is the time the line itself names (None when it names none); ``seen_at`` is the
+    upstream time of the first version that carried it, used for ordering when ``at`` is None.
+    """
+
+    text: str
+    lang: Lang
+    at: datetime | None = None
+    seen_at: datetime | None = None
+
+    @property
+    def sort_at(self) -> datetime | None:
+        """The best time known for ordering this update."""
+        return self.at or self.seen_at
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One earlier text of a message from a detail page's version history."""
+
+    at: datetime
+    text: str
+    html: str
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one source said about one message (one oid) at one moment.
+
+    A list row, an RSS item and a detail page each give one observation. ``observed_at`` is
+    when toldfeed saw it; every other field is upstream data.
+    """
+
+    oid: int
+    lang: Lang
+    source_kind: SourceKind
+    observed_at: datetime
+    link: str = ""
+    title: str = ""
+    ref: str | None = None
+    refs: tuple[str, ...] = ()
+    systems: tuple[str, ...] = ()
+    unknown_systems: tuple[str, ...] = ()
+    status: Status | None = None
+    kind: Kind | None = None
+    created_at: datetime | None = None
+    last_updated_at: datetime | None = None
+    message_html: str = ""
+    message_text: str = ""
+    updates: tuple[Update, ...] = ()
+    versions: tuple[Version, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """One published entry: every message sharing a reference (or one oid) merged.
+
+    Text fields are per language (``title["en"]``); ``updated_at`` moves only on a real change.
+    """
+
+    key: str
+    refs: tuple[str, ...]
+    oids: tuple[int, ...]
+    oid: int
+    links: dict[str, str]
+    title: dict[str, str]
+    message_html: dict[str, str]
+    message_text: dict[str, str]
+    systems: tuple[str, ...]
+    unknown_systems: tuple[str, ...]
+    status: Status
+    kind: Kind
+    published_at: datetime
+    updated_at: datetime
+    upstream_updated_at: datetime
+    updates: tuple[Update, ...] = field(default_factory=tuple)
+
+    @property
+    def ref(self) -> str | None:
+        """The reference the incident is keyed by, or None for an oid-keyed message."""
+        return None if self.key.startswith("oid:") else self.key
+
+    def title_in(self, lang: Lang) -> str:
+        """The title in ``lang``, falling back to the other language."""
+        return self.title.get(lang) or next(iter(self.title.values()), "")
+
+    def link_in(self, lang: Lang) -> str:
+        """The official detail page in ``lang``, falling back to the other language."""
+        return self.links.get(lang) or next(iter(self.links.values()), "")

@@ -1,0 +1,88 @@
+"""HTML access for the upstream parsers (the only importer of selectolax).
+
+Decoding follows what works on real servers: a byte-order mark wins; then strict UTF-8 (a body
+that decodes as UTF-8 almost surely is UTF-8, whatever the header says); then the charset the
+header or a ``<meta>`` declares; then windows-1252, which never fails and is what a Danish
+server that declares nothing usually sends.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from app.upstream.sanitize import clean_html, strip_controls
+from app.upstream.text import normalize
+
+Node = LexborNode
+
+_CHARSET_HEADER = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+_CHARSET_META = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+_BLOCK_END = re.compile(r"<br\s*/?>|</(?:p|li|div|h[1-6]|tr|ul|ol)>", re.I)
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _known(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_body(body: bytes, content_type: str | None = None) -> str:
+    """Decode a response body to text, robust to a wrong or missing charset."""
+    for bom, encoding in _BOMS:
+        if body.startswith(bom):
+            return body.decode(encoding, errors="replace")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    header = _CHARSET_HEADER.search(content_type or "")
+    meta = _CHARSET_META.search(body[:4096])
+    declared = _known(header.group(1) if header else None) or _known(
+        meta.group(1).decode("ascii", "ignore") if meta else None
+    )
+    if declared and declared not in {"utf-8", "ascii"}:
+        # latin-1 is declared where windows-1252 is meant (the HTML standard says the same)
+        declared = "cp1252" if declared == "iso8859-1" else declared
+        return body.decode(declared, errors="replace")
+    return body.decode("cp1252", errors="replace")
+
+
+def parse_html(text: str) -> LexborHTMLParser:
+    """Parse an HTML document."""
+    return LexborHTMLParser(strip_controls(text))
+
+
+def text_of(node: Node | None) -> str:
+    """The normalized visible text of ``node``."""
+    if node is None:
+        return ""
+    return normalize(node.text(separator=" "))
+
+
+def lines_of_html(fragment: str) -> list[str]:
+    """Split an HTML fragment into its non-empty block-level text lines."""
+    marked = _BLOCK_END.sub("\n", fragment)
+    tree = LexborHTMLParser(f"<body>{marked}</body>")
+    body = tree.body
+    raw = body.text(separator="") if body is not None else ""
+    return [line for line in (normalize(part) for part in raw.split("\n")) if line]
+
+
+def rich_text(node: Node) -> tuple[str, list[str]]:
+    """Return (sanitized HTML, text lines) of a rich-text cell or field."""
+    safe = clean_html(node.html or "")  # the cell's own tag is not on the allow-list
+    # spacer paragraphs that hold only a non-breaking space are dropped from the HTML too
+    safe = re.sub(r"<p>(?:\s|&nbsp;|\xa0)*</p>", "", safe).strip()
+    return safe, lines_of_html(safe)
+
+
+def attr(node: Node, name: str) -> str:
+    """An attribute's value, '' when absent."""
+    return (node.attributes.get(name) or "").strip()

@@ -1,0 +1,133 @@
+"""Shared fixtures: the bundled upstream samples served by a real local HTTP server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from app.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "app" / "samples"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXPECTED = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))
+
+
+def snapshot(name: str) -> dict[str, Any]:
+    """One snapshot of expected.json."""
+    return next(s for s in EXPECTED["snapshots"] if s["name"] == name)
+
+
+def polled_at(name: str) -> datetime:
+    """The moment a snapshot was polled, in UTC."""
+    local = datetime.fromisoformat(snapshot(name)["polled_at_local"])
+    from app.upstream.dates import local_to_utc
+
+    return local_to_utc(local)
+
+
+@dataclass
+class Upstream:
+    """A local stand-in for info.skat.dk and rss.skat.dk serving one snapshot at a time.
+
+    ``info.skat.dk`` becomes ``127.0.0.1:<port>`` and ``rss.skat.dk`` becomes
+    ``localhost:<port>`` (two host names, one server), in URLs and in every body served.
+    Every document gets an ETag; ``If-None-Match`` gets a 304. ``override`` replaces the answer
+    for one path+query with any handler, to inject faults.
+    """
+
+    server: HTTPServer
+    documents: dict[str, bytes] = field(default_factory=dict)
+    overrides: dict[str, Callable[[Request], Response]] = field(default_factory=dict)
+    log: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def info(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    @property
+    def rss(self) -> str:
+        return f"http://localhost:{self.server.port}"
+
+    def rewrite(self, text: str) -> str:
+        return text.replace("https://info.skat.dk", self.info).replace("https://rss.skat.dk", self.rss)
+
+    def url(self, original: str) -> str:
+        return self.rewrite(original)
+
+    def load(self, name: str) -> None:
+        snap = snapshot(name)
+        self.documents = {}
+        for url, file in snap["documents"].items():
+            parts = urlsplit(url)
+            body = self.rewrite((SAMPLES / file).read_text(encoding="utf-8")).encode("utf-8")
+            self.documents[f"{parts.path}?{parts.query}"] = body
+
+    def sources_toml(self, name: str, path: Path) -> Path:
+        lines = []
+        for src in snapshot(name)["sources"]:
+            lines += ["[[source]]", f'kind = "{src["kind"]}"', f'url = "{self.url(src["url"])}"',
+                      f'lang = "{src["lang"]}"', ""]
+        path.write_text("\n".join(lines), encoding="utf-8")
+        return path
+
+    def handle(self, request: Request) -> Response:
+        key = f"{request.path}?{request.query_string.decode()}"
+        if key in self.overrides:
+            response = self.overrides[key](request)
+        elif key in self.documents:
+            body = self.documents[key]
+            etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+            if request.headers.get("If-None-Match") == etag:
+                response = Response(status=304, headers={"ETag": etag})
+            else:
+                ctype = "application/rss+xml; charset=utf-8" if "rss" in key else "text/html; charset=utf-8"
+                response = Response(body, status=200, headers={"ETag": etag, "Content-Type": ctype})
+        else:
+            response = Response("not found", status=404)
+        self.log.append((key, response.status_code))
+        return response
+
+
+@pytest.fixture
+def upstream(httpserver: HTTPServer) -> Iterator[Upstream]:
+    up = Upstream(httpserver)
+    httpserver.expect_request("").respond_with_handler(up.handle)
+    import re
+
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(up.handle)
+    yield up
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings on a fresh data directory with fast retries; keyword overrides allowed."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = dict(
+            data_dir=tmp_path / "data",
+            systems=ROOT / "feeds" / "systems.toml",
+            sources=ROOT / "feeds" / "sources.toml",
+            backoff_seconds=0.01,
+            timeout_seconds=2.0,
+            base_url="http://feeds.example.test",
+        )
+        values.update(overrides)
+        return Settings.from_env({}, **values)
+
+    return make
+
+
+def utc(text: str) -> datetime:
+    """Parse an ISO time (Z allowed) as UTC."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
