@@ -66,7 +66,9 @@ class Catalogue:
         """The system with ``slug``, or None."""
         return next((s for s in self.systems if s.slug == slug), None)
 
-    def resolve(self, names: list[str] | tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    def resolve(
+        self, names: list[str] | tuple[str, ...]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Map upstream names to (slugs, unknown names); unknown names map to ``other``."""
         slugs: list[str] = []
         unknown: list[str] = []

@@ -50,7 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the web server and the poller in one process")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--demo", action="store_true", help="serve a demo store filled from the bundled samples")
+    serve.add_argument(
+        "--demo", action="store_true", help="serve a demo store filled from the bundled samples"
+    )
     export = sub.add_parser("export", help="write every published document under DIR")
     export.add_argument("dir")
     args = parser.parse_args(argv)

@@ -32,7 +32,9 @@ def update_to_dict(u: Update) -> dict[str, Any]:
 
 def update_from_dict(d: dict[str, Any]) -> Update:
     """Inverse of ``update_to_dict``."""
-    return Update(text=d["text"], lang=Lang(d["lang"]), at=_dt(d.get("at")), seen_at=_dt(d.get("seen_at")))
+    return Update(
+        text=d["text"], lang=Lang(d["lang"]), at=_dt(d.get("at")), seen_at=_dt(d.get("seen_at"))
+    )
 
 
 def observation_to_dict(o: Observation) -> dict[str, Any]:

@@ -69,7 +69,9 @@ class Settings:
     @property
     def user_agent(self) -> str:
         """Names toldfeed and where to find the instance that is polling."""
-        return f"toldfeed/{VERSION} (+{self.base_url.rstrip('/')}/; service-status feed republisher)"
+        return (
+            f"toldfeed/{VERSION} (+{self.base_url.rstrip('/')}/; service-status feed republisher)"
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -107,7 +107,10 @@ class Fetcher:
     def allowed(self, url: str) -> bool:
         """True when ``url`` is http(s) on a host the sources file names."""
         parts = urlsplit(url)
-        return parts.scheme in {"http", "https"} and (parts.hostname or "").lower() in self.allowed_hosts
+        return (
+            parts.scheme in {"http", "https"}
+            and (parts.hostname or "").lower() in self.allowed_hosts
+        )
 
     def _check_host(self, request: httpx.Request) -> None:
         if not self.allowed(str(request.url)):
@@ -146,9 +149,13 @@ class Fetcher:
         try:
             with self._client.stream("GET", url, headers=headers) as r:
                 if r.status_code == 304:
-                    return Response(url=str(r.url), status=304, headers=dict(r.headers),
-                                    validators=validators or Validators(),
-                                    max_age=parse_max_age(r.headers.get("cache-control")))
+                    return Response(
+                        url=str(r.url),
+                        status=304,
+                        headers=dict(r.headers),
+                        validators=validators or Validators(),
+                        max_age=parse_max_age(r.headers.get("cache-control")),
+                    )
                 if r.status_code >= 400:
                     retry = parse_retry_after(r.headers.get("retry-after"), datetime.now(UTC))
                     raise HTTPStatusError(url, r.status_code, retry)

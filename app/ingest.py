@@ -74,13 +74,25 @@ def _parse(
 ) -> ParseResult:
     parser = {"rss": parse_rss, "page": parse_list_page, "detail": parse_detail_page}[kind]
     return parser(
-        response.body, response.headers, url=response.url, lang=lang, catalogue=catalogue, observed_at=now
+        response.body,
+        response.headers,
+        url=response.url,
+        lang=lang,
+        catalogue=catalogue,
+        observed_at=now,
     )
 
 
 def _links_to_json(links: tuple[DetailLink, ...]) -> list[list[Any]]:
-    return [[ln.url, ln.oid, ln.lang.value, ln.last_updated_at.isoformat() if ln.last_updated_at else None]
-            for ln in links]
+    return [
+        [
+            ln.url,
+            ln.oid,
+            ln.lang.value,
+            ln.last_updated_at.isoformat() if ln.last_updated_at else None,
+        ]
+        for ln in links
+    ]
 
 
 def _links_from_json(data: list[list[Any]]) -> tuple[DetailLink, ...]:
@@ -114,7 +126,9 @@ class Poller:
         validators = Validators(state.get("etag"), state.get("last_modified"))
         return self.fetcher.get(url, validators, deadline)
 
-    def _stage_http(self, batch: Batch, url: str, response: Response, now: datetime, **extra: Any) -> None:
+    def _stage_http(
+        self, batch: Batch, url: str, response: Response, now: datetime, **extra: Any
+    ) -> None:
         state = dict(self.store.get(f"http:{url}") or {})
         state.update(
             etag=response.validators.etag,
@@ -151,8 +165,11 @@ class Poller:
             return report, None, state  # validators not saved: read it again next time
         report.outcome = "fetched"
         self._stage_http(batch, url, response, now)
-        state.update(links=_links_to_json(result.links), feed_links=list(result.feed_links),
-                     entries=report.entries)
+        state.update(
+            links=_links_to_json(result.links),
+            feed_links=list(result.feed_links),
+            entries=report.entries,
+        )
         return report, result, state
 
     def _discover_feed(
@@ -169,14 +186,19 @@ class Poller:
                 response = self._fetch(candidate, deadline)
             except FetchError:
                 continue
-            report = SourceReport(url=trial.url, kind="rss", via=candidate, max_age=response.max_age)
+            report = SourceReport(
+                url=trial.url, kind="rss", via=candidate, max_age=response.max_age
+            )
             if response.not_modified:
                 report.outcome, report.entries = "not modified", int(state.get("entries", 0))
                 return report, None, state
             result = _parse("rss", response, source.lang, self.catalogue, now)
             if result.observations:
                 log.info("feed autodiscovered: %s (configured %s failed)", candidate, source.url)
-                report.outcome, report.entries = "fetched", len({o.oid for o in result.observations})
+                report.outcome, report.entries = (
+                    "fetched",
+                    len({o.oid for o in result.observations}),
+                )
                 report.warnings = [f"configured feed URL failed; read {candidate} instead"]
                 self._stage_http(batch, candidate, response, now)
                 state.update(links=_links_to_json(result.links), entries=report.entries)
@@ -239,7 +261,9 @@ class Poller:
         workers = max(1, self.settings.fetch_workers)
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for source, (src_report, result, state) in zip(
-                pages, pool.map(lambda s: self._read_source(s, batch, now, deadline), pages), strict=True
+                pages,
+                pool.map(lambda s: self._read_source(s, batch, now, deadline), pages),
+                strict=True,
             ):
                 report.sources.append(src_report)
                 self._collect(source, result, state, batch, observations, links)
@@ -272,7 +296,11 @@ class Poller:
                 observations.extend(result.observations)
                 obs = result.observations[0]
                 self._stage_http(
-                    batch, link.url, response, now, parsed=True,
+                    batch,
+                    link.url,
+                    response,
+                    now,
+                    parsed=True,
                     last_updated=obs.last_updated_at.isoformat() if obs.last_updated_at else None,
                 )
                 for warning in result.warnings:
@@ -368,14 +396,25 @@ def _report_to_json(report: PollReport) -> dict[str, Any]:
         "started_at": report.started_at.isoformat(),
         "ok": report.ok,
         "sources": [
-            {"url": s.url, "kind": s.kind, "outcome": s.outcome, "entries": s.entries, "error": s.error,
-             "warnings": s.warnings, "unknown_systems": s.unknown_systems, "via": s.via}
+            {
+                "url": s.url,
+                "kind": s.kind,
+                "outcome": s.outcome,
+                "entries": s.entries,
+                "error": s.error,
+                "warnings": s.warnings,
+                "unknown_systems": s.unknown_systems,
+                "via": s.via,
+            }
             for s in report.sources
         ],
-        "details": {"fetched": report.details_fetched, "not_modified": report.details_not_modified,
-                    "failed": report.details_failed, "deferred": report.details_deferred,
-                    "errors": report.detail_errors[:20]},
+        "details": {
+            "fetched": report.details_fetched,
+            "not_modified": report.details_not_modified,
+            "failed": report.details_failed,
+            "deferred": report.details_deferred,
+            "errors": report.detail_errors[:20],
+        },
         "new": report.new_keys,
         "changed": report.changed_keys,
     }
-

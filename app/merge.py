@@ -32,7 +32,9 @@ _PRIORITY = {SourceKind.RSS: 0, SourceKind.LIST: 1, SourceKind.DETAIL: 2}
 
 def fingerprint(obs: Observation) -> str:
     """Identity of an observation's content (everything but when it was observed)."""
-    return hashlib.blake2b(repr(replace(obs, observed_at=_EPOCH)).encode(), digest_size=12).hexdigest()
+    return hashlib.blake2b(
+        repr(replace(obs, observed_at=_EPOCH)).encode(), digest_size=12
+    ).hexdigest()
 
 
 def add_observations(
@@ -209,17 +211,23 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
     key = incident_key(obs)
     incident = _derive(key, obs)
     # replay in change-time order: updated_at is when the visible content last changed
-    by_time = sorted(obs, key=lambda o: (change_time(o), fingerprint(o)))
+    def order(o: Observation) -> tuple[datetime, datetime, str]:
+        return (change_time(o), o.observed_at, fingerprint(o))
+
+    by_time = sorted(obs, key=order)
     last_change = incident.published_at
     previous: tuple[object, ...] | None = None
     index = 0
     while index < len(by_time):
-        moment = change_time(by_time[index])
-        while index < len(by_time) and change_time(by_time[index]) == moment:
+        moment, seen_at = order(by_time[index])[:2]
+        while index < len(by_time) and order(by_time[index])[:2] == (moment, seen_at):
             index += 1
         signature = _Fields(_derive(key, by_time[:index])).signature()
         if signature != previous:
-            last_change = moment
+            if previous is not None and signature[1] != previous[1] and moment <= last_change:
+                # the status changed without an upstream edit: date it when it was seen
+                moment = seen_at
+            last_change = max(last_change, moment) if previous is not None else moment
             previous = signature
     return replace(incident, updated_at=max(last_change, incident.published_at))
 

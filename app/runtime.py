@@ -11,7 +11,7 @@ import httpx
 from app.catalogue import Catalogue, load_catalogue
 from app.config import Settings, Source, load_sources
 from app.fetch import Fetcher
-from app.ingest import PollReport, Poller
+from app.ingest import Poller, PollReport
 from app.store import Store
 
 
@@ -36,7 +36,9 @@ class Runtime:
 
     def poll(self, now: datetime) -> PollReport:
         """Run one poll."""
-        return Poller(self.settings, self.store, self.fetcher, self.catalogue, self.sources).poll(now)
+        return Poller(self.settings, self.store, self.fetcher, self.catalogue, self.sources).poll(
+            now
+        )
 
     def close(self) -> None:
         """Release the store and connections."""
@@ -47,6 +49,9 @@ class Runtime:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()

@@ -24,7 +24,13 @@ from typing import Any
 
 import diskcache
 
-from app.codec import SCHEMA, incident_from_dict, incident_to_dict, observation_from_dict, observation_to_dict
+from app.codec import (
+    SCHEMA,
+    incident_from_dict,
+    incident_to_dict,
+    observation_from_dict,
+    observation_to_dict,
+)
 from app.errors import StoreError
 from app.model import Incident, Observation
 
@@ -38,7 +44,9 @@ def _loads(raw: Any) -> Any:
         return None
     record = json.loads(raw)
     if not isinstance(record, dict) or record.get("v") != SCHEMA:
-        raise StoreError(f"unsupported record version {record.get('v') if isinstance(record, dict) else '?'}")
+        raise StoreError(
+            f"unsupported record version {record.get('v') if isinstance(record, dict) else '?'}"
+        )
     return record["data"]
 
 

@@ -60,7 +60,9 @@ class Upstream:
         return f"http://localhost:{self.server.port}"
 
     def rewrite(self, text: str) -> str:
-        return text.replace("https://info.skat.dk", self.info).replace("https://rss.skat.dk", self.rss)
+        return text.replace("https://info.skat.dk", self.info).replace(
+            "https://rss.skat.dk", self.rss
+        )
 
     def url(self, original: str) -> str:
         return self.rewrite(original)
@@ -76,8 +78,13 @@ class Upstream:
     def sources_toml(self, name: str, path: Path) -> Path:
         lines = []
         for src in snapshot(name)["sources"]:
-            lines += ["[[source]]", f'kind = "{src["kind"]}"', f'url = "{self.url(src["url"])}"',
-                      f'lang = "{src["lang"]}"', ""]
+            lines += [
+                "[[source]]",
+                f'kind = "{src["kind"]}"',
+                f'url = "{self.url(src["url"])}"',
+                f'lang = "{src["lang"]}"',
+                "",
+            ]
         path.write_text("\n".join(lines), encoding="utf-8")
         return path
 
@@ -91,7 +98,11 @@ class Upstream:
             if request.headers.get("If-None-Match") == etag:
                 response = Response(status=304, headers={"ETag": etag})
             else:
-                ctype = "application/rss+xml; charset=utf-8" if "rss" in key else "text/html; charset=utf-8"
+                ctype = (
+                    "application/rss+xml; charset=utf-8"
+                    if "rss" in key
+                    else "text/html; charset=utf-8"
+                )
                 response = Response(body, status=200, headers={"ETag": etag, "Content-Type": ctype})
         else:
             response = Response("not found", status=404)

@@ -16,7 +16,9 @@ def _minute(text: str) -> str:
     return utc(text).strftime("%Y-%m-%dT%H:%M")
 
 
-def check_incident(incident: Incident, expected: dict, snapshot_name: str, upstream: Upstream) -> None:
+def check_incident(
+    incident: Incident, expected: dict, snapshot_name: str, upstream: Upstream
+) -> None:
     assert list(incident.oids) == expected["oids"]
     assert incident.oid == expected["oid"]
     titles = {expected["title"]}
@@ -44,7 +46,9 @@ def check_incident(incident: Incident, expected: dict, snapshot_name: str, upstr
 def test_replay_t1_t2_t3(upstream: Upstream, make_settings, tmp_path: Path) -> None:
     for snap in EXPECTED["snapshots"]:
         upstream.load(snap["name"])
-        settings = make_settings(sources=upstream.sources_toml(snap["name"], tmp_path / "sources.toml"))
+        settings = make_settings(
+            sources=upstream.sources_toml(snap["name"], tmp_path / "sources.toml")
+        )
         with Runtime.open(settings) as runtime:
             report = runtime.poll(polled_at(snap["name"]))
             assert report.ok, report
@@ -55,9 +59,13 @@ def test_replay_t1_t2_t3(upstream: Upstream, make_settings, tmp_path: Path) -> N
             check_incident(stored[expected["key"]], expected, snap["name"], upstream)
 
 
-def test_second_poll_of_same_snapshot_changes_nothing(upstream: Upstream, make_settings, tmp_path) -> None:
+def test_second_poll_of_same_snapshot_changes_nothing(
+    upstream: Upstream, make_settings, tmp_path
+) -> None:
     upstream.load("t3")
-    settings = make_settings(sources=upstream.sources_toml("t3", tmp_path / "s.toml"), detail_refresh_seconds=0)
+    settings = make_settings(
+        sources=upstream.sources_toml("t3", tmp_path / "s.toml"), detail_refresh_seconds=0
+    )
     with Runtime.open(settings) as runtime:
         first = runtime.poll(polled_at("t3"))
         before = {i.key: i for i in runtime.store.iter_incidents()}
@@ -74,7 +82,9 @@ def test_second_poll_of_same_snapshot_changes_nothing(upstream: Upstream, make_s
 
 
 @pytest.mark.parametrize("order", [["t3", "t1", "t2"], ["t2", "t3", "t1"]])
-def test_snapshots_in_any_order_give_the_same_incidents(upstream, make_settings, tmp_path, order) -> None:
+def test_snapshots_in_any_order_give_the_same_incidents(
+    upstream, make_settings, tmp_path, order
+) -> None:
     """Merging is order-independent over real polls (observation times kept per snapshot)."""
     results = []
     for run, sequence in enumerate([["t1", "t2", "t3"], order]):
@@ -94,4 +104,9 @@ def test_snapshots_in_any_order_give_the_same_incidents(upstream, make_settings,
     for key in results[0]:
         a, b = results[0][key], results[1][key]
         assert (a.status, a.systems, a.oids, a.published_at, a.upstream_updated_at) == (
-            b.status, b.systems, b.oids, b.published_at, b.upstream_updated_at), key
+            b.status,
+            b.systems,
+            b.oids,
+            b.published_at,
+            b.upstream_updated_at,
+        ), key

@@ -71,7 +71,9 @@ def combine_local(day: date, hour: int, minute: int, second: int = 0) -> datetim
         return None
 
 
-def _build(y: str, m: int, d: str, hh: str | None, mm: str | None, ss: str | None) -> datetime | None:
+def _build(
+    y: str, m: int, d: str, hh: str | None, mm: str | None, ss: str | None
+) -> datetime | None:
     try:
         naive = datetime(int(y), m, int(d), int(hh or 0), int(mm or 0), int(ss or 0))
     except ValueError:
@@ -106,8 +108,8 @@ def nearest_before(day_time: datetime, base: datetime) -> datetime:
 
     An update stamped 23:50 in a version published at 00:10 belongs to the day before.
     """
-    if day_time > base + timedelta(minutes=30) and base - (day_time - timedelta(days=1)) <= timedelta(
-        hours=12
-    ):
+    if day_time > base + timedelta(minutes=30) and base - (
+        day_time - timedelta(days=1)
+    ) <= timedelta(hours=12):
         return day_time - timedelta(days=1)
     return day_time

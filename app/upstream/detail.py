@@ -10,13 +10,14 @@ creation time to the second and, compared with each other, what was added when.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from datetime import datetime
 
 from app.catalogue import Catalogue
 from app.model import Kind, Lang, Observation, SourceKind, Update, Version
 from app.upstream.dates import parse_local
-from app.upstream.markup import Node, attr, decode_body, parse_html, rich_text, text_of
+from app.upstream.markup import Node, attr, contains, decode_body, parse_html, rich_text, text_of
 from app.upstream.result import ParseResult
 from app.upstream.text import added_lines, extract_updates, find_refs, update_identity
 from app.upstream.vocab import (
@@ -63,14 +64,16 @@ def _positional_fields(scope: Node) -> dict[str, Node]:
     fields: dict[str, Node] = {}
     for node in scope.css("dd, td, p, div"):
         text = text_of(node)
-        if not text or node.css_first("dd, td") is not None:
+        if not text or contains(node, "dd, td"):
             continue
-        if "message" not in fields and node.css_first("p, li") is not None:
+        if "message" not in fields and contains(node, "p, li"):
             fields["message"] = node
         elif "updated" not in fields and parse_local(text) is not None:
             fields["updated"] = node
-        elif is_status_word(text) and node.css_first("p, li") is None:
-            fields.setdefault("type", node) if "type" not in fields else fields.setdefault("status", node)
+        elif is_status_word(text) and not contains(node, "p, li"):
+            fields.setdefault("type", node) if "type" not in fields else fields.setdefault(
+                "status", node
+            )
         elif "system" not in fields and " + " in text:
             fields["system"] = node
     return fields
@@ -107,7 +110,9 @@ def parse_detail_page(
     tree = parse_html(decode_body(body, headers.get("content-type")))
     oid = oid_of(url)
     html_node = tree.css_first("html")
-    page_lang = lang_of_document(attr(html_node, "lang") if html_node else "", lang_of_url(url, lang))
+    page_lang = lang_of_document(
+        attr(html_node, "lang") if html_node else "", lang_of_url(url, lang)
+    )
     scope = tree.body
     if oid is None or scope is None:
         return ParseResult(warnings=(f"{url}: not a detail page (no oid or no body)",))
@@ -118,7 +123,9 @@ def parse_detail_page(
         if fields:
             warnings.append(f"{url}: field labels not found, read by position and vocabulary")
     if "message" not in fields:
-        return ParseResult(warnings=(f"{url}: no message text found (has the page layout changed?)",))
+        return ParseResult(
+            warnings=(f"{url}: no message text found (has the page layout changed?)",)
+        )
     h1 = scope.css_first("h1")
     title = text_of(h1) if h1 else text_of(tree.css_first("title")).rsplit(" - ", 1)[0]
     html, lines = rich_text(fields["message"])
@@ -152,7 +159,9 @@ def parse_detail_page(
         updates=tuple(updates),
         versions=tuple(versions),
     )
-    return ParseResult(observations=(observation,), warnings=tuple(warnings), unknown_systems=unknown)
+    return ParseResult(
+        observations=(observation,), warnings=tuple(warnings), unknown_systems=unknown
+    )
 
 
 def _updates(
@@ -171,7 +180,7 @@ def _updates(
             first_seen.setdefault(update_identity(line), at)
     updates = extract_updates(lines, lang, current_at, first_seen if versions else None)
     known = {update_identity(u.text) for u in updates}
-    for (_, older), (at, newer) in zip(history, history[1:], strict=False):
+    for (_, older), (at, newer) in itertools.pairwise(history):
         for line in added_lines(older, newer):
             if update_identity(line) not in known and update_identity(line) in {
                 update_identity(x) for x in lines

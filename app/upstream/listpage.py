@@ -60,7 +60,11 @@ def _title_link(cell: Node, base: str) -> tuple[str, int] | None:
 def _classify(cell: Node, base: str) -> str | None:
     """Guess a cell's field from its content alone."""
     text = text_of(cell)
-    if cell.css_first("p, li, ul, div") is not None and len(text) > 0 and not _title_link(cell, base):
+    if (
+        cell.css_first("p, li, ul, div") is not None
+        and len(text) > 0
+        and not _title_link(cell, base)
+    ):
         return "message"
     if _title_link(cell, base):
         return "title"
@@ -120,7 +124,9 @@ def parse_list_page(
     for table in tree.css("table"):
         headers_of_table = _header_map(table)
         for row in table.css("tr"):
-            cells = [c for c in row.css("td") if c.parent is not None and c.parent.mem_id == row.mem_id]
+            cells = [
+                c for c in row.css("td") if c.parent is not None and c.parent.mem_id == row.mem_id
+            ]
             if not cells:
                 continue
             fields = _row_fields(cells, headers_of_table, url)
@@ -130,10 +136,14 @@ def parse_list_page(
                     warnings.append(f"{url}: a table row without a link to a message was skipped")
                 continue
             link, oid = found
-            obs = _observation(fields, link, oid, page_lang, catalogue, observed_at, kind_filter, warnings)
+            obs = _observation(
+                fields, link, oid, page_lang, catalogue, observed_at, kind_filter, warnings
+            )
             unknown.extend(obs.unknown_systems)
             observations[obs] = None
-            links.setdefault(link, DetailLink(link, oid, lang_of_url(link, page_lang), obs.last_updated_at))
+            links.setdefault(
+                link, DetailLink(link, oid, lang_of_url(link, page_lang), obs.last_updated_at)
+            )
     if not observations:
         warnings.append(f"{url}: no message rows found (has the page layout changed?)")
     return ParseResult(

@@ -21,7 +21,11 @@ Node = LexborNode
 _CHARSET_HEADER = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _CHARSET_META = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _BLOCK_END = re.compile(r"<br\s*/?>|</(?:p|li|div|h[1-6]|tr|ul|ol)>", re.I)
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 def _known(name: str | None) -> str | None:
@@ -86,3 +90,8 @@ def rich_text(node: Node) -> tuple[str, list[str]]:
 def attr(node: Node, name: str) -> str:
     """An attribute's value, '' when absent."""
     return (node.attributes.get(name) or "").strip()
+
+
+def contains(node: Node, selector: str) -> bool:
+    """True when a descendant of ``node`` (not ``node`` itself) matches ``selector``."""
+    return any(found.mem_id != node.mem_id for found in node.css(selector))

@@ -66,9 +66,17 @@ _DATETIME_LINE = re.compile(
 )
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+def strip_controls(text: str) -> str:
+    """Remove control characters that no XML or HTML output may carry."""
+    return _CONTROLS.sub("", text)
+
+
 def normalize(text: str) -> str:
-    """Collapse white space (including non-breaking spaces) and trim."""
-    return " ".join(text.replace("\xa0", " ").split())
+    """Collapse white space (including non-breaking spaces), drop control characters, trim."""
+    return " ".join(strip_controls(text).replace("\xa0", " ").split())
 
 
 def update_identity(text: str) -> str:
@@ -103,9 +111,7 @@ def _date_of(base: datetime | None) -> date | None:
     return base.astimezone(_COPENHAGEN).date() if base else None
 
 
-def _at(
-    groups: dict[str, str | None], base: datetime | None
-) -> datetime | None:
+def _at(groups: dict[str, str | None], base: datetime | None) -> datetime | None:
     """The UTC instant an update line names, or None when it names no usable time."""
     day: date | None = None
     try:
@@ -155,7 +161,9 @@ def _is_bare_keyword_date(line: str) -> bool:
     found = match_update(line, None)
     if found is None:
         return False
-    return bool(re.match(rf"^{_KW}\s+(?:at\s+|on\s+|den\s+)?[\d/.\-]+\s*:?$", normalize(line), re.I))
+    return bool(
+        re.match(rf"^{_KW}\s+(?:at\s+|on\s+|den\s+)?[\d/.\-]+\s*:?$", normalize(line), re.I)
+    )
 
 
 def extract_updates(

@@ -1,0 +1,165 @@
+"""The fetcher against a real local HTTP server (ephemeral port)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from app.errors import FetchError, HTTPStatusError, NotAllowedError, TooLargeError
+from app.fetch import Fetcher, Validators, parse_retry_after
+from app.model import Lang
+from app.upstream.markup import decode_body
+from tests.conftest import ROOT
+
+DANISH = "Ærø, Øster Søgård: Driftsforstyrrelse på Åbenrå"
+
+
+@pytest.fixture
+def fetcher(make_settings) -> Fetcher:
+    sleeps: list[float] = []
+    f = Fetcher(make_settings(timeout_seconds=0.5, retries=2), {"localhost"}, sleep=sleeps.append)
+    f.sleeps = sleeps  # type: ignore[attr-defined]
+    return f
+
+
+def test_200_then_304_with_etag_and_last_modified(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    def handler(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304)
+        return Response("hello", headers={"ETag": '"v1"', "Last-Modified": "Wed, 20 May 2026 07:00:00 GMT"})
+
+    httpserver.expect_request("/doc").respond_with_handler(handler)
+    first = fetcher.get(httpserver.url_for("/doc"))
+    assert first.status == 200 and first.body == b"hello"
+    assert first.validators == Validators('"v1"', "Wed, 20 May 2026 07:00:00 GMT")
+    second = fetcher.get(httpserver.url_for("/doc"), first.validators)
+    assert second.not_modified and second.body == b""
+    assert "toldfeed/" in httpserver.log[0][0].headers["User-Agent"]
+
+
+def test_500_is_retried_with_backoff_then_fails(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    httpserver.expect_request("/down").respond_with_data("boom", status=500)
+    with pytest.raises(HTTPStatusError) as err:
+        fetcher.get(httpserver.url_for("/down"))
+    assert err.value.status == 500
+    assert len(httpserver.log) == 3  # one try and two retries
+    assert len(fetcher.sleeps) == 2 and fetcher.sleeps[1] > fetcher.sleeps[0]  # type: ignore[attr-defined]
+
+
+def test_429_with_retry_after_is_honoured(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    calls = []
+
+    def handler(request: Request) -> Response:
+        calls.append(1)
+        if len(calls) == 1:
+            return Response("slow down", status=429, headers={"Retry-After": "3"})
+        return Response("ok")
+
+    httpserver.expect_request("/busy").respond_with_handler(handler)
+    assert fetcher.get(httpserver.url_for("/busy")).body == b"ok"
+    assert fetcher.sleeps == [pytest.approx(3.0, abs=0.01)] or fetcher.sleeps[0] >= 3  # type: ignore[attr-defined]
+
+
+def test_retry_after_beyond_the_cap_is_not_waited_for(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    httpserver.expect_request("/later").respond_with_data("", status=503, headers={"Retry-After": "7200"})
+    with pytest.raises(HTTPStatusError) as err:
+        fetcher.get(httpserver.url_for("/later"))
+    assert err.value.retry_after == 7200 and len(httpserver.log) == 1
+
+
+def test_404_is_not_retried(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    httpserver.expect_request("/gone").respond_with_data("", status=404)
+    with pytest.raises(HTTPStatusError):
+        fetcher.get(httpserver.url_for("/gone"))
+    assert len(httpserver.log) == 1
+
+
+def test_timeout(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    def slow(request: Request) -> Response:
+        time.sleep(1.0)
+        return Response("late")
+
+    httpserver.expect_request("/slow").respond_with_handler(slow)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="timed out"):
+        fetcher.get(httpserver.url_for("/slow"))
+    assert time.monotonic() - started < 4
+
+
+def test_redirect_is_followed(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    httpserver.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/new"})
+    httpserver.expect_request("/new").respond_with_data("moved here")
+    response = fetcher.get(httpserver.url_for("/old"))
+    assert response.body == b"moved here" and response.url.endswith("/new")
+
+
+def test_redirect_loop_is_bounded(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    httpserver.expect_request("/loop").respond_with_data("", status=302, headers={"Location": "/loop"})
+    with pytest.raises(FetchError, match="too many redirects"):
+        fetcher.get(httpserver.url_for("/loop"))
+
+
+def test_redirect_to_a_host_not_in_the_sources_is_refused(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    httpserver.expect_request("/away").respond_with_data(
+        "", status=302, headers={"Location": f"http://127.0.0.1:{httpserver.port}/x"})
+    with pytest.raises(NotAllowedError):
+        fetcher.get(httpserver.url_for("/away"))
+
+
+def test_oversized_body_is_refused(httpserver: HTTPServer, make_settings) -> None:
+    small = Fetcher(make_settings(max_body_bytes=4096), {"localhost"}, sleep=lambda s: None)
+    httpserver.expect_request("/big").respond_with_data(b"x" * 100_000)
+
+    def chunked(request: Request) -> Response:
+        return Response((b"y" * 1000 for _ in range(100)), direct_passthrough=True)
+
+    httpserver.expect_request("/chunked").respond_with_handler(chunked)
+    with pytest.raises(TooLargeError):
+        small.get(httpserver.url_for("/big"))
+    with pytest.raises(TooLargeError):
+        small.get(httpserver.url_for("/chunked"))
+
+
+@pytest.mark.parametrize(
+    ("encoding", "declared"),
+    [
+        ("utf-8", "iso-8859-1"),  # header lies: UTF-8 body declared Latin-1
+        ("cp1252", "utf-8"),  # header lies the other way
+        ("cp1252", None),  # nothing declared
+        ("iso-8859-1", "iso-8859-1"),  # honest Latin-1
+        ("utf-8", None),
+    ],
+)
+def test_danish_letters_survive_any_declared_charset(
+    httpserver: HTTPServer, fetcher: Fetcher, encoding: str, declared: str | None
+) -> None:
+    ctype = f"text/html; charset={declared}" if declared else "text/html"
+    body = f"<html><body><p>{DANISH}</p></body></html>".encode(encoding)
+    httpserver.expect_request("/dk").respond_with_data(body, headers={"Content-Type": ctype})
+    response = fetcher.get(httpserver.url_for("/dk"))
+    assert DANISH in decode_body(response.body, response.headers.get("content-type"))
+
+
+def test_wrong_charset_list_page_parses_with_danish_letters(httpserver: HTTPServer, make_settings) -> None:
+    from app.catalogue import load_catalogue
+    from app.upstream.listpage import parse_list_page
+
+    page = (ROOT / "app" / "samples" / "t3" / "overview.da.html").read_text(encoding="utf-8")
+    body = page.replace('charset=utf-8"', 'charset=windows-1252"').encode("cp1252")
+    result = parse_list_page(body, {"content-type": "text/html; charset=utf-8"},
+                             url="https://info.skat.dk/data.aspx?oid=2367397", lang=Lang.DA,
+                             catalogue=load_catalogue(ROOT / "feeds" / "systems.toml"),
+                             observed_at=__import__("datetime").datetime.now(__import__("datetime").UTC))
+    titles = {o.title for o in result.observations}
+    assert "PRD-servicevindue DMS lørdag 30. maj 2026" in titles
+
+
+def test_parse_retry_after_http_date() -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 5, 20, 7, 0, tzinfo=UTC)
+    assert parse_retry_after("Wed, 20 May 2026 07:02:00 GMT", now) == 120
+    assert parse_retry_after("soon", now) is None

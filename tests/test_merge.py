@@ -1,0 +1,118 @@
+"""Merge rules: order-independence and idempotence (property tests) and the entry semantics."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.catalogue import load_catalogue
+from app.merge import add_observations, derive_incident, derive_incidents
+from app.model import Lang, Observation, SourceKind, Status, Update
+from app.upstream.detail import parse_detail_page
+from app.upstream.listpage import parse_list_page
+from app.upstream.rss import parse_rss
+from app.upstream.vocab import lang_of_url
+from tests.conftest import EXPECTED, ROOT, SAMPLES, polled_at
+
+CATALOGUE = load_catalogue(ROOT / "feeds" / "systems.toml")
+
+
+def _sample_observations() -> list[Observation]:
+    found: list[Observation] = []
+    for snap in EXPECTED["snapshots"]:
+        now = polled_at(snap["name"])
+        for url, file in snap["documents"].items():
+            body = (SAMPLES / file).read_bytes()
+            lang = lang_of_url(url, Lang.DA)
+            parse = parse_rss if "rss" in url else parse_detail_page if "x=read" in url else parse_list_page
+            found.extend(parse(body, {}, url=url, lang=lang, catalogue=CATALOGUE, observed_at=now).observations)
+    return found
+
+
+POOL = _sample_observations()
+T0 = datetime(2026, 5, 1, tzinfo=UTC)
+
+synthetic = st.builds(
+    lambda oid, ref, title, status, minutes, seen, kind: Observation(
+        oid=oid, lang=Lang.EN, source_kind=kind, observed_at=T0 + timedelta(minutes=seen),
+        title=title, ref=ref, refs=(ref,) if ref else (), status=status,
+        last_updated_at=T0 + timedelta(minutes=minutes) if minutes is not None else None,
+        created_at=T0, message_text=title, message_html=f"<p>{title}</p>",
+        updates=(Update(text=f"Update {title}", lang=Lang.EN, at=T0 + timedelta(minutes=minutes or 0)),),
+    ),
+    st.sampled_from([1, 2, 3]),
+    st.sampled_from([None, "INC000000000001", "WO0000000000002"]),
+    st.sampled_from(["a", "b", "c"]),
+    st.sampled_from([None, *Status]),
+    st.one_of(st.none(), st.integers(0, 3)),
+    st.integers(0, 3),
+    st.sampled_from(list(SourceKind)),
+)
+observations = st.lists(st.one_of(st.sampled_from(POOL), synthetic), min_size=1, max_size=25)
+
+
+def _by_key(obs: list[Observation]) -> dict[str, object]:
+    return {i.key: i for i in derive_incidents(obs)}
+
+
+@settings(max_examples=150, deadline=None)
+@given(observations, st.randoms(use_true_random=False))
+def test_merge_is_order_independent(obs: list[Observation], rnd) -> None:
+    shuffled = list(obs)
+    rnd.shuffle(shuffled)
+    assert _by_key(obs) == _by_key(shuffled)
+
+
+@settings(max_examples=100, deadline=None)
+@given(observations, observations)
+def test_merge_is_idempotent_and_associative(a: list[Observation], b: list[Observation]) -> None:
+    assert _by_key(a + a) == _by_key(a)
+    assert _by_key(add_observations(add_observations((), a), b)) == _by_key(b + a)
+
+
+def _obs(**kw) -> Observation:
+    base = dict(oid=1, lang=Lang.EN, source_kind=SourceKind.LIST, observed_at=T0, title="t",
+                created_at=T0, last_updated_at=T0, message_text="x", message_html="<p>x</p>")
+    base.update(kw)
+    return Observation(**base)
+
+
+def test_updated_moves_only_on_real_change() -> None:
+    first = _obs()
+    again = replace(first, observed_at=T0 + timedelta(hours=5))  # a later poll, same content
+    assert derive_incident([first, again]).updated_at == T0
+    # status changes without an upstream edit: the change is dated when toldfeed saw it
+    closed = replace(first, status=Status.CLOSED, observed_at=T0 + timedelta(hours=6))
+    assert derive_incident([first, again, closed]).updated_at == T0 + timedelta(hours=6)
+    # an upstream edit is dated by the upstream's last-updated time
+    edited = replace(first, message_text="y", last_updated_at=T0 + timedelta(hours=2),
+                     observed_at=T0 + timedelta(hours=7))
+    assert derive_incident([first, edited]).updated_at == T0 + timedelta(hours=2)
+
+
+def test_summary_row_without_text_never_blanks_the_message() -> None:
+    full = _obs(last_updated_at=T0)
+    summary = _obs(message_text="", message_html="", last_updated_at=T0 + timedelta(minutes=1),
+                   observed_at=T0 + timedelta(minutes=1))
+    assert derive_incident([full, summary]).message_text["en"] == "x"
+
+
+def test_two_messages_sharing_a_reference_are_one_incident_with_both_timelines() -> None:
+    a = _obs(oid=1, ref="INC000000000009", title="first", last_updated_at=T0,
+             updates=(Update("Update: see the other message", Lang.EN),))
+    b = _obs(oid=2, ref="INC000000000009", title="second", last_updated_at=T0 + timedelta(hours=1),
+             created_at=T0 + timedelta(minutes=30),
+             updates=(Update("Update 10:00 - fixed", Lang.EN, at=T0 + timedelta(hours=1)),))
+    (incident,) = derive_incidents([a, b])
+    assert incident.key == "INC000000000009" and incident.oids == (1, 2)
+    assert incident.title["en"] == "second" and incident.oid == 2
+    assert incident.published_at == T0
+    assert [u.text for u in incident.updates] == ["Update 10:00 - fixed", "Update: see the other message"]
+
+
+def test_message_without_reference_is_keyed_by_oid() -> None:
+    (incident,) = derive_incidents([_obs(oid=2460944)])
+    assert incident.key == "oid:2460944" and incident.ref is None

@@ -1,0 +1,137 @@
+"""Fixture tables for the upstream's text rules: dates, references, update lines (SPEC 6-8)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from app.model import Lang
+from app.upstream.dates import parse_local
+from app.upstream.text import added_lines, extract_updates, find_refs, match_update
+
+
+def u(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # DD-MM-YYYY kl. HH:MM (list last-updated; "kl." on English pages too), summer time
+        ("03-04-2026 kl. 11:51", u("2026-04-03T09:51")),
+        # winter time is UTC+1
+        ("01-03-2026 kl. 14:58", u("2026-03-01T13:58")),
+        # DD-MM-YYYY HH:MM:SS (created, version stamps)
+        ("01-04-2026 14:37:00", u("2026-04-01T12:37")),
+        ("19-05-2026 18:12:40", u("2026-05-19T16:12:40")),
+        # DD Mon YYYY HH:MM, English and Danish months, either case
+        ("19 maj 2026 21:50", u("2026-05-19T19:50")),
+        ("13 May 2026 08:08", u("2026-05-13T06:08")),
+        ("26 mar 2026 10:50", u("2026-03-26T09:50")),
+        ("01 okt 2025 09:00", u("2025-10-01T07:00")),
+        ("01 Oct 2025 09:00", u("2025-10-01T07:00")),
+        ("5 Marts 2025 12:00", u("2025-03-05T11:00")),
+        # old page format YYYY-MM-DD HH:MM
+        ("2024-09-27 22:00", u("2024-09-27T20:00")),
+        # DST edges: the last hour before the spring change and the first after
+        ("29-03-2026 01:59:00", u("2026-03-29T00:59")),
+        ("29-03-2026 03:00:00", u("2026-03-29T01:00")),
+        # the autumn hour that happens twice is read as its first (summer-time) occurrence
+        ("25-10-2026 02:30:00", u("2026-10-25T00:30")),
+        ("25-10-2026 03:30:00", u("2026-10-25T02:30")),
+        # non-breaking spaces as captured from the page
+        ("03-04-2026\xa0kl.\xa011:51", u("2026-04-03T09:51")),
+        # unreadable: never guessed
+        ("32-01-2026 10:00:00", None),
+        ("Saturday April 5, 2025, 1200-1900", None),
+        ("", None),
+        ("1800-20150", None),
+    ],
+)
+def test_dates(text: str, expected: datetime | None) -> None:
+    assert parse_local(text) == expected
+
+
+BASE = u("2026-05-19T19:50")  # 21:50 Copenhagen
+
+
+@pytest.mark.parametrize(
+    ("line", "text", "at"),
+    [
+        ("Update 18:12 - The start is postponed.", "Update 18:12 - The start is postponed.", u("2026-05-19T16:12")),
+        ("Update: Marked as resolved 13:56", "Update: Marked as resolved 13:56", u("2026-05-19T11:56")),
+        ("Update: Please follow further updates", "Update: Please follow further updates", None),
+        ("Update 18:12: postponed", "Update 18:12: postponed", u("2026-05-19T16:12")),
+        ("Update 18.12: postponed", "Update 18.12: postponed", u("2026-05-19T16:12")),
+        ("Update at 5/4/2025: window moved", "Update at 5/4/2025: window moved", u("2025-04-04T22:00")),
+        ("Update 5/4-2025 14:30  - back up", "Update 5/4-2025 14:30 - back up", u("2025-04-05T12:30")),
+        ("Update 2025-06-07: done early", "Update 2025-06-07: done early", u("2025-06-06T22:00")),
+        ("Update 22nd Jan: still slow", "Update 22nd Jan: still slow", u("2026-01-21T23:00")),
+        ("Opdatering 08:40 - Behandlingstiderne er kortere.", "Opdatering 08:40 - Behandlingstiderne er kortere.", u("2026-05-19T06:40")),
+        ("Opdatering: Markeret som løst 13:56", "Opdatering: Markeret som løst 13:56", u("2026-05-19T11:56")),
+        ("Done.", "Done.", None),
+        ("Delayed.", "Delayed.", None),
+        ("19-05-2026 18:12 The window has started.", "19-05-2026 18:12 The window has started.", u("2026-05-19T16:12")),
+        # not updates
+        ("Tuesday May 19, 2026, 1800-2300", None, None),
+        ("2026-03-25 Danish Customs Agency Newsletter – DMS opdateres lørdag", None, None),
+        ("Updated version of DMS is installed", None, None),
+        ("WO0000001586573", None, None),
+    ],
+)
+def test_update_lines(line: str, text: str | None, at: datetime | None) -> None:
+    found = match_update(line, BASE)
+    if text is None:
+        assert found is None
+    else:
+        assert found == (text, at)
+
+
+def test_time_only_update_named_late_belongs_to_the_day_before_an_early_version() -> None:
+    base = u("2026-05-19T22:10")  # 00:10 on 20 May, Copenhagen
+    assert match_update("Update 23:50 - still running", base) == ("Update 23:50 - still running", u("2026-05-19T21:50"))
+
+
+def test_update_on_date_takes_text_from_following_lines() -> None:
+    lines = ["Intro", "Update on 20-05-2026", "The window was extended.", "WO0000001586573"]
+    (update,) = extract_updates(lines, Lang.EN, BASE)
+    assert update.text == "Update on 20-05-2026 The window was extended."
+    assert update.at == u("2026-05-19T22:00")
+
+
+def test_time_only_line_without_any_base_names_no_time() -> None:
+    assert match_update("Update 11:50 - resolved", None) == ("Update 11:50 - resolved", None)
+
+
+@pytest.mark.parametrize(
+    ("lines", "primary", "every"),
+    [
+        (["text", "INC000001814725"], "INC000001814725", ("INC000001814725",)),
+        (["text", "WO0000001586573"], "WO0000001586573", ("WO0000001586573",)),
+        (["no reference at all"], None, ()),
+        # a copy of another message: its own reference is the standalone last one
+        (["Copy of WO0000001580114", "text", "WO0000001586573"], "WO0000001586573",
+         ("WO0000001580114", "WO0000001586573")),
+        # reference inside a sentence when no line holds it alone
+        (["See INC000001814725 for details"], "INC000001814725", ("INC000001814725",)),
+        # wrong digit counts are not references
+        (["INC00000181472", "WO000000158657"], None, ()),
+    ],
+)
+def test_references(lines: list[str], primary: str | None, every: tuple[str, ...]) -> None:
+    assert find_refs(lines) == (primary, every)
+
+
+@pytest.mark.parametrize(
+    ("older", "newer", "added"),
+    [
+        (["a", "b", "c"], ["a", "x", "b", "c"], ["x"]),
+        (["a", "b", "WO0000001586573"], ["a", "b", "c", "WO0000001586573"], ["c"]),
+        (["a", "b"], ["z", "y", "x"], []),  # a rewrite is not an update trail
+        (["a"], ["a", "1", "2", "3", "4"], []),  # nor is a long insertion
+        ([], ["a"], []),
+    ],
+)
+def test_added_lines(older: list[str], newer: list[str], added: list[str]) -> None:
+    assert added_lines(older, newer) == added
