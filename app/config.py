@@ -56,7 +56,8 @@ class Settings:
     retry_after_cap_seconds: float = 30.0
     max_details_per_poll: int = 60
     detail_refresh_seconds: float = 3600.0
-    fetch_workers: int = 4
+    fetch_workers: int = 2
+    proxy_from_env: bool = False
     stale_after_seconds: float = 3600.0
     blind_after_seconds: float = 1800.0
     max_backoff_seconds: float = 3600.0

@@ -102,6 +102,7 @@ class Fetcher:
             max_redirects=settings.max_redirects,
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
             event_hooks={"request": [self._check_host]},
+            trust_env=settings.proxy_from_env,  # env lookups cost CPU on every request
         )
 
     def allowed(self, url: str) -> bool:
@@ -149,6 +150,7 @@ class Fetcher:
         try:
             with self._client.stream("GET", url, headers=headers) as r:
                 if r.status_code == 304:
+                    r.read()  # empty; reading it lets the connection go back to the pool
                     return Response(
                         url=str(r.url),
                         status=304,

@@ -118,6 +118,7 @@ class Poller:
         self.fetcher = fetcher
         self.catalogue = catalogue
         self.sources = sources
+        self._http: dict[str, dict[str, Any]] = {}
 
     # fetching ------------------------------------------------------------------------------
 
@@ -213,7 +214,7 @@ class Poller:
         for link in links:
             if not self.fetcher.allowed(link.url):
                 continue
-            state = self.store.get(f"http:{link.url}") or {}
+            state = self._http.get(link.url, {})
             checked = state.get("checked_at")
             seen_update = state.get("last_updated")
             if not checked or not state.get("parsed"):
@@ -253,6 +254,7 @@ class Poller:
         deadline = time.monotonic() + self.settings.poll_budget_seconds
         report = PollReport(started_at=now)
         batch = Batch()
+        self._http = dict(self.store.get("meta:http") or {})
         observations: list[Observation] = []
         links: list[DetailLink] = []
         feed_candidates: list[str] = []
@@ -306,6 +308,11 @@ class Poller:
                 for warning in result.warnings:
                     report.detail_errors.append(warning)
         self._merge(observations, batch, report)
+        forget = (now - timedelta(days=30)).isoformat()
+        batch.put(
+            "meta:http",
+            {u: st for u, st in self._http.items() if st.get("checked_at", "") >= forget},
+        )
         report.finished_at = now
         batch.put("meta:last_poll", _report_to_json(report))
         self.store.commit(batch)

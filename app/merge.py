@@ -210,6 +210,7 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
         raise ValueError("an incident needs at least one observation")
     key = incident_key(obs)
     incident = _derive(key, obs)
+
     # replay in change-time order: updated_at is when the visible content last changed
     def order(o: Observation) -> tuple[datetime, datetime, str]:
         return (change_time(o), o.observed_at, fingerprint(o))

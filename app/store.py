@@ -6,10 +6,9 @@ Keys (values are JSON text with a schema version ``v``; never pickles):
     ref:<ref>        the oids whose primary reference is <ref>
     key:<oid>        the incident key an oid belongs to
     inc:<key>        the derived incident
-    http:<url>       ETag / Last-Modified and when it was last fetched
     src:<url>        per-source state (detail links, discovered feed URL, health)
     doc:<path>       rendered documents (written by the renderer)
-    meta:<name>      generation counter, last poll report ...
+    meta:<name>      generation counter, last poll report, HTTP validators of every URL ...
 
 Everything one poll writes goes through one ``Batch`` committed in a single SQLite
 transaction, so a reader (or a process killed mid-poll) sees the poll entirely or not at all.

@@ -29,7 +29,9 @@ def test_200_then_304_with_etag_and_last_modified(httpserver: HTTPServer, fetche
     def handler(request: Request) -> Response:
         if request.headers.get("If-None-Match") == '"v1"':
             return Response(status=304)
-        return Response("hello", headers={"ETag": '"v1"', "Last-Modified": "Wed, 20 May 2026 07:00:00 GMT"})
+        return Response(
+            "hello", headers={"ETag": '"v1"', "Last-Modified": "Wed, 20 May 2026 07:00:00 GMT"}
+        )
 
     httpserver.expect_request("/doc").respond_with_handler(handler)
     first = fetcher.get(httpserver.url_for("/doc"))
@@ -63,8 +65,12 @@ def test_429_with_retry_after_is_honoured(httpserver: HTTPServer, fetcher: Fetch
     assert fetcher.sleeps == [pytest.approx(3.0, abs=0.01)] or fetcher.sleeps[0] >= 3  # type: ignore[attr-defined]
 
 
-def test_retry_after_beyond_the_cap_is_not_waited_for(httpserver: HTTPServer, fetcher: Fetcher) -> None:
-    httpserver.expect_request("/later").respond_with_data("", status=503, headers={"Retry-After": "7200"})
+def test_retry_after_beyond_the_cap_is_not_waited_for(
+    httpserver: HTTPServer, fetcher: Fetcher
+) -> None:
+    httpserver.expect_request("/later").respond_with_data(
+        "", status=503, headers={"Retry-After": "7200"}
+    )
     with pytest.raises(HTTPStatusError) as err:
         fetcher.get(httpserver.url_for("/later"))
     assert err.value.retry_after == 7200 and len(httpserver.log) == 1
@@ -90,21 +96,28 @@ def test_timeout(httpserver: HTTPServer, fetcher: Fetcher) -> None:
 
 
 def test_redirect_is_followed(httpserver: HTTPServer, fetcher: Fetcher) -> None:
-    httpserver.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/new"})
+    httpserver.expect_request("/old").respond_with_data(
+        "", status=301, headers={"Location": "/new"}
+    )
     httpserver.expect_request("/new").respond_with_data("moved here")
     response = fetcher.get(httpserver.url_for("/old"))
     assert response.body == b"moved here" and response.url.endswith("/new")
 
 
 def test_redirect_loop_is_bounded(httpserver: HTTPServer, fetcher: Fetcher) -> None:
-    httpserver.expect_request("/loop").respond_with_data("", status=302, headers={"Location": "/loop"})
+    httpserver.expect_request("/loop").respond_with_data(
+        "", status=302, headers={"Location": "/loop"}
+    )
     with pytest.raises(FetchError, match="too many redirects"):
         fetcher.get(httpserver.url_for("/loop"))
 
 
-def test_redirect_to_a_host_not_in_the_sources_is_refused(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+def test_redirect_to_a_host_not_in_the_sources_is_refused(
+    httpserver: HTTPServer, fetcher: Fetcher
+) -> None:
     httpserver.expect_request("/away").respond_with_data(
-        "", status=302, headers={"Location": f"http://127.0.0.1:{httpserver.port}/x"})
+        "", status=302, headers={"Location": f"http://127.0.0.1:{httpserver.port}/x"}
+    )
     with pytest.raises(NotAllowedError):
         fetcher.get(httpserver.url_for("/away"))
 
@@ -143,16 +156,22 @@ def test_danish_letters_survive_any_declared_charset(
     assert DANISH in decode_body(response.body, response.headers.get("content-type"))
 
 
-def test_wrong_charset_list_page_parses_with_danish_letters(httpserver: HTTPServer, make_settings) -> None:
+def test_wrong_charset_list_page_parses_with_danish_letters(
+    httpserver: HTTPServer, make_settings
+) -> None:
     from app.catalogue import load_catalogue
     from app.upstream.listpage import parse_list_page
 
     page = (ROOT / "app" / "samples" / "t3" / "overview.da.html").read_text(encoding="utf-8")
     body = page.replace('charset=utf-8"', 'charset=windows-1252"').encode("cp1252")
-    result = parse_list_page(body, {"content-type": "text/html; charset=utf-8"},
-                             url="https://info.skat.dk/data.aspx?oid=2367397", lang=Lang.DA,
-                             catalogue=load_catalogue(ROOT / "feeds" / "systems.toml"),
-                             observed_at=__import__("datetime").datetime.now(__import__("datetime").UTC))
+    result = parse_list_page(
+        body,
+        {"content-type": "text/html; charset=utf-8"},
+        url="https://info.skat.dk/data.aspx?oid=2367397",
+        lang=Lang.DA,
+        catalogue=load_catalogue(ROOT / "feeds" / "systems.toml"),
+        observed_at=__import__("datetime").datetime.now(__import__("datetime").UTC),
+    )
     titles = {o.title for o in result.observations}
     assert "PRD-servicevindue DMS lørdag 30. maj 2026" in titles
 

@@ -27,8 +27,18 @@ def _sample_observations() -> list[Observation]:
         for url, file in snap["documents"].items():
             body = (SAMPLES / file).read_bytes()
             lang = lang_of_url(url, Lang.DA)
-            parse = parse_rss if "rss" in url else parse_detail_page if "x=read" in url else parse_list_page
-            found.extend(parse(body, {}, url=url, lang=lang, catalogue=CATALOGUE, observed_at=now).observations)
+            parse = (
+                parse_rss
+                if "rss" in url
+                else parse_detail_page
+                if "x=read" in url
+                else parse_list_page
+            )
+            found.extend(
+                parse(
+                    body, {}, url=url, lang=lang, catalogue=CATALOGUE, observed_at=now
+                ).observations
+            )
     return found
 
 
@@ -37,11 +47,21 @@ T0 = datetime(2026, 5, 1, tzinfo=UTC)
 
 synthetic = st.builds(
     lambda oid, ref, title, status, minutes, seen, kind: Observation(
-        oid=oid, lang=Lang.EN, source_kind=kind, observed_at=T0 + timedelta(minutes=seen),
-        title=title, ref=ref, refs=(ref,) if ref else (), status=status,
+        oid=oid,
+        lang=Lang.EN,
+        source_kind=kind,
+        observed_at=T0 + timedelta(minutes=seen),
+        title=title,
+        ref=ref,
+        refs=(ref,) if ref else (),
+        status=status,
         last_updated_at=T0 + timedelta(minutes=minutes) if minutes is not None else None,
-        created_at=T0, message_text=title, message_html=f"<p>{title}</p>",
-        updates=(Update(text=f"Update {title}", lang=Lang.EN, at=T0 + timedelta(minutes=minutes or 0)),),
+        created_at=T0,
+        message_text=title,
+        message_html=f"<p>{title}</p>",
+        updates=(
+            Update(text=f"Update {title}", lang=Lang.EN, at=T0 + timedelta(minutes=minutes or 0)),
+        ),
     ),
     st.sampled_from([1, 2, 3]),
     st.sampled_from([None, "INC000000000001", "WO0000000000002"]),
@@ -74,8 +94,17 @@ def test_merge_is_idempotent_and_associative(a: list[Observation], b: list[Obser
 
 
 def _obs(**kw) -> Observation:
-    base = dict(oid=1, lang=Lang.EN, source_kind=SourceKind.LIST, observed_at=T0, title="t",
-                created_at=T0, last_updated_at=T0, message_text="x", message_html="<p>x</p>")
+    base = dict(
+        oid=1,
+        lang=Lang.EN,
+        source_kind=SourceKind.LIST,
+        observed_at=T0,
+        title="t",
+        created_at=T0,
+        last_updated_at=T0,
+        message_text="x",
+        message_html="<p>x</p>",
+    )
     base.update(kw)
     return Observation(**base)
 
@@ -88,29 +117,50 @@ def test_updated_moves_only_on_real_change() -> None:
     closed = replace(first, status=Status.CLOSED, observed_at=T0 + timedelta(hours=6))
     assert derive_incident([first, again, closed]).updated_at == T0 + timedelta(hours=6)
     # an upstream edit is dated by the upstream's last-updated time
-    edited = replace(first, message_text="y", last_updated_at=T0 + timedelta(hours=2),
-                     observed_at=T0 + timedelta(hours=7))
+    edited = replace(
+        first,
+        message_text="y",
+        last_updated_at=T0 + timedelta(hours=2),
+        observed_at=T0 + timedelta(hours=7),
+    )
     assert derive_incident([first, edited]).updated_at == T0 + timedelta(hours=2)
 
 
 def test_summary_row_without_text_never_blanks_the_message() -> None:
     full = _obs(last_updated_at=T0)
-    summary = _obs(message_text="", message_html="", last_updated_at=T0 + timedelta(minutes=1),
-                   observed_at=T0 + timedelta(minutes=1))
+    summary = _obs(
+        message_text="",
+        message_html="",
+        last_updated_at=T0 + timedelta(minutes=1),
+        observed_at=T0 + timedelta(minutes=1),
+    )
     assert derive_incident([full, summary]).message_text["en"] == "x"
 
 
 def test_two_messages_sharing_a_reference_are_one_incident_with_both_timelines() -> None:
-    a = _obs(oid=1, ref="INC000000000009", title="first", last_updated_at=T0,
-             updates=(Update("Update: see the other message", Lang.EN),))
-    b = _obs(oid=2, ref="INC000000000009", title="second", last_updated_at=T0 + timedelta(hours=1),
-             created_at=T0 + timedelta(minutes=30),
-             updates=(Update("Update 10:00 - fixed", Lang.EN, at=T0 + timedelta(hours=1)),))
+    a = _obs(
+        oid=1,
+        ref="INC000000000009",
+        title="first",
+        last_updated_at=T0,
+        updates=(Update("Update: see the other message", Lang.EN),),
+    )
+    b = _obs(
+        oid=2,
+        ref="INC000000000009",
+        title="second",
+        last_updated_at=T0 + timedelta(hours=1),
+        created_at=T0 + timedelta(minutes=30),
+        updates=(Update("Update 10:00 - fixed", Lang.EN, at=T0 + timedelta(hours=1)),),
+    )
     (incident,) = derive_incidents([a, b])
     assert incident.key == "INC000000000009" and incident.oids == (1, 2)
     assert incident.title["en"] == "second" and incident.oid == 2
     assert incident.published_at == T0
-    assert [u.text for u in incident.updates] == ["Update 10:00 - fixed", "Update: see the other message"]
+    assert [u.text for u in incident.updates] == [
+        "Update 10:00 - fixed",
+        "Update: see the other message",
+    ]
 
 
 def test_message_without_reference_is_keyed_by_oid() -> None:

@@ -26,7 +26,9 @@ CASES = sorted((FIXTURES / "pages").glob("*.expect.json"))
 
 def _document(expect_file: Path) -> Path:
     stem = expect_file.name.removesuffix(".expect.json")
-    return next(p for p in expect_file.parent.glob(f"{stem}.*") if not p.name.endswith(".expect.json"))
+    return next(
+        p for p in expect_file.parent.glob(f"{stem}.*") if not p.name.endswith(".expect.json")
+    )
 
 
 @pytest.mark.parametrize("expect_file", CASES, ids=lambda p: p.name.removesuffix(".expect.json"))
@@ -34,8 +36,12 @@ def test_fixture(expect_file: Path) -> None:
     expect: dict[str, Any] = json.loads(expect_file.read_text(encoding="utf-8"))
     parse = PARSERS[expect["kind"]]
     result = parse(
-        _document(expect_file).read_bytes(), {}, url=expect["url"], lang=Lang(expect["lang"]),
-        catalogue=CATALOGUE, observed_at=NOW,
+        _document(expect_file).read_bytes(),
+        {},
+        url=expect["url"],
+        lang=Lang(expect["lang"]),
+        catalogue=CATALOGUE,
+        observed_at=NOW,
     )
     for fragment in expect.get("warnings_contain", []):
         assert any(fragment in w for w in result.warnings), result.warnings
@@ -50,21 +56,31 @@ def test_fixture(expect_file: Path) -> None:
             else:
                 assert data[name] == value, name
         for bad in expect.get("html_excludes", []):
-            assert bad not in got.message_html and bad not in got.title and bad not in got.message_text
+            assert (
+                bad not in got.message_html and bad not in got.title and bad not in got.message_text
+            )
 
 
 def test_template_page_counts_a_repeated_row_once() -> None:
     body = (SAMPLES / "t3" / "template.en.html").read_bytes()
-    result = parse_list_page(body, {}, url="https://info.skat.dk/data.aspx?lang=us&oid=54316",
-                             lang=Lang.EN, catalogue=CATALOGUE, observed_at=NOW)
+    result = parse_list_page(
+        body,
+        {},
+        url="https://info.skat.dk/data.aspx?lang=us&oid=54316",
+        lang=Lang.EN,
+        catalogue=CATALOGUE,
+        observed_at=NOW,
+    )
     oids = [o.oid for o in result.observations]
     assert len(oids) == len(set(oids)) == 5
     assert all(o.status is None for o in result.observations)  # no status column on this page
 
 
 def test_filtered_list_implies_the_type_not_the_status() -> None:
-    url = ("https://info.skat.dk/data.aspx?oid=54316&segment=Manifest&type=servicevindue"
-           "&p0=scheduled%20unavailability&via=54315&lang=us")
+    url = (
+        "https://info.skat.dk/data.aspx?oid=54316&segment=Manifest&type=servicevindue"
+        "&p0=scheduled%20unavailability&via=54315&lang=us"
+    )
     body = (SAMPLES / "t3" / "filtered-manifest.en.html").read_bytes()
     result = parse_list_page(body, {}, url=url, lang=Lang.EN, catalogue=CATALOGUE, observed_at=NOW)
     assert len(result.observations) == 6
@@ -74,8 +90,14 @@ def test_filtered_list_implies_the_type_not_the_status() -> None:
 
 def test_overview_advertises_its_feed_both_ways() -> None:
     body = (SAMPLES / "t1" / "overview.en.html").read_bytes()
-    result = parse_list_page(body, {}, url="https://info.skat.dk/data.aspx?lang=us&oid=2367397",
-                             lang=Lang.EN, catalogue=CATALOGUE, observed_at=NOW)
+    result = parse_list_page(
+        body,
+        {},
+        url="https://info.skat.dk/data.aspx?lang=us&oid=2367397",
+        lang=Lang.EN,
+        catalogue=CATALOGUE,
+        observed_at=NOW,
+    )
     assert result.feed_links == ("https://rss.skat.dk/rss.aspx?oid=2367397",)
     summary_rows = [o for o in result.observations if not o.message_text]
     assert len(summary_rows) == 5  # the summary table has no Message column
@@ -83,53 +105,97 @@ def test_overview_advertises_its_feed_both_ways() -> None:
 
 def test_danish_overview_reads_danish_labels_and_status_words() -> None:
     body = (SAMPLES / "t3" / "overview.da.html").read_bytes()
-    result = parse_list_page(body, {}, url="https://info.skat.dk/data.aspx?oid=2367397",
-                             lang=Lang.DA, catalogue=CATALOGUE, observed_at=NOW)
+    result = parse_list_page(
+        body,
+        {},
+        url="https://info.skat.dk/data.aspx?oid=2367397",
+        lang=Lang.DA,
+        catalogue=CATALOGUE,
+        observed_at=NOW,
+    )
     by_oid = {o.oid: o for o in result.observations if o.message_text}
     assert by_oid[2461231].status == "current"  # "Driftsforstyrrelse"
     assert by_oid[2461170].status == "closed"  # "Afsluttet"
     assert by_oid[2461205].status == "scheduled"  # "Planlagt nedlukning"
-    assert by_oid[2461231].lang == "da" and by_oid[2461231].updates[0].text.startswith("Opdatering 08:40")
+    assert by_oid[2461231].lang == "da" and by_oid[2461231].updates[0].text.startswith(
+        "Opdatering 08:40"
+    )
 
 
 @pytest.mark.parametrize(
     ("file", "status"),
-    [("2461088.en.v2.html", None), ("2461141.en.v1.html", "scheduled"), ("2461141.en.v2.html", "closed")],
+    [
+        ("2461088.en.v2.html", None),
+        ("2461141.en.v1.html", "scheduled"),
+        ("2461141.en.v2.html", "closed"),
+    ],
 )
 def test_detail_status_line_present_or_missing(file: str, status: str | None) -> None:
     oid = file.split(".")[0]
-    result = parse_detail_page((SAMPLES / "detail" / file).read_bytes(), {},
-                               url=f"https://info.skat.dk/data.aspx?lang=us&oid={oid}&x=read",
-                               lang=Lang.EN, catalogue=CATALOGUE, observed_at=NOW)
+    result = parse_detail_page(
+        (SAMPLES / "detail" / file).read_bytes(),
+        {},
+        url=f"https://info.skat.dk/data.aspx?lang=us&oid={oid}&x=read",
+        lang=Lang.EN,
+        catalogue=CATALOGUE,
+        observed_at=NOW,
+    )
     (obs,) = result.observations
     assert obs.status == status
     assert not result.warnings
 
 
 def test_detail_history_dates_each_update_by_the_version_that_added_it() -> None:
-    result = parse_detail_page((SAMPLES / "detail" / "2461170.en.v3.html").read_bytes(), {},
-                               url="https://info.skat.dk/data.aspx?lang=us&oid=2461170&x=read",
-                               lang=Lang.EN, catalogue=CATALOGUE, observed_at=NOW)
+    result = parse_detail_page(
+        (SAMPLES / "detail" / "2461170.en.v3.html").read_bytes(),
+        {},
+        url="https://info.skat.dk/data.aspx?lang=us&oid=2461170&x=read",
+        lang=Lang.EN,
+        catalogue=CATALOGUE,
+        observed_at=NOW,
+    )
     (obs,) = result.observations
-    assert [v.at.isoformat() for v in obs.versions] == ["2026-05-19T16:12:40+00:00", "2026-05-12T12:28:31+00:00"]
+    assert [v.at.isoformat() for v in obs.versions] == [
+        "2026-05-19T16:12:40+00:00",
+        "2026-05-12T12:28:31+00:00",
+    ]
     assert obs.created_at == datetime(2026, 5, 12, 12, 28, 31, tzinfo=UTC)
     seen = {u.text[:10]: u.seen_at for u in obs.updates}
-    assert seen == {"Update 21:": datetime(2026, 5, 19, 19, 50, tzinfo=UTC),
-                    "Update 18:": datetime(2026, 5, 19, 16, 12, 40, tzinfo=UTC)}
+    assert seen == {
+        "Update 21:": datetime(2026, 5, 19, 19, 50, tzinfo=UTC),
+        "Update 18:": datetime(2026, 5, 19, 16, 12, 40, tzinfo=UTC),
+    }
 
 
 @pytest.mark.parametrize(
     ("name", "slug"),
     [
-        ("DMS Import", "dms-import"), ("Customs portal (DMS import)", "dms-import"),
-        ("Customs Portal (DMS Import)", "dms-import"), ("DMP Import", "dms-import"),
-        ("DMS eksport", "dms-export"), ("DMS export", "dms-export"), ("DMS Eksport", "dms-export"),
-        ("DMS Forsendelse (NCTS)", "dms-transit"), ("DMS Transit (NCTS)", "dms-transit"),
-        ("DMS Forsendelse", "dms-transit"), ("EMCS", "emcs"), ("EU-systems", "eu-systems"),
-        ("ICS2", "ics2"), ("ICS", "ics"), ("Import Control System (ICS)", "ics"), ("Manifest", "manifest"),
-        ("E-tax for businesses (NTSE)", "ntse"), ("TFE (testsystems)", "tfe"), ("TFE (testsystemer)", "tfe"),
-        ("Other messages", "other"), ("Import", "import"), ("Export", "export"), ("Eksport", "export"),
-        ("e-Export", "export"), ("Transit (NCTS)", "transit"), ("NCTS (Transit)", "transit"),
+        ("DMS Import", "dms-import"),
+        ("Customs portal (DMS import)", "dms-import"),
+        ("Customs Portal (DMS Import)", "dms-import"),
+        ("DMP Import", "dms-import"),
+        ("DMS eksport", "dms-export"),
+        ("DMS export", "dms-export"),
+        ("DMS Eksport", "dms-export"),
+        ("DMS Forsendelse (NCTS)", "dms-transit"),
+        ("DMS Transit (NCTS)", "dms-transit"),
+        ("DMS Forsendelse", "dms-transit"),
+        ("EMCS", "emcs"),
+        ("EU-systems", "eu-systems"),
+        ("ICS2", "ics2"),
+        ("ICS", "ics"),
+        ("Import Control System (ICS)", "ics"),
+        ("Manifest", "manifest"),
+        ("E-tax for businesses (NTSE)", "ntse"),
+        ("TFE (testsystems)", "tfe"),
+        ("TFE (testsystemer)", "tfe"),
+        ("Other messages", "other"),
+        ("Import", "import"),
+        ("Export", "export"),
+        ("Eksport", "export"),
+        ("e-Export", "export"),
+        ("Transit (NCTS)", "transit"),
+        ("NCTS (Transit)", "transit"),
         ("  dms   IMPORT ", "dms-import"),
     ],
 )
@@ -138,4 +204,7 @@ def test_catalogue_aliases(name: str, slug: str) -> None:
 
 
 def test_unknown_system_goes_to_other_and_is_reported() -> None:
-    assert CATALOGUE.resolve(["Manifest", "Brand New System"]) == (("manifest", "other"), ("Brand New System",))
+    assert CATALOGUE.resolve(["Manifest", "Brand New System"]) == (
+        ("manifest", "other"),
+        ("Brand New System",),
+    )

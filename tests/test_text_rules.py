@@ -59,20 +59,48 @@ BASE = u("2026-05-19T19:50")  # 21:50 Copenhagen
 @pytest.mark.parametrize(
     ("line", "text", "at"),
     [
-        ("Update 18:12 - The start is postponed.", "Update 18:12 - The start is postponed.", u("2026-05-19T16:12")),
-        ("Update: Marked as resolved 13:56", "Update: Marked as resolved 13:56", u("2026-05-19T11:56")),
+        (
+            "Update 18:12 - The start is postponed.",
+            "Update 18:12 - The start is postponed.",
+            u("2026-05-19T16:12"),
+        ),
+        (
+            "Update: Marked as resolved 13:56",
+            "Update: Marked as resolved 13:56",
+            u("2026-05-19T11:56"),
+        ),
         ("Update: Please follow further updates", "Update: Please follow further updates", None),
         ("Update 18:12: postponed", "Update 18:12: postponed", u("2026-05-19T16:12")),
         ("Update 18.12: postponed", "Update 18.12: postponed", u("2026-05-19T16:12")),
-        ("Update at 5/4/2025: window moved", "Update at 5/4/2025: window moved", u("2025-04-04T22:00")),
-        ("Update 5/4-2025 14:30  - back up", "Update 5/4-2025 14:30 - back up", u("2025-04-05T12:30")),
+        (
+            "Update at 5/4/2025: window moved",
+            "Update at 5/4/2025: window moved",
+            u("2025-04-04T22:00"),
+        ),
+        (
+            "Update 5/4-2025 14:30  - back up",
+            "Update 5/4-2025 14:30 - back up",
+            u("2025-04-05T12:30"),
+        ),
         ("Update 2025-06-07: done early", "Update 2025-06-07: done early", u("2025-06-06T22:00")),
         ("Update 22nd Jan: still slow", "Update 22nd Jan: still slow", u("2026-01-21T23:00")),
-        ("Opdatering 08:40 - Behandlingstiderne er kortere.", "Opdatering 08:40 - Behandlingstiderne er kortere.", u("2026-05-19T06:40")),
-        ("Opdatering: Markeret som løst 13:56", "Opdatering: Markeret som løst 13:56", u("2026-05-19T11:56")),
+        (
+            "Opdatering 08:40 - Behandlingstiderne er kortere.",
+            "Opdatering 08:40 - Behandlingstiderne er kortere.",
+            u("2026-05-19T06:40"),
+        ),
+        (
+            "Opdatering: Markeret som løst 13:56",
+            "Opdatering: Markeret som løst 13:56",
+            u("2026-05-19T11:56"),
+        ),
         ("Done.", "Done.", None),
         ("Delayed.", "Delayed.", None),
-        ("19-05-2026 18:12 The window has started.", "19-05-2026 18:12 The window has started.", u("2026-05-19T16:12")),
+        (
+            "19-05-2026 18:12 The window has started.",
+            "19-05-2026 18:12 The window has started.",
+            u("2026-05-19T16:12"),
+        ),
         # not updates
         ("Tuesday May 19, 2026, 1800-2300", None, None),
         ("2026-03-25 Danish Customs Agency Newsletter – DMS opdateres lørdag", None, None),
@@ -90,7 +118,10 @@ def test_update_lines(line: str, text: str | None, at: datetime | None) -> None:
 
 def test_time_only_update_named_late_belongs_to_the_day_before_an_early_version() -> None:
     base = u("2026-05-19T22:10")  # 00:10 on 20 May, Copenhagen
-    assert match_update("Update 23:50 - still running", base) == ("Update 23:50 - still running", u("2026-05-19T21:50"))
+    assert match_update("Update 23:50 - still running", base) == (
+        "Update 23:50 - still running",
+        u("2026-05-19T21:50"),
+    )
 
 
 def test_update_on_date_takes_text_from_following_lines() -> None:
@@ -111,8 +142,11 @@ def test_time_only_line_without_any_base_names_no_time() -> None:
         (["text", "WO0000001586573"], "WO0000001586573", ("WO0000001586573",)),
         (["no reference at all"], None, ()),
         # a copy of another message: its own reference is the standalone last one
-        (["Copy of WO0000001580114", "text", "WO0000001586573"], "WO0000001586573",
-         ("WO0000001580114", "WO0000001586573")),
+        (
+            ["Copy of WO0000001580114", "text", "WO0000001586573"],
+            "WO0000001586573",
+            ("WO0000001580114", "WO0000001586573"),
+        ),
         # reference inside a sentence when no line holds it alone
         (["See INC000001814725 for details"], "INC000001814725", ("INC000001814725",)),
         # wrong digit counts are not references

@@ -15,6 +15,7 @@ _TAGS = {"p", "br", "ul", "ol", "li", "strong", "b", "em", "i", "u", "a", "h2", 
 _ATTRIBUTES = {"a": {"href"}}
 _DROP_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "template", "noscript"}
 
+
 def clean_html(fragment: str) -> str:
     """Return ``fragment`` reduced to the safe allow-list above."""
     cleaned = nh3.clean(

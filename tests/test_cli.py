@@ -1,0 +1,66 @@
+"""``toldfeed poll`` end to end: one line per source and the exit status of INTERFACE.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from tests.conftest import Upstream
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("TOLDFEED_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TOLDFEED_BACKOFF_SECONDS", "0.01")
+    return tmp_path
+
+
+def test_poll_prints_one_line_per_source_and_exits_0(
+    upstream: Upstream, env: Path, monkeypatch, capsys
+) -> None:
+    upstream.load("t1")
+    monkeypatch.setenv("TOLDFEED_SOURCES", str(upstream.sources_toml("t1", env / "s.toml")))
+    assert main(["poll"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "13 entries" in out[0] and "13 entries" in out[1]  # distinct messages: page, RSS
+    assert [line.split()[0] for line in out[:2]] == ["fetched", "fetched"]
+    assert out[2].startswith("details: 13 fetched") and "12 new" in out[2]
+    assert main(["poll"]) == 0
+    again = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in again[:2]] == ["not", "not"]  # "not modified"
+
+
+def test_poll_exits_1_when_a_source_fails_and_keeps_the_others(
+    upstream: Upstream, env: Path, monkeypatch, capsys
+) -> None:
+    upstream.load("t1")
+    upstream.documents.pop("/rss.aspx?oid=2367397")
+    monkeypatch.setenv("TOLDFEED_SOURCES", str(upstream.sources_toml("t1", env / "s.toml")))
+    assert main(["poll"]) == 1
+    out = capsys.readouterr().out
+    assert "failed" in out and "HTTP 404" in out and "12 new" in out
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '[[source]]\nkind = "ftp"\nurl = "https://x"\n',
+        "not toml [",
+        '[[source]]\nkind="page"\nurl="https://x"\nlang="de"\n',
+    ],
+)
+def test_poll_exits_2_on_a_configuration_error(
+    env: Path, monkeypatch, capsys, content: str
+) -> None:
+    bad = env / "bad.toml"
+    bad.write_text(content)
+    monkeypatch.setenv("TOLDFEED_SOURCES", str(bad))
+    assert main(["poll"]) == 2
+    assert "configuration error" in capsys.readouterr().err
+
+
+def test_bad_environment_value_is_a_configuration_error(env: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("TOLDFEED_POLL_SECONDS", "often")
+    assert main(["poll"]) == 2
