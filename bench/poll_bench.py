@@ -142,7 +142,7 @@ def main() -> None:
     finally:
         server.terminate()
     lines = [
-        "| archive | all changed (CPU ms, median of 7) | all 304 (CPU ms, median of 7) | detail pages requested |",
+        "| archive | all changed (CPU ms) | all 304 (CPU ms) | detail pages requested |",
         "|---:|---:|---:|---:|",
     ]
     for archive, changed_ms, unchanged_ms, details, details304 in rows:
@@ -165,7 +165,8 @@ def write_section(title: str, body: str) -> None:
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     header = f"## {title}"
-    stamp = f"_Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on this machine ({sys.platform}, 2 cores)._"
+    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    stamp = f"_Measured {when} on this machine (2 cores); medians of {REPEATS} runs._"
     section = f"{header}\n\n{stamp}\n\n{body}\n"
     if header in text:
         start = text.index(header)
