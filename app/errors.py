@@ -6,7 +6,8 @@
      │    ├── HTTPStatusError     the server answered with an error status
      │    ├── TooLargeError       the body exceeded the size limit
      │    └── NotAllowedError     a URL outside the hosts of the sources file
-     └── StoreError           the data directory cannot be used
+     ├── StoreError           the data directory cannot be used
+     └── RequestError         a web request for an unknown document (404) or bad value (400)
 
 Parse problems are not exceptions: parsers return warnings with what they could read.
 Library exceptions are wrapped with ``raise ... from``.
@@ -51,3 +52,12 @@ class NotAllowedError(FetchError):
 
 class StoreError(ToldfeedError):
     """The store could not be opened or written."""
+
+
+class RequestError(ToldfeedError):
+    """A request for something that does not exist (404) or with a bad parameter (400)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message

@@ -61,6 +61,7 @@ class PollReport:
     details_deferred: int = 0
     new_keys: list[str] = field(default_factory=list)
     changed_keys: list[str] = field(default_factory=list)
+    removed_keys: list[str] = field(default_factory=list)
     detail_errors: list[str] = field(default_factory=list)
 
     @property
@@ -119,6 +120,7 @@ class Poller:
         self.catalogue = catalogue
         self.sources = sources
         self._http: dict[str, dict[str, Any]] = {}
+        self._skip: frozenset[str] = frozenset()
 
     # fetching ------------------------------------------------------------------------------
 
@@ -144,6 +146,12 @@ class Poller:
     ) -> tuple[SourceReport, ParseResult | None, dict[str, Any]]:
         report = SourceReport(url=source.url, kind=source.kind)
         state = dict(self.store.get(f"src:{source.url}") or {})
+        if source.url in self._skip:
+            report.outcome = "skipped"  # backing off after failures, or within max-age
+            return report, None, state
+        if time.monotonic() > deadline:
+            report.error = "poll time budget exhausted"
+            return report, None, state
         url = state.get("discovered") or source.url if source.kind == "rss" else source.url
         try:
             response = self._fetch(url, deadline)
@@ -249,9 +257,13 @@ class Poller:
 
     # the poll ------------------------------------------------------------------------------
 
-    def poll(self, now: datetime) -> PollReport:
-        """Run one poll cycle at time ``now`` and commit what it found."""
+    def poll(self, now: datetime, skip: frozenset[str] = frozenset()) -> PollReport:
+        """Run one poll cycle at time ``now`` and commit what it found.
+
+        Sources in ``skip`` (backing off) are not fetched; their stored detail links still are.
+        """
         deadline = time.monotonic() + self.settings.poll_budget_seconds
+        self._skip = skip
         report = PollReport(started_at=now)
         batch = Batch()
         self._http = dict(self.store.get("meta:http") or {})
@@ -272,7 +284,7 @@ class Poller:
                 feed_candidates.extend(state.get("feed_links", []))
             for source in feeds:
                 src_report, result, state = self._read_source(source, batch, now, deadline)
-                if src_report.outcome == "failed":
+                if src_report.outcome == "failed" and source.url not in skip:
                     found = self._discover_feed(source, batch, now, deadline, feed_candidates)
                     if found is not None:
                         src_report, result, state = found
@@ -366,8 +378,11 @@ class Poller:
             (report.changed_keys if stored else report.new_keys).append(incident.key)
         for gone in old_keys - new_keys:
             batch.delete(f"inc:{gone}")  # merged into another incident
-        if report.new_keys or report.changed_keys:
+            report.removed_keys.append(gone)
+        if report.new_keys or report.changed_keys or report.removed_keys:
             batch.put("meta:generation", self.store.generation() + 1)
+            count = int(self.store.get("meta:incident_count") or 0)
+            batch.put("meta:incident_count", count + len(report.new_keys) - len(report.removed_keys))
 
     def _affected(
         self, changed: list[int], current: dict[int, list[Observation]], batch: Batch

@@ -1,0 +1,81 @@
+"""Prometheus metrics (the only importer of prometheus_client).
+
+Poll figures are kept in the store, so every worker reports the same numbers; request
+counters are per process unless ``PROMETHEUS_MULTIPROC_DIR`` is set (prometheus_client's
+multiprocess mode), which the README recommends under gunicorn with several workers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+from app.store import Store
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class StoreCollector(Collector):
+    """Poll counters and gauges read from the store at scrape time."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[Any]:
+        counters = self.store.get("meta:counters") or {}
+        polls = CounterMetricFamily("toldfeed_polls", "Polls run")
+        polls.add_metric([], counters.get("polls", 0))
+        yield polls
+        seconds = CounterMetricFamily("toldfeed_poll_duration_seconds", "Total wall time spent polling")
+        seconds.add_metric([], counters.get("poll_seconds_total", 0.0))
+        yield seconds
+        last = GaugeMetricFamily("toldfeed_last_poll_duration_seconds", "Wall time of the last poll")
+        last.add_metric([], counters.get("last_poll_seconds", 0.0))
+        yield last
+        not_modified = CounterMetricFamily("toldfeed_upstream_not_modified", "Upstream 304 answers")
+        not_modified.add_metric([], counters.get("not_modified", 0))
+        yield not_modified
+        failures = CounterMetricFamily("toldfeed_source_failures", "Failed reads per source", labels=["source"])
+        for key, value in counters.items():
+            if key.startswith("failures:"):
+                failures.add_metric([key.removeprefix("failures:")], value)
+        yield failures
+        stored = GaugeMetricFamily("toldfeed_incidents_stored", "Incidents in the store")
+        stored.add_metric([], int(self.store.get("meta:incident_count") or 0))
+        yield stored
+        health = self.store.get("health:sources") or {}
+        consecutive = GaugeMetricFamily(
+            "toldfeed_source_consecutive_failures", "Consecutive failed reads", labels=["source"]
+        )
+        for url, record in health.items():
+            consecutive.add_metric([url], record.get("consecutive_failures", 0))
+        yield consecutive
+
+
+class Metrics:
+    """Request counters plus the store collector, rendered in the Prometheus text format."""
+
+    def __init__(self, store: Store) -> None:
+        self.registry = CollectorRegistry()
+        self.registry.register(StoreCollector(store))
+        self.requests = Counter("toldfeed_requests", "HTTP requests served", ["kind", "status"],
+                                registry=self.registry if "PROMETHEUS_MULTIPROC_DIR" not in os.environ else None)
+        if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+            MultiProcessCollector(self.registry)
+
+    def observe(self, path: str, status: int) -> None:
+        """Count one response (``kind`` is the first path segment: feeds, embed, ...)."""
+        kind = path.strip("/").removeprefix("da/").split("/", 1)[0] or "index"
+        kind = kind if kind in {"feeds", "embed", "badge", "api", "feeds.opml", "index", "healthz", "metrics"} else "other"
+        self.requests.labels(kind=kind, status=str(status)).inc()
+
+    def render(self) -> bytes:
+        """The exposition text."""
+        data: bytes = generate_latest(self.registry)
+        return data

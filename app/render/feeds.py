@@ -1,0 +1,101 @@
+"""Atom 1.0, RSS 2.0 and JSON Feed 1.1 documents (the only importer of feedgen). Pure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from feedgen.feed import FeedGenerator
+
+from app.model import Lang
+from app.render.entry import Entry
+
+AUTHOR = {"name": "Toldstyrelsen (via toldfeed)"}
+FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedMeta:
+    """Feed-level fields."""
+
+    id: str
+    title: str
+    subtitle: str
+    self_url: str
+    home_url: str
+    lang: Lang
+    updated_at: datetime
+
+
+def render_feed(fmt: str, meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
+    """Render ``entries`` (already ordered and limited) as ``fmt``: atom, rss or json."""
+    if fmt == "json":
+        return _json_feed(meta, entries)
+    fg = FeedGenerator()
+    fg.id(meta.id)
+    fg.title(meta.title)
+    fg.subtitle(meta.subtitle)
+    fg.author(AUTHOR)
+    fg.link(href=meta.self_url, rel="self", type=FORMATS[fmt])
+    fg.link(href=meta.home_url, rel="alternate", type="text/html")
+    fg.language(meta.lang.value)
+    fg.updated(meta.updated_at)
+    fg.lastBuildDate(meta.updated_at)
+    fg.generator("toldfeed", uri="https://github.com/toldfeed/toldfeed")
+    for entry in entries:
+        fe = fg.add_entry(order="append")
+        fe.id(entry.id)
+        fe.guid(entry.id, permalink=False)
+        fe.title(entry.title)
+        if entry.link:
+            fe.link(href=entry.link, rel="alternate", type="text/html")
+        fe.published(entry.incident.published_at)
+        fe.updated(entry.incident.updated_at)
+        fe.author(AUTHOR)
+        for term, label in entry.categories:
+            fe.category(term=term, label=label)
+        if fmt == "atom":
+            fe.content(entry.content_html, type="html")
+            fe.summary(entry.summary)
+        else:
+            fe.description(entry.content_html)
+    data: bytes = fg.atom_str(pretty=False) if fmt == "atom" else fg.rss_str(pretty=False)
+    return data
+
+
+def _json_feed(meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
+    items = []
+    for entry in entries:
+        incident = entry.incident
+        items.append(
+            {
+                "id": entry.id,
+                "url": entry.link or None,
+                "title": entry.title,
+                "content_html": entry.content_html,
+                "summary": entry.summary,
+                "date_published": incident.published_at.isoformat(),
+                "date_modified": incident.updated_at.isoformat(),
+                "tags": [term for term, _ in entry.categories],
+                "authors": [AUTHOR],
+                "_toldfeed": {
+                    "status": incident.status.value,
+                    "systems": list(incident.systems),
+                    "reference": incident.ref,
+                    "oids": list(incident.oids),
+                },
+            }
+        )
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": meta.title,
+        "description": meta.subtitle,
+        "home_page_url": meta.home_url,
+        "feed_url": meta.self_url,
+        "language": meta.lang.value,
+        "authors": [AUTHOR],
+        "items": items,
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")

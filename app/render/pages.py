@@ -1,0 +1,180 @@
+"""HTML index, iframe fragment, SVG badge, OPML and the JSON API documents. Pure.
+
+HTML is rendered with Jinja2 (comes with Flask) with autoescaping on; nothing here needs a
+request or an application context, so ``toldfeed export`` renders the very same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from importlib.resources import files
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from app.catalogue import Catalogue, System
+from app.codec import incident_to_dict
+from app.model import Incident, Lang, Status
+from app.render.i18n import WORDS, local_time, status_word
+
+_ENV = Environment(loader=PackageLoader("app", "templates"), autoescape=select_autoescape(["html"]))
+_CSS = files("app").joinpath("templates/base.css").read_text(encoding="utf-8")
+STATE_COLORS = {
+    "current": {"bg": "#fde2e1", "fg": "#8a1c17", "badge": "#d73a49"},
+    "scheduled": {"bg": "#fff0d6", "fg": "#7a4b00", "badge": "#dd8c00"},
+    "ok": {"bg": "#e1f5e6", "fg": "#145a2b", "badge": "#2ea44f"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PageContext:
+    """What every page shows besides incidents: where feeds live, freshness, blindness."""
+
+    base_url: str
+    refreshed_at: datetime | None
+    blind_notice: dict[Lang, str]
+
+
+def system_state(incidents: Sequence[Incident], slug: str) -> str:
+    """current / scheduled / ok for one system, from its open incidents."""
+    statuses = {i.status for i in incidents if slug in i.systems}
+    if Status.CURRENT in statuses:
+        return "current"
+    if Status.SCHEDULED in statuses:
+        return "scheduled"
+    return "ok"
+
+
+def _state_word(lang: Lang, state: str) -> str:
+    return WORDS[lang]["state_current" if state == "current" else "state_scheduled" if state == "scheduled" else "state_ok"]
+
+
+def feed_urls(base: str, path: str, lang: Lang) -> list[str]:
+    """The Atom, RSS and JSON Feed URLs of one feed path (``feeds/all``)."""
+    suffix = "?lang=da" if lang is Lang.DA else ""
+    return [f"{base}/{path}.{fmt}{suffix}" for fmt in ("atom", "rss", "json")]
+
+
+def _messages(incidents: Sequence[Incident], slug: str, lang: Lang, limit: int) -> list[dict[str, str]]:
+    chosen = [i for i in incidents if slug in i.systems][:limit]
+    return [
+        {"title": i.title_in(lang), "link": i.link_in(lang), "status": status_word(lang, i.status),
+         "updated": local_time(i.updated_at, lang)}
+        for i in chosen
+    ]
+
+
+def _systems(catalogue: Catalogue) -> list[System]:
+    return [s for s in catalogue.systems if not s.legacy] + [s for s in catalogue.systems if s.legacy]
+
+
+def render_index(
+    incidents: Sequence[Incident], catalogue: Catalogue, ctx: PageContext, lang: Lang
+) -> bytes:
+    """The index page: per system its state, latest messages and feed URLs."""
+    w = WORDS[lang]
+    base = ctx.base_url
+    autodiscovery = []
+    overview = []
+    for path, title in _feed_titles(catalogue, lang):
+        urls = feed_urls(base, path, lang)
+        for url, kind in zip(urls, ("application/atom+xml", "application/rss+xml", "application/feed+json"), strict=True):
+            autodiscovery.append({"url": url, "type": kind, "title": title})
+        if not path.startswith("feeds/system/"):
+            overview.append({"title": title, "urls": urls})
+    systems = []
+    for system in _systems(catalogue):
+        state = system_state(incidents, system.slug)
+        systems.append({
+            "slug": system.slug, "name": system.name_in(lang), "state": state,
+            "state_word": _state_word(lang, state), "messages": _messages(incidents, system.slug, lang, 3),
+            "urls": feed_urls(base, f"feeds/system/{system.slug}", lang),
+        })
+    other = Lang.EN if lang is Lang.DA else Lang.DA
+    html = _ENV.get_template("index.html").render(
+        lang=lang.value, w=w, css=_CSS, base=base, autodiscovery=autodiscovery, overview_feeds=overview,
+        systems=systems, blind=ctx.blind_notice.get(lang, ""),
+        refreshed=local_time(ctx.refreshed_at, lang) if ctx.refreshed_at else "",
+        other_lang=other.value, other_lang_url=f"{base}/?lang={other.value}",
+    )
+    return html.encode("utf-8")
+
+
+def _feed_titles(catalogue: Catalogue, lang: Lang) -> list[tuple[str, str]]:
+    w = WORDS[lang]
+    out = [("feeds/all", w["all_title"])]
+    out += [(f"feeds/status/{s.value}", w["status_title"].format(status=status_word(lang, s))) for s in Status]
+    out += [(f"feeds/system/{s.slug}", w["system_title"].format(name=s.name_in(lang))) for s in _systems(catalogue)]
+    return out
+
+
+def feed_title(catalogue: Catalogue, path: str, lang: Lang) -> str:
+    """The title of the feed at ``path`` (``feeds/system/dms-import``)."""
+    return dict(_feed_titles(catalogue, lang))[path]
+
+
+def render_embed(
+    incidents: Sequence[Incident], catalogue: Catalogue, ctx: PageContext, slug: str, lang: Lang
+) -> bytes:
+    """A self-contained fragment for an iframe: inline styles, no script, fine at 300 px."""
+    system = catalogue.get(slug)
+    assert system is not None
+    state = system_state(incidents, slug)
+    w = WORDS[lang]
+    html = _ENV.get_template("embed.html").render(
+        lang=lang.value, name=system.name_in(lang), state_word=_state_word(lang, state),
+        colors=STATE_COLORS[state], messages=_messages(incidents, slug, lang, 3),
+        no_messages=w["no_messages"], blind=ctx.blind_notice.get(lang, ""),
+        feed_url=feed_urls(ctx.base_url, f"feeds/system/{slug}", lang)[0],
+        refreshed_label=w["refreshed"], refreshed=local_time(ctx.refreshed_at, lang) if ctx.refreshed_at else w["never"],
+    )
+    return html.encode("utf-8")
+
+
+def render_badge(incidents: Sequence[Incident], catalogue: Catalogue, slug: str, lang: Lang) -> bytes:
+    """A shields-style SVG badge: the system's name and its state now."""
+    system = catalogue.get(slug)
+    assert system is not None
+    state = system_state(incidents, slug)
+    left, right = system.name_in(lang), _state_word(lang, state)
+    lw, rw = 7 * len(left) + 12, 7 * len(right) + 12
+    color = STATE_COLORS[state]["badge"]
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{lw + rw}" height="20" role="img" '
+        f'aria-label="{escape(left)}: {escape(right)}"><title>{escape(left)}: {escape(right)}</title>'
+        f'<rect width="{lw}" height="20" fill="#555"/><rect x="{lw}" width="{rw}" height="20" fill="{color}"/>'
+        f'<g fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">'
+        f'<text x="6" y="14">{escape(left)}</text><text x="{lw + 6}" y="14">{escape(right)}</text></g></svg>'
+    )
+    return svg.encode("utf-8")
+
+
+def render_opml(catalogue: Catalogue, base: str) -> bytes:
+    """Every feed (Atom, both languages), for importing into a reader in one go."""
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<opml version="2.0">',
+             "<head><title>toldfeed: every feed</title></head>", "<body>"]
+    for lang in Lang:
+        lines.append(f'<outline text="{"Dansk" if lang is Lang.DA else "English"}">')
+        for path, title in _feed_titles(catalogue, lang):
+            atom, _, _ = feed_urls(base, path, lang)
+            html_url = f"{base}/" + ("?lang=da" if lang is Lang.DA else "")
+            lines.append(
+                f'<outline type="rss" text="{escape(title)}" title="{escape(title)}" '
+                f'xmlUrl="{escape(atom)}" htmlUrl="{escape(html_url)}"/>'
+            )
+        lines.append("</outline>")
+    lines += ["</body>", "</opml>"]
+    return "\n".join(lines).encode("utf-8")
+
+
+def render_api(incidents: Sequence[Incident], generated_at: datetime | None) -> bytes:
+    """The incidents with their timelines as JSON."""
+    doc = {
+        "generated_at": generated_at.isoformat() if generated_at else None,
+        "count": len(incidents),
+        "incidents": [incident_to_dict(i) for i in incidents],
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")

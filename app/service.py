@@ -1,0 +1,158 @@
+"""Running toldfeed: the poll loop, the poll lock, health bookkeeping and publishing.
+
+Several processes may share one data directory (gunicorn workers, several ``toldfeed serve``).
+A poll runs under an exclusive ``flock`` on ``<data_dir>/poll.lock`` taken without waiting,
+and only if no poll started within the last interval (recorded in the store), so together
+they poll at most once per interval. A poll has a time budget; a poll that overruns it is
+cut short (its sources report the budget) and never stacks up behind the next one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import random
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from app.docstore import Publisher
+from app.health import due, page_context, update_health
+from app.ingest import PollReport
+from app.publish import Site
+from app.runtime import Runtime
+
+log = logging.getLogger("toldfeed.service")
+
+
+class PollLock:
+    """A non-blocking exclusive lock on a file in the data directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock if free; False when another process holds it."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        """Release the lock."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+class Service:
+    """Polls and publishes for one process."""
+
+    def __init__(self, runtime: Runtime, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.site = Site(runtime.settings, runtime.catalogue)
+        self.publisher = Publisher(self.site, runtime.store)
+        self.clock = clock
+        self.lock = PollLock(runtime.settings.data_dir / "poll.lock")
+        self.on_poll: Callable[[PollReport, float], None] = lambda report, seconds: None
+
+    def upstream_url(self) -> str:
+        """The official page readers are pointed to when toldfeed is blind."""
+        pages = [s for s in self.runtime.sources if s.kind == "page"]
+        return (pages or list(self.runtime.sources))[0].url
+
+    def publish(self, changed: list[str] | None, full: bool) -> int:
+        """Render and store documents with the current health context."""
+        store = self.runtime.store
+        ctx, notice = page_context(store.get("health:sources") or {}, self.settings, self.clock(), self.upstream_url())
+        return self.publisher.publish(ctx, notice, changed, full)
+
+    def poll_once(self, force: bool = False) -> PollReport | None:
+        """Poll if this process gets the lock and no poll ran within the interval."""
+        if not self.lock.acquire():
+            return None
+        try:
+            store = self.runtime.store
+            now = self.clock()
+            started = store.get("meta:poll_started_at")
+            interval = timedelta(seconds=self.settings.poll_seconds * (1 - self.settings.poll_jitter))
+            if not force and started and now - datetime.fromisoformat(started) < interval:
+                return None
+            from app.store import Batch
+
+            batch = Batch()
+            batch.put("meta:poll_started_at", now.isoformat())
+            store.commit(batch)
+            health = store.get("health:sources") or {}
+            skip = frozenset(s.url for s in self.runtime.sources if not due(health.get(s.url), now))
+            began = self.clock()
+            report = self.runtime.poll(now, skip)
+            seconds = (self.clock() - began).total_seconds()
+            health = update_health(health, report, self.settings, now)
+            batch = Batch()
+            batch.put("health:sources", health)
+            counters = dict(store.get("meta:counters") or {})
+            counters["polls"] = counters.get("polls", 0) + 1
+            counters["poll_seconds_total"] = counters.get("poll_seconds_total", 0.0) + seconds
+            counters["not_modified"] = counters.get("not_modified", 0) + report.details_not_modified + sum(
+                1 for s in report.sources if s.outcome == "not modified")
+            for s in report.sources:
+                if s.outcome == "failed":
+                    key = f"failures:{s.url}"
+                    counters[key] = counters.get(key, 0) + 1
+            counters["last_poll_seconds"] = seconds
+            batch.put("meta:counters", counters)
+            store.commit(batch)
+            changed = report.new_keys + report.changed_keys + report.removed_keys
+            rendered = store.get("meta:rendered")
+            stale = not rendered or rendered[0] != store.generation()
+            self.publish(changed, full=bool(changed) or stale)
+            self._log(report)
+            self.on_poll(report, seconds)
+            return report
+        finally:
+            self.lock.release()
+
+    def _log(self, report: PollReport) -> None:
+        for s in report.sources:
+            if s.outcome == "failed":
+                log.warning("source failed url=%s reason=%s", s.url, s.error)
+            else:
+                log.info("source %s url=%s entries=%d", s.outcome, s.url, s.entries)
+            for warning in s.warnings:
+                log.warning("parse warning url=%s: %s", s.url, warning)
+            if s.unknown_systems:
+                log.warning("unknown system names url=%s names=%s", s.url, ", ".join(s.unknown_systems))
+        for error in report.detail_errors:
+            log.warning("detail page: %s", error)
+        log.info(
+            "poll done: details %d fetched, %d not modified, %d failed; incidents %d new, %d changed",
+            report.details_fetched, report.details_not_modified, report.details_failed,
+            len(report.new_keys), len(report.changed_keys),
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll every ``poll_seconds`` (with jitter) until ``stop`` is set; never raises."""
+        while not stop.is_set():
+            try:
+                self.poll_once()
+            except Exception:  # the loop must survive anything a poll can throw
+                log.exception("poll failed")
+            jitter = 1 + random.uniform(-self.settings.poll_jitter, self.settings.poll_jitter)
+            # wake up often enough to notice when another process's interval has passed
+            stop.wait(min(self.settings.poll_seconds * jitter, 60.0))
+
+    def start(self) -> threading.Event:
+        """Run the loop in a daemon thread; set the returned event to stop it."""
+        stop = threading.Event()
+        threading.Thread(target=self.run, args=(stop,), name="toldfeed-poller", daemon=True).start()
+        return stop

@@ -1,0 +1,145 @@
+"""The hot path: stored documents served straight from WSGI, in front of Flask.
+
+Every published URL (feeds, index, embeds, badges, OPML, the API) is answered here without
+the framework: resolve the URL, take the stored bytes, answer conditional requests with 304,
+gzip when asked, add caching and CORS headers. Anything else falls through to Flask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from app.docstore import Library
+from app.errors import RequestError
+from app.publish import Document, Site
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+_PREFIXES = ("/feeds/", "/da/feeds/", "/embed/", "/da/embed/", "/badge/", "/da/badge/")
+_EXACT = {"/", "/da/", "/da", "/index.html", "/feeds.opml", "/api/incidents.json", "/da/api/incidents.json"}
+MAX_URL = 2048
+
+
+def is_document_path(path: str) -> bool:
+    """True for the URLs this layer answers."""
+    return path in _EXACT or path.startswith(_PREFIXES)
+
+
+def _not_modified(environ: dict[str, Any], doc: Document) -> bool:
+    match = environ.get("HTTP_IF_NONE_MATCH")
+    if match is not None:
+        tags = {t.strip().removeprefix("W/") for t in match.split(",")}
+        return "*" in tags or doc.etag in tags
+    since = environ.get("HTTP_IF_MODIFIED_SINCE")
+    if since:
+        try:
+            when = parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return doc.last_modified <= when
+    return False
+
+
+def _wants_gzip(environ: dict[str, Any]) -> bool:
+    for part in environ.get("HTTP_ACCEPT_ENCODING", "").split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip() in {"gzip", "*"}:
+            return params.replace(" ", "") not in {"q=0", "q=0.0", "q=0.00", "q=0.000"}
+    return False
+
+
+class DocumentServer:
+    """WSGI middleware answering document URLs from the ``Library``."""
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        site: Site,
+        library: Library,
+        max_age: int,
+        frame_ancestors: str,
+        on_response: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.site = site
+        self.library = library
+        self.cache_control = f"public, max-age={max_age}"
+        self.frame_ancestors = frame_ancestors
+        self.on_response = on_response or (lambda path, status: None)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "") or "/"
+        if not is_document_path(path):
+            return self.app(environ, start_response)
+        status, headers, body = self.answer(environ, path)
+        self.on_response(path, int(status[:3]))
+        start_response(status, headers)
+        return [body]
+
+    def _error(self, code: int, message: str, extra: list[tuple[str, str]] | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
+        reason = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 414: "URI Too Long",
+                  503: "Service Unavailable"}[code]
+        body = (message + "\n").encode("utf-8")
+        headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))),
+                   ("Access-Control-Allow-Origin", "*"), ("Cache-Control", "no-store"), *(extra or [])]
+        return f"{code} {reason}", headers, body
+
+    def answer(self, environ: dict[str, Any], path: str) -> tuple[str, list[tuple[str, str]], bytes]:
+        """Status line, headers and body for one document request."""
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method == "OPTIONS":
+            return "204 No Content", [("Access-Control-Allow-Origin", "*"),
+                                      ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+                                      ("Access-Control-Allow-Headers", "If-None-Match, If-Modified-Since"),
+                                      ("Content-Length", "0")], b""
+        if method not in {"GET", "HEAD"}:
+            return self._error(405, f"method {method[:20]} not allowed; use GET or HEAD",
+                               [("Allow", "GET, HEAD, OPTIONS")])
+        query = environ.get("QUERY_STRING", "")
+        if len(path) + len(query) > MAX_URL:
+            return self._error(414, f"URL longer than {MAX_URL} characters")
+        try:
+            args = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=False, errors="strict",
+                                  max_num_fields=20))
+            spec = self.site.resolve(path, args)
+        except RequestError as e:
+            return self._error(e.status, e.message)
+        except (ValueError, UnicodeDecodeError) as e:
+            return self._error(400, f"malformed query string: {e}")
+        doc = self.library.get(spec)
+        if doc is None:
+            return self._error(503, "no data yet: the first poll has not completed")
+        headers = [
+            ("Content-Type", doc.content_type),
+            ("ETag", doc.etag),
+            ("Last-Modified", format_datetime(doc.last_modified.astimezone(UTC), usegmt=True)),
+            ("Cache-Control", self.cache_control),
+            ("Vary", "Accept-Encoding"),
+            ("Access-Control-Allow-Origin", "*"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+        if spec.kind == "embed":
+            headers.append(("Content-Security-Policy",
+                            f"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors {self.frame_ancestors}"))
+        elif spec.kind == "index":
+            headers.append(("Content-Security-Policy",
+                            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"))
+        if _not_modified(environ, doc):
+            return "304 Not Modified", [h for h in headers if h[0] != "Content-Type"], b""
+        body = doc.body
+        if _wants_gzip(environ):
+            body = doc.gzipped
+            headers.append(("Content-Encoding", "gzip"))
+        headers.append(("Content-Length", str(len(body))))
+        return "200 OK", headers, b"" if method == "HEAD" else body
+
+
+def http_date(value: datetime) -> str:
+    """An RFC 7231 date."""
+    return format_datetime(value.astimezone(UTC), usegmt=True)

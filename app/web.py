@@ -1,0 +1,80 @@
+"""Flask routes: health, metrics and error pages. Documents are served by ``app.serving``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from app.health import blindness
+
+bp = Blueprint("toldfeed", __name__)
+
+
+def health_report(state: Any, now: datetime) -> tuple[dict[str, Any], int]:
+    """The /healthz document and its status: 503 once no source was read for too long."""
+    settings = state.settings
+    store = state.store
+    health = store.get("health:sources") or {}
+    successes = [r["last_success_at"] for r in health.values() if r.get("last_success_at")]
+    last_success = max(successes) if successes else None
+    stale_after = timedelta(seconds=settings.stale_after_seconds)
+    fresh = last_success is not None and now - datetime.fromisoformat(last_success) <= stale_after
+    blind = blindness(health, settings, now)
+    unknown = sorted({n for r in health.values() for n in r.get("unknown_systems", [])})
+    doc = {
+        "status": "ok" if fresh else "stale",
+        "checked_at": now.isoformat(),
+        "last_success_at": last_success,
+        "stale_after_seconds": settings.stale_after_seconds,
+        "blind_since": blind.since.isoformat() if blind else None,
+        "incidents_stored": int(store.get("meta:incident_count") or 0),
+        "unknown_systems": unknown,
+        "sources": {
+            url: {
+                "kind": r.get("kind"),
+                "last_outcome": r.get("last_outcome"),
+                "last_success_at": r.get("last_success_at"),
+                "last_failure_at": r.get("last_failure_at"),
+                "last_error": r.get("last_error"),
+                "consecutive_failures": r.get("consecutive_failures", 0),
+                "next_attempt_at": r.get("next_attempt_at"),
+                "parse_warnings": r.get("warnings", []),
+                "unknown_systems": r.get("unknown_systems", []),
+            }
+            for url, r in health.items()
+        },
+        "last_poll": store.get("meta:last_poll"),
+    }
+    return doc, 200 if fresh else 503
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """JSON health: 200 while data is fresh, 503 once no source was read for too long."""
+    doc, status = health_report(current_app.extensions["toldfeed"], datetime.now(UTC))
+    response = jsonify(doc)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus exposition."""
+    state = current_app.extensions["toldfeed"]
+    return Response(state.metrics.render(), mimetype="text/plain", headers={"Cache-Control": "no-store"})
+
+
+@bp.app_errorhandler(404)
+def not_found(error: Any) -> tuple[str, int, dict[str, str]]:
+    """Plain 404 that says where the documents are."""
+    return ("not found; see / for every feed URL\n", 404, {"Content-Type": "text/plain; charset=utf-8"})
+
+
+@bp.app_errorhandler(405)
+def not_allowed(error: Any) -> tuple[str, int, dict[str, str]]:
+    """Plain 405."""
+    return ("method not allowed\n", 405, {"Content-Type": "text/plain; charset=utf-8", "Allow": "GET, HEAD"})
