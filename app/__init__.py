@@ -10,10 +10,9 @@ from flask import Flask
 from app.config import Settings
 from app.docstore import Library
 from app.metrics import Metrics
-from app.publish import Site
 from app.runtime import Runtime
-from app.serving import DocumentServer
 from app.service import Service
+from app.serving import DocumentServer
 from app.store import Store
 
 
@@ -29,7 +28,9 @@ class AppState:
     metrics: Metrics
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, poll: bool | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, *, runtime: Runtime | None = None, poll: bool | None = None
+) -> Flask:
     """Build the WSGI app; with ``poll`` (default: ``settings.poll_on_serve``) start the poller."""
     settings = settings or Settings.from_env()
     runtime = runtime or Runtime.open(settings)
@@ -42,7 +43,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from app.web import bp
 
     app.register_blueprint(bp)
-    app.extensions["toldfeed"] = AppState(settings, runtime.store, runtime, service, library, metrics)
+    app.extensions["toldfeed"] = AppState(
+        settings, runtime.store, runtime, service, library, metrics
+    )
 
     inner: Any = app.wsgi_app
 
@@ -54,7 +57,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return inner(environ, start)
 
     app.wsgi_app = DocumentServer(  # type: ignore[method-assign]
-        counted, site, library, max_age=int(settings.poll_seconds), frame_ancestors=settings.frame_ancestors,
+        counted,
+        site,
+        library,
+        max_age=int(settings.poll_seconds),
+        frame_ancestors=settings.frame_ancestors,
         on_response=metrics.observe,
     )
     rendered = runtime.store.get("meta:rendered")

@@ -6,7 +6,6 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from app.config import Settings
 from app.errors import ConfigError, StoreError
@@ -33,9 +32,13 @@ def format_report(report: PollReport) -> list[str]:
 
 def _cmd_poll(settings: Settings) -> int:
     from app.runtime import Runtime
+    from app.service import Service
 
     with Runtime.open(settings) as runtime:
-        report = runtime.poll(datetime.now(UTC))
+        report = Service(runtime).poll_once(force=True)
+    if report is None:
+        print("another toldfeed process is polling this data directory; try again later")
+        return 1
     for line in format_report(report):
         print(line)
     return 0 if report.ok else 1

@@ -18,7 +18,7 @@ from typing import Any
 
 from app.codec import incident_from_dict, incident_to_dict
 from app.model import Incident, Lang
-from app.publish import Document, DocSpec, Site
+from app.publish import DocSpec, Document, Site
 from app.render.pages import PageContext
 from app.store import Batch, Store
 
@@ -65,7 +65,9 @@ def context_to_json(ctx: PageContext, notice: Incident | None) -> dict[str, Any]
     }
 
 
-def context_from_json(data: dict[str, Any] | None, base_url: str) -> tuple[PageContext, Incident | None]:
+def context_from_json(
+    data: dict[str, Any] | None, base_url: str
+) -> tuple[PageContext, Incident | None]:
     """Inverse of ``context_to_json``."""
     data = data or {}
     refreshed = data.get("refreshed_at")
@@ -110,7 +112,10 @@ class Publisher:
             index[path] = _meta(doc)
         batch.put("docs:meta", index)
         batch.put("meta:context", context_to_json(ctx, notice))
-        batch.put("meta:rendered", [self.store.generation(), ctx.refreshed_at.isoformat() if ctx.refreshed_at else None])
+        batch.put(
+            "meta:rendered",
+            [self.store.generation(), ctx.refreshed_at.isoformat() if ctx.refreshed_at else None],
+        )
         self.store.commit(batch)
         return len(batch.raw) // 2
 
@@ -155,7 +160,9 @@ class Library:
                 self._docs = {}
                 self._extra.clear()
                 self._snapshot.loaded = False
-                self.context, self.notice = context_from_json(self.store.get("meta:context"), self.site.base)
+                self.context, self.notice = context_from_json(
+                    self.store.get("meta:context"), self.site.base
+                )
 
     def get(self, spec: DocSpec) -> Document | None:
         """The document for ``spec``; None when nothing is stored yet."""
@@ -186,11 +193,12 @@ class Library:
             if cached is not None:
                 self._extra.move_to_end(key)
                 return cached
-            incidents = self._snapshot.sorted() if self._snapshot.loaded else self._snapshot.refresh()
+            incidents = (
+                self._snapshot.sorted() if self._snapshot.loaded else self._snapshot.refresh()
+            )
         doc = self.site.render(spec, incidents, self.context, self.notice)
         with self._lock:
             self._extra[key] = doc
             while len(self._extra) > 256:
                 self._extra.popitem(last=False)
         return doc
-

@@ -43,14 +43,25 @@ def update_health(
             continue
         record["last_attempt_at"] = now.isoformat()
         if source.outcome in {"fetched", "not modified"}:
-            record.update(last_success_at=now.isoformat(), consecutive_failures=0, failing_since=None,
-                          last_outcome=source.outcome, entries=source.entries, warnings=source.warnings[:10])
+            record.update(
+                last_success_at=now.isoformat(),
+                consecutive_failures=0,
+                failing_since=None,
+                last_outcome=source.outcome,
+                entries=source.entries,
+                warnings=source.warnings[:10],
+            )
             wait = max(0.0, source.max_age or 0.0)
         else:
             failures = int(record.get("consecutive_failures", 0)) + 1
-            record.update(last_failure_at=now.isoformat(), last_error=source.error, consecutive_failures=failures,
-                          failing_since=record.get("failing_since") or now.isoformat(), last_outcome="failed",
-                          warnings=source.warnings[:10])
+            record.update(
+                last_failure_at=now.isoformat(),
+                last_error=source.error,
+                consecutive_failures=failures,
+                failing_since=record.get("failing_since") or now.isoformat(),
+                last_outcome="failed",
+                warnings=source.warnings[:10],
+            )
             backoff = min(settings.max_backoff_seconds, settings.poll_seconds * 2 ** (failures - 1))
             wait = max(backoff if failures > 1 else 0.0, source.retry_after or 0.0)
         next_at = now + timedelta(seconds=min(wait, settings.max_backoff_seconds)) if wait else None
@@ -76,7 +87,9 @@ class Blindness:
     reason: str
 
 
-def blindness(health: dict[str, dict[str, Any]], settings: Settings, now: datetime) -> Blindness | None:
+def blindness(
+    health: dict[str, dict[str, Any]], settings: Settings, now: datetime
+) -> Blindness | None:
     """The blind state, once no source has been read for ``blind_after_seconds``."""
     if not health:
         return None
@@ -105,22 +118,55 @@ def page_context(
     notices: dict[Lang, str] = {}
     notice: Incident | None = None
     if unreadable_now:
-        first = blind.since if blind else min(
-            (t for r in health.values() if (t := _dt(r.get("failing_since")))), default=now
+        first = (
+            blind.since
+            if blind
+            else min(
+                (t for r in health.values() if (t := _dt(r.get("failing_since")))), default=now
+            )
         )
         reason = blind.reason if blind else str(next(iter(health.values())).get("last_error") or "")
-        notices = {lang: word(lang, "blind", since=local_time(first, lang), reason=reason) for lang in Lang}
+        notices = {
+            lang: word(lang, "blind", since=local_time(first, lang), reason=reason) for lang in Lang
+        }
     if blind is not None:
         notice = Incident(
-            key=NOTICE_KEY, refs=(), oids=(), oid=0,
+            key=NOTICE_KEY,
+            refs=(),
+            oids=(),
+            oid=0,
             links={lang.value: upstream_url for lang in Lang},
             title={lang.value: word(lang, "blind_title") for lang in Lang},
-            message_html={lang.value: "<p>" + escape(word(lang, "blind_body", since=local_time(blind.since, lang),
-                                                              reason=blind.reason, url=upstream_url)) + "</p>"
-                          for lang in Lang},
-            message_text={lang.value: word(lang, "blind_body", since=local_time(blind.since, lang),
-                                           reason=blind.reason, url=upstream_url) for lang in Lang},
-            systems=(), unknown_systems=(), status=Status.CURRENT, kind=Kind.DISRUPTION,
-            published_at=blind.since, updated_at=blind.since, upstream_updated_at=blind.since,
+            message_html={
+                lang.value: "<p>"
+                + escape(
+                    word(
+                        lang,
+                        "blind_body",
+                        since=local_time(blind.since, lang),
+                        reason=blind.reason,
+                        url=upstream_url,
+                    )
+                )
+                + "</p>"
+                for lang in Lang
+            },
+            message_text={
+                lang.value: word(
+                    lang,
+                    "blind_body",
+                    since=local_time(blind.since, lang),
+                    reason=blind.reason,
+                    url=upstream_url,
+                )
+                for lang in Lang
+            },
+            systems=(),
+            unknown_systems=(),
+            status=Status.CURRENT,
+            kind=Kind.DISRUPTION,
+            published_at=blind.since,
+            updated_at=blind.since,
+            upstream_updated_at=blind.since,
         )
     return PageContext(settings.base_url.rstrip("/"), refreshed, notices), notice

@@ -382,7 +382,9 @@ class Poller:
         if report.new_keys or report.changed_keys or report.removed_keys:
             batch.put("meta:generation", self.store.generation() + 1)
             count = int(self.store.get("meta:incident_count") or 0)
-            batch.put("meta:incident_count", count + len(report.new_keys) - len(report.removed_keys))
+            batch.put(
+                "meta:incident_count", count + len(report.new_keys) - len(report.removed_keys)
+            )
 
     def _affected(
         self, changed: list[int], current: dict[int, list[Observation]], batch: Batch

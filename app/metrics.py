@@ -32,16 +32,22 @@ class StoreCollector(Collector):
         polls = CounterMetricFamily("toldfeed_polls", "Polls run")
         polls.add_metric([], counters.get("polls", 0))
         yield polls
-        seconds = CounterMetricFamily("toldfeed_poll_duration_seconds", "Total wall time spent polling")
+        seconds = CounterMetricFamily(
+            "toldfeed_poll_duration_seconds", "Total wall time spent polling"
+        )
         seconds.add_metric([], counters.get("poll_seconds_total", 0.0))
         yield seconds
-        last = GaugeMetricFamily("toldfeed_last_poll_duration_seconds", "Wall time of the last poll")
+        last = GaugeMetricFamily(
+            "toldfeed_last_poll_duration_seconds", "Wall time of the last poll"
+        )
         last.add_metric([], counters.get("last_poll_seconds", 0.0))
         yield last
         not_modified = CounterMetricFamily("toldfeed_upstream_not_modified", "Upstream 304 answers")
         not_modified.add_metric([], counters.get("not_modified", 0))
         yield not_modified
-        failures = CounterMetricFamily("toldfeed_source_failures", "Failed reads per source", labels=["source"])
+        failures = CounterMetricFamily(
+            "toldfeed_source_failures", "Failed reads per source", labels=["source"]
+        )
         for key, value in counters.items():
             if key.startswith("failures:"):
                 failures.add_metric([key.removeprefix("failures:")], value)
@@ -64,15 +70,24 @@ class Metrics:
     def __init__(self, store: Store) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(StoreCollector(store))
-        self.requests = Counter("toldfeed_requests", "HTTP requests served", ["kind", "status"],
-                                registry=self.registry if "PROMETHEUS_MULTIPROC_DIR" not in os.environ else None)
+        self.requests = Counter(
+            "toldfeed_requests",
+            "HTTP requests served",
+            ["kind", "status"],
+            registry=self.registry if "PROMETHEUS_MULTIPROC_DIR" not in os.environ else None,
+        )
         if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-            MultiProcessCollector(self.registry)
+            MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
 
     def observe(self, path: str, status: int) -> None:
         """Count one response (``kind`` is the first path segment: feeds, embed, ...)."""
         kind = path.strip("/").removeprefix("da/").split("/", 1)[0] or "index"
-        kind = kind if kind in {"feeds", "embed", "badge", "api", "feeds.opml", "index", "healthz", "metrics"} else "other"
+        kind = (
+            kind
+            if kind
+            in {"feeds", "embed", "badge", "api", "feeds.opml", "index", "healthz", "metrics"}
+            else "other"
+        )
         self.requests.labels(kind=kind, status=str(status)).inc()
 
     def render(self) -> bytes:

@@ -55,7 +55,7 @@ class DocSpec:
 
     def path(self, default_limit: int) -> str | None:
         """The stored/exported path of a document with default parameters, else None."""
-        if self.status is not None and self.kind == "feed" or self.limit != default_limit:
+        if (self.status is not None and self.kind == "feed") or self.limit != default_limit:
             return None
         prefix = "da/" if self.lang is Lang.DA else ""
         match self.kind:
@@ -88,8 +88,13 @@ class Document:
     def of(cls, body: bytes, content_type: str, last_modified: datetime) -> Document:
         """Wrap bytes: the ETag is a hash of the body; the gzip form is made once here."""
         etag = '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
-        return cls(body, content_type, etag, last_modified.replace(microsecond=0),
-                   gzip.compress(body, compresslevel=6, mtime=0))
+        return cls(
+            body,
+            content_type,
+            etag,
+            last_modified.replace(microsecond=0),
+            gzip.compress(body, compresslevel=6, mtime=0),
+        )
 
 
 class Site:
@@ -116,7 +121,9 @@ class Site:
         if value is None or value == "":
             return self.settings.feed_limit_default
         if not value.isdigit() or not 1 <= int(value) <= top:
-            raise RequestError(400, f"limit must be a whole number from 1 to {top}, not {value[:40]!r}")
+            raise RequestError(
+                400, f"limit must be a whole number from 1 to {top}, not {value[:40]!r}"
+            )
         return int(value)
 
     def _status(self, value: str | None) -> Status | None:
@@ -148,8 +155,14 @@ class Site:
             return DocSpec("opml", Lang.EN, "opml")
         if rest == "api/incidents.json":
             slug = self._slug(args["system"]) if args.get("system") else ""
-            return DocSpec("api", lang, "api", slug=slug, status=self._status(args.get("status")),
-                           limit=self._limit(args) if args.get("limit") else self.settings.feed_limit_default)
+            return DocSpec(
+                "api",
+                lang,
+                "api",
+                slug=slug,
+                status=self._status(args.get("status")),
+                limit=self._limit(args) if args.get("limit") else self.settings.feed_limit_default,
+            )
         if len(parts) == 2 and parts[0] == "embed":
             return DocSpec("embed", lang, "html", slug=self._slug(parts[1].removesuffix(".html")))
         if len(parts) == 2 and parts[0] == "badge" and parts[1].endswith(".svg"):
@@ -160,15 +173,31 @@ class Site:
                 raise RequestError(404, "feeds end in .atom, .rss or .json")
             limit = self._limit(args)
             if len(parts) == 2 and name == "all":
-                return DocSpec("feed", lang, fmt, "feeds/all", status=self._status(args.get("status")), limit=limit)
+                return DocSpec(
+                    "feed",
+                    lang,
+                    fmt,
+                    "feeds/all",
+                    status=self._status(args.get("status")),
+                    limit=limit,
+                )
             if len(parts) == 3 and parts[1] == "system":
                 slug = self._slug(name)
-                return DocSpec("feed", lang, fmt, f"feeds/system/{slug}", slug=slug,
-                               status=self._status(args.get("status")), limit=limit)
+                return DocSpec(
+                    "feed",
+                    lang,
+                    fmt,
+                    f"feeds/system/{slug}",
+                    slug=slug,
+                    status=self._status(args.get("status")),
+                    limit=limit,
+                )
             if len(parts) == 3 and parts[1] == "status":
                 status = self._status(name)
                 if status is None or status.value != name:
-                    raise RequestError(404, f"unknown status {name!r}; valid: current, scheduled, closed")
+                    raise RequestError(
+                        404, f"unknown status {name!r}; valid: current, scheduled, closed"
+                    )
                 if args.get("status"):
                     raise RequestError(400, "status is already part of this feed's path")
                 return DocSpec("feed", lang, fmt, f"feeds/status/{name}", status=None, limit=limit)
@@ -182,10 +211,15 @@ class Site:
             feeds = ["feeds/all"] + [f"feeds/status/{s.value}" for s in Status]
             feeds += [f"feeds/system/{s}" for s in self.catalogue.slugs]
             for feed in feeds:
-                slug = feed.removeprefix("feeds/system/") if feed.startswith("feeds/system/") else ""
+                slug = (
+                    feed.removeprefix("feeds/system/") if feed.startswith("feeds/system/") else ""
+                )
                 specs += [DocSpec("feed", lang, fmt, feed, slug=slug) for fmt in FORMATS]
             for slug in self.catalogue.slugs:
-                specs += [DocSpec("embed", lang, "html", slug=slug), DocSpec("badge", lang, "svg", slug=slug)]
+                specs += [
+                    DocSpec("embed", lang, "html", slug=slug),
+                    DocSpec("badge", lang, "svg", slug=slug),
+                ]
         return specs
 
     # rendering -----------------------------------------------------------------------------
@@ -213,30 +247,46 @@ class Site:
         if spec.kind == "feed":
             chosen = self.select(incidents, spec)
             entries = [render_entry(i, self.catalogue, spec.lang) for i in chosen]
-            carries_notice = spec.feed in {"feeds/all", "feeds/status/current"} and spec.status in {None, Status.CURRENT}
+            carries_notice = spec.feed in {"feeds/all", "feeds/status/current"} and spec.status in {
+                None,
+                Status.CURRENT,
+            }
             if notice is not None and carries_notice:
                 entries.insert(0, render_entry(notice, self.catalogue, spec.lang))
             updated = max((e.incident.updated_at for e in entries), default=latest)
             title = feed_title(self.catalogue, spec.feed, spec.lang)
             if spec.status is not None:
                 title = f"{title} ({word(spec.lang, spec.status.value)})"
-            query = "?lang=da" if spec.lang is Lang.DA else ""
+            prefix = "/da" if spec.lang is Lang.DA else ""
+            query = f"?status={spec.status.value}" if spec.status else ""
+            if spec.limit != self.settings.feed_limit_default:
+                query += ("&" if query else "?") + f"limit={spec.limit}"
             meta = FeedMeta(
-                id=f"tag:toldfeed,2026:{spec.feed}" + (f"?status={spec.status.value}" if spec.status else ""),
-                title=title, subtitle=word(spec.lang, "feed_subtitle"),
-                self_url=f"{self.base}/{spec.feed}.{spec.fmt}{query}", home_url=f"{self.base}/{query}",
-                lang=spec.lang, updated_at=updated,
+                id=f"tag:toldfeed,2026:{prefix.strip('/') + ':' if prefix else ''}{spec.feed}"
+                + (f"?status={spec.status.value}" if spec.status else ""),
+                title=title,
+                subtitle=word(spec.lang, "feed_subtitle"),
+                self_url=f"{self.base}{prefix}/{spec.feed}.{spec.fmt}{query}",
+                home_url=f"{self.base}{prefix}/",
+                lang=spec.lang,
+                updated_at=updated,
             )
             return Document.of(render_feed(spec.fmt, meta, entries), TYPES[spec.fmt], updated)
         refreshed = ctx.refreshed_at or latest
         if spec.kind == "index":
-            return Document.of(render_index(incidents, self.catalogue, ctx, spec.lang), TYPES["html"], refreshed)
+            return Document.of(
+                render_index(incidents, self.catalogue, ctx, spec.lang), TYPES["html"], refreshed
+            )
         if spec.kind == "embed":
             body = render_embed(incidents, self.catalogue, ctx, spec.slug, spec.lang)
             return Document.of(body, TYPES["html"], refreshed)
         if spec.kind == "badge":
-            return Document.of(render_badge(incidents, self.catalogue, spec.slug, spec.lang), TYPES["svg"], latest)
+            return Document.of(
+                render_badge(incidents, self.catalogue, spec.slug, spec.lang), TYPES["svg"], latest
+            )
         if spec.kind == "opml":
             return Document.of(render_opml(self.catalogue, self.base), TYPES["opml"], _EPOCH)
-        chosen = self.select(incidents, replace(spec, limit=spec.limit if spec.limit else len(incidents)))
+        chosen = self.select(
+            incidents, replace(spec, limit=spec.limit if spec.limit else len(incidents))
+        )
         return Document.of(render_api(chosen, ctx.refreshed_at), TYPES["api"], latest)

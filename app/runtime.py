@@ -34,11 +34,10 @@ class Runtime:
         fetcher = Fetcher(settings, {s.host for s in sources}, transport=transport)
         return cls(settings, catalogue, sources, store, fetcher)
 
-    def poll(self, now: datetime) -> PollReport:
-        """Run one poll."""
-        return Poller(self.settings, self.store, self.fetcher, self.catalogue, self.sources).poll(
-            now
-        )
+    def poll(self, now: datetime, skip: frozenset[str] = frozenset()) -> PollReport:
+        """Run one poll (sources in ``skip`` are backing off)."""
+        poller = Poller(self.settings, self.store, self.fetcher, self.catalogue, self.sources)
+        return poller.poll(now, skip)
 
     def close(self) -> None:
         """Release the store and connections."""

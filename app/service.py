@@ -56,7 +56,9 @@ class PollLock:
 class Service:
     """Polls and publishes for one process."""
 
-    def __init__(self, runtime: Runtime, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self, runtime: Runtime, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
         self.site = Site(runtime.settings, runtime.catalogue)
@@ -73,7 +75,9 @@ class Service:
     def publish(self, changed: list[str] | None, full: bool) -> int:
         """Render and store documents with the current health context."""
         store = self.runtime.store
-        ctx, notice = page_context(store.get("health:sources") or {}, self.settings, self.clock(), self.upstream_url())
+        ctx, notice = page_context(
+            store.get("health:sources") or {}, self.settings, self.clock(), self.upstream_url()
+        )
         return self.publisher.publish(ctx, notice, changed, full)
 
     def poll_once(self, force: bool = False) -> PollReport | None:
@@ -84,7 +88,9 @@ class Service:
             store = self.runtime.store
             now = self.clock()
             started = store.get("meta:poll_started_at")
-            interval = timedelta(seconds=self.settings.poll_seconds * (1 - self.settings.poll_jitter))
+            interval = timedelta(
+                seconds=self.settings.poll_seconds * (1 - self.settings.poll_jitter)
+            )
             if not force and started and now - datetime.fromisoformat(started) < interval:
                 return None
             from app.store import Batch
@@ -103,8 +109,11 @@ class Service:
             counters = dict(store.get("meta:counters") or {})
             counters["polls"] = counters.get("polls", 0) + 1
             counters["poll_seconds_total"] = counters.get("poll_seconds_total", 0.0) + seconds
-            counters["not_modified"] = counters.get("not_modified", 0) + report.details_not_modified + sum(
-                1 for s in report.sources if s.outcome == "not modified")
+            counters["not_modified"] = (
+                counters.get("not_modified", 0)
+                + report.details_not_modified
+                + sum(1 for s in report.sources if s.outcome == "not modified")
+            )
             for s in report.sources:
                 if s.outcome == "failed":
                     key = f"failures:{s.url}"
@@ -131,13 +140,18 @@ class Service:
             for warning in s.warnings:
                 log.warning("parse warning url=%s: %s", s.url, warning)
             if s.unknown_systems:
-                log.warning("unknown system names url=%s names=%s", s.url, ", ".join(s.unknown_systems))
+                log.warning(
+                    "unknown system names url=%s names=%s", s.url, ", ".join(s.unknown_systems)
+                )
         for error in report.detail_errors:
             log.warning("detail page: %s", error)
         log.info(
             "poll done: details %d fetched, %d not modified, %d failed; incidents %d new, %d changed",
-            report.details_fetched, report.details_not_modified, report.details_failed,
-            len(report.new_keys), len(report.changed_keys),
+            report.details_fetched,
+            report.details_not_modified,
+            report.details_failed,
+            len(report.new_keys),
+            len(report.changed_keys),
         )
 
     def run(self, stop: threading.Event) -> None:

@@ -20,7 +20,15 @@ from app.publish import Document, Site
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 _PREFIXES = ("/feeds/", "/da/feeds/", "/embed/", "/da/embed/", "/badge/", "/da/badge/")
-_EXACT = {"/", "/da/", "/da", "/index.html", "/feeds.opml", "/api/incidents.json", "/da/api/incidents.json"}
+_EXACT = {
+    "/",
+    "/da/",
+    "/da",
+    "/index.html",
+    "/feeds.opml",
+    "/api/incidents.json",
+    "/da/api/incidents.json",
+}
 MAX_URL = 2048
 
 
@@ -82,31 +90,61 @@ class DocumentServer:
         start_response(status, headers)
         return [body]
 
-    def _error(self, code: int, message: str, extra: list[tuple[str, str]] | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
-        reason = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 414: "URI Too Long",
-                  503: "Service Unavailable"}[code]
+    def _error(
+        self, code: int, message: str, extra: list[tuple[str, str]] | None = None
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
+        reason = {
+            400: "Bad Request",
+            404: "Not Found",
+            405: "Method Not Allowed",
+            414: "URI Too Long",
+            503: "Service Unavailable",
+        }[code]
         body = (message + "\n").encode("utf-8")
-        headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))),
-                   ("Access-Control-Allow-Origin", "*"), ("Cache-Control", "no-store"), *(extra or [])]
+        headers = [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Access-Control-Allow-Origin", "*"),
+            ("Cache-Control", "no-store"),
+            *(extra or []),
+        ]
         return f"{code} {reason}", headers, body
 
-    def answer(self, environ: dict[str, Any], path: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    def answer(
+        self, environ: dict[str, Any], path: str
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
         """Status line, headers and body for one document request."""
         method = environ.get("REQUEST_METHOD", "GET")
         if method == "OPTIONS":
-            return "204 No Content", [("Access-Control-Allow-Origin", "*"),
-                                      ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
-                                      ("Access-Control-Allow-Headers", "If-None-Match, If-Modified-Since"),
-                                      ("Content-Length", "0")], b""
+            return (
+                "204 No Content",
+                [
+                    ("Access-Control-Allow-Origin", "*"),
+                    ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+                    ("Access-Control-Allow-Headers", "If-None-Match, If-Modified-Since"),
+                    ("Content-Length", "0"),
+                ],
+                b"",
+            )
         if method not in {"GET", "HEAD"}:
-            return self._error(405, f"method {method[:20]} not allowed; use GET or HEAD",
-                               [("Allow", "GET, HEAD, OPTIONS")])
+            return self._error(
+                405,
+                f"method {method[:20]} not allowed; use GET or HEAD",
+                [("Allow", "GET, HEAD, OPTIONS")],
+            )
         query = environ.get("QUERY_STRING", "")
         if len(path) + len(query) > MAX_URL:
             return self._error(414, f"URL longer than {MAX_URL} characters")
         try:
-            args = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=False, errors="strict",
-                                  max_num_fields=20))
+            args = dict(
+                parse_qsl(
+                    query,
+                    keep_blank_values=True,
+                    strict_parsing=False,
+                    errors="strict",
+                    max_num_fields=20,
+                )
+            )
             spec = self.site.resolve(path, args)
         except RequestError as e:
             return self._error(e.status, e.message)
@@ -125,11 +163,19 @@ class DocumentServer:
             ("X-Content-Type-Options", "nosniff"),
         ]
         if spec.kind == "embed":
-            headers.append(("Content-Security-Policy",
-                            f"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors {self.frame_ancestors}"))
+            headers.append(
+                (
+                    "Content-Security-Policy",
+                    f"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors {self.frame_ancestors}",
+                )
+            )
         elif spec.kind == "index":
-            headers.append(("Content-Security-Policy",
-                            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"))
+            headers.append(
+                (
+                    "Content-Security-Policy",
+                    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'",
+                )
+            )
         if _not_modified(environ, doc):
             return "304 Not Modified", [h for h in headers if h[0] != "Content-Type"], b""
         body = doc.body

@@ -65,16 +65,26 @@ def healthz() -> Response:
 def metrics() -> Response:
     """Prometheus exposition."""
     state = current_app.extensions["toldfeed"]
-    return Response(state.metrics.render(), mimetype="text/plain", headers={"Cache-Control": "no-store"})
+    return Response(
+        state.metrics.render(), mimetype="text/plain", headers={"Cache-Control": "no-store"}
+    )
 
 
 @bp.app_errorhandler(404)
 def not_found(error: Any) -> tuple[str, int, dict[str, str]]:
     """Plain 404 that says where the documents are."""
-    return ("not found; see / for every feed URL\n", 404, {"Content-Type": "text/plain; charset=utf-8"})
+    return (
+        "not found; see / for every feed URL\n",
+        404,
+        {"Content-Type": "text/plain; charset=utf-8"},
+    )
 
 
 @bp.app_errorhandler(405)
 def not_allowed(error: Any) -> tuple[str, int, dict[str, str]]:
     """Plain 405."""
-    return ("method not allowed\n", 405, {"Content-Type": "text/plain; charset=utf-8", "Allow": "GET, HEAD"})
+    return (
+        "method not allowed\n",
+        405,
+        {"Content-Type": "text/plain; charset=utf-8", "Allow": "GET, HEAD"},
+    )

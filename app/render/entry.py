@@ -41,7 +41,9 @@ def _when(update: Update, lang: Lang) -> str:
         return f'<time datetime="{update.at.isoformat()}">{local_time(update.at, lang)}</time>'
     if update.seen_at:
         stamp = local_time(update.seen_at, lang)
-        return f'<time datetime="{update.seen_at.isoformat()}">{stamp}</time> ({word(lang, "seen")})'
+        return (
+            f'<time datetime="{update.seen_at.isoformat()}">{stamp}</time> ({word(lang, "seen")})'
+        )
     return ""
 
 
@@ -89,10 +91,11 @@ def render_entry(incident: Incident, catalogue: Catalogue, lang: Lang) -> Entry:
     summary = " · ".join(b for b in summary_bits if b)
     if len(summary) > SUMMARY_MAX:
         summary = summary[: SUMMARY_MAX - 1].rstrip() + "…"
-    categories = tuple(
-        (slug, (catalogue.get(slug).name_in(lang) if catalogue.get(slug) else slug))  # type: ignore[union-attr]
-        for slug in incident.systems
-    ) + ((incident.status.value, status),)
+    named = [(slug, catalogue.get(slug)) for slug in incident.systems]
+    categories = (
+        *((slug, system.name_in(lang) if system else slug) for slug, system in named),
+        (incident.status.value, status),
+    )
     return Entry(
         id=entry_id(incident),
         title=incident.title_in(lang),

@@ -13,7 +13,11 @@ from app.model import Lang
 from app.render.entry import Entry
 
 AUTHOR = {"name": "Toldstyrelsen (via toldfeed)"}
-FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}
+FORMATS = {
+    "atom": "application/atom+xml",
+    "rss": "application/rss+xml",
+    "json": "application/feed+json",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,26 +49,40 @@ def system_state(incidents: Sequence[Incident], slug: str) -> str:
 
 
 def _state_word(lang: Lang, state: str) -> str:
-    return WORDS[lang]["state_current" if state == "current" else "state_scheduled" if state == "scheduled" else "state_ok"]
+    return WORDS[lang][
+        "state_current"
+        if state == "current"
+        else "state_scheduled"
+        if state == "scheduled"
+        else "state_ok"
+    ]
 
 
 def feed_urls(base: str, path: str, lang: Lang) -> list[str]:
     """The Atom, RSS and JSON Feed URLs of one feed path (``feeds/all``)."""
-    suffix = "?lang=da" if lang is Lang.DA else ""
-    return [f"{base}/{path}.{fmt}{suffix}" for fmt in ("atom", "rss", "json")]
+    prefix = "/da" if lang is Lang.DA else ""
+    return [f"{base}{prefix}/{path}.{fmt}" for fmt in ("atom", "rss", "json")]
 
 
-def _messages(incidents: Sequence[Incident], slug: str, lang: Lang, limit: int) -> list[dict[str, str]]:
+def _messages(
+    incidents: Sequence[Incident], slug: str, lang: Lang, limit: int
+) -> list[dict[str, str]]:
     chosen = [i for i in incidents if slug in i.systems][:limit]
     return [
-        {"title": i.title_in(lang), "link": i.link_in(lang), "status": status_word(lang, i.status),
-         "updated": local_time(i.updated_at, lang)}
+        {
+            "title": i.title_in(lang),
+            "link": i.link_in(lang),
+            "status": status_word(lang, i.status),
+            "updated": local_time(i.updated_at, lang),
+        }
         for i in chosen
     ]
 
 
 def _systems(catalogue: Catalogue) -> list[System]:
-    return [s for s in catalogue.systems if not s.legacy] + [s for s in catalogue.systems if s.legacy]
+    return [s for s in catalogue.systems if not s.legacy] + [
+        s for s in catalogue.systems if s.legacy
+    ]
 
 
 def render_index(
@@ -81,24 +95,40 @@ def render_index(
     overview = []
     for path, title in _feed_titles(catalogue, lang):
         urls = feed_urls(base, path, lang)
-        for url, kind in zip(urls, ("application/atom+xml", "application/rss+xml", "application/feed+json"), strict=True):
+        for url, kind in zip(
+            urls,
+            ("application/atom+xml", "application/rss+xml", "application/feed+json"),
+            strict=True,
+        ):
             autodiscovery.append({"url": url, "type": kind, "title": title})
         if not path.startswith("feeds/system/"):
             overview.append({"title": title, "urls": urls})
     systems = []
     for system in _systems(catalogue):
         state = system_state(incidents, system.slug)
-        systems.append({
-            "slug": system.slug, "name": system.name_in(lang), "state": state,
-            "state_word": _state_word(lang, state), "messages": _messages(incidents, system.slug, lang, 3),
-            "urls": feed_urls(base, f"feeds/system/{system.slug}", lang),
-        })
+        systems.append(
+            {
+                "slug": system.slug,
+                "name": system.name_in(lang),
+                "state": state,
+                "state_word": _state_word(lang, state),
+                "messages": _messages(incidents, system.slug, lang, 3),
+                "urls": feed_urls(base, f"feeds/system/{system.slug}", lang),
+            }
+        )
     other = Lang.EN if lang is Lang.DA else Lang.DA
     html = _ENV.get_template("index.html").render(
-        lang=lang.value, w=w, css=_CSS, base=base, autodiscovery=autodiscovery, overview_feeds=overview,
-        systems=systems, blind=ctx.blind_notice.get(lang, ""),
+        lang=lang.value,
+        w=w,
+        css=_CSS,
+        base=base,
+        autodiscovery=autodiscovery,
+        overview_feeds=overview,
+        systems=systems,
+        blind=ctx.blind_notice.get(lang, ""),
         refreshed=local_time(ctx.refreshed_at, lang) if ctx.refreshed_at else "",
-        other_lang=other.value, other_lang_url=f"{base}/?lang={other.value}",
+        other_lang=other.value,
+        other_lang_url=f"{base}/da/" if other is Lang.DA else f"{base}/",
     )
     return html.encode("utf-8")
 
@@ -106,8 +136,14 @@ def render_index(
 def _feed_titles(catalogue: Catalogue, lang: Lang) -> list[tuple[str, str]]:
     w = WORDS[lang]
     out = [("feeds/all", w["all_title"])]
-    out += [(f"feeds/status/{s.value}", w["status_title"].format(status=status_word(lang, s))) for s in Status]
-    out += [(f"feeds/system/{s.slug}", w["system_title"].format(name=s.name_in(lang))) for s in _systems(catalogue)]
+    out += [
+        (f"feeds/status/{s.value}", w["status_title"].format(status=status_word(lang, s)))
+        for s in Status
+    ]
+    out += [
+        (f"feeds/system/{s.slug}", w["system_title"].format(name=s.name_in(lang)))
+        for s in _systems(catalogue)
+    ]
     return out
 
 
@@ -125,16 +161,23 @@ def render_embed(
     state = system_state(incidents, slug)
     w = WORDS[lang]
     html = _ENV.get_template("embed.html").render(
-        lang=lang.value, name=system.name_in(lang), state_word=_state_word(lang, state),
-        colors=STATE_COLORS[state], messages=_messages(incidents, slug, lang, 3),
-        no_messages=w["no_messages"], blind=ctx.blind_notice.get(lang, ""),
+        lang=lang.value,
+        name=system.name_in(lang),
+        state_word=_state_word(lang, state),
+        colors=STATE_COLORS[state],
+        messages=_messages(incidents, slug, lang, 3),
+        no_messages=w["no_messages"],
+        blind=ctx.blind_notice.get(lang, ""),
         feed_url=feed_urls(ctx.base_url, f"feeds/system/{slug}", lang)[0],
-        refreshed_label=w["refreshed"], refreshed=local_time(ctx.refreshed_at, lang) if ctx.refreshed_at else w["never"],
+        refreshed_label=w["refreshed"],
+        refreshed=local_time(ctx.refreshed_at, lang) if ctx.refreshed_at else w["never"],
     )
     return html.encode("utf-8")
 
 
-def render_badge(incidents: Sequence[Incident], catalogue: Catalogue, slug: str, lang: Lang) -> bytes:
+def render_badge(
+    incidents: Sequence[Incident], catalogue: Catalogue, slug: str, lang: Lang
+) -> bytes:
     """A shields-style SVG badge: the system's name and its state now."""
     system = catalogue.get(slug)
     assert system is not None
@@ -154,13 +197,17 @@ def render_badge(incidents: Sequence[Incident], catalogue: Catalogue, slug: str,
 
 def render_opml(catalogue: Catalogue, base: str) -> bytes:
     """Every feed (Atom, both languages), for importing into a reader in one go."""
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<opml version="2.0">',
-             "<head><title>toldfeed: every feed</title></head>", "<body>"]
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<opml version="2.0">',
+        "<head><title>toldfeed: every feed</title></head>",
+        "<body>",
+    ]
     for lang in Lang:
         lines.append(f'<outline text="{"Dansk" if lang is Lang.DA else "English"}">')
         for path, title in _feed_titles(catalogue, lang):
             atom, _, _ = feed_urls(base, path, lang)
-            html_url = f"{base}/" + ("?lang=da" if lang is Lang.DA else "")
+            html_url = f"{base}/" + ("da/" if lang is Lang.DA else "")
             lines.append(
                 f'<outline type="rss" text="{escape(title)}" title="{escape(title)}" '
                 f'xmlUrl="{escape(atom)}" htmlUrl="{escape(html_url)}"/>'

@@ -13,8 +13,8 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from app.upstream.sanitize import clean_html, strip_controls
-from app.upstream.text import normalize
+from app.upstream.sanitize import clean_html
+from app.upstream.text import normalize, strip_controls
 
 Node = LexborNode
 

@@ -1,0 +1,85 @@
+"""``toldfeed serve --demo``: a separate store filled from the bundled sample snapshots.
+
+The samples (``app/samples``: three snapshots of the agency's pages and feed) are served by
+an in-process httpx transport, so the demo needs no network and shows every feature within
+seconds: the real pipeline polls t1, t2 and t3 at their original times, then keeps polling t3.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime
+from importlib.resources import files
+from typing import Any
+
+import httpx
+
+from app.config import Settings
+from app.upstream.dates import local_to_utc
+
+SAMPLES = files("app").joinpath("samples")
+
+
+def _expected() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(SAMPLES.joinpath("expected.json").read_text(encoding="utf-8"))
+    return data
+
+
+def snapshots() -> list[dict[str, Any]]:
+    """The sample snapshots in order."""
+    result: list[dict[str, Any]] = _expected()["snapshots"]
+    return result
+
+
+class SampleTransport(httpx.BaseTransport):
+    """Answers the upstream URLs of one snapshot from the bundled files (404 otherwise)."""
+
+    def __init__(self, snapshot: str = "t3") -> None:
+        self.use(snapshot)
+
+    def use(self, name: str) -> None:
+        """Serve snapshot ``name`` from now on."""
+        snap = next(s for s in snapshots() if s["name"] == name)
+        self.documents = {url: file for url, file in snap["documents"].items()}
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        file = self.documents.get(str(request.url))
+        if file is None:
+            return httpx.Response(404, text="not in the demo samples")
+        body = SAMPLES.joinpath(file).read_bytes()
+        ctype = (
+            "application/rss+xml; charset=utf-8"
+            if file.endswith(".xml")
+            else "text/html; charset=utf-8"
+        )
+        etag = f'"{abs(hash(body)) % 10**12}"'
+        if request.headers.get("if-none-match") == etag:
+            return httpx.Response(304, headers={"ETag": etag})
+        return httpx.Response(200, content=body, headers={"Content-Type": ctype, "ETag": etag})
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """Settings of the demo: its own data directory and the sample sources."""
+    data_dir = settings.data_dir / "demo"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    sources = data_dir / "sources.toml"
+    lines = []
+    for src in snapshots()[-1]["sources"]:
+        lines += [
+            "[[source]]",
+            f'kind = "{src["kind"]}"',
+            f'url = "{src["url"]}"',
+            f'lang = "{src["lang"]}"',
+            "",
+        ]
+    sources.write_text("\n".join(lines), encoding="utf-8")
+    return replace(settings, data_dir=data_dir, sources=sources, demo=True)
+
+
+def fill_demo(runtime: Any, transport: SampleTransport) -> None:
+    """Poll every snapshot at its original time, so the demo has a history."""
+    for snap in snapshots():
+        transport.use(snap["name"])
+        runtime.poll(local_to_utc(datetime.fromisoformat(snap["polled_at_local"])))
+    transport.use(snapshots()[-1]["name"])

@@ -1,0 +1,35 @@
+"""``toldfeed export DIR``: every published document as files, from the store (no fetching)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.config import Settings
+from app.docstore import Publisher
+from app.health import page_context
+from app.runtime import Runtime
+from app.service import Service
+
+
+def _write(path: Path, body: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(body)
+    os.replace(tmp, path)  # a static server never sees a half-written file
+
+
+def export_all(settings: Settings, directory: str | Path) -> int:
+    """Write every canonical document under ``directory``; return how many."""
+    root = Path(directory)
+    with Runtime.open(settings) as runtime:
+        service = Service(runtime)
+        health = runtime.store.get("health:sources") or {}
+        ctx, notice = page_context(health, settings, datetime.now(UTC), service.upstream_url())
+        documents = Publisher(service.site, runtime.store).documents(ctx, notice)
+    for path, doc in documents.items():
+        _write(root / path, doc.body)
+    return len(documents)
