@@ -64,9 +64,8 @@ def create_app(
         frame_ancestors=settings.frame_ancestors,
         on_response=metrics.observe,
     )
-    rendered = runtime.store.get("meta:rendered")
-    if not rendered:
-        service.publish(None, full=True)  # a first run shows pages (empty, and why) at once
+    if not service.publisher.up_to_date():
+        service.publish(None, full=True)  # first run, or a new base URL or catalogue
     if settings.poll_on_serve if poll is None else poll:
         app.extensions["toldfeed_stop"] = service.start()
     return app

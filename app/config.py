@@ -66,6 +66,7 @@ class Settings:
     frame_ancestors: str = "*"
     demo: bool = False
     poll_on_serve: bool = True
+    base_url_set: bool = False  # True when TOLDFEED_BASE_URL was given
 
     @property
     def user_agent(self) -> str:
@@ -97,6 +98,7 @@ class Settings:
                     values[f.name] = raw
             except ValueError as e:
                 raise ConfigError(f"TOLDFEED_{f.name.upper()}={raw!r}: {e}") from e
+        values["base_url_set"] = "base_url" in values or "base_url" in overrides
         settings = replace(cls(), **values, **overrides)
         settings.check()
         return settings

@@ -97,6 +97,8 @@ class Publisher:
     ) -> int:
         """Render (all, or only freshness pages) and commit; return the number written."""
         incidents = self.snapshot.refresh(changed)
+        stored_notice = (self.store.get("meta:context") or {}).get("notice")
+        full = full or context_to_json(ctx, notice)["notice"] != stored_notice  # blind state changed
         specs = [s for s in self.site.canonical_specs() if full or s.kind in FRESHNESS_KINDS]
         index = dict(self.store.get("docs:meta") or {})
         batch = Batch()
@@ -112,12 +114,22 @@ class Publisher:
             index[path] = _meta(doc)
         batch.put("docs:meta", index)
         batch.put("meta:context", context_to_json(ctx, notice))
+        batch.put("meta:rendered_with", self.fingerprint())
         batch.put(
             "meta:rendered",
             [self.store.generation(), ctx.refreshed_at.isoformat() if ctx.refreshed_at else None],
         )
         self.store.commit(batch)
         return len(batch.raw) // 2
+
+    def fingerprint(self) -> list[Any]:
+        """What stored documents depend on besides the store: base URL and catalogue."""
+        return [self.site.base, list(self.site.catalogue.slugs)]
+
+    def up_to_date(self) -> bool:
+        """True when stored documents exist and were rendered for this configuration."""
+        rendered = self.store.get("meta:rendered")
+        return bool(rendered) and self.store.get("meta:rendered_with") == self.fingerprint()
 
     def documents(self, ctx: PageContext, notice: Incident | None) -> dict[str, Document]:
         """Every canonical document rendered in memory (for export)."""
@@ -142,7 +154,7 @@ class Library:
         self._index: dict[str, list[Any]] = {}
         self._docs: dict[str, Document] = {}
         self._rendered: Any = None
-        self._extra: OrderedDict[tuple[DocSpec, Any], Document] = OrderedDict()
+        self._extra: OrderedDict[tuple[DocSpec, str], Document] = OrderedDict()
         self._snapshot = Snapshot(store)
         self.context = PageContext(site.base, None, {})
         self.notice: Incident | None = None
@@ -187,7 +199,7 @@ class Library:
         return doc
 
     def _render(self, spec: DocSpec) -> Document:
-        key = (spec, self._rendered)
+        key = (spec, repr(self._rendered))
         with self._lock:
             cached = self._extra.get(key)
             if cached is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -48,6 +49,9 @@ def build_app(settings: Settings, demo: bool) -> Any:
 
 def serve_forever(settings: Settings, host: str, port: int, demo: bool = False) -> int:
     """Run until interrupted."""
+    if not settings.base_url_set:  # links and self URLs point at where we listen
+        shown = "localhost" if host in {"0.0.0.0", "127.0.0.1", "::"} else host
+        settings = replace(settings, base_url=f"http://{shown}:{port}")
     options = {
         "bind": f"{host}:{port}",
         "workers": 1,

@@ -142,3 +142,29 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 def utc(text: str) -> datetime:
     """Parse an ISO time (Z allowed) as UTC."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+@pytest.fixture
+def filled(upstream: Upstream, make_settings, tmp_path: Path):
+    """A data directory holding t1 → t2 → t3, polled through the service; returns settings."""
+    from app.runtime import Runtime
+    from app.service import Service
+
+    settings = make_settings(sources=tmp_path / "sources.toml")
+    for name in ("t1", "t2", "t3"):
+        upstream.load(name)
+        upstream.sources_toml(name, tmp_path / "sources.toml")
+        with Runtime.open(settings) as runtime:
+            report = Service(runtime, clock=lambda name=name: polled_at(name)).poll_once(force=True)
+            assert report is not None and report.ok
+    return settings
+
+
+@pytest.fixture
+def client(filled):
+    """A test client of the app on the filled store (no background poller)."""
+    from app import create_app
+
+    app = create_app(filled, poll=False)
+    yield app.test_client()
+    app.extensions["toldfeed"].runtime.close()

@@ -50,7 +50,7 @@ WORDS: dict[Lang, dict[str, str]] = {
         "no_messages": "No messages.",
         "refreshed": "Data last refreshed",
         "never": "never",
-        "copy": "Feed URLs",
+        "feed_urls": "Feed URLs",
         "blind": "The agency's status page could not be read since {since} ({reason}). "
         "Showing what toldfeed has stored; it keeps trying.",
         "blind_title": "toldfeed cannot read the agency's status page",
@@ -88,7 +88,7 @@ WORDS: dict[Lang, dict[str, str]] = {
         "no_messages": "Ingen meddelelser.",
         "refreshed": "Data senest opdateret",
         "never": "aldrig",
-        "copy": "Feed-adresser",
+        "feed_urls": "Feed-adresser",
         "blind": "Toldstyrelsens driftsside har ikke kunnet læses siden {since} ({reason}). "
         "Viser det, toldfeed har gemt; der prøves igen.",
         "blind_title": "toldfeed kan ikke læse Toldstyrelsens driftsside",

@@ -1,0 +1,259 @@
+"""The published documents, served by create_app(...).test_client() on a real store."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import xml.etree.ElementTree as ET
+from datetime import datetime
+
+import feedparser
+import pytest
+
+from app.publish import Site
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$")
+
+
+def paths(client) -> list[str]:
+    state = client.application.extensions["toldfeed"]
+    site: Site = state.service.site
+    found = []
+    for spec in site.canonical_specs():
+        path = spec.path(50)
+        assert path is not None
+        path = path.removesuffix("index.html").removesuffix(".html") if spec.kind in {"index", "embed"} else path
+        found.append("/" + path)
+    return found
+
+
+def check_atom(body: bytes) -> feedparser.FeedParserDict:
+    parsed = feedparser.parse(body)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    root = ET.fromstring(body)
+    for tag in ("id", "title", "updated", "author"):
+        assert root.find(f"{ATOM}{tag}") is not None, tag
+    rels = {link.get("rel") for link in root.findall(f"{ATOM}link")}
+    assert {"self", "alternate"} <= rels
+    assert RFC3339.match(root.find(f"{ATOM}updated").text)
+    for entry in root.findall(f"{ATOM}entry"):
+        for tag in ("id", "title", "updated", "published", "content", "summary"):
+            assert entry.find(f"{ATOM}{tag}") is not None, tag
+        assert RFC3339.match(entry.find(f"{ATOM}published").text)
+    return parsed
+
+
+def check_rss(body: bytes) -> feedparser.FeedParserDict:
+    parsed = feedparser.parse(body)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.version == "rss20"
+    channel = ET.fromstring(body).find("channel")
+    for tag in ("title", "link", "description"):
+        assert channel.find(tag) is not None
+    for item in channel.findall("item"):
+        assert item.find("guid") is not None and item.find("title") is not None
+    return parsed
+
+
+def check_json(body: bytes) -> dict:
+    doc = json.loads(body)
+    assert doc["version"] == "https://jsonfeed.org/version/1.1"
+    assert doc["title"] and doc["feed_url"] and isinstance(doc["items"], list)
+    for item in doc["items"]:
+        assert item["id"] and (item["content_html"] or item.get("content_text"))
+        datetime.fromisoformat(item["date_published"])
+    return doc
+
+
+def test_every_published_document_answers_and_every_feed_is_valid(client) -> None:
+    for path in paths(client):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        body = response.data
+        if path.endswith(".atom"):
+            check_atom(body)
+        elif path.endswith(".rss"):
+            check_rss(body)
+        elif path.endswith(".json") and "/feeds/" in path:
+            check_json(body)
+        elif path.endswith(".svg"):
+            ET.fromstring(body)
+        elif path.endswith(".opml"):
+            assert len(ET.fromstring(body).findall(".//outline[@xmlUrl]")) == 2 * (4 + 14)
+
+
+def test_entries_are_one_per_incident_with_stable_ids_in_every_feed(client) -> None:
+    atom = feedparser.parse(client.get("/feeds/all.atom").data)
+    rss = feedparser.parse(client.get("/feeds/all.rss").data)
+    js = json.loads(client.get("/feeds/all.json").data)
+    danish = feedparser.parse(client.get("/da/feeds/all.atom").data)
+    ids = [e.id for e in atom.entries]
+    assert len(ids) == len(set(ids)) == 14
+    assert ids == [e.id for e in rss.entries] == [i["id"] for i in js["items"]] == [e.id for e in danish.entries]
+    assert "tag:toldfeed,2026:incident/INC000001814725" in ids
+    assert "tag:toldfeed,2026:incident/oid-2460944" in ids
+    transit = feedparser.parse(client.get("/feeds/system/dms-transit.atom").data)
+    assert {e.id for e in transit.entries} <= set(ids)
+
+
+def test_entry_content_semantics(client) -> None:
+    atom = feedparser.parse(client.get("/feeds/all.atom").data)
+    entry = next(e for e in atom.entries if e.id.endswith("WO0000001586573"))
+    assert entry.title == "PRD-servicewindow DMS Tuesday May 19, 2026"
+    assert entry.published == "2026-05-12T12:28:00+00:00"  # creation upstream
+    assert entry.updated == "2026-05-19T19:50:00+00:00"  # last real change
+    assert {t.term for t in entry.tags} == {"dms-export", "dms-import", "dms-transit", "manifest", "closed"}
+    assert entry.link.endswith("oid=2461170&x=read")
+    html = entry.content[0].value
+    # status, systems, timeline newest first in Danish local time with the year, message, reference
+    order = [html.index(s) for s in ("Closed", "DMS Import", "19 May 2026 21:46", "19 May 2026 18:12",
+                                     "12 May 2026 14:28", "Tuesday May 19, 2026, 1800-2300", "Reference:")]
+    assert order == sorted(order)
+    assert "<script" not in html
+    assert entry.summary.startswith("Closed · ")
+
+
+def test_danish_feeds(client) -> None:
+    for url in ("/da/feeds/all.atom", "/feeds/all.atom?lang=da"):
+        parsed = feedparser.parse(client.get(url).data)
+        assert parsed.feed.title == "Toldsystemerne: driftsstatus"
+        entry = next(e for e in parsed.entries if e.id.endswith("WO0000001586573"))
+        assert entry.title == "PRD-servicevindue DMS tirsdag 19. maj 2026"
+        assert "Afsluttet" in entry.content[0].value and "19. maj 2026 kl. 21:46" in entry.content[0].value
+
+
+def test_status_and_limit_queries(client) -> None:
+    current = feedparser.parse(client.get("/feeds/status/current.atom").data)
+    assert [e.id.rsplit("/", 1)[1] for e in current.entries] == ["INC000001822307"]
+    scheduled = feedparser.parse(client.get("/feeds/system/manifest.atom?status=scheduled").data)
+    assert {e.id.rsplit("/", 1)[1] for e in scheduled.entries} == {"WO0000001589016", "WO0000001586738"}
+    limited = feedparser.parse(client.get("/feeds/all.rss?limit=3").data)
+    assert len(limited.entries) == 3
+    assert client.get("/feeds/system/ics.json").status_code == 200  # legacy systems have feeds too
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "says"),
+    [
+        ("/feeds/system/dms.atom", 404, "valid systems: dms-import, dms-export"),
+        ("/feeds/status/open.atom", 404, "current, scheduled, closed"),
+        ("/feeds/all.xml", 404, ".atom, .rss or .json"),
+        ("/feeds/all.atom?limit=0", 400, "limit must be a whole number from 1 to 500"),
+        ("/feeds/all.atom?limit=100000", 400, "limit"),
+        ("/feeds/all.atom?limit=-5", 400, "limit"),
+        ("/feeds/system/emcs.atom?status=open", 400, "status must be one of current, scheduled, closed"),
+        ("/feeds/all.atom?lang=de", 400, "lang must be 'en' or 'da'"),
+        ("/embed/nope", 404, "valid systems"),
+        ("/badge/nope.svg", 404, "valid systems"),
+        ("/api/incidents.json?system=x", 404, "valid systems"),
+        ("/feeds/all.atom?lang=%ff", 400, ""),
+    ],
+)
+def test_bad_requests_get_clear_4xx(client, url: str, status: int, says: str) -> None:
+    response = client.get(url)
+    assert response.status_code == status
+    assert says in response.get_data(as_text=True)
+
+
+def test_conditional_get_caching_cors_head_and_gzip(client) -> None:
+    first = client.get("/feeds/all.atom")
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert first.headers["Cache-Control"] == "public, max-age=300"
+    assert first.headers["Access-Control-Allow-Origin"] == "*"
+    assert client.get("/feeds/all.atom", headers={"If-None-Match": etag}).status_code == 304
+    assert client.get("/feeds/all.atom", headers={"If-None-Match": f'W/{etag}, "other"'}).status_code == 304
+    assert client.get("/feeds/all.atom", headers={"If-Modified-Since": modified}).status_code == 304
+    assert client.get("/feeds/all.atom", headers={"If-None-Match": '"stale"'}).status_code == 200
+    head = client.head("/feeds/all.atom")
+    assert head.status_code == 200 and head.data == b"" and head.headers["ETag"] == etag
+    zipped = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(zipped.data) == first.data
+    assert "Content-Encoding" not in client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip;q=0"}).headers
+    assert client.get("/api/incidents.json").headers["Access-Control-Allow-Origin"] == "*"
+    assert client.post("/feeds/all.atom").status_code == 405
+
+
+def test_index_page_lists_states_feeds_and_autodiscovery(client) -> None:
+    html = client.get("/").get_data(as_text=True)
+    assert html.count('rel="alternate"') == 3 * (4 + 14)
+    assert "http://feeds.example.test/feeds/system/dms-transit.atom" in html
+    assert "Ongoing disruption" in html and "Delayed processing of transit declarations" in html
+    assert "Data last refreshed: 20 May 2026 09:30" in html
+    danish = client.get("/da/").get_data(as_text=True)
+    assert "Driftsstatus for toldsystemerne" in danish and "http://feeds.example.test/da/feeds/all.atom" in danish
+
+
+def test_embed_fragment_is_self_contained(client, filled) -> None:
+    response = client.get("/embed/dms-transit")
+    html = response.get_data(as_text=True)
+    assert "<script" not in html and "<link" not in html and "style=" in html
+    assert "frame-ancestors *" in response.headers["Content-Security-Policy"]
+    assert "Delayed processing of transit declarations" in html
+
+
+def test_frame_ancestors_are_configurable(filled) -> None:
+    from dataclasses import replace
+
+    from app import create_app
+
+    app = create_app(replace(filled, frame_ancestors="https://intranet.example.com"), poll=False)
+    response = app.test_client().get("/embed/manifest")
+    assert "frame-ancestors https://intranet.example.com" in response.headers["Content-Security-Policy"]
+
+
+def test_badge_and_api(client) -> None:
+    svg = client.get("/badge/dms-transit.svg")
+    assert svg.headers["Content-Type"] == "image/svg+xml" and b"Ongoing disruption" in svg.data
+    assert b"No open messages" in client.get("/badge/emcs.svg").data
+    api = json.loads(client.get("/api/incidents.json?system=dms-transit&status=closed").data)
+    assert api["count"] == len(api["incidents"]) > 0
+    assert all("dms-transit" in i["systems"] and i["status"] == "closed" for i in api["incidents"])
+    one = next(i for i in api["incidents"] if i["key"] == "WO0000001586573")
+    assert [u["text"][:10] for u in one["updates"] if u["lang"] == "en"] == ["Update 21:", "Update 18:"]
+
+
+def test_feeds_do_not_change_when_a_poll_finds_nothing_new(filled, upstream) -> None:
+    from app import create_app
+    from app.runtime import Runtime
+    from app.service import Service
+
+    app = create_app(filled, poll=False)
+    before = app.test_client().get("/feeds/all.atom").headers["ETag"]
+    with Runtime.open(filled) as runtime:
+        Service(runtime).poll_once(force=True)  # t3 again, today
+    app2 = create_app(filled, poll=False)
+    assert app2.test_client().get("/feeds/all.atom").headers["ETag"] == before
+
+
+def test_export_writes_every_document_at_its_url_path(filled, tmp_path) -> None:
+    from app.export import export_all
+
+    count = export_all(filled, tmp_path / "site")
+    site = tmp_path / "site"
+    assert count == len(list(p for p in site.rglob("*") if p.is_file()))
+    for rel in ("index.html", "da/index.html", "feeds/all.atom", "da/feeds/system/dms-import.rss",
+                "feeds/status/current.json", "feeds.opml", "embed/ics2.html", "badge/manifest.svg",
+                "api/incidents.json"):
+        assert (site / rel).is_file(), rel
+    check_atom((site / "feeds/system/dms-transit.atom").read_bytes())
+
+
+def test_first_run_without_upstream_says_so_and_serves(make_settings, tmp_path) -> None:
+    from app import create_app
+    from app.service import Service
+
+    sources = tmp_path / "s.toml"
+    sources.write_text('[[source]]\nkind="page"\nurl="http://127.0.0.1:9/data.aspx?oid=1"\nlang="en"\n')
+    settings = make_settings(sources=sources, retries=0, blind_after_seconds=0)
+    app = create_app(settings, poll=False)
+    service: Service = app.extensions["toldfeed"].service
+    report = service.poll_once(force=True)
+    assert report is not None and not report.ok
+    client = app.test_client()
+    html = client.get("/").get_data(as_text=True)
+    assert "could not be read since" in html
+    assert client.get("/healthz").status_code == 503
+    feed = feedparser.parse(client.get("/feeds/all.atom").data)
+    assert [e.title for e in feed.entries] == ["toldfeed cannot read the agency's status page"]
