@@ -98,7 +98,9 @@ class Publisher:
         """Render (all, or only freshness pages) and commit; return the number written."""
         incidents = self.snapshot.refresh(changed)
         stored_notice = (self.store.get("meta:context") or {}).get("notice")
-        full = full or context_to_json(ctx, notice)["notice"] != stored_notice  # blind state changed
+        full = (
+            full or context_to_json(ctx, notice)["notice"] != stored_notice
+        )  # blind state changed
         specs = [s for s in self.site.canonical_specs() if full or s.kind in FRESHNESS_KINDS]
         index = dict(self.store.get("docs:meta") or {})
         batch = Batch()

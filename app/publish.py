@@ -194,7 +194,9 @@ class Site:
                 )
             if len(parts) == 3 and parts[1] == "status":
                 if name not in {s.value for s in Status}:
-                    raise RequestError(404, f"unknown status {name[:40]!r}; valid: current, scheduled, closed")
+                    raise RequestError(
+                        404, f"unknown status {name[:40]!r}; valid: current, scheduled, closed"
+                    )
                 if args.get("status"):
                     raise RequestError(400, "status is already part of this feed's path")
                 return DocSpec("feed", lang, fmt, f"feeds/status/{name}", status=None, limit=limit)

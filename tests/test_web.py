@@ -24,7 +24,11 @@ def paths(client) -> list[str]:
     for spec in site.canonical_specs():
         path = spec.path(50)
         assert path is not None
-        path = path.removesuffix("index.html").removesuffix(".html") if spec.kind in {"index", "embed"} else path
+        path = (
+            path.removesuffix("index.html").removesuffix(".html")
+            if spec.kind in {"index", "embed"}
+            else path
+        )
         found.append("/" + path)
     return found
 
@@ -91,7 +95,12 @@ def test_entries_are_one_per_incident_with_stable_ids_in_every_feed(client) -> N
     danish = feedparser.parse(client.get("/da/feeds/all.atom").data)
     ids = [e.id for e in atom.entries]
     assert len(ids) == len(set(ids)) == 14
-    assert ids == [e.id for e in rss.entries] == [i["id"] for i in js["items"]] == [e.id for e in danish.entries]
+    assert (
+        ids
+        == [e.id for e in rss.entries]
+        == [i["id"] for i in js["items"]]
+        == [e.id for e in danish.entries]
+    )
     assert "tag:toldfeed,2026:incident/INC000001814725" in ids
     assert "tag:toldfeed,2026:incident/oid-2460944" in ids
     transit = feedparser.parse(client.get("/feeds/system/dms-transit.atom").data)
@@ -104,12 +113,28 @@ def test_entry_content_semantics(client) -> None:
     assert entry.title == "PRD-servicewindow DMS Tuesday May 19, 2026"
     assert entry.published == "2026-05-12T12:28:00+00:00"  # creation upstream
     assert entry.updated == "2026-05-19T19:50:00+00:00"  # last real change
-    assert {t.term for t in entry.tags} == {"dms-export", "dms-import", "dms-transit", "manifest", "closed"}
+    assert {t.term for t in entry.tags} == {
+        "dms-export",
+        "dms-import",
+        "dms-transit",
+        "manifest",
+        "closed",
+    }
     assert entry.link.endswith("oid=2461170&x=read")
     html = entry.content[0].value
     # status, systems, timeline newest first in Danish local time with the year, message, reference
-    order = [html.index(s) for s in ("Closed", "DMS Import", "19 May 2026 21:46", "19 May 2026 18:12",
-                                     "12 May 2026 14:28", "Tuesday May 19, 2026, 1800-2300", "Reference:")]
+    order = [
+        html.index(s)
+        for s in (
+            "Closed",
+            "DMS Import",
+            "19 May 2026 21:46",
+            "19 May 2026 18:12",
+            "12 May 2026 14:28",
+            "Tuesday May 19, 2026, 1800-2300",
+            "Reference:",
+        )
+    ]
     assert order == sorted(order)
     assert "<script" not in html
     assert entry.summary.startswith("Closed · ")
@@ -121,14 +146,20 @@ def test_danish_feeds(client) -> None:
         assert parsed.feed.title == "Toldsystemerne: driftsstatus"
         entry = next(e for e in parsed.entries if e.id.endswith("WO0000001586573"))
         assert entry.title == "PRD-servicevindue DMS tirsdag 19. maj 2026"
-        assert "Afsluttet" in entry.content[0].value and "19. maj 2026 kl. 21:46" in entry.content[0].value
+        assert (
+            "Afsluttet" in entry.content[0].value
+            and "19. maj 2026 kl. 21:46" in entry.content[0].value
+        )
 
 
 def test_status_and_limit_queries(client) -> None:
     current = feedparser.parse(client.get("/feeds/status/current.atom").data)
     assert [e.id.rsplit("/", 1)[1] for e in current.entries] == ["INC000001822307"]
     scheduled = feedparser.parse(client.get("/feeds/system/manifest.atom?status=scheduled").data)
-    assert {e.id.rsplit("/", 1)[1] for e in scheduled.entries} == {"WO0000001589016", "WO0000001586738"}
+    assert {e.id.rsplit("/", 1)[1] for e in scheduled.entries} == {
+        "WO0000001589016",
+        "WO0000001586738",
+    }
     limited = feedparser.parse(client.get("/feeds/all.rss?limit=3").data)
     assert len(limited.entries) == 3
     assert client.get("/feeds/system/ics.json").status_code == 200  # legacy systems have feeds too
@@ -143,7 +174,11 @@ def test_status_and_limit_queries(client) -> None:
         ("/feeds/all.atom?limit=0", 400, "limit must be a whole number from 1 to 500"),
         ("/feeds/all.atom?limit=100000", 400, "limit"),
         ("/feeds/all.atom?limit=-5", 400, "limit"),
-        ("/feeds/system/emcs.atom?status=open", 400, "status must be one of current, scheduled, closed"),
+        (
+            "/feeds/system/emcs.atom?status=open",
+            400,
+            "status must be one of current, scheduled, closed",
+        ),
         ("/feeds/all.atom?lang=de", 400, "lang must be 'en' or 'da'"),
         ("/embed/nope", 404, "valid systems"),
         ("/badge/nope.svg", 404, "valid systems"),
@@ -163,14 +198,22 @@ def test_conditional_get_caching_cors_head_and_gzip(client) -> None:
     assert first.headers["Cache-Control"] == "public, max-age=300"
     assert first.headers["Access-Control-Allow-Origin"] == "*"
     assert client.get("/feeds/all.atom", headers={"If-None-Match": etag}).status_code == 304
-    assert client.get("/feeds/all.atom", headers={"If-None-Match": f'W/{etag}, "other"'}).status_code == 304
+    assert (
+        client.get("/feeds/all.atom", headers={"If-None-Match": f'W/{etag}, "other"'}).status_code
+        == 304
+    )
     assert client.get("/feeds/all.atom", headers={"If-Modified-Since": modified}).status_code == 304
     assert client.get("/feeds/all.atom", headers={"If-None-Match": '"stale"'}).status_code == 200
     head = client.head("/feeds/all.atom")
     assert head.status_code == 200 and head.data == b"" and head.headers["ETag"] == etag
     zipped = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip, deflate"})
-    assert zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(zipped.data) == first.data
-    assert "Content-Encoding" not in client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip;q=0"}).headers
+    assert (
+        zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(zipped.data) == first.data
+    )
+    assert (
+        "Content-Encoding"
+        not in client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip;q=0"}).headers
+    )
     assert client.get("/api/incidents.json").headers["Access-Control-Allow-Origin"] == "*"
     assert client.post("/feeds/all.atom").status_code == 405
 
@@ -182,7 +225,10 @@ def test_index_page_lists_states_feeds_and_autodiscovery(client) -> None:
     assert "Ongoing disruption" in html and "Delayed processing of transit declarations" in html
     assert "Data last refreshed: 20 May 2026 09:30" in html
     danish = client.get("/da/").get_data(as_text=True)
-    assert "Driftsstatus for toldsystemerne" in danish and "http://feeds.example.test/da/feeds/all.atom" in danish
+    assert (
+        "Driftsstatus for toldsystemerne" in danish
+        and "http://feeds.example.test/da/feeds/all.atom" in danish
+    )
 
 
 def test_embed_fragment_is_self_contained(client, filled) -> None:
@@ -200,7 +246,10 @@ def test_frame_ancestors_are_configurable(filled) -> None:
 
     app = create_app(replace(filled, frame_ancestors="https://intranet.example.com"), poll=False)
     response = app.test_client().get("/embed/manifest")
-    assert "frame-ancestors https://intranet.example.com" in response.headers["Content-Security-Policy"]
+    assert (
+        "frame-ancestors https://intranet.example.com"
+        in response.headers["Content-Security-Policy"]
+    )
 
 
 def test_badge_and_api(client) -> None:
@@ -211,7 +260,10 @@ def test_badge_and_api(client) -> None:
     assert api["count"] == len(api["incidents"]) > 0
     assert all("dms-transit" in i["systems"] and i["status"] == "closed" for i in api["incidents"])
     one = next(i for i in api["incidents"] if i["key"] == "WO0000001586573")
-    assert [u["text"][:10] for u in one["updates"] if u["lang"] == "en"] == ["Update 21:", "Update 18:"]
+    assert [u["text"][:10] for u in one["updates"] if u["lang"] == "en"] == [
+        "Update 21:",
+        "Update 18:",
+    ]
 
 
 def test_feeds_do_not_change_when_a_poll_finds_nothing_new(filled, upstream) -> None:
@@ -233,9 +285,17 @@ def test_export_writes_every_document_at_its_url_path(filled, tmp_path) -> None:
     count = export_all(filled, tmp_path / "site")
     site = tmp_path / "site"
     assert count == len(list(p for p in site.rglob("*") if p.is_file()))
-    for rel in ("index.html", "da/index.html", "feeds/all.atom", "da/feeds/system/dms-import.rss",
-                "feeds/status/current.json", "feeds.opml", "embed/ics2.html", "badge/manifest.svg",
-                "api/incidents.json"):
+    for rel in (
+        "index.html",
+        "da/index.html",
+        "feeds/all.atom",
+        "da/feeds/system/dms-import.rss",
+        "feeds/status/current.json",
+        "feeds.opml",
+        "embed/ics2.html",
+        "badge/manifest.svg",
+        "api/incidents.json",
+    ):
         assert (site / rel).is_file(), rel
     check_atom((site / "feeds/system/dms-transit.atom").read_bytes())
 
@@ -245,7 +305,9 @@ def test_first_run_without_upstream_says_so_and_serves(make_settings, tmp_path) 
     from app.service import Service
 
     sources = tmp_path / "s.toml"
-    sources.write_text('[[source]]\nkind="page"\nurl="http://127.0.0.1:9/data.aspx?oid=1"\nlang="en"\n')
+    sources.write_text(
+        '[[source]]\nkind="page"\nurl="http://127.0.0.1:9/data.aspx?oid=1"\nlang="en"\n'
+    )
     settings = make_settings(sources=sources, retries=0, blind_after_seconds=0)
     app = create_app(settings, poll=False)
     service: Service = app.extensions["toldfeed"].service
