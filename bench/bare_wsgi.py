@@ -1,0 +1,28 @@
+"""The baseline: a bare WSGI app returning one file's bytes from memory (with a 304 check).
+
+Run under the same gunicorn settings as toldfeed: ``BARE_FILE=path gunicorn bench.bare_wsgi:app``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+BODY = open(os.environ["BARE_FILE"], "rb").read()  # noqa: SIM115 (read once at import)
+ETAG = '"' + hashlib.blake2b(BODY, digest_size=10).hexdigest() + '"'
+HEADERS = [
+    ("Content-Type", "application/atom+xml; charset=utf-8"),
+    ("ETag", ETAG),
+    ("Content-Length", str(len(BODY))),
+]
+
+
+def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """Serve BODY; 304 when If-None-Match matches."""
+    if environ.get("HTTP_IF_NONE_MATCH") == ETAG:
+        start_response("304 Not Modified", [("ETag", ETAG)])
+        return [b""]
+    start_response("200 OK", HEADERS)
+    return [BODY]

@@ -1,0 +1,166 @@
+"""Requests per second and p50/p99 latency for /feeds/all.atom (about 50 entries), side by side:
+
+  * toldfeed under gunicorn (2 sync workers), the store-backed app with conditional GET;
+  * a bare WSGI app returning the same bytes from memory, same gunicorn settings;
+  * nginx (system package) serving the file written by ``toldfeed export``;
+
+each for full 200 responses and for 304 revalidation (If-None-Match). wrk on 127.0.0.1,
+bounded in time. Run by hand: ``python bench/serve_bench.py``; figures go to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from poll_bench import fill_archive, free_port, write_section  # noqa: E402
+
+from app.config import Settings  # noqa: E402
+from app.demo import SampleTransport, demo_settings, fill_demo  # noqa: E402
+from app.export import export_all  # noqa: E402
+from app.runtime import Runtime  # noqa: E402
+from app.service import Service  # noqa: E402
+
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+GUNICORN = ["--workers", "2", "--worker-class", "sync", "--log-level", "warning"]
+
+
+def prepare(base: Path) -> Settings:
+    """A store with the samples plus 100 archived incidents; documents rendered."""
+    settings = demo_settings(Settings.from_env({}, data_dir=base, base_url="http://127.0.0.1"))
+    fill_archive(settings.data_dir, 100)
+    transport = SampleTransport()
+    with Runtime.open(settings, transport=transport) as runtime:
+        fill_demo(runtime, transport)
+        Service(runtime).poll_once(force=True)
+        Service(runtime).publish(None, full=True)
+    return settings
+
+
+def wait_up(url: str) -> None:
+    for _ in range(100):
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def wrk(url: str, etag: str | None) -> tuple[float, str, str]:
+    cmd = ["wrk", "-t2", "-c16", f"-d{DURATION}", "--latency", url]
+    if etag:
+        cmd[1:1] = ["-H", f"If-None-Match: {etag}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
+    return rps, p50, p99
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp())
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        settings = prepare(tmp / "data")
+        export_dir = tmp / "export"
+        export_all(settings, export_dir)
+        for path in [tmp, *tmp.rglob("*")]:  # nginx workers run unprivileged
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        feed = export_dir / "feeds" / "all.atom"
+        entries = feed.read_text().count("<entry>")
+        env = {
+            **os.environ,
+            "TOLDFEED_DATA_DIR": str(settings.data_dir),
+            "TOLDFEED_SOURCES": str(settings.sources),
+            "TOLDFEED_POLL_ON_SERVE": "0",
+            "TOLDFEED_BASE_URL": "http://127.0.0.1",
+            "BARE_FILE": str(feed),
+        }
+        ports = {name: free_port() for name in ("toldfeed", "bare", "nginx")}
+        gunicorn = [sys.executable, "-m", "gunicorn", *GUNICORN, "--chdir", str(ROOT)]
+        procs.append(
+            subprocess.Popen(
+                [*gunicorn, "--bind", f"127.0.0.1:{ports['toldfeed']}", "app:create_app()"], env=env
+            )
+        )
+        procs.append(
+            subprocess.Popen(
+                [*gunicorn, "--bind", f"127.0.0.1:{ports['bare']}", "bench.bare_wsgi:app"], env=env
+            )
+        )
+        conf = tmp / "nginx.conf"
+        conf.write_text(
+            f"worker_processes 2; pid {tmp}/nginx.pid; error_log {tmp}/nginx.err; daemon off;\n"
+            "events { worker_connections 1024; }\n"
+            f"http {{ access_log off; include /etc/nginx/mime.types;\n"
+            f"  client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp}; scgi_temp_path {tmp};\n"
+            f"  server {{ listen 127.0.0.1:{ports['nginx']}; root {export_dir}; etag on; }} }}\n"
+        )
+        procs.append(subprocess.Popen(["nginx", "-c", str(conf)]))
+        urls = {name: f"http://127.0.0.1:{port}/feeds/all.atom" for name, port in ports.items()}
+        for url in urls.values():
+            wait_up(url)
+        bodies = {name: httpx.get(url).content for name, url in urls.items()}
+        if not bodies["toldfeed"] == bodies["bare"] == bodies["nginx"]:
+            Path("/tmp/b_toldfeed").write_bytes(bodies["toldfeed"])
+            Path("/tmp/b_bare").write_bytes(bodies["bare"])
+            raise SystemExit("servers must return the same bytes")
+        etags = {name: httpx.get(url).headers["etag"] for name, url in urls.items()}
+        results = {}
+        for name, url in urls.items():
+            wrk(url, None)  # warm up
+            results[(name, "200")] = wrk(url, None)
+            results[(name, "304")] = wrk(url, etags[name])
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+    lines = [
+        f"`/feeds/all.atom`: {entries} entries, {len(bodies['bare']):,} bytes. wrk -t2 -c16 -d{DURATION} on "
+        "127.0.0.1; gunicorn 2 sync workers for both Python servers; nginx 2 workers.",
+        "",
+        "| server | 200 req/s | 200 p50 | 200 p99 | 304 req/s | 304 p50 | 304 p99 |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    names = {
+        "toldfeed": "toldfeed (gunicorn)",
+        "bare": "bare WSGI (gunicorn)",
+        "nginx": "nginx, exported file",
+    }
+    for name, label in names.items():
+        r200, r304 = results[(name, "200")], results[(name, "304")]
+        lines.append(
+            f"| {label} | {r200[0]:,.0f} | {r200[1]} | {r200[2]} | {r304[0]:,.0f} | {r304[1]} | {r304[2]} |"
+        )
+    ratio200 = results[("toldfeed", "200")][0] / results[("bare", "200")][0]
+    ratio304 = results[("toldfeed", "304")][0] / results[("bare", "304")][0]
+    nginx200 = results[("nginx", "200")][0] / results[("toldfeed", "200")][0]
+    lines += [
+        "",
+        f"toldfeed / bare WSGI: {ratio200:.2f}x (200), {ratio304:.2f}x (304). "
+        f"nginx / toldfeed: {nginx200:.1f}x (200). Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+    ]
+    table = "\n".join(lines)
+    print(table)
+    write_section("Serving /feeds/all.atom", table)
+
+
+if __name__ == "__main__":
+    main()
