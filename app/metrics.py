@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 from app.store import Store
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_KINDS = {"feeds", "embed", "badge", "api", "feeds.opml", "index", "healthz", "metrics"}
 
 
 class StoreCollector(Collector):
@@ -76,6 +77,7 @@ class Metrics:
             ["kind", "status"],
             registry=self.registry if "PROMETHEUS_MULTIPROC_DIR" not in os.environ else None,
         )
+        self._children: dict[tuple[str, int], Any] = {}
         if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
             MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
 

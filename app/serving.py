@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 from app.docstore import Library
 from app.errors import RequestError
-from app.publish import Document, Site
+from app.publish import DocSpec, Document, Site
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -80,6 +80,8 @@ class DocumentServer:
         self.cache_control = f"public, max-age={max_age}"
         self.frame_ancestors = frame_ancestors
         self.on_response = on_response or (lambda path, status: None)
+        self._resolved: dict[tuple[str, str], DocSpec] = {}  # resolve() is pure: memoize it
+        self._dates: dict[datetime, str] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
@@ -109,6 +111,14 @@ class DocumentServer:
             *(extra or []),
         ]
         return f"{code} {reason}", headers, body
+
+    def _http_date(self, value: datetime) -> str:
+        text = self._dates.get(value)
+        if text is None:
+            if len(self._dates) > 4096:
+                self._dates.clear()
+            text = self._dates[value] = format_datetime(value.astimezone(UTC), usegmt=True)
+        return text
 
     def answer(
         self, environ: dict[str, Any], path: str
@@ -156,7 +166,7 @@ class DocumentServer:
         headers = [
             ("Content-Type", doc.content_type),
             ("ETag", doc.etag),
-            ("Last-Modified", format_datetime(doc.last_modified.astimezone(UTC), usegmt=True)),
+            ("Last-Modified", self._http_date(doc.last_modified)),
             ("Cache-Control", self.cache_control),
             ("Vary", "Accept-Encoding"),
             ("Access-Control-Allow-Origin", "*"),
