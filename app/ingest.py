@@ -84,6 +84,21 @@ def _parse(
     )
 
 
+def _truncated(kind: str, body: bytes) -> str | None:
+    """Why a document looks cut off (a dropped connection, a full disk upstream), or None.
+
+    A partial page would yield a partial last row whose text could overwrite a complete one.
+    """
+    tail = body[-4096:].rstrip().lower()
+    if kind == "rss":
+        return (
+            None
+            if tail.endswith((b"</rss>", b"</feed>", b"</rdf:rdf>"))
+            else "truncated feed (no closing tag)"
+        )
+    return None if b"</html>" in tail or b"</body>" in tail else "truncated page (no </html>)"
+
+
 def _links_to_json(links: tuple[DetailLink, ...]) -> list[list[Any]]:
     return [
         [
@@ -165,6 +180,9 @@ class Poller:
             report.entries = int(state.get("entries", 0))
             self._stage_http(batch, url, response, now)
             return report, None, state
+        if (truncated := _truncated(source.kind, response.body)) is not None:
+            report.error = truncated
+            return report, None, state  # nothing from a cut-off document; read it again next time
         result = _parse(source.kind, response, source.lang, self.catalogue, now)
         report.warnings = list(result.warnings)
         report.unknown_systems = list(result.unknown_systems)
@@ -253,6 +271,8 @@ class Poller:
             return link, None, None, e.reason
         if response.not_modified:
             return link, response, None, None
+        if (truncated := _truncated("detail", response.body)) is not None:
+            return link, None, None, truncated
         return link, response, _parse("detail", response, link.lang, self.catalogue, now), None
 
     # the poll ------------------------------------------------------------------------------
@@ -270,21 +290,22 @@ class Poller:
         observations: list[Observation] = []
         links: list[DetailLink] = []
         feed_candidates: list[str] = []
-        pages = [s for s in self.sources if s.kind == "page"]
-        feeds = [s for s in self.sources if s.kind == "rss"]
         workers = max(1, self.settings.fetch_workers)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for source, (src_report, result, state) in zip(
-                pages,
-                pool.map(lambda s: self._read_source(s, batch, now, deadline), pages),
-                strict=True,
-            ):
-                report.sources.append(src_report)
-                self._collect(source, result, state, batch, observations, links)
+        # every source at once: a slow or hung source never delays the others
+        with ThreadPoolExecutor(max_workers=max(1, len(self.sources))) as sources_pool:
+            outcomes = list(
+                sources_pool.map(lambda s: self._read_source(s, batch, now, deadline), self.sources)
+            )
+        for source, (_, _, state) in zip(self.sources, outcomes, strict=True):
+            if source.kind == "page":
                 feed_candidates.extend(state.get("feed_links", []))
-            for source in feeds:
-                src_report, result, state = self._read_source(source, batch, now, deadline)
-                if src_report.outcome == "failed" and source.url not in skip:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for source, (src_report, result, state) in zip(self.sources, outcomes, strict=True):
+                if (
+                    source.kind == "rss"
+                    and src_report.outcome == "failed"
+                    and source.url not in skip
+                ):
                     found = self._discover_feed(source, batch, now, deadline, feed_candidates)
                     if found is not None:
                         src_report, result, state = found
