@@ -94,7 +94,7 @@ def _truncated(kind: str, body: bytes) -> str | None:
         return (
             None
             if tail.endswith((b"</rss>", b"</feed>", b"</rdf:rdf>"))
-            else "truncated feed (no closing tag)"
+            else "not a complete feed (no closing </rss> or </feed>)"
         )
     return None if b"</html>" in tail or b"</body>" in tail else "truncated page (no </html>)"
 
