@@ -319,3 +319,33 @@ def test_first_run_without_upstream_says_so_and_serves(make_settings, tmp_path) 
     assert client.get("/healthz").status_code == 503
     feed = feedparser.parse(client.get("/feeds/all.atom").data)
     assert [e.title for e in feed.entries] == ["toldfeed cannot read the agency's status page"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "status"),
+    [
+        ("GET", "/wp-admin/setup.php", 404),
+        ("GET", "/feeds/", 404),
+        ("GET", "/feeds/system/", 404),
+        ("GET", "/feeds/system/dms-import/extra.atom", 404),
+        ("GET", "/feeds/all.atom?limit=1&limit=999999", 400),
+        ("GET", "/feeds/all.atom?" + "x=1&" * 50, 400),
+        ("GET", "/feeds/all.atom?%%%zz", 200),  # undecodable junk is ignored, like unknown params
+        ("GET", "/feeds/all.atom?utm_source=newsletter", 200),
+        ("GET", "/feeds/all.atom?lang", 200),
+        ("GET", "/feeds/" + "a" * 5000 + ".atom", 414),
+        ("GET", "/feeds/all.atom?q=" + "b" * 5000, 414),
+        ("DELETE", "/feeds/all.atom", 405),
+        ("PUT", "/", 405),
+        ("POST", "/healthz", 405),
+        ("PATCH", "/api/incidents.json", 405),
+        ("OPTIONS", "/feeds/all.json", 204),
+    ],
+)
+def test_odd_requests_get_a_clear_answer_never_a_500(
+    client, method: str, url: str, status: int
+) -> None:
+    response = client.open(url, method=method)
+    assert response.status_code == status, response.get_data(as_text=True)
+    if status >= 400:
+        assert response.headers["Content-Type"].startswith("text/plain")

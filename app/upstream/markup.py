@@ -58,9 +58,14 @@ def decode_body(body: bytes, content_type: str | None = None) -> str:
     return body.decode("cp1252", errors="replace")
 
 
+_INERT = ["script", "style", "noscript", "template", "iframe", "object", "embed"]
+
+
 def parse_html(text: str) -> LexborHTMLParser:
-    """Parse an HTML document."""
-    return LexborHTMLParser(strip_controls(text))
+    """Parse an HTML document, dropping elements whose content is never message text."""
+    tree = LexborHTMLParser(strip_controls(text))
+    tree.strip_tags(_INERT)
+    return tree
 
 
 def text_of(node: Node | None) -> str:
