@@ -110,6 +110,17 @@ class Upstream:
         return response
 
 
+@pytest.fixture(scope="session")
+def make_httpserver() -> Iterator[HTTPServer]:
+    """A threaded local server, like a real upstream: one slow answer does not block the rest."""
+    server = HTTPServer(host="localhost", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
 @pytest.fixture
 def upstream(httpserver: HTTPServer) -> Iterator[Upstream]:
     up = Upstream(httpserver)
