@@ -17,7 +17,7 @@ from datetime import datetime
 from app.catalogue import Catalogue
 from app.model import Kind, Lang, Observation, SourceKind, Update, Version
 from app.upstream.dates import parse_local
-from app.upstream.markup import Node, attr, contains, decode_body, parse_html, rich_text, text_of
+from app.upstream.markup import Node, contains, open_document, rich_text, text_of
 from app.upstream.result import ParseResult
 from app.upstream.text import added_lines, extract_updates, find_refs, update_identity
 from app.upstream.vocab import (
@@ -25,7 +25,6 @@ from app.upstream.vocab import (
     VERSION_STAMP,
     is_status_word,
     label_key,
-    lang_of_document,
     lang_of_url,
     oid_of,
     parse_kind,
@@ -107,12 +106,8 @@ def parse_detail_page(
     observed_at: datetime,
 ) -> ParseResult:
     """Parse a detail page into one observation of its message."""
-    tree = parse_html(decode_body(body, headers.get("content-type")))
+    tree, page_lang = open_document(body, headers, lang_of_url(url, lang))
     oid = oid_of(url)
-    html_node = tree.css_first("html")
-    page_lang = lang_of_document(
-        attr(html_node, "lang") if html_node else "", lang_of_url(url, lang)
-    )
     scope = tree.body
     if oid is None or scope is None:
         return ParseResult(warnings=(f"{url}: not a detail page (no oid or no body)",))

@@ -15,14 +15,13 @@ from urllib.parse import urljoin
 from app.catalogue import Catalogue
 from app.model import Kind, Lang, Observation, SourceKind, Status
 from app.upstream.dates import parse_local
-from app.upstream.markup import Node, attr, decode_body, parse_html, rich_text, text_of
+from app.upstream.markup import Node, attr, open_document, rich_text, text_of
 from app.upstream.result import DetailLink, ParseResult
 from app.upstream.text import extract_updates, find_refs
 from app.upstream.vocab import (
     LIST_HEADERS,
     is_status_word,
     label_key,
-    lang_of_document,
     lang_of_url,
     oid_of,
     parse_kind,
@@ -113,9 +112,8 @@ def parse_list_page(
     observed_at: datetime,
 ) -> ParseResult:
     """Parse a list page into one observation per distinct row, plus detail links."""
-    tree = parse_html(decode_body(body, headers.get("content-type")))
+    tree, page_lang = open_document(body, headers, lang)
     html = tree.css_first("html")
-    page_lang = lang_of_document(attr(html, "lang") if html is not None else "", lang)
     kind_filter = Kind.SCHEDULED if "type=servicevindue" in url.lower() else None
     observations: dict[Observation, None] = {}
     links: dict[str, DetailLink] = {}

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Mapping
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from app.model import Lang
 from app.upstream.sanitize import clean_html
 from app.upstream.text import normalize, strip_controls
+from app.upstream.vocab import lang_of_document
 
 Node = LexborNode
 
@@ -66,6 +69,15 @@ def parse_html(text: str) -> LexborHTMLParser:
     tree = LexborHTMLParser(strip_controls(text))
     tree.strip_tags(_INERT)
     return tree
+
+
+def open_document(
+    body: bytes, headers: Mapping[str, str], default: Lang
+) -> tuple[LexborHTMLParser, Lang]:
+    """Decode and parse an HTML response; its language from ``<html lang>``, else ``default``."""
+    tree = parse_html(decode_body(body, headers.get("content-type")))
+    html = tree.css_first("html")
+    return tree, lang_of_document(attr(html, "lang") if html is not None else "", default)
 
 
 def text_of(node: Node | None) -> str:
