@@ -136,31 +136,33 @@ class Poller:
         self.sources = sources
         self._http: dict[str, dict[str, Any]] = {}
         self._skip: frozenset[str] = frozenset()
+        self._states: dict[str, Any] = {}
 
     # fetching ------------------------------------------------------------------------------
 
     def _fetch(self, url: str, deadline: float) -> Response:
-        state = self.store.get(f"http:{url}") or {}
+        state = self._http.get(url, {})
         validators = Validators(state.get("etag"), state.get("last_modified"))
         return self.fetcher.get(url, validators, deadline)
 
     def _stage_http(
         self, batch: Batch, url: str, response: Response, now: datetime, **extra: Any
     ) -> None:
-        state = dict(self.store.get(f"http:{url}") or {})
+        """Remember validators; written with the rest of the poll (one record for all URLs)."""
+        state = dict(self._http.get(url, {}))
         state.update(
             etag=response.validators.etag,
             last_modified=response.validators.last_modified,
             checked_at=now.isoformat(),
             **extra,
         )
-        batch.put(f"http:{url}", state)
+        self._http[url] = state
 
     def _read_source(
         self, source: Source, batch: Batch, now: datetime, deadline: float
     ) -> tuple[SourceReport, ParseResult | None, dict[str, Any]]:
         report = SourceReport(url=source.url, kind=source.kind)
-        state = dict(self.store.get(f"src:{source.url}") or {})
+        state = dict(self._states.get(source.url) or {})
         if source.url in self._skip:
             report.outcome = "skipped"  # backing off after failures, or within max-age
             return report, None, state
@@ -287,6 +289,8 @@ class Poller:
         report = PollReport(started_at=now)
         batch = Batch()
         self._http = dict(self.store.get("meta:http") or {})
+        # read here, not in the fetch threads: each new thread would open its own SQLite connection
+        self._states = {s.url: self.store.get(f"src:{s.url}") for s in self.sources}
         observations: list[Observation] = []
         links: list[DetailLink] = []
         feed_candidates: list[str] = []

@@ -28,7 +28,7 @@ from app.model import Lang, Observation, SourceKind, Status, Update  # noqa: E40
 from app.runtime import Runtime  # noqa: E402
 from app.store import Batch, Store  # noqa: E402
 
-REPEATS = 7
+REPEATS = 9
 
 
 def free_port() -> int:
@@ -157,16 +157,16 @@ def main() -> None:
     )
     table = "\n".join(lines)
     print(table)
-    write_section("Poll CPU time", table)
+    write_section("Poll CPU time", table, f"medians of {REPEATS} runs")
 
 
-def write_section(title: str, body: str) -> None:
+def write_section(title: str, body: str, note: str = "") -> None:
     """Replace (or add) one ``## title`` section of docs/benchmarks.md."""
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     header = f"## {title}"
     when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
-    stamp = f"_Measured {when} on this machine (2 cores); medians of {REPEATS} runs._"
+    stamp = f"_Measured {when} on this machine (2 cores){'; ' + note if note else ''}._"
     section = f"{header}\n\n{stamp}\n\n{body}\n"
     if header in text:
         start = text.index(header)

@@ -110,3 +110,32 @@ def test_snapshots_in_any_order_give_the_same_incidents(
             b.published_at,
             b.upstream_updated_at,
         ), key
+
+
+def test_detail_pages_are_reread_only_when_new_changed_or_due(
+    upstream: Upstream, make_settings, tmp_path
+) -> None:
+    from datetime import timedelta
+
+    upstream.load("t1")
+    settings = make_settings(
+        sources=upstream.sources_toml("t1", tmp_path / "s.toml"), detail_refresh_seconds=3600
+    )
+    with Runtime.open(settings) as runtime:
+        first = runtime.poll(polled_at("t1"))
+        assert first.details_fetched == 13
+        upstream.log.clear()
+        quiet = runtime.poll(polled_at("t1") + timedelta(minutes=5))
+        assert quiet.details_fetched + quiet.details_not_modified == 0  # nothing new, nothing due
+        assert not [k for k, _ in upstream.log if "x=read" in k]
+        # the overview now shows 2461170 as changed (t2): only its detail page is read again
+        upstream.load("t2")
+        upstream.log.clear()
+        changed = runtime.poll(polled_at("t1") + timedelta(minutes=10))
+        details = sorted(k for k, _ in upstream.log if "x=read" in k)
+        assert "/data.aspx?lang=us&oid=2461170&x=read" in details
+        assert "/data.aspx?lang=us&oid=2460590&x=read" not in details  # unchanged, not due
+        assert changed.details_fetched == len(details)
+        upstream.log.clear()
+        due = runtime.poll(polled_at("t1") + timedelta(hours=2))
+        assert due.details_not_modified + due.details_fetched >= 12  # refresh period passed
