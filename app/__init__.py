@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,10 @@ def create_app(
     settings: Settings | None = None, *, runtime: Runtime | None = None, poll: bool | None = None
 ) -> Flask:
     """Build the WSGI app; with ``poll`` (default: ``settings.poll_on_serve``) start the poller."""
+    if not logging.getLogger().handlers:  # under gunicorn: one line per event on stderr
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
     settings = settings or Settings.from_env()
     runtime = runtime or Runtime.open(settings)
     service = Service(runtime)

@@ -28,7 +28,7 @@ from app.model import Lang, Observation, SourceKind, Status, Update  # noqa: E40
 from app.runtime import Runtime  # noqa: E402
 from app.store import Batch, Store  # noqa: E402
 
-REPEATS = 9
+REPEATS = 11
 
 
 def free_port() -> int:
