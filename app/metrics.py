@@ -77,20 +77,20 @@ class Metrics:
             ["kind", "status"],
             registry=self.registry if "PROMETHEUS_MULTIPROC_DIR" not in os.environ else None,
         )
-        self._children: dict[tuple[str, int], Any] = {}
+        self._children: dict[tuple[str, int], Any] = {}  # (path, status) -> counter child
         if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
             MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
 
     def observe(self, path: str, status: int) -> None:
         """Count one response (``kind`` is the first path segment: feeds, embed, ...)."""
-        kind = path.strip("/").removeprefix("da/").split("/", 1)[0] or "index"
-        kind = (
-            kind
-            if kind
-            in {"feeds", "embed", "badge", "api", "feeds.opml", "index", "healthz", "metrics"}
-            else "other"
-        )
-        self.requests.labels(kind=kind, status=str(status)).inc()
+        child = self._children.get((path, status))
+        if child is None:
+            kind = path.strip("/").removeprefix("da/").split("/", 1)[0] or "index"
+            kind = kind if kind in _KINDS else "other"
+            child = self.requests.labels(kind=kind, status=str(status))
+            if len(self._children) < 4096:  # bounded: paths come from clients
+                self._children[(path, status)] = child
+        child.inc()
 
     def render(self) -> bytes:
         """The exposition text."""

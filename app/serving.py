@@ -145,21 +145,20 @@ class DocumentServer:
         query = environ.get("QUERY_STRING", "")
         if len(path) + len(query) > MAX_URL:
             return self._error(414, f"URL longer than {MAX_URL} characters")
-        try:
-            args = dict(
-                parse_qsl(
-                    query,
-                    keep_blank_values=True,
-                    strict_parsing=False,
-                    errors="strict",
-                    max_num_fields=20,
+        spec = self._resolved.get((path, query))
+        if spec is None:
+            try:
+                args = dict(
+                    parse_qsl(query, keep_blank_values=True, errors="strict", max_num_fields=20)
                 )
-            )
-            spec = self.site.resolve(path, args)
-        except RequestError as e:
-            return self._error(e.status, e.message)
-        except (ValueError, UnicodeDecodeError) as e:
-            return self._error(400, f"malformed query string: {e}")
+                spec = self.site.resolve(path, args)
+            except RequestError as e:
+                return self._error(e.status, e.message)
+            except (ValueError, UnicodeDecodeError) as e:
+                return self._error(400, f"malformed query string: {e}")
+            if len(self._resolved) > 4096:
+                self._resolved.clear()
+            self._resolved[(path, query)] = spec
         doc = self.library.get(spec)
         if doc is None:
             return self._error(503, "no data yet: the first poll has not completed")

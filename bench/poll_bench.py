@@ -167,7 +167,7 @@ def write_section(title: str, body: str, note: str = "") -> None:
     header = f"## {title}"
     when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     stamp = f"_Measured {when} on this machine (2 cores){'; ' + note if note else ''}._"
-    section = f"{header}\n\n{stamp}\n\n{body}\n"
+    section = f"{header}\n\n{stamp}\n\n{body}\n\n"
     if header in text:
         start = text.index(header)
         end = text.find("\n## ", start + 1)
