@@ -208,7 +208,6 @@ class Poller:
         for candidate in candidates:
             if candidate == source.url or not self.fetcher.allowed(candidate):
                 continue
-            trial = Source(kind="rss", url=source.url, lang=source.lang)
             state = dict(self.store.get(f"src:{source.url}") or {})
             state["discovered"] = candidate
             try:
@@ -216,7 +215,7 @@ class Poller:
             except FetchError:
                 continue
             report = SourceReport(
-                url=trial.url, kind="rss", via=candidate, max_age=response.max_age
+                url=source.url, kind="rss", via=candidate, max_age=response.max_age
             )
             if response.not_modified:
                 report.outcome, report.entries = "not modified", int(state.get("entries", 0))

@@ -166,3 +166,27 @@ def test_two_messages_sharing_a_reference_are_one_incident_with_both_timelines()
 def test_message_without_reference_is_keyed_by_oid() -> None:
     (incident,) = derive_incidents([_obs(oid=2460944)])
     assert incident.key == "oid:2460944" and incident.ref is None
+
+
+def test_lines_added_between_polls_of_a_list_are_updates() -> None:
+    v1 = _obs(
+        message_text="Slow responses.\nWe are looking into it.\nINC000000000009",
+        ref="INC000000000009",
+    )
+    v2 = _obs(
+        message_text="Slow responses.\nWe are looking into it.\nFixed by a restart.\nINC000000000009",
+        ref="INC000000000009",
+        last_updated_at=T0 + timedelta(hours=3),
+        observed_at=T0 + timedelta(hours=3),
+    )
+    incident = derive_incident([v1, v2])
+    (update,) = incident.updates
+    assert (
+        update.text == "Fixed by a restart."
+        and update.at is None
+        and update.seen_at == T0 + timedelta(hours=3)
+    )
+    rewrite = replace(
+        v2, message_text="Completely new text.\nAbout something else.\nINC000000000009"
+    )
+    assert derive_incident([v1, rewrite]).updates == ()
