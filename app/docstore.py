@@ -61,6 +61,7 @@ def context_to_json(ctx: PageContext, notice: Incident | None) -> dict[str, Any]
     return {
         "refreshed_at": ctx.refreshed_at.isoformat() if ctx.refreshed_at else None,
         "blind": {lang.value: text for lang, text in ctx.blind_notice.items()},
+        "notes": {lang.value: text for lang, text in ctx.source_notes.items()},
         "notice": incident_to_dict(notice) if notice else None,
     }
 
@@ -75,6 +76,7 @@ def context_from_json(
         base_url=base_url,
         refreshed_at=datetime.fromisoformat(refreshed) if refreshed else None,
         blind_notice={Lang(k): v for k, v in (data.get("blind") or {}).items()},
+        source_notes={Lang(k): v for k, v in (data.get("notes") or {}).items()},
     )
     notice = incident_from_dict(data["notice"]) if data.get("notice") else None
     return ctx, notice

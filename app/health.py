@@ -129,6 +129,22 @@ def page_context(
         notices = {
             lang: word(lang, "blind", since=local_time(first, lang), reason=reason) for lang in Lang
         }
+    notes: dict[Lang, str] = {}
+    if not unreadable_now and (
+        failing := {u: r for u, r in health.items() if r.get("last_outcome") == "failed"}
+    ):
+        # some sources fail, others are read: say which, in words (index page only)
+        for lang in Lang:
+            notes[lang] = " ".join(
+                word(
+                    lang,
+                    "source_failing",
+                    url=url,
+                    since=local_time(_dt(r.get("failing_since")) or now, lang),
+                    reason=str(r.get("last_error") or ""),
+                )
+                for url, r in sorted(failing.items())
+            )
     if blind is not None:
         notice = Incident(
             key=NOTICE_KEY,
@@ -169,4 +185,4 @@ def page_context(
             updated_at=blind.since,
             upstream_updated_at=blind.since,
         )
-    return PageContext(settings.base_url.rstrip("/"), refreshed, notices), notice
+    return PageContext(settings.base_url.rstrip("/"), refreshed, notices, notes), notice

@@ -193,3 +193,13 @@ def test_blind_notice_appears_once_and_goes_away(filled, upstream: Upstream) -> 
     poll(settings, 90)
     _, entries = served(settings)
     assert not any("unreadable" in e for e in entries)
+
+
+def test_index_page_says_in_words_which_source_fails(filled, upstream: Upstream) -> None:
+    upstream.overrides[RSS] = lambda r: Response("", status=503)
+    poll(replace(filled, retries=0), 10)
+    app = create_app(filled, poll=False)
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert "rss.aspx?oid=2367397 could not be read since 20 May 2026 09:40 (HTTP 503)" in html
+    danish = app.test_client().get("/da/").get_data(as_text=True)
+    assert "har ikke kunnet læses siden 20. maj 2026 kl. 09:40 (HTTP 503)" in danish

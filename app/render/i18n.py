@@ -54,6 +54,7 @@ WORDS: dict[Lang, dict[str, str]] = {
         "blind": "The agency's status page could not be read since {since} ({reason}). "
         "Showing what toldfeed has stored; it keeps trying.",
         "blind_title": "toldfeed cannot read the agency's status page",
+        "source_failing": "{url} could not be read since {since} ({reason}); the other sources are read as usual.",
         "blind_body": "Since {since} toldfeed has not been able to read the Danish Customs Agency's "
         "status page ({reason}). Entries in this feed may be out of date. Check {url} directly.",
         "index_title": "Service status of the Danish customs systems",
@@ -92,6 +93,7 @@ WORDS: dict[Lang, dict[str, str]] = {
         "blind": "Toldstyrelsens driftsside har ikke kunnet læses siden {since} ({reason}). "
         "Viser det, toldfeed har gemt; der prøves igen.",
         "blind_title": "toldfeed kan ikke læse Toldstyrelsens driftsside",
+        "source_failing": "{url} har ikke kunnet læses siden {since} ({reason}); de øvrige kilder læses som normalt.",
         "blind_body": "Siden {since} har toldfeed ikke kunnet læse Toldstyrelsens driftsside "
         "({reason}). Posterne i dette feed kan være forældede. Se {url} direkte.",
         "index_title": "Driftsstatus for toldsystemerne",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 from importlib.resources import files
@@ -36,6 +36,7 @@ class PageContext:
     base_url: str
     refreshed_at: datetime | None
     blind_notice: dict[Lang, str]
+    source_notes: dict[Lang, str] = field(default_factory=dict)
 
 
 def system_state(incidents: Sequence[Incident], slug: str) -> str:
@@ -126,6 +127,7 @@ def render_index(
         overview_feeds=overview,
         systems=systems,
         blind=ctx.blind_notice.get(lang, ""),
+        notes=ctx.source_notes.get(lang, ""),
         refreshed=local_time(ctx.refreshed_at, lang) if ctx.refreshed_at else "",
         other_lang=other.value,
         other_lang_url=f"{base}/da/" if other is Lang.DA else f"{base}/",
