@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.catalogue import Catalogue
@@ -285,7 +285,5 @@ class Site:
             )
         if spec.kind == "opml":
             return Document.of(render_opml(self.catalogue, self.base), TYPES["opml"], _EPOCH)
-        chosen = self.select(
-            incidents, replace(spec, limit=spec.limit if spec.limit else len(incidents))
-        )
+        chosen = self.select(incidents, spec)
         return Document.of(render_api(chosen, ctx.refreshed_at), TYPES["api"], latest)

@@ -23,6 +23,7 @@ from app.health import due, page_context, update_health
 from app.ingest import PollReport
 from app.publish import Site
 from app.runtime import Runtime
+from app.store import Batch
 
 log = logging.getLogger("toldfeed.service")
 
@@ -93,8 +94,6 @@ class Service:
             )
             if not force and started and now - datetime.fromisoformat(started) < interval:
                 return None
-            from app.store import Batch
-
             batch = Batch()
             batch.put("meta:poll_started_at", now.isoformat())
             store.commit(batch)

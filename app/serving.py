@@ -193,8 +193,3 @@ class DocumentServer:
             headers.append(("Content-Encoding", "gzip"))
         headers.append(("Content-Length", str(len(body))))
         return "200 OK", headers, b"" if method == "HEAD" else body
-
-
-def http_date(value: datetime) -> str:
-    """An RFC 7231 date."""
-    return format_datetime(value.astimezone(UTC), usegmt=True)

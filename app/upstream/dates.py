@@ -98,11 +98,6 @@ def parse_local(text: str) -> datetime | None:
     return None
 
 
-def looks_like_timestamp(text: str) -> bool:
-    """True when ``text`` is one whole upstream timestamp (used to classify unlabelled cells)."""
-    return parse_local(text) is not None
-
-
 def nearest_before(day_time: datetime, base: datetime) -> datetime:
     """Move a time named on ``base``'s date back a day when it would lie well after ``base``.
 
