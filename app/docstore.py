@@ -12,13 +12,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
 from app.codec import incident_from_dict, incident_to_dict
 from app.model import Incident, Lang
 from app.publish import DocSpec, Document, Site
+from app.render.entry import Entry
 from app.render.pages import PageContext
 from app.store import Batch, Store
 
@@ -103,14 +104,9 @@ class Publisher:
         full = (
             full or context_to_json(ctx, notice)["notice"] != stored_notice
         )  # blind state changed
-        specs = [s for s in self.site.canonical_specs() if full or s.kind in FRESHNESS_KINDS]
         index = dict(self.store.get("docs:meta") or {})
         batch = Batch()
-        for spec in specs:
-            path = spec.path(self.site.settings.feed_limit_default)
-            if path is None:
-                continue
-            doc = self.site.render(spec, incidents, ctx, notice)
+        for path, doc in self._render_all(incidents, ctx, notice, full):
             if index.get(path, [None])[0] == doc.etag:
                 continue
             batch.put_bytes(f"doc:{path}", doc.body)
@@ -131,19 +127,27 @@ class Publisher:
         return [self.site.base, list(self.site.catalogue.slugs)]
 
     def up_to_date(self) -> bool:
-        """True when stored documents exist and were rendered for this configuration."""
+        """True when stored documents reflect the current store and this configuration."""
         rendered = self.store.get("meta:rendered")
-        return bool(rendered) and self.store.get("meta:rendered_with") == self.fingerprint()
+        return (
+            bool(rendered)
+            and rendered[0] == self.store.generation()
+            and self.store.get("meta:rendered_with") == self.fingerprint()
+        )
 
     def documents(self, ctx: PageContext, notice: Incident | None) -> dict[str, Document]:
         """Every canonical document rendered in memory (for export)."""
-        incidents = self.snapshot.refresh(None)
-        out: dict[str, Document] = {}
+        return dict(self._render_all(self.snapshot.refresh(None), ctx, notice, full=True))
+
+    def _render_all(
+        self, incidents: list[Incident], ctx: PageContext, notice: Incident | None, full: bool
+    ) -> Iterator[tuple[str, Document]]:
+        """(path, document) of every canonical document, or only the freshness pages."""
+        entries: dict[tuple[str, Lang], Entry] = {}  # each incident rendered once per language
         for spec in self.site.canonical_specs():
             path = spec.path(self.site.settings.feed_limit_default)
-            if path is not None:
-                out[path] = self.site.render(spec, incidents, ctx, notice)
-        return out
+            if path is not None and (full or spec.kind in FRESHNESS_KINDS):
+                yield path, self.site.render(spec, incidents, ctx, notice, entries)
 
 
 class Library:

@@ -145,9 +145,7 @@ class Poller:
         validators = Validators(state.get("etag"), state.get("last_modified"))
         return self.fetcher.get(url, validators, deadline)
 
-    def _stage_http(
-        self, batch: Batch, url: str, response: Response, now: datetime, **extra: Any
-    ) -> None:
+    def _stage_http(self, url: str, response: Response, now: datetime, **extra: Any) -> None:
         """Remember validators; written with the rest of the poll (one record for all URLs)."""
         state = dict(self._http.get(url, {}))
         state.update(
@@ -159,7 +157,7 @@ class Poller:
         self._http[url] = state
 
     def _read_source(
-        self, source: Source, batch: Batch, now: datetime, deadline: float
+        self, source: Source, now: datetime, deadline: float
     ) -> tuple[SourceReport, ParseResult | None, dict[str, Any]]:
         report = SourceReport(url=source.url, kind=source.kind)
         state = dict(self._states.get(source.url) or {})
@@ -180,7 +178,7 @@ class Poller:
         if response.not_modified:
             report.outcome = "not modified"
             report.entries = int(state.get("entries", 0))
-            self._stage_http(batch, url, response, now)
+            self._stage_http(url, response, now)
             return report, None, state
         if (truncated := _truncated(source.kind, response.body)) is not None:
             report.error = truncated
@@ -193,7 +191,7 @@ class Poller:
             report.error = result.warnings[0] if result.warnings else "nothing readable"
             return report, None, state  # validators not saved: read it again next time
         report.outcome = "fetched"
-        self._stage_http(batch, url, response, now)
+        self._stage_http(url, response, now)
         state.update(
             links=_links_to_json(result.links),
             feed_links=list(result.feed_links),
@@ -202,13 +200,13 @@ class Poller:
         return report, result, state
 
     def _discover_feed(
-        self, source: Source, batch: Batch, now: datetime, deadline: float, candidates: list[str]
+        self, source: Source, now: datetime, deadline: float, candidates: list[str]
     ) -> tuple[SourceReport, ParseResult | None, dict[str, Any]] | None:
         """Try the feed URLs the pages advertise when the configured RSS URL fails."""
         for candidate in candidates:
             if candidate == source.url or not self.fetcher.allowed(candidate):
                 continue
-            state = dict(self.store.get(f"src:{source.url}") or {})
+            state = dict(self._states.get(source.url) or {})
             state["discovered"] = candidate
             try:
                 response = self._fetch(candidate, deadline)
@@ -228,7 +226,7 @@ class Poller:
                     len({o.oid for o in result.observations}),
                 )
                 report.warnings = [f"configured feed URL failed; read {candidate} instead"]
-                self._stage_http(batch, candidate, response, now)
+                self._stage_http(candidate, response, now)
                 state.update(links=_links_to_json(result.links), entries=report.entries)
                 return report, result, state
         return None
@@ -297,7 +295,7 @@ class Poller:
         # every source at once: a slow or hung source never delays the others
         with ThreadPoolExecutor(max_workers=max(1, len(self.sources))) as sources_pool:
             outcomes = list(
-                sources_pool.map(lambda s: self._read_source(s, batch, now, deadline), self.sources)
+                sources_pool.map(lambda s: self._read_source(s, now, deadline), self.sources)
             )
         for source, (_, _, state) in zip(self.sources, outcomes, strict=True):
             if source.kind == "page":
@@ -309,7 +307,7 @@ class Poller:
                     and src_report.outcome == "failed"
                     and source.url not in skip
                 ):
-                    found = self._discover_feed(source, batch, now, deadline, feed_candidates)
+                    found = self._discover_feed(source, now, deadline, feed_candidates)
                     if found is not None:
                         src_report, result, state = found
                 report.sources.append(src_report)
@@ -324,7 +322,7 @@ class Poller:
                     continue
                 if result is None:
                     report.details_not_modified += 1
-                    self._stage_http(batch, link.url, response, now)
+                    self._stage_http(link.url, response, now)
                     continue
                 report.details_fetched += 1
                 if not result.observations:
@@ -334,7 +332,6 @@ class Poller:
                 observations.extend(result.observations)
                 obs = result.observations[0]
                 self._stage_http(
-                    batch,
                     link.url,
                     response,
                     now,

@@ -18,7 +18,7 @@ from app.catalogue import Catalogue
 from app.config import Settings
 from app.errors import RequestError
 from app.model import Incident, Lang, Status
-from app.render.entry import render_entry
+from app.render.entry import Entry, render_entry
 from app.render.feeds import FORMATS, FeedMeta, render_feed
 from app.render.i18n import word
 from app.render.pages import (
@@ -240,12 +240,19 @@ class Site:
         incidents: Sequence[Incident],
         ctx: PageContext,
         notice: Incident | None = None,
+        entries_cache: dict[tuple[str, Lang], Entry] | None = None,
     ) -> Document:
         """Render one document. ``incidents`` must be sorted newest change first."""
         latest = max((i.updated_at for i in incidents), default=_EPOCH)
         if spec.kind == "feed":
             chosen = self.select(incidents, spec)
-            entries = [render_entry(i, self.catalogue, spec.lang) for i in chosen]
+            cache = {} if entries_cache is None else entries_cache  # one incident, many feeds
+            entries = []
+            for incident in chosen:
+                key = (incident.key, spec.lang)
+                if key not in cache:
+                    cache[key] = render_entry(incident, self.catalogue, spec.lang)
+                entries.append(cache[key])
             carries_notice = spec.feed in {"feeds/all", "feeds/status/current"} and spec.status in {
                 None,
                 Status.CURRENT,

@@ -66,7 +66,6 @@ class Service:
         self.publisher = Publisher(self.site, runtime.store)
         self.clock = clock
         self.lock = PollLock(runtime.settings.data_dir / "poll.lock")
-        self.on_poll: Callable[[PollReport, float], None] = lambda report, seconds: None
 
     def upstream_url(self) -> str:
         """The official page readers are pointed to when toldfeed is blind."""
@@ -121,11 +120,8 @@ class Service:
             batch.put("meta:counters", counters)
             store.commit(batch)
             changed = report.new_keys + report.changed_keys + report.removed_keys
-            rendered = store.get("meta:rendered")
-            stale = not rendered or rendered[0] != store.generation()
-            self.publish(changed, full=bool(changed) or stale)
+            self.publish(changed, full=bool(changed) or not self.publisher.up_to_date())
             self._log(report)
-            self.on_poll(report, seconds)
             return report
         finally:
             self.lock.release()
