@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.model import Incident, Kind, Lang, Observation, SourceKind, Status, Update, Version
+from app.model import (
+    Fallback,
+    Incident,
+    Kind,
+    Lang,
+    Observation,
+    SourceKind,
+    Status,
+    Update,
+    Version,
+    Window,
+)
 
 SCHEMA = 1
 
@@ -35,6 +46,40 @@ def update_from_dict(d: dict[str, Any]) -> Update:
     return Update(
         text=d["text"], lang=Lang(d["lang"]), at=_dt(d.get("at")), seen_at=_dt(d.get("seen_at"))
     )
+
+
+def window_to_dict(w: Window | None) -> dict[str, Any] | None:
+    """A window as JSON-ready data (also its shape in /api/incidents.json)."""
+    if w is None:
+        return None
+    return {
+        "start": _t(w.start_at),
+        "end": _t(w.end_at),
+        "cancelled": w.cancelled,
+        "sequence": w.sequence,
+    }
+
+
+def window_from_dict(d: dict[str, Any] | None) -> Window | None:
+    """Inverse of ``window_to_dict``."""
+    if not d:
+        return None
+    return Window(
+        start_at=_req(d["start"]),
+        end_at=_dt(d.get("end")),
+        cancelled=bool(d.get("cancelled")),
+        sequence=int(d.get("sequence", 0)),
+    )
+
+
+def fallback_to_dict(f: Fallback | None) -> dict[str, Any] | None:
+    """A fallback statement as JSON-ready data (also its shape in /api/incidents.json)."""
+    return None if f is None else {"allowed": f.allowed, "since": _t(f.since_at)}
+
+
+def fallback_from_dict(d: dict[str, Any] | None) -> Fallback | None:
+    """Inverse of ``fallback_to_dict``."""
+    return None if not d else Fallback(allowed=bool(d["allowed"]), since_at=_dt(d.get("since")))
 
 
 def observation_to_dict(o: Observation) -> dict[str, Any]:
@@ -107,6 +152,9 @@ def incident_to_dict(i: Incident) -> dict[str, Any]:
         "updated_at": _t(i.updated_at),
         "upstream_updated_at": _t(i.upstream_updated_at),
         "updates": [update_to_dict(u) for u in i.updates],
+        "window": window_to_dict(i.window),
+        "fallback": fallback_to_dict(i.fallback),
+        "closed_at": _t(i.closed_at),
     }
 
 
@@ -129,4 +177,7 @@ def incident_from_dict(d: dict[str, Any]) -> Incident:
         updated_at=_req(d["updated_at"]),
         upstream_updated_at=_req(d["upstream_updated_at"]),
         updates=tuple(update_from_dict(u) for u in d.get("updates", ())),
+        window=window_from_dict(d.get("window")),
+        fallback=fallback_from_dict(d.get("fallback")),
+        closed_at=_dt(d.get("closed_at")),
     )

@@ -98,6 +98,34 @@ class Observation:
 
 
 @dataclass(frozen=True, slots=True)
+class Window:
+    """A service window's planned times (UTC), as read from an incident's title and text.
+
+    ``end`` is None when the text names a start but no readable end. ``sequence`` counts how
+    often the times changed after they were first read (an extension, a reschedule): it is the
+    iCalendar ``SEQUENCE``. ``cancelled`` is set when a line calls the window cancelled.
+    """
+
+    start_at: datetime
+    end_at: datetime | None = None
+    cancelled: bool = False
+    sequence: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """The latest statement about the fallback (emergency) procedure.
+
+    ``allowed`` is True only for an explicit permission; a restriction ("only if absolutely
+    necessary") or a withdrawal ("no longer allowed") is False. ``since_at`` is when the
+    statement was made, as far as is known.
+    """
+
+    allowed: bool
+    since_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Incident:
     """One published entry: every message sharing a reference (or one oid) merged.
 
@@ -120,6 +148,9 @@ class Incident:
     updated_at: datetime
     upstream_updated_at: datetime
     updates: tuple[Update, ...] = field(default_factory=tuple)
+    window: Window | None = None
+    fallback: Fallback | None = None
+    closed_at: datetime | None = None
 
     @property
     def ref(self) -> str | None:
