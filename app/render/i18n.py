@@ -25,6 +25,42 @@ _MONTHS = {
     ],
 }
 
+# Long forms for service windows ("Tuesday 19 May 2026" / "tirsdag 19. maj 2026").
+MONTHS_LONG = {
+    Lang.EN: [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    Lang.DA: [
+        "januar",
+        "februar",
+        "marts",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "august",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ],
+}
+WEEKDAYS = {
+    Lang.EN: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    Lang.DA: ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"],
+}
+
 WORDS: dict[Lang, dict[str, str]] = {
     Lang.EN: {
         "current": "Ongoing disruption",
@@ -64,6 +100,16 @@ WORDS: dict[Lang, dict[str, str]] = {
         "by_status": "By status",
         "other_lang": "Dansk",
         "updated": "Updated",
+        "window_day": "Service window: {day}, {start}-{end} Danish time",
+        "window_span": "Service window: {start_day} {start} to {end_day} {end} Danish time",
+        "window_open": "Service window: {day} from {start} Danish time, end not announced",
+        "window_cancelled": "{text} (cancelled)",
+        "fallback_allowed": "Fallback procedure: allowed",
+        "fallback_not_allowed": "Fallback procedure: not allowed",
+        "system_disrupted": "disrupted",
+        "system_maintenance": "maintenance",
+        "system_maintenance_until": "maintenance until {until}",
+        "system_operational": "operational",
     },
     Lang.DA: {
         "current": "Driftsforstyrrelse",
@@ -103,6 +149,16 @@ WORDS: dict[Lang, dict[str, str]] = {
         "by_status": "Efter status",
         "other_lang": "English",
         "updated": "Opdateret",
+        "window_day": "Servicevindue: {day}, {start}-{end} dansk tid",
+        "window_span": "Servicevindue: {start_day} kl. {start} til {end_day} kl. {end} dansk tid",
+        "window_open": "Servicevindue: {day} fra kl. {start} dansk tid, sluttidspunkt ikke oplyst",
+        "window_cancelled": "{text} (aflyst)",
+        "fallback_allowed": "Nødprocedure: tilladt",
+        "fallback_not_allowed": "Nødprocedure: ikke tilladt",
+        "system_disrupted": "driftsforstyrrelse",
+        "system_maintenance": "servicevindue",
+        "system_maintenance_until": "servicevindue til {until}",
+        "system_operational": "i drift",
     },
 }
 
