@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
 from app.config import Settings
 from app.errors import ConfigError, StoreError
 from app.ingest import PollReport
+from app.logs import setup_logging
 
 
 def format_report(report: PollReport) -> list[str]:
@@ -59,11 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     export = sub.add_parser("export", help="write every published document under DIR")
     export.add_argument("dir")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging(args.verbose)
     try:
         settings = Settings.from_env()
         if args.command == "poll":

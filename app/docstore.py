@@ -1,60 +1,127 @@
 """Rendered documents in the store: written once per change, read by every web worker.
 
-``Publisher`` (in the process that polls) keeps the incidents in memory, applies each poll's
-changed keys, renders every canonical document when incidents changed (only the pages that
-show freshness otherwise) and commits them in one transaction. ``Library`` (in each web
-worker) serves those stored bytes; documents with non-default parameters (``?limit=``,
-``?status=``) are rendered on demand from an in-memory snapshot and cached per generation.
+``Publisher`` (in the process that polls) keeps the incidents in an ``Archive``, applies each
+poll's changed keys and re-renders only the documents that can show a changed incident (old or
+new version), plus the health-dependent pages; it commits them in one transaction. A *render
+key* (package version, schema constant, code and template digest, base URL, catalogue, limits)
+decides whether stored documents are current at all: after an upgrade or a configuration
+change everything is rendered again, once, under the poll lock.
+
+``Library`` (in each web worker) serves those stored bytes; documents with non-default
+parameters (``?limit=``, ``?status=``) are rendered on demand and cached per store state.
+
+Store keys of this module (spelled here only): ``doc:<path>``, ``docgz:<path>``,
+``docs:meta`` (the index: path → ETag, type, Last-Modified), ``meta:context`` (what pages
+show besides incidents), ``meta:rendered`` (the state the stored documents reflect).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from importlib.resources import files
 from typing import Any
 
+from app.catalogue import Catalogue
 from app.codec import incident_from_dict, incident_to_dict
+from app.config import VERSION, Settings
+from app.documents import Doc, canonical_documents
 from app.model import Incident, Lang
-from app.publish import DocSpec, Document, Site
-from app.render.entry import Entry
+from app.publish import Archive, Document, Renderer
 from app.render.pages import PageContext
 from app.store import Batch, Store
+from app.urls import Urls
 
-FRESHNESS_KINDS = {"index", "embed"}
-
-
-class Snapshot:
-    """All incidents in memory, newest change first; refreshed by key or in full."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.by_key: dict[str, Incident] = {}
-        self.loaded = False
-
-    def refresh(self, changed: Iterable[str] | None = None) -> list[Incident]:
-        """Reload ``changed`` keys (every incident when None or never loaded)."""
-        if changed is None or not self.loaded:
-            self.by_key = {i.key: i for i in self.store.iter_incidents()}
-            self.loaded = True
-        else:
-            for key in changed:
-                incident = self.store.incident(key)
-                if incident is None:
-                    self.by_key.pop(key, None)
-                else:
-                    self.by_key[key] = incident
-        return self.sorted()
-
-    def sorted(self) -> list[Incident]:
-        """Incidents newest change first (key breaks ties, for stable output)."""
-        return sorted(self.by_key.values(), key=lambda i: (i.updated_at, i.key), reverse=True)
+RENDER_SCHEMA = 2  # bump when stored documents must be rebuilt for a reason the digest misses
+_DOC, _DOCGZ, _INDEX, _CONTEXT, _RENDERED = (
+    "doc:",
+    "docgz:",
+    "docs:meta",
+    "meta:context",
+    "meta:rendered",
+)
 
 
-def _meta(doc: Document) -> list[Any]:
-    return [doc.etag, doc.content_type, doc.last_modified.isoformat()]
+@cache
+def code_digest() -> str:
+    """A digest of the code and templates that shape documents (changes with any upgrade)."""
+    h = hashlib.blake2b(digest_size=8)
+    root = files("app")
+    for folder in ("render", "templates"):
+        for item in sorted(root.joinpath(folder).iterdir(), key=lambda p: p.name):
+            if item.is_file() and item.name.endswith((".py", ".html", ".css")):
+                h.update(item.name.encode() + b"\0" + item.read_bytes())
+    for name in ("documents.py", "urls.py", "publish.py", "codec.py"):
+        h.update(name.encode() + b"\0" + root.joinpath(name).read_bytes())
+    return h.hexdigest()
+
+
+def render_key(settings: Settings, catalogue: Catalogue) -> str:
+    """Everything stored documents depend on besides the store's content."""
+    parts = [
+        VERSION,
+        str(RENDER_SCHEMA),
+        code_digest(),
+        settings.base_url.rstrip("/"),
+        repr(catalogue.systems),
+        str(settings.feed_limit_default),
+        str(settings.feed_limit_max),
+        str(settings.poll_seconds),
+    ]
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class DocMeta:
+    """One stored document's headers."""
+
+    etag: str
+    content_type: str
+    last_modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RenderMark:
+    """What the stored documents reflect: store generation, render key, last poll time."""
+
+    generation: int
+    key: str
+    refreshed_at: datetime | None
+
+
+def _mark_from(data: Any) -> RenderMark | None:
+    if not isinstance(data, dict):
+        return None
+    refreshed = data.get("refreshed_at")
+    return RenderMark(
+        int(data["generation"]),
+        str(data["key"]),
+        datetime.fromisoformat(refreshed) if refreshed else None,
+    )
+
+
+def _mark_to(mark: RenderMark) -> dict[str, Any]:
+    return {
+        "generation": mark.generation,
+        "key": mark.key,
+        "refreshed_at": mark.refreshed_at.isoformat() if mark.refreshed_at else None,
+    }
+
+
+def _index_from(data: Any) -> dict[str, DocMeta]:
+    return {
+        path: DocMeta(etag, ctype, datetime.fromisoformat(modified))
+        for path, (etag, ctype, modified) in (data or {}).items()
+    }
+
+
+def _index_to(index: dict[str, DocMeta]) -> dict[str, list[str]]:
+    return {p: [m.etag, m.content_type, m.last_modified.isoformat()] for p, m in index.items()}
 
 
 def context_to_json(ctx: PageContext, notice: Incident | None) -> dict[str, Any]:
@@ -84,87 +151,128 @@ def context_from_json(
 
 
 class Publisher:
-    """Renders and stores the canonical documents."""
+    """Renders the canonical documents that a change can affect and stores them."""
 
-    def __init__(self, site: Site, store: Store) -> None:
-        self.site = site
+    def __init__(self, settings: Settings, catalogue: Catalogue, store: Store) -> None:
         self.store = store
-        self.snapshot = Snapshot(store)
+        self.urls = Urls(settings, catalogue)
+        self.renderer = Renderer(settings, catalogue, self.urls)
+        self.key = render_key(settings, catalogue)
+        self.docs = canonical_documents(catalogue)
+        self.archive = Archive()
+        self._generation = -1  # the store generation the archive reflects
 
-    def publish(
-        self,
-        ctx: PageContext,
-        notice: Incident | None,
-        changed: Iterable[str] | None = None,
-        full: bool = True,
-    ) -> int:
-        """Render (all, or only freshness pages) and commit; return the number written."""
-        incidents = self.snapshot.refresh(changed)
-        stored_notice = (self.store.get("meta:context") or {}).get("notice")
-        full = (
-            full or context_to_json(ctx, notice)["notice"] != stored_notice
-        )  # blind state changed
-        index = dict(self.store.get("docs:meta") or {})
-        batch = Batch()
-        for path, doc in self._render_all(incidents, ctx, notice, full):
-            if index.get(path, [None])[0] == doc.etag:
-                continue
-            batch.put_bytes(f"doc:{path}", doc.body)
-            batch.put_bytes(f"docgz:{path}", doc.gzipped)
-            index[path] = _meta(doc)
-        batch.put("docs:meta", index)
-        batch.put("meta:context", context_to_json(ctx, notice))
-        batch.put("meta:rendered_with", self.fingerprint())
-        batch.put(
-            "meta:rendered",
-            [self.store.generation(), ctx.refreshed_at.isoformat() if ctx.refreshed_at else None],
-        )
-        self.store.commit(batch)
-        return len(batch.raw) // 2
+    def sync(self) -> None:
+        """Load the archive if it does not reflect the store (call before a poll, so that the
+        poll's changes can be compared with what they replace)."""
+        generation = self.store.generation()
+        if generation != self._generation:
+            self.archive = Archive(self.store.iter_incidents())
+            self._generation = generation
 
-    def fingerprint(self) -> list[Any]:
-        """What stored documents depend on besides the store: base URL and catalogue."""
-        return [self.site.base, list(self.site.catalogue.slugs)]
+    def _catch_up(self, changed: list[str]) -> list[Incident] | None:
+        """Apply ``changed`` to the archive; return the old and new versions of what changed.
+
+        None when the archive was not in step with the store before the change (first use, or
+        another process wrote the store meanwhile): then what changed is unknown.
+        """
+        generation = self.store.generation()
+        if self._generation < 0 or generation != self._generation + (1 if changed else 0):
+            self._generation = -1
+            self.sync()
+            return None
+        fresh = {key: self.store.incident(key) for key in changed}
+        touched = [i for key in changed if (i := self.archive.by_key.get(key)) is not None]
+        touched += [i for i in fresh.values() if i is not None]
+        self.archive.apply(fresh)
+        self._generation = generation
+        return touched
+
+    def stored_mark(self) -> RenderMark | None:
+        """What the stored documents reflect."""
+        return _mark_from(self.store.get(_RENDERED))
 
     def up_to_date(self) -> bool:
         """True when stored documents reflect the current store and this configuration."""
-        rendered = self.store.get("meta:rendered")
+        mark = self.stored_mark()
         return (
-            bool(rendered)
-            and rendered[0] == self.store.generation()
-            and self.store.get("meta:rendered_with") == self.fingerprint()
+            mark is not None and mark.key == self.key and mark.generation == self.store.generation()
         )
 
-    def documents(self, ctx: PageContext, notice: Incident | None) -> dict[str, Document]:
-        """Every canonical document rendered in memory (for export)."""
-        return dict(self._render_all(self.snapshot.refresh(None), ctx, notice, full=True))
+    def publish(
+        self, ctx: PageContext, notice: Incident | None, changed: list[str] | None = None
+    ) -> int:
+        """Render what ``changed`` keys (None: everything) can affect; commit; return the count.
 
-    def _render_all(
-        self, incidents: list[Incident], ctx: PageContext, notice: Incident | None, full: bool
-    ) -> Iterator[tuple[str, Document]]:
-        """(path, document) of every canonical document, or only the freshness pages."""
-        entries: dict[tuple[str, Lang], Entry] = {}  # each incident rendered once per language
-        for spec in self.site.canonical_specs():
-            path = spec.path(self.site.settings.feed_limit_default)
-            if path is not None and (full or spec.kind in FRESHNESS_KINDS):
-                yield path, self.site.render(spec, incidents, ctx, notice, entries)
+        Everything is rendered when the render key differs from the stored one.
+        """
+        mark = self.stored_mark()
+        touched = self._catch_up(changed or [])
+        full = touched is None or changed is None or mark is None or mark.key != self.key
+        touched = touched or []
+        stored_context = self.store.get(_CONTEXT) or {}
+        context = context_to_json(ctx, notice)
+        notice_changed = context["notice"] != stored_context.get("notice")
+        context_changed = context != stored_context
+        chosen = [
+            doc
+            for doc in self.docs
+            if full
+            or (context_changed and doc.health_dependent)
+            or (notice_changed and getattr(doc, "carries_notice", False))
+            or any(doc.shows(i) for i in touched)
+        ]
+        index = _index_from(self.store.get(_INDEX))
+        batch = Batch()
+        for doc, document in self.renderer.render_many(chosen, self.archive, ctx, notice):
+            path = self.urls.export_path(doc)
+            if (old := index.get(path)) is not None and old.etag == document.etag:
+                continue
+            batch.put_bytes(_DOC + path, document.body)
+            batch.put_bytes(_DOCGZ + path, document.gzipped)
+            index[path] = DocMeta(document.etag, document.content_type, document.last_modified)
+        written = len(batch.raw) // 2
+        batch.put(_INDEX, _index_to(index))
+        batch.put(_CONTEXT, context)
+        batch.put(_RENDERED, _mark_to(RenderMark(self._generation, self.key, ctx.refreshed_at)))
+        self.store.commit(batch)
+        return written
+
+    def stored(self) -> dict[str, Document]:
+        """Every stored canonical document (for export), by export path."""
+        index = _index_from(self.store.get(_INDEX))
+        found: dict[str, Document] = {}
+        for doc in self.docs:
+            path = self.urls.export_path(doc)
+            meta = index.get(path)
+            body = self.store.get_bytes(_DOC + path)
+            gz = self.store.get_bytes(_DOCGZ + path)
+            if meta is not None and body is not None and gz is not None:
+                found[path] = Document(body, meta.content_type, meta.etag, meta.last_modified, gz)
+        return found
 
 
 class Library:
-    """Serves stored documents to one web worker; re-reads the index when it changes."""
+    """Serves stored documents to one web worker; follows the store as it changes."""
 
-    def __init__(self, site: Site, store: Store, recheck_seconds: float = 1.0) -> None:
-        self.site = site
+    VARIANTS = 256  # on-demand documents kept per worker
+
+    def __init__(
+        self, settings: Settings, catalogue: Catalogue, store: Store, recheck_seconds: float = 1.0
+    ) -> None:
         self.store = store
+        self.urls = Urls(settings, catalogue)
+        self.renderer = Renderer(settings, catalogue, self.urls)
+        self.base = settings.base_url.rstrip("/")
         self.recheck = recheck_seconds
         self._lock = threading.Lock()
         self._checked = 0.0
-        self._index: dict[str, list[Any]] = {}
+        self._mark: RenderMark | None = None
+        self._index: dict[str, DocMeta] = {}
         self._docs: dict[str, Document] = {}
-        self._rendered: Any = None
-        self._extra: OrderedDict[tuple[DocSpec, str], Document] = OrderedDict()
-        self._snapshot = Snapshot(store)
-        self.context = PageContext(site.base, None, {})
+        self._variants: OrderedDict[Doc, Document] = OrderedDict()
+        self._archive: Archive | None = None
+        self.context = PageContext(self.base, None, {})
         self.notice: Incident | None = None
 
     def _sync(self) -> None:
@@ -173,52 +281,56 @@ class Library:
             return
         with self._lock:
             self._checked = now
-            rendered = self.store.get("meta:rendered")
-            if rendered != self._rendered or not self._index:
-                self._rendered = rendered
-                self._index = dict(self.store.get("docs:meta") or {})
-                self._docs = {}
-                self._extra.clear()
-                self._snapshot.loaded = False
-                self.context, self.notice = context_from_json(
-                    self.store.get("meta:context"), self.site.base
-                )
+            mark = _mark_from(self.store.get(_RENDERED))
+            if mark == self._mark and self._index:
+                return
+            self._mark = mark
+            index = _index_from(self.store.get(_INDEX))
+            # keep what is loaded and unchanged; drop the rest
+            self._docs = {
+                p: d for p, d in self._docs.items() if p in index and index[p].etag == d.etag
+            }
+            self._index = index
+            self._variants.clear()
+            self._archive = None
+            self.context, self.notice = context_from_json(self.store.get(_CONTEXT), self.base)
 
-    def get(self, spec: DocSpec) -> Document | None:
-        """The document for ``spec``; None when nothing is stored yet."""
+    def get(self, doc: Doc) -> Document | None:
+        """The document ``doc``; None when nothing is stored yet."""
         self._sync()
-        path = spec.path(self.site.settings.feed_limit_default)
-        if path is not None:
-            doc = self._docs.get(path)
-            if doc is None and path in self._index:
-                doc = self._load(path)
-            if doc is not None:
-                return doc
-        return self._render(spec)
+        if doc.canonical:
+            path = self.urls.export_path(doc)
+            found = self._docs.get(path)
+            if found is None and path in self._index:
+                found = self._load(path)
+            if found is not None:
+                return found
+            if not self._index:
+                return None
+        return self._render(doc)
 
     def _load(self, path: str) -> Document | None:
-        body = self.store.get_bytes(f"doc:{path}")
-        gz = self.store.get_bytes(f"docgz:{path}")
-        if body is None or gz is None:
+        body = self.store.get_bytes(_DOC + path)
+        gz = self.store.get_bytes(_DOCGZ + path)
+        meta = self._index.get(path)
+        if body is None or gz is None or meta is None:
             return None
-        etag, ctype, modified = self._index[path]
-        doc = Document(body, ctype, etag, datetime.fromisoformat(modified), gz)
+        doc = Document(body, meta.content_type, meta.etag, meta.last_modified, gz)
         self._docs[path] = doc
         return doc
 
-    def _render(self, spec: DocSpec) -> Document:
-        key = (spec, repr(self._rendered))
+    def _render(self, doc: Doc) -> Document:
         with self._lock:
-            cached = self._extra.get(key)
+            cached = self._variants.get(doc)
             if cached is not None:
-                self._extra.move_to_end(key)
+                self._variants.move_to_end(doc)
                 return cached
-            incidents = (
-                self._snapshot.sorted() if self._snapshot.loaded else self._snapshot.refresh()
-            )
-        doc = self.site.render(spec, incidents, self.context, self.notice)
+            if self._archive is None:
+                self._archive = Archive(self.store.iter_incidents())
+            archive = self._archive
+        document = self.renderer.render(doc, archive, self.context, self.notice)
         with self._lock:
-            self._extra[key] = doc
-            while len(self._extra) > 256:
-                self._extra.popitem(last=False)
-        return doc
+            self._variants[doc] = document
+            while len(self._variants) > self.VARIANTS:
+                self._variants.popitem(last=False)
+        return document

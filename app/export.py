@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 from app.config import Settings
-from app.docstore import Publisher
-from app.health import page_context
 from app.runtime import Runtime
 from app.service import Service
 
@@ -23,13 +20,15 @@ def _write(path: Path, body: bytes) -> None:
 
 
 def export_all(settings: Settings, directory: str | Path) -> int:
-    """Write every canonical document under ``directory``; return how many."""
+    """Write every canonical document under ``directory``; return how many.
+
+    The documents are the stored ones (rendered once more first if they are not current).
+    """
     root = Path(directory)
     with Runtime.open(settings) as runtime:
         service = Service(runtime)
-        health = runtime.store.get("health:sources") or {}
-        ctx, notice = page_context(health, settings, datetime.now(UTC), service.upstream_url())
-        documents = Publisher(service.site, runtime.store).documents(ctx, notice)
+        service.ensure_published()
+        documents = service.publisher.stored()
     for path, doc in documents.items():
         _write(root / path, doc.body)
     return len(documents)

@@ -1,23 +1,26 @@
-"""What toldfeed publishes: URL → document, for the web server and ``toldfeed export`` alike.
+"""Documents rendered: a typed document record plus the incidents → bytes. Pure.
 
-``resolve`` turns a path and query into a ``DocSpec`` (or a RequestError saying what is valid);
-``render`` turns a spec plus the incidents into a ``Document`` (bytes, type, ETag, gzip).
-``canonical_specs`` lists every document with default parameters: those are rendered once
-per store change and stored, so a request serves stored bytes.
+``Archive`` holds the incidents newest change first, with a per-system index, and hands each
+feed its members without scanning the whole archive. ``Renderer`` turns one document record
+(``app.documents``) into a ``Document`` (bytes, type, ETag, gzip); it keeps every rendered
+entry keyed by the incident itself (so an unchanged incident is rendered once per language, and
+a cached entry can never outlive the incident it shows).
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.catalogue import Catalogue
 from app.config import Settings
-from app.errors import RequestError
-from app.model import Incident, Lang, Status
+from app.documents import Badge, Doc, Embed, Feed, IncidentsApi, IndexPage, Opml, Scope
+from app.model import Incident, Lang
 from app.render.entry import Entry, render_entry
 from app.render.feeds import FORMATS, FeedMeta, render_feed
 from app.render.i18n import word
@@ -30,6 +33,7 @@ from app.render.pages import (
     render_index,
     render_opml,
 )
+from app.urls import Urls
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 TYPES = {
@@ -39,39 +43,7 @@ TYPES = {
     "opml": "text/x-opml; charset=utf-8",
     "api": "application/json; charset=utf-8",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class DocSpec:
-    """One document: what it is and its parameters."""
-
-    kind: str  # index | feed | opml | embed | badge | api
-    lang: Lang = Lang.EN
-    fmt: str = "html"
-    feed: str = ""  # feeds/all, feeds/system/<slug>, feeds/status/<status>
-    slug: str = ""
-    status: Status | None = None
-    limit: int = 50
-
-    def path(self, default_limit: int) -> str | None:
-        """The stored/exported path of a document with default parameters, else None."""
-        if (self.status is not None and self.kind == "feed") or self.limit != default_limit:
-            return None
-        prefix = "da/" if self.lang is Lang.DA else ""
-        match self.kind:
-            case "index":
-                return f"{prefix}index.html"
-            case "feed":
-                return f"{prefix}{self.feed}.{self.fmt}"
-            case "embed":
-                return f"{prefix}embed/{self.slug}.html"
-            case "badge":
-                return f"{prefix}badge/{self.slug}.svg"
-            case "opml":
-                return "feeds.opml"
-            case "api":
-                return None if self.slug or self.status else f"{prefix}api/incidents.json"
-        return None
+ENTRY_CACHE_SIZE = 4096  # entries (incident × language); a feed shows at most feed_limit_max
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,200 +69,148 @@ class Document:
         )
 
 
-class Site:
-    """Resolves URLs and renders documents for one catalogue and configuration."""
+def _order(incident: Incident) -> tuple[datetime, str]:
+    return (incident.updated_at, incident.key)
 
-    def __init__(self, settings: Settings, catalogue: Catalogue) -> None:
+
+class Archive:
+    """Every incident in memory, newest change first, indexed by key and by system."""
+
+    def __init__(self, incidents: Iterable[Incident] = ()) -> None:
+        self.by_key: dict[str, Incident] = {i.key: i for i in incidents}
+        self._sorted: list[Incident] | None = None
+        self._by_system: dict[str, list[Incident]] | None = None
+
+    def apply(self, changed: dict[str, Incident | None]) -> None:
+        """Replace or remove the incidents of ``changed`` (key → new incident or None)."""
+        for key, incident in changed.items():
+            if incident is None:
+                self.by_key.pop(key, None)
+            else:
+                self.by_key[key] = incident
+        if changed:
+            self._sorted = self._by_system = None
+
+    def newest_first(self) -> list[Incident]:
+        """Every incident, newest change first (the key breaks ties, for stable output)."""
+        if self._sorted is None:
+            self._sorted = sorted(self.by_key.values(), key=_order, reverse=True)
+        return self._sorted
+
+    def of_system(self, slug: str) -> list[Incident]:
+        """The incidents naming ``slug``, newest change first."""
+        if self._by_system is None:
+            index: dict[str, list[Incident]] = {}
+            for incident in self.newest_first():
+                for system in incident.systems:
+                    index.setdefault(system, []).append(incident)
+            self._by_system = index
+        return self._by_system.get(slug, [])
+
+    def select(self, doc: Feed | IncidentsApi, limit: int) -> list[Incident]:
+        """The members of a feed or API query, newest change first, at most ``limit``."""
+        system = doc.value if isinstance(doc, Feed) and doc.scope is Scope.SYSTEM else ""
+        if isinstance(doc, IncidentsApi):
+            system = doc.system
+        pool = self.of_system(system) if system else self.newest_first()
+        chosen: list[Incident] = []
+        for incident in pool:
+            if doc.shows(incident):
+                chosen.append(incident)
+                if len(chosen) >= limit:
+                    break
+        return chosen
+
+    @property
+    def latest(self) -> datetime:
+        """The newest change of any incident."""
+        newest = self.newest_first()
+        return newest[0].updated_at if newest else _EPOCH
+
+
+class Renderer:
+    """Renders documents for one catalogue and configuration."""
+
+    def __init__(self, settings: Settings, catalogue: Catalogue, urls: Urls) -> None:
         self.settings = settings
         self.catalogue = catalogue
-        self.base = settings.base_url.rstrip("/")
+        self.urls = urls
+        self._entries: OrderedDict[tuple[str, Lang], tuple[Incident, Entry]] = OrderedDict()
+        self._lock = threading.Lock()  # web workers render variants from several threads
 
-    # resolving -----------------------------------------------------------------------------
+    def entry(self, incident: Incident, lang: Lang) -> Entry:
+        """The entry of ``incident`` in ``lang``, rendered once per version of the incident."""
+        key = (incident.key, lang)
+        with self._lock:
+            cached = self._entries.get(key)
+            if cached is not None and (cached[0] is incident or cached[0] == incident):
+                self._entries.move_to_end(key)
+                return cached[1]
+        entry = render_entry(incident, self.catalogue, lang)
+        with self._lock:
+            self._entries[key] = (incident, entry)
+            if len(self._entries) > ENTRY_CACHE_SIZE:
+                self._entries.popitem(last=False)
+        return entry
 
-    def _lang(self, args: Mapping[str, str], default: Lang) -> Lang:
-        value = args.get("lang")
-        if value is None or value == "":
-            return default
-        if value not in {"en", "da"}:
-            raise RequestError(400, f"lang must be 'en' or 'da', not {value[:40]!r}")
-        return Lang(value)
-
-    def _limit(self, args: Mapping[str, str]) -> int:
-        value = args.get("limit")
-        top = self.settings.feed_limit_max
-        if value is None or value == "":
-            return self.settings.feed_limit_default
-        if not value.isdigit() or not 1 <= int(value) <= top:
-            raise RequestError(
-                400, f"limit must be a whole number from 1 to {top}, not {value[:40]!r}"
-            )
-        return int(value)
-
-    def _status(self, value: str | None) -> Status | None:
-        if value is None or value == "":
-            return None
-        try:
-            return Status(value)
-        except ValueError:
-            valid = ", ".join(s.value for s in Status)
-            raise RequestError(400, f"status must be one of {valid}, not {value[:40]!r}") from None
-
-    def _slug(self, slug: str) -> str:
-        if self.catalogue.get(slug) is None:
-            valid = ", ".join(self.catalogue.slugs)
-            raise RequestError(404, f"unknown system {slug[:60]!r}; valid systems: {valid}")
-        return slug
-
-    def resolve(self, path: str, args: Mapping[str, str]) -> DocSpec:
-        """Map a URL path and query to a document, or raise RequestError (404/400)."""
-        default = Lang.EN
-        parts = path.strip("/").split("/")
-        if parts and parts[0] == "da":
-            default, parts = Lang.DA, parts[1:]
-        lang = self._lang(args, default)
-        rest = "/".join(parts)
-        if rest in {"", "index.html"}:
-            return DocSpec("index", lang)
-        if rest == "feeds.opml":
-            return DocSpec("opml", Lang.EN, "opml")
-        if rest == "api/incidents.json":
-            slug = self._slug(args["system"]) if args.get("system") else ""
-            return DocSpec(
-                "api",
-                lang,
-                "api",
-                slug=slug,
-                status=self._status(args.get("status")),
-                limit=self._limit(args) if args.get("limit") else self.settings.feed_limit_default,
-            )
-        if len(parts) == 2 and parts[0] == "embed":
-            return DocSpec("embed", lang, "html", slug=self._slug(parts[1].removesuffix(".html")))
-        if len(parts) == 2 and parts[0] == "badge" and parts[1].endswith(".svg"):
-            return DocSpec("badge", lang, "svg", slug=self._slug(parts[1].removesuffix(".svg")))
-        if parts and parts[0] == "feeds" and len(parts) in {2, 3}:
-            name, dot, fmt = parts[-1].rpartition(".")
-            if not dot or fmt not in FORMATS:
-                raise RequestError(404, "feeds end in .atom, .rss or .json")
-            limit = self._limit(args)
-            if len(parts) == 2 and name == "all":
-                return DocSpec(
-                    "feed",
-                    lang,
-                    fmt,
-                    "feeds/all",
-                    status=self._status(args.get("status")),
-                    limit=limit,
-                )
-            if len(parts) == 3 and parts[1] == "system":
-                slug = self._slug(name)
-                return DocSpec(
-                    "feed",
-                    lang,
-                    fmt,
-                    f"feeds/system/{slug}",
-                    slug=slug,
-                    status=self._status(args.get("status")),
-                    limit=limit,
-                )
-            if len(parts) == 3 and parts[1] == "status":
-                if name not in {s.value for s in Status}:
-                    raise RequestError(
-                        404, f"unknown status {name[:40]!r}; valid: current, scheduled, closed"
-                    )
-                if args.get("status"):
-                    raise RequestError(400, "status is already part of this feed's path")
-                return DocSpec("feed", lang, fmt, f"feeds/status/{name}", status=None, limit=limit)
-        raise RequestError(404, f"no document at /{path.strip('/')[:200]}")
-
-    def canonical_specs(self) -> list[DocSpec]:
-        """Every document with default parameters (stored and exported)."""
-        specs: list[DocSpec] = [DocSpec("opml", Lang.EN, "opml")]
-        for lang in Lang:
-            specs += [DocSpec("index", lang), DocSpec("api", lang, "api")]
-            feeds = ["feeds/all"] + [f"feeds/status/{s.value}" for s in Status]
-            feeds += [f"feeds/system/{s}" for s in self.catalogue.slugs]
-            for feed in feeds:
-                slug = (
-                    feed.removeprefix("feeds/system/") if feed.startswith("feeds/system/") else ""
-                )
-                specs += [DocSpec("feed", lang, fmt, feed, slug=slug) for fmt in FORMATS]
-            for slug in self.catalogue.slugs:
-                specs += [
-                    DocSpec("embed", lang, "html", slug=slug),
-                    DocSpec("badge", lang, "svg", slug=slug),
-                ]
-        return specs
-
-    # rendering -----------------------------------------------------------------------------
-
-    def select(self, incidents: Sequence[Incident], spec: DocSpec) -> list[Incident]:
-        """The incidents of a feed or API query, newest change first, limited."""
-        chosen = list(incidents)
-        if spec.feed.startswith("feeds/status/"):
-            chosen = [i for i in chosen if i.status.value == spec.feed.rsplit("/", 1)[1]]
-        if spec.slug:
-            chosen = [i for i in chosen if spec.slug in i.systems]
-        if spec.status is not None:
-            chosen = [i for i in chosen if i.status is spec.status]
-        return chosen[: spec.limit]
+    def _limit(self, doc: Feed | IncidentsApi) -> int:
+        return self.settings.feed_limit_default if doc.limit is None else doc.limit
 
     def render(
-        self,
-        spec: DocSpec,
-        incidents: Sequence[Incident],
-        ctx: PageContext,
-        notice: Incident | None = None,
-        entries_cache: dict[tuple[str, Lang], Entry] | None = None,
+        self, doc: Doc, archive: Archive, ctx: PageContext, notice: Incident | None
     ) -> Document:
-        """Render one document. ``incidents`` must be sorted newest change first."""
-        latest = max((i.updated_at for i in incidents), default=_EPOCH)
-        if spec.kind == "feed":
-            chosen = self.select(incidents, spec)
-            cache = {} if entries_cache is None else entries_cache  # one incident, many feeds
-            entries = []
-            for incident in chosen:
-                key = (incident.key, spec.lang)
-                if key not in cache:
-                    cache[key] = render_entry(incident, self.catalogue, spec.lang)
-                entries.append(cache[key])
-            carries_notice = spec.feed in {"feeds/all", "feeds/status/current"} and spec.status in {
-                None,
-                Status.CURRENT,
-            }
-            if notice is not None and carries_notice:
-                entries.insert(0, render_entry(notice, self.catalogue, spec.lang))
-            updated = max((e.incident.updated_at for e in entries), default=latest)
-            title = feed_title(self.catalogue, spec.feed, spec.lang)
-            if spec.status is not None:
-                title = f"{title} ({word(spec.lang, spec.status.value)})"
-            prefix = "/da" if spec.lang is Lang.DA else ""
-            query = f"?status={spec.status.value}" if spec.status else ""
-            if spec.limit != self.settings.feed_limit_default:
-                query += ("&" if query else "?") + f"limit={spec.limit}"
-            meta = FeedMeta(
-                id=f"tag:toldfeed,2026:{prefix.strip('/') + ':' if prefix else ''}{spec.feed}"
-                + (f"?status={spec.status.value}" if spec.status else ""),
-                title=title,
-                subtitle=word(spec.lang, "feed_subtitle"),
-                self_url=f"{self.base}{prefix}/{spec.feed}.{spec.fmt}{query}",
-                home_url=f"{self.base}{prefix}/",
-                lang=spec.lang,
-                updated_at=updated,
-            )
-            return Document.of(render_feed(spec.fmt, meta, entries), TYPES[spec.fmt], updated)
+        """Render one document."""
+        latest = archive.latest
         refreshed = ctx.refreshed_at or latest
-        if spec.kind == "index":
-            return Document.of(
-                render_index(incidents, self.catalogue, ctx, spec.lang), TYPES["html"], refreshed
-            )
-        if spec.kind == "embed":
-            body = render_embed(incidents, self.catalogue, ctx, spec.slug, spec.lang)
-            return Document.of(body, TYPES["html"], refreshed)
-        if spec.kind == "badge":
-            return Document.of(
-                render_badge(incidents, self.catalogue, spec.slug, spec.lang), TYPES["svg"], latest
-            )
-        if spec.kind == "opml":
-            return Document.of(render_opml(self.catalogue, self.base), TYPES["opml"], _EPOCH)
-        chosen = self.select(incidents, spec)
-        return Document.of(render_api(chosen, ctx.refreshed_at), TYPES["api"], latest)
+        match doc:
+            case Feed():
+                return self._feed(doc, archive, notice)
+            case IndexPage():
+                body = render_index(
+                    archive.newest_first(), self.catalogue, ctx, doc.lang, self.urls
+                )
+                return Document.of(body, TYPES["html"], refreshed)
+            case Embed():
+                incidents = archive.of_system(doc.system)
+                body = render_embed(incidents, self.catalogue, ctx, doc.system, doc.lang, self.urls)
+                return Document.of(body, TYPES["html"], refreshed)
+            case Badge():
+                incidents = archive.of_system(doc.system)
+                body = render_badge(incidents, self.catalogue, doc.system, doc.lang)
+                return Document.of(body, TYPES["svg"], latest)
+            case Opml():
+                return Document.of(render_opml(self.catalogue, self.urls), TYPES["opml"], _EPOCH)
+            case IncidentsApi():
+                chosen = archive.select(doc, self._limit(doc))
+                return Document.of(render_api(chosen, ctx.refreshed_at), TYPES["api"], latest)
+
+    def _feed(self, doc: Feed, archive: Archive, notice: Incident | None) -> Document:
+        chosen = archive.select(doc, self._limit(doc))
+        entries = [self.entry(incident, doc.lang) for incident in chosen]
+        if notice is not None and doc.carries_notice:
+            entries.insert(0, render_entry(notice, self.catalogue, doc.lang))
+        updated = max((e.incident.updated_at for e in entries), default=archive.latest)
+        title = feed_title(self.catalogue, doc.scope, doc.value, doc.lang)
+        if doc.status is not None:
+            title = f"{title} ({word(doc.lang, doc.status.value)})"
+        scope = f"feeds/{doc.scope.value}" + (f"/{doc.value}" if doc.value else "")
+        lang = "da:" if doc.lang is Lang.DA else ""
+        query = f"?status={doc.status.value}" if doc.status else ""
+        meta = FeedMeta(
+            id=f"tag:toldfeed,2026:{lang}{scope}{query}",
+            title=title,
+            subtitle=word(doc.lang, "feed_subtitle"),
+            self_url=self.urls.url(doc),
+            home_url=self.urls.url(IndexPage(doc.lang)),
+            lang=doc.lang,
+            updated_at=updated,
+        )
+        body = render_feed(doc.fmt.value, meta, entries)
+        return Document.of(body, TYPES[doc.fmt.value], updated)
+
+    def render_many(
+        self, docs: Iterable[Doc], archive: Archive, ctx: PageContext, notice: Incident | None
+    ) -> Iterator[tuple[Doc, Document]]:
+        """(record, document) for each of ``docs``."""
+        for doc in docs:
+            yield doc, self.render(doc, archive, ctx, notice)

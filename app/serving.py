@@ -14,27 +14,17 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from app.docstore import Library
+from app.documents import Doc
 from app.errors import RequestError
-from app.publish import DocSpec, Document, Site
+from app.publish import Document
+from app.urls import Urls
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-_PREFIXES = ("/feeds/", "/da/feeds/", "/embed/", "/da/embed/", "/badge/", "/da/badge/")
-_EXACT = {
-    "/",
-    "/da/",
-    "/da",
-    "/index.html",
-    "/feeds.opml",
-    "/api/incidents.json",
-    "/da/api/incidents.json",
-}
 MAX_URL = 2048
-
-
-def is_document_path(path: str) -> bool:
-    """True for the URLs this layer answers."""
-    return path in _EXACT or path.startswith(_PREFIXES)
+_CSP = {
+    "index": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'",
+}
 
 
 def _not_modified(environ: dict[str, Any], doc: Document) -> bool:
@@ -68,26 +58,32 @@ class DocumentServer:
     def __init__(
         self,
         app: WSGIApp,
-        site: Site,
+        urls: Urls,
         library: Library,
         max_age: int,
         frame_ancestors: str,
         on_response: Callable[[str, int], None] | None = None,
     ) -> None:
         self.app = app
-        self.site = site
+        self.urls = urls
         self.library = library
         self.cache_control = f"public, max-age={max_age}"
         self.frame_ancestors = frame_ancestors
         self.on_response = on_response or (lambda path, status: None)
-        self._resolved: dict[tuple[str, str], DocSpec] = {}  # resolve() is pure: memoize it
+        self._resolved: dict[tuple[str, str], Doc | None] = {}  # resolve() is pure: memoize it
+        self._csp = {
+            **_CSP,
+            "embed": "default-src 'none'; style-src 'unsafe-inline'; "
+            f"frame-ancestors {frame_ancestors}",
+        }
         self._dates: dict[datetime, str] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
-        if not is_document_path(path):
+        answer = self.answer(environ, path)
+        if answer is None:  # not a document: health, metrics, 404s
             return self.app(environ, start_response)
-        status, headers, body = self.answer(environ, path)
+        status, headers, body = answer
         self.on_response(path, int(status[:3]))
         start_response(status, headers)
         return [body]
@@ -122,8 +118,32 @@ class DocumentServer:
 
     def answer(
         self, environ: dict[str, Any], path: str
-    ) -> tuple[str, list[tuple[str, str]], bytes]:
-        """Status line, headers and body for one document request."""
+    ) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        """Status line, headers and body for one document request; None for other paths."""
+        query = environ.get("QUERY_STRING", "")
+        key = (path, query)
+        if key in self._resolved:
+            doc = self._resolved[key]
+        else:
+            if len(path) + len(query) > MAX_URL:
+                return self._error(414, f"URL longer than {MAX_URL} characters")
+            try:
+                if self.urls.match(path) is None:
+                    doc = None
+                else:
+                    args = dict(
+                        parse_qsl(query, keep_blank_values=True, errors="strict", max_num_fields=20)
+                    )
+                    doc = self.urls.resolve(path, args)
+            except RequestError as e:
+                return self._error(e.status, e.message)
+            except (ValueError, UnicodeDecodeError) as e:
+                return self._error(400, f"malformed query string: {e}")
+            if len(self._resolved) > 4096:
+                self._resolved.clear()
+            self._resolved[key] = doc
+        if doc is None:
+            return None
         method = environ.get("REQUEST_METHOD", "GET")
         if method == "OPTIONS":
             return (
@@ -142,54 +162,26 @@ class DocumentServer:
                 f"method {method[:20]} not allowed; use GET or HEAD",
                 [("Allow", "GET, HEAD, OPTIONS")],
             )
-        query = environ.get("QUERY_STRING", "")
-        if len(path) + len(query) > MAX_URL:
-            return self._error(414, f"URL longer than {MAX_URL} characters")
-        spec = self._resolved.get((path, query))
-        if spec is None:
-            try:
-                args = dict(
-                    parse_qsl(query, keep_blank_values=True, errors="strict", max_num_fields=20)
-                )
-                spec = self.site.resolve(path, args)
-            except RequestError as e:
-                return self._error(e.status, e.message)
-            except (ValueError, UnicodeDecodeError) as e:
-                return self._error(400, f"malformed query string: {e}")
-            if len(self._resolved) > 4096:
-                self._resolved.clear()
-            self._resolved[(path, query)] = spec
-        doc = self.library.get(spec)
-        if doc is None:
+        document = self.library.get(doc)
+        if document is None:
             return self._error(503, "no data yet: the first poll has not completed")
         headers = [
-            ("Content-Type", doc.content_type),
-            ("ETag", doc.etag),
-            ("Last-Modified", self._http_date(doc.last_modified)),
+            ("Content-Type", document.content_type),
+            ("ETag", document.etag),
+            ("Last-Modified", self._http_date(document.last_modified)),
             ("Cache-Control", self.cache_control),
             ("Vary", "Accept-Encoding"),
             ("Access-Control-Allow-Origin", "*"),
             ("X-Content-Type-Options", "nosniff"),
         ]
-        if spec.kind == "embed":
-            headers.append(
-                (
-                    "Content-Security-Policy",
-                    f"default-src 'none'; style-src 'unsafe-inline'; frame-ancestors {self.frame_ancestors}",
-                )
-            )
-        elif spec.kind == "index":
-            headers.append(
-                (
-                    "Content-Security-Policy",
-                    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'",
-                )
-            )
-        if _not_modified(environ, doc):
+        csp = self._csp.get(doc.kind)
+        if csp is not None:
+            headers.append(("Content-Security-Policy", csp))
+        if _not_modified(environ, document):
             return "304 Not Modified", [h for h in headers if h[0] != "Content-Type"], b""
-        body = doc.body
+        body = document.body
         if _wants_gzip(environ):
-            body = doc.gzipped
+            body = document.gzipped
             headers.append(("Content-Encoding", "gzip"))
         headers.append(("Content-Length", str(len(body))))
         return "200 OK", headers, b"" if method == "HEAD" else body

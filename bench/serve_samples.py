@@ -30,14 +30,28 @@ def documents(port: int, name: str) -> dict[str, bytes]:
     return out
 
 
+BUMPED = "/data.aspx?lang=us&oid=2461231&x=read"  # a detail page; /__bump adds a line to it
+
+
 def main() -> None:
     port, name = int(sys.argv[1]), sys.argv[2]
     docs = documents(port, name)
+    bumps = [0]
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a real server does
 
         def do_GET(self) -> None:
+            if self.path == "/__bump" and "bump" in sys.argv[3:]:
+                bumps[0] += 1
+                page = docs[BUMPED]
+                marker = b'<div class="rteContent">'  # the message: newest update on top
+                line = f"<p>Update 10:{bumps[0] % 60:02d} - bench line {bumps[0]}</p>".encode()
+                docs[BUMPED] = page.replace(marker, marker + line, 1)
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             body = docs.get(self.path)
             if body is None:
                 self.send_response(404)

@@ -11,7 +11,8 @@ from datetime import datetime
 import feedparser
 import pytest
 
-from app.publish import Site
+from app.documents import canonical_documents
+from app.urls import Urls
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$")
@@ -19,18 +20,8 @@ RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$
 
 def paths(client) -> list[str]:
     state = client.application.extensions["toldfeed"]
-    site: Site = state.service.site
-    found = []
-    for spec in site.canonical_specs():
-        path = spec.path(50)
-        assert path is not None
-        path = (
-            path.removesuffix("index.html").removesuffix(".html")
-            if spec.kind in {"index", "embed"}
-            else path
-        )
-        found.append("/" + path)
-    return found
+    urls: Urls = state.library.urls
+    return [urls.path(doc) for doc in canonical_documents(state.runtime.catalogue)]
 
 
 def check_atom(body: bytes) -> feedparser.FeedParserDict:

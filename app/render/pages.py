@@ -17,8 +17,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from app.catalogue import Catalogue, System
 from app.codec import incident_to_dict
+from app.documents import Feed, Format, IncidentsApi, IndexPage, Opml, Scope, feed_scopes
 from app.model import Incident, Lang, Status
 from app.render.i18n import WORDS, local_time, status_word
+from app.urls import Urls
 
 _ENV = Environment(loader=PackageLoader("app", "templates"), autoescape=select_autoescape(["html"]))
 _CSS = files("app").joinpath("templates/base.css").read_text(encoding="utf-8")
@@ -59,10 +61,9 @@ def _state_word(lang: Lang, state: str) -> str:
     ]
 
 
-def feed_urls(base: str, path: str, lang: Lang) -> list[str]:
-    """The Atom, RSS and JSON Feed URLs of one feed path (``feeds/all``)."""
-    prefix = "/da" if lang is Lang.DA else ""
-    return [f"{base}{prefix}/{path}.{fmt}" for fmt in ("atom", "rss", "json")]
+def feed_urls(urls: Urls, scope: Scope, value: str, lang: Lang) -> list[str]:
+    """The Atom, RSS and JSON Feed URLs of one feed scope."""
+    return [urls.url(Feed(lang, fmt, scope, value)) for fmt in Format]
 
 
 def _messages(
@@ -87,23 +88,23 @@ def _systems(catalogue: Catalogue) -> list[System]:
 
 
 def render_index(
-    incidents: Sequence[Incident], catalogue: Catalogue, ctx: PageContext, lang: Lang
+    incidents: Sequence[Incident], catalogue: Catalogue, ctx: PageContext, lang: Lang, urls: Urls
 ) -> bytes:
     """The index page: per system its state, latest messages and feed URLs."""
     w = WORDS[lang]
     base = ctx.base_url
     autodiscovery = []
     overview = []
-    for path, title in _feed_titles(catalogue, lang):
-        urls = feed_urls(base, path, lang)
+    for scope, value, title in _feed_titles(catalogue, lang):
+        links = feed_urls(urls, scope, value, lang)
         for url, kind in zip(
-            urls,
+            links,
             ("application/atom+xml", "application/rss+xml", "application/feed+json"),
             strict=True,
         ):
             autodiscovery.append({"url": url, "type": kind, "title": title})
-        if not path.startswith("feeds/system/"):
-            overview.append({"title": title, "urls": urls})
+        if scope is not Scope.SYSTEM:
+            overview.append({"title": title, "urls": links})
     systems = []
     for system in _systems(catalogue):
         state = system_state(incidents, system.slug)
@@ -114,7 +115,7 @@ def render_index(
                 "state": state,
                 "state_word": _state_word(lang, state),
                 "messages": _messages(incidents, system.slug, lang, 3),
-                "urls": feed_urls(base, f"feeds/system/{system.slug}", lang),
+                "urls": feed_urls(urls, Scope.SYSTEM, system.slug, lang),
             }
         )
     other = Lang.EN if lang is Lang.DA else Lang.DA
@@ -130,32 +131,38 @@ def render_index(
         notes=ctx.source_notes.get(lang, ""),
         refreshed=local_time(ctx.refreshed_at, lang) if ctx.refreshed_at else "",
         other_lang=other.value,
-        other_lang_url=f"{base}/da/" if other is Lang.DA else f"{base}/",
+        other_lang_url=urls.url(IndexPage(other)),
+        opml_url=urls.url(Opml()),
+        api_url=urls.url(IncidentsApi(lang)),
     )
     return html.encode("utf-8")
 
 
-def _feed_titles(catalogue: Catalogue, lang: Lang) -> list[tuple[str, str]]:
+def feed_title(catalogue: Catalogue, scope: Scope, value: str, lang: Lang) -> str:
+    """The title of one feed scope in ``lang``."""
     w = WORDS[lang]
-    out = [("feeds/all", w["all_title"])]
-    out += [
-        (f"feeds/status/{s.value}", w["status_title"].format(status=status_word(lang, s)))
-        for s in Status
-    ]
-    out += [
-        (f"feeds/system/{s.slug}", w["system_title"].format(name=s.name_in(lang)))
-        for s in _systems(catalogue)
-    ]
-    return out
+    if scope is Scope.STATUS:
+        return w["status_title"].format(status=status_word(lang, Status(value)))
+    if scope is Scope.SYSTEM:
+        system = catalogue.get(value)
+        return w["system_title"].format(name=system.name_in(lang) if system else value)
+    return w["all_title"]
 
 
-def feed_title(catalogue: Catalogue, path: str, lang: Lang) -> str:
-    """The title of the feed at ``path`` (``feeds/system/dms-import``)."""
-    return dict(_feed_titles(catalogue, lang))[path]
+def _feed_titles(catalogue: Catalogue, lang: Lang) -> list[tuple[Scope, str, str]]:
+    return [
+        (scope, value, feed_title(catalogue, scope, value, lang))
+        for scope, value in feed_scopes(catalogue)
+    ]
 
 
 def render_embed(
-    incidents: Sequence[Incident], catalogue: Catalogue, ctx: PageContext, slug: str, lang: Lang
+    incidents: Sequence[Incident],
+    catalogue: Catalogue,
+    ctx: PageContext,
+    slug: str,
+    lang: Lang,
+    urls: Urls,
 ) -> bytes:
     """A self-contained fragment for an iframe: inline styles, no script, fine at 300 px."""
     system = catalogue.get(slug)
@@ -170,7 +177,7 @@ def render_embed(
         messages=_messages(incidents, slug, lang, 3),
         no_messages=w["no_messages"],
         blind=ctx.blind_notice.get(lang, ""),
-        feed_url=feed_urls(ctx.base_url, f"feeds/system/{slug}", lang)[0],
+        feed_url=urls.url(Feed(lang, Format.ATOM, Scope.SYSTEM, slug)),
         refreshed_label=w["refreshed"],
         refreshed=local_time(ctx.refreshed_at, lang) if ctx.refreshed_at else w["never"],
     )
@@ -197,7 +204,7 @@ def render_badge(
     return svg.encode("utf-8")
 
 
-def render_opml(catalogue: Catalogue, base: str) -> bytes:
+def render_opml(catalogue: Catalogue, urls: Urls) -> bytes:
     """Every feed (Atom, both languages), for importing into a reader in one go."""
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -207,9 +214,9 @@ def render_opml(catalogue: Catalogue, base: str) -> bytes:
     ]
     for lang in Lang:
         lines.append(f'<outline text="{"Dansk" if lang is Lang.DA else "English"}">')
-        for path, title in _feed_titles(catalogue, lang):
-            atom, _, _ = feed_urls(base, path, lang)
-            html_url = f"{base}/" + ("da/" if lang is Lang.DA else "")
+        html_url = urls.url(IndexPage(lang))
+        for scope, value, title in _feed_titles(catalogue, lang):
+            atom = urls.url(Feed(lang, Format.ATOM, scope, value))
             lines.append(
                 f'<outline type="rss" text="{escape(title)}" title="{escape(title)}" '
                 f'xmlUrl="{escape(atom)}" htmlUrl="{escape(html_url)}"/>'

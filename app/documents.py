@@ -1,0 +1,197 @@
+"""What toldfeed publishes, as typed records: one frozen record per document kind. Pure.
+
+A record names one document and its parameters; ``app.urls`` maps it to and from its URL,
+``app.publish`` renders it. Each record also says what it depends on, so that after a poll
+only the documents whose content can have changed are rebuilt:
+
+* ``shows(incident)``: the incident can appear in it (a feed's scope, a system's embed ...);
+* ``health_dependent``: it shows freshness or the "cannot read the agency" state.
+
+A new document kind is one record here (listed in ``canonical_documents`` if it is stored and
+exported), one rule in ``app.urls`` and one renderer in ``app.publish``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
+
+from app.catalogue import Catalogue
+from app.model import Incident, Lang, Status
+
+
+class Format(StrEnum):
+    """Feed formats, named by their file extension."""
+
+    ATOM = "atom"
+    RSS = "rss"
+    JSON = "json"
+
+
+class Scope(StrEnum):
+    """Which incidents a feed is about."""
+
+    ALL = "all"
+    SYSTEM = "system"
+    STATUS = "status"
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A feed: every incident, one system's, or one status's; optionally filtered and limited.
+
+    ``value`` is the system slug or status value for the SYSTEM and STATUS scopes. ``status``
+    is the ``?status=`` filter; ``limit`` None means the configured default.
+    """
+
+    lang: Lang
+    fmt: Format
+    scope: Scope = Scope.ALL
+    value: str = ""
+    status: Status | None = None
+    limit: int | None = None
+
+    kind: ClassVar[str] = "feed"
+    health_dependent: ClassVar[bool] = False
+
+    @property
+    def canonical(self) -> bool:
+        """True for the default parameters (stored and exported)."""
+        return self.status is None and self.limit is None
+
+    @property
+    def carries_notice(self) -> bool:
+        """The ``all`` and ``current`` feeds carry the "cannot read the agency" entry."""
+        if self.scope is Scope.ALL:
+            return self.status in {None, Status.CURRENT}
+        return self.scope is Scope.STATUS and self.value == Status.CURRENT.value
+
+    def shows(self, incident: Incident) -> bool:
+        """True when ``incident`` belongs to this feed."""
+        if self.status is not None and incident.status is not self.status:
+            return False
+        if self.scope is Scope.SYSTEM:
+            return self.value in incident.systems
+        if self.scope is Scope.STATUS:
+            return incident.status.value == self.value
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class IndexPage:
+    """The index page: per system its state now, latest messages, feed URLs."""
+
+    lang: Lang
+
+    kind: ClassVar[str] = "index"
+    health_dependent: ClassVar[bool] = True
+    canonical: ClassVar[bool] = True
+
+    def shows(self, incident: Incident) -> bool:
+        """Every incident can change the index."""
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Embed:
+    """The iframe fragment of one system."""
+
+    lang: Lang
+    system: str
+
+    kind: ClassVar[str] = "embed"
+    health_dependent: ClassVar[bool] = True
+    canonical: ClassVar[bool] = True
+
+    def shows(self, incident: Incident) -> bool:
+        """True when ``incident`` names the system."""
+        return self.system in incident.systems
+
+
+@dataclass(frozen=True, slots=True)
+class Badge:
+    """The SVG status badge of one system."""
+
+    lang: Lang
+    system: str
+
+    kind: ClassVar[str] = "badge"
+    health_dependent: ClassVar[bool] = False
+    canonical: ClassVar[bool] = True
+
+    def shows(self, incident: Incident) -> bool:
+        """True when ``incident`` names the system."""
+        return self.system in incident.systems
+
+
+@dataclass(frozen=True, slots=True)
+class Opml:
+    """Every feed as an OPML outline, to import into a reader in one go."""
+
+    lang: Lang = Lang.EN
+
+    kind: ClassVar[str] = "opml"
+    health_dependent: ClassVar[bool] = False
+    canonical: ClassVar[bool] = True
+
+    def shows(self, incident: Incident) -> bool:
+        """The OPML lists feeds, not incidents."""
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentsApi:
+    """``/api/incidents.json``: incidents with their timelines, optionally filtered."""
+
+    lang: Lang
+    system: str = ""
+    status: Status | None = None
+    limit: int | None = None
+
+    kind: ClassVar[str] = "api"
+    health_dependent: ClassVar[bool] = True  # carries generated_at, the last poll's time
+
+    @property
+    def canonical(self) -> bool:
+        """True for the default parameters (stored and exported)."""
+        return not self.system and self.status is None and self.limit is None
+
+    def shows(self, incident: Incident) -> bool:
+        """True when ``incident`` passes the filters."""
+        if self.system and self.system not in incident.systems:
+            return False
+        return self.status is None or incident.status is self.status
+
+
+Doc = Feed | IndexPage | Embed | Badge | Opml | IncidentsApi
+
+
+def feed_scopes(catalogue: Catalogue) -> list[tuple[Scope, str]]:
+    """Every feed scope: all, each status, each catalogue system (non-legacy first)."""
+    scopes: list[tuple[Scope, str]] = [(Scope.ALL, "")]
+    scopes += [(Scope.STATUS, s.value) for s in Status]
+    ordered = [s for s in catalogue.systems if not s.legacy] + [
+        s for s in catalogue.systems if s.legacy
+    ]
+    scopes += [(Scope.SYSTEM, s.slug) for s in ordered]
+    return scopes
+
+
+def canonical_documents(catalogue: Catalogue) -> list[Doc]:
+    """Every document with default parameters: rendered once per change, stored, exported.
+
+    Documents others link to come before the pages that link to them (feeds and embeds
+    before the index and the OPML), so a publisher writing in this order never exposes a
+    link to a document not yet written.
+    """
+    docs: list[Doc] = []
+    for lang in Lang:
+        for scope, value in feed_scopes(catalogue):
+            docs += [Feed(lang, fmt, scope, value) for fmt in Format]
+        for slug in catalogue.slugs:
+            docs += [Embed(lang, slug), Badge(lang, slug)]
+        docs.append(IncidentsApi(lang))
+    docs += [IndexPage(lang) for lang in Lang]
+    docs.append(Opml())
+    return docs

@@ -1,0 +1,271 @@
+"""The one URL map: matches requests and builds every URL (links, self URLs, OPML, export paths).
+
+Built on Werkzeug's ``routing.Map`` (Flask's own ``url_for`` is built on it). Each document
+kind of ``app.documents`` has its rules here, once in English and once under ``/da/``; the
+converters check catalogue slugs, statuses and formats and say what is valid when a value is
+not. Query parameters (``lang``, ``limit``, ``status``, ``system``) are checked by ``resolve``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import BaseConverter, Map, MapAdapter, RequestRedirect, Rule
+
+from app.catalogue import Catalogue
+from app.config import Settings
+from app.documents import (
+    Badge,
+    Doc,
+    Embed,
+    Feed,
+    Format,
+    IncidentsApi,
+    IndexPage,
+    Opml,
+    Scope,
+)
+from app.errors import RequestError
+from app.model import Lang, Status
+
+_STATUSES = ", ".join(s.value for s in Status)
+
+
+class _CatalogueMap(Map):
+    """A Map that knows the catalogue, for the ``system`` converter."""
+
+    catalogue: Catalogue
+
+
+class SystemConverter(BaseConverter):
+    """A catalogue slug; anything else is a 404 that lists the valid ones."""
+
+    regex = r"[^/.]+"
+
+    def to_python(self, value: str) -> str:
+        """Check the slug against the catalogue."""
+        return check_system(self.map.catalogue, value)  # type: ignore[attr-defined]
+
+
+class StatusConverter(BaseConverter):
+    """A status in a path (``/feeds/status/<status>.atom``)."""
+
+    regex = r"[^/.]+"
+
+    def to_python(self, value: str) -> str:
+        """Check the status word."""
+        if value not in {s.value for s in Status}:
+            raise RequestError(404, f"unknown status {value[:40]!r}; valid: {_STATUSES}")
+        return value
+
+
+class FormatConverter(BaseConverter):
+    """A feed format extension."""
+
+    regex = r"[^/.]+"
+
+    def to_python(self, value: str) -> str:
+        """Check the extension."""
+        if value not in {f.value for f in Format}:
+            raise RequestError(404, "feeds end in .atom, .rss or .json")
+        return value
+
+
+def check_system(catalogue: Catalogue, slug: str) -> str:
+    """``slug`` if the catalogue has it, else a 404 RequestError listing the valid ones."""
+    if catalogue.get(slug) is None:
+        valid = ", ".join(catalogue.slugs)
+        raise RequestError(404, f"unknown system {slug[:60]!r}; valid systems: {valid}")
+    return slug
+
+
+# endpoint -> (rule paths under a language prefix, the document built from the path values)
+_RULES: dict[str, tuple[tuple[str, ...], Callable[[Lang, dict[str, Any]], Doc]]] = {
+    "index": (("/", "/index.html"), lambda lang, v: IndexPage(lang)),
+    "feed_all": (("/feeds/all.<fmt:fmt>",), lambda lang, v: Feed(lang, Format(v["fmt"]))),
+    "feed_system": (
+        ("/feeds/system/<system:system>.<fmt:fmt>",),
+        lambda lang, v: Feed(lang, Format(v["fmt"]), Scope.SYSTEM, v["system"]),
+    ),
+    "feed_status": (
+        ("/feeds/status/<status:status>.<fmt:fmt>",),
+        lambda lang, v: Feed(lang, Format(v["fmt"]), Scope.STATUS, v["status"]),
+    ),
+    "embed": (
+        ("/embed/<system:system>", "/embed/<system:system>.html"),
+        lambda lang, v: Embed(lang, v["system"]),
+    ),
+    "badge": (("/badge/<system:system>.svg",), lambda lang, v: Badge(lang, v["system"])),
+    "api": (("/api/incidents.json",), lambda lang, v: IncidentsApi(lang)),
+}
+_PREFIX = {Lang.EN: "", Lang.DA: "/da"}
+
+
+def _endpoint(doc: Doc) -> tuple[str, dict[str, Any]]:
+    """The rule endpoint and path values of ``doc`` (query parameters excluded)."""
+    values: dict[str, Any] = {"lang": doc.lang.value}
+    match doc:
+        case Feed():
+            values["fmt"] = doc.fmt.value
+            if doc.scope is Scope.ALL:
+                return "feed_all", values
+            values[doc.scope.value] = doc.value
+            return f"feed_{doc.scope.value}", values
+        case Embed() | Badge():
+            return doc.kind, {**values, "system": doc.system}
+        case Opml():
+            return "opml", {}
+        case IndexPage():
+            return "index", values
+        case IncidentsApi():
+            return "api", values
+
+
+def _query(doc: Doc) -> dict[str, Any]:
+    """The non-default query parameters of ``doc``."""
+    query: dict[str, Any] = {}
+    if isinstance(doc, IncidentsApi) and doc.system:
+        query["system"] = doc.system
+    if isinstance(doc, Feed | IncidentsApi):
+        if doc.status is not None:
+            query["status"] = doc.status.value
+        if doc.limit is not None:
+            query["limit"] = doc.limit
+    return query
+
+
+class Urls:
+    """Matches request paths to documents and builds every document's URL."""
+
+    def __init__(self, settings: Settings, catalogue: Catalogue) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        self.base = settings.base_url.rstrip("/")
+        rules = [Rule("/feeds.opml", endpoint="opml")]
+        for lang, prefix in _PREFIX.items():
+            for endpoint, (paths, _) in _RULES.items():
+                rules += [
+                    Rule(prefix + p, endpoint=endpoint, defaults={"lang": lang.value})
+                    for p in paths
+                ]
+        url_map = _CatalogueMap(
+            rules,
+            converters={
+                "system": SystemConverter,
+                "status": StatusConverter,
+                "fmt": FormatConverter,
+            },
+            strict_slashes=False,  # /da and /da/ alike
+            merge_slashes=False,
+        )
+        url_map.catalogue = catalogue
+        self._adapter: MapAdapter = url_map.bind("toldfeed.invalid")
+        self._paths: dict[Doc, str] = {}
+
+    # matching ------------------------------------------------------------------------------
+
+    def match(self, path: str) -> tuple[str, dict[str, Any]] | None:
+        """(endpoint, values) of a document path; None when no document lives there.
+
+        Raises RequestError when the path names a document with an invalid value.
+        """
+        try:
+            endpoint, values = self._adapter.match(path, method="GET")
+        except (NotFound, RequestRedirect):
+            return None
+        return str(endpoint), dict(values)
+
+    def resolve(self, path: str, args: Mapping[str, str]) -> Doc | None:
+        """The document at ``path`` with query ``args``; None when no document lives there.
+
+        Raises RequestError (404 for unknown names in the path, 400 for bad query values).
+        """
+        found = self.match(path)
+        if found is None:
+            return None
+        endpoint, values = found
+        if endpoint == "opml":
+            return Opml()
+        lang = self._lang(args, Lang(values["lang"]))
+        doc = _RULES[endpoint][1](lang, values)
+        if isinstance(doc, Feed):
+            if doc.scope is Scope.STATUS and args.get("status"):
+                raise RequestError(400, "status is already part of this feed's path")
+            return Feed(
+                doc.lang,
+                doc.fmt,
+                doc.scope,
+                doc.value,
+                self._status(args.get("status")),
+                self._limit(args.get("limit")),
+            )
+        if isinstance(doc, IncidentsApi):
+            system = args.get("system")
+            return IncidentsApi(
+                lang,
+                check_system(self.catalogue, system) if system else "",
+                self._status(args.get("status")),
+                self._limit(args.get("limit")),
+            )
+        return doc
+
+    def _lang(self, args: Mapping[str, str], default: Lang) -> Lang:
+        value = args.get("lang")
+        if not value:
+            return default
+        if value not in {"en", "da"}:
+            raise RequestError(400, f"lang must be 'en' or 'da', not {value[:40]!r}")
+        return Lang(value)
+
+    def _limit(self, value: str | None) -> int | None:
+        top = self.settings.feed_limit_max
+        if not value:
+            return None
+        if not value.isdigit() or not 1 <= int(value) <= top:
+            raise RequestError(
+                400, f"limit must be a whole number from 1 to {top}, not {value[:40]!r}"
+            )
+        number = int(value)
+        return None if number == self.settings.feed_limit_default else number
+
+    def _status(self, value: str | None) -> Status | None:
+        if not value:
+            return None
+        try:
+            return Status(value)
+        except ValueError:
+            raise RequestError(
+                400, f"status must be one of {_STATUSES}, not {value[:40]!r}"
+            ) from None
+
+    # building ------------------------------------------------------------------------------
+
+    def path(self, doc: Doc) -> str:
+        """The URL path of ``doc`` with its query (``/da/feeds/all.atom?limit=10``)."""
+        built = self._paths.get(doc)
+        if built is None:
+            endpoint, values = _endpoint(doc)
+            built = self._adapter.build(endpoint, {**values, **_query(doc)})
+            if len(self._paths) < 8192:
+                self._paths[doc] = built
+        return built
+
+    def url(self, doc: Doc) -> str:
+        """The absolute URL of ``doc`` under the configured base URL."""
+        return self.base + self.path(doc)
+
+    def export_path(self, doc: Doc) -> str:
+        """Where a canonical document lives in a static export or a bucket.
+
+        The URL path without its leading slash; a directory gets ``index.html`` and a name
+        without an extension gets ``.html`` (``/embed/ics2`` is ``embed/ics2.html``), which
+        static servers find with ``try_files $uri $uri.html $uri/index.html``.
+        """
+        path = self.path(doc).lstrip("/")
+        if path == "" or path.endswith("/"):
+            return path + "index.html"
+        if "." not in path.rsplit("/", 1)[-1]:
+            return path + ".html"
+        return path

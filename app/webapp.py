@@ -1,0 +1,68 @@
+"""The web application's wiring: store, service, document library, metrics, Flask routes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+
+from app.config import Settings
+from app.docstore import Library
+from app.metrics import Metrics
+from app.runtime import Runtime
+from app.service import Service
+from app.serving import DocumentServer
+from app.store import Store
+
+
+@dataclass
+class AppState:
+    """What routes reach through ``current_app.extensions['toldfeed']``."""
+
+    settings: Settings
+    store: Store
+    runtime: Runtime
+    service: Service
+    library: Library
+    metrics: Metrics
+
+
+def build(
+    settings: Settings | None = None, *, runtime: Runtime | None = None, poll: bool | None = None
+) -> Flask:
+    """The Flask app with the document server in front; renders stored documents if stale."""
+    settings = settings or Settings.from_env()
+    runtime = runtime or Runtime.open(settings)
+    service = Service(runtime)
+    library = Library(settings, runtime.catalogue, runtime.store)
+    metrics = Metrics(runtime.store)
+    app = Flask("app")
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    from app.web import bp
+
+    app.register_blueprint(bp)
+    app.extensions["toldfeed"] = AppState(
+        settings, runtime.store, runtime, service, library, metrics
+    )
+    inner: Any = app.wsgi_app
+
+    def counted(environ: dict[str, Any], start_response: Any) -> Any:
+        def start(status: str, headers: Any, exc_info: Any = None) -> Any:
+            metrics.observe(environ.get("PATH_INFO", ""), int(status[:3]))
+            return start_response(status, headers, exc_info)
+
+        return inner(environ, start)
+
+    app.wsgi_app = DocumentServer(  # type: ignore[method-assign]
+        counted,
+        library.urls,
+        library,
+        max_age=int(settings.poll_seconds),
+        frame_ancestors=settings.frame_ancestors,
+        on_response=metrics.observe,
+    )
+    service.ensure_published()  # first run, an upgrade, a new base URL or catalogue
+    if settings.poll_on_serve if poll is None else poll:
+        app.extensions["toldfeed_stop"] = service.start()
+    return app
