@@ -23,12 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.poll_bench import fill_archive, free_port, sources_file, write_section  # noqa: E402
-
 from app.config import Settings  # noqa: E402
 from app.export import export_all  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from app.service import Service  # noqa: E402
+from bench.poll_bench import fill_archive, free_port, sources_file, write_section  # noqa: E402
 
 REPEATS = 9
 ARCHIVES = (100, 2_000, 10_000)
@@ -56,21 +55,21 @@ def main() -> None:
                     systems=ROOT / "feeds" / "systems.toml",
                     detail_refresh_seconds=0,
                 )
-                now = datetime(2026, 5, 20, 7, 30, tzinfo=UTC)
+                clock = [datetime(2026, 5, 20, 7, 30, tzinfo=UTC)]
                 changed, unchanged, written = [], [], []
                 with Runtime.open(settings) as runtime:
-                    service = Service(runtime, clock=lambda: now)
+                    service = Service(runtime, clock=lambda clock=clock: clock[0])
                     service.ensure_published()
                     service.poll_once(force=True)  # the samples themselves: everything new
                     for _ in range(REPEATS):
-                        now += timedelta(minutes=5)
+                        clock[0] += timedelta(minutes=5)
                         urllib.request.urlopen(f"http://127.0.0.1:{port}/__bump").read()
                         started = time.process_time()
                         report = service.poll_once(force=True)
                         changed.append((time.process_time() - started) * 1000)
                         assert report is not None and len(report.changed_keys) == 1, report
                         written.append(service.last_published)
-                        now += timedelta(minutes=5)
+                        clock[0] += timedelta(minutes=5)
                         started = time.process_time()
                         report = service.poll_once(force=True)
                         unchanged.append((time.process_time() - started) * 1000)
