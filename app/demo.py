@@ -1,7 +1,7 @@
 """``toldfeed serve --demo``: a separate store filled from the bundled sample snapshots.
 
 The samples (``app/samples``: three snapshots of the agency's pages and feed) are served by
-an in-process httpx transport, so the demo needs no network and shows every feature within
+an in-process transport (``app.fetch.StaticTransport``), so the demo needs no network and shows every feature within
 seconds: the real pipeline polls t1, t2 and t3 at their original times, then keeps polling t3.
 """
 
@@ -13,9 +13,8 @@ from datetime import datetime
 from importlib.resources import files
 from typing import Any
 
-import httpx
-
 from app.config import Settings
+from app.fetch import StaticTransport
 from app.upstream.dates import local_to_utc
 
 SAMPLES = files("app").joinpath("samples")
@@ -32,31 +31,27 @@ def snapshots() -> list[dict[str, Any]]:
     return result
 
 
-class SampleTransport(httpx.BaseTransport):
+class SampleTransport(StaticTransport):
     """Answers the upstream URLs of one snapshot from the bundled files (404 otherwise)."""
 
     def __init__(self, snapshot: str = "t3") -> None:
+        super().__init__()
         self.use(snapshot)
 
     def use(self, name: str) -> None:
         """Serve snapshot ``name`` from now on."""
         snap = next(s for s in snapshots() if s["name"] == name)
-        self.documents = {url: file for url, file in snap["documents"].items()}
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        file = self.documents.get(str(request.url))
-        if file is None:
-            return httpx.Response(404, text="not in the demo samples")
-        body = SAMPLES.joinpath(file).read_bytes()
-        ctype = (
-            "application/rss+xml; charset=utf-8"
-            if file.endswith(".xml")
-            else "text/html; charset=utf-8"
+        self.serve(
+            {
+                url: (
+                    SAMPLES.joinpath(file).read_bytes(),
+                    "application/rss+xml; charset=utf-8"
+                    if file.endswith(".xml")
+                    else "text/html; charset=utf-8",
+                )
+                for url, file in snap["documents"].items()
+            }
         )
-        etag = f'"{abs(hash(body)) % 10**12}"'
-        if request.headers.get("if-none-match") == etag:
-            return httpx.Response(304, headers={"ETag": etag})
-        return httpx.Response(200, content=body, headers={"Content-Type": ctype, "ETag": etag})
 
 
 def demo_settings(settings: Settings) -> Settings:

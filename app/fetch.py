@@ -4,23 +4,56 @@ Conditional GET (ETag / Last-Modified remembered by the caller and passed in), t
 bounded number of redirects, only to allowed hosts, a maximum body size read as a stream, and
 retries with exponential backoff for timeouts, connection errors, 5xx and 429, honouring
 ``Retry-After`` up to a cap. The transport is a parameter, so tests and the demo mode can
-swap the network for a local server or the bundled samples without patching anything.
+swap the network for a local server or the bundled samples without patching anything:
+``Transport`` names the type, and ``StaticTransport`` answers from a table of documents.
 """
 
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeAlias
 from urllib.parse import urlsplit
 
 import httpx
 
 from app.config import Settings
 from app.errors import FetchError, HTTPStatusError, NotAllowedError, TooLargeError
+
+Transport: TypeAlias = httpx.BaseTransport
+"""What carries requests: the network by default, or a stand-in such as ``StaticTransport``."""
+
+
+class StaticTransport(httpx.BaseTransport):
+    """Answers GETs from ``documents`` (URL → body and content type), with ETag and 304.
+
+    A URL not in the table gets 404. The table may be replaced at any time (``serve``).
+    """
+
+    def __init__(self, documents: Mapping[str, tuple[bytes, str]] | None = None) -> None:
+        self.documents: Mapping[str, tuple[bytes, str]] = documents or {}
+
+    def serve(self, documents: Mapping[str, tuple[bytes, str]]) -> None:
+        """Answer from ``documents`` from now on."""
+        self.documents = documents
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """One answer from the table."""
+        document = self.documents.get(str(request.url))
+        if document is None:
+            return httpx.Response(404, text="not in the table of documents")
+        body, content_type = document
+        etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+        if request.headers.get("if-none-match") == etag:
+            return httpx.Response(304, headers={"ETag": etag})
+        return httpx.Response(
+            200, content=body, headers={"Content-Type": content_type, "ETag": etag}
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +122,7 @@ class Fetcher:
         self,
         settings: Settings,
         allowed_hosts: Iterable[str],
-        transport: httpx.BaseTransport | None = None,
+        transport: Transport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings

@@ -9,74 +9,83 @@ and ``current`` feeds carry one notice entry, dated when the blindness began.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from html import escape
-from typing import Any
 
 from app.config import Settings
-from app.ingest import PollReport
 from app.model import Incident, Kind, Lang, Status
 from app.render.i18n import local_time, word
 from app.render.pages import PageContext
+from app.state_records import READ, Counters, Health, Outcome, PollReport, SourceHealth
 
 NOTICE_KEY = "toldfeed:upstream-unreadable"
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _dt(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 def update_health(
-    health: dict[str, dict[str, Any]], report: PollReport, settings: Settings, now: datetime
-) -> dict[str, dict[str, Any]]:
+    health: Health, report: PollReport, settings: Settings, now: datetime
+) -> dict[str, SourceHealth]:
     """Fold one poll's source outcomes into the per-source health records."""
-    out = {url: dict(record) for url, record in health.items()}
+    out = dict(health)
     for source in report.sources:
-        record = out.setdefault(source.url, {"consecutive_failures": 0, "unknown_systems": []})
-        record["kind"] = source.kind
-        if source.outcome == "skipped":
+        record = replace(out.get(source.url, SourceHealth()), kind=source.kind)
+        out[source.url] = record
+        if source.outcome == Outcome.SKIPPED:
             continue
-        record["last_attempt_at"] = now.isoformat()
-        if source.outcome in {"fetched", "not modified"}:
-            record.update(
-                last_success_at=now.isoformat(),
+        if source.outcome in READ:
+            record = replace(
+                record,
+                last_success_at=now,
                 consecutive_failures=0,
                 failing_since=None,
-                last_outcome=source.outcome,
+                last_outcome=Outcome(source.outcome),
                 entries=source.entries,
-                warnings=source.warnings[:10],
             )
             wait = max(0.0, source.max_age or 0.0)
         else:
-            failures = int(record.get("consecutive_failures", 0)) + 1
-            record.update(
-                last_failure_at=now.isoformat(),
+            failures = record.consecutive_failures + 1
+            record = replace(
+                record,
+                last_failure_at=now,
                 last_error=source.error,
                 consecutive_failures=failures,
-                failing_since=record.get("failing_since") or now.isoformat(),
-                last_outcome="failed",
-                warnings=source.warnings[:10],
+                failing_since=record.failing_since or now,
+                last_outcome=Outcome.FAILED,
             )
             backoff = min(settings.max_backoff_seconds, settings.poll_seconds * 2 ** (failures - 1))
             wait = max(backoff if failures > 1 else 0.0, source.retry_after or 0.0)
         next_at = now + timedelta(seconds=min(wait, settings.max_backoff_seconds)) if wait else None
-        record["next_attempt_at"] = _iso(next_at)
-        unknown = set(record.get("unknown_systems", [])) | set(source.unknown_systems)
-        record["unknown_systems"] = sorted(unknown)
+        out[source.url] = replace(
+            record,
+            last_attempt_at=now,
+            warnings=tuple(source.warnings[:10]),
+            next_attempt_at=next_at,
+            unknown_systems=tuple(sorted({*record.unknown_systems, *source.unknown_systems})),
+        )
     return out
 
 
-def due(record: dict[str, Any] | None, now: datetime) -> bool:
+def count_poll(counters: Counters, report: PollReport, seconds: float) -> Counters:
+    """Add one poll, which took ``seconds``, to the poll counters."""
+    failures = dict(counters.failures)
+    for s in report.sources:
+        if s.outcome == Outcome.FAILED:
+            failures[s.url] = failures.get(s.url, 0) + 1
+    not_modified = report.details_not_modified + sum(
+        1 for s in report.sources if s.outcome == Outcome.NOT_MODIFIED
+    )
+    return Counters(
+        polls=counters.polls + 1,
+        poll_seconds_total=counters.poll_seconds_total + seconds,
+        last_poll_seconds=seconds,
+        not_modified=counters.not_modified + not_modified,
+        failures=failures,
+    )
+
+
+def due(record: SourceHealth | None, now: datetime) -> bool:
     """True when a source may be read now (its backoff or max-age has passed)."""
-    if not record:
-        return True
-    next_at = _dt(record.get("next_attempt_at"))
-    return next_at is None or next_at <= now
+    return record is None or record.next_attempt_at is None or record.next_attempt_at <= now
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,51 +96,48 @@ class Blindness:
     reason: str
 
 
-def blindness(
-    health: dict[str, dict[str, Any]], settings: Settings, now: datetime
-) -> Blindness | None:
+def _failing(health: Health) -> list[SourceHealth]:
+    return [r for r in health.values() if r.last_outcome == Outcome.FAILED]
+
+
+def blindness(health: Health, settings: Settings, now: datetime) -> Blindness | None:
     """The blind state, once no source has been read for ``blind_after_seconds``."""
     if not health:
         return None
-    successes = [t for r in health.values() if (t := _dt(r.get("last_success_at")))]
-    failing = [r for r in health.values() if r.get("last_outcome") == "failed"]
+    successes = [t for r in health.values() if (t := r.last_success_at)]
+    failing = _failing(health)
     if len(failing) < len(health):
         return None
-    if successes:
-        since = max(successes)
-    else:
-        since = min(t for r in failing if (t := _dt(r.get("failing_since"))))
+    since = max(successes) if successes else min(t for r in failing if (t := r.failing_since))
     if now - since < timedelta(seconds=settings.blind_after_seconds):
         return None
-    latest = max(failing, key=lambda r: r.get("last_failure_at") or "")
-    return Blindness(since=since, reason=str(latest.get("last_error") or "unknown error"))
+    latest = max(failing, key=lambda r: r.last_failure_at or since)
+    return Blindness(since=since, reason=latest.last_error or "unknown error")
 
 
 def page_context(
-    health: dict[str, dict[str, Any]], settings: Settings, now: datetime, upstream_url: str
+    health: Health, settings: Settings, now: datetime, upstream_url: str
 ) -> tuple[PageContext, Incident | None]:
     """The index/embed context and, when blind, the notice entry of the all/current feeds."""
-    successes = [t for r in health.values() if (t := _dt(r.get("last_success_at")))]
+    successes = [t for r in health.values() if (t := r.last_success_at)]
     refreshed = max(successes) if successes else None
     blind = blindness(health, settings, now)
-    unreadable_now = health and all(r.get("last_outcome") == "failed" for r in health.values())
+    unreadable_now = bool(health) and len(_failing(health)) == len(health)
     notices: dict[Lang, str] = {}
     notice: Incident | None = None
     if unreadable_now:
         first = (
             blind.since
             if blind
-            else min(
-                (t for r in health.values() if (t := _dt(r.get("failing_since")))), default=now
-            )
+            else min((t for r in health.values() if (t := r.failing_since)), default=now)
         )
-        reason = blind.reason if blind else str(next(iter(health.values())).get("last_error") or "")
+        reason = blind.reason if blind else (next(iter(health.values())).last_error or "")
         notices = {
             lang: word(lang, "blind", since=local_time(first, lang), reason=reason) for lang in Lang
         }
     notes: dict[Lang, str] = {}
     if not unreadable_now and (
-        failing := {u: r for u, r in health.items() if r.get("last_outcome") == "failed"}
+        failing := {u: r for u, r in health.items() if r.last_outcome == Outcome.FAILED}
     ):
         # some sources fail, others are read: say which, in words (index page only)
         for lang in Lang:
@@ -140,8 +146,8 @@ def page_context(
                     lang,
                     "source_failing",
                     url=url,
-                    since=local_time(_dt(r.get("failing_since")) or now, lang),
-                    reason=str(r.get("last_error") or ""),
+                    since=local_time(r.failing_since or now, lang),
+                    reason=r.last_error or "",
                 )
                 for url, r in sorted(failing.items())
             )

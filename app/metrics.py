@@ -29,39 +29,37 @@ class StoreCollector(Collector):
         self.store = store
 
     def collect(self) -> Iterator[Any]:
-        counters = self.store.get("meta:counters") or {}
+        counters = self.store.counters()
         polls = CounterMetricFamily("toldfeed_polls", "Polls run")
-        polls.add_metric([], counters.get("polls", 0))
+        polls.add_metric([], counters.polls)
         yield polls
         seconds = CounterMetricFamily(
             "toldfeed_poll_duration_seconds", "Total wall time spent polling"
         )
-        seconds.add_metric([], counters.get("poll_seconds_total", 0.0))
+        seconds.add_metric([], counters.poll_seconds_total)
         yield seconds
         last = GaugeMetricFamily(
             "toldfeed_last_poll_duration_seconds", "Wall time of the last poll"
         )
-        last.add_metric([], counters.get("last_poll_seconds", 0.0))
+        last.add_metric([], counters.last_poll_seconds)
         yield last
         not_modified = CounterMetricFamily("toldfeed_upstream_not_modified", "Upstream 304 answers")
-        not_modified.add_metric([], counters.get("not_modified", 0))
+        not_modified.add_metric([], counters.not_modified)
         yield not_modified
         failures = CounterMetricFamily(
             "toldfeed_source_failures", "Failed reads per source", labels=["source"]
         )
-        for key, value in counters.items():
-            if key.startswith("failures:"):
-                failures.add_metric([key.removeprefix("failures:")], value)
+        for url, count in counters.failures.items():
+            failures.add_metric([url], count)
         yield failures
         stored = GaugeMetricFamily("toldfeed_incidents_stored", "Incidents in the store")
-        stored.add_metric([], int(self.store.get("meta:incident_count") or 0))
+        stored.add_metric([], self.store.incident_count())
         yield stored
-        health = self.store.get("health:sources") or {}
         consecutive = GaugeMetricFamily(
             "toldfeed_source_consecutive_failures", "Consecutive failed reads", labels=["source"]
         )
-        for url, record in health.items():
-            consecutive.add_metric([url], record.get("consecutive_failures", 0))
+        for url, record in self.store.health().items():
+            consecutive.add_metric([url], record.consecutive_failures)
         yield consecutive
 
 

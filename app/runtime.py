@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
-
-import httpx
 
 from app.catalogue import Catalogue, load_catalogue
 from app.config import Settings, Source, load_sources
-from app.fetch import Fetcher
-from app.ingest import Poller, PollReport
+from app.fetch import Fetcher, Transport
+from app.ingest import PollReport, run_poll
 from app.store import Store
+
+
+def clock_from(now: datetime) -> Callable[[], datetime]:
+    """A clock that reads ``now`` plus the time elapsed since: right for replayed polls too."""
+    began = time.monotonic()
+    return lambda: now + timedelta(seconds=time.monotonic() - began)
 
 
 @dataclass
@@ -26,7 +32,7 @@ class Runtime:
     fetcher: Fetcher
 
     @classmethod
-    def open(cls, settings: Settings, transport: httpx.BaseTransport | None = None) -> Runtime:
+    def open(cls, settings: Settings, transport: Transport | None = None) -> Runtime:
         """Load the data files and open the store; ConfigError/StoreError on failure."""
         catalogue = load_catalogue(settings.systems)
         sources = load_sources(settings.sources)
@@ -34,10 +40,26 @@ class Runtime:
         fetcher = Fetcher(settings, {s.host for s in sources}, transport=transport)
         return cls(settings, catalogue, sources, store, fetcher)
 
-    def poll(self, now: datetime, skip: frozenset[str] = frozenset()) -> PollReport:
-        """Run one poll (sources in ``skip`` are backing off)."""
-        poller = Poller(self.settings, self.store, self.fetcher, self.catalogue, self.sources)
-        return poller.poll(now, skip)
+    def poll(
+        self,
+        now: datetime,
+        skip: frozenset[str] = frozenset(),
+        clock: Callable[[], datetime] | None = None,
+    ) -> PollReport:
+        """Run one poll at ``now`` (sources in ``skip`` are backing off).
+
+        ``clock`` gives the finish time; by default ``now`` plus the time the poll took.
+        """
+        return run_poll(
+            self.settings,
+            self.store,
+            self.fetcher,
+            self.catalogue,
+            self.sources,
+            now=now,
+            skip=skip,
+            clock=clock or clock_from(now),
+        )
 
     def close(self) -> None:
         """Release the store and connections."""

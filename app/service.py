@@ -19,11 +19,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.docstore import Publisher
-from app.health import due, page_context, update_health
+from app.health import count_poll, due, page_context, update_health
 from app.ingest import PollReport
 from app.publish import Site
 from app.runtime import Runtime
-from app.store import Batch
+from app.store import Batch, Store
 
 log = logging.getLogger("toldfeed.service")
 
@@ -75,9 +75,7 @@ class Service:
     def publish(self, changed: list[str] | None, full: bool) -> int:
         """Render and store documents with the current health context."""
         store = self.runtime.store
-        ctx, notice = page_context(
-            store.get("health:sources") or {}, self.settings, self.clock(), self.upstream_url()
-        )
+        ctx, notice = page_context(store.health(), self.settings, self.clock(), self.upstream_url())
         return self.publisher.publish(ctx, notice, changed, full)
 
     def poll_once(self, force: bool = False) -> PollReport | None:
@@ -87,39 +85,25 @@ class Service:
         try:
             store = self.runtime.store
             now = self.clock()
-            started = store.get("meta:poll_started_at")
+            started = store.poll_started_at()
             interval = timedelta(
                 seconds=self.settings.poll_seconds * (1 - self.settings.poll_jitter)
             )
-            if not force and started and now - datetime.fromisoformat(started) < interval:
+            if not force and started and now - started < interval:
                 return None
             batch = Batch()
-            batch.put("meta:poll_started_at", now.isoformat())
+            Store.stage_poll_started_at(batch, now)
             store.commit(batch)
-            health = store.get("health:sources") or {}
+            health = store.health()
             skip = frozenset(s.url for s in self.runtime.sources if not due(health.get(s.url), now))
             began = self.clock()
-            report = self.runtime.poll(now, skip)
+            report = self.runtime.poll(now, skip, clock=self.clock)
             seconds = (self.clock() - began).total_seconds()
-            health = update_health(health, report, self.settings, now)
             batch = Batch()
-            batch.put("health:sources", health)
-            counters = dict(store.get("meta:counters") or {})
-            counters["polls"] = counters.get("polls", 0) + 1
-            counters["poll_seconds_total"] = counters.get("poll_seconds_total", 0.0) + seconds
-            counters["not_modified"] = (
-                counters.get("not_modified", 0)
-                + report.details_not_modified
-                + sum(1 for s in report.sources if s.outcome == "not modified")
-            )
-            for s in report.sources:
-                if s.outcome == "failed":
-                    key = f"failures:{s.url}"
-                    counters[key] = counters.get(key, 0) + 1
-            counters["last_poll_seconds"] = seconds
-            batch.put("meta:counters", counters)
+            Store.stage_health(batch, update_health(health, report, self.settings, now))
+            Store.stage_counters(batch, count_poll(store.counters(), report, seconds))
             store.commit(batch)
-            changed = report.new_keys + report.changed_keys + report.removed_keys
+            changed = [*report.new_keys, *report.changed_keys, *report.removed_keys]
             self.publish(changed, full=bool(changed) or not self.publisher.up_to_date())
             self._log(report)
             return report

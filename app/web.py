@@ -7,7 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from app.codec import poll_report_to_dict
 from app.health import blindness
+from app.store import Store
 
 bp = Blueprint("toldfeed", __name__)
 
@@ -15,39 +17,44 @@ bp = Blueprint("toldfeed", __name__)
 def health_report(state: Any, now: datetime) -> tuple[dict[str, Any], int]:
     """The /healthz document and its status: 503 once no source was read for too long."""
     settings = state.settings
-    store = state.store
-    health = store.get("health:sources") or {}
-    successes = [r["last_success_at"] for r in health.values() if r.get("last_success_at")]
+    store: Store = state.store
+    health = store.health()
+    successes = [t for r in health.values() if (t := r.last_success_at)]
     last_success = max(successes) if successes else None
     stale_after = timedelta(seconds=settings.stale_after_seconds)
-    fresh = last_success is not None and now - datetime.fromisoformat(last_success) <= stale_after
+    fresh = last_success is not None and now - last_success <= stale_after
     blind = blindness(health, settings, now)
-    unknown = sorted({n for r in health.values() for n in r.get("unknown_systems", [])})
+    unknown = sorted({n for r in health.values() for n in r.unknown_systems})
+    last_poll = store.last_poll()
     doc = {
         "status": "ok" if fresh else "stale",
         "checked_at": now.isoformat(),
-        "last_success_at": last_success,
+        "last_success_at": _iso(last_success),
         "stale_after_seconds": settings.stale_after_seconds,
-        "blind_since": blind.since.isoformat() if blind else None,
-        "incidents_stored": int(store.get("meta:incident_count") or 0),
+        "blind_since": _iso(blind.since if blind else None),
+        "incidents_stored": store.incident_count(),
         "unknown_systems": unknown,
         "sources": {
             url: {
-                "kind": r.get("kind"),
-                "last_outcome": r.get("last_outcome"),
-                "last_success_at": r.get("last_success_at"),
-                "last_failure_at": r.get("last_failure_at"),
-                "last_error": r.get("last_error"),
-                "consecutive_failures": r.get("consecutive_failures", 0),
-                "next_attempt_at": r.get("next_attempt_at"),
-                "parse_warnings": r.get("warnings", []),
-                "unknown_systems": r.get("unknown_systems", []),
+                "kind": r.kind,
+                "last_outcome": r.last_outcome,
+                "last_success_at": _iso(r.last_success_at),
+                "last_failure_at": _iso(r.last_failure_at),
+                "last_error": r.last_error,
+                "consecutive_failures": r.consecutive_failures,
+                "next_attempt_at": _iso(r.next_attempt_at),
+                "parse_warnings": list(r.warnings),
+                "unknown_systems": list(r.unknown_systems),
             }
             for url, r in health.items()
         },
-        "last_poll": store.get("meta:last_poll"),
+        "last_poll": poll_report_to_dict(last_poll) if last_poll else None,
     }
     return doc, 200 if fresh else 503
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 @bp.get("/healthz")

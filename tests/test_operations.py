@@ -35,20 +35,20 @@ def test_backoff_doubles_per_failure_up_to_the_cap_and_resets_on_success() -> No
     for n in range(6):
         now = T0 + timedelta(hours=n)
         health = update_health(health, _report("failed", error="HTTP 500"), settings, now)
-        nxt = health[URL]["next_attempt_at"]
-        waits.append((datetime.fromisoformat(nxt) - now).total_seconds() if nxt else 0)
+        nxt = health[URL].next_attempt_at
+        waits.append((nxt - now).total_seconds() if nxt else 0)
     assert waits == [0, 600, 1200, 2400, 3600, 3600]
     assert not due(health[URL], T0 + timedelta(hours=5, minutes=30)) and due(
         health[URL], T0 + timedelta(hours=7)
     )
     health = update_health(health, _report("fetched", entries=3), settings, T0 + timedelta(hours=8))
-    assert health[URL]["consecutive_failures"] == 0 and health[URL]["failing_since"] is None
+    assert health[URL].consecutive_failures == 0 and health[URL].failing_since is None
 
 
 def test_retry_after_and_max_age_are_honoured() -> None:
     settings = Settings(poll_seconds=300)
     health = update_health({}, _report("failed", error="HTTP 503", retry_after=900), settings, T0)
-    assert health[URL]["next_attempt_at"] == (T0 + timedelta(seconds=900)).isoformat()
+    assert health[URL].next_attempt_at == T0 + timedelta(seconds=900)
     health = update_health({}, _report("fetched", max_age=600), settings, T0)
     assert not due(health[URL], T0 + timedelta(seconds=599)) and due(
         health[URL], T0 + timedelta(seconds=600)

@@ -1,0 +1,205 @@
+"""The readers of a poll (I/O): sources, feed autodiscovery and detail pages.
+
+Each read returns a record of what it got and shares nothing: the validators it learned come
+back in ``http`` and the pipeline folds them in. A document that looks cut off (a dropped
+connection, a full disk upstream) is refused, since its partial last row could overwrite a
+complete one; a document that yields nothing keeps its old validators, so it is read again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from app.catalogue import Catalogue
+from app.config import Source
+from app.errors import FetchError
+from app.fetch import Fetcher, Response, Validators
+from app.model import Lang
+from app.state_records import HttpState, Outcome, SourceReport, SourceState
+from app.upstream.detail import parse_detail_page
+from app.upstream.listpage import parse_list_page
+from app.upstream.result import DetailLink, ParseResult
+from app.upstream.rss import parse_rss
+
+log = logging.getLogger("toldfeed.ingest")
+
+_PARSERS = {"rss": parse_rss, "page": parse_list_page, "detail": parse_detail_page}
+
+
+def truncated(kind: str, body: bytes) -> str | None:
+    """Why a document of ``kind`` (rss, page, detail) looks cut off, or None."""
+    tail = body[-4096:].rstrip().lower()
+    if kind == "rss":
+        return (
+            None
+            if tail.endswith((b"</rss>", b"</feed>", b"</rdf:rdf>"))
+            else "not a complete feed (no closing </rss> or </feed>)"
+        )
+    return None if b"</html>" in tail or b"</body>" in tail else "truncated page (no </html>)"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRead:
+    """One source read: its report, its state after the read, what it yielded."""
+
+    report: SourceReport
+    state: SourceState  # the stored state unless ``result`` is set
+    result: ParseResult | None = None  # set when the source was fetched and yielded messages
+    http: Mapping[str, HttpState] = field(default_factory=dict)  # validators learned, by URL
+
+
+@dataclass(frozen=True, slots=True)
+class DetailRead:
+    """One detail page read: an error, nothing new (304), or what it yielded."""
+
+    link: DetailLink
+    error: str | None = None
+    result: ParseResult | None = None  # None without an error: not modified
+    http: HttpState | None = None  # validators learned
+
+
+class Reader:
+    """Reads upstream documents for one poll at ``now``, until ``deadline`` (monotonic)."""
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        catalogue: Catalogue,
+        http: Mapping[str, HttpState],
+        now: datetime,
+        deadline: float,
+    ) -> None:
+        self.fetcher = fetcher
+        self.catalogue = catalogue
+        self.http = http  # as before the poll; never written here
+        self.now = now
+        self.deadline = deadline
+
+    def _get(self, url: str) -> Response:
+        state = self.http.get(url)
+        validators = Validators(state.etag, state.last_modified) if state else None
+        return self.fetcher.get(url, validators, self.deadline)
+
+    def _seen(
+        self,
+        url: str,
+        response: Response,
+        last_updated_at: datetime | None = None,
+        *,
+        parsed: bool = False,
+    ) -> HttpState:
+        """The HTTP state to remember after a good answer for ``url``."""
+        old = self.http.get(url)
+        return HttpState(
+            checked_at=self.now,
+            etag=response.validators.etag,
+            last_modified=response.validators.last_modified,
+            parsed=parsed or (old is not None and old.parsed),
+            last_updated_at=last_updated_at if parsed else (old.last_updated_at if old else None),
+        )
+
+    def _parse(self, kind: str, response: Response, lang: Lang) -> ParseResult:
+        return _PARSERS[kind](
+            response.body,
+            response.headers,
+            url=response.url,
+            lang=lang,
+            catalogue=self.catalogue,
+            observed_at=self.now,
+        )
+
+    def source(self, source: Source, stored: SourceState | None, skipped: bool) -> SourceRead:
+        """Read one configured source (the discovered feed URL, for an RSS source that has one)."""
+        report = SourceReport(url=source.url, kind=source.kind)
+        state = stored or SourceState()
+        if skipped:
+            return SourceRead(replace(report, outcome=Outcome.SKIPPED), state)
+        if time.monotonic() > self.deadline:
+            return SourceRead(replace(report, error="poll time budget exhausted"), state)
+        url = (state.discovered or source.url) if source.kind == "rss" else source.url
+        try:
+            response = self._get(url)
+        except FetchError as e:
+            return SourceRead(replace(report, error=e.reason, retry_after=e.retry_after), state)
+        report = replace(report, max_age=response.max_age, via=url if url != source.url else None)
+        if response.not_modified:
+            report = replace(report, outcome=Outcome.NOT_MODIFIED, entries=state.entries)
+            return SourceRead(report, state, http={url: self._seen(url, response)})
+        if (cut := truncated(source.kind, response.body)) is not None:
+            return SourceRead(replace(report, error=cut), state)
+        result = self._parse(source.kind, response, source.lang)
+        entries = len({o.oid for o in result.observations})
+        report = replace(
+            report,
+            warnings=result.warnings,
+            unknown_systems=result.unknown_systems,
+            entries=entries,
+        )
+        if not result.observations:
+            error = result.warnings[0] if result.warnings else "nothing readable"
+            return SourceRead(replace(report, error=error), state)
+        state = replace(state, links=result.links, feed_links=result.feed_links, entries=entries)
+        return SourceRead(
+            replace(report, outcome=Outcome.FETCHED),
+            state,
+            result,
+            http={url: self._seen(url, response)},
+        )
+
+    def discover(
+        self, source: Source, stored: SourceState | None, candidates: Iterable[str]
+    ) -> SourceRead | None:
+        """Read the first feed the pages advertise that works, for a failed RSS source."""
+        for candidate in candidates:
+            if candidate == source.url or not self.fetcher.allowed(candidate):
+                continue
+            state = replace(stored or SourceState(), discovered=candidate)
+            try:
+                response = self._get(candidate)
+            except FetchError:
+                continue
+            report = SourceReport(
+                url=source.url, kind="rss", via=candidate, max_age=response.max_age
+            )
+            http = {candidate: self._seen(candidate, response)}
+            if response.not_modified:
+                report = replace(report, outcome=Outcome.NOT_MODIFIED, entries=state.entries)
+                return SourceRead(report, state, http=http)
+            if truncated("rss", response.body) is not None:
+                continue
+            result = self._parse("rss", response, source.lang)
+            if not result.observations:
+                continue
+            log.info("feed autodiscovered: %s (configured %s failed)", candidate, source.url)
+            entries = len({o.oid for o in result.observations})
+            report = replace(
+                report,
+                outcome=Outcome.FETCHED,
+                entries=entries,
+                warnings=(f"configured feed URL failed; read {candidate} instead",),
+                unknown_systems=result.unknown_systems,
+            )
+            state = replace(state, links=result.links, entries=entries)
+            return SourceRead(report, state, result, http=http)
+        return None
+
+    def detail(self, link: DetailLink) -> DetailRead:
+        """Read one detail page."""
+        try:
+            response = self._get(link.url)
+        except FetchError as e:
+            return DetailRead(link, error=e.reason)
+        if response.not_modified:
+            return DetailRead(link, http=self._seen(link.url, response))
+        if (cut := truncated("detail", response.body)) is not None:
+            return DetailRead(link, error=cut)
+        result = self._parse("detail", response, link.lang)
+        if not result.observations:
+            return DetailRead(link, result=result)  # validators not kept: read it again
+        first = result.observations[0]
+        http = self._seen(link.url, response, first.last_updated_at, parsed=True)
+        return DetailRead(link, result=result, http=http)

@@ -1,0 +1,131 @@
+"""Records of the state around a poll: frozen, slotted, no I/O; JSON forms in ``app.codec``.
+
+    HttpState      validators and detail-page bookkeeping of one URL       (store: meta:http)
+    SourceState    what the last good read of one source left behind       (store: src:<url>)
+    SourceHealth   success and failure history of one source               (store: health:sources)
+    Counters       poll figures for /metrics, summed over every poll       (store: meta:counters)
+    PollReport     the outcome of one poll, with one SourceReport a source  (store: meta:last_poll)
+
+Every datetime is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from app.upstream.result import DetailLink
+
+
+class Outcome(StrEnum):
+    """What reading one source gave."""
+
+    FETCHED = "fetched"
+    NOT_MODIFIED = "not modified"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # backing off after failures, or within the upstream's max-age
+
+
+READ = frozenset({Outcome.FETCHED, Outcome.NOT_MODIFIED})
+
+
+@dataclass(frozen=True, slots=True)
+class HttpState:
+    """What toldfeed remembers about one upstream URL between polls.
+
+    ``etag``/``last_modified`` are sent back in the next conditional GET; ``parsed`` says a
+    detail page was read successfully at least once, ``last_updated_at`` the upstream
+    last-updated time it showed then (a list row showing a later one means it changed).
+    """
+
+    checked_at: datetime
+    etag: str | None = None
+    last_modified: str | None = None
+    parsed: bool = False
+    last_updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the last good read of one source left: its detail links and advertised feeds.
+
+    ``discovered`` is the feed URL read instead of a configured RSS URL that failed.
+    """
+
+    links: tuple[DetailLink, ...] = ()
+    feed_links: tuple[str, ...] = ()
+    entries: int = 0
+    discovered: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """Success and failure history of one source; ``next_attempt_at`` is its backoff."""
+
+    kind: str = ""
+    last_outcome: Outcome | None = None
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_failure_at: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    failing_since: datetime | None = None
+    next_attempt_at: datetime | None = None
+    entries: int = 0
+    warnings: tuple[str, ...] = ()
+    unknown_systems: tuple[str, ...] = ()
+
+
+Health = Mapping[str, SourceHealth]
+"""Per-source health, by configured source URL."""
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    """Poll figures summed over every poll of a data directory (every worker reads these)."""
+
+    polls: int = 0
+    poll_seconds_total: float = 0.0
+    last_poll_seconds: float = 0.0
+    not_modified: int = 0
+    failures: Mapping[str, int] = field(default_factory=dict)  # by source URL
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    """What one source gave in one poll."""
+
+    url: str
+    kind: str
+    outcome: Outcome = Outcome.FAILED
+    entries: int = 0
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+    unknown_systems: tuple[str, ...] = ()
+    retry_after: float | None = None
+    max_age: float | None = None
+    via: str | None = None  # the autodiscovered URL actually read, if not the configured one
+
+
+@dataclass(frozen=True, slots=True)
+class PollReport:
+    """The outcome of one poll; ``finished_at`` is None only in a hand-made report."""
+
+    started_at: datetime
+    finished_at: datetime | None = None
+    sources: tuple[SourceReport, ...] = ()
+    details_fetched: int = 0
+    details_not_modified: int = 0
+    details_failed: int = 0
+    details_deferred: int = 0
+    new_keys: tuple[str, ...] = ()
+    changed_keys: tuple[str, ...] = ()
+    removed_keys: tuple[str, ...] = ()
+    detail_errors: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when every source was read (fetched or not modified) or skipped on purpose."""
+        return all(s.outcome in READ or s.outcome == Outcome.SKIPPED for s in self.sources)
