@@ -316,6 +316,8 @@ def poll_report_to_dict(r: PollReport) -> dict[str, Any]:
                 "error": s.error,
                 "warnings": list(s.warnings),
                 "unknown_systems": list(s.unknown_systems),
+                "retry_after": s.retry_after,
+                "max_age": s.max_age,
                 "via": s.via,
             }
             for s in r.sources
@@ -348,6 +350,8 @@ def poll_report_from_dict(d: dict[str, Any]) -> PollReport:
                 error=s.get("error"),
                 warnings=tuple(s.get("warnings", ())),
                 unknown_systems=tuple(s.get("unknown_systems", ())),
+                retry_after=s.get("retry_after"),
+                max_age=s.get("max_age"),
                 via=s.get("via"),
             )
             for s in d.get("sources", ())

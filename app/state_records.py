@@ -1,12 +1,13 @@
 """Records of the state around a poll: frozen, slotted, no I/O; JSON forms in ``app.codec``.
 
-    HttpState      validators and detail-page bookkeeping of one URL       (store: meta:http)
-    SourceState    what the last good read of one source left behind       (store: src:<url>)
-    SourceHealth   success and failure history of one source               (store: health:sources)
-    Counters       poll figures for /metrics, summed over every poll       (store: meta:counters)
-    PollReport     the outcome of one poll, with one SourceReport a source  (store: meta:last_poll)
+    HttpState      validators and detail-page bookkeeping of one URL
+    SourceState    what the last good read of one source left behind
+    SourceHealth   success and failure history of one source
+    Counters       poll figures for /metrics, summed over every poll
+    PollReport     the outcome of one poll, with one SourceReport a source
 
-Every datetime is timezone-aware UTC.
+Where each is kept is ``app.store``'s business (its typed methods). Every datetime is
+timezone-aware UTC.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ def fill_archive(directory: Path, count: int) -> None:
             updates=(Update("Update 10:00 - done", Lang.EN, at=at),),
         )
         Store.stage_observations(batch, oid, [obs])
-        batch.put(f"ref:WO{n:013d}", [oid])
+        Store.stage_ref(batch, f"WO{n:013d}", [oid])
         Store.stage_incident(batch, derive_incident([obs]))
     store.commit(batch)
     store.close()

@@ -182,3 +182,20 @@ def test_parse_retry_after_http_date() -> None:
     now = datetime(2026, 5, 20, 7, 0, tzinfo=UTC)
     assert parse_retry_after("Wed, 20 May 2026 07:02:00 GMT", now) == 120
     assert parse_retry_after("soon", now) is None
+
+
+def test_static_transport_answers_from_its_table_with_etags(make_settings) -> None:
+    from app.fetch import StaticTransport
+
+    url = "https://info.skat.dk/data.aspx?oid=1"
+    transport = StaticTransport({url: (b"<html>one</html>", "text/html; charset=utf-8")})
+    fetcher = Fetcher(make_settings(retries=0), {"info.skat.dk"}, transport=transport)
+    first = fetcher.get(url)
+    assert first.body == b"<html>one</html>" and first.headers["content-type"].startswith("text/")
+    assert fetcher.get(url, first.validators).not_modified
+    transport.serve({url: (b"<html>two</html>", "text/html")})
+    assert fetcher.get(url, first.validators).body == b"<html>two</html>"
+    with pytest.raises(HTTPStatusError) as err:
+        fetcher.get("https://info.skat.dk/other")
+    assert err.value.status == 404
+    fetcher.close()

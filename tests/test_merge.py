@@ -1,7 +1,9 @@
-"""Merge rules: order-independence and idempotence (property tests) and the entry semantics."""
+"""Merge rules: order-independence and idempotence (property tests), the entry semantics, and
+the poll-by-poll merge of production (the decider) against the whole-set merge."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -9,8 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.catalogue import load_catalogue
+from app.ingest.decide import Decision, decide
+from app.ingest.neighbourhood import load_neighbourhood
 from app.merge import add_observations, derive_incident, derive_incidents
-from app.model import Lang, Observation, SourceKind, Status, Update
+from app.model import Incident, Lang, Observation, SourceKind, Status, Update
 from app.upstream.detail import parse_detail_page
 from app.upstream.listpage import parse_list_page
 from app.upstream.rss import parse_rss
@@ -190,3 +194,84 @@ def test_lines_added_between_polls_of_a_list_are_updates() -> None:
         v2, message_text="Completely new text.\nAbout something else.\nINC000000000009"
     )
     assert derive_incident([v1, rewrite]).updates == ()
+
+
+class MemoryIndex:
+    """The store's incident records as dicts: what the neighbourhood reads, what a decision
+    writes (``app.ingest.pipeline.stage_decision`` does the same against the real store)."""
+
+    def __init__(self) -> None:
+        self.obs: dict[int, tuple[Observation, ...]] = {}
+        self.refs: dict[str, frozenset[int]] = {}
+        self.keys: dict[int, str] = {}
+        self.incidents: dict[str, Incident] = {}
+        self.counters = [0, 0]  # generation, incident count
+
+    def observations(self, oid: int) -> list[Observation]:
+        return list(self.obs.get(oid, ()))
+
+    def oids_for_ref(self, ref: str) -> set[int]:
+        return set(self.refs.get(ref, ()))
+
+    def key_for_oid(self, oid: int) -> str | None:
+        return self.keys.get(oid)
+
+    def incident(self, key: str) -> Incident | None:
+        return self.incidents.get(key)
+
+    def generation(self) -> int:
+        return self.counters[0]
+
+    def incident_count(self) -> int:
+        return self.counters[1]
+
+    def poll(self, fresh: list[Observation]) -> Decision:
+        decision = decide(fresh, load_neighbourhood(self, fresh))
+        self.obs.update(decision.observations)
+        self.refs.update(decision.refs)
+        for incident in decision.incidents:
+            self.incidents[incident.key] = incident
+            self.keys.update((oid, incident.key) for oid in incident.oids)
+        for key in decision.removed_keys:
+            del self.incidents[key]
+        if decision.generation is not None and decision.incident_count is not None:
+            self.counters = [decision.generation, decision.incident_count]
+        return decision
+
+
+def _split(items: list[Observation], cuts: set[int]) -> list[list[Observation]]:
+    bounds = [0, *sorted(c for c in cuts if 0 < c < len(items)), len(items)]
+    return [items[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def _poll_in_parts(polls: list[list[Observation]]) -> MemoryIndex:
+    index = MemoryIndex()
+    for fresh in polls:
+        before = dict(index.incidents)
+        decision = index.poll(fresh)
+        # the report's keys say exactly what the poll did to the stored incidents
+        assert set(decision.new_keys) == index.incidents.keys() - before.keys()
+        assert set(decision.removed_keys) == before.keys() - index.incidents.keys()
+        assert set(decision.changed_keys) == {
+            k for k in before.keys() & index.incidents.keys() if before[k] != index.incidents[k]
+        }
+    assert index.counters[1] == len(index.incidents)
+    return index
+
+
+@settings(max_examples=60, deadline=None)  # each example merges up to 13 polls of real pages
+@given(st.sets(st.integers(1, len(POOL) - 1), max_size=12))
+def test_polling_the_samples_in_any_split_gives_the_whole_merge(cuts: set[int]) -> None:
+    """The production path (poll by poll, through the decider) against the whole-set merge."""
+    index = _poll_in_parts(_split(POOL, cuts))
+    assert index.incidents == _by_key(POOL)
+
+
+@settings(max_examples=150, deadline=None)
+@given(observations, st.sets(st.integers(1, 24), max_size=6))
+def test_polling_any_observations_in_any_split_gives_the_whole_merge(
+    obs: list[Observation], cuts: set[int]
+) -> None:
+    """Also for synthetic messages, repeats and observations arriving out of time order."""
+    index = _poll_in_parts(_split(obs, cuts))
+    assert index.incidents == _by_key(obs)
