@@ -14,6 +14,7 @@ import logging
 import os
 import random
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,6 @@ from pathlib import Path
 from app.docstore import Publisher
 from app.health import count_poll, due, page_context, update_health
 from app.ingest import PollReport
-from app.publish import Site
 from app.runtime import Runtime
 from app.store import Batch, Store
 
@@ -35,14 +35,19 @@ class PollLock:
         self.path = path
         self._fd: int | None = None
 
-    def acquire(self) -> bool:
-        """Take the lock if free; False when another process holds it."""
+    def acquire(self, wait_seconds: float = 0.0) -> bool:
+        """Take the lock, waiting up to ``wait_seconds``; False when another process holds it."""
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
+        give_up = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= give_up:
+                    os.close(fd)
+                    return False
+                time.sleep(0.05)
         self._fd = fd
         return True
 
@@ -62,21 +67,41 @@ class Service:
     ) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
-        self.site = Site(runtime.settings, runtime.catalogue)
-        self.publisher = Publisher(self.site, runtime.store)
+        self.publisher = Publisher(runtime.settings, runtime.catalogue, runtime.store)
         self.clock = clock
         self.lock = PollLock(runtime.settings.data_dir / "poll.lock")
+        self.last_published = 0  # documents the last publish wrote (for benchmarks and logs)
 
     def upstream_url(self) -> str:
         """The official page readers are pointed to when toldfeed is blind."""
         pages = [s for s in self.runtime.sources if s.kind == "page"]
         return (pages or list(self.runtime.sources))[0].url
 
-    def publish(self, changed: list[str] | None, full: bool) -> int:
+    def publish(self, changed: list[str] | None) -> int:
         """Render and store documents with the current health context."""
         store = self.runtime.store
         ctx, notice = page_context(store.health(), self.settings, self.clock(), self.upstream_url())
-        return self.publisher.publish(ctx, notice, changed, full)
+        self.last_published = self.publisher.publish(ctx, notice, changed)
+        return self.last_published
+
+    def ensure_published(self, wait_seconds: float = 120.0) -> bool:
+        """Render every document once if the stored ones are not current (first run, upgrade).
+
+        Runs under the poll lock, so several workers starting together render once between
+        them; the others wait for it (at most ``wait_seconds``) and find the documents current.
+        Returns True when this call rendered.
+        """
+        if self.publisher.up_to_date():
+            return False
+        if not self.lock.acquire(wait_seconds):
+            return False  # someone else is busy for long; serve what is stored meanwhile
+        try:
+            if self.publisher.up_to_date():
+                return False
+            self.publish(None)
+            return True
+        finally:
+            self.lock.release()
 
     def poll_once(self, force: bool = False) -> PollReport | None:
         """Poll if this process gets the lock and no poll ran within the interval."""
@@ -96,6 +121,7 @@ class Service:
             store.commit(batch)
             health = store.health()
             skip = frozenset(s.url for s in self.runtime.sources if not due(health.get(s.url), now))
+            self.publisher.sync()  # so that the poll's changes can be told from what they replace
             began = self.clock()
             report = self.runtime.poll(now, skip, clock=self.clock)
             seconds = (self.clock() - began).total_seconds()
@@ -104,7 +130,7 @@ class Service:
             Store.stage_counters(batch, count_poll(store.counters(), report, seconds))
             store.commit(batch)
             changed = [*report.new_keys, *report.changed_keys, *report.removed_keys]
-            self.publish(changed, full=bool(changed) or not self.publisher.up_to_date())
+            self.publish(changed)
             self._log(report)
             return report
         finally:

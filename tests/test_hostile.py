@@ -7,6 +7,7 @@ import html
 from dataclasses import replace
 
 from app import create_app
+from app.documents import canonical_documents
 from app.runtime import Runtime
 from app.service import Service
 from tests.conftest import Upstream, polled_at
@@ -62,18 +63,8 @@ def test_no_hostile_content_in_any_output(filled, upstream: Upstream) -> None:
         assert report is not None and "INC000001822307" in report.changed_keys
     app = create_app(settings, poll=False)
     client = app.test_client()
-    site = app.extensions["toldfeed"].service.site
-    urls = []
-    for spec in site.canonical_specs():
-        path = spec.path(50)
-        urls.append(
-            "/"
-            + (
-                path.removesuffix("index.html").removesuffix(".html")
-                if spec.kind in {"index", "embed"}
-                else path
-            )
-        )
+    state = app.extensions["toldfeed"]
+    urls = [state.library.urls.path(doc) for doc in canonical_documents(state.runtime.catalogue)]
     urls += [
         "/feeds/system/dms-transit.atom?status=current",
         "/api/incidents.json?system=dms-transit",
