@@ -117,7 +117,7 @@ class Badge:
     system: str
 
     kind: ClassVar[str] = "badge"
-    health_dependent: ClassVar[bool] = False
+    health_dependent: ClassVar[bool] = True  # the state now: windows start and end with time
     canonical: ClassVar[bool] = True
 
     def shows(self, incident: Incident) -> bool:
@@ -164,7 +164,38 @@ class IncidentsApi:
         return self.status is None or incident.status is self.status
 
 
-Doc = Feed | IndexPage | Embed | Badge | Opml | IncidentsApi
+@dataclass(frozen=True, slots=True)
+class SystemsApi:
+    """``/api/systems.json``: every system's state at the last poll."""
+
+    lang: Lang = Lang.EN
+
+    kind: ClassVar[str] = "systems"
+    health_dependent: ClassVar[bool] = True  # a window starts or ends with time
+    canonical: ClassVar[bool] = True
+
+    def shows(self, incident: Incident) -> bool:
+        """Every incident can change a system's state."""
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    """The service windows (all, or one system's) as an iCalendar document."""
+
+    lang: Lang
+    system: str = ""
+
+    kind: ClassVar[str] = "calendar"
+    health_dependent: ClassVar[bool] = False  # bytes change only with the windows
+    canonical: ClassVar[bool] = True
+
+    def shows(self, incident: Incident) -> bool:
+        """True when ``incident`` has a window and names the system (if any)."""
+        return incident.window is not None and (not self.system or self.system in incident.systems)
+
+
+Doc = Feed | IndexPage | Embed | Badge | Opml | IncidentsApi | SystemsApi | Calendar
 
 
 def feed_scopes(catalogue: Catalogue) -> list[tuple[Scope, str]]:
@@ -189,9 +220,11 @@ def canonical_documents(catalogue: Catalogue) -> list[Doc]:
     for lang in Lang:
         for scope, value in feed_scopes(catalogue):
             docs += [Feed(lang, fmt, scope, value) for fmt in Format]
+        docs.append(Calendar(lang))
         for slug in catalogue.slugs:
-            docs += [Embed(lang, slug), Badge(lang, slug)]
+            docs += [Embed(lang, slug), Badge(lang, slug), Calendar(lang, slug)]
         docs.append(IncidentsApi(lang))
+    docs.append(SystemsApi())
     docs += [IndexPage(lang) for lang in Lang]
     docs.append(Opml())
     return docs

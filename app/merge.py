@@ -24,8 +24,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from app.model import Incident, Kind, Lang, Observation, SourceKind, Status, Update
+from app.model import (
+    Fallback,
+    Incident,
+    Kind,
+    Lang,
+    Observation,
+    SourceKind,
+    Status,
+    Update,
+    Window,
+)
 from app.upstream.text import added_lines, update_identity
+from app.upstream.windows import derive_fallback, derive_window
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PRIORITY = {SourceKind.RSS: 0, SourceKind.LIST: 1, SourceKind.DETAIL: 2}
@@ -232,6 +243,44 @@ def _derive(key: str, observations: Sequence[Observation]) -> Incident:
     )
 
 
+def _texts(observations: Sequence[Observation]) -> list[tuple[datetime, str, list[str]]]:
+    """Every text of the incident's messages as (upstream time, title, lines), oldest first."""
+    texts: set[tuple[datetime, str, tuple[str, ...]]] = set()
+    for obs in observations:
+        if obs.message_text or obs.title:
+            texts.add((change_time(obs), obs.title, tuple(obs.message_text.split("\n"))))
+        for version in obs.versions:
+            texts.add((version.at, "", tuple(version.text.split("\n"))))
+    return [(at, title, list(lines)) for at, title, lines in sorted(texts)]
+
+
+def _window(
+    kind: Kind, texts: list[tuple[datetime, str, list[str]]], updates: Sequence[Update]
+) -> Window | None:
+    """The planned times of a service window (disruptions have none)."""
+    return derive_window(texts, updates) if kind is Kind.SCHEDULED else None
+
+
+def _fallback(
+    texts: list[tuple[datetime, str, list[str]]], updates: Sequence[Update]
+) -> Fallback | None:
+    """The latest statement about the fallback procedure.
+
+    A line is dated by the first text that carried it (an update line by its own time), so
+    an old statement repeated in every later version never outranks a newer one.
+    """
+    first_seen: dict[str, tuple[datetime, str]] = {}
+    for at, _, lines in texts:
+        for line in lines:
+            key = update_identity(line)
+            if key and (key not in first_seen or at < first_seen[key][0]):
+                first_seen[key] = (at, line)
+    for update in updates:
+        if update.sort_at is not None:
+            first_seen[update_identity(update.text)] = (update.sort_at, update.text)
+    return derive_fallback(sorted(first_seen.values()))
+
+
 def derive_incident(observations: Iterable[Observation]) -> Incident:
     """Merge every observation of one incident into the entry subscribers see."""
     obs = add_observations((), observations)
@@ -246,6 +295,7 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
 
     by_time = sorted(obs, key=order)
     last_change = incident.published_at
+    closed_at: datetime | None = None
     previous: tuple[object, ...] | None = None
     index = 0
     while index < len(by_time):
@@ -258,8 +308,17 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
                 # the status changed without an upstream edit: date it when it was seen
                 moment = seen_at
             last_change = max(last_change, moment) if previous is not None else moment
+            if signature[1] is Status.CLOSED and (previous is None or previous[1] != signature[1]):
+                closed_at = moment  # when it became closed (again, if it was reopened)
             previous = signature
-    return replace(incident, updated_at=max(last_change, incident.published_at))
+    texts = _texts(obs)
+    return replace(
+        incident,
+        updated_at=max(last_change, incident.published_at),
+        window=_window(incident.kind, texts, incident.updates),
+        fallback=_fallback(texts, incident.updates),
+        closed_at=closed_at if incident.status is Status.CLOSED else None,
+    )
 
 
 def derive_incidents(observations: Iterable[Observation]) -> list[Incident]:

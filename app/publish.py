@@ -19,8 +19,20 @@ from datetime import UTC, datetime
 
 from app.catalogue import Catalogue
 from app.config import Settings
-from app.documents import Badge, Doc, Embed, Feed, IncidentsApi, IndexPage, Opml, Scope
-from app.model import Incident, Lang
+from app.documents import (
+    Badge,
+    Calendar,
+    Doc,
+    Embed,
+    Feed,
+    IncidentsApi,
+    IndexPage,
+    Opml,
+    Scope,
+    SystemsApi,
+)
+from app.model import Incident, Lang, Status
+from app.render.calendar import render_calendar
 from app.render.entry import Entry, render_entry
 from app.render.feeds import FORMATS, FeedMeta, render_feed
 from app.render.i18n import word
@@ -33,6 +45,8 @@ from app.render.pages import (
     render_index,
     render_opml,
 )
+from app.render.status import render_systems_api
+from app.state import SystemState, system_states
 from app.urls import Urls
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -42,6 +56,7 @@ TYPES = {
     "svg": "image/svg+xml",
     "opml": "text/x-opml; charset=utf-8",
     "api": "application/json; charset=utf-8",
+    "ics": "text/calendar; charset=utf-8",
 }
 ENTRY_CACHE_SIZE = 4096  # entries (incident × language); a feed shows at most feed_limit_max
 
@@ -80,6 +95,8 @@ class Archive:
         self.by_key: dict[str, Incident] = {i.key: i for i in incidents}
         self._sorted: list[Incident] | None = None
         self._by_system: dict[str, list[Incident]] | None = None
+        self._open: list[Incident] | None = None
+        self._windows: list[Incident] | None = None
 
     def apply(self, changed: dict[str, Incident | None]) -> None:
         """Replace or remove the incidents of ``changed`` (key → new incident or None)."""
@@ -89,7 +106,7 @@ class Archive:
             else:
                 self.by_key[key] = incident
         if changed:
-            self._sorted = self._by_system = None
+            self._sorted = self._by_system = self._open = self._windows = None
 
     def newest_first(self) -> list[Incident]:
         """Every incident, newest change first (the key breaks ties, for stable output)."""
@@ -106,6 +123,36 @@ class Archive:
                     index.setdefault(system, []).append(incident)
             self._by_system = index
         return self._by_system.get(slug, [])
+
+    def open_incidents(self) -> list[Incident]:
+        """Incidents not closed, newest change first (all that can make a system's state)."""
+        if self._open is None:
+            self._open = [i for i in self.newest_first() if i.status is not Status.CLOSED]
+        return self._open
+
+    def windows(self, limit: int) -> list[Incident]:
+        """The ``limit`` incidents with the latest-starting windows (bounds the calendars)."""
+        if self._windows is None:
+            found = [i for i in self.by_key.values() if i.window is not None]
+            found.sort(key=lambda i: (i.window.start_at if i.window else _EPOCH, i.key))
+            self._windows = found[::-1]
+        return self._windows[:limit]
+
+    def states(self, catalogue: Catalogue, now: datetime) -> dict[str, SystemState]:
+        """Every catalogue system's state at ``now``."""
+        return system_states(self.open_incidents(), catalogue, now)
+
+    def for_pages(self, per_system: int) -> list[Incident]:
+        """Open incidents plus each system's newest few: all the index and embeds show."""
+        chosen = {i.key: i for i in self.open_incidents()}
+        for incidents in (self.of_system(slug) for slug in self._system_slugs()):
+            for incident in incidents[:per_system]:
+                chosen.setdefault(incident.key, incident)
+        return sorted(chosen.values(), key=_order, reverse=True)
+
+    def _system_slugs(self) -> list[str]:
+        self.of_system("")
+        return list(self._by_system or {})
 
     def select(self, doc: Feed | IncidentsApi, limit: int) -> list[Incident]:
         """The members of a feed or API query, newest change first, at most ``limit``."""
@@ -166,23 +213,47 @@ class Renderer:
             case Feed():
                 return self._feed(doc, archive, notice)
             case IndexPage():
+                states = archive.states(self.catalogue, refreshed)
                 body = render_index(
-                    archive.newest_first(), self.catalogue, ctx, doc.lang, self.urls
+                    archive.for_pages(3), states, self.catalogue, ctx, doc.lang, self.urls
                 )
                 return Document.of(body, TYPES["html"], refreshed)
             case Embed():
-                incidents = archive.of_system(doc.system)
-                body = render_embed(incidents, self.catalogue, ctx, doc.system, doc.lang, self.urls)
+                state = archive.states(self.catalogue, refreshed)[doc.system]
+                incidents = archive.of_system(doc.system)[:3]
+                body = render_embed(
+                    incidents, state, self.catalogue, ctx, doc.system, doc.lang, self.urls
+                )
                 return Document.of(body, TYPES["html"], refreshed)
             case Badge():
-                incidents = archive.of_system(doc.system)
-                body = render_badge(incidents, self.catalogue, doc.system, doc.lang)
-                return Document.of(body, TYPES["svg"], latest)
+                state = archive.states(self.catalogue, refreshed)[doc.system]
+                body = render_badge(state, self.catalogue, doc.lang, refreshed)
+                return Document.of(body, TYPES["svg"], refreshed)
+            case SystemsApi():
+                states = archive.states(self.catalogue, refreshed)
+                body = render_systems_api(states, self.catalogue, ctx.refreshed_at)
+                return Document.of(body, TYPES["api"], refreshed)
+            case Calendar():
+                return self._calendar(doc, archive)
             case Opml():
                 return Document.of(render_opml(self.catalogue, self.urls), TYPES["opml"], _EPOCH)
             case IncidentsApi():
                 chosen = archive.select(doc, self._limit(doc))
                 return Document.of(render_api(chosen, ctx.refreshed_at), TYPES["api"], latest)
+
+    def _calendar(self, doc: Calendar, archive: Archive) -> Document:
+        chosen = [i for i in archive.windows(self.settings.feed_limit_max) if doc.shows(i)]
+        scope = (Scope.SYSTEM, doc.system) if doc.system else (Scope.ALL, "")
+        name = feed_title(self.catalogue, *scope, doc.lang)
+        body = render_calendar(
+            chosen,
+            self.catalogue,
+            lang=doc.lang,
+            name=f"{name} · {word(doc.lang, 'calendar_name')}",
+            refresh_seconds=int(self.settings.poll_seconds),
+        )
+        modified = max((i.updated_at for i in chosen), default=_EPOCH)
+        return Document.of(body, TYPES["ics"], modified)
 
     def _feed(self, doc: Feed, archive: Archive, notice: Incident | None) -> Document:
         chosen = archive.select(doc, self._limit(doc))

@@ -18,6 +18,7 @@ from app.catalogue import Catalogue
 from app.config import Settings
 from app.documents import (
     Badge,
+    Calendar,
     Doc,
     Embed,
     Feed,
@@ -26,6 +27,7 @@ from app.documents import (
     IndexPage,
     Opml,
     Scope,
+    SystemsApi,
 )
 from app.errors import RequestError
 from app.model import Lang, Status
@@ -99,6 +101,11 @@ _RULES: dict[str, tuple[tuple[str, ...], Callable[[Lang, dict[str, Any]], Doc]]]
     ),
     "badge": (("/badge/<system:system>.svg",), lambda lang, v: Badge(lang, v["system"])),
     "api": (("/api/incidents.json",), lambda lang, v: IncidentsApi(lang)),
+    "calendar_all": (("/calendar/all.ics",), lambda lang, v: Calendar(lang)),
+    "calendar_system": (
+        ("/calendar/system/<system:system>.ics",),
+        lambda lang, v: Calendar(lang, v["system"]),
+    ),
 }
 _PREFIX = {Lang.EN: "", Lang.DA: "/da"}
 
@@ -117,6 +124,12 @@ def _endpoint(doc: Doc) -> tuple[str, dict[str, Any]]:
             return doc.kind, {**values, "system": doc.system}
         case Opml():
             return "opml", {}
+        case SystemsApi():
+            return "systems", {}
+        case Calendar():
+            if doc.system:
+                return "calendar_system", {**values, "system": doc.system}
+            return "calendar_all", values
         case IndexPage():
             return "index", values
         case IncidentsApi():
@@ -143,7 +156,10 @@ class Urls:
         self.settings = settings
         self.catalogue = catalogue
         self.base = settings.base_url.rstrip("/")
-        rules = [Rule("/feeds.opml", endpoint="opml")]
+        rules = [
+            Rule("/feeds.opml", endpoint="opml"),
+            Rule("/api/systems.json", endpoint="systems"),
+        ]
         for lang, prefix in _PREFIX.items():
             for endpoint, (paths, _) in _RULES.items():
                 rules += [
@@ -188,6 +204,8 @@ class Urls:
         endpoint, values = found
         if endpoint == "opml":
             return Opml()
+        if endpoint == "systems":
+            return SystemsApi()
         lang = self._lang(args, Lang(values["lang"]))
         doc = _RULES[endpoint][1](lang, values)
         if isinstance(doc, Feed):

@@ -15,14 +15,16 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from pytest_httpserver import HTTPServer
+from werkzeug import Response
 from werkzeug.serving import make_server
+
+from tests.conftest import Upstream
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None and os.environ.get("CI") != "true":
     pytest.skip("no chromium on this machine", allow_module_level=True)
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
 ARGS = [
     "--no-sandbox",
@@ -45,24 +47,33 @@ def live(filled) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     app = create_app(replace(filled, base_url=base), poll=False)
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # a short poll interval: shutdown() waits up to one interval
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield base
     server.shutdown()
 
 
-@pytest.fixture
-def page(tmp_path):
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the whole run; each test gets its own context (``page``)."""
     assert CHROMIUM, "CI must install chromium"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1200, "height": 900})
-        pg = context.new_page()
-        pg.errors = []  # type: ignore[attr-defined]
-        pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))  # type: ignore[attr-defined]
-        pg.on("pageerror", lambda e: pg.errors.append(str(e)))  # type: ignore[attr-defined]
-        yield pg
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page in a fresh context (no cookies or cache shared between tests)."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    pg = context.new_page()
+    pg.errors = []  # type: ignore[attr-defined]
+    pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))  # type: ignore[attr-defined]
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))  # type: ignore[attr-defined]
+    yield pg
+    context.close()
 
 
 @pytest.mark.browser
@@ -74,29 +85,26 @@ def test_index_renders_and_every_feed_link_answers(live: str, page, path: str, t
     assert page.locator(".state-current").count() >= 1
     links = page.eval_on_selector_all('link[rel="alternate"]', "els => els.map(e => e.href)")
     shown = page.eval_on_selector_all(".urls code", "els => els.map(e => e.textContent)")
-    assert len(links) == 54 and set(shown) <= set(links)
+    feeds = {u for u in shown if u.endswith((".atom", ".rss", ".json"))}
+    calendars = {u for u in shown if u.endswith(".ics")}
+    assert len(links) == 54 and feeds <= set(links) and len(calendars) == 1 + 14
     with httpx.Client() as http:
-        for url in links:
+        for url in [*links, *sorted(calendars)]:
             assert http.get(url).status_code == 200, url
     page.screenshot(path=str(tmp_path / "index.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
 
 
 @pytest.mark.browser
-def test_embed_renders_in_an_iframe_at_300px(live: str, page) -> None:
-    # an intranet portal on another origin (its own local server) embedding the fragment
+def test_embed_renders_in_an_iframe_at_300px(live: str, page, upstream: Upstream) -> None:
+    # an intranet portal on another origin (the local server's other host name) embedding it
     html = f'<html><body><iframe id="f" src="{live}/embed/dms-transit" width="300" height="320"></iframe></body></html>'
-    portal = HTTPServer(host="localhost", port=0)
-    portal.expect_request("/portal.html").respond_with_data(html, content_type="text/html")
-    portal.expect_request("/favicon.ico").respond_with_data("", status=204)
-    portal.start()
-    try:
-        page.goto(portal.url_for("/portal.html"))
-        page.wait_for_timeout(300)
-        frame_text = page.frame_locator("#f").locator("body").inner_text()
-        width = page.frame_locator("#f").locator("body").evaluate("b => b.scrollWidth")
-    finally:
-        portal.stop()
+    upstream.overrides["/portal.html?"] = lambda r: Response(html, content_type="text/html")
+    upstream.overrides["/favicon.ico?"] = lambda r: Response("", status=204)
+    page.goto(f"{upstream.rss}/portal.html")  # returns once loaded, the iframe included
+    body = page.frame_locator("#f").locator("body")
+    frame_text = body.inner_text()
+    width = body.evaluate("b => b.scrollWidth")
     assert "Ongoing disruption" in frame_text
     assert width <= 300
     assert page.errors == []  # type: ignore[attr-defined]

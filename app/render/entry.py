@@ -8,6 +8,7 @@ from html import escape
 from app.catalogue import Catalogue
 from app.model import Incident, Lang, Update
 from app.render.i18n import local_time, status_word, word
+from app.render.status import describe_fallback, describe_window
 
 SUMMARY_MAX = 280
 
@@ -64,9 +65,14 @@ def render_entry(incident: Incident, catalogue: Catalogue, lang: Lang) -> Entry:
     parts = [
         f"<p><strong>{word(lang, 'status')}:</strong> {escape(status)}</p>",
         f"<p><strong>{word(lang, 'systems')}:</strong> {escape(', '.join(systems))}</p>",
-        f"<h3>{word(lang, 'timeline')}</h3>",
-        "<ul>",
     ]
+    facts = []
+    if incident.window is not None:
+        facts.append(describe_window(incident.window, lang))
+    if incident.fallback is not None:
+        facts.append(describe_fallback(incident.fallback, lang))
+    parts += [f"<p>{escape(fact)}</p>" for fact in facts]
+    parts += [f"<h3>{word(lang, 'timeline')}</h3>", "<ul>"]
     for update in lines:
         when = _when(update, lang)
         parts.append(f"<li>{when}{' — ' if when else ''}{escape(update.text)}</li>")
@@ -83,7 +89,7 @@ def render_entry(incident: Incident, catalogue: Catalogue, lang: Lang) -> Entry:
     link = incident.link_in(lang)
     if link:
         parts.append(f'<p><a href="{escape(link)}">{word(lang, "official")}</a></p>')
-    summary_bits = [status, ", ".join(systems)]
+    summary_bits = [status, ", ".join(systems), *facts]
     if lines:
         summary_bits.append(f"{word(lang, 'latest')}: {lines[0].text}")
     if incident.ref:

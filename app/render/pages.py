@@ -17,18 +17,32 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from app.catalogue import Catalogue, System
 from app.codec import incident_to_dict
-from app.documents import Feed, Format, IncidentsApi, IndexPage, Opml, Scope, feed_scopes
-from app.model import Incident, Lang, Status
+from app.documents import (
+    Calendar,
+    Feed,
+    Format,
+    IncidentsApi,
+    IndexPage,
+    Opml,
+    Scope,
+    SystemsApi,
+    feed_scopes,
+)
+from app.model import Incident, Lang, Status, Window
 from app.render.i18n import WORDS, local_time, status_word
+from app.render.status import describe_state, describe_window
+from app.state import State, SystemState
 from app.urls import Urls
 
 _ENV = Environment(loader=PackageLoader("app", "templates"), autoescape=select_autoescape(["html"]))
 _CSS = files("app").joinpath("templates/base.css").read_text(encoding="utf-8")
 STATE_COLORS = {
-    "current": {"bg": "#fde2e1", "fg": "#8a1c17", "badge": "#d73a49"},
-    "scheduled": {"bg": "#fff0d6", "fg": "#7a4b00", "badge": "#dd8c00"},
-    "ok": {"bg": "#e1f5e6", "fg": "#145a2b", "badge": "#2ea44f"},
+    State.DISRUPTED: {"bg": "#fde2e1", "fg": "#8a1c17", "badge": "#c62828"},
+    State.MAINTENANCE: {"bg": "#fff0d6", "fg": "#7a4b00", "badge": "#a15c00"},
+    State.OPERATIONAL: {"bg": "#e1f5e6", "fg": "#145a2b", "badge": "#1e7e34"},
 }
+# the CSS class of each state (index page styles)
+_STATE_CLASS = {State.DISRUPTED: "current", State.MAINTENANCE: "scheduled", State.OPERATIONAL: "ok"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,24 +55,26 @@ class PageContext:
     source_notes: dict[Lang, str] = field(default_factory=dict)
 
 
-def system_state(incidents: Sequence[Incident], slug: str) -> str:
-    """current / scheduled / ok for one system, from its open incidents."""
-    statuses = {i.status for i in incidents if slug in i.systems}
-    if Status.CURRENT in statuses:
-        return "current"
-    if Status.SCHEDULED in statuses:
-        return "scheduled"
-    return "ok"
+def state_words(state: SystemState, lang: Lang, now: datetime | None) -> str:
+    """The state now in words: "Ongoing disruption", "Maintenance until 23:00", "Operational"."""
+    if state.state is State.DISRUPTED:
+        return WORDS[lang]["state_current"]
+    if state.state is State.OPERATIONAL:
+        return WORDS[lang]["state_ok"]
+    text = describe_state(state, lang, now)
+    return text[:1].upper() + text[1:]
 
 
-def _state_word(lang: Lang, state: str) -> str:
-    return WORDS[lang][
-        "state_current"
-        if state == "current"
-        else "state_scheduled"
-        if state == "scheduled"
-        else "state_ok"
-    ]
+def state_details(state: SystemState, lang: Lang, now: datetime | None) -> list[str]:
+    """Lines under the state: fallback allowed, the next window."""
+    lines = []
+    if state.fallback_allowed:
+        lines.append(WORDS[lang]["fallback_allowed"])
+    if state.next_window is not None:
+        nxt = state.next_window
+        window = Window(nxt.start_at, nxt.end_at)
+        lines.append(WORDS[lang]["next_window"].format(window=describe_window(window, lang)))
+    return lines
 
 
 def feed_urls(urls: Urls, scope: Scope, value: str, lang: Lang) -> list[str]:
@@ -88,7 +104,12 @@ def _systems(catalogue: Catalogue) -> list[System]:
 
 
 def render_index(
-    incidents: Sequence[Incident], catalogue: Catalogue, ctx: PageContext, lang: Lang, urls: Urls
+    incidents: Sequence[Incident],
+    states: dict[str, SystemState],
+    catalogue: Catalogue,
+    ctx: PageContext,
+    lang: Lang,
+    urls: Urls,
 ) -> bytes:
     """The index page: per system its state, latest messages and feed URLs."""
     w = WORDS[lang]
@@ -107,13 +128,15 @@ def render_index(
             overview.append({"title": title, "urls": links})
     systems = []
     for system in _systems(catalogue):
-        state = system_state(incidents, system.slug)
+        state = states[system.slug]
         systems.append(
             {
                 "slug": system.slug,
                 "name": system.name_in(lang),
-                "state": state,
-                "state_word": _state_word(lang, state),
+                "state": _STATE_CLASS[state.state],
+                "state_word": state_words(state, lang, ctx.refreshed_at),
+                "details": state_details(state, lang, ctx.refreshed_at),
+                "calendar": urls.url(Calendar(lang, system.slug)),
                 "messages": _messages(incidents, system.slug, lang, 3),
                 "urls": feed_urls(urls, Scope.SYSTEM, system.slug, lang),
             }
@@ -133,6 +156,8 @@ def render_index(
         other_lang=other.value,
         other_lang_url=urls.url(IndexPage(other)),
         opml_url=urls.url(Opml()),
+        calendar_url=urls.url(Calendar(lang)),
+        systems_url=urls.url(SystemsApi()),
         api_url=urls.url(IncidentsApi(lang)),
     )
     return html.encode("utf-8")
@@ -158,6 +183,7 @@ def _feed_titles(catalogue: Catalogue, lang: Lang) -> list[tuple[Scope, str, str
 
 def render_embed(
     incidents: Sequence[Incident],
+    state: SystemState,
     catalogue: Catalogue,
     ctx: PageContext,
     slug: str,
@@ -167,13 +193,13 @@ def render_embed(
     """A self-contained fragment for an iframe: inline styles, no script, fine at 300 px."""
     system = catalogue.get(slug)
     assert system is not None
-    state = system_state(incidents, slug)
     w = WORDS[lang]
     html = _ENV.get_template("embed.html").render(
         lang=lang.value,
+        details=state_details(state, lang, ctx.refreshed_at),
         name=system.name_in(lang),
-        state_word=_state_word(lang, state),
-        colors=STATE_COLORS[state],
+        state_word=state_words(state, lang, ctx.refreshed_at),
+        colors=STATE_COLORS[state.state],
         messages=_messages(incidents, slug, lang, 3),
         no_messages=w["no_messages"],
         blind=ctx.blind_notice.get(lang, ""),
@@ -185,15 +211,14 @@ def render_embed(
 
 
 def render_badge(
-    incidents: Sequence[Incident], catalogue: Catalogue, slug: str, lang: Lang
+    state: SystemState, catalogue: Catalogue, lang: Lang, now: datetime | None
 ) -> bytes:
-    """A shields-style SVG badge: the system's name and its state now."""
-    system = catalogue.get(slug)
+    """A shields-style SVG badge: the system's name and its state now (a window's end)."""
+    system = catalogue.get(state.slug)
     assert system is not None
-    state = system_state(incidents, slug)
-    left, right = system.name_in(lang), _state_word(lang, state)
+    left, right = system.name_in(lang), state_words(state, lang, now)
     lw, rw = 7 * len(left) + 12, 7 * len(right) + 12
-    color = STATE_COLORS[state]["badge"]
+    color = STATE_COLORS[state.state]["badge"]
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{lw + rw}" height="20" role="img" '
         f'aria-label="{escape(left)}: {escape(right)}"><title>{escape(left)}: {escape(right)}</title>'
