@@ -1,0 +1,69 @@
+"""The /api/stats.json body: per system and month the figures of ``app.stats``. Pure.
+
+Times are RFC 3339 in UTC, as in /api/systems.json; durations are hours as numbers rounded to
+two decimals. Systems come in catalogue order and months oldest first, so identical input gives
+identical bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from app.catalogue import Catalogue
+from app.model import Incident
+from app.stats import CloseStats, MonthStats, monthly_stats, time_to_close
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+def _hours(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / 3600, 2)
+
+
+def _close(stats: CloseStats) -> dict[str, object]:
+    return {
+        "count": stats.count,
+        "median_hours": _hours(stats.median),
+        "p90_hours": _hours(stats.p90),
+    }
+
+
+def _month(stats: MonthStats) -> dict[str, object]:
+    return {
+        "month": stats.month.strftime("%Y-%m"),
+        "start": _rfc3339(stats.start_at),
+        "end": _rfc3339(stats.end_at),
+        "disruptions": stats.disruptions,
+        "hours_disrupted": _hours(stats.disrupted),
+        "windows": stats.windows,
+        "hours_in_windows": _hours(stats.in_windows),
+    }
+
+
+def render_stats_api(
+    catalogue: Catalogue, incidents: Iterable[Incident], now: datetime, months: int = 12
+) -> bytes:
+    """The /api/stats.json body: every catalogue system's months and time to close."""
+    everything = list(incidents)
+    named: dict[str, list[Incident]] = {slug: [] for slug in catalogue.slugs}
+    for incident in everything:
+        for slug in dict.fromkeys(incident.systems):  # a system named twice counts once
+            if slug in named:
+                named[slug].append(incident)
+    systems = {
+        slug: {
+            "months": [_month(m) for m in monthly_stats(found, slug, now, months)],
+            "time_to_close": _close(time_to_close(found, slug)),
+        }
+        for slug, found in named.items()
+    }
+    doc = {
+        "generated_at": _rfc3339(now),
+        "time_to_close": _close(time_to_close(everything, None)),
+        "systems": systems,
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
