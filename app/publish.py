@@ -9,11 +9,13 @@ a cached entry can never outlive the incident it shows).
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import hashlib
+import itertools
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -88,55 +90,104 @@ def _order(incident: Incident) -> tuple[datetime, str]:
     return (incident.updated_at, incident.key)
 
 
+def _by_start(incident: Incident) -> tuple[datetime, str]:
+    return (incident.window.start_at if incident.window else _EPOCH, incident.key)
+
+
+class _Sorted:
+    """Incidents kept sorted by a key as they come and go (bisect: no re-sort per change)."""
+
+    def __init__(self, order: Callable[[Incident], tuple[datetime, str]]) -> None:
+        self.order = order
+        self._keys: list[tuple[datetime, str]] = []
+        self._items: list[Incident] = []
+
+    def add(self, incident: Incident) -> None:
+        key = self.order(incident)
+        at = bisect.bisect_left(self._keys, key)
+        self._keys.insert(at, key)
+        self._items.insert(at, incident)
+
+    def remove(self, incident: Incident) -> None:
+        key = self.order(incident)
+        at = bisect.bisect_left(self._keys, key)
+        if at < len(self._keys) and self._keys[at] == key:
+            del self._keys[at]
+            del self._items[at]
+
+    def newest(self) -> Iterator[Incident]:
+        """Largest key first."""
+        return reversed(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 class Archive:
-    """Every incident in memory, newest change first, indexed by key and by system."""
+    """Every incident in memory, newest change first, indexed by key, system, openness, window.
+
+    The indexes are updated per changed incident, so a poll that changed one incident costs
+    the same with 100 or 10,000 archived.
+    """
 
     def __init__(self, incidents: Iterable[Incident] = ()) -> None:
-        self.by_key: dict[str, Incident] = {i.key: i for i in incidents}
-        self._sorted: list[Incident] | None = None
-        self._by_system: dict[str, list[Incident]] | None = None
-        self._open: list[Incident] | None = None
-        self._windows: list[Incident] | None = None
+        self.by_key: dict[str, Incident] = {}
+        self._all = _Sorted(_order)
+        self._systems: dict[str, _Sorted] = {}
+        self._open: dict[str, Incident] = {}
+        self._statuses: dict[Status, _Sorted] = {status: _Sorted(_order) for status in Status}
+        self._windows = _Sorted(_by_start)
+        loaded = sorted(incidents, key=_order)
+        for incident in loaded:  # appending in order: each insert lands at the end
+            self._add(incident)
+
+    def _add(self, incident: Incident) -> None:
+        self.by_key[incident.key] = incident
+        self._all.add(incident)
+        for system in incident.systems:
+            self._systems.setdefault(system, _Sorted(_order)).add(incident)
+        if incident.status is not Status.CLOSED:
+            self._open[incident.key] = incident
+        self._statuses[incident.status].add(incident)
+        if incident.window is not None:
+            self._windows.add(incident)
+
+    def _remove(self, incident: Incident) -> None:
+        self.by_key.pop(incident.key, None)
+        self._all.remove(incident)
+        for system in incident.systems:
+            if system in self._systems:
+                self._systems[system].remove(incident)
+        self._open.pop(incident.key, None)
+        self._statuses[incident.status].remove(incident)
+        if incident.window is not None:
+            self._windows.remove(incident)
 
     def apply(self, changed: dict[str, Incident | None]) -> None:
         """Replace or remove the incidents of ``changed`` (key → new incident or None)."""
         for key, incident in changed.items():
-            if incident is None:
-                self.by_key.pop(key, None)
-            else:
-                self.by_key[key] = incident
-        if changed:
-            self._sorted = self._by_system = self._open = self._windows = None
+            old = self.by_key.get(key)
+            if old is not None:
+                self._remove(old)
+            if incident is not None:
+                self._add(incident)
 
     def newest_first(self) -> list[Incident]:
         """Every incident, newest change first (the key breaks ties, for stable output)."""
-        if self._sorted is None:
-            self._sorted = sorted(self.by_key.values(), key=_order, reverse=True)
-        return self._sorted
+        return list(self._all.newest())
 
     def of_system(self, slug: str) -> list[Incident]:
         """The incidents naming ``slug``, newest change first."""
-        if self._by_system is None:
-            index: dict[str, list[Incident]] = {}
-            for incident in self.newest_first():
-                for system in incident.systems:
-                    index.setdefault(system, []).append(incident)
-            self._by_system = index
-        return self._by_system.get(slug, [])
+        found = self._systems.get(slug)
+        return list(found.newest()) if found is not None else []
 
     def open_incidents(self) -> list[Incident]:
         """Incidents not closed, newest change first (all that can make a system's state)."""
-        if self._open is None:
-            self._open = [i for i in self.newest_first() if i.status is not Status.CLOSED]
-        return self._open
+        return sorted(self._open.values(), key=_order, reverse=True)
 
     def windows(self, limit: int) -> list[Incident]:
         """The ``limit`` incidents with the latest-starting windows (bounds the calendars)."""
-        if self._windows is None:
-            found = [i for i in self.by_key.values() if i.window is not None]
-            found.sort(key=lambda i: (i.window.start_at if i.window else _EPOCH, i.key))
-            self._windows = found[::-1]
-        return self._windows[:limit]
+        return list(itertools.islice(self._windows.newest(), limit))
 
     def states(self, catalogue: Catalogue, now: datetime) -> dict[str, SystemState]:
         """Every catalogue system's state at ``now``."""
@@ -144,24 +195,34 @@ class Archive:
 
     def for_pages(self, per_system: int) -> list[Incident]:
         """Open incidents plus each system's newest few: all the index and embeds show."""
-        chosen = {i.key: i for i in self.open_incidents()}
-        for incidents in (self.of_system(slug) for slug in self._system_slugs()):
-            for incident in incidents[:per_system]:
+        chosen = dict(self._open)
+        for found in self._systems.values():
+            for incident in itertools.islice(found.newest(), per_system):
                 chosen.setdefault(incident.key, incident)
         return sorted(chosen.values(), key=_order, reverse=True)
 
-    def _system_slugs(self) -> list[str]:
-        self.of_system("")
-        return list(self._by_system or {})
+    def latest_of(self, slug: str, count: int) -> list[Incident]:
+        """The newest ``count`` incidents naming ``slug``."""
+        found = self._systems.get(slug)
+        return list(itertools.islice(found.newest(), count)) if found is not None else []
 
     def select(self, doc: Feed | IncidentsApi, limit: int) -> list[Incident]:
         """The members of a feed or API query, newest change first, at most ``limit``."""
         system = doc.value if isinstance(doc, Feed) and doc.scope is Scope.SYSTEM else ""
         if isinstance(doc, IncidentsApi):
             system = doc.system
-        pool = self.of_system(system) if system else self.newest_first()
+        status = doc.status
+        if isinstance(doc, Feed) and doc.scope is Scope.STATUS:
+            status = Status(doc.value)
+        # the narrowest index that holds every member; shows() checks the rest
+        if system:
+            pool = self._systems.get(system, _Sorted(_order))
+        elif status is not None:
+            pool = self._statuses[status]
+        else:
+            pool = self._all
         chosen: list[Incident] = []
-        for incident in pool:
+        for incident in pool.newest():
             if doc.shows(incident):
                 chosen.append(incident)
                 if len(chosen) >= limit:
@@ -171,8 +232,7 @@ class Archive:
     @property
     def latest(self) -> datetime:
         """The newest change of any incident."""
-        newest = self.newest_first()
-        return newest[0].updated_at if newest else _EPOCH
+        return next((i.updated_at for i in self._all.newest()), _EPOCH)
 
 
 class Renderer:
@@ -220,7 +280,7 @@ class Renderer:
                 return Document.of(body, TYPES["html"], refreshed)
             case Embed():
                 state = archive.states(self.catalogue, refreshed)[doc.system]
-                incidents = archive.of_system(doc.system)[:3]
+                incidents = archive.latest_of(doc.system, 3)
                 body = render_embed(
                     incidents, state, self.catalogue, ctx, doc.system, doc.lang, self.urls
                 )
@@ -243,13 +303,17 @@ class Renderer:
 
     def _calendar(self, doc: Calendar, archive: Archive) -> Document:
         chosen = [i for i in archive.windows(self.settings.feed_limit_max) if doc.shows(i)]
-        scope = (Scope.SYSTEM, doc.system) if doc.system else (Scope.ALL, "")
-        name = feed_title(self.catalogue, *scope, doc.lang)
+        system = self.catalogue.get(doc.system) if doc.system else None
+        name = (
+            word(doc.lang, "calendar_system", name=system.name_in(doc.lang))
+            if system
+            else word(doc.lang, "calendar_all")
+        )
         body = render_calendar(
             chosen,
             self.catalogue,
             lang=doc.lang,
-            name=f"{name} · {word(doc.lang, 'calendar_name')}",
+            name=name,
             refresh_seconds=int(self.settings.poll_seconds),
         )
         modified = max((i.updated_at for i in chosen), default=_EPOCH)

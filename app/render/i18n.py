@@ -83,7 +83,8 @@ WORDS: dict[Lang, dict[str, str]] = {
         "state_scheduled": "Service window announced",
         "state_ok": "Operational",
         "next_window": "Next {window}",
-        "calendar_name": "service windows",
+        "calendar_all": "Danish customs systems: service windows",
+        "calendar_system": "{name}: service windows",
         "calendars": "Calendars of the service windows",
         "calendar_hint": "Subscribe in Outlook (Add calendar → From Internet) or Google Calendar "
         "(Other calendars → From URL); it refreshes by itself.",
@@ -138,7 +139,8 @@ WORDS: dict[Lang, dict[str, str]] = {
         "state_scheduled": "Servicevindue varslet",
         "state_ok": "I drift",
         "next_window": "Næste {window}",
-        "calendar_name": "servicevinduer",
+        "calendar_all": "Toldsystemerne: servicevinduer",
+        "calendar_system": "{name}: servicevinduer",
         "calendars": "Kalendere med servicevinduerne",
         "calendar_hint": "Abonnér i Outlook (Tilføj kalender → Fra internettet) eller Google "
         "Kalender (Andre kalendere → Fra webadresse); den opdaterer sig selv.",
