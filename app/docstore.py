@@ -92,6 +92,7 @@ class RenderMark:
     generation: int
     key: str
     refreshed_at: datetime | None
+    serial: int = 0  # bumped by every publish, so workers notice health-only changes too
 
 
 def _mark_from(data: Any) -> RenderMark | None:
@@ -102,6 +103,7 @@ def _mark_from(data: Any) -> RenderMark | None:
         int(data["generation"]),
         str(data["key"]),
         datetime.fromisoformat(refreshed) if refreshed else None,
+        int(data.get("serial", 0)),
     )
 
 
@@ -110,6 +112,7 @@ def _mark_to(mark: RenderMark) -> dict[str, Any]:
         "generation": mark.generation,
         "key": mark.key,
         "refreshed_at": mark.refreshed_at.isoformat() if mark.refreshed_at else None,
+        "serial": mark.serial,
     }
 
 
@@ -234,7 +237,11 @@ class Publisher:
         written = len(batch.raw) // 2
         batch.put(_INDEX, _index_to(index))
         batch.put(_CONTEXT, context)
-        batch.put(_RENDERED, _mark_to(RenderMark(self._generation, self.key, ctx.refreshed_at)))
+        serial = mark.serial + 1 if mark is not None else 1
+        batch.put(
+            _RENDERED,
+            _mark_to(RenderMark(self._generation, self.key, ctx.refreshed_at, serial)),
+        )
         self.store.commit(batch)
         return written
 

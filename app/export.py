@@ -16,6 +16,7 @@ def _write(path: Path, body: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     with os.fdopen(fd, "wb") as f:
         f.write(body)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; a web server running as another user must read it
     os.replace(tmp, path)  # a static server never sees a half-written file
 
 

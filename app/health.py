@@ -83,9 +83,20 @@ def count_poll(counters: Counters, report: PollReport, seconds: float) -> Counte
     )
 
 
-def due(record: SourceHealth | None, now: datetime) -> bool:
-    """True when a source may be read now (its backoff or max-age has passed)."""
-    return record is None or record.next_attempt_at is None or record.next_attempt_at <= now
+CLOCK_SLACK = timedelta(minutes=2)  # clock steps smaller than this are not worth a warning
+
+
+def due(record: SourceHealth | None, now: datetime, longest_wait: float | None = None) -> bool:
+    """True when a source may be read now (its backoff or max-age has passed).
+
+    A next attempt further ahead than ``longest_wait`` seconds cannot have been set by a
+    correct clock (backoff is capped): it is treated as suspect and the source is read.
+    """
+    if record is None or record.next_attempt_at is None or record.next_attempt_at <= now:
+        return True
+    return longest_wait is not None and (record.next_attempt_at - now).total_seconds() > (
+        longest_wait
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,11 @@
-"""``toldfeed serve``: gunicorn (one worker, threads) running the app and its poller."""
+"""``toldfeed serve``: waitress running the app and its poller in one process.
+
+waitress reads each request completely (its I/O loop buffers headers and body) before a worker
+thread sees it, so slow or idle clients cost a socket, not a thread: 50 connections dripping
+their headers do not delay ``/healthz`` or the feeds. gunicorn's sync and gthread workers give
+each connection a thread while it is read; behind nginx (which buffers) that is fine, alone it
+is not (see the README's production shape).
+"""
 
 from __future__ import annotations
 
@@ -6,25 +13,11 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from gunicorn.app.base import BaseApplication
+import waitress
 
 from app.config import Settings
 
 log = logging.getLogger("toldfeed.serve")
-
-
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, factory: Any, options: dict[str, Any]) -> None:
-        self.factory = factory
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        return self.factory()  # in the worker: the poller thread must start after the fork
 
 
 def build_app(settings: Settings, demo: bool) -> Any:
@@ -52,15 +45,21 @@ def serve_forever(settings: Settings, host: str, port: int, demo: bool = False) 
     if not settings.base_url_set:  # links and self URLs point at where we listen
         shown = "localhost" if host in {"0.0.0.0", "127.0.0.1", "::"} else host
         settings = replace(settings, base_url=f"http://{shown}:{port}")
-    options = {
-        "bind": f"{host}:{port}",
-        "workers": 1,
-        "worker_class": "gthread",
-        "threads": 8,
-        "timeout": 60,
-        "errorlog": "-",
-        "loglevel": "info",
-    }
+    server = make_server(build_app(settings, demo), host, port)
     log.info("toldfeed on http://%s:%d/ (data in %s)", host, port, settings.data_dir)
-    _Gunicorn(lambda: build_app(settings, demo), options).run()
+    server.run()
     return 0
+
+
+def make_server(app: Any, host: str, port: int) -> Any:
+    """The waitress server ``toldfeed serve`` runs (port 0: any free port)."""
+    return waitress.create_server(
+        app,
+        host=host,
+        port=port,
+        threads=8,
+        connection_limit=1000,  # sockets, not threads: slow clients wait in the I/O loop
+        channel_timeout=30,  # an idle or dripping connection is closed after this long
+        ident="toldfeed",
+        clear_untrusted_proxy_headers=True,
+    )

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.docstore import Publisher
-from app.health import count_poll, due, page_context, update_health
+from app.health import CLOCK_SLACK, count_poll, due, page_context, update_health
 from app.ingest import PollReport
 from app.runtime import Runtime
 from app.store import Batch, Store
@@ -114,13 +114,24 @@ class Service:
             interval = timedelta(
                 seconds=self.settings.poll_seconds * (1 - self.settings.poll_jitter)
             )
+            if started is not None and started > now + CLOCK_SLACK:
+                # stamped by a clock that was ahead (and has been corrected): never wait for it
+                log.warning(
+                    "stored poll start %s is in the future (now %s): clock went back? polling",
+                    started.isoformat(),
+                    now.isoformat(),
+                )
+                started = None
             if not force and started and now - started < interval:
                 return None
             batch = Batch()
             Store.stage_poll_started_at(batch, now)
             store.commit(batch)
             health = store.health()
-            skip = frozenset(s.url for s in self.runtime.sources if not due(health.get(s.url), now))
+            longest = self.settings.max_backoff_seconds + CLOCK_SLACK.total_seconds()
+            skip = frozenset(
+                s.url for s in self.runtime.sources if not due(health.get(s.url), now, longest)
+            )
             self.publisher.sync()  # so that the poll's changes can be told from what they replace
             began = self.clock()
             report = self.runtime.poll(now, skip, clock=self.clock)

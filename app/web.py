@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 
 from app.codec import poll_report_to_dict
-from app.health import blindness
+from app.health import CLOCK_SLACK, blindness
 from app.store import Store
 
 bp = Blueprint("toldfeed", __name__)
@@ -20,7 +20,10 @@ def health_report(state: Any, now: datetime) -> tuple[dict[str, Any], int]:
     store: Store = state.store
     health = store.health()
     successes = [t for r in health.values() if (t := r.last_success_at)]
-    last_success = max(successes) if successes else None
+    # a success stamped in the future was stamped by a wrong clock: it proves nothing now
+    suspect = [t for t in successes if t > now + CLOCK_SLACK]
+    trusted = [t for t in successes if t <= now + CLOCK_SLACK]
+    last_success = max(trusted) if trusted else None
     stale_after = timedelta(seconds=settings.stale_after_seconds)
     fresh = last_success is not None and now - last_success <= stale_after
     blind = blindness(health, settings, now)
@@ -30,6 +33,7 @@ def health_report(state: Any, now: datetime) -> tuple[dict[str, Any], int]:
         "status": "ok" if fresh else "stale",
         "checked_at": now.isoformat(),
         "last_success_at": _iso(last_success),
+        "clock_suspect": _iso(max(suspect)) if suspect else None,
         "stale_after_seconds": settings.stale_after_seconds,
         "blind_since": _iso(blind.since if blind else None),
         "incidents_stored": store.incident_count(),
