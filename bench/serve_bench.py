@@ -34,18 +34,29 @@ from app.runtime import Runtime  # noqa: E402
 from app.service import Service  # noqa: E402
 
 DURATION = os.environ.get("BENCH_DURATION", "10s")
+ARCHIVE = 2_000
+
+
+def worker_rss_mb(master: int) -> list[float]:
+    """Resident memory of each child (worker) of a gunicorn master, in MB."""
+    found = []
+    for child in Path(f"/proc/{master}/task/{master}/children").read_text().split():
+        status = Path(f"/proc/{child}/status").read_text()
+        kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+        found.append(kb / 1024)
+    return found
 GUNICORN = ["--workers", "2", "--worker-class", "sync", "--log-level", "warning"]
 
 
 def prepare(base: Path) -> Settings:
-    """A store with the samples plus 100 archived incidents; documents rendered."""
+    """A store with the samples plus 2,000 archived incidents; documents rendered."""
     settings = demo_settings(Settings.from_env({}, data_dir=base, base_url="http://127.0.0.1"))
-    fill_archive(settings.data_dir, 100)
+    fill_archive(settings.data_dir, ARCHIVE)
     transport = SampleTransport()
     with Runtime.open(settings, transport=transport) as runtime:
         fill_demo(runtime, transport)
         Service(runtime).poll_once(force=True)
-        Service(runtime).publish(None, full=True)
+        Service(runtime).publish(None)
     return settings
 
 
@@ -94,7 +105,7 @@ def main() -> None:
         gunicorn = [sys.executable, "-m", "gunicorn", *GUNICORN, "--chdir", str(ROOT)]
         procs.append(
             subprocess.Popen(
-                [*gunicorn, "--bind", f"127.0.0.1:{ports['toldfeed']}", "app:create_app()"], env=env
+                [*gunicorn, "--bind", f"127.0.0.1:{ports['toldfeed']}", "app.wsgi:application"], env=env
             )
         )
         procs.append(
@@ -125,6 +136,11 @@ def main() -> None:
             wrk(url, None)  # warm up
             results[(name, "200")] = wrk(url, None)
             results[(name, "304")] = wrk(url, etags[name])
+        # the API with its variants and a few pages, then the workers' memory
+        base = f"http://127.0.0.1:{ports['toldfeed']}"
+        for path in ("/", "/api/incidents.json", "/feeds/all.json?limit=500", "/da/feeds/all.rss"):
+            httpx.get(base + path)
+        memory = worker_rss_mb(procs[0].pid)
     finally:
         for proc in procs:
             proc.terminate()
@@ -155,6 +171,9 @@ def main() -> None:
         "",
         f"toldfeed / bare WSGI: {ratio200:.2f}x (200), {ratio304:.2f}x (304). "
         f"nginx / toldfeed: {nginx200:.1f}x (200).",
+        "",
+        f"Worker memory (RSS) with {ARCHIVE:,} archived incidents, after the runs and a few "
+        f"variant requests: {', '.join(f'{m:.0f} MB' for m in memory)}.",
     ]
     table = "\n".join(lines)
     print(table)
