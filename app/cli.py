@@ -1,15 +1,19 @@
-"""The ``toldfeed`` command: poll, serve, export."""
+"""The ``toldfeed`` command: poll, serve, export, publish."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from app.config import Settings
 from app.errors import ConfigError, StoreError
 from app.ingest import PollReport
 from app.logs import setup_logging
+
+if TYPE_CHECKING:
+    from app.objectstore import UploadResult
 
 
 def format_report(report: PollReport) -> list[str]:
@@ -30,18 +34,47 @@ def format_report(report: PollReport) -> list[str]:
     return lines
 
 
+def format_upload(result: UploadResult) -> str:
+    """One line for an upload run to the bucket."""
+    figures = f"{len(result.put)} put, {result.checked} checked, {result.requests} requests"
+    if result.ok:
+        return f"published     {result.target}  {figures}"
+    return (
+        f"publish failed {result.target}  {result.error}; {figures}, "
+        f"{result.pending} pending (retried at the next poll)"
+    )
+
+
 def _cmd_poll(settings: Settings) -> int:
     from app.runtime import Runtime
     from app.service import Service
 
     with Runtime.open(settings) as runtime:
-        report = Service(runtime).poll_once(force=True)
+        service = Service(runtime)
+        report = service.poll_once(force=True)
     if report is None:
         print("another toldfeed process is polling this data directory; try again later")
         return 1
     for line in format_report(report):
         print(line)
+    if service.last_upload is not None:  # the exit status stays the upstream's alone
+        print(format_upload(service.last_upload))
     return 0 if report.ok else 1
+
+
+def _cmd_publish(settings: Settings) -> int:
+    from app.runtime import Runtime
+    from app.service import Service
+
+    if settings.publish_target is None:
+        raise ConfigError("TOLDFEED_PUBLISH_S3 is not set (s3://bucket/prefix)")
+    with Runtime.open(settings) as runtime:
+        result = Service(runtime).sync_bucket()
+    if result is None:
+        print("another toldfeed process is polling this data directory; try again later")
+        return 1
+    print(format_upload(result))
+    return 0 if result.ok else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     export = sub.add_parser("export", help="write every published document under DIR")
     export.add_argument("dir")
+    sub.add_parser(
+        "publish", help="make the bucket of TOLDFEED_PUBLISH_S3 hold every published document"
+    )
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     try:
@@ -74,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             count = export_all(settings, args.dir)
             print(f"wrote {count} documents under {args.dir}")
             return 0
+        if args.command == "publish":
+            return _cmd_publish(settings)
     except ConfigError as e:
         print(f"toldfeed: configuration error: {e}", file=sys.stderr)
         return 2

@@ -22,9 +22,11 @@ from app.state_records import (
     HttpState,
     Outcome,
     PollReport,
+    PublishStatus,
     SourceHealth,
     SourceReport,
     SourceState,
+    UploadRecord,
 )
 from app.upstream.result import DetailLink
 
@@ -364,4 +366,44 @@ def poll_report_from_dict(d: dict[str, Any]) -> PollReport:
         changed_keys=tuple(d.get("changed", ())),
         removed_keys=tuple(d.get("removed", ())),
         detail_errors=tuple(details.get("errors", ())),
+    )
+
+
+def upload_record_to_dict(r: UploadRecord) -> dict[str, Any]:
+    """What was put at one path as JSON-ready data."""
+    return {"target": r.target, "sha256": r.sha256, "uploaded_at": _t(r.uploaded_at)}
+
+
+def upload_record_from_dict(d: dict[str, Any]) -> UploadRecord:
+    """Inverse of ``upload_record_to_dict``."""
+    return UploadRecord(str(d["target"]), str(d["sha256"]), _req(d["uploaded_at"]))
+
+
+def publish_status_to_dict(s: PublishStatus) -> dict[str, Any]:
+    """The upload status as JSON-ready data."""
+    return {
+        "target": s.target,
+        "last_attempt_at": _t(s.last_attempt_at),
+        "last_success_at": _t(s.last_success_at),
+        "last_failure_at": _t(s.last_failure_at),
+        "last_error": s.last_error,
+        "failing_since": _t(s.failing_since),
+        "pending": s.pending,
+        "uploads": s.uploads,
+        "failures": s.failures,
+    }
+
+
+def publish_status_from_dict(d: dict[str, Any]) -> PublishStatus:
+    """Inverse of ``publish_status_to_dict``."""
+    return PublishStatus(
+        target=str(d.get("target", "")),
+        last_attempt_at=_dt(d.get("last_attempt_at")),
+        last_success_at=_dt(d.get("last_success_at")),
+        last_failure_at=_dt(d.get("last_failure_at")),
+        last_error=d.get("last_error"),
+        failing_since=_dt(d.get("failing_since")),
+        pending=int(d.get("pending", 0)),
+        uploads=int(d.get("uploads", 0)),
+        failures=int(d.get("failures", 0)),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -63,10 +64,20 @@ class Settings:
     max_backoff_seconds: float = 3600.0
     feed_limit_default: int = 50
     feed_limit_max: int = 500
+    # publishing to S3-compatible object storage (app.objectstore); the AWS_* variables
+    # (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...) are boto3's own business
+    publish_s3: str = ""  # s3://bucket/prefix; empty: nothing is uploaded
+    publish_timeout_seconds: float = 5.0  # connect and read timeout of one request
+    publish_retries: int = 2  # retries of one request (throttling, 5xx, connection errors)
     frame_ancestors: str = "*"
     demo: bool = False
     poll_on_serve: bool = True
     base_url_set: bool = False  # True when TOLDFEED_BASE_URL was given
+
+    @property
+    def publish_target(self) -> S3Target | None:
+        """Where documents are uploaded after each poll (``TOLDFEED_PUBLISH_S3``), or None."""
+        return parse_s3_target(self.publish_s3) if self.publish_s3 else None
 
     @property
     def user_agent(self) -> str:
@@ -111,6 +122,44 @@ class Settings:
             raise ConfigError("TOLDFEED_BASE_URL must be an http(s) URL")
         if self.max_body_bytes < 1024 or self.timeout_seconds <= 0:
             raise ConfigError("fetch limits must be positive")
+        if self.publish_s3:
+            parse_s3_target(self.publish_s3)
+        if self.publish_timeout_seconds <= 0 or self.publish_retries < 0:
+            raise ConfigError("TOLDFEED_PUBLISH_TIMEOUT_SECONDS and _RETRIES must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class S3Target:
+    """A bucket and a key prefix (empty, or ending in ``/``) that documents are uploaded under."""
+
+    bucket: str
+    prefix: str = ""
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]")
+_PREFIX_SEGMENT = re.compile(r"[A-Za-z0-9!\-_.*'()]+")
+
+
+def parse_s3_target(value: str) -> S3Target:
+    """``s3://bucket/prefix`` as a target; a ConfigError naming ``TOLDFEED_PUBLISH_S3`` if bad."""
+    parts = urlsplit(value.strip())
+    bucket = parts.netloc
+    segments = [s for s in parts.path.split("/") if s]
+    problem = None
+    if parts.scheme != "s3":
+        problem = "must start with s3://"
+    elif not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        problem = f"{bucket!r} is not a bucket name (3-63 of a-z 0-9 . - _)"
+    elif parts.query or parts.fragment or "//" in parts.path.strip("/"):
+        problem = "the prefix must be a plain path"
+    elif any(s in {".", ".."} or not _PREFIX_SEGMENT.fullmatch(s) for s in segments):
+        problem = "the prefix may hold only letters, digits and !-_.*'() between slashes"
+    if problem:
+        raise ConfigError(f"TOLDFEED_PUBLISH_S3={value!r}: {problem}")
+    return S3Target(bucket, "".join(f"{s}/" for s in segments))
 
 
 def load_sources(path: Path) -> tuple[Source, ...]:

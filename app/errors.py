@@ -7,6 +7,7 @@
      │    ├── TooLargeError       the body exceeded the size limit
      │    └── NotAllowedError     a URL outside the hosts of the sources file
      ├── StoreError           the data directory cannot be used
+     ├── PublishError         the object-storage bucket did not take a document (app.objectstore)
      └── RequestError         a web request for an unknown document (404) or bad value (400)
 
 Parse problems are not exceptions: parsers return warnings with what they could read.
@@ -52,6 +53,10 @@ class NotAllowedError(FetchError):
 
 class StoreError(ToldfeedError):
     """The store could not be opened or written."""
+
+
+class PublishError(ToldfeedError):
+    """The bucket could not be reached or refused a request (retried at the next poll)."""
 
 
 class RequestError(ToldfeedError):

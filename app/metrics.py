@@ -61,6 +61,24 @@ class StoreCollector(Collector):
         for url, record in self.store.health().items():
             consecutive.add_metric([url], record.consecutive_failures)
         yield consecutive
+        yield from self._publish()
+
+    def _publish(self) -> Iterator[Any]:
+        """Uploads to the object-storage bucket (only once an upload ran)."""
+        status = self.store.publish_status()
+        if status is None:
+            return
+        uploads = CounterMetricFamily("toldfeed_publish_uploads", "Objects put into the bucket")
+        uploads.add_metric([], status.uploads)
+        yield uploads
+        failures = CounterMetricFamily("toldfeed_publish_failures", "Upload runs that failed")
+        failures.add_metric([], status.failures)
+        yield failures
+        pending = GaugeMetricFamily(
+            "toldfeed_publish_pending", "Documents that differ from what the bucket holds"
+        )
+        pending.add_metric([], status.pending)
+        yield pending
 
 
 class Metrics:

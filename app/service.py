@@ -5,6 +5,10 @@ A poll runs under an exclusive ``flock`` on ``<data_dir>/poll.lock`` taken witho
 and only if no poll started within the last interval (recorded in the store), so together
 they poll at most once per interval. A poll has a time budget; a poll that overruns it is
 cut short (its sources report the budget) and never stacks up behind the next one.
+
+With ``TOLDFEED_PUBLISH_S3``, the poll then uploads the documents that differ from the last
+upload (``app.objectstore``), after its commit and after rendering; a bucket that cannot be
+reached leaves them pending for the next poll and changes nothing else.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 from app.docstore import Publisher
 from app.health import CLOCK_SLACK, count_poll, due, page_context, update_health
 from app.ingest import PollReport
+from app.objectstore import Uploader, UploadResult
 from app.runtime import Runtime
 from app.store import Batch, Store
 
@@ -71,6 +76,8 @@ class Service:
         self.clock = clock
         self.lock = PollLock(runtime.settings.data_dir / "poll.lock")
         self.last_published = 0  # documents the last publish wrote (for benchmarks and logs)
+        self.uploader = Uploader.from_settings(runtime.settings, runtime.store)
+        self.last_upload: UploadResult | None = None  # the last upload run, if any
 
     def upstream_url(self) -> str:
         """The official page readers are pointed to when toldfeed is blind."""
@@ -100,6 +107,29 @@ class Service:
                 return False
             self.publish(None)
             return True
+        finally:
+            self.lock.release()
+
+    def upload(self, verify: bool = False) -> UploadResult | None:
+        """Put the stored documents that the bucket lacks; None without ``TOLDFEED_PUBLISH_S3``.
+
+        Call under the poll lock. A bucket that fails is reported in the result, never raised.
+        """
+        if self.uploader is None:
+            return None
+        self.last_upload = self.uploader.run(self.publisher.stored(), self.clock(), verify)
+        return self.last_upload
+
+    def sync_bucket(self, wait_seconds: float = 120.0) -> UploadResult | None:
+        """``toldfeed publish``: render if needed, then make the bucket equal to the export.
+
+        None when another process held the poll lock for ``wait_seconds``.
+        """
+        self.ensure_published(wait_seconds)
+        if not self.lock.acquire(wait_seconds):
+            return None
+        try:
+            return self.upload(verify=True)
         finally:
             self.lock.release()
 
@@ -142,6 +172,7 @@ class Service:
             store.commit(batch)
             changed = [*report.new_keys, *report.changed_keys, *report.removed_keys]
             self.publish(changed)
+            self.upload()  # after the poll's commit; a failing bucket only leaves work pending
             self._log(report)
             return report
         finally:

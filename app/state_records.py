@@ -5,6 +5,8 @@
     SourceHealth   success and failure history of one source
     Counters       poll figures for /metrics, summed over every poll
     PollReport     the outcome of one poll, with one SourceReport a source
+    UploadRecord   what was last put into the object-storage bucket at one path
+    PublishStatus  how uploading to the bucket goes: failures, pending, figures
 
 Where each is kept is ``app.store``'s business (its typed methods). Every datetime is
 timezone-aware UTC.
@@ -130,3 +132,35 @@ class PollReport:
     def ok(self) -> bool:
         """True when every source was read (fetched or not modified) or skipped on purpose."""
         return all(s.outcome in READ or s.outcome == Outcome.SKIPPED for s in self.sources)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRecord:
+    """What was last put into the bucket ``target`` at one export path: its content hash.
+
+    Our own SHA-256 of the bytes decides whether a document must be put again (an S3 ETag is
+    not always an MD5); a record for another target counts as no record.
+    """
+
+    target: str
+    sha256: str
+    uploaded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PublishStatus:
+    """How uploading to the bucket goes, as of the last upload run (``app.objectstore``).
+
+    ``pending`` documents differ from what the bucket holds and wait for the next run;
+    ``uploads`` (objects put) and ``failures`` (runs that failed) are summed over every run.
+    """
+
+    target: str
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_failure_at: datetime | None = None
+    last_error: str | None = None
+    failing_since: datetime | None = None
+    pending: int = 0
+    uploads: int = 0
+    failures: int = 0

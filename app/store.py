@@ -15,6 +15,8 @@ spelled here only; other modules use the typed methods.
     meta:poll_started_at   when the last poll began (polls are at most one per interval)
     meta:counters          poll figures for /metrics
     health:sources         per-source health
+    upload:<path>          what was last put into the object-storage bucket at <path>
+    meta:publish           how uploading to the bucket goes (failures, pending, figures)
     doc:<path>, docs:..., meta:context, meta:rendered*    rendered documents (app.docstore)
 
 Everything one poll writes goes through one ``Batch`` committed in a single SQLite
@@ -43,14 +45,27 @@ from app.codec import (
     observation_to_dict,
     poll_report_from_dict,
     poll_report_to_dict,
+    publish_status_from_dict,
+    publish_status_to_dict,
     source_health_from_dict,
     source_health_to_dict,
     source_state_from_dict,
     source_state_to_dict,
+    upload_record_from_dict,
+    upload_record_to_dict,
 )
 from app.errors import StoreError
 from app.model import Incident, Observation
-from app.state_records import Counters, Health, HttpState, PollReport, SourceHealth, SourceState
+from app.state_records import (
+    Counters,
+    Health,
+    HttpState,
+    PollReport,
+    PublishStatus,
+    SourceHealth,
+    SourceState,
+    UploadRecord,
+)
 
 _OBS, _REF, _KEY, _INC, _SRC = "obs:", "ref:", "key:", "inc:", "src:"
 _HTTP = "meta:http"
@@ -60,6 +75,7 @@ _LAST_POLL = "meta:last_poll"
 _POLL_STARTED_AT = "meta:poll_started_at"
 _COUNTERS = "meta:counters"
 _HEALTH = "health:sources"
+_UPLOAD, _PUBLISH = "upload:", "meta:publish"
 
 
 def _dumps(value: Any) -> str:
@@ -271,3 +287,29 @@ class Store:
     def stage_poll_started_at(batch: Batch, at: datetime) -> None:
         """Queue the start time of a poll."""
         batch.put(_POLL_STARTED_AT, at.isoformat())
+
+    # uploads to object storage (app.objectstore) -----------------------------------------
+
+    def uploads(self, paths: Iterable[str]) -> dict[str, UploadRecord]:
+        """What was last put into the bucket at each of ``paths`` (paths never put are absent)."""
+        found = {}
+        for path in paths:
+            data = self.get(f"{_UPLOAD}{path}")
+            if data:
+                found[path] = upload_record_from_dict(data)
+        return found
+
+    @staticmethod
+    def stage_upload(batch: Batch, path: str, record: UploadRecord) -> None:
+        """Queue what was put into the bucket at ``path``."""
+        batch.put(f"{_UPLOAD}{path}", upload_record_to_dict(record))
+
+    def publish_status(self) -> PublishStatus | None:
+        """How uploading to the bucket goes; None before the first upload run."""
+        data = self.get(_PUBLISH)
+        return publish_status_from_dict(data) if data else None
+
+    @staticmethod
+    def stage_publish_status(batch: Batch, status: PublishStatus) -> None:
+        """Queue the upload status."""
+        batch.put(_PUBLISH, publish_status_to_dict(status))

@@ -53,12 +53,31 @@ def health_report(state: Any, now: datetime) -> tuple[dict[str, Any], int]:
             for url, r in health.items()
         },
         "last_poll": poll_report_to_dict(last_poll) if last_poll else None,
+        "publish": _publish_report(settings, store),
     }
     return doc, 200 if fresh else 503
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _publish_report(settings: Any, store: Store) -> dict[str, Any] | None:
+    """Uploads to the bucket as the last upload run left them; None without a bucket."""
+    target = settings.publish_target
+    if target is None:
+        return None
+    status = store.publish_status()
+    ran = status is not None and status.target == str(target)
+    return {
+        "target": str(target),
+        "last_attempt_at": _iso(status.last_attempt_at) if ran and status else None,
+        "last_success_at": _iso(status.last_success_at) if ran and status else None,
+        "last_failure_at": _iso(status.last_failure_at) if ran and status else None,
+        "last_error": status.last_error if ran and status else None,
+        "failing_since": _iso(status.failing_since) if ran and status else None,
+        "pending": status.pending if ran and status else None,  # None: no upload run yet
+    }
 
 
 @bp.get("/healthz")

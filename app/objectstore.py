@@ -1,0 +1,331 @@
+"""Publishing to S3-compatible object storage (the only importer of boto3 and botocore).
+
+With ``TOLDFEED_PUBLISH_S3=s3://bucket/prefix`` the process that polls puts every stored
+document under the prefix at its export path, so that a CDN in front of the bucket serves the
+readers and one small machine polls the agency. An upload run, like a poll, has phases:
+
+    read: stored documents ──► plan_uploads (pure) ──► put, one by one, ──► record: what was put,
+          upload records          what to put            in stored() order     the status (one commit)
+          [toldfeed publish: list and HEAD the bucket too]
+
+- Only documents whose bytes differ from the last successful upload to this target are put.
+  The content hash is our own SHA-256, kept per path in the store and sent along as
+  ``x-amz-meta-sha256``; an S3 ETag is not always an MD5 (multipart uploads, SSE-KMS, other
+  services), so it is never used.
+- Order is ``Publisher.stored()``'s: what others link to (feeds, embeds, badges, calendars,
+  APIs) first, index pages and OPML last, so a reader never follows a link to a missing object.
+- Nothing is ever deleted.
+- A bucket that cannot be reached costs one bounded request (timeouts and retries from the
+  settings): the run stops at the first failure, records what it did put and leaves the rest
+  pending for the next run. Errors are returned, never raised, so the poll's outcome stays the
+  upstream's alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from app.config import S3Target, Settings
+from app.errors import PublishError
+from app.publish import Document
+from app.state_records import PublishStatus, UploadRecord
+from app.store import Batch, Store
+
+log = logging.getLogger("toldfeed.objectstore")
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """One stored document as the bucket should hold it."""
+
+    path: str
+    sha256: str
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteObject:
+    """What the bucket holds at one path, as a HEAD request tells."""
+
+    sha256: str | None
+    content_type: str | None
+    cache_control: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What an upload run puts (in order), and what it records without putting."""
+
+    put: tuple[Wanted, ...]
+    adopt: tuple[Wanted, ...] = ()  # the bucket already holds them as they are
+
+
+def plan_uploads(
+    wanted: Sequence[Wanted],
+    uploaded: Mapping[str, UploadRecord],
+    target: str,
+    cache_control: str,
+    remote: Mapping[str, RemoteObject] | None = None,
+) -> Plan:
+    """Decide what to put, keeping ``wanted``'s order. Pure: no I/O.
+
+    Without ``remote`` (after a poll) a document is put when the last upload to ``target`` at
+    its path had other bytes, or there was none. With ``remote`` (``toldfeed publish``: what a
+    listing and HEAD requests found, a path absent from it being missing from the bucket) the
+    bucket decides: a document is put when the bucket lacks it or holds other bytes or headers,
+    and one the bucket holds as it should but that has no record is adopted (recorded).
+    """
+    put: list[Wanted] = []
+    adopt: list[Wanted] = []
+    for w in wanted:
+        record = uploaded.get(w.path)
+        recorded = record is not None and record.target == target and record.sha256 == w.sha256
+        if remote is None:
+            if not recorded:
+                put.append(w)
+        elif remote.get(w.path) != RemoteObject(w.sha256, w.content_type, cache_control):
+            put.append(w)
+        elif not recorded:
+            adopt.append(w)
+    return Plan(tuple(put), tuple(adopt))
+
+
+class Bucket:
+    """One bucket and key prefix through boto3, with bounded timeouts and retries.
+
+    The AWS_* variables (``AWS_ENDPOINT_URL``, credentials, region) are read by boto3. The
+    client is made on first use, so a process that never uploads never imports boto3.
+    ``requests`` counts every HTTP request sent, retries included.
+    """
+
+    HEAD_WORKERS = 8
+
+    def __init__(self, target: S3Target, timeout_seconds: float = 5.0, retries: int = 2) -> None:
+        self.target = target
+        self.timeout_seconds = timeout_seconds
+        self.retries = retries
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._client: Any = None
+
+    def _s3(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                import boto3
+                from botocore.config import Config
+                from botocore.exceptions import BotoCoreError
+
+                config = Config(
+                    connect_timeout=self.timeout_seconds,
+                    read_timeout=self.timeout_seconds,
+                    retries={"mode": "standard", "total_max_attempts": self.retries + 1},
+                    # plain requests that every S3-compatible service takes (by default boto3
+                    # adds CRC checksums that some of them reject)
+                    request_checksum_calculation="when_required",
+                    response_checksum_validation="when_required",
+                    max_pool_connections=self.HEAD_WORKERS,
+                )
+                try:
+                    client = boto3.session.Session().client("s3", config=config)
+                except (BotoCoreError, ValueError) as e:
+                    raise PublishError(f"cannot set up the S3 client: {e}") from e
+                client.meta.events.register("before-send.s3", self._count)
+                self._client = client
+            return self._client
+
+    def _count(self, **_: Any) -> None:
+        with self._lock:
+            self.requests += 1
+
+    def _call(self, what: str, action: Callable[[Any], Any]) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return action(self._s3())
+        except ClientError as e:
+            status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            code = e.response.get("Error", {}).get("Code", "")
+            raise PublishError(f"{what}: HTTP {status} {code}".rstrip()) from e
+        except (BotoCoreError, OSError) as e:
+            raise PublishError(f"{what}: {e}") from e
+
+    def put(
+        self, path: str, body: bytes, content_type: str, cache_control: str, sha256: str
+    ) -> None:
+        """Put one object at the prefix plus ``path``, with its headers and content hash."""
+        key = self.target.prefix + path
+        self._call(
+            f"PUT {key}",
+            lambda s3: s3.put_object(
+                Bucket=self.target.bucket,
+                Key=key,
+                Body=body,
+                ContentType=content_type,
+                CacheControl=cache_control,
+                Metadata={"sha256": sha256},
+            ),
+        )
+
+    def listing(self) -> set[str]:
+        """The paths (below the prefix) of every object under the prefix; paginated."""
+
+        def run(s3: Any) -> set[str]:
+            found: set[str] = set()
+            pages = s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.target.bucket, Prefix=self.target.prefix
+            )
+            for page in pages:
+                found.update(o["Key"][len(self.target.prefix) :] for o in page.get("Contents", ()))
+            return found
+
+        result: set[str] = self._call(f"LIST {self.target}", run)
+        return result
+
+    def head(self, path: str) -> RemoteObject | None:
+        """What the bucket holds at ``path``; None when nothing."""
+        key = self.target.prefix + path
+
+        def run(s3: Any) -> RemoteObject | None:
+            from botocore.exceptions import ClientError
+
+            try:
+                found = s3.head_object(Bucket=self.target.bucket, Key=key)
+            except ClientError as e:
+                if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                    return None  # removed between the listing and now
+                raise
+            return RemoteObject(
+                (found.get("Metadata") or {}).get("sha256"),
+                found.get("ContentType"),
+                found.get("CacheControl"),
+            )
+
+        result: RemoteObject | None = self._call(f"HEAD {key}", run)
+        return result
+
+    def remote(self, paths: Iterable[str]) -> dict[str, RemoteObject]:
+        """What the bucket holds at those of ``paths`` it has: one listing, HEADs in parallel."""
+        listed = self.listing()
+        present = [p for p in paths if p in listed]
+        self._s3()  # made once, before the threads share it
+        with ThreadPoolExecutor(self.HEAD_WORKERS) as pool:
+            heads = list(pool.map(self.head, present))
+        return {p: h for p, h in zip(present, heads, strict=True) if h is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class UploadResult:
+    """What one upload run did."""
+
+    target: str
+    put: tuple[str, ...]  # paths put, in order
+    checked: int  # objects compared with the bucket itself (toldfeed publish)
+    pending: int  # documents that still differ from what the bucket holds
+    requests: int  # HTTP requests sent, retries included
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the bucket now holds every document."""
+        return self.error is None
+
+
+class Uploader:
+    """Makes the bucket hold the stored documents; keeps upload records and status in the store.
+
+    Call it under the poll lock: one process uploads at a time.
+    """
+
+    def __init__(self, store: Store, bucket: Bucket, max_age: int) -> None:
+        self.store = store
+        self.bucket = bucket
+        self.cache_control = f"public, max-age={max_age}"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, store: Store) -> Uploader | None:
+        """The uploader ``TOLDFEED_PUBLISH_S3`` asks for, or None."""
+        target = settings.publish_target
+        if target is None:
+            return None
+        bucket = Bucket(target, settings.publish_timeout_seconds, settings.publish_retries)
+        return cls(store, bucket, int(settings.poll_seconds))
+
+    def run(
+        self, documents: Mapping[str, Document], now: datetime, verify: bool = False
+    ) -> UploadResult:
+        """Put what differs from the last upload (``verify``: from the bucket itself).
+
+        ``documents`` in ``Publisher.stored()`` order. Never raises PublishError: a failure
+        is in the result and in the stored status, and what was not put stays pending.
+        """
+        target = str(self.bucket.target)
+        sent = self.bucket.requests
+        wanted = [
+            Wanted(path, hashlib.sha256(doc.body).hexdigest(), doc.content_type)
+            for path, doc in documents.items()
+        ]
+        uploaded = self.store.uploads(documents)
+        plan = plan_uploads(wanted, uploaded, target, self.cache_control)
+        checked = 0
+        done: list[Wanted] = []
+        error = None
+        try:
+            if verify:
+                remote = self.bucket.remote(documents)
+                checked = len(remote)
+                plan = plan_uploads(wanted, uploaded, target, self.cache_control, remote)
+            for w in plan.put:
+                body = documents[w.path].body
+                self.bucket.put(w.path, body, w.content_type, self.cache_control, w.sha256)
+                done.append(w)
+        except PublishError as e:
+            error = str(e)
+        batch = Batch()
+        for w in (*plan.adopt, *done):
+            Store.stage_upload(batch, w.path, UploadRecord(target, w.sha256, now))
+        status = self._status(target, now, len(done), len(plan.put) - len(done), error)
+        Store.stage_publish_status(batch, status)
+        self.store.commit(batch)
+        result = UploadResult(
+            target,
+            tuple(w.path for w in done),
+            checked,
+            status.pending,
+            self.bucket.requests - sent,
+            error,
+        )
+        if error:
+            log.warning(
+                "upload failed target=%s put=%d pending=%d error=%s",
+                target,
+                len(done),
+                result.pending,
+                error,
+            )
+        else:
+            log.info("upload done target=%s put=%d checked=%d", target, len(done), checked)
+        return result
+
+    def _status(
+        self, target: str, now: datetime, put: int, pending: int, error: str | None
+    ) -> PublishStatus:
+        old = self.store.publish_status() or PublishStatus(target)
+        if old.target != target:
+            old = PublishStatus(target, uploads=old.uploads, failures=old.failures)
+        old = replace(old, last_attempt_at=now, pending=pending, uploads=old.uploads + put)
+        if error is None:
+            return replace(old, last_success_at=now, failing_since=None)
+        return replace(
+            old,
+            last_failure_at=now,
+            last_error=error,
+            failing_since=old.failing_since or now,
+            failures=old.failures + 1,
+        )

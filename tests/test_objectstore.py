@@ -1,0 +1,468 @@
+"""Publishing to S3-compatible object storage, against a real S3-protocol server on 127.0.0.1.
+
+moto runs in server mode for the whole session; every test gets its own bucket. toldfeed talks
+to it through ``S3Front``, a small proxy that logs every request (so PUTs are counted where they
+arrive, not where they are sent) and answers 503 while it is told to. The ``admin`` client
+reaches moto directly: what it does is neither counted nor failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from app import create_app
+from app.cli import main
+from app.config import S3Target, Settings, parse_s3_target
+from app.errors import ConfigError
+from app.export import export_all
+from app.objectstore import RemoteObject, Wanted, plan_uploads
+from app.publish import Document
+from app.runtime import Runtime
+from app.service import Service
+from app.state_records import UploadRecord
+from tests.conftest import Upstream, polled_at
+
+PREFIX = "cdn/"
+PAGES = ("index.html", "da/index.html", "feeds.opml")  # documents that link to the others
+
+
+class S3Front:
+    """A proxy in front of moto: logs ``(method, path)``; answers 503 while ``down`` (or for
+    the next ``fail_next`` requests, or once ``up_for`` more requests have passed)."""
+
+    def __init__(self, moto_port: int) -> None:
+        self.moto_port = moto_port
+        self.log: list[tuple[str, str]] = []
+        self.down = False
+        self.fail_next = 0
+        self.up_for: int | None = None
+        self._lock = threading.Lock()
+        front = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def relay(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if front.refuse(self.command, self.path):
+                    error = (
+                        b"<Error><Code>ServiceUnavailable</Code><Message>later</Message></Error>"
+                    )
+                    self.send_response(503)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(error)))
+                    self.end_headers()
+                    self.wfile.write(error)
+                    return
+                conn = http.client.HTTPConnection("127.0.0.1", front.moto_port, timeout=5)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "expect"}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                answer = conn.getresponse()
+                data = answer.read()
+                conn.close()
+                self.send_response(answer.status)
+                skip = {"content-length", "transfer-encoding", "connection", "server", "date"}
+                for name, value in answer.getheaders():
+                    if name.lower() not in skip:
+                        self.send_header(name, value)
+                length = answer.getheader("Content-Length") if self.command == "HEAD" else None
+                self.send_header("Content-Length", length or str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = relay
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+    def refuse(self, method: str, path: str) -> bool:
+        with self._lock:
+            self.log.append((method, path))
+            if self.up_for is not None:
+                if self.up_for == 0:
+                    self.down, self.up_for = True, None
+                else:
+                    self.up_for -= 1
+            if self.fail_next:
+                self.fail_next -= 1
+                return True
+            return self.down
+
+    def reset(self) -> None:
+        with self._lock:
+            self.log.clear()
+            self.down, self.fail_next, self.up_for = False, 0, None
+
+    def puts(self, bucket: str) -> list[str]:
+        """The export paths PUT into ``bucket``, in order."""
+        base = f"/{bucket}/{PREFIX}"
+        return [unquote(urlsplit(p).path).removeprefix(base) for m, p in self.log if m == "PUT"]
+
+
+@pytest.fixture(scope="session")
+def moto_port() -> Iterator[int]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    yield server.get_host_and_port()[1]
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def session_front(moto_port: int) -> Iterator[S3Front]:
+    front = S3Front(moto_port)
+    yield front
+    front.server.shutdown()
+    front.server.server_close()
+
+
+@pytest.fixture
+def front(session_front: S3Front, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> S3Front:
+    """The proxy, reset, and boto3's environment pointing at it (dummy credentials only)."""
+    session_front.reset()
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", session_front.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return session_front
+
+
+@pytest.fixture
+def admin(front: S3Front, moto_port: int) -> Any:
+    """A boto3 client straight to moto, for setting up and inspecting buckets."""
+    return boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{moto_port}",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+
+
+@pytest.fixture
+def bucket(admin: Any) -> str:
+    name = f"toldfeed-{uuid.uuid4().hex[:12]}"
+    admin.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def s3_settings(filled: Settings, bucket: str) -> Settings:
+    """The filled store, publishing to this test's bucket; no retries, so failures are quick."""
+    return replace(
+        filled,
+        publish_s3=f"s3://{bucket}/{PREFIX}",
+        publish_retries=0,
+        publish_timeout_seconds=2.0,
+    )
+
+
+@dataclass(frozen=True)
+class Held:
+    body: bytes
+    content_type: str
+    cache_control: str
+    sha256: str | None
+
+
+def bucket_contents(admin: Any, bucket: str) -> dict[str, Held]:
+    """Every object under the prefix with its headers, by export path (one GET each)."""
+    found = {}
+    for key in listing(admin, bucket):
+        obj = admin.get_object(Bucket=bucket, Key=PREFIX + key)
+        found[key] = Held(
+            obj["Body"].read(),
+            obj["ContentType"],
+            obj.get("CacheControl", ""),
+            obj.get("Metadata", {}).get("sha256"),
+        )
+    return found
+
+
+def listing(admin: Any, bucket: str) -> dict[str, str]:
+    """Every object under the prefix: export path → ETag (moto's is the MD5 of the bytes)."""
+    found = {}
+    for page in admin.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=PREFIX):
+        for item in page.get("Contents", ()):
+            found[item["Key"].removeprefix(PREFIX)] = item["ETag"].strip('"')
+    return found
+
+
+def assert_bucket_holds(
+    admin: Any, bucket: str, documents: dict[str, Document], others: dict[str, bytes] | None = None
+) -> None:
+    """The bucket holds exactly ``documents`` and ``others`` (bytes compared through moto's MD5
+    ETags; the first test compares bytes and headers one by one)."""
+    bodies = {**{p: d.body for p, d in documents.items()}, **(others or {})}
+    assert listing(admin, bucket) == {p: hashlib.md5(b).hexdigest() for p, b in bodies.items()}
+
+
+def assert_linked_first(puts: list[str]) -> None:
+    pages = [i for i, p in enumerate(puts) if p in PAGES]
+    linked = [i for i, p in enumerate(puts) if p not in PAGES]
+    assert not pages or not linked or max(linked) < min(pages)
+
+
+def change_one_incident(upstream: Upstream) -> None:
+    """A new update line on the list row of INC000001822307 (DMS Transit)."""
+    page = "/data.aspx?lang=us&oid=2367397"
+    row = "<p>INC000001822307</p>"
+    line = "<p>Update 13:05: Transit declarations are processed normally again.</p>"
+    assert row.encode() in upstream.documents[page]
+    upstream.documents[page] = upstream.documents[page].replace(row.encode(), (line + row).encode())
+
+
+def stored(settings: Settings) -> dict[str, Document]:
+    with Runtime.open(settings) as runtime:
+        return Service(runtime).publisher.stored()
+
+
+def cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    for name, value in {
+        "DATA_DIR": settings.data_dir,
+        "SOURCES": settings.sources,
+        "SYSTEMS": settings.systems,
+        "BASE_URL": settings.base_url,
+        "PUBLISH_S3": settings.publish_s3,
+        "PUBLISH_RETRIES": settings.publish_retries,
+        "PUBLISH_TIMEOUT_SECONDS": settings.publish_timeout_seconds,
+    }.items():
+        monkeypatch.setenv(f"TOLDFEED_{name}", str(value))
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_publish_makes_the_bucket_equal_to_the_export_also_after_hands_change_it(
+    s3_settings, front, admin, bucket, monkeypatch, capsys, tmp_path
+) -> None:
+    cli_env(monkeypatch, s3_settings)
+    documents = stored(s3_settings)
+    assert main(["publish"]) == 0
+    assert f"s3://{bucket}/{PREFIX}  {len(documents)} put, 0 checked" in capsys.readouterr().out
+    assert front.puts(bucket) == list(documents)  # stored() order: linked documents first
+    assert front.puts(bucket)[-len(PAGES) :] == ["index.html", "da/index.html", "feeds.opml"]
+    held = bucket_contents(admin, bucket)
+    for path, doc in documents.items():
+        sha256 = hashlib.sha256(doc.body).hexdigest()
+        assert held[path] == Held(doc.body, doc.content_type, "public, max-age=300", sha256)
+    export_all(s3_settings, tmp_path / "site")  # what nginx would serve, byte for byte
+    files = {str(p.relative_to(tmp_path / "site")): p for p in (tmp_path / "site").rglob("*")}
+    files = {k: p for k, p in files.items() if p.is_file()}
+    assert set(files) == set(held)
+    assert all(held[k].body == p.read_bytes() for k, p in files.items())
+
+    # by hand: one object deleted, one overwritten, one added; the rest is unchanged
+    admin.delete_object(Bucket=bucket, Key=PREFIX + "feeds/all.atom")
+    admin.put_object(Bucket=bucket, Key=PREFIX + "badge/ics2.svg", Body=b"<svg/>")
+    admin.put_object(Bucket=bucket, Key=PREFIX + "mine/notes.txt", Body=b"kept")
+    front.reset()
+    assert main(["publish"]) == 0  # one listing, a HEAD per listed document, two PUTs
+    assert front.puts(bucket) == ["feeds/all.atom", "badge/ics2.svg"]
+    out = capsys.readouterr().out
+    assert f"2 put, {len(documents) - 1} checked, {len(documents) + 2} requests" in out
+    assert len(front.log) == len(documents) + 2
+    assert_bucket_holds(admin, bucket, documents, {"mine/notes.txt": b"kept"})  # never deleted
+
+
+def test_a_poll_puts_only_the_documents_that_changed(
+    s3_settings, front, admin, bucket, upstream
+) -> None:
+    settings = replace(s3_settings, detail_refresh_seconds=0)
+    at = polled_at("t3").replace(hour=12)
+    with Runtime.open(settings) as runtime:
+        service = Service(runtime, clock=lambda: at)
+        assert service.sync_bucket() is not None
+        before = service.publisher.stored()
+        front.reset()
+
+        change_one_incident(upstream)
+        report = service.poll_once(force=True)
+        assert report is not None and report.ok
+        assert "INC000001822307" in report.changed_keys
+        after = service.publisher.stored()
+        changed = [p for p in after if before[p].body != after[p].body]
+        puts = front.puts(bucket)
+        assert puts == changed  # exactly what changed, in stored() order
+        assert "feeds/all.atom" in puts and "feeds/system/dms-transit.atom" in puts
+        assert "feeds/system/ics2.atom" not in puts and len(puts) < len(after) / 2
+        assert_linked_first(puts)
+        assert service.last_upload is not None and service.last_upload.requests == len(puts)
+        assert_bucket_holds(admin, bucket, after)
+
+        front.reset()  # nothing new upstream: only what shows the time of the poll changes
+        at += timedelta(minutes=10)
+        assert service.poll_once(force=True) is not None
+        again = service.publisher.stored()
+        puts = front.puts(bucket)
+        assert puts == [p for p in again if after[p].body != again[p].body]
+        assert not [p for p in puts if p.endswith((".atom", ".rss", ".ics", ".opml"))]
+
+        front.reset()
+        result = service.upload()  # nothing changed since: no request at all
+        assert result is not None and result.ok and result.requests == 0 and front.log == []
+
+
+def test_an_unreachable_then_failing_bucket_loses_nothing(
+    s3_settings, front, admin, bucket, monkeypatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
+    at = polled_at("t3").replace(hour=12)
+    failed_at = at
+    with Runtime.open(s3_settings) as runtime:
+        service = Service(runtime, clock=lambda: at)
+        report = service.poll_once(force=True)
+        assert report is not None and report.ok  # the exit status is the upstream's alone
+        failed = service.last_upload
+        assert failed is not None and not failed.ok and "connect" in (failed.error or "").lower()
+        documents = service.publisher.stored()
+        assert failed.pending == len(documents) and failed.put == ()
+
+    app = create_app(s3_settings, poll=False)
+    try:
+        client = app.test_client()
+        publish = client.get("/healthz").get_json()["publish"]
+        metrics = client.get("/metrics").get_data(as_text=True)
+    finally:
+        app.extensions["toldfeed"].runtime.close()
+    assert publish["target"] == f"s3://{bucket}/{PREFIX}"
+    assert publish["last_success_at"] is None and publish["pending"] == len(documents)
+    assert publish["failing_since"] == publish["last_failure_at"] == at.isoformat()
+    assert "connect" in publish["last_error"].lower()
+    assert "toldfeed_publish_failures_total 1.0" in metrics
+    assert f"toldfeed_publish_pending {float(len(documents))}" in metrics
+
+    # reachable again, but 503 after 50 PUTs: those 50 are kept, the rest stays pending
+    monkeypatch.setenv("AWS_ENDPOINT_URL", front.url)
+    front.up_for = 50
+    at += timedelta(minutes=5)
+    with Runtime.open(s3_settings) as runtime:
+        service = Service(runtime, clock=lambda: at)
+        assert service.poll_once(force=True) is not None
+        documents = service.publisher.stored()
+        second = service.last_upload
+        assert second is not None and "HTTP 503" in (second.error or "")
+        assert second.put == tuple(documents)[:50] and second.pending == len(documents) - 50
+        status = runtime.store.publish_status()
+        assert status is not None and status.failures == 2 and status.uploads == 50
+        assert status.failing_since == failed_at and status.last_failure_at == at
+
+    # back, with one throttled answer that the retry absorbs: exactly what is pending is put
+    front.reset()
+    front.fail_next = 1
+    with Runtime.open(replace(s3_settings, publish_retries=1)) as runtime:
+        service = Service(runtime, clock=lambda: at)
+        third = service.upload()
+        assert third is not None and third.ok and third.pending == 0
+        assert third.put == tuple(documents)[50:] and third.requests == len(third.put) + 1
+        assert_bucket_holds(admin, bucket, documents)
+        status = runtime.store.publish_status()
+    assert status is not None and status.failing_since is None and status.pending == 0
+    assert status.last_success_at == at and status.uploads == len(documents)
+
+
+def test_publish_without_a_bucket_or_with_a_bad_one_is_a_configuration_error(
+    monkeypatch, capsys, tmp_path
+) -> None:
+    monkeypatch.setenv("TOLDFEED_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TOLDFEED_PUBLISH_S3", raising=False)
+    assert main(["publish"]) == 2
+    assert "TOLDFEED_PUBLISH_S3" in capsys.readouterr().err
+    monkeypatch.setenv("TOLDFEED_PUBLISH_S3", "https://bucket/prefix")
+    assert main(["poll"]) == 2
+    assert "TOLDFEED_PUBLISH_S3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("value", "target"),
+    [
+        ("s3://feeds", S3Target("feeds", "")),
+        ("s3://feeds/", S3Target("feeds", "")),
+        ("s3://feeds/toldfeed", S3Target("feeds", "toldfeed/")),
+        ("s3://my.feeds-1/a/b/", S3Target("my.feeds-1", "a/b/")),
+        ("s3://feeds/v1.2_x", S3Target("feeds", "v1.2_x/")),
+    ],
+)
+def test_good_targets(value: str, target: S3Target) -> None:
+    assert parse_s3_target(value) == target
+    settings = Settings.from_env({"TOLDFEED_PUBLISH_S3": value})
+    assert settings.publish_target == target
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "feeds/prefix",
+        "https://feeds/prefix",
+        "s3://",
+        "s3://Feeds",
+        "s3://ab",
+        "s3://feeds..x/p",
+        "s3://feeds/a//b",
+        "s3://feeds/../up",
+        "s3://feeds/a b",
+        "s3://feeds/p?x=1",
+    ],
+)
+def test_bad_targets_name_the_variable(value: str) -> None:
+    with pytest.raises(ConfigError, match="TOLDFEED_PUBLISH_S3"):
+        Settings.from_env({"TOLDFEED_PUBLISH_S3": value})
+
+
+T = "s3://b/p/"
+CC = "public, max-age=300"
+A, B = Wanted("a.atom", "1", "application/atom+xml"), Wanted("index.html", "2", "text/html")
+AT = polled_at("t3")
+
+
+@pytest.mark.parametrize(
+    ("uploaded", "remote", "put", "adopt"),
+    [
+        ({}, None, [A, B], []),  # never uploaded: everything, in order
+        ({"a.atom": UploadRecord(T, "1", AT)}, None, [B], []),
+        ({"a.atom": UploadRecord(T, "0", AT)}, None, [A, B], []),  # other bytes
+        ({"a.atom": UploadRecord("s3://c/", "1", AT)}, None, [A, B], []),  # other target
+        # the bucket decides: missing, other bytes, other headers; matching but unrecorded
+        ({"a.atom": UploadRecord(T, "1", AT)}, {}, [A, B], []),
+        ({}, {"a.atom": RemoteObject("1", A.content_type, CC)}, [B], [A]),
+        ({}, {"a.atom": RemoteObject("1", "text/plain", CC)}, [A, B], []),
+        ({}, {"a.atom": RemoteObject("1", A.content_type, "no-cache")}, [A, B], []),
+        ({}, {"a.atom": RemoteObject(None, A.content_type, CC)}, [A, B], []),
+    ],
+)
+def test_plan_uploads(uploaded, remote, put, adopt) -> None:
+    plan = plan_uploads([A, B], uploaded, T, CC, remote)
+    assert (list(plan.put), list(plan.adopt)) == (put, adopt)
