@@ -73,6 +73,15 @@ class Settings:
     demo: bool = False
     poll_on_serve: bool = True
     base_url_set: bool = False  # True when TOLDFEED_BASE_URL was given
+    # push notifications (app.notify) and WebSub
+    notify: str = ""  # path of the targets file (TOML); empty: nothing is sent
+    smtp_url: str = ""  # smtp://user:pass@host:587 (STARTTLS), smtps://..., smtp://host:25
+    smtp_from: str = "toldfeed@localhost"
+    notify_give_up_seconds: float = 86400.0
+    notify_backoff_seconds: float = 30.0  # first retry; doubled per failure up to an hour
+    notify_timeout_seconds: float = 10.0  # one attempt (connect, send, answer)
+    notify_budget_seconds: float = 60.0  # one delivery pass
+    websub_hub: str = ""  # hub URL: <link rel="hub"> in feeds, a publish ping per change
 
     @property
     def publish_target(self) -> S3Target | None:
@@ -126,6 +135,12 @@ class Settings:
             parse_s3_target(self.publish_s3)
         if self.publish_timeout_seconds <= 0 or self.publish_retries < 0:
             raise ConfigError("TOLDFEED_PUBLISH_TIMEOUT_SECONDS and _RETRIES must be positive")
+        if self.websub_hub and not self.websub_hub.startswith(("http://", "https://")):
+            raise ConfigError("TOLDFEED_WEBSUB_HUB must be an http(s) URL")
+        if min(self.notify_timeout_seconds, self.notify_budget_seconds) <= 0:
+            raise ConfigError(
+                "TOLDFEED_NOTIFY_TIMEOUT_SECONDS and _BUDGET_SECONDS must be positive"
+            )
 
 
 @dataclass(frozen=True, slots=True)

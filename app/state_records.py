@@ -7,6 +7,7 @@
     PollReport     the outcome of one poll, with one SourceReport a source
     UploadRecord   what was last put into the object-storage bucket at one path
     PublishStatus  how uploading to the bucket goes: failures, pending, figures
+    Notification   one change to tell one target; OutboxState, TargetStats: delivery
 
 Where each is kept is ``app.store``'s business (its typed methods). Every datetime is
 timezone-aware UTC.
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from app.model import Incident
 from app.upstream.result import DetailLink
 
 
@@ -164,3 +166,53 @@ class PublishStatus:
     pending: int = 0
     uploads: int = 0
     failures: int = 0
+
+
+class Delivery(StrEnum):
+    """Where one notification stands."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"  # (a delivered notification is removed; its target counts it)
+    GIVEN_UP = "given_up"
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One real change of an incident, to be told to one target (``app.notify``).
+
+    ``id`` (``<entry id>#<updated>``) is carried by every attempt, so receivers can drop
+    duplicates; ``incident`` is the incident as it was at that change.
+    """
+
+    id: str
+    target: str
+    event: str  # incident.created | incident.updated
+    incident: Incident
+    queued_at: datetime
+    state: Delivery = Delivery.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None  # None: as soon as possible
+    last_error: str | None = None
+    finished_at: datetime | None = None  # delivered or given up
+
+
+@dataclass(frozen=True, slots=True)
+class TargetStats:
+    """Delivery figures of one notification target, summed over time."""
+
+    delivered: int = 0
+    failed: int = 0  # failed attempts
+    given_up: int = 0
+    last_success_at: datetime | None = None
+    last_failure_at: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxState:
+    """The deliverer's bookkeeping: ``cursor`` is the last outbox number taken into
+    ``pending`` (number → target name); polls only ever add numbers above it."""
+
+    cursor: int = 0
+    pending: Mapping[int, str] = field(default_factory=dict)
+    targets: Mapping[str, TargetStats] = field(default_factory=dict)

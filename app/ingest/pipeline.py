@@ -21,6 +21,8 @@ from app.ingest.neighbourhood import load_neighbourhood
 from app.ingest.plan import plan_details
 from app.ingest.readers import DetailRead, Reader, SourceRead
 from app.model import Observation
+from app.notify.outbox import queue_notifications
+from app.notify.targets import Target
 from app.state_records import HttpState, Outcome, PollReport, SourceState
 from app.store import Batch, Store
 
@@ -37,10 +39,13 @@ def run_poll(
     now: datetime,
     skip: frozenset[str],
     clock: Callable[[], datetime],
+    targets: Sequence[Target] = (),
 ) -> PollReport:
     """Run one poll at ``now`` and commit what it found; ``clock`` tells when it finished.
 
     Sources in ``skip`` (backing off) are not fetched; their stored detail links still are.
+    The notifications of the real changes, one per matching target in ``targets``, are
+    queued in the same commit (``app.notify.outbox``).
     """
     deadline = time.monotonic() + settings.poll_budget_seconds
     http = store.http_states()
@@ -59,12 +64,18 @@ def run_poll(
     with ThreadPoolExecutor(max_workers=max(1, settings.fetch_workers)) as pool:
         details = list(pool.map(reader.detail, plan.links))
     observations = observations_of(reads, details)
-    decision = decide(observations, load_neighbourhood(store, observations))
+    around = load_neighbourhood(store, observations)
+    decision = decide(observations, around)
     learned = {url: s for r in reads for url, s in r.http.items()}
     learned |= {d.link.url: d.http for d in details if d.http is not None}
     report = _report(now, reads, details, plan.deferred, decision, clock())
     batch = Batch()
     stage_decision(batch, decision)
+    notes = queue_notifications(
+        decision.incidents, around.incidents, targets, backfill=around.generation == 0, now=now
+    )
+    if notes:
+        Store.stage_notifications(batch, store.outbox_seq(), notes)
     Store.stage_http_states(batch, _remembered({**http, **learned}, now - FORGET_AFTER))
     for source, read in zip(sources, reads, strict=True):
         if read.result is not None:

@@ -1,0 +1,20 @@
+"""Push notifications: tell Teams, Slack, any webhook and e-mail when an incident really changes.
+
+    targets.py   the targets file (TOLDFEED_NOTIFY, TOML): records, filters, checks
+    outbox.py    pure: a poll's decision → one Notification per matching target per real
+                 change (queued in the poll's own batch); the figures /healthz and /metrics show
+    message.py   pure: a notification → the words one target reads (its language)
+    teams.py     a Workflows webhook message with one Adaptive Card
+    slack.py     an incoming-webhook message: text + blocks
+    webhook.py   Standard Webhooks: JSON signed with the target's whsec_ secret
+    mail.py      e-mail over SMTP (smtplib): text + HTML, one thread per incident
+    channel.py   what a send answered (``Answer``), the shared HTTP POST of the three above
+    delivery.py  the deliverer: due notifications out, retries with backoff, give-up, figures
+    websub.py    the WebSub publish ping
+    commands.py  delivery after ``toldfeed poll``, and ``toldfeed notify-test NAME``
+
+A real change is an incident that is new, or whose ``updated_at`` moved; the first poll into
+an empty store is a backfill and queues nothing. Delivery is at least once: a notification is
+marked delivered only after the target accepted it, in its own commit, and every attempt
+carries the same id (``<entry id>#<updated>``).
+"""

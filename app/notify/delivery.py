@@ -1,0 +1,306 @@
+"""The deliverer: sends due notifications, retries with backoff, gives up, keeps figures.
+
+One pass (``deliver``) runs under its own lock file (``<data dir>/notify.lock``), so of the
+processes sharing a data directory one delivers at a time, and never under the poll lock: a
+slow or dead target never delays a poll, and a poll never waits for a target. A pass has a
+time budget and each attempt its own timeout. Per target, notifications go out in the order
+they were queued; after a failure the target's later notifications wait for the next pass.
+
+Outcomes are committed one by one, each after the target answered: a process killed while
+sending leaves the notification pending, and it is sent again with the same id (at least
+once, never lost). A failure is retried after ``notify_backoff_seconds`` doubled per attempt
+(at most an hour) or the target's ``Retry-After`` if longer; a notification not delivered
+within ``notify_give_up_seconds`` of its change is given up, its last error kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from app.catalogue import Catalogue
+from app.config import Settings
+from app.fetch import Poster
+from app.notify import mail, slack, teams, webhook
+from app.notify.channel import Answer
+from app.notify.message import compose
+from app.notify.outbox import pending_numbers
+from app.notify.targets import Channel, Target
+from app.state_records import Delivery, Notification, OutboxState, TargetStats
+from app.store import Batch, Store
+
+log = logging.getLogger("toldfeed.notify")
+
+MAX_BACKOFF_SECONDS = 3600.0
+DELIVERED, FAILED, GIVEN_UP = "delivered", "failed", "given_up"  # outcomes of an attempt
+IDLE_SECONDS = 2.0  # how often the serving loop looks for due notifications
+
+
+class Lock(Protocol):
+    """An inter-process lock (``app.service.PollLock`` on another file)."""
+
+    def acquire(self, wait_seconds: float = 0.0) -> bool:
+        """Take the lock, waiting up to ``wait_seconds``; False when another holds it."""
+        ...
+
+    def release(self) -> None:
+        """Release the lock."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What one pass did; ``busy`` when another process was delivering."""
+
+    delivered: int = 0
+    failed: int = 0
+    given_up: int = 0
+    pending: int = 0
+    busy: bool = False
+
+
+def retry_wait(settings: Settings, attempts: int, retry_after: float | None) -> float:
+    """Seconds before the next attempt after ``attempts`` failed ones."""
+    wait = settings.notify_backoff_seconds * 2.0 ** max(0, attempts - 1)
+    return max(min(MAX_BACKOFF_SECONDS, wait), retry_after or 0.0)
+
+
+class Deliverer:
+    """Delivers the outbox of one data directory to the configured targets."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        catalogue: Catalogue,
+        targets: Sequence[Target],
+        poster: Poster,
+        lock: Lock,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        slack_interval: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.catalogue = catalogue
+        self.targets = {t.name: t for t in targets}
+        self.poster = poster
+        self.lock = lock
+        self.clock = clock
+        self.slack_interval = slack_interval
+        self.sleep = sleep
+        self._sent_at: dict[str, float] = {}  # target → monotonic time of its last attempt
+        self._wake = threading.Event()
+
+    def send(self, target: Target, note: Notification, timeout: float) -> Answer:
+        """One attempt to tell ``target`` about ``note``; records nothing."""
+        message = compose(note, self.catalogue, target.lang, self.settings.base_url)
+        now = self.clock()
+        match target.kind:
+            case Channel.TEAMS:
+                return teams.send(target, message, self.poster, timeout)
+            case Channel.SLACK:
+                return slack.send(target, message, self.poster, timeout)
+            case Channel.WEBHOOK:
+                return webhook.send(target, note, self.poster, timeout, now)
+            case Channel.EMAIL:
+                return mail.send(target, note, message, timeout, now)
+
+    def wake(self) -> None:
+        """Make the serving loop look at the outbox now (a poll just queued something)."""
+        self._wake.set()
+
+    def run(self, stop: threading.Event) -> None:
+        """Deliver until ``stop`` is set, every few seconds and whenever woken; never raises."""
+        while not stop.is_set():
+            try:
+                self.deliver()
+            except Exception:  # the loop must survive anything a target or the store throws
+                log.exception("delivery pass failed")
+            self._wake.wait(IDLE_SECONDS)
+            self._wake.clear()
+
+    def deliver(self, budget: float | None = None, wait_seconds: float = 0.0) -> DeliveryReport:
+        """One pass over the due notifications, for at most ``budget`` seconds."""
+        if not self.targets:  # none configured (now): what is queued waits, nothing is lost
+            return DeliveryReport()
+        if not self.lock.acquire(wait_seconds):
+            return DeliveryReport(busy=True)
+        try:
+            deadline = time.monotonic() + (budget or self.settings.notify_budget_seconds)
+            return self._pass(deadline)
+        finally:
+            self.lock.release()
+
+    def _pass(self, deadline: float) -> DeliveryReport:
+        state = self.store.outbox_state()
+        seq = self.store.outbox_seq()
+        if seq > state.cursor:  # take in what polls queued since the last pass
+            state = replace(state, cursor=seq, pending=pending_numbers(self.store, state))
+            batch = Batch()
+            Store.stage_outbox_state(batch, state)
+            self.store.commit(batch)
+        tally = {DELIVERED: 0, FAILED: 0, GIVEN_UP: 0}
+        waiting: set[str] = set()  # targets whose earlier notification is not out yet
+        for n in sorted(state.pending):
+            name = state.pending[n]
+            if name in waiting:
+                continue
+            if time.monotonic() >= deadline:
+                break
+            note = self.store.notification(n)
+            if note is None or note.state is not Delivery.PENDING:
+                state = self._record(state, n, None, name)
+                continue
+            now = self.clock()
+            if note.next_attempt_at is not None and note.next_attempt_at > now:
+                waiting.add(name)
+                continue
+            give_up_at = note.queued_at + timedelta(seconds=self.settings.notify_give_up_seconds)
+            target = self.targets.get(name)
+            if target is None or now > give_up_at:
+                reason = (
+                    "the target is no longer in the targets file"
+                    if target is None
+                    else (note.last_error or "never attempted")
+                )
+                state = self._give_up(state, n, note, reason, now)
+                tally[GIVEN_UP] += 1
+                continue
+            if not self._pace(target, deadline):
+                waiting.add(name)  # no time left this pass to keep Slack's pace
+                continue
+            state, outcome = self._attempt(state, n, note, target, deadline, give_up_at)
+            tally[outcome] += 1
+            if outcome != DELIVERED:
+                waiting.add(name)
+        return DeliveryReport(
+            delivered=tally[DELIVERED],
+            failed=tally[FAILED],
+            given_up=tally[GIVEN_UP],
+            pending=len(state.pending),
+        )
+
+    def _attempt(
+        self,
+        state: OutboxState,
+        n: int,
+        note: Notification,
+        target: Target,
+        deadline: float,
+        give_up_at: datetime,
+    ) -> tuple[OutboxState, str]:
+        """Send notification ``n`` once and commit the outcome (delivered, failed, given up)."""
+        timeout = min(self.settings.notify_timeout_seconds, deadline - time.monotonic())
+        answer = self.send(target, note, max(0.1, timeout))
+        self._sent_at[target.name] = time.monotonic()
+        now = self.clock()
+        if answer.ok:
+            return self._delivered(state, n, note, answer, now), DELIVERED
+        attempts = note.attempts + 1
+        failed = replace(note, attempts=attempts, last_error=answer.said)
+        if now >= give_up_at:
+            return self._give_up(state, n, failed, answer.said, now, attempted=True), GIVEN_UP
+        wait = retry_wait(self.settings, attempts, answer.retry_after)
+        failed = replace(failed, next_attempt_at=min(now + timedelta(seconds=wait), give_up_at))
+        return self._failed(state, n, failed, answer, now), FAILED
+
+    def _pace(self, target: Target, deadline: float) -> bool:
+        """Keep Slack at one message a second per target; False when the budget is too short."""
+        if target.kind is not Channel.SLACK or target.name not in self._sent_at:
+            return True
+        wait = self._sent_at[target.name] + self.slack_interval - time.monotonic()
+        if wait <= 0:
+            return True
+        if time.monotonic() + wait >= deadline:
+            return False
+        self.sleep(wait)
+        return True
+
+    def _record(
+        self,
+        state: OutboxState,
+        n: int,
+        note: Notification | None,
+        name: str,
+        stats: TargetStats | None = None,
+        done: bool = True,
+    ) -> OutboxState:
+        """Commit notification ``n`` as it stands and the bookkeeping, in one transaction."""
+        pending = dict(state.pending)
+        if done:
+            pending.pop(n, None)
+        targets = dict(state.targets)
+        if stats is not None:
+            targets[name] = stats
+        state = replace(state, pending=pending, targets=targets)
+        batch = Batch()
+        Store.stage_notification(batch, n, note)
+        Store.stage_outbox_state(batch, state)
+        self.store.commit(batch)
+        return state
+
+    def _stats(self, state: OutboxState, name: str) -> TargetStats:
+        return state.targets.get(name, TargetStats())
+
+    def _delivered(
+        self, state: OutboxState, n: int, note: Notification, answer: Answer, now: datetime
+    ) -> OutboxState:
+        stats = self._stats(state, note.target)
+        stats = replace(stats, delivered=stats.delivered + 1, last_success_at=now)
+        log.info(
+            "notification delivered target=%s id=%s attempt=%d answer=%s",
+            note.target,
+            note.id,
+            note.attempts + 1,
+            answer.said,
+        )
+        return self._record(state, n, None, note.target, stats)  # delivered: removed
+
+    def _failed(
+        self, state: OutboxState, n: int, note: Notification, answer: Answer, now: datetime
+    ) -> OutboxState:
+        stats = self._stats(state, note.target)
+        stats = replace(stats, failed=stats.failed + 1, last_failure_at=now, last_error=answer.said)
+        log.warning(
+            "notification failed target=%s id=%s attempt=%d reason=%s next_attempt_at=%s",
+            note.target,
+            note.id,
+            note.attempts,
+            answer.said,
+            note.next_attempt_at.isoformat() if note.next_attempt_at else "",
+        )
+        return self._record(state, n, note, note.target, stats, done=False)
+
+    def _give_up(
+        self,
+        state: OutboxState,
+        n: int,
+        note: Notification,
+        reason: str,
+        now: datetime,
+        attempted: bool = False,
+    ) -> OutboxState:
+        stats = self._stats(state, note.target)
+        stats = replace(
+            stats,
+            failed=stats.failed + (1 if attempted else 0),
+            given_up=stats.given_up + 1,
+            last_failure_at=now if attempted else stats.last_failure_at,
+            last_error=reason,
+        )
+        kept = replace(note, state=Delivery.GIVEN_UP, last_error=reason, finished_at=now)
+        log.error(
+            "notification given up target=%s id=%s attempts=%d reason=%s",
+            note.target,
+            note.id,
+            note.attempts,
+            reason,
+        )
+        return self._record(state, n, kept, note.target, stats)

@@ -1,0 +1,135 @@
+"""The words of one notification for one target, in its language. Pure.
+
+Every channel shows the same facts: the title, the state (status), the systems, the newest
+update line, the service window and the fallback procedure when known, and a link to the
+entry's page (the agency's message; toldfeed's index when the incident has none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from app.catalogue import Catalogue
+from app.model import Incident, Kind, Lang, Status, Update, Window
+from app.notify.outbox import CREATED, notification_id
+from app.render.entry import system_names, timeline
+from app.render.i18n import local_time, status_word, word
+from app.render.status import describe_fallback, describe_window
+from app.state_records import Notification
+
+_WORDS = {
+    Lang.EN: {
+        "incident.created": "New",
+        "incident.updated": "Updated",
+        "no_update": "No update lines yet.",
+        "sample_title": "toldfeed test notification",
+        "sample_line": "This is a test sent by toldfeed notify-test; nothing has happened.",
+    },
+    Lang.DA: {
+        "incident.created": "Ny",
+        "incident.updated": "Opdateret",
+        "no_update": "Ingen opdateringer endnu.",
+        "sample_title": "toldfeed testbesked",
+        "sample_line": "Dette er en test sendt af toldfeed notify-test; intet er sket.",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One notification in words; labels are in ``lang``."""
+
+    id: str
+    event: str
+    lang: Lang
+    key: str
+    headline: str  # "Updated: <title>"
+    title: str
+    state: str
+    systems: str
+    latest: str  # the newest update line, with its time; or a "no update" phrase
+    window: str  # "" when unknown
+    fallback: str  # "" when unknown
+    reference: str
+    updated_at: datetime
+    link: str
+    labels: dict[str, str]
+
+    @property
+    def facts(self) -> list[tuple[str, str]]:
+        """(label, value) pairs shown as a table."""
+        facts = [
+            (self.labels["status"], self.state),
+            (self.labels["systems"], self.systems),
+            (self.labels["updated"], local_time(self.updated_at, self.lang)),
+        ]
+        if self.reference:
+            facts.append((self.labels["reference"], self.reference))
+        return facts
+
+    @property
+    def text(self) -> str:
+        """The plain-text body: headline, facts, window and fallback, newest update, link."""
+        lines = [self.headline, ""]
+        lines += [f"{label}: {value}" for label, value in self.facts]
+        lines += [line for line in (self.window, self.fallback) if line]
+        lines += ["", f"{self.labels['latest']}: {self.latest}", "", self.link]
+        return "\n".join(lines)
+
+
+def compose(note: Notification, catalogue: Catalogue, lang: Lang, base_url: str) -> Message:
+    """What ``note`` says, in ``lang``."""
+    incident = note.incident
+    lines = timeline(incident, lang)
+    return Message(
+        id=note.id,
+        event=note.event,
+        lang=lang,
+        key=incident.key,
+        headline=f"{_WORDS[lang][note.event]}: {incident.title_in(lang)}",
+        title=incident.title_in(lang),
+        state=status_word(lang, incident.status),
+        systems=", ".join(system_names(incident, catalogue, lang)) or "-",
+        latest=_line(lines[0], lang) if lines else _WORDS[lang]["no_update"],
+        window=describe_window(incident.window, lang) if incident.window else "",
+        fallback=describe_fallback(incident.fallback, lang) if incident.fallback else "",
+        reference=incident.ref or "",
+        updated_at=incident.updated_at,
+        link=incident.link_in(lang) or base_url.rstrip("/") + ("/da/" if lang is Lang.DA else "/"),
+        labels={
+            key: word(lang, key)
+            for key in ("status", "systems", "updated", "reference", "latest", "official")
+        },
+    )
+
+
+def _line(update: Update, lang: Lang) -> str:
+    when = update.at or update.seen_at
+    return f"{local_time(when, lang)}: {update.text}" if when else update.text
+
+
+def sample_notification(target: str, lang: Lang, now: datetime, base_url: str) -> Notification:
+    """A made-up notification for ``toldfeed notify-test`` (says that it is a test)."""
+    start = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+    incident = Incident(
+        key="toldfeed-test",
+        refs=(),
+        oids=(),
+        oid=0,
+        links={lang.value: base_url.rstrip("/") + "/"},
+        title={lang.value: _WORDS[lang]["sample_title"]},
+        message_html={lang.value: f"<p>{_WORDS[lang]['sample_line']}</p>"},
+        message_text={lang.value: _WORDS[lang]["sample_line"]},
+        systems=("dms-import",),
+        unknown_systems=(),
+        status=Status.SCHEDULED,
+        kind=Kind.SCHEDULED,
+        published_at=now,
+        updated_at=now,
+        upstream_updated_at=now,
+        updates=(Update(_WORDS[lang]["sample_line"], lang, at=now),),
+        window=Window(start_at=start, end_at=start + timedelta(hours=2)),
+    )
+    note = Notification(id="", target=target, event=CREATED, incident=incident, queued_at=now)
+    return replace(note, id=notification_id(incident))

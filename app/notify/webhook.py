@@ -1,0 +1,49 @@
+"""A generic webhook, signed per the Standard Webhooks spec (the only importer of
+standardwebhooks).
+
+Body: ``{"type": "incident.created" | "incident.updated", "timestamp", "data"}``, ``data``
+being the incident as in /api/incidents.json. Headers: ``webhook-id`` (the notification id,
+the same on every attempt), ``webhook-timestamp`` (this attempt, Unix seconds) and
+``webhook-signature`` (``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook
+
+from app.codec import incident_to_dict
+from app.fetch import Poster
+from app.notify.channel import Answer, post_body
+from app.notify.targets import Target
+from app.state_records import Notification
+
+
+def payload(note: Notification) -> dict[str, Any]:
+    """The event: its type, when the incident changed, and the incident."""
+    return {
+        "type": note.event,
+        "timestamp": note.incident.updated_at.isoformat(),
+        "data": incident_to_dict(note.incident),
+    }
+
+
+def signed(secret: str, msg_id: str, at: datetime, body: str) -> dict[str, str]:
+    """The three Standard Webhooks headers for ``body`` sent at ``at``."""
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(msg_id, at, body),
+    }
+
+
+def send(
+    target: Target, note: Notification, poster: Poster, timeout: float, now: datetime
+) -> Answer:
+    """Post the signed event to the target's URL."""
+    body = json.dumps(payload(note), ensure_ascii=False, separators=(",", ":"))
+    headers = signed(target.secret, note.id, now, body)
+    return post_body(poster, target.url, body.encode("utf-8"), timeout, headers)

@@ -1,0 +1,675 @@
+"""Push notifications against real local receivers: an HTTP receiver on 127.0.0.1
+(pytest-httpserver) answering 200, 429 with Retry-After, 500 or hanging, and an SMTP server
+(aiosmtpd). Retries and give-up run on a clock the test moves, never on sleeps.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from html import escape
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import feedparser
+import pytest
+from aiosmtpd.controller import Controller
+from pytest_httpserver import HTTPServer
+from standardwebhooks.webhooks import Webhook
+from werkzeug import Request, Response
+
+from app import create_app
+from app.cli import main
+from app.config import Settings
+from app.errors import ConfigError
+from app.notify import webhook
+from app.notify.outbox import queue_notifications
+from app.notify.targets import Channel, load_targets
+from app.runtime import Runtime
+from app.service import Service
+from app.state_records import Delivery
+from app.store import Batch, Store
+from tests.conftest import ROOT, Upstream, polled_at
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks spec's test secret
+T0 = datetime(2026, 5, 20, 10, 0, tzinfo=UTC)
+KEY = "WO0000001586573"  # in the filled store: window, fallback and update lines known
+WAIT = 10.0  # seconds; only reached when something is broken
+
+
+# --- receivers --------------------------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    """One request the receiver got."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float  # monotonic
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """A local HTTP receiver: records every request; ``answers[path]`` are used in turn (then
+    200). An answer of None hangs until ``release`` is set."""
+
+    server: HTTPServer
+    hits: list[Hit] = field(default_factory=list)
+    answers: dict[str, list[Response | None]] = field(default_factory=dict)
+    arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.port}{path}"
+
+    def handle(self, request: Request) -> Response:
+        self.hits.append(
+            Hit(request.path, dict(request.headers), request.get_data(), time.monotonic())
+        )
+        queue = self.answers.get(request.path, [])
+        answer = queue.pop(0) if queue else Response("ok", status=200)
+        self.arrived.set()
+        if answer is None:
+            self.release.wait(WAIT)
+            return Response("late", status=200)
+        return answer
+
+    def to(self, path: str) -> list[Hit]:
+        return [h for h in self.hits if h.path == path]
+
+
+@pytest.fixture(scope="module")
+def receiver_server() -> Iterator[HTTPServer]:
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def receiver(receiver_server: HTTPServer) -> Iterator[Receiver]:
+    r = Receiver(receiver_server)
+    receiver_server.clear_all_handlers()
+    receiver_server.expect_request(re.compile(".*")).respond_with_handler(r.handle)
+    yield r
+    r.release.set()  # let hung answers finish
+
+
+class Inbox:
+    """aiosmtpd handler keeping every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def targets_file(path: Path, *blocks: str) -> Path:
+    path.write_text("\n".join(f"[[target]]\n{b.strip()}\n" for b in blocks), encoding="utf-8")
+    return path
+
+
+def hook(receiver: Receiver, name: str = "hook", extra: str = "") -> str:
+    return f'name = "{name}"\nkind = "webhook"\nurl = "{receiver.url("/" + name)}"\n' + (
+        f'secret = "{SECRET}"\n{extra}'
+    )
+
+
+def queue(settings: Settings, keys: list[str], now: datetime | None = None) -> None:
+    """Queue a notification of each stored incident in ``keys`` for every matching target
+    (queued ``now``, by default the real time: deliverers on the real clock give up after a day).
+    """
+    now = now or datetime.now(UTC)
+    with Runtime.open(settings) as runtime:
+        store = runtime.store
+        incidents = [i for k in keys if (i := store.incident(k)) is not None]
+        notes = queue_notifications(incidents, {}, runtime.targets, backfill=False, now=now)
+        batch = Batch()
+        Store.stage_notifications(batch, store.outbox_seq(), notes)
+        store.commit(batch)
+
+
+def pending_notes(settings: Settings) -> list[Any]:
+    store = Store(settings.data_dir)
+    try:
+        return [n for k in range(1, store.outbox_seq() + 1) if (n := store.notification(k))]
+    finally:
+        store.close()
+
+
+# --- the targets file -------------------------------------------------------------------------
+
+
+def test_the_sample_targets_file_loads(make_settings) -> None:
+    settings = make_settings(
+        notify=str(ROOT / "feeds" / "notify.example.toml"),
+        smtp_url="smtp://mailer:s3cret@mail.example.com:587",
+    )
+    with Runtime.open(settings) as runtime:
+        targets = {t.name: t for t in runtime.targets}
+    assert [t.kind for t in targets.values()] == list(Channel)
+    desk = targets["customs-desk"]
+    assert desk.lang == "da" and desk.to == ("customs-desk@example.com",)
+    assert desk.smtp is not None and (desk.smtp.host, desk.smtp.port) == ("mail.example.com", 587)
+    assert desk.smtp.user == "mailer" and desk.smtp.tls == "starttls"
+    assert targets["brokers-slack"].systems == {"dms-import", "dms-export"}
+    assert targets["ops-teams"].statuses == {"current"}
+
+
+@pytest.mark.parametrize(
+    ("block", "expected"),
+    [
+        ('name = "ops"\nkind = "pager"\nurl = "https://x"', "target 'ops': kind: must be"),
+        ('name = "ops"\nkind = "teams"', "target 'ops': url: required"),
+        ('name = "ops"\nkind = "slack"\nurl = "ftp://x"', "target 'ops': url: required"),
+        ('name = "ops"\nkind = "webhook"\nurl = "https://x"', "target 'ops': secret: required"),
+        (
+            'name = "ops"\nkind = "webhook"\nurl = "https://x"\nsecret = "hunter2"',
+            "target 'ops': secret",
+        ),
+        ('name = "ops"\nkind = "teams"\nurl = "https://x"\nlang = "de"', "target 'ops': lang"),
+        (
+            'name = "ops"\nkind = "teams"\nurl = "https://x"\nsystems = ["dms-imprt"]',
+            "target 'ops': systems: unknown system 'dms-imprt'",
+        ),
+        (
+            'name = "ops"\nkind = "teams"\nurl = "https://x"\nstatuses = ["open"]',
+            "target 'ops': statuses: unknown status 'open'",
+        ),
+        ('name = "ops"\nkind = "teams"\nurl = "https://x"\nsytems = []', "target 'ops': sytems"),
+        ('name = "desk"\nkind = "email"', "target 'desk': to: required"),
+        ('name = "desk"\nkind = "email"\nto = ["a@b.dk"]', "target 'desk': smtp_url: no SMTP"),
+        (
+            'name = "desk"\nkind = "email"\nto = ["a@b.dk"]\nsmtp_url = "http://mail"',
+            "target 'desk': smtp_url: must look like",
+        ),
+        ('kind = "teams"\nurl = "https://x"', "target #1: name: required"),
+    ],
+)
+def test_a_bad_target_is_a_configuration_error_naming_target_and_field(
+    make_settings, tmp_path: Path, block: str, expected: str
+) -> None:
+    path = targets_file(tmp_path / "notify.toml", block)
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_targets(make_settings(notify=str(path)), ["dms-import"])
+
+
+def test_bad_targets_file_makes_the_command_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = targets_file(tmp_path / "n.toml", 'name = "a"\nkind = "teams"\nurl = "https://x"')
+    path.write_text(path.read_text() * 2)  # the same name twice
+    monkeypatch.setenv("TOLDFEED_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TOLDFEED_NOTIFY", str(path))
+    assert main(["poll"]) == 2
+    assert "target 'a': name: used twice" in capsys.readouterr().err
+
+
+# --- what a poll queues -----------------------------------------------------------------------
+
+
+def test_poll_queues_one_notification_per_real_change_and_target_and_delivers_it(
+    upstream: Upstream,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    notify = targets_file(
+        tmp_path / "notify.toml",
+        hook(receiver, "all"),
+        hook(receiver, "closed", 'statuses = ["closed"]'),
+        hook(receiver, "tfe", 'systems = ["tfe"]'),
+    )
+    monkeypatch.setenv("TOLDFEED_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TOLDFEED_NOTIFY", str(notify))
+    monkeypatch.setenv("TOLDFEED_BACKOFF_SECONDS", "0.01")
+    settings = Settings.from_env()
+
+    def incidents() -> dict[str, Any]:
+        store = Store(settings.data_dir)
+        try:
+            return {i.key: i for i in store.iter_incidents()}
+        finally:
+            store.close()
+
+    upstream.load("t1")
+    monkeypatch.setenv("TOLDFEED_SOURCES", str(upstream.sources_toml("t1", tmp_path / "s.toml")))
+    assert main(["poll"]) == 0
+    assert "notifications: 0 delivered" in capsys.readouterr().out
+    assert pending_notes(settings) == [] and receiver.hits == []  # backfill: no news
+
+    before = incidents()
+    upstream.load("t2")
+    monkeypatch.setenv("TOLDFEED_SOURCES", str(upstream.sources_toml("t2", tmp_path / "s.toml")))
+    assert main(["poll"]) == 0
+    out = capsys.readouterr().out
+    after = incidents()
+    changed = [
+        i for k, i in after.items() if k not in before or before[k].updated_at != i.updated_at
+    ]
+    with Runtime.open(settings) as runtime:
+        targets = runtime.targets
+    expected = {
+        (t.name, f"tag:toldfeed,2026:incident/{i.key.replace(':', '-')}#{i.updated_at.isoformat()}")
+        for t in targets
+        for i in changed
+        if t.wants(i)
+    }
+    per_target = {t.name: sum(1 for n, _ in expected if n == t.name) for t in targets}
+    assert per_target["all"] == len(changed) >= 3  # the new window, its update, two closings
+    assert 0 < per_target["closed"] < per_target["all"] and per_target["tfe"] == 1
+    got = {(h.path.lstrip("/"), h.headers["Webhook-Id"]) for h in receiver.hits}
+    assert got == expected and len(receiver.hits) == len(expected)  # each exactly once
+    assert f"notifications: {len(expected)} delivered, 0 failed" in out
+    events = {h.json()["data"]["key"]: h.json()["type"] for h in receiver.to("/all")}
+    assert events["WO0000001589016"] == "incident.created"
+    assert events["WO0000001586573"] == "incident.updated"
+
+    assert main(["poll"]) == 0  # nothing changed upstream: nothing is queued or sent
+    assert "notifications: 0 delivered, 0 failed, 0 given up, 0 pending" in capsys.readouterr().out
+    assert len(receiver.hits) == len(expected)
+
+
+def test_a_poll_that_changes_nothing_sends_nothing(
+    filled: Settings, receiver: Receiver, tmp_path: Path
+) -> None:
+    settings = replace(filled, notify=str(targets_file(tmp_path / "n.toml", hook(receiver))))
+    with Runtime.open(settings) as runtime:
+        service = Service(runtime)
+        report = service.poll_once(force=True)
+        assert report is not None and not report.new_keys and not report.changed_keys
+        delivered = service.deliverer.deliver()
+    assert (delivered.delivered, delivered.failed, delivered.pending) == (0, 0, 0)
+    assert receiver.hits == []
+
+
+# --- channels ---------------------------------------------------------------------------------
+
+
+def test_the_signature_matches_the_standard_webhooks_test_vector() -> None:
+    at = datetime.fromtimestamp(1614265330, UTC)
+    headers = webhook.signed(SECRET, "msg_p5jXN8AQM9LWM0D4loKWxJek", at, '{"test": 2432232314}')
+    assert headers == {
+        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "webhook-timestamp": "1614265330",
+        "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    }
+
+
+def test_webhook_teams_and_slack_say_what_changed(
+    filled: Settings, receiver: Receiver, tmp_path: Path
+) -> None:
+    notify = targets_file(
+        tmp_path / "n.toml",
+        hook(receiver),
+        f'name = "teams"\nkind = "teams"\nurl = "{receiver.url("/teams")}"',
+        f'name = "slack"\nkind = "slack"\nurl = "{receiver.url("/slack")}"\nlang = "da"',
+    )
+    settings = replace(filled, notify=str(notify))
+    queue(settings, [KEY])
+    with Runtime.open(settings) as runtime:
+        report = Service(runtime).deliverer.deliver()
+        incident = runtime.store.incident(KEY)
+    assert report.delivered == 3 and report.pending == 0
+    assert incident is not None and incident.window is not None and incident.fallback is not None
+    note_id = f"tag:toldfeed,2026:incident/{KEY}#{incident.updated_at.isoformat()}"
+
+    (signed,) = receiver.to("/hook")
+    # what a receiver does: verify with the shared secret, then trust the body
+    event = Webhook(SECRET).verify(signed.body, signed.headers)
+    assert signed.headers["Webhook-Id"] == note_id
+    assert event["type"] == "incident.created" and event["data"]["key"] == KEY
+    assert event["data"]["window"]["start"] == incident.window.start_at.isoformat()
+    assert event["timestamp"] == incident.updated_at.isoformat()
+
+    (teams,) = receiver.to("/teams")
+    attachment = teams.json()["attachments"][0]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    text = json.dumps(card, ensure_ascii=False)
+    assert card["type"] == "AdaptiveCard" and incident.title_in("en") in text
+    assert "Closed" in text  # its state
+    assert "Service window:" in text and "Fallback procedure: not allowed" in text
+    assert "Manifest" in text and "Latest" in text
+    assert card["actions"][0]["url"] == incident.link_in("en")
+
+    (slack,) = receiver.to("/slack")
+    body = slack.json()
+    assert "Afsluttet" in body["text"]  # Danish, as the target asks
+    kinds = [b["type"] for b in body["blocks"]]
+    assert kinds[0] == "header" and "actions" in kinds
+    assert "Nødprocedure: ikke tilladt" in json.dumps(body, ensure_ascii=False)
+
+
+def test_slack_gets_at_most_one_message_a_second(
+    filled: Settings, receiver: Receiver, tmp_path: Path
+) -> None:
+    notify = targets_file(
+        tmp_path / "n.toml", f'name = "s"\nkind = "slack"\nurl = "{receiver.url("/s")}"'
+    )
+    settings = replace(filled, notify=str(notify))
+    queue(settings, [KEY, "WO0000001589016"])
+    with Runtime.open(settings) as runtime:
+        assert Service(runtime).deliverer.deliver().delivered == 2
+    first, second = receiver.to("/s")
+    assert second.at - first.at >= 0.95
+
+
+def test_email_is_threaded_per_incident_in_the_targets_language(
+    filled: Settings, smtp: tuple[Inbox, int], tmp_path: Path
+) -> None:
+    inbox, port = smtp
+    notify = targets_file(
+        tmp_path / "n.toml",
+        'name = "desk"\nkind = "email"\nto = ["desk@example.com"]\nlang = "da"',
+    )
+    settings = replace(
+        filled,
+        notify=str(notify),
+        smtp_url=f"smtp://127.0.0.1:{port}",
+        smtp_from="toldfeed@feeds.example.test",
+    )
+    with Runtime.open(settings) as runtime:
+        store = runtime.store
+        incident = store.incident(KEY)
+        assert incident is not None
+        later = replace(incident, updated_at=incident.updated_at + timedelta(hours=1))
+        now = datetime.now(UTC)
+        notes = queue_notifications([incident], {}, runtime.targets, backfill=False, now=now)
+        notes += queue_notifications(
+            [later], {KEY: incident}, runtime.targets, backfill=False, now=now
+        )
+        batch = Batch()
+        Store.stage_notifications(batch, 0, notes)
+        store.commit(batch)
+        assert Service(runtime).deliverer.deliver().delivered == 2
+    first, second = inbox.messages
+    assert first["Message-ID"] == f"<incident.{KEY}@feeds.example.test>"
+    assert "In-Reply-To" not in first
+    assert second["In-Reply-To"] == first["Message-ID"] == second["References"]
+    assert second["Message-ID"] != first["Message-ID"]
+    assert second["Subject"] == f"Re: {first['Subject']}" and second["Content-Language"] == "da"
+    assert second["X-Toldfeed-Id"].endswith("#" + later.updated_at.isoformat())
+    plain = second.get_body(("plain",))
+    html = second.get_body(("html",))
+    assert plain is not None and html is not None
+    assert "Opdateret" in plain.get_content() and "Systemer" in plain.get_content()
+    assert "<table>" in html.get_content() and escape(incident.link_in("da")) in html.get_content()
+
+
+# --- retries, give-up, hangs, kills -----------------------------------------------------------
+
+
+def test_429_retry_after_is_honoured_and_every_attempt_has_the_same_id(
+    filled: Settings, receiver: Receiver, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = replace(filled, notify=str(targets_file(tmp_path / "n.toml", hook(receiver))))
+    queue(settings, [KEY], T0)
+    receiver.answers["/hook"] = [Response("slow down", status=429, headers={"Retry-After": "120"})]
+    clock = Clock(T0)
+    caplog.set_level(logging.INFO, logger="toldfeed.notify")
+    with Runtime.open(settings) as runtime:
+        deliverer = Service(runtime, clock=clock).deliverer
+        assert deliverer.deliver().failed == 1
+        (note,) = pending_notes(settings)
+        assert note.next_attempt_at == T0 + timedelta(seconds=120) and note.attempts == 1
+        clock.advance(60)
+        assert deliverer.deliver().pending == 1 and len(receiver.hits) == 1  # not yet
+        clock.advance(61)
+        assert deliverer.deliver().delivered == 1
+    assert [h.headers["Webhook-Id"] for h in receiver.hits] == [note.id, note.id]
+    assert pending_notes(settings) == []
+    outcomes = [r.getMessage() for r in caplog.records if r.name == "toldfeed.notify"]
+    assert any(m.startswith("notification failed target=hook") and "429" in m for m in outcomes)
+    assert any(m.startswith("notification delivered target=hook") for m in outcomes)
+
+
+def test_a_failing_target_is_retried_with_backoff_then_given_up_with_the_reason_kept(
+    filled: Settings, receiver: Receiver, tmp_path: Path
+) -> None:
+    settings = replace(
+        filled,
+        notify=str(targets_file(tmp_path / "n.toml", hook(receiver))),
+        notify_backoff_seconds=30,
+        notify_give_up_seconds=100,
+    )
+    queue(settings, [KEY], T0)
+    receiver.answers["/hook"] = [Response("boom", status=500) for _ in range(10)]
+    clock = Clock(T0)
+    with Runtime.open(settings) as runtime:
+        deliverer = Service(runtime, clock=clock).deliverer
+        waits = []
+        for _ in range(4):
+            deliverer.deliver()
+            notes = pending_notes(settings)
+            if notes[0].state is Delivery.GIVEN_UP:
+                break
+            waits.append((notes[0].next_attempt_at - clock.now).total_seconds())
+            clock.now = notes[0].next_attempt_at
+        client = create_app(settings, runtime=runtime, poll=False).test_client()
+        health = client.get("/healthz").get_json()["notify"]["hook"]
+        metrics = client.get("/metrics").get_data(as_text=True)
+    assert waits == [30, 60, 10]  # doubled, then cut to the give-up time
+    (given_up,) = pending_notes(settings)
+    assert given_up.state is Delivery.GIVEN_UP and given_up.attempts == 4
+    assert given_up.last_error == "HTTP 500 INTERNAL SERVER ERROR: boom"
+    assert len({h.headers["Webhook-Id"] for h in receiver.hits}) == 1 and len(receiver.hits) == 4
+    assert health["pending"] == 0 and health["given_up"] == 1 and health["failed"] == 4
+    assert health["last_error"] == given_up.last_error and health["kind"] == "webhook"
+    assert 'toldfeed_notifications_total{outcome="given_up",target="hook"} 1.0' in metrics
+    assert 'toldfeed_notifications_pending{target="hook"} 0.0' in metrics
+
+
+def test_a_hanging_target_times_out_and_does_not_hold_up_the_others(
+    filled: Settings, receiver: Receiver, tmp_path: Path
+) -> None:
+    notify = targets_file(tmp_path / "n.toml", hook(receiver, "dead"), hook(receiver, "live"))
+    settings = replace(filled, notify=str(notify), notify_timeout_seconds=0.5)
+    queue(settings, [KEY, "WO0000001589016"])
+    receiver.answers["/dead"] = [None]
+    started = time.monotonic()
+    with Runtime.open(settings) as runtime:
+        report = Service(runtime).deliverer.deliver()
+    assert time.monotonic() - started < WAIT / 2  # the dead one would answer after WAIT
+    assert (report.delivered, report.failed, report.pending) == (2, 1, 2)
+    assert len(receiver.to("/dead")) == 1  # its second waits behind the first, for later
+    (dead, _) = [n for n in pending_notes(settings) if n.target == "dead"]
+    assert dead.last_error == "timed out"
+
+
+def test_the_serving_loop_delivers_and_a_hung_target_never_delays_a_poll(
+    filled: Settings, receiver: Receiver, tmp_path: Path
+) -> None:
+    settings = replace(
+        filled,
+        notify=str(targets_file(tmp_path / "n.toml", hook(receiver))),
+        notify_timeout_seconds=WAIT,
+    )
+    queue(settings, [KEY])
+    receiver.answers["/hook"] = [None]
+    with Runtime.open(settings) as runtime:
+        # within the interval of the filled store's last poll: the poller thread only looks
+        service = Service(runtime, clock=lambda: polled_at("t3") + timedelta(minutes=1))
+        stop = service.start()
+        try:
+            assert receiver.arrived.wait(WAIT)  # the loop is sending, and the target hangs
+            started = time.monotonic()
+            report = None
+            while report is None and time.monotonic() - started < WAIT:
+                report = service.poll_once(force=True)  # None while the poller thread looks
+            # the target answers only after WAIT: a poll that waited for it would take that long
+            assert report is not None and time.monotonic() - started < WAIT - 2
+            receiver.release.set()
+            deadline = time.monotonic() + WAIT
+            while pending_notes(settings) and time.monotonic() < deadline:
+                service.deliverer.wake()
+                time.sleep(0.05)
+        finally:
+            stop.set()
+    assert pending_notes(settings) == []
+
+
+KILLED = """
+import sys
+from app.config import Settings
+from app.runtime import Runtime
+from app.service import Service
+
+with Runtime.open(Settings.from_env()) as runtime:
+    Service(runtime).deliverer.deliver()
+sys.exit(3)  # not reached: the target hangs until the test kills this process
+"""
+
+
+def test_sigkill_while_sending_loses_nothing(
+    filled: Settings, receiver: Receiver, tmp_path: Path
+) -> None:
+    notify = targets_file(tmp_path / "n.toml", hook(receiver))
+    settings = replace(filled, notify=str(notify))
+    queue(settings, [KEY])
+    receiver.answers["/hook"] = [None]
+    env = {
+        **os.environ,
+        "TOLDFEED_DATA_DIR": str(settings.data_dir),
+        "TOLDFEED_SOURCES": str(settings.sources),
+        "TOLDFEED_SYSTEMS": str(settings.systems),
+        "TOLDFEED_NOTIFY": str(notify),
+        "TOLDFEED_NOTIFY_TIMEOUT_SECONDS": "60",
+    }
+    with subprocess.Popen([sys.executable, "-c", KILLED], env=env, cwd=ROOT) as child:
+        try:
+            assert receiver.arrived.wait(WAIT), "the child never sent"
+        finally:
+            child.send_signal(signal.SIGKILL)
+        assert child.wait(WAIT) == -signal.SIGKILL
+    (note,) = pending_notes(settings)
+    assert note.state is Delivery.PENDING  # the target took it, but nobody saw it answer
+    receiver.release.set()
+    with Runtime.open(settings) as runtime:
+        assert Service(runtime).deliverer.deliver().delivered == 1
+    first, again = receiver.to("/hook")
+    assert first.headers["Webhook-Id"] == again.headers["Webhook-Id"] == note.id
+    assert first.body == again.body  # the receiver can drop the duplicate by its id
+    assert pending_notes(settings) == []
+
+
+# --- toldfeed notify-test ---------------------------------------------------------------------
+
+
+def test_notify_test_sends_a_sample_and_prints_the_answer(
+    filled: Settings,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    notify = targets_file(tmp_path / "n.toml", hook(receiver))
+    monkeypatch.setenv("TOLDFEED_DATA_DIR", str(filled.data_dir))
+    monkeypatch.setenv("TOLDFEED_SOURCES", str(filled.sources))
+    monkeypatch.setenv("TOLDFEED_NOTIFY", str(notify))
+    receiver.answers["/hook"] = [Response("thanks", status=202)]
+    assert main(["notify-test", "hook"]) == 0
+    assert capsys.readouterr().out.strip() == "ok     hook (webhook)  HTTP 202 ACCEPTED: thanks"
+    (hit,) = receiver.hits
+    assert (
+        Webhook(SECRET)
+        .verify(hit.body, hit.headers)["data"]["title"]["en"]
+        .startswith("toldfeed test")
+    )
+    receiver.answers["/hook"] = [Response("gone", status=410)]
+    assert main(["notify-test", "hook"]) == 1
+    assert "FAILED hook (webhook)  HTTP 410 GONE: gone" in capsys.readouterr().out
+    assert main(["notify-test", "nobody"]) == 2
+    assert "no target named 'nobody'" in capsys.readouterr().err
+
+
+# --- WebSub -----------------------------------------------------------------------------------
+
+
+def test_websub_hub_is_linked_in_feeds_and_pinged_once_per_changing_poll(
+    filled: Settings, receiver: Receiver
+) -> None:
+    settings = replace(filled, websub_hub=receiver.url("/hub"))
+    with Runtime.open(settings) as runtime:
+        service = Service(runtime, clock=lambda: polled_at("t3") + timedelta(minutes=10))
+        assert service.poll_once(force=True) is not None  # the hub link changes every feed
+        assert service.poll_once(force=True) is not None  # nothing changed: no ping
+        client = create_app(settings, runtime=runtime, poll=False).test_client()
+        atom = client.get("/feeds/all.atom").data
+        rss = client.get("/da/feeds/system/ics2.rss").data
+        jsonfeed = client.get("/feeds/all.json").get_json()
+    (ping,) = receiver.to("/hub")
+    form = parse_qs(ping.body.decode())
+    assert ping.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert form["hub.mode"] == ["publish"]
+    base = settings.base_url
+    assert {f"{base}/feeds/all.atom", f"{base}/da/feeds/system/ics2.rss"} <= set(form["hub.url"])
+    assert all(url.startswith(base + "/") and "/feeds/" in url for url in form["hub.url"])
+    for body in (atom, rss):
+        links = {(ln["rel"], ln["href"]) for ln in feedparser.parse(body).feed.links}
+        assert ("hub", receiver.url("/hub")) in links
+        assert any(rel == "self" and href.startswith(base) for rel, href in links)
+    assert jsonfeed["hubs"] == [{"type": "WebSub", "url": receiver.url("/hub")}]
+
+
+def test_an_unreachable_hub_only_logs(filled: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/hub"  # nothing listens there
+    with Runtime.open(replace(filled, websub_hub=dead)) as runtime:
+        assert Service(runtime).poll_once(force=True) is not None
+    assert any(r.getMessage().startswith("websub ping failed") for r in caplog.records)
