@@ -8,11 +8,21 @@ decides whether stored documents are current at all: after an upgrade or a confi
 change everything is rendered again, once, under the poll lock.
 
 ``Library`` (in each web worker) serves those stored bytes; documents with non-default
-parameters (``?limit=``, ``?status=``) are rendered on demand and cached per store state.
+parameters (``?limit=``, ``?status=``) are rendered on demand and cached per store state, in
+a cache bounded by bytes (``VARIANT_BYTES``, body plus gzip form), least recently used out
+first: a thousand distinct ``?limit=`` values cost a worker at most that much.
+
+Derived documents (incident pages and later history pages, ``app.documents.is_derived``) exist
+per incident, so they have no place in the one index that every publish reads and writes: each
+keeps its headers under its own key, a poll writes only those its changes affect (an incident's
+two pages, the history pages it stands on), and the Library renders one on demand when it is not
+stored yet (an incident a poll committed a moment before its pages).
 
 Store keys of this module (spelled here only): ``doc:<path>``, ``docgz:<path>``,
-``docs:meta`` (the index: path → ETag, type, Last-Modified), ``meta:context`` (what pages
-show besides incidents), ``meta:rendered`` (the state the stored documents reflect).
+``docs:meta`` (the index: path → ETag, type, Last-Modified), ``docmeta:<path>`` (the same for
+one derived document), ``docs:history`` (how many incidents each system has, for paging),
+``meta:context`` (what pages show besides incidents), ``meta:rendered`` (the state the stored
+documents reflect).
 """
 
 from __future__ import annotations
@@ -30,18 +40,35 @@ from typing import Any
 from app.catalogue import Catalogue
 from app.codec import incident_from_dict, incident_to_dict
 from app.config import VERSION, Settings
-from app.documents import Doc, canonical_documents
+from app.documents import (
+    Doc,
+    IncidentPage,
+    canonical_documents,
+    history_documents,
+    history_pages,
+    incident_documents,
+    is_derived,
+)
 from app.model import Incident, Lang
-from app.publish import Archive, Document, Renderer
+from app.publish import (
+    Archive,
+    Document,
+    Renderer,
+    derived_changes,
+    derived_documents,
+    history_counts,
+)
 from app.render.pages import PageContext
 from app.store import Batch, Store
 from app.urls import Urls
 
-RENDER_SCHEMA = 2  # bump when stored documents must be rebuilt for a reason the digest misses
-_DOC, _DOCGZ, _INDEX, _CONTEXT, _RENDERED = (
+RENDER_SCHEMA = 3  # bump when stored documents must be rebuilt for a reason the digest misses
+_DOC, _DOCGZ, _DOCMETA, _INDEX, _HISTORY, _CONTEXT, _RENDERED = (
     "doc:",
     "docgz:",
+    "docmeta:",
     "docs:meta",
+    "docs:history",
     "meta:context",
     "meta:rendered",
 )
@@ -127,6 +154,17 @@ def _index_to(index: dict[str, DocMeta]) -> dict[str, list[str]]:
     return {p: [m.etag, m.content_type, m.last_modified.isoformat()] for p, m in index.items()}
 
 
+def _meta_from(data: Any) -> DocMeta | None:
+    if not isinstance(data, list) or len(data) != 3:
+        return None
+    etag, ctype, modified = data
+    return DocMeta(str(etag), str(ctype), datetime.fromisoformat(modified))
+
+
+def _meta_to(meta: DocMeta) -> list[str]:
+    return [meta.etag, meta.content_type, meta.last_modified.isoformat()]
+
+
 def context_to_json(ctx: PageContext, notice: Incident | None) -> dict[str, Any]:
     """What on-demand rendering in the web workers needs besides incidents."""
     return {
@@ -162,19 +200,26 @@ class Publisher:
         self.renderer = Renderer(settings, catalogue, self.urls)
         self.key = render_key(settings, catalogue)
         self.docs = canonical_documents(catalogue)
+        self.slugs = catalogue.slugs
         self.archive = Archive()
         self._generation = -1  # the store generation the archive reflects
+        self._gone: set[str] = set()  # incidents that left the archive when it was reloaded
 
     def sync(self) -> None:
         """Load the archive if it does not reflect the store (call before a poll, so that the
         poll's changes can be compared with what they replace)."""
         generation = self.store.generation()
         if generation != self._generation:
+            before = set(self.archive.by_key)
             self.archive = Archive(self.store.iter_incidents())
+            self._gone |= before - set(self.archive.by_key)
             self._generation = generation
 
-    def _catch_up(self, changed: list[str]) -> list[Incident] | None:
-        """Apply ``changed`` to the archive; return the old and new versions of what changed.
+    def _catch_up(
+        self, changed: list[str]
+    ) -> tuple[list[Incident], tuple[list[Doc], list[Doc]]] | None:
+        """Apply ``changed`` to the archive; return the old and new versions of what changed
+        and the derived documents to render and to delete.
 
         None when the archive was not in step with the store before the change (first use, or
         another process wrote the store meanwhile): then what changed is unknown.
@@ -187,9 +232,10 @@ class Publisher:
         fresh = {key: self.store.incident(key) for key in changed}
         touched = [i for key in changed if (i := self.archive.by_key.get(key)) is not None]
         touched += [i for i in fresh.values() if i is not None]
+        before = history_counts(self.archive, touched)
         self.archive.apply(fresh)
         self._generation = generation
-        return touched
+        return touched, derived_changes(self.archive, before, touched)
 
     def stored_mark(self) -> RenderMark | None:
         """What the stored documents reflect."""
@@ -210,9 +256,14 @@ class Publisher:
         Everything is rendered when the render key differs from the stored one.
         """
         mark = self.stored_mark()
-        touched = self._catch_up(changed or [])
-        full = touched is None or changed is None or mark is None or mark.key != self.key
-        touched = touched or []
+        caught = self._catch_up(changed or [])
+        full = caught is None or changed is None or mark is None or mark.key != self.key
+        touched, (derived, deleted) = caught or ([], ([], []))
+        if full:
+            derived, deleted = derived_documents(self.archive, self.slugs), []
+        deleted += [doc for key in sorted(self._gone) for doc in incident_documents(key)]
+        deleted += self._pages_past_end()
+        self._gone.clear()
         stored_context = self.store.get(_CONTEXT) or {}
         context = context_to_json(ctx, notice)
         notice_changed = context["notice"] != stored_context.get("notice")
@@ -227,6 +278,7 @@ class Publisher:
         ]
         index = _index_from(self.store.get(_INDEX))
         batch = Batch()
+        written = self._put_derived(batch, derived, deleted, ctx, notice)
         for doc, document in self.renderer.render_many(chosen, self.archive, ctx, notice):
             path = self.urls.export_path(doc)
             if (old := index.get(path)) is not None and old.etag == document.etag:
@@ -234,8 +286,9 @@ class Publisher:
             batch.put_bytes(_DOC + path, document.body)
             batch.put_bytes(_DOCGZ + path, document.gzipped)
             index[path] = DocMeta(document.etag, document.content_type, document.last_modified)
-        written = len(batch.raw) // 2
+            written += 1
         batch.put(_INDEX, _index_to(index))
+        batch.put(_HISTORY, {slug: self.archive.history_count(slug) for slug in self.slugs})
         batch.put(_CONTEXT, context)
         serial = mark.serial + 1 if mark is not None else 1
         batch.put(
@@ -245,10 +298,64 @@ class Publisher:
         self.store.commit(batch)
         return written
 
+    def _put_derived(
+        self,
+        batch: Batch,
+        docs: list[Doc],
+        deleted: list[Doc],
+        ctx: PageContext,
+        notice: Incident | None,
+    ) -> int:
+        """Stage the derived documents whose bytes changed and the deletions; return how many
+        were written. Each one's stored headers are read to compare ETags (no shared index)."""
+        written = 0
+        for doc, document in self.renderer.render_many(docs, self.archive, ctx, notice):
+            path = self.urls.export_path(doc)
+            old = _meta_from(self.store.get(_DOCMETA + path))
+            if old is not None and old.etag == document.etag:
+                continue
+            batch.put_bytes(_DOC + path, document.body)
+            batch.put_bytes(_DOCGZ + path, document.gzipped)
+            meta = DocMeta(document.etag, document.content_type, document.last_modified)
+            batch.put(_DOCMETA + path, _meta_to(meta))
+            written += 1
+        for doc in deleted:
+            path = self.urls.export_path(doc)
+            for prefix in (_DOC, _DOCGZ, _DOCMETA):
+                batch.delete(prefix + path)
+        return written
+
+    def _pages_past_end(self) -> list[Doc]:
+        """History pages stored by an earlier publish that the archive no longer fills."""
+        stored = self.store.get(_HISTORY) or {}
+        gone: list[Doc] = []
+        for slug in self.slugs:
+            old = history_pages(int(stored.get(slug, 0)))
+            new = history_pages(self.archive.history_count(slug))
+            gone += history_documents(slug, range(new + 1, old + 1))
+        return gone
+
+    def _load(self, path: str, meta: DocMeta | None) -> Document | None:
+        body = self.store.get_bytes(_DOC + path)
+        gz = self.store.get_bytes(_DOCGZ + path)
+        if meta is None or body is None or gz is None:
+            return None
+        return Document(body, meta.content_type, meta.etag, meta.last_modified, gz)
+
     def stored(self) -> dict[str, Document]:
-        """Every stored canonical document (for export), by export path."""
+        """Every stored document (for export), by export path, in the order to publish them.
+
+        Derived documents (incident pages, later history pages) first, as they are linked from
+        the canonical ones.
+        """
+        self.sync()
         index = _index_from(self.store.get(_INDEX))
         found: dict[str, Document] = {}
+        for doc in derived_documents(self.archive, self.slugs):
+            path = self.urls.export_path(doc)
+            document = self._load(path, _meta_from(self.store.get(_DOCMETA + path)))
+            if document is not None:
+                found[path] = document
         for doc in self.docs:
             path = self.urls.export_path(doc)
             meta = index.get(path)
@@ -260,15 +367,25 @@ class Publisher:
 
 
 class Library:
-    """Serves stored documents to one web worker; follows the store as it changes."""
+    """Serves stored documents to one web worker; follows the store as it changes.
 
-    VARIANTS = 256  # on-demand documents kept per worker
+    It is also the ``Holdings`` of its URL map: an incident page or a history page is a 404
+    unless the incident is stored or the system has that many pages.
+    """
+
+    VARIANTS = 256  # on-demand documents kept per worker, at most
+    VARIANT_BYTES = 32 * 1024 * 1024  # and at most this many bytes of them (body and gzip)
 
     def __init__(
-        self, settings: Settings, catalogue: Catalogue, store: Store, recheck_seconds: float = 1.0
+        self,
+        settings: Settings,
+        catalogue: Catalogue,
+        store: Store,
+        recheck_seconds: float = 1.0,
+        variant_bytes: int | None = None,
     ) -> None:
         self.store = store
-        self.urls = Urls(settings, catalogue)
+        self.urls = Urls(settings, catalogue, holdings=self)
         self.renderer = Renderer(settings, catalogue, self.urls)
         self.base = settings.base_url.rstrip("/")
         self.recheck = recheck_seconds
@@ -278,6 +395,10 @@ class Library:
         self._index: dict[str, DocMeta] = {}
         self._docs: dict[str, Document] = {}
         self._variants: OrderedDict[Doc, Document] = OrderedDict()
+        self.variant_bytes = self.VARIANT_BYTES if variant_bytes is None else variant_bytes
+        self.cached_bytes = 0  # what ``_variants`` holds
+        self._derived: OrderedDict[Doc, Document] = OrderedDict()  # kept per generation
+        self._history: dict[str, int] = {}
         self._archive: Archive | None = None
         self.context = PageContext(self.base, None, {})
         self.notice: Incident | None = None
@@ -291,7 +412,18 @@ class Library:
             mark = _mark_from(self.store.get(_RENDERED))
             if mark == self._mark and self._index:
                 return
+            if (
+                mark is None
+                or self._mark is None
+                or (mark.generation, mark.key)
+                != (
+                    self._mark.generation,
+                    self._mark.key,
+                )
+            ):
+                self._derived.clear()  # derived documents change only with incidents
             self._mark = mark
+            self._history = {str(k): int(v) for k, v in (self.store.get(_HISTORY) or {}).items()}
             index = _index_from(self.store.get(_INDEX))
             # keep what is loaded and unchanged; drop the rest
             self._docs = {
@@ -299,12 +431,24 @@ class Library:
             }
             self._index = index
             self._variants.clear()
+            self.cached_bytes = 0
             self._archive = None
             self.context, self.notice = context_from_json(self.store.get(_CONTEXT), self.base)
+
+    def has_incident(self, key: str) -> bool:
+        """True when an incident with ``key`` is stored (asked once per new incident URL)."""
+        return self.store.incident(key) is not None
+
+    def history_pages(self, slug: str) -> int:
+        """How many history pages ``slug`` had at the last publish."""
+        self._sync()
+        return history_pages(self._history.get(slug, 0))
 
     def get(self, doc: Doc) -> Document | None:
         """The document ``doc``; None when nothing is stored yet."""
         self._sync()
+        if is_derived(doc):
+            return self._get_derived(doc)
         if doc.canonical:
             path = self.urls.export_path(doc)
             found = self._docs.get(path)
@@ -326,6 +470,31 @@ class Library:
         self._docs[path] = doc
         return doc
 
+    def _get_derived(self, doc: Doc) -> Document:
+        """A stored derived document; rendered here when the publisher has not written it yet."""
+        with self._lock:
+            cached = self._derived.get(doc)
+            if cached is not None:
+                self._derived.move_to_end(doc)
+                return cached
+        path = self.urls.export_path(doc)
+        meta = _meta_from(self.store.get(_DOCMETA + path))
+        body = self.store.get_bytes(_DOC + path)
+        gz = self.store.get_bytes(_DOCGZ + path)
+        if meta is not None and body is not None and gz is not None:
+            document = Document(body, meta.content_type, meta.etag, meta.last_modified, gz)
+        elif isinstance(doc, IncidentPage):  # its incident alone is all the page shows
+            incident = self.store.incident(doc.key)
+            archive = Archive([incident] if incident is not None else [])
+            document = self.renderer.render(doc, archive, self.context, self.notice)
+        else:
+            return self._render(doc)
+        with self._lock:
+            self._derived[doc] = document
+            while len(self._derived) > self.VARIANTS:
+                self._derived.popitem(last=False)
+        return document
+
     def _render(self, doc: Doc) -> Document:
         with self._lock:
             cached = self._variants.get(doc)
@@ -336,8 +505,18 @@ class Library:
                 self._archive = Archive(self.store.iter_incidents())
             archive = self._archive
         document = self.renderer.render(doc, archive, self.context, self.notice)
+        size = _size(document)
         with self._lock:
+            if size > self.variant_bytes or doc in self._variants:
+                return document  # too big to keep, or another thread just kept it
             self._variants[doc] = document
-            while len(self._variants) > self.VARIANTS:
-                self._variants.popitem(last=False)
+            self.cached_bytes += size
+            while len(self._variants) > self.VARIANTS or self.cached_bytes > self.variant_bytes:
+                _, dropped = self._variants.popitem(last=False)
+                self.cached_bytes -= _size(dropped)
         return document
+
+
+def _size(document: Document) -> int:
+    """What a cached document costs: its body and its gzip form."""
+    return len(document.body) + len(document.gzipped)

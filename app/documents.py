@@ -9,6 +9,11 @@ only the documents whose content can have changed are rebuilt:
 
 A new document kind is one record here (listed in ``canonical_documents`` if it is stored and
 exported), one rule in ``app.urls`` and one renderer in ``app.publish``.
+
+Two kinds exist once per incident or per 50 incidents, so which of them exist depends on the
+archive: incident pages and a system's later history pages. They are *derived* documents
+(``is_derived``): not in ``canonical_documents``, listed from the archive by the publisher
+(``incident_documents``, ``history_documents``), stored and exported all the same.
 """
 
 from __future__ import annotations
@@ -195,7 +200,110 @@ class Calendar:
         return incident.window is not None and (not self.system or self.system in incident.systems)
 
 
-Doc = Feed | IndexPage | Embed | Badge | Opml | IncidentsApi | SystemsApi | Calendar
+HISTORY_PAGE = 50  # incidents per page of a system's history
+
+
+@dataclass(frozen=True, slots=True)
+class SystemPage:
+    """One system's page: its state now and history (page 1), or older incidents (page 2 on).
+
+    Page 1 shows the state now, the next window, a 90-day strip, the last 12 months, time to
+    close and the newest ``HISTORY_PAGE`` incidents; it depends on the time (the state and the
+    strip move with it). Page N lists the incidents ``(N - 1) * HISTORY_PAGE`` onwards, newest
+    first by publication, and is derived: it exists while the system has that many incidents.
+    ``shows`` says whether an incident can appear on *some* page; which page it is on is the
+    archive's to say (``Archive.history_position``).
+    """
+
+    lang: Lang
+    system: str
+    page: int = 1
+
+    kind: ClassVar[str] = "system"
+
+    @property
+    def canonical(self) -> bool:
+        """Page 1 is canonical; later pages are derived from the archive."""
+        return self.page == 1
+
+    @property
+    def health_dependent(self) -> bool:
+        """Page 1 shows the state now and a strip ending today; later pages only incidents."""
+        return self.page == 1
+
+    def shows(self, incident: Incident) -> bool:
+        """True when ``incident`` names the system."""
+        return self.system in incident.systems
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentPage:
+    """``/incidents/<key>``: everything known about one incident. Derived: one per incident.
+
+    ``key`` is the incident key (``INC…``, ``WO…`` or ``oid:<n>``; the URL spells the last
+    ``oid-<n>``). The page depends on the incident alone, so its bytes change only with it.
+    """
+
+    lang: Lang
+    key: str
+
+    kind: ClassVar[str] = "incident"
+    health_dependent: ClassVar[bool] = False
+    canonical: ClassVar[bool] = False
+
+    def shows(self, incident: Incident) -> bool:
+        """True for the incident itself."""
+        return incident.key == self.key
+
+
+@dataclass(frozen=True, slots=True)
+class StatsApi:
+    """``/api/stats.json``: per system and month the figures of the system pages."""
+
+    lang: Lang = Lang.EN
+
+    kind: ClassVar[str] = "stats"
+    health_dependent: ClassVar[bool] = True  # open incidents count up to now
+    canonical: ClassVar[bool] = True
+
+    def shows(self, incident: Incident) -> bool:
+        """Every incident counts in some figure."""
+        return True
+
+
+Doc = (
+    Feed
+    | IndexPage
+    | Embed
+    | Badge
+    | Opml
+    | IncidentsApi
+    | SystemsApi
+    | Calendar
+    | SystemPage
+    | IncidentPage
+    | StatsApi
+)
+
+
+def is_derived(doc: Doc) -> bool:
+    """True for documents that exist per incident or per history page (listed from the archive)."""
+    return isinstance(doc, IncidentPage) or (isinstance(doc, SystemPage) and doc.page > 1)
+
+
+def history_pages(count: int) -> int:
+    """How many history pages ``count`` incidents fill (page 1 exists even when empty)."""
+    return max(1, -(-count // HISTORY_PAGE))
+
+
+def incident_documents(key: str) -> list[Doc]:
+    """The pages of one incident, one per language."""
+    return [IncidentPage(lang, key) for lang in Lang]
+
+
+def history_documents(slug: str, pages: range) -> list[Doc]:
+    """The history pages ``pages`` (2 and up) of one system, in every language."""
+    return [SystemPage(lang, slug, page) for lang in Lang for page in pages if page > 1]
 
 
 def feed_scopes(catalogue: Catalogue) -> list[tuple[Scope, str]]:
@@ -213,8 +321,9 @@ def canonical_documents(catalogue: Catalogue) -> list[Doc]:
     """Every document with default parameters: rendered once per change, stored, exported.
 
     Documents others link to come before the pages that link to them (feeds and embeds
-    before the index and the OPML), so a publisher writing in this order never exposes a
-    link to a document not yet written.
+    before the system pages, those before the index and the OPML), so a publisher writing in
+    this order never exposes a link to a document not yet written. Derived documents (incident
+    and later history pages) are linked from these and go before all of them.
     """
     docs: list[Doc] = []
     for lang in Lang:
@@ -223,8 +332,9 @@ def canonical_documents(catalogue: Catalogue) -> list[Doc]:
         docs.append(Calendar(lang))
         for slug in catalogue.slugs:
             docs += [Embed(lang, slug), Badge(lang, slug), Calendar(lang, slug)]
+        docs += [SystemPage(lang, slug) for slug in catalogue.slugs]
         docs.append(IncidentsApi(lang))
-    docs.append(SystemsApi())
+    docs += [SystemsApi(), StatsApi()]
     docs += [IndexPage(lang) for lang in Lang]
     docs.append(Opml())
     return docs

@@ -1,7 +1,10 @@
 """Documents rendered: a typed document record plus the incidents → bytes. Pure.
 
 ``Archive`` holds the incidents newest change first, with a per-system index, and hands each
-feed its members without scanning the whole archive. ``Renderer`` turns one document record
+feed its members without scanning the whole archive; per system it also keeps the history in
+publication order (for paging), the incidents by how far into time they reach (so figures read
+only the last months) and the sorted times to close, so a system page costs the same with 100
+or 10,000 archived. ``Renderer`` turns one document record
 (``app.documents``) into a ``Document`` (bytes, type, ETag, gzip); it keeps every rendered
 entry keyed by the incident itself (so an unchanged incident is rendered once per language, and
 a cached entry can never outlive the incident it shows).
@@ -17,21 +20,29 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from app.catalogue import Catalogue
 from app.config import Settings
 from app.documents import (
+    HISTORY_PAGE,
     Badge,
     Calendar,
     Doc,
     Embed,
     Feed,
+    IncidentPage,
     IncidentsApi,
     IndexPage,
     Opml,
     Scope,
+    StatsApi,
+    SystemPage,
     SystemsApi,
+    history_documents,
+    history_pages,
+    incident_documents,
 )
 from app.model import Incident, Lang, Status
 from app.render.calendar import render_calendar
@@ -44,14 +55,33 @@ from app.render.pages import (
     render_api,
     render_badge,
     render_embed,
-    render_index,
     render_opml,
 )
+from app.render.site import (
+    render_history_page,
+    render_incident_page,
+    render_index,
+    render_system_page,
+)
+from app.render.stats import render_stats_figures
 from app.render.status import render_systems_api
 from app.state import SystemState, system_states
+from app.stats import (
+    CloseStats,
+    Figures,
+    close_duration,
+    close_stats,
+    daily_strip,
+    history_start,
+    monthly_stats,
+    reach,
+)
+from app.upstream.dates import to_local
 from app.urls import Urls
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+_FOREVER = datetime.max.replace(tzinfo=UTC)  # how far an open incident reaches
+_VERSIONS = itertools.count(1)  # shared by every Archive, so a version never repeats
 TYPES = {
     **{fmt: f"{ctype}; charset=utf-8" for fmt, ctype in FORMATS.items()},
     "html": "text/html; charset=utf-8",
@@ -61,6 +91,7 @@ TYPES = {
     "ics": "text/calendar; charset=utf-8",
 }
 ENTRY_CACHE_SIZE = 4096  # entries (incident × language); a feed shows at most feed_limit_max
+RECENTLY_CLOSED = 8  # closed incidents on the index
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +125,20 @@ def _by_start(incident: Incident) -> tuple[datetime, str]:
     return (incident.window.start_at if incident.window else _EPOCH, incident.key)
 
 
+def _by_publication(incident: Incident) -> tuple[datetime, str]:
+    return (incident.published_at, incident.key)
+
+
+def _by_reach(incident: Incident) -> tuple[datetime, str]:
+    return (reach(incident) or _FOREVER, incident.key)
+
+
 class _Sorted:
     """Incidents kept sorted by a key as they come and go (bisect: no re-sort per change)."""
 
-    def __init__(self, order: Callable[[Incident], tuple[datetime, str]]) -> None:
+    def __init__(self, order: Callable[[Incident], tuple[Any, str]]) -> None:
         self.order = order
-        self._keys: list[tuple[datetime, str]] = []
+        self._keys: list[tuple[Any, str]] = []
         self._items: list[Incident] = []
 
     def add(self, incident: Incident) -> None:
@@ -119,8 +158,44 @@ class _Sorted:
         """Largest key first."""
         return reversed(self._items)
 
+    def newer_than(self, incident: Incident) -> int:
+        """How many items sort after ``incident`` (its place counted from the largest key)."""
+        return len(self._keys) - bisect.bisect_right(self._keys, self.order(incident))
+
+    def from_largest(self, start: int, stop: int) -> list[Incident]:
+        """Items ``start`` to ``stop`` (exclusive) counted from the largest key."""
+        count = len(self._items)
+        return self._items[max(0, count - stop) : max(0, count - start)][::-1]
+
+    def at_least(self, key: tuple[Any, str]) -> list[Incident]:
+        """Items whose key is ``key`` or larger, smallest first."""
+        return self._items[bisect.bisect_left(self._keys, key) :]
+
+    def largest_key(self) -> tuple[Any, str] | None:
+        """The largest key, None when empty."""
+        return self._keys[-1] if self._keys else None
+
     def __len__(self) -> int:
         return len(self._items)
+
+
+class _Durations:
+    """Times to close kept sorted (bisect), with the bare durations for O(1) percentiles."""
+
+    def __init__(self) -> None:
+        self._keys: list[tuple[timedelta, str]] = []
+        self.values: list[timedelta] = []
+
+    def add(self, duration: timedelta, key: str) -> None:
+        at = bisect.bisect_left(self._keys, (duration, key))
+        self._keys.insert(at, (duration, key))
+        self.values.insert(at, duration)
+
+    def remove(self, duration: timedelta, key: str) -> None:
+        at = bisect.bisect_left(self._keys, (duration, key))
+        if at < len(self._keys) and self._keys[at] == (duration, key):
+            del self._keys[at]
+            del self.values[at]
 
 
 class Archive:
@@ -137,15 +212,32 @@ class Archive:
         self._open: dict[str, Incident] = {}
         self._statuses: dict[Status, _Sorted] = {status: _Sorted(_order) for status in Status}
         self._windows = _Sorted(_by_start)
+        # per system: publication order (history pages), reach (figures), times to close
+        self._history: dict[str, _Sorted] = {}
+        self._reach: dict[str, _Sorted] = {}
+        self._durations: dict[str | None, _Durations] = {None: _Durations()}
+        self._versions: dict[str, int] = {}
+        self._figures: dict[str, tuple[int, datetime, Figures]] = {}
         loaded = sorted(incidents, key=_order)
         for incident in loaded:  # appending in order: each insert lands at the end
             self._add(incident)
 
+    def _systems_of(self, incident: Incident) -> Iterable[str]:
+        return dict.fromkeys(incident.systems)  # a system named twice counts once
+
     def _add(self, incident: Incident) -> None:
         self.by_key[incident.key] = incident
         self._all.add(incident)
-        for system in incident.systems:
+        duration = close_duration(incident)
+        if duration is not None:
+            self._durations[None].add(duration, incident.key)
+        for system in self._systems_of(incident):
             self._systems.setdefault(system, _Sorted(_order)).add(incident)
+            self._history.setdefault(system, _Sorted(_by_publication)).add(incident)
+            self._reach.setdefault(system, _Sorted(_by_reach)).add(incident)
+            if duration is not None:
+                self._durations.setdefault(system, _Durations()).add(duration, incident.key)
+            self._versions[system] = next(_VERSIONS)
         if incident.status is not Status.CLOSED:
             self._open[incident.key] = incident
         self._statuses[incident.status].add(incident)
@@ -155,9 +247,17 @@ class Archive:
     def _remove(self, incident: Incident) -> None:
         self.by_key.pop(incident.key, None)
         self._all.remove(incident)
-        for system in incident.systems:
+        duration = close_duration(incident)
+        if duration is not None:
+            self._durations[None].remove(duration, incident.key)
+        for system in self._systems_of(incident):
             if system in self._systems:
                 self._systems[system].remove(incident)
+                self._history[system].remove(incident)
+                self._reach[system].remove(incident)
+            if duration is not None and system in self._durations:
+                self._durations[system].remove(duration, incident.key)
+            self._versions[system] = next(_VERSIONS)
         self._open.pop(incident.key, None)
         self._statuses[incident.status].remove(incident)
         if incident.window is not None:
@@ -229,10 +329,126 @@ class Archive:
                     break
         return chosen
 
+    def latest_closed(self, count: int) -> list[Incident]:
+        """The ``count`` closed incidents changed last."""
+        return list(itertools.islice(self._statuses[Status.CLOSED].newest(), count))
+
+    # a system's history ------------------------------------------------------------------
+
+    def version(self, slug: str) -> int:
+        """A number that changes whenever an incident naming ``slug`` comes, changes or goes."""
+        return self._versions.get(slug, 0)
+
+    def history_count(self, slug: str) -> int:
+        """How many incidents name ``slug``."""
+        found = self._history.get(slug)
+        return len(found) if found is not None else 0
+
+    def history_page(self, slug: str, page: int) -> list[Incident]:
+        """Page ``page`` (from 1) of the incidents naming ``slug``, newest published first."""
+        found = self._history.get(slug)
+        if found is None:
+            return []
+        return found.from_largest((page - 1) * HISTORY_PAGE, page * HISTORY_PAGE)
+
+    def history_position(self, slug: str, incident: Incident) -> int:
+        """Where ``incident`` stands (or would stand) in ``slug``'s history, 0 for the newest."""
+        found = self._history.get(slug)
+        return found.newer_than(incident) if found is not None else 0
+
+    def figures(self, slug: str, now: datetime) -> Figures:
+        """The strip, months and time to close of ``slug`` at ``now``.
+
+        Only incidents reaching into the months shown are read. The figures are kept per
+        system and reused while no incident of it changed, the local day is the same and
+        every incident of it ended before the figures were made (then time changes nothing).
+        """
+        version = self.version(slug)
+        kept = self._figures.get(slug)
+        if kept is not None and kept[0] == version:
+            made_at, figures = kept[1], kept[2]
+            if made_at == now:
+                return figures
+            latest = self._reach[slug].largest_key() if slug in self._reach else None
+            if (
+                made_at < now
+                and to_local(made_at).date() == to_local(now).date()
+                and (latest is None or latest[0] <= made_at)
+            ):
+                return figures
+        found = self._reach.get(slug)
+        recent = found.at_least((history_start(now), "")) if found is not None else []
+        durations = self._durations.get(slug)
+        figures = Figures(
+            tuple(daily_strip(recent, slug, now)),
+            tuple(monthly_stats(recent, slug, now)),
+            close_stats(durations.values if durations is not None else []),
+        )
+        self._figures[slug] = (version, now, figures)
+        return figures
+
+    def close_overall(self) -> CloseStats:
+        """Time to close over every closed disruption (any system)."""
+        return close_stats(self._durations[None].values)
+
     @property
     def latest(self) -> datetime:
         """The newest change of any incident."""
         return next((i.updated_at for i in self._all.newest()), _EPOCH)
+
+
+def derived_documents(archive: Archive, slugs: Iterable[str]) -> list[Doc]:
+    """Every derived document the archive makes exist: incident pages, later history pages.
+
+    Incident pages come first: the history pages link to them.
+    """
+    docs: list[Doc] = []
+    for incident in archive.newest_first():
+        docs += incident_documents(incident.key)
+    for slug in slugs:
+        pages = history_pages(archive.history_count(slug))
+        docs += history_documents(slug, range(pages, 1, -1))
+    return docs
+
+
+def history_counts(archive: Archive, incidents: Iterable[Incident]) -> dict[str, int]:
+    """How many incidents each system named by ``incidents`` has (taken before a change)."""
+    return {slug: archive.history_count(slug) for i in incidents for slug in i.systems}
+
+
+def derived_changes(
+    archive: Archive, before: dict[str, int], touched: Iterable[Incident]
+) -> tuple[list[Doc], list[Doc]]:
+    """(to render, to delete): the derived documents a change can affect, after it is applied.
+
+    ``touched`` are the old and new versions of the changed incidents, ``before`` the history
+    counts taken before the change (``history_counts``). An incident's own pages are rendered
+    (or deleted when it is gone); in each system it names, the history pages from where its
+    versions stand are rendered: only those pages when the system's count is unchanged, up to
+    the last page when incidents came or went (everything after shifts by one). Pages past the
+    new end are deleted. Page 1 is canonical and chosen by ``shows``.
+    """
+    render: list[Doc] = []
+    delete: list[Doc] = []
+    places: dict[str, list[int]] = {}
+    seen: set[str] = set()
+    for incident in touched:
+        if incident.key not in seen:
+            seen.add(incident.key)
+            docs = incident_documents(incident.key)
+            (render if incident.key in archive.by_key else delete).extend(docs)
+        for slug in incident.systems:
+            places.setdefault(slug, []).append(archive.history_position(slug, incident))
+    for slug, positions in places.items():
+        old = history_pages(before.get(slug, 0))
+        new = history_pages(archive.history_count(slug))
+        first = min(positions) // HISTORY_PAGE + 1
+        last = max(positions) // HISTORY_PAGE + 1
+        if before.get(slug, 0) != archive.history_count(slug):
+            last = max(old, new)
+        render += history_documents(slug, range(max(first, 2), min(last, new) + 1))
+        delete += history_documents(slug, range(new + 1, old + 1))
+    return render, delete
 
 
 class Renderer:
@@ -243,6 +459,7 @@ class Renderer:
         self.catalogue = catalogue
         self.urls = urls
         self._entries: OrderedDict[tuple[str, Lang], tuple[Incident, Entry]] = OrderedDict()
+        self._pages: dict[SystemPage, tuple[tuple[object, ...], Document]] = {}
         self._lock = threading.Lock()  # web workers render variants from several threads
 
     def entry(self, incident: Incident, lang: Lang) -> Entry:
@@ -253,7 +470,8 @@ class Renderer:
             if cached is not None and (cached[0] is incident or cached[0] == incident):
                 self._entries.move_to_end(key)
                 return cached[1]
-        entry = render_entry(incident, self.catalogue, lang)
+        page = self.urls.url(IncidentPage(lang, incident.key))
+        entry = render_entry(incident, self.catalogue, lang, page)
         with self._lock:
             self._entries[key] = (incident, entry)
             if len(self._entries) > ENTRY_CACHE_SIZE:
@@ -275,9 +493,36 @@ class Renderer:
             case IndexPage():
                 states = archive.states(self.catalogue, refreshed)
                 body = render_index(
-                    archive.for_pages(3), states, self.catalogue, ctx, doc.lang, self.urls
+                    states,
+                    archive.open_incidents(),
+                    archive.latest_closed(RECENTLY_CLOSED),
+                    self.catalogue,
+                    ctx,
+                    doc.lang,
+                    self.urls,
                 )
                 return Document.of(body, TYPES["html"], refreshed)
+            case SystemPage():
+                if doc.page == 1:
+                    return self._system_page(doc, archive, ctx, refreshed)
+                listed = archive.history_page(doc.system, doc.page)
+                pages = history_pages(archive.history_count(doc.system))
+                body = render_history_page(doc, listed, pages, self.catalogue, ctx, self.urls)
+                modified = max((i.updated_at for i in listed), default=_EPOCH)
+                return Document.of(body, TYPES["html"], modified)
+            case IncidentPage():
+                incident = archive.by_key.get(doc.key)
+                body = render_incident_page(doc, incident, self.catalogue, ctx, self.urls)
+                modified = incident.updated_at if incident is not None else latest
+                return Document.of(body, TYPES["html"], modified)
+            case StatsApi():
+                figures = {slug: archive.figures(slug, refreshed) for slug in self.catalogue.slugs}
+                body = render_stats_figures(
+                    {slug: (f.months, f.close) for slug, f in figures.items()},
+                    archive.close_overall(),
+                    refreshed,
+                )
+                return Document.of(body, TYPES["api"], refreshed)
             case Embed():
                 state = archive.states(self.catalogue, refreshed)[doc.system]
                 incidents = archive.latest_of(doc.system, 3)
@@ -300,6 +545,46 @@ class Renderer:
             case IncidentsApi():
                 chosen = archive.select(doc, self._limit(doc))
                 return Document.of(render_api(chosen, ctx.refreshed_at), TYPES["api"], latest)
+
+    def _system_page(
+        self, doc: SystemPage, archive: Archive, ctx: PageContext, now: datetime
+    ) -> Document:
+        """A system's page 1, rendered again only when something it shows changed.
+
+        The cache key is everything the page shows: the system's incidents (their version),
+        its state, its figures, the blindness notice and the local day (dates in words).
+        """
+        slug = doc.system
+        state = archive.states(self.catalogue, now)[slug]
+        figures = archive.figures(slug, now)
+        key: tuple[object, ...] = (
+            archive.version(slug),
+            state,
+            figures,
+            ctx.blind_notice.get(doc.lang, ""),
+            ctx.base_url,
+            to_local(now).date(),
+        )
+        with self._lock:
+            kept = self._pages.get(doc)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        listed = archive.history_page(slug, 1)
+        pages = history_pages(archive.history_count(slug))
+        opened = [i for k in state.incidents if (i := archive.by_key.get(k)) is not None]
+        titles = {
+            k: i.title_in(doc.lang)
+            for cell in figures.strip
+            for k in cell.keys
+            if (i := archive.by_key.get(k)) is not None
+        }
+        body = render_system_page(
+            doc, state, figures, listed, pages, opened, titles, self.catalogue, ctx, self.urls
+        )
+        document = Document.of(body, TYPES["html"], now)
+        with self._lock:
+            self._pages[doc] = (key, document)
+        return document
 
     def _calendar(self, doc: Calendar, archive: Archive) -> Document:
         chosen = [i for i in archive.windows(self.settings.feed_limit_max) if doc.shows(i)]

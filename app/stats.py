@@ -26,6 +26,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 from app.model import Incident, Kind, Status
 from app.state import State
@@ -77,6 +78,15 @@ class CloseStats:
     p90: timedelta | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """A system's page figures at one moment: the 90-day strip, 12 months, time to close."""
+
+    strip: tuple[DayCell, ...]
+    months: tuple[MonthStats, ...]
+    close: CloseStats
+
+
 def _disruption_end(incident: Incident, now: datetime) -> datetime:
     if incident.status is not Status.CLOSED:
         return now
@@ -111,9 +121,15 @@ def _naming(incidents: Iterable[Incident], slug: str | None) -> list[Incident]:
     return [i for i in incidents if slug is None or slug in i.systems]
 
 
+@lru_cache(maxsize=4096)
+def _midnight(day: date) -> datetime:
+    # every poll asks for the same 100-odd days: the time zone rules are worked out once
+    return local_to_utc(datetime.combine(day, time()))
+
+
 def _bounds(firsts: Sequence[date], after: date) -> list[datetime]:
     """The UTC instants of local midnight on each of ``firsts`` and on ``after``."""
-    return [local_to_utc(datetime.combine(d, time())) for d in (*firsts, after)]
+    return [_midnight(d) for d in (*firsts, after)]
 
 
 def _touched(start: datetime, end: datetime, bounds: Sequence[datetime]) -> range:
@@ -182,6 +198,32 @@ def daily_strip(
     return cells
 
 
+def history_start(now: datetime, months: int = 12, days: int = 90) -> datetime:
+    """The earliest instant the strip (``days``) or the months (``months``) at ``now`` cover.
+
+    An incident whose every interval ends before it touches no figure but time to close.
+    """
+    firsts, _after = _month_firsts(now, months)
+    first_day = min(firsts[0], to_local(now).date() - timedelta(days=days - 1))
+    return _midnight(first_day)
+
+
+def reach(incident: Incident) -> datetime | None:
+    """The latest instant any interval of ``incident`` can end at; None while it is open.
+
+    An open incident's intervals run up to now. Past its reach, an incident's figures no
+    longer change with time.
+    """
+    if incident.status is not Status.CLOSED:
+        return None
+    times = [incident.published_at, _disruption_end(incident, incident.published_at)]
+    if incident.window is not None:
+        times.append(incident.window.start_at)
+        if incident.window.end_at is not None:
+            times.append(incident.window.end_at)
+    return max(times)
+
+
 def _month_firsts(now: datetime, months: int) -> tuple[list[date], date]:
     local = to_local(now)
     index = local.year * 12 + local.month - 1  # months since year 0, so stepping back is easy
@@ -218,13 +260,25 @@ def _nearest_rank(ordered: Sequence[timedelta], p: float) -> timedelta:
     return ordered[rank - 1]
 
 
+def close_duration(incident: Incident) -> timedelta | None:
+    """How long a closed disruption stayed open; None for anything else."""
+    if (
+        incident.kind is not Kind.DISRUPTION
+        or incident.status is not Status.CLOSED
+        or incident.closed_at is None
+    ):
+        return None
+    return max(incident.closed_at - incident.published_at, timedelta(0))
+
+
+def close_stats(ordered: Sequence[timedelta]) -> CloseStats:
+    """Median and 90th percentile of durations already sorted, shortest first (O(1))."""
+    if not ordered:
+        return CloseStats(0)
+    return CloseStats(len(ordered), _nearest_rank(ordered, 50), _nearest_rank(ordered, 90))
+
+
 def time_to_close(incidents: Iterable[Incident], slug: str | None) -> CloseStats:
     """Time to close of the closed disruptions naming ``slug`` (every system when None)."""
-    durations = sorted(
-        max(i.closed_at - i.published_at, timedelta(0))
-        for i in _naming(incidents, slug)
-        if i.kind is Kind.DISRUPTION and i.status is Status.CLOSED and i.closed_at is not None
-    )
-    if not durations:
-        return CloseStats(0)
-    return CloseStats(len(durations), _nearest_rank(durations, 50), _nearest_rank(durations, 90))
+    durations = sorted(d for i in _naming(incidents, slug) if (d := close_duration(i)) is not None)
+    return close_stats(durations)

@@ -3,13 +3,16 @@
 Built on Werkzeug's ``routing.Map`` (Flask's own ``url_for`` is built on it). Each document
 kind of ``app.documents`` has its rules here, once in English and once under ``/da/``; the
 converters check catalogue slugs, statuses and formats and say what is valid when a value is
-not. Query parameters (``lang``, ``limit``, ``status``, ``system``) are checked by ``resolve``.
+not. Query parameters (``lang``, ``limit``, ``status``, ``system``, ``page``) are checked by
+``resolve``. Whether an incident or a history page exists depends on the store, not on the
+map: a ``Holdings`` (the web worker's library) answers that when one is given.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter, Map, MapAdapter, RequestRedirect, Rule
@@ -23,22 +26,43 @@ from app.documents import (
     Embed,
     Feed,
     Format,
+    IncidentPage,
     IncidentsApi,
     IndexPage,
     Opml,
     Scope,
+    StatsApi,
+    SystemPage,
     SystemsApi,
 )
 from app.errors import RequestError
 from app.model import Lang, Status
 
 _STATUSES = ", ".join(s.value for s in Status)
+_INCIDENT_KEY = re.compile(r"^(INC\d{12}|WO\d{13}|oid-\d{1,12})$")
+_KEY_HINT = (
+    "incidents are named by their reference (INC + 12 digits, WO + 13 digits) or oid-<number>; "
+    "/api/incidents.json lists them"
+)
+
+
+class Holdings(Protocol):
+    """What exists besides the catalogue: incidents and history pages (asked per new URL)."""
+
+    def has_incident(self, key: str) -> bool:
+        """True when an incident with ``key`` is stored."""
+        ...
+
+    def history_pages(self, slug: str) -> int:
+        """How many history pages the system has (1 when it has 50 incidents or fewer)."""
+        ...
 
 
 class _CatalogueMap(Map):
-    """A Map that knows the catalogue, for the ``system`` converter."""
+    """A Map that knows the catalogue and the holdings, for the converters."""
 
     catalogue: Catalogue
+    holdings: Holdings | None
 
 
 class SystemConverter(BaseConverter):
@@ -75,6 +99,45 @@ class FormatConverter(BaseConverter):
         return value
 
 
+class IncidentConverter(BaseConverter):
+    """An incident key: ``INC…``/``WO…`` as they are, ``oid:<n>`` spelled ``oid-<n>``."""
+
+    regex = r"[^/.]+"
+
+    def to_python(self, value: str) -> str:
+        """Check the form (and, with holdings, that the incident exists)."""
+        if not _INCIDENT_KEY.match(value):
+            raise RequestError(404, f"unknown incident {value[:40]!r}; {_KEY_HINT}")
+        key = value.replace("-", ":", 1) if value.startswith("oid-") else value
+        holdings: Holdings | None = self.map.holdings  # type: ignore[attr-defined]
+        if holdings is not None and not holdings.has_incident(key):
+            raise RequestError(404, f"no incident {value!r} is stored; {_KEY_HINT}")
+        return key
+
+    def to_url(self, value: str) -> str:
+        """``oid:<n>`` as ``oid-<n>`` (a colon in a path is awkward for static files)."""
+        return value.replace(":", "-", 1)
+
+
+class PageConverter(BaseConverter):
+    """A history page number from 2 on (page 1 is the system page itself)."""
+
+    regex = r"[^/.]+"
+
+    def to_python(self, value: str) -> int:
+        """Check the number."""
+        if not value.isdigit() or len(value) > 6 or int(value) < 2:
+            raise RequestError(
+                404,
+                f"page must be a whole number from 2 on (page 1 is /systems/<system>), not {value[:20]!r}",
+            )
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        """The number as digits."""
+        return str(value)
+
+
 def check_system(catalogue: Catalogue, slug: str) -> str:
     """``slug`` if the catalogue has it, else a 404 RequestError listing the valid ones."""
     if catalogue.get(slug) is None:
@@ -101,6 +164,21 @@ _RULES: dict[str, tuple[tuple[str, ...], Callable[[Lang, dict[str, Any]], Doc]]]
     ),
     "badge": (("/badge/<system:system>.svg",), lambda lang, v: Badge(lang, v["system"])),
     "api": (("/api/incidents.json",), lambda lang, v: IncidentsApi(lang)),
+    "system": (
+        ("/systems/<system:system>", "/systems/<system:system>.html"),
+        lambda lang, v: SystemPage(lang, v["system"]),
+    ),
+    "system_page": (
+        (
+            "/systems/<system:system>/page/<page:page>",
+            "/systems/<system:system>/page/<page:page>.html",
+        ),
+        lambda lang, v: SystemPage(lang, v["system"], v["page"]),
+    ),
+    "incident": (
+        ("/incidents/<incident:key>", "/incidents/<incident:key>.html"),
+        lambda lang, v: IncidentPage(lang, v["key"]),
+    ),
     "calendar_all": (("/calendar/all.ics",), lambda lang, v: Calendar(lang)),
     "calendar_system": (
         ("/calendar/system/<system:system>.ics",),
@@ -126,6 +204,14 @@ def _endpoint(doc: Doc) -> tuple[str, dict[str, Any]]:
             return "opml", {}
         case SystemsApi():
             return "systems", {}
+        case StatsApi():
+            return "stats", {}
+        case SystemPage():
+            if doc.page > 1:
+                return "system_page", {**values, "system": doc.system, "page": doc.page}
+            return "system", {**values, "system": doc.system}
+        case IncidentPage():
+            return "incident", {**values, "key": doc.key}
         case Calendar():
             if doc.system:
                 return "calendar_system", {**values, "system": doc.system}
@@ -152,13 +238,17 @@ def _query(doc: Doc) -> dict[str, Any]:
 class Urls:
     """Matches request paths to documents and builds every document's URL."""
 
-    def __init__(self, settings: Settings, catalogue: Catalogue) -> None:
+    def __init__(
+        self, settings: Settings, catalogue: Catalogue, holdings: Holdings | None = None
+    ) -> None:
         self.settings = settings
         self.catalogue = catalogue
+        self.holdings = holdings
         self.base = settings.base_url.rstrip("/")
         rules = [
             Rule("/feeds.opml", endpoint="opml"),
             Rule("/api/systems.json", endpoint="systems"),
+            Rule("/api/stats.json", endpoint="stats"),
         ]
         for lang, prefix in _PREFIX.items():
             for endpoint, (paths, _) in _RULES.items():
@@ -172,11 +262,15 @@ class Urls:
                 "system": SystemConverter,
                 "status": StatusConverter,
                 "fmt": FormatConverter,
+                "incident": IncidentConverter,
+                "page": PageConverter,
             },
             strict_slashes=False,  # /da and /da/ alike
+            redirect_defaults=False,  # /embed/x.html is the same document as /embed/x, not a redirect
             merge_slashes=False,
         )
         url_map.catalogue = catalogue
+        url_map.holdings = holdings
         self._adapter: MapAdapter = url_map.bind("toldfeed.invalid")
         self._paths: dict[Doc, str] = {}
 
@@ -206,6 +300,8 @@ class Urls:
             return Opml()
         if endpoint == "systems":
             return SystemsApi()
+        if endpoint == "stats":
+            return StatsApi()
         lang = self._lang(args, Lang(values["lang"]))
         doc = _RULES[endpoint][1](lang, values)
         if isinstance(doc, Feed):
@@ -219,6 +315,8 @@ class Urls:
                 self._status(args.get("status")),
                 self._limit(args.get("limit")),
             )
+        if isinstance(doc, SystemPage):
+            return self._history_page(doc, args.get("page"))
         if isinstance(doc, IncidentsApi):
             system = args.get("system")
             return IncidentsApi(
@@ -228,6 +326,25 @@ class Urls:
                 self._limit(args.get("limit")),
             )
         return doc
+
+    def _history_page(self, doc: SystemPage, value: str | None) -> SystemPage:
+        """``doc`` at the page of ``?page=`` (an alias of ``/page/N``), checked against holdings."""
+        page = doc.page
+        if value:
+            if doc.page > 1:
+                raise RequestError(400, "the page is already part of this page's path")
+            if not value.isdigit() or len(value) > 6 or int(value) < 1:
+                raise RequestError(
+                    400, f"page must be a whole number from 1 on, not {value[:20]!r}"
+                )
+            page = int(value)
+        if page > 1 and self.holdings is not None:
+            pages = self.holdings.history_pages(doc.system)
+            if page > pages:
+                raise RequestError(
+                    404, f"{doc.system} has {pages} page{'s' if pages > 1 else ''} of incidents"
+                )
+        return SystemPage(doc.lang, doc.system, page)
 
     def _lang(self, args: Mapping[str, str], default: Lang) -> Lang:
         value = args.get("lang")

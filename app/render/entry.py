@@ -24,6 +24,7 @@ class Entry:
     summary: str
     categories: tuple[tuple[str, str], ...]  # (term, label)
     incident: Incident
+    page: str = ""  # the incident's page on toldfeed (rel="related"); "" for the notice
 
 
 def entry_id(incident: Incident) -> str:
@@ -57,8 +58,8 @@ def system_names(incident: Incident, catalogue: Catalogue, lang: Lang) -> list[s
     return names + [f"“{n}”" for n in incident.unknown_systems]
 
 
-def render_entry(incident: Incident, catalogue: Catalogue, lang: Lang) -> Entry:
-    """Build the entry for ``incident`` in ``lang``."""
+def render_entry(incident: Incident, catalogue: Catalogue, lang: Lang, page: str = "") -> Entry:
+    """Build the entry for ``incident`` in ``lang``; ``page`` is its page on toldfeed, if any."""
     status = status_word(lang, incident.status)
     systems = system_names(incident, catalogue, lang)
     lines = timeline(incident, lang)
@@ -89,6 +90,8 @@ def render_entry(incident: Incident, catalogue: Catalogue, lang: Lang) -> Entry:
     link = incident.link_in(lang)
     if link:
         parts.append(f'<p><a href="{escape(link)}">{word(lang, "official")}</a></p>')
+    if page:
+        parts.append(f'<p><a href="{escape(page)}" rel="related">{word(lang, "related")}</a></p>')
     summary_bits = [status, ", ".join(systems), *facts]
     if lines:
         summary_bits.append(f"{word(lang, 'latest')}: {lines[0].text}")
@@ -110,4 +113,5 @@ def render_entry(incident: Incident, catalogue: Catalogue, lang: Lang) -> Entry:
         summary=summary,
         categories=categories,
         incident=incident,
+        page=page,
     )

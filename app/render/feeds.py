@@ -6,7 +6,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
 from app.model import Lang
@@ -33,6 +35,22 @@ class FeedMeta:
     updated_at: datetime
 
 
+class _Entry(FeedEntry):  # type: ignore[misc]
+    """feedgen's entry, writing each Atom link's ``rel`` and ``type``.
+
+    feedgen 1.0 drops them (its loop variable shadows the link), so every link reads as
+    ``rel="alternate"``; the incident page's ``rel="related"`` needs them.
+    """
+
+    def atom_entry(self, extensions: bool = True) -> Any:
+        entry = super().atom_entry(extensions)
+        for element, link in zip(entry.findall("link"), self.link() or [], strict=False):
+            for attr in ("rel", "type"):
+                if link.get(attr):
+                    element.set(attr, link[attr])
+        return entry
+
+
 def render_feed(fmt: str, meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
     """Render ``entries`` (already ordered and limited) as ``fmt``: atom, rss or json."""
     if fmt == "json":
@@ -49,12 +67,14 @@ def render_feed(fmt: str, meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
     fg.lastBuildDate(meta.updated_at)
     fg.generator("toldfeed", uri="https://github.com/toldfeed/toldfeed")
     for entry in entries:
-        fe = fg.add_entry(order="append")
+        fe = fg.add_entry(_Entry(), order="append")
         fe.id(entry.id)
         fe.guid(entry.id, permalink=False)
         fe.title(entry.title)
         if entry.link:
             fe.link(href=entry.link, rel="alternate", type="text/html")
+        if entry.page:  # RSS carries it in the content
+            fe.link(href=entry.page, rel="related", type="text/html")
         fe.published(entry.incident.published_at)
         fe.updated(entry.incident.updated_at)
         fe.author(AUTHOR)
@@ -89,6 +109,7 @@ def _json_feed(meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
                     "systems": list(incident.systems),
                     "reference": incident.ref,
                     "oids": list(incident.oids),
+                    "page": entry.page or None,
                 },
             }
         )

@@ -18,14 +18,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from app.catalogue import Catalogue, System
 from app.codec import incident_to_dict
 from app.documents import (
-    Calendar,
     Feed,
     Format,
-    IncidentsApi,
     IndexPage,
-    Opml,
     Scope,
-    SystemsApi,
     feed_scopes,
 )
 from app.model import Incident, Lang, Status, Window
@@ -34,8 +30,8 @@ from app.render.status import describe_state, describe_window
 from app.state import State, SystemState
 from app.urls import Urls
 
-_ENV = Environment(loader=PackageLoader("app", "templates"), autoescape=select_autoescape(["html"]))
-_CSS = files("app").joinpath("templates/base.css").read_text(encoding="utf-8")
+ENV = Environment(loader=PackageLoader("app", "templates"), autoescape=select_autoescape(["html"]))
+CSS = files("app").joinpath("templates/base.css").read_text(encoding="utf-8")
 STATE_COLORS = {
     State.DISRUPTED: {"bg": "#fde2e1", "fg": "#8a1c17", "badge": "#c62828"},
     State.MAINTENANCE: {"bg": "#fff0d6", "fg": "#7a4b00", "badge": "#a15c00"},
@@ -73,7 +69,8 @@ def state_details(state: SystemState, lang: Lang, now: datetime | None) -> list[
     if state.next_window is not None:
         nxt = state.next_window
         window = Window(nxt.start_at, nxt.end_at)
-        lines.append(WORDS[lang]["next_window"].format(window=describe_window(window, lang)))
+        text = describe_window(window, lang)
+        lines.append(WORDS[lang]["next_window"].format(window=text[:1].lower() + text[1:]))
     return lines
 
 
@@ -101,66 +98,6 @@ def _systems(catalogue: Catalogue) -> list[System]:
     return [s for s in catalogue.systems if not s.legacy] + [
         s for s in catalogue.systems if s.legacy
     ]
-
-
-def render_index(
-    incidents: Sequence[Incident],
-    states: dict[str, SystemState],
-    catalogue: Catalogue,
-    ctx: PageContext,
-    lang: Lang,
-    urls: Urls,
-) -> bytes:
-    """The index page: per system its state, latest messages and feed URLs."""
-    w = WORDS[lang]
-    base = ctx.base_url
-    autodiscovery = []
-    overview = []
-    for scope, value, title in _feed_titles(catalogue, lang):
-        links = feed_urls(urls, scope, value, lang)
-        for url, kind in zip(
-            links,
-            ("application/atom+xml", "application/rss+xml", "application/feed+json"),
-            strict=True,
-        ):
-            autodiscovery.append({"url": url, "type": kind, "title": title})
-        if scope is not Scope.SYSTEM:
-            overview.append({"title": title, "urls": links})
-    systems = []
-    for system in _systems(catalogue):
-        state = states[system.slug]
-        systems.append(
-            {
-                "slug": system.slug,
-                "name": system.name_in(lang),
-                "state": _STATE_CLASS[state.state],
-                "state_word": state_words(state, lang, ctx.refreshed_at),
-                "details": state_details(state, lang, ctx.refreshed_at),
-                "calendar": urls.url(Calendar(lang, system.slug)),
-                "messages": _messages(incidents, system.slug, lang, 3),
-                "urls": feed_urls(urls, Scope.SYSTEM, system.slug, lang),
-            }
-        )
-    other = Lang.EN if lang is Lang.DA else Lang.DA
-    html = _ENV.get_template("index.html").render(
-        lang=lang.value,
-        w=w,
-        css=_CSS,
-        base=base,
-        autodiscovery=autodiscovery,
-        overview_feeds=overview,
-        systems=systems,
-        blind=ctx.blind_notice.get(lang, ""),
-        notes=ctx.source_notes.get(lang, ""),
-        refreshed=local_time(ctx.refreshed_at, lang) if ctx.refreshed_at else "",
-        other_lang=other.value,
-        other_lang_url=urls.url(IndexPage(other)),
-        opml_url=urls.url(Opml()),
-        calendar_url=urls.url(Calendar(lang)),
-        systems_url=urls.url(SystemsApi()),
-        api_url=urls.url(IncidentsApi(lang)),
-    )
-    return html.encode("utf-8")
 
 
 def feed_title(catalogue: Catalogue, scope: Scope, value: str, lang: Lang) -> str:
@@ -194,7 +131,7 @@ def render_embed(
     system = catalogue.get(slug)
     assert system is not None
     w = WORDS[lang]
-    html = _ENV.get_template("embed.html").render(
+    html = ENV.get_template("embed.html").render(
         lang=lang.value,
         details=state_details(state, lang, ctx.refreshed_at),
         name=system.name_in(lang),

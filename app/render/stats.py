@@ -8,7 +8,7 @@ identical bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from app.catalogue import Catalogue
@@ -54,16 +54,25 @@ def render_stats_api(
         for slug in dict.fromkeys(incident.systems):  # a system named twice counts once
             if slug in named:
                 named[slug].append(incident)
-    systems = {
-        slug: {
-            "months": [_month(m) for m in monthly_stats(found, slug, now, months)],
-            "time_to_close": _close(time_to_close(found, slug)),
-        }
+    figures = {
+        slug: (monthly_stats(found, slug, now, months), time_to_close(found, slug))
         for slug, found in named.items()
     }
-    doc = {
-        "generated_at": _rfc3339(now),
-        "time_to_close": _close(time_to_close(everything, None)),
-        "systems": systems,
+    return render_stats_figures(figures, time_to_close(everything, None), now)
+
+
+def render_stats_figures(
+    figures: Mapping[str, tuple[Sequence[MonthStats], CloseStats]],
+    overall: CloseStats,
+    now: datetime,
+) -> bytes:
+    """The /api/stats.json body from figures already worked out (slug → months, time to close).
+
+    ``figures`` in catalogue order; ``overall`` is time to close over every system.
+    """
+    systems = {
+        slug: {"months": [_month(m) for m in months], "time_to_close": _close(close)}
+        for slug, (months, close) in figures.items()
     }
+    doc = {"generated_at": _rfc3339(now), "time_to_close": _close(overall), "systems": systems}
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
