@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,13 +45,16 @@ class Upstream:
     ``info.skat.dk`` becomes ``127.0.0.1:<port>`` and ``rss.skat.dk`` becomes
     ``localhost:<port>`` (two host names, one server), in URLs and in every body served.
     Every document gets an ETag; ``If-None-Match`` gets a 304. ``override`` replaces the answer
-    for one path+query with any handler, to inject faults.
+    for one path+query with any handler, to inject faults. ``on_request`` sees every path+query
+    before it is answered and may block: tests use it to act after a given amount of work
+    (the Nth request of a poll) instead of after a guessed sleep.
     """
 
     server: HTTPServer
     documents: dict[str, bytes] = field(default_factory=dict)
     overrides: dict[str, Callable[[Request], Response]] = field(default_factory=dict)
     log: list[tuple[str, int]] = field(default_factory=list)
+    on_request: Callable[[str], None] | None = None
 
     @property
     def info(self) -> str:
@@ -88,8 +93,15 @@ class Upstream:
         path.write_text("\n".join(lines), encoding="utf-8")
         return path
 
+    def serve(self) -> None:
+        """Answer every request on the server (and nothing else: earlier handlers are dropped)."""
+        self.server.clear_all_handlers()
+        self.server.expect_request(re.compile(".*")).respond_with_handler(self.handle)
+
     def handle(self, request: Request) -> Response:
         key = f"{request.path}?{request.query_string.decode()}"
+        if self.on_request is not None:
+            self.on_request(key)
         if key in self.overrides:
             response = self.overrides[key](request)
         elif key in self.documents:
@@ -110,10 +122,18 @@ class Upstream:
         return response
 
 
+class LocalServer(HTTPServer):
+    """pytest-httpserver's server, stopping within 50 ms (tests stop it to refuse connections)."""
+
+    def thread_target(self) -> None:
+        assert self.server is not None
+        self.server.serve_forever(poll_interval=0.05)  # stop() waits up to one interval
+
+
 @pytest.fixture(scope="session")
 def make_httpserver() -> Iterator[HTTPServer]:
     """A threaded local server, like a real upstream: one slow answer does not block the rest."""
-    server = HTTPServer(host="localhost", port=0, threaded=True)
+    server = LocalServer(host="localhost", port=0, threaded=True)
     server.start()
     yield server
     server.clear()
@@ -123,12 +143,24 @@ def make_httpserver() -> Iterator[HTTPServer]:
 
 @pytest.fixture
 def upstream(httpserver: HTTPServer) -> Iterator[Upstream]:
+    """A fresh upstream per test (no snapshot loaded, no overrides, empty log)."""
     up = Upstream(httpserver)
-    httpserver.expect_request("").respond_with_handler(up.handle)
-    import re
-
-    httpserver.expect_request(re.compile(".*")).respond_with_handler(up.handle)
+    up.serve()
     yield up
+
+
+def settings_for(directory: Path, **overrides: Any) -> Settings:
+    """Settings on ``directory/data`` with fast retries; keyword overrides allowed."""
+    values: dict[str, Any] = dict(
+        data_dir=directory / "data",
+        systems=ROOT / "feeds" / "systems.toml",
+        sources=ROOT / "feeds" / "sources.toml",
+        backoff_seconds=0.01,
+        timeout_seconds=2.0,
+        base_url="http://feeds.example.test",
+    )
+    values.update(overrides)
+    return Settings.from_env({}, **values)
 
 
 @pytest.fixture
@@ -136,16 +168,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     """Settings on a fresh data directory with fast retries; keyword overrides allowed."""
 
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = dict(
-            data_dir=tmp_path / "data",
-            systems=ROOT / "feeds" / "systems.toml",
-            sources=ROOT / "feeds" / "sources.toml",
-            backoff_seconds=0.01,
-            timeout_seconds=2.0,
-            base_url="http://feeds.example.test",
-        )
-        values.update(overrides)
-        return Settings.from_env({}, **values)
+        return settings_for(tmp_path, **overrides)
 
     return make
 
@@ -155,20 +178,44 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-@pytest.fixture
-def filled(upstream: Upstream, make_settings, tmp_path: Path):
-    """A data directory holding t1 → t2 → t3, polled through the service; returns settings."""
+@pytest.fixture(scope="session")
+def filled_data_dir(make_httpserver: HTTPServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding t1 → t2 → t3, polled through the service once per test run.
+
+    Read-only: tests get a copy (``filled``). It is polled from the one session-wide server, so
+    the port, and with it every stored URL, is the one each test's ``upstream`` serves.
+    """
     from app.runtime import Runtime
     from app.service import Service
 
-    settings = make_settings(sources=tmp_path / "sources.toml")
-    for name in ("t1", "t2", "t3"):
-        upstream.load(name)
-        upstream.sources_toml(name, tmp_path / "sources.toml")
-        with Runtime.open(settings) as runtime:
-            report = Service(runtime, clock=lambda name=name: polled_at(name)).poll_once(force=True)
-            assert report is not None and report.ok
-    return settings
+    directory = tmp_path_factory.mktemp("filled")
+    up = Upstream(make_httpserver)
+    up.serve()
+    try:
+        settings = settings_for(directory, sources=directory / "sources.toml")
+        for name in ("t1", "t2", "t3"):
+            up.load(name)
+            up.sources_toml(name, directory / "sources.toml")
+            with Runtime.open(settings) as runtime:
+                report = Service(runtime, clock=lambda name=name: polled_at(name)).poll_once(
+                    force=True
+                )
+                assert report is not None and report.ok
+    finally:
+        make_httpserver.clear_all_handlers()  # each test's ``upstream`` registers its own
+    return settings.data_dir
+
+
+@pytest.fixture
+def filled(filled_data_dir: Path, upstream: Upstream, make_settings, tmp_path: Path) -> Settings:
+    """A copy of the t1 → t2 → t3 store for this test; returns settings on it.
+
+    ``upstream`` is left as the three polls would leave it: serving t3, no overrides; its log
+    is empty (the polls happened once, before this test).
+    """
+    shutil.copytree(filled_data_dir, tmp_path / "data")
+    upstream.load("t3")
+    return make_settings(sources=upstream.sources_toml("t3", tmp_path / "sources.toml"))
 
 
 @pytest.fixture

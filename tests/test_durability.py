@@ -1,17 +1,25 @@
-"""Nothing is lost: SIGKILL during polls, and readers during polls always get whole feeds."""
+"""Nothing is lost: SIGKILL during polls, and readers during polls always get whole feeds.
+
+Both tests are bounded by work, not by wall time: a poll is killed once it has made a chosen
+number of upstream requests or store commits, and readers are made to read during and after
+every poll. Each poll finds one more update line upstream, so every poll has real writes to do.
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
+import select
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
-import time
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import replace
-from pathlib import Path
 
 import feedparser
 import httpx
@@ -23,6 +31,43 @@ from app.service import Service
 from tests.conftest import ROOT, Upstream
 
 KILLS = 30
+PAGE = "/data.aspx?lang=us&oid=2367397"
+ROW = b"<p>INC000001822307</p>"
+KEY = "INC000001822307"
+WAIT = 30.0  # seconds; only reached when something is broken
+
+# Forks every `toldfeed poll` from one parent that has imported the app already, so an attempt
+# costs a fork instead of a Python start-up. The parent runs no threads, so forking is safe.
+# Each line read starts a poll; it answers the poll's pid, then the poll's wait status.
+FORKER = """
+import os, sys, threading
+import app.cli, app.runtime, app.service
+
+assert threading.active_count() == 1, "forking is only safe without threads"
+for _ in sys.stdin:
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            code = app.cli.main(["poll"])
+        finally:
+            os._exit(code)
+    print(pid, flush=True)
+    print(os.waitpid(pid, 0)[1], flush=True)
+"""
+
+
+def update_line(n: int) -> str:
+    return f"Update 09:{n:02d} - still monitoring."
+
+
+def grow(upstream: Upstream, original: bytes, lines: int) -> None:
+    """The list row of KEY carries ``lines`` update lines, as if upstream added one per poll."""
+    extra = "".join(f"<p>{update_line(n)}</p>" for n in range(lines)).encode()
+    upstream.documents[PAGE] = original.replace(ROW, extra + ROW, 1)
 
 
 def _keys_and_observations(settings) -> tuple[set[str], dict[int, int]]:
@@ -36,9 +81,86 @@ def _keys_and_observations(settings) -> tuple[set[str], dict[int, int]]:
     return keys, counts
 
 
-def test_sigkill_at_random_moments_loses_nothing(
-    filled, upstream: Upstream, tmp_path: Path
-) -> None:
+@contextmanager
+def poll_forker(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    with subprocess.Popen(
+        [sys.executable, "-c", FORKER],
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        yield proc  # leaving closes its stdin: the forker ends
+
+
+def spin_until(done: Callable[[], bool], pidfd: int) -> bool:
+    """Call ``done`` until it holds (True) or the poll process has ended (False)."""
+    while not done():
+        if select.select([pidfd], [], [], 0)[0]:
+            return False
+    return True
+
+
+def poll_killed_at(
+    forker: subprocess.Popen[str], upstream: Upstream, db: sqlite3.Connection, point: tuple
+) -> tuple[int, int]:
+    """Start one poll and SIGKILL it at ``point``; return (wait status, requests it made).
+
+    ``("request", n)``: the poll's n-th upstream request is held unanswered until the poll is
+    dead, so it dies mid-fetch. ``("commit", 1)``: it dies as soon as the store shows a commit
+    after its first request, i.e. once its findings are written: between that commit and the
+    health one, or while it renders documents. (Later commits come too close to the end of
+    the poll to be caught alive.) ``("none", 0)``: not killed.
+    """
+    what, n = point
+    hold_from = {"request": n, "commit": 1}.get(what)  # the first request held unanswered
+    lock = threading.Lock()
+    seen = itertools.count(1)
+    made = [0]
+    opened, reached, release = threading.Event(), threading.Event(), threading.Event()
+
+    def on_request(key: str) -> None:
+        opened.wait(WAIT)  # until the test holds a handle on the poll's process
+        with lock:
+            made[0] = count = next(seen)
+        if hold_from is not None and count >= hold_from:
+            reached.set()
+            release.wait(WAIT)
+
+    def committed() -> bool:
+        nonlocal last, commits
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        if version != last:
+            commits, last = commits + 1, version
+        return commits >= n
+
+    upstream.on_request = on_request
+    assert forker.stdin is not None and forker.stdout is not None
+    forker.stdin.write("poll\n")
+    forker.stdin.flush()
+    # a pidfd names this process for good; the poll cannot end before its requests are answered
+    pidfd = os.pidfd_open(int(forker.stdout.readline()))
+    opened.set()
+    try:
+        if hold_from is not None:
+            assert spin_until(lambda: reached.wait(0.002), pidfd), f"{point}: poll ended first"
+        if what == "commit":
+            # counted from the poll's first request: its earlier commits are not its findings
+            commits, last = 0, db.execute("PRAGMA data_version").fetchone()[0]
+            release.set()
+            assert spin_until(committed, pidfd), f"{point}: poll ended first"
+        if hold_from is not None:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        status = int(forker.stdout.readline())
+    finally:
+        release.set()  # held answers go to a dead poll
+        os.close(pidfd)
+        upstream.on_request = None
+    return status, made[0]
+
+
+def test_sigkill_at_random_points_of_a_poll_loses_nothing(filled, upstream: Upstream) -> None:
     env = {
         **os.environ,
         "TOLDFEED_DATA_DIR": str(filled.data_dir),
@@ -47,40 +169,31 @@ def test_sigkill_at_random_moments_loses_nothing(
         "TOLDFEED_DETAIL_REFRESH_SECONDS": "0",  # every poll re-reads every detail page
         "TOLDFEED_BASE_URL": filled.base_url,
     }
-    keys, counts = _keys_and_observations(filled)
+    (database,) = filled.data_dir.rglob("*.db")  # the store's SQLite file, watched for commits
+    original = upstream.documents[PAGE]
     rnd = random.Random(20260520)
-    snapshots = ["t1", "t2", "t3"]
-    killed = 0
-    for attempt in range(KILLS):
-        upstream.load(snapshots[attempt % 3])  # content changes under the poller: real writes
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "poll"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(rnd.uniform(0.05, 0.8))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            killed += 1
-        proc.wait(timeout=30)
-        now_keys, now_counts = _keys_and_observations(filled)  # readable after every kill
-        assert keys <= now_keys
-        assert all(now_counts.get(oid, 0) >= n for oid, n in counts.items())
-        keys, counts = now_keys, now_counts
-    assert killed >= 20, f"only {killed} polls were killed mid-way; raise the delays"
-    upstream.load("t3")
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "poll"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    with closing(sqlite3.connect(database, isolation_level=None)) as db, poll_forker(env) as forker:
+        grow(upstream, original, 1)
+        status, requests = poll_killed_at(forker, upstream, db, ("none", 0))
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0  # a whole poll, measured
+        keys, counts = _keys_and_observations(filled)
+        for attempt in range(KILLS):
+            grow(upstream, original, 2 + attempt)  # one more line each time: real writes
+            point = ("request", rnd.randint(1, requests)) if attempt % 2 else ("commit", 1)
+            status, _ = poll_killed_at(forker, upstream, db, point)
+            assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, point
+            now_keys, now_counts = _keys_and_observations(filled)  # readable after every kill
+            assert keys <= now_keys
+            assert all(now_counts.get(oid, 0) >= n for oid, n in counts.items())
+            keys, counts = now_keys, now_counts
+        status, _ = poll_killed_at(forker, upstream, db, ("none", 0))  # the next whole poll
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     assert _keys_and_observations(filled)[0] >= keys
+    with Runtime.open(filled) as runtime:
+        incident = runtime.store.incident(KEY)
+    assert incident is not None
+    stored = " ".join(u.text for u in incident.updates)
+    assert all(update_line(n) in stored for n in range(KILLS + 1))  # the next poll redid it all
 
 
 def test_eight_readers_during_polls_always_get_complete_valid_feeds(
@@ -92,10 +205,9 @@ def test_eight_readers_during_polls_always_get_complete_valid_feeds(
     settings = replace(filled, base_url=f"http://127.0.0.1:{port}", detail_refresh_seconds=0)
     app = create_app(settings, poll=False)
     server = make_server("127.0.0.1", port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     stop = threading.Event()
     problems: list[str] = []
-    served = [0]
     urls = [
         "/feeds/all.atom",
         "/feeds/system/dms-transit.rss",
@@ -106,16 +218,16 @@ def test_eight_readers_during_polls_always_get_complete_valid_feeds(
         "/api/incidents.json",
         "/feeds/all.atom?limit=5",
     ]
+    reads = [0] * len(urls)
+    progress = threading.Condition()
 
-    def reader(path: str) -> None:
+    def reader(index: int, path: str) -> None:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             while not stop.is_set():
                 response = client.get(path)
-                served[0] += 1
                 if response.status_code != 200:
                     problems.append(f"{path}: {response.status_code}")
-                    continue
-                if ".atom" in path or ".rss" in path:
+                elif ".atom" in path or ".rss" in path:
                     parsed = feedparser.parse(response.content)
                     if parsed.bozo or not parsed.entries:
                         problems.append(f"{path}: incomplete feed")
@@ -123,31 +235,46 @@ def test_eight_readers_during_polls_always_get_complete_valid_feeds(
                     response.json()
                 elif not response.text.rstrip().endswith("</html>"):
                     problems.append(f"{path}: incomplete page")
+                with progress:
+                    reads[index] += 1
+                    progress.notify_all()
 
-    threads = [threading.Thread(target=reader, args=(url,)) for url in urls]
+    def every_reader_reads(times: int) -> None:
+        """Wait until each reader has finished ``times`` more reads."""
+        with progress:
+            goal = [n + times for n in reads]
+            if not progress.wait_for(lambda: all(map(int.__ge__, reads, goal)), timeout=WAIT):
+                problems.append(f"readers stalled at {reads}")
+
+    gate = threading.Lock()
+    held = [False]
+
+    def hold_first_request(key: str) -> None:
+        # the poll waits, mid-fetch, until every reader has read twice while it is under way
+        with gate:
+            if not held[0]:
+                held[0] = True
+                every_reader_reads(2)
+
+    polls = 3
+    threads = [threading.Thread(target=reader, args=item) for item in enumerate(urls)]
     for t in threads:
         t.start()
     try:
-        deadline = time.monotonic() + 12
-        polls = 0
-        upstream.load("t3")
-        page = "/data.aspx?lang=us&oid=2367397"
-        original = upstream.documents[page]
+        upstream.on_request = hold_first_request
+        original = upstream.documents[PAGE]
         with Runtime.open(settings) as runtime:
             service = Service(runtime)
-            while time.monotonic() < deadline:
-                # every poll finds a new update line: the store and every feed really change
-                extra = f"<p>Update 09:{polls:02d} - still monitoring.</p><p>INC000001822307</p>"
-                upstream.documents[page] = original.replace(
-                    b"<p>INC000001822307</p>", extra.encode(), 1
-                )
+            for n in range(polls):
+                grow(upstream, original, n + 1)  # the store and every feed really change
+                held[0] = False
                 report = service.poll_once(force=True)
                 assert report is not None and report.changed_keys
-                polls += 1
+                every_reader_reads(1)  # and each reader reads again once it is over
     finally:
         stop.set()
         for t in threads:
-            t.join(timeout=20)
+            t.join(timeout=WAIT)
         server.shutdown()
-    assert polls >= 2 and served[0] > 50
+    assert sum(reads) > 50 and min(reads) >= 3 * polls
     assert problems == []

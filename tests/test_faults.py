@@ -14,7 +14,7 @@ from werkzeug import Request, Response
 from app import create_app
 from app.runtime import Runtime
 from app.service import Service
-from tests.conftest import SAMPLES, Upstream, polled_at
+from tests.conftest import SAMPLES, Upstream, polled_at, utc
 
 OVERVIEW = "/data.aspx?lang=us&oid=2367397"
 DANISH = "/data.aspx?oid=2367397"
@@ -34,6 +34,14 @@ def served(settings) -> tuple[int, list[str]]:
     health = client.get("/healthz")
     app.extensions["toldfeed"].runtime.close()
     return health.status_code, [e.id for e in parsed.entries]
+
+
+def notice_updated(settings) -> str:
+    """When /feeds/all.atom says the blind notice was updated."""
+    app = create_app(settings, poll=False)
+    parsed = feedparser.parse(app.test_client().get("/feeds/all.atom").data)
+    app.extensions["toldfeed"].runtime.close()
+    return next(e.updated for e in parsed.entries if e.id.endswith("upstream-unreadable"))
 
 
 def poll(settings, minutes: float) -> None:
@@ -179,16 +187,20 @@ def test_blind_notice_appears_once_and_goes_away(filled, upstream: Upstream) -> 
         assert not any("upstream-unreadable" in e for e in entries)  # not yet: 5 of 10 minutes
         poll(settings, 30)
         _, entries = served(settings)
+        updated = notice_updated(settings)
         poll(settings, 60)
         _, again = served(settings)
     finally:
         upstream.server.start()
     notice = [e for e in entries if e.endswith("toldfeed-upstream-unreadable")]
     assert len(notice) == 1 and notice == [e for e in again if "unreadable" in e]
+    # once: a later poll leaves the notice as it was, dated when the upstream was last read
+    assert notice_updated(settings) == updated
+    assert utc(updated) == polled_at("t3")
     app = create_app(settings, poll=False)
     feed = feedparser.parse(app.test_client().get("/feeds/status/current.atom").data)
     first = feed.entries[0]
-    assert first.id == notice[0] and first.updated == feed.entries[0].updated
+    assert first.id == notice[0] and first.updated == updated
     assert "could not be read since" in app.test_client().get("/").get_data(as_text=True)
     poll(settings, 90)
     _, entries = served(settings)
