@@ -6,7 +6,8 @@
      │    ├── HTTPStatusError     the server answered with an error status
      │    ├── TooLargeError       the body exceeded the size limit
      │    └── NotAllowedError     a URL outside the hosts of the sources file
-     ├── StoreError           the data directory cannot be used
+     ├── StoreError           the data directory cannot be used or written (CLI exit 3)
+     │    └── StoreDamagedError   the store's file is not a readable database (restore it)
      ├── PublishError         the object-storage bucket did not take a document (app.objectstore)
      └── RequestError         a web request for an unknown document (404) or bad value (400)
 
@@ -53,6 +54,10 @@ class NotAllowedError(FetchError):
 
 class StoreError(ToldfeedError):
     """The store could not be opened or written."""
+
+
+class StoreDamagedError(StoreError):
+    """The store's database file is damaged (restore it from a backup or recover it)."""
 
 
 class PublishError(ToldfeedError):

@@ -2,14 +2,19 @@
 
 Design (see README "Dedupe rules"):
 
-* The state is a *set* of observations, each kept once (identical content seen again keeps its
-  earliest ``observed_at``). Every incident field is a function of that set, so merging is
-  order-independent and idempotent by construction: ``merge(a ∪ b) == merge(b ∪ a)``.
+* The state is a *set* of observations, each content kept once with the earliest
+  ``observed_at`` (when it was first seen) and the latest ``last_seen_at`` (when it was last
+  read). Every incident field is a function of that set, so merging is order-independent and
+  idempotent by construction: ``merge(a ∪ b) == merge(b ∪ a)`` (min and max commute).
 * Messages (oids) that share a primary INC/WO reference form one incident; its key is that
   reference (the smallest one if a message's reference ever changed), else ``oid:<N>``.
 * Title, status, link and text come from the most recently updated message; within it from
-  the observation ranked highest by (upstream last-updated, observed_at, detail > list > rss).
-  An observation without text (a summary-table row) never blanks the text.
+  the observation ranked highest by (upstream last-updated, *current*, observed_at,
+  detail > list > rss). An observation is current when it is the latest reading of its slot
+  (message, source kind, language): a fresh reading supersedes what the same slot said before
+  even when it equals content seen earlier, so a bad reading (a lying charset, junk) is
+  replaced by the next good one. An observation without text (a summary-table row) never
+  blanks the text.
 * Systems, references and update lines are unions; ``published_at`` is the earliest creation.
 * ``updated_at`` is the change time of the last observation that changed what subscribers see
   (title, status, systems, text, timeline): replaying the observations in change-time order,
@@ -20,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -35,6 +40,7 @@ from app.model import (
     Update,
     Window,
 )
+from app.upstream.links import link_problem
 from app.upstream.text import added_lines, update_identity
 from app.upstream.windows import derive_fallback, derive_window
 
@@ -45,21 +51,51 @@ _PRIORITY = {SourceKind.RSS: 0, SourceKind.LIST: 1, SourceKind.DETAIL: 2}
 def fingerprint(obs: Observation) -> str:
     """Identity of an observation's content (everything but when it was observed)."""
     return hashlib.blake2b(
-        repr(replace(obs, observed_at=_EPOCH)).encode(), digest_size=12
+        repr(replace(obs, observed_at=_EPOCH, last_seen_at=None)).encode(), digest_size=12
     ).hexdigest()
+
+
+def last_seen(obs: Observation) -> datetime:
+    """When toldfeed last read this content."""
+    return obs.last_seen_at or obs.observed_at
 
 
 def add_observations(
     existing: Iterable[Observation], new: Iterable[Observation]
 ) -> list[Observation]:
-    """Union of two observation sets, each content once with its earliest ``observed_at``."""
+    """Union of two observation sets: each content once, first seen at its earliest
+    ``observed_at`` and last seen at its latest reading."""
     kept: dict[str, Observation] = {}
+    latest: dict[str, datetime] = {}
     for obs in (*existing, *new):
         fp = fingerprint(obs)
         old = kept.get(fp)
         if old is None or obs.observed_at < old.observed_at:
             kept[fp] = obs
-    return [kept[fp] for fp in sorted(kept)]
+        if fp not in latest or last_seen(obs) > latest[fp]:
+            latest[fp] = last_seen(obs)
+    merged: list[Observation] = []
+    for fp in sorted(kept):
+        obs = kept[fp]
+        seen = latest[fp] if latest[fp] > obs.observed_at else None
+        merged.append(obs if obs.last_seen_at == seen else replace(obs, last_seen_at=seen))
+    return merged
+
+
+def _slot(obs: Observation) -> tuple[int, SourceKind, Lang]:
+    """What a fresh reading supersedes: earlier readings of the same message, kind, language."""
+    return (obs.oid, obs.source_kind, obs.lang)
+
+
+def current_readings(observations: Iterable[Observation]) -> list[Observation]:
+    """The observations that are the latest reading of their slot."""
+    pool = list(observations)
+    newest: dict[tuple[int, SourceKind, Lang], datetime] = {}
+    for obs in pool:
+        slot = _slot(obs)
+        if slot not in newest or last_seen(obs) > newest[slot]:
+            newest[slot] = last_seen(obs)
+    return [o for o in pool if last_seen(o) == newest[_slot(o)]]
 
 
 def change_time(obs: Observation) -> datetime:
@@ -67,15 +103,24 @@ def change_time(obs: Observation) -> datetime:
     return obs.last_updated_at or obs.observed_at
 
 
-def _rank(obs: Observation) -> tuple[datetime, datetime, int, str, str]:
-    # the title and text close ties deterministically without hashing the whole record
-    return (
-        obs.last_updated_at or _EPOCH,
-        obs.observed_at,
-        _PRIORITY[obs.source_kind],
-        obs.title,
-        obs.message_text,
-    )
+def _ranking(
+    observations: Iterable[Observation],
+) -> Callable[[Observation], tuple[datetime, bool, datetime, int, str, str]]:
+    """The sort key of ``observations``: later upstream time, then the current reading first."""
+    current = {id(o) for o in current_readings(observations)}  # of these very objects
+
+    def rank(obs: Observation) -> tuple[datetime, bool, datetime, int, str, str]:
+        # the title and text close ties deterministically without hashing the whole record
+        return (
+            obs.last_updated_at or _EPOCH,
+            id(obs) in current,
+            obs.observed_at,
+            _PRIORITY[obs.source_kind],
+            obs.title,
+            obs.message_text,
+        )
+
+    return rank
 
 
 def group_oids(observations: Iterable[Observation]) -> list[set[int]]:
@@ -183,8 +228,9 @@ def _derive(key: str, observations: Sequence[Observation]) -> Incident:
         return (max(times), oid)
 
     latest_oid = max(by_oid, key=message_time)
-    latest = sorted(by_oid[latest_oid], key=_rank, reverse=True)
-    ranked_all = sorted(observations, key=_rank, reverse=True)
+    rank = _ranking(observations)
+    latest = sorted(by_oid[latest_oid], key=rank, reverse=True)
+    ranked_all = sorted(observations, key=rank, reverse=True)
 
     def pick(attr: str, lang: Lang | None = None) -> Observation | None:
         for pool in (latest, ranked_all):
@@ -202,13 +248,15 @@ def _derive(key: str, observations: Sequence[Observation]) -> Incident:
             title[lang] = t.title
         if (m := pick("message_text", lang)) is not None:
             html[lang], text[lang] = m.message_html, m.message_text
-        for obs in latest:
-            if obs.lang == lang and obs.link and obs.source_kind is not SourceKind.RSS:
+        # a list row or detail page first, else any reading; never a link that may not be
+        # published (readings stored before links were checked may still carry one)
+        candidates = itertools.chain(
+            (o for o in latest if o.source_kind is not SourceKind.RSS), latest, ranked_all
+        )
+        for obs in candidates:
+            if obs.lang == lang and obs.link and link_problem(obs.link, None) is None:
                 links[lang] = obs.link
                 break
-        else:
-            if (linked := pick("link", lang)) is not None:
-                links[lang] = linked.link
     refs = sorted({r for o in observations for r in (*o.refs, *([o.ref] if o.ref else []))})
     ref = None if key.startswith("oid:") else key
     status_obs = pick("status")

@@ -74,7 +74,8 @@ class Observation:
     """What one source said about one message (one oid) at one moment.
 
     A list row, an RSS item and a detail page each give one observation. ``observed_at`` is
-    when toldfeed saw it; every other field is upstream data.
+    when toldfeed first saw this content and ``last_seen_at`` when it last read it (None: only
+    then); every other field is upstream data.
     """
 
     oid: int
@@ -95,6 +96,7 @@ class Observation:
     message_text: str = ""
     updates: tuple[Update, ...] = ()
     versions: tuple[Version, ...] = ()
+    last_seen_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

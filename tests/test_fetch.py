@@ -18,9 +18,10 @@ DANISH = "Ærø, Øster Søgård: Driftsforstyrrelse på Åbenrå"
 
 
 @pytest.fixture
-def fetcher(make_settings) -> Fetcher:
+def fetcher(make_settings, httpserver: HTTPServer) -> Fetcher:
     sleeps: list[float] = []
-    f = Fetcher(make_settings(timeout_seconds=0.5, retries=2), {"localhost"}, sleep=sleeps.append)
+    origin = httpserver.url_for("/")  # scheme, host and port, as a sources file names them
+    f = Fetcher(make_settings(timeout_seconds=0.5, retries=2), {origin}, sleep=sleeps.append)
     f.sleeps = sleeps  # type: ignore[attr-defined]
     return f
 
@@ -123,7 +124,8 @@ def test_redirect_to_a_host_not_in_the_sources_is_refused(
 
 
 def test_oversized_body_is_refused(httpserver: HTTPServer, make_settings) -> None:
-    small = Fetcher(make_settings(max_body_bytes=4096), {"localhost"}, sleep=lambda s: None)
+    origin = httpserver.url_for("/")
+    small = Fetcher(make_settings(max_body_bytes=4096), {origin}, sleep=lambda s: None)
     httpserver.expect_request("/big").respond_with_data(b"x" * 100_000)
 
     def chunked(request: Request) -> Response:

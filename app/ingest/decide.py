@@ -6,7 +6,8 @@ whole-set merge without a store: deciding any split of the observations poll by 
 the incidents ``derive_incidents`` gives for all of them at once (``tests/test_merge.py``).
 
 A message (oid) changed when this poll adds an observation content it had not seen, or saw
-a known content earlier than recorded. Its incident is derived again together with every
+a known content earlier than recorded, or read a known content again (its last reading moves,
+and with it which reading is current: see ``app.merge``). Its incident is derived again together with every
 oid it shares an incident with: those sharing a primary reference (the ref index) and those
 merged with it before (the stored incident). An incident whose key is no longer produced was
 merged into another and is removed. Invariant kept by the decisions: every stored incident's
@@ -86,6 +87,49 @@ def decide(fresh: Iterable[Observation], around: Neighbourhood) -> Decision:
     bumped = bool(new_keys or changed_keys or removed)
     return Decision(
         observations=written,
+        incidents=tuple(put),
+        refs=refs,
+        new_keys=tuple(new_keys),
+        changed_keys=tuple(changed_keys),
+        removed_keys=removed,
+        generation=around.generation + 1 if bumped else None,
+        incident_count=around.incident_count + len(new_keys) - len(removed) if bumped else None,
+    )
+
+
+def forget(oid: int, around: Neighbourhood) -> Decision:
+    """Drop every observation of ``oid``: what to write so that no trace of them is left.
+
+    The incident ``oid`` belonged to is derived again from the messages merged with it (or
+    removed when none is left, or split when ``oid`` held it together), and ``oid`` leaves the
+    ref index. The caller deletes the oid's own records. Pure, like ``decide``: forgetting
+    gives the incidents the whole-set merge gives without the oid's observations.
+    """
+    dropped = around.observations.get(oid, ())
+    if not dropped:
+        return Decision()
+    current: dict[int, Sequence[Observation]] = {**around.observations, oid: ()}
+    affected, _ = _affected([oid], current, around)
+    pool = [o for x in sorted(affected - {oid}) for o in current[x]]
+    old_keys = {around.keys[x] for x in affected if x in around.keys}
+    put: list[Incident] = []
+    new_keys: list[str] = []
+    changed_keys: list[str] = []
+    produced: set[str] = set()
+    for group in group_oids(pool):
+        incident = derive_incident([o for o in pool if o.oid in group])
+        produced.add(incident.key)
+        stored = around.incidents.get(incident.key)
+        if stored != incident:
+            put.append(incident)
+            (changed_keys if stored else new_keys).append(incident.key)
+    removed = tuple(sorted(old_keys - produced))
+    refs = {
+        ref: around.ref_members.get(ref, frozenset()) - {oid}
+        for ref in sorted({o.ref for o in dropped if o.ref})
+    }
+    bumped = bool(new_keys or changed_keys or removed)
+    return Decision(
         incidents=tuple(put),
         refs=refs,
         new_keys=tuple(new_keys),

@@ -110,6 +110,7 @@ class Reader:
             lang=lang,
             catalogue=self.catalogue,
             observed_at=self.now,
+            origins=self.fetcher.origins,  # links elsewhere are neither followed nor published
         )
 
     def source(self, source: Source, stored: SourceState | None, skipped: bool) -> SourceRead:

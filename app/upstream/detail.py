@@ -17,6 +17,7 @@ from datetime import datetime
 from app.catalogue import Catalogue
 from app.model import Kind, Lang, Observation, SourceKind, Update, Version
 from app.upstream.dates import parse_local
+from app.upstream.links import Origin, link_problem
 from app.upstream.markup import Node, contains, open_document, rich_text, text_of
 from app.upstream.result import ParseResult
 from app.upstream.text import added_lines, extract_updates, find_refs, update_identity
@@ -58,7 +59,14 @@ def _labelled_fields(scope: Node) -> dict[str, Node]:
     return fields
 
 
-def _positional_fields(scope: Node) -> dict[str, Node]:
+def _names_systems(text: str, catalogue: Catalogue) -> bool:
+    """True for a value that is system names: joined by `` + ``, or one catalogue name."""
+    if " + " in text:
+        return True
+    return len(text) < 100 and not catalogue.resolve([text])[1]
+
+
+def _positional_fields(scope: Node, catalogue: Catalogue) -> dict[str, Node]:
     """Classify unlabelled values by their content (SPEC.md section 3 fallback)."""
     fields: dict[str, Node] = {}
     for node in scope.css("dd, td, p, div"):
@@ -73,8 +81,8 @@ def _positional_fields(scope: Node) -> dict[str, Node]:
             fields.setdefault("type", node) if "type" not in fields else fields.setdefault(
                 "status", node
             )
-        elif "system" not in fields and " + " in text:
-            fields["system"] = node
+        elif "system" not in fields and _names_systems(text, catalogue):
+            fields["system"] = node  # "Import" alone is the legacy system, not "other"
     return fields
 
 
@@ -104,17 +112,26 @@ def parse_detail_page(
     lang: Lang,
     catalogue: Catalogue,
     observed_at: datetime,
+    origins: frozenset[Origin] | None = None,
 ) -> ParseResult:
-    """Parse a detail page into one observation of its message."""
-    tree, page_lang = open_document(body, headers, lang_of_url(url, lang))
+    """Parse a detail page into one observation of its message.
+
+    ``origins``: where the page's own URL may point to be published (None: any http(s) host).
+    """
+    tree, page_lang, warnings = open_document(body, headers, lang_of_url(url, lang), url)
+    if tree is None:
+        return ParseResult(warnings=tuple(warnings))
     oid = oid_of(url)
     scope = tree.body
     if oid is None or scope is None:
         return ParseResult(warnings=(f"{url}: not a detail page (no oid or no body)",))
-    warnings: list[str] = []
+    link = url
+    if (problem := link_problem(url, origins)) is not None:
+        warnings.append(f"{url}: the page's link is not published ({problem})")
+        link = ""
     fields = _labelled_fields(scope)
     if "message" not in fields:
-        fields = {**_positional_fields(scope), **fields}
+        fields = {**_positional_fields(scope, catalogue), **fields}
         if fields:
             warnings.append(f"{url}: field labels not found, read by position and vocabulary")
     if "message" not in fields:
@@ -139,7 +156,7 @@ def parse_detail_page(
         lang=page_lang,
         source_kind=SourceKind.DETAIL,
         observed_at=observed_at,
-        link=url,
+        link=link,
         title=title,
         ref=ref,
         refs=refs,

@@ -3,6 +3,9 @@
 Rows and fields are found by header text, and where headers are missing or do not fit a row,
 by content (a link with an oid is the title, ``DD-MM-YYYY kl. HH:MM`` the last update, a
 status word the status ...). CSS classes and ids are never relied on.
+
+A title link outside the configured origins (``app.upstream.links``) is neither followed nor
+published: the row is kept, with the list page's own URL as its link, and a warning.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from urllib.parse import urljoin
 from app.catalogue import Catalogue
 from app.model import Kind, Lang, Observation, SourceKind, Status
 from app.upstream.dates import parse_local
+from app.upstream.links import Origin, link_problem
 from app.upstream.markup import Node, attr, open_document, rich_text, text_of
 from app.upstream.result import DetailLink, ParseResult
 from app.upstream.text import extract_updates, find_refs
@@ -110,14 +114,19 @@ def parse_list_page(
     lang: Lang,
     catalogue: Catalogue,
     observed_at: datetime,
+    origins: frozenset[Origin] | None = None,
 ) -> ParseResult:
-    """Parse a list page into one observation per distinct row, plus detail links."""
-    tree, page_lang = open_document(body, headers, lang)
+    """Parse a list page into one observation per distinct row, plus detail links.
+
+    ``origins``: where title links may point (None: any http(s) host).
+    """
+    tree, page_lang, warnings = open_document(body, headers, lang, url)
+    if tree is None:
+        return ParseResult(warnings=tuple(warnings))
     html = tree.css_first("html")
     kind_filter = Kind.SCHEDULED if "type=servicevindue" in url.lower() else None
     observations: dict[Observation, None] = {}
     links: dict[str, DetailLink] = {}
-    warnings: list[str] = []
     unknown: list[str] = []
     for table in tree.css("table"):
         headers_of_table = _header_map(table)
@@ -134,14 +143,19 @@ def parse_list_page(
                     warnings.append(f"{url}: a table row without a link to a message was skipped")
                 continue
             link, oid = found
+            problem = link_problem(link, origins)
+            if problem is not None:
+                warnings.append(f"{url}: oid {oid}: title link dropped ({problem})")
+                link = url
             obs = _observation(
                 fields, link, oid, page_lang, catalogue, observed_at, kind_filter, warnings
             )
             unknown.extend(obs.unknown_systems)
             observations[obs] = None
-            links.setdefault(
-                link, DetailLink(link, oid, lang_of_url(link, page_lang), obs.last_updated_at)
-            )
+            if problem is None:
+                links.setdefault(
+                    link, DetailLink(link, oid, lang_of_url(link, page_lang), obs.last_updated_at)
+                )
     if not observations:
         warnings.append(f"{url}: no message rows found (has the page layout changed?)")
     return ParseResult(

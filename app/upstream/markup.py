@@ -3,7 +3,9 @@
 Decoding follows what works on real servers: a byte-order mark wins; then strict UTF-8 (a body
 that decodes as UTF-8 almost surely is UTF-8, whatever the header says); then the charset the
 header or a ``<meta>`` declares; then windows-1252, which never fails and is what a Danish
-server that declares nothing usually sends.
+server that declares nothing usually sends. Text that decodes into letters no Danish or
+English page holds (a lying ``koi8-r``, mojibake) is refused, not parsed; what is parsed first
+passes the guards of ``app.upstream.guard`` (nesting depth, tag count, unclosed raw text).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Mapping
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from app.model import Lang
+from app.upstream.guard import bound_markup, implausible
 from app.upstream.sanitize import clean_html
 from app.upstream.text import normalize, strip_controls
 from app.upstream.vocab import lang_of_document
@@ -40,13 +43,13 @@ def _known(name: str | None) -> str | None:
         return None
 
 
-def decode_body(body: bytes, content_type: str | None = None) -> str:
-    """Decode a response body to text, robust to a wrong or missing charset."""
+def decode_body_as(body: bytes, content_type: str | None = None) -> tuple[str, str]:
+    """Decode a response body to text, robust to a wrong or missing charset; and the codec."""
     for bom, encoding in _BOMS:
         if body.startswith(bom):
-            return body.decode(encoding, errors="replace")
+            return body.decode(encoding, errors="replace"), encoding
     try:
-        return body.decode("utf-8")
+        return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
     header = _CHARSET_HEADER.search(content_type or "")
@@ -57,8 +60,25 @@ def decode_body(body: bytes, content_type: str | None = None) -> str:
     if declared and declared not in {"utf-8", "ascii"}:
         # latin-1 is declared where windows-1252 is meant (the HTML standard says the same)
         declared = "cp1252" if declared == "iso8859-1" else declared
-        return body.decode(declared, errors="replace")
-    return body.decode("cp1252", errors="replace")
+        return body.decode(declared, errors="replace"), declared
+    return body.decode("cp1252", errors="replace"), "cp1252"
+
+
+def decode_body(body: bytes, content_type: str | None = None) -> str:
+    """Decode a response body to text, robust to a wrong or missing charset."""
+    return decode_body_as(body, content_type)[0]
+
+
+def decode_checked(body: bytes, content_type: str | None, url: str) -> tuple[str, str | None]:
+    """The decoded text, and a warning when it is implausible (then it must not be used)."""
+    text, encoding = decode_body_as(body, content_type)
+    problem = implausible(text)
+    if problem is None:
+        return text, None
+    return text, (
+        f"{url}: decoded as {encoding}, the text cannot be a Danish or English page "
+        f"({problem}); nothing was taken from it"
+    )
 
 
 _INERT = ["script", "style", "noscript", "template", "iframe", "object", "embed"]
@@ -72,19 +92,29 @@ def parse_html(text: str) -> LexborHTMLParser:
 
 
 def open_document(
-    body: bytes, headers: Mapping[str, str], default: Lang
-) -> tuple[LexborHTMLParser, Lang]:
-    """Decode and parse an HTML response; its language from ``<html lang>``, else ``default``."""
-    tree = parse_html(decode_body(body, headers.get("content-type")))
+    body: bytes, headers: Mapping[str, str], default: Lang, url: str
+) -> tuple[LexborHTMLParser | None, Lang, list[str]]:
+    """Decode, guard and parse an HTML response; its language from ``<html lang>``, else
+    ``default``; the warnings of decoding and of the guards. No tree when the decoded text
+    is implausible (the warning says why)."""
+    text, refused = decode_checked(body, headers.get("content-type"), url)
+    if refused is not None:
+        return None, default, [refused]
+    bounded, warnings = bound_markup(text)
+    tree = parse_html(bounded)
     html = tree.css_first("html")
-    return tree, lang_of_document(attr(html, "lang") if html is not None else "", default)
+    lang = lang_of_document(attr(html, "lang") if html is not None else "", default)
+    return tree, lang, [f"{url}: {w}" for w in warnings]
+
+
+FIELD_CHARS = 4000  # a title, a date, a label: never longer than this
 
 
 def text_of(node: Node | None) -> str:
-    """The normalized visible text of ``node``."""
+    """The normalized visible text of ``node`` (at most ``FIELD_CHARS`` of it)."""
     if node is None:
         return ""
-    return normalize(node.text(separator=" "))
+    return normalize(node.text(separator=" ")[:FIELD_CHARS])
 
 
 def lines_of_html(fragment: str) -> list[str]:

@@ -4,6 +4,8 @@ Each item is one more observation of the message its link names (SPEC.md section
 ``pubDate`` (creation, in GMT), the description as escaped HTML and one ``category`` per system.
 An item carries no status and no last-updated time; update lines that name only a clock time
 keep ``at=None`` here, because the item does not say on which day they were written.
+An item link outside the configured origins is neither followed nor published (the item is
+kept without a link, with a warning); a feed whose decoded text is implausible is refused.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import feedparser
 
 from app.catalogue import Catalogue
 from app.model import Kind, Lang, Observation, SourceKind
-from app.upstream.markup import decode_body, lines_of_html
+from app.upstream.links import Origin, link_problem
+from app.upstream.markup import FIELD_CHARS, decode_checked, lines_of_html
 from app.upstream.result import DetailLink, ParseResult
 from app.upstream.sanitize import clean_html
 from app.upstream.text import extract_updates, find_refs, normalize
@@ -44,9 +47,15 @@ def parse_rss(
     lang: Lang,
     catalogue: Catalogue,
     observed_at: datetime,
+    origins: frozenset[Origin] | None = None,
 ) -> ParseResult:
-    """Parse an RSS 2.0 (or Atom) document into observations and detail links."""
-    text = decode_body(body, headers.get("content-type"))
+    """Parse an RSS 2.0 (or Atom) document into observations and detail links.
+
+    ``origins``: where item links may point (None: any http(s) host).
+    """
+    text, refused = decode_checked(body, headers.get("content-type"), url)
+    if refused is not None:
+        return ParseResult(warnings=(refused,))
     parsed = feedparser.parse(
         text.encode("utf-8"),
         response_headers={"content-type": "application/xml; charset=utf-8"},
@@ -71,6 +80,8 @@ def parse_rss(
             warnings.append(f"{url}: item {entry.get('title', '')!r} has no message link, skipped")
             continue
         item_lang = lang_of_url(link, feed_lang) if "lang=" in link.lower() else feed_lang
+        if (problem := link_problem(link, origins)) is not None:
+            warnings.append(f"{url}: oid {oid}: item link dropped ({problem})")
         html = clean_html(str(entry.get("description") or entry.get("summary") or ""))
         lines = lines_of_html(html)
         ref, refs = find_refs(lines)
@@ -82,8 +93,8 @@ def parse_rss(
             lang=item_lang,
             source_kind=SourceKind.RSS,
             observed_at=observed_at,
-            link=link,
-            title=normalize(str(entry.get("title") or "")),
+            link=link if problem is None else "",
+            title=normalize(str(entry.get("title") or ""))[:FIELD_CHARS],
             ref=ref,
             refs=refs,
             systems=systems,
@@ -96,7 +107,8 @@ def parse_rss(
             updates=tuple(extract_updates(lines, item_lang, None)),
         )
         observations[obs] = None
-        links.setdefault(link, DetailLink(link, oid, item_lang))
+        if problem is None:
+            links.setdefault(link, DetailLink(link, oid, item_lang))
     if not observations and not warnings:
         warnings.append(f"{url}: the feed has no items")
     return ParseResult(

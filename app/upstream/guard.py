@@ -1,0 +1,308 @@
+"""Guards on decoded upstream text before any parser or the sanitizer sees it (pure).
+
+HTML parsers and sanitizers cost time quadratic in nesting depth (100,000 nested ``<div>``
+took lexbor 11 s and nh3 16 s) and memory linear in open elements (1.5 million unclosed
+``<b>`` took a poll to 700 MB). So, in one linear pass over the tags:
+
+* **depth and count**: tags nested deeper than ``MAX_DEPTH`` are dropped (their text
+  stays), as are tags in a table cell after its first ``MAX_CELL_TAGS`` and all tags after the
+  first ``MAX_TAGS`` of the page; a parse warning says so. The cell bound comes first, so one
+  hostile message is flattened alone and every other row keeps its markup;
+* **isolation**: a ``<style>``, ``<script>``, ``<textarea>``, ``<title>``, ... or a comment
+  opened inside a table cell must close before the row ends; otherwise, as the HTML rules
+  make it swallow every later row, the rest of that cell is dropped, with a warning naming
+  the cause; one opened anywhere else and never closed loses only its opening tag;
+* **size**: a message's HTML is cut at ``MAX_MESSAGE_BYTES`` before it is sanitized, and the
+  cut is marked in what is stored (``[… cut: message longer than 64 KB]``);
+* **plausibility**: text whose letters cannot belong to a Danish or English page (Cyrillic
+  letters or box-drawing signs from a lying ``koi8-r`` charset, ``Ã¸``-style mojibake of
+  UTF-8 read as latin-1, many replacement characters) is refused instead of stored.
+
+Depth is counted the way the HTML rules nest: void elements do not nest, and ``p``, ``li``,
+``td`` ... close an open element of their own kind, so legitimate pages with unclosed ``<p>``
+or ``<li>`` are never touched.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+
+MAX_DEPTH = 256
+MAX_TAGS = 100_000
+MAX_CELL_TAGS = 5_000  # a real message has a few dozen
+MAX_MESSAGE_BYTES = 64 * 1024
+CUT_MARKER = f"[… cut: message longer than {MAX_MESSAGE_BYTES // 1024} KB]"
+
+_TOKEN = re.compile(r"<!--|<(/?)([A-Za-z][A-Za-z0-9:-]*)[^>]*>")
+_RAW_TEXT = frozenset(
+    {"style", "script", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript"}
+)
+_VOID = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "keygen",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    }
+)
+# an element of one of these kinds closes an open one of the same group (HTML's implied ends)
+_GROUPS = {
+    "p": "p",
+    "li": "li",
+    "dt": "dt",
+    "dd": "dt",
+    "td": "td",
+    "th": "td",
+    "tr": "tr",
+    "option": "option",
+    "tbody": "tbody",
+    "thead": "tbody",
+    "tfoot": "tbody",
+}
+_START_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9:-]*)(?:\s[^<>]*)?>")
+_TABLE = frozenset({"table", "tbody", "thead", "tfoot", "tr", "td", "th"})
+_ROW_BOUNDARY = re.compile(r"</?tr\b|</?table\b", re.I)
+_CELL_BOUNDARY = re.compile(r"</?t[dhr]\b|</?table\b", re.I)
+
+
+@dataclass
+class _Scan:
+    """The state of one pass over a document's tags."""
+
+    text: str
+    max_depth: int
+    max_tags: int
+    out: list[str] = field(default_factory=list)
+    kept_from: int = 0  # text before this position is in ``out`` (or dropped)
+    stack: list[str] = field(default_factory=list)  # open elements' groups
+    open_count: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)  # start tags dropped, by name
+    tags: int = 0  # start tags kept
+    cell_tags: int = 0  # start tags kept in the current table cell
+    in_cell: bool = False
+    warnings: list[str] = field(default_factory=list)
+    _closers: dict[str, tuple[int, int]] = field(default_factory=dict)
+    _lower: str | None = None
+    _rows: list[int] | None = None
+    _cells: list[int] | None = None
+
+    def drop(self, start: int, end: int) -> None:
+        """Leave ``text[start:end]`` out of the result."""
+        self.out.append(self.text[self.kept_from : start])
+        self.kept_from = end
+
+    def drop_run(self, token: str, start: int, end: int, most: int | None = None) -> int:
+        """Drop the tag at ``start:end`` and the identical tags right after it (at most
+        ``most`` in all); return how many. A flood of one tag (a million ``<b>``) is skipped
+        with a few string comparisons instead of one loop turn each."""
+        limit = most if most is not None else len(self.text)
+        count, step, size = 1, 1, len(token)
+        while count < limit:
+            step = min(step, limit - count)
+            if self.text.startswith(token * step, start + count * size):
+                count += step
+                step *= 2
+            elif step == 1:
+                break
+            else:
+                step = 1
+        self.drop(start, start + count * size)
+        return count
+
+    def drop_flood(self, start: int) -> tuple[list[str], int] | None:
+        """At a start tag too deep to keep: drop the run of a unit of up to four adjacent
+        start tags repeated from here (``<b>``, ``<b><i>`` ... a million times) in one go;
+        return the names in the unit and how often it was dropped, or None when nothing
+        repeats."""
+        names: list[str] = []
+        end = start
+        for _ in range(4):
+            tag = _START_TAG.match(self.text, end)
+            if tag is None or tag.group(0).endswith("/>"):
+                return None
+            name = tag.group(1).lower()
+            if name in _VOID or name in _RAW_TEXT or name in _TABLE or name == "plaintext":
+                return None
+            names.append(name)
+            end = tag.end()
+            if self.text.startswith(self.text[start:end], end):
+                return names, self.drop_run(self.text[start:end], start, end)
+        return None
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def closer(self, token: str, start: int) -> int:
+        """Where ``token`` next occurs from ``start`` (-1: never), remembered so that many
+        unclosed openers cost one search, not one each."""
+        searched, found = self._closers.get(token, (-2, -2))
+        if searched != -2 and searched <= start and (found == -1 or found >= start):
+            return found
+        found = (
+            self.text.lower().find(token, start) if token != "-->" else self.text.find(token, start)
+        )
+        self._closers[token] = (start, found)
+        return found
+
+    def boundary(self, cells: bool, start: int) -> int:
+        """The next row (or cell) boundary from ``start``; -1 when there is none."""
+        if self._rows is None or self._cells is None:
+            self._rows = [m.start() for m in _ROW_BOUNDARY.finditer(self.text)]
+            self._cells = [m.start() for m in _CELL_BOUNDARY.finditer(self.text)]
+        positions = self._cells if cells else self._rows
+        i = bisect.bisect_left(positions, start)
+        return positions[i] if i < len(positions) else -1
+
+    def push(self, group: str) -> None:
+        self.stack.append(group)
+        self.open_count[group] = self.open_count.get(group, 0) + 1
+
+    def pop_to(self, group: str) -> None:
+        """Close the innermost open element of ``group`` and everything inside it."""
+        self.dropped.clear()  # tags dropped for depth were inside it: closed with it
+        while self.stack:
+            top = self.stack.pop()
+            self.open_count[top] -= 1
+            if top == group:
+                return
+
+
+def _raw_text(scan: _Scan, name: str, start: int, end: int) -> int:
+    """Handle a comment or raw-text element opened at ``start``; return where to go on."""
+    token = "-->" if name == "!--" else f"</{name}"
+    shown = "<!--" if name == "!--" else f"<{name}>"
+    if name == "!--" and scan.text.startswith((">", "->"), end):  # <!--> and <!---> are empty
+        return scan.text.index(">", end) + 1
+    closed_at = scan.closer(token, end)
+    if scan.in_cell:
+        row_end = scan.boundary(False, end)
+        if closed_at == -1 or (row_end != -1 and closed_at > row_end):
+            cell_end = scan.boundary(True, end)
+            stop = cell_end if cell_end != -1 else end
+            scan.drop(start, stop)
+            scan.warn(
+                f"a table cell holds an unclosed {shown}: the rest of that cell was dropped "
+                "so that the rows after it are read"
+            )
+            return stop
+    elif closed_at == -1:
+        scan.drop(start, end)
+        scan.warn(f"an unclosed {shown} was dropped")
+        return end
+    close_end = scan.text.find(">", closed_at) if name != "!--" else closed_at + 2
+    return (close_end + 1) if close_end != -1 else len(scan.text)
+
+
+def bound_markup(
+    text: str, max_depth: int = MAX_DEPTH, max_tags: int = MAX_TAGS
+) -> tuple[str, list[str]]:
+    """Return ``text`` with the guards above applied, and the warnings they raised."""
+    scan = _Scan(text, max_depth, max_tags)
+    pos = 0
+    while (match := _TOKEN.search(text, pos)) is not None:
+        start, end = match.span()
+        pos = end
+        if match.group(0) == "<!--":
+            pos = _raw_text(scan, "!--", start, end)
+            continue
+        closing, name = match.group(1) == "/", match.group(2).lower()
+        boundary = name in _TABLE
+        if boundary:
+            scan.in_cell = not closing and name in {"td", "th"}
+            scan.cell_tags = 0
+        if closing:
+            if scan.dropped.get(name):
+                scan.dropped[name] -= scan.drop_run(match.group(0), start, end, scan.dropped[name])
+                pos = scan.kept_from
+            elif scan.tags > scan.max_tags:
+                scan.drop(start, end)
+            elif scan.open_count.get(_GROUPS.get(name, name)):
+                scan.pop_to(_GROUPS.get(name, name))
+            continue
+        if not boundary and scan.in_cell and scan.cell_tags >= MAX_CELL_TAGS:
+            scan.dropped[name] = scan.dropped.get(name, 0) + 1
+            scan.drop(start, end)
+            scan.warn(f"a table cell with more than {MAX_CELL_TAGS} tags was flattened")
+            continue
+        if scan.tags >= scan.max_tags:
+            scan.tags = scan.max_tags + 1
+            scan.drop(start, end)
+            scan.warn(f"more than {scan.max_tags} tags: the markup after them was flattened")
+            continue
+        if name in _RAW_TEXT:
+            pos = _raw_text(scan, name, start, end)
+            continue
+        if name == "plaintext":  # never ends: everything after it would be one text
+            scan.drop(start, end)
+            scan.warn("a <plaintext> tag was dropped")
+            continue
+        if name in _VOID or match.group(0).endswith("/>"):
+            scan.tags += 1
+            scan.cell_tags += 1
+            continue
+        group = _GROUPS.get(name, name)
+        if group in _GROUPS.values() and scan.open_count.get(group):
+            scan.pop_to(group)
+        if len(scan.stack) >= scan.max_depth:
+            flood = scan.drop_flood(start)
+            if flood is None:
+                scan.drop(start, end)
+                flood = [name], 1
+            for dropped in flood[0]:
+                scan.dropped[dropped] = scan.dropped.get(dropped, 0) + flood[1]
+            pos = scan.kept_from
+            scan.warn(f"markup nested deeper than {scan.max_depth} levels was flattened")
+            continue
+        scan.tags += 1
+        scan.cell_tags += 1
+        scan.push(group)
+    if not scan.out:
+        return text, scan.warnings
+    scan.out.append(text[scan.kept_from :])
+    return "".join(scan.out), scan.warnings
+
+
+def cap_fragment(fragment: str, limit: int = MAX_MESSAGE_BYTES) -> tuple[str, bool]:
+    """``fragment`` cut to about ``limit`` bytes (never inside a tag); True when it was cut."""
+    if len(fragment) <= limit // 4 or len(fragment.encode("utf-8")) <= limit:
+        return fragment, False
+    cut = fragment.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+    if cut.rfind("<") > cut.rfind(">"):
+        cut = cut[: cut.rfind("<")]
+    return cut, True
+
+
+# what a lying charset turns Danish and English text into
+_CYRILLIC_OR_BOX = re.compile("[\u0400-\u04ff\u2500-\u257f\u2580-\u259f]")
+_MOJIBAKE = re.compile(
+    "[\u00c2\u00c3][\u0080-\u00bf"
+    + "".join(sorted(set(bytes(range(0x80, 0xA0)).decode("cp1252", errors="ignore"))))
+    + "]"
+)
+_REPLACEMENT = "\ufffd"
+_SUSPICIOUS = 3  # this many suspicious characters make a page implausible
+
+
+def implausible(text: str) -> str | None:
+    """Why ``text`` cannot be what a Danish or English page says, or None."""
+    if (found := len(_CYRILLIC_OR_BOX.findall(text))) >= _SUSPICIOUS:
+        return f"{found} Cyrillic or box-drawing characters"
+    if (sample := _MOJIBAKE.search(text)) is not None:
+        return f"UTF-8 read as latin-1 ({sample.group(0)!r})"
+    if (found := text.count(_REPLACEMENT)) >= _SUSPICIOUS:
+        return f"{found} undecodable characters"
+    return None
