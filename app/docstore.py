@@ -16,7 +16,9 @@ Derived documents (incident pages and later history pages, ``app.documents.is_de
 per incident, so they have no place in the one index that every publish reads and writes: each
 keeps its headers under its own key, a poll writes only those its changes affect (an incident's
 two pages, the history pages it stands on), and the Library renders one on demand when it is not
-stored yet (an incident a poll committed a moment before its pages).
+stored yet (an incident a poll committed a moment before its pages). They are stored in their
+gzip form only (a third of the bytes; the body is one decompression away), so 10,000 incidents
+cost the store about 100 MB rather than 300 MB.
 
 Store keys of this module (spelled here only): ``doc:<path>``, ``docgz:<path>``,
 ``docs:meta`` (the index: path → ETag, type, Last-Modified), ``docmeta:<path>`` (the same for
@@ -27,6 +29,7 @@ documents reflect).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 import time
@@ -163,6 +166,15 @@ def _meta_from(data: Any) -> DocMeta | None:
 
 def _meta_to(meta: DocMeta) -> list[str]:
     return [meta.etag, meta.content_type, meta.last_modified.isoformat()]
+
+
+def _load_derived(store: Store, path: str, meta: DocMeta | None) -> Document | None:
+    """A stored derived document (kept as its gzip form only), or None."""
+    gz = store.get_bytes(_DOCGZ + path) if meta is not None else None
+    if meta is None or gz is None:
+        return None
+    body = gzip.decompress(gz)
+    return Document(body, meta.content_type, meta.etag, meta.last_modified, gz)
 
 
 def context_to_json(ctx: PageContext, notice: Incident | None) -> dict[str, Any]:
@@ -314,7 +326,6 @@ class Publisher:
             old = _meta_from(self.store.get(_DOCMETA + path))
             if old is not None and old.etag == document.etag:
                 continue
-            batch.put_bytes(_DOC + path, document.body)
             batch.put_bytes(_DOCGZ + path, document.gzipped)
             meta = DocMeta(document.etag, document.content_type, document.last_modified)
             batch.put(_DOCMETA + path, _meta_to(meta))
@@ -336,11 +347,7 @@ class Publisher:
         return gone
 
     def _load(self, path: str, meta: DocMeta | None) -> Document | None:
-        body = self.store.get_bytes(_DOC + path)
-        gz = self.store.get_bytes(_DOCGZ + path)
-        if meta is None or body is None or gz is None:
-            return None
-        return Document(body, meta.content_type, meta.etag, meta.last_modified, gz)
+        return _load_derived(self.store, path, meta)
 
     def stored(self) -> dict[str, Document]:
         """Every stored document (for export), by export path, in the order to publish them.
@@ -478,11 +485,9 @@ class Library:
                 self._derived.move_to_end(doc)
                 return cached
         path = self.urls.export_path(doc)
-        meta = _meta_from(self.store.get(_DOCMETA + path))
-        body = self.store.get_bytes(_DOC + path)
-        gz = self.store.get_bytes(_DOCGZ + path)
-        if meta is not None and body is not None and gz is not None:
-            document = Document(body, meta.content_type, meta.etag, meta.last_modified, gz)
+        stored = _load_derived(self.store, path, _meta_from(self.store.get(_DOCMETA + path)))
+        if stored is not None:
+            document = stored
         elif isinstance(doc, IncidentPage):  # its incident alone is all the page shows
             incident = self.store.incident(doc.key)
             archive = Archive([incident] if incident is not None else [])

@@ -19,7 +19,7 @@ import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,6 +58,8 @@ from app.render.pages import (
     render_opml,
 )
 from app.render.site import (
+    IndexParts,
+    index_parts,
     render_history_page,
     render_incident_page,
     render_index,
@@ -96,25 +98,34 @@ RECENTLY_CLOSED = 8  # closed incidents on the index
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """Rendered bytes with what conditional GET and compression need."""
+    """Rendered bytes with what conditional GET and compression need.
+
+    The gzip form is made when first asked for (``gzipped``): a publish renders many documents
+    whose bytes turn out unchanged, and those are never compressed or stored.
+    """
 
     body: bytes
     content_type: str
     etag: str
     last_modified: datetime
-    gzipped: bytes
+    stored_gzip: bytes | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, body: bytes, content_type: str, last_modified: datetime) -> Document:
-        """Wrap bytes: the ETag is a hash of the body; the gzip form is made once here."""
+        """Wrap bytes: the ETag is a hash of the body."""
         etag = '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
-        return cls(
-            body,
-            content_type,
-            etag,
-            last_modified.replace(microsecond=0),
-            gzip.compress(body, compresslevel=6, mtime=0),
-        )
+        return cls(body, content_type, etag, last_modified.replace(microsecond=0))
+
+    @property
+    def gzipped(self) -> bytes:
+        """The body gzipped (level 6, no timestamp, so equal bodies give equal bytes)."""
+        if self.stored_gzip is None:
+            # frozen: set once; two threads racing compute the same bytes
+            object.__setattr__(
+                self, "stored_gzip", gzip.compress(self.body, compresslevel=6, mtime=0)
+            )
+        assert self.stored_gzip is not None
+        return self.stored_gzip
 
 
 def _order(incident: Incident) -> tuple[datetime, str]:
@@ -218,6 +229,8 @@ class Archive:
         self._durations: dict[str | None, _Durations] = {None: _Durations()}
         self._versions: dict[str, int] = {}
         self._figures: dict[str, tuple[int, datetime, Figures]] = {}
+        self._version = 0  # changes with every incident that comes, changes or goes
+        self._states: tuple[tuple[int, datetime, int], dict[str, SystemState]] | None = None
         loaded = sorted(incidents, key=_order)
         for incident in loaded:  # appending in order: each insert lands at the end
             self._add(incident)
@@ -226,6 +239,7 @@ class Archive:
         return dict.fromkeys(incident.systems)  # a system named twice counts once
 
     def _add(self, incident: Incident) -> None:
+        self._version = next(_VERSIONS)
         self.by_key[incident.key] = incident
         self._all.add(incident)
         duration = close_duration(incident)
@@ -245,6 +259,7 @@ class Archive:
             self._windows.add(incident)
 
     def _remove(self, incident: Incident) -> None:
+        self._version = next(_VERSIONS)
         self.by_key.pop(incident.key, None)
         self._all.remove(incident)
         duration = close_duration(incident)
@@ -290,8 +305,14 @@ class Archive:
         return list(itertools.islice(self._windows.newest(), limit))
 
     def states(self, catalogue: Catalogue, now: datetime) -> dict[str, SystemState]:
-        """Every catalogue system's state at ``now``."""
-        return system_states(self.open_incidents(), catalogue, now)
+        """Every catalogue system's state at ``now`` (worked out once per archive version and
+        moment: a publish asks for it once per page, embed and badge)."""
+        key = (self._version, now, id(catalogue))
+        if self._states is not None and self._states[0] == key:
+            return self._states[1]
+        states = system_states(self.open_incidents(), catalogue, now)
+        self._states = (key, states)
+        return states
 
     def for_pages(self, per_system: int) -> list[Incident]:
         """Open incidents plus each system's newest few: all the index and embeds show."""
@@ -460,6 +481,7 @@ class Renderer:
         self.urls = urls
         self._entries: OrderedDict[tuple[str, Lang], tuple[Incident, Entry]] = OrderedDict()
         self._pages: dict[SystemPage, tuple[tuple[object, ...], Document]] = {}
+        self._index_parts: dict[Lang, IndexParts] = {}  # depend on URL map and catalogue only
         self._lock = threading.Lock()  # web workers render variants from several threads
 
     def entry(self, incident: Incident, lang: Lang) -> Entry:
@@ -496,6 +518,7 @@ class Renderer:
                     states,
                     archive.open_incidents(),
                     archive.latest_closed(RECENTLY_CLOSED),
+                    self._parts(doc.lang),
                     self.catalogue,
                     ctx,
                     doc.lang,
@@ -545,6 +568,12 @@ class Renderer:
             case IncidentsApi():
                 chosen = archive.select(doc, self._limit(doc))
                 return Document.of(render_api(chosen, ctx.refreshed_at), TYPES["api"], latest)
+
+    def _parts(self, lang: Lang) -> IndexParts:
+        parts = self._index_parts.get(lang)
+        if parts is None:
+            parts = self._index_parts[lang] = index_parts(self.catalogue, lang, self.urls)
+        return parts
 
     def _system_page(
         self, doc: SystemPage, archive: Archive, ctx: PageContext, now: datetime

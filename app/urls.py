@@ -383,8 +383,11 @@ class Urls:
         if built is None:
             endpoint, values = _endpoint(doc)
             built = self._adapter.build(endpoint, {**values, **_query(doc)})
-            if len(self._paths) < 8192:
-                self._paths[doc] = built
+            if len(self._paths) >= 8192:
+                # a full publish builds a path per incident page once: start afresh rather
+                # than stop caching, so the few hundred paths every poll needs stay cached
+                self._paths.clear()
+            self._paths[doc] = built
         return built
 
     def url(self, doc: Doc) -> str:

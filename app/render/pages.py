@@ -195,4 +195,5 @@ def render_api(incidents: Sequence[Incident], generated_at: datetime | None) -> 
         "count": len(incidents),
         "incidents": [incident_to_dict(i) for i in incidents],
     }
-    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+    # compact: json's C encoder (an indent falls back to the pure Python one, 10x slower)
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

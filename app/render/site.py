@@ -9,6 +9,7 @@ they show changes (the index carries it).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -269,28 +270,68 @@ def _subscriptions(catalogue: Catalogue, lang: Lang, urls: Urls) -> list[dict[st
     return rows
 
 
+@dataclass(frozen=True, slots=True)
+class IndexParts:
+    """The parts of the index that depend only on the URL map and the catalogue (one language):
+    the autodiscovery links and the subscribing section, rendered once and reused."""
+
+    autodiscovery: Markup
+    subscribe: Markup
+
+
+def index_parts(catalogue: Catalogue, lang: Lang, urls: Urls) -> IndexParts:
+    """Render the index's static parts for ``lang``."""
+    feeds = []
+    scopes = [(Scope.ALL, ""), *((Scope.STATUS, s.value) for s in Status)]
+    scopes += [(Scope.SYSTEM, s.slug) for s in _ordered(catalogue)]
+    for scope, value in scopes:
+        title = feed_title(catalogue, scope, value, lang)
+        for fmt, kind in _FEED_TYPES.items():
+            feeds.append(
+                {"url": urls.url(Feed(lang, fmt, scope, value)), "type": kind, "title": title}
+            )
+    prefix = urls.base + ("/da" if lang is Lang.DA else "")
+    patterns = [
+        f"{prefix}/feeds/all.{{atom|rss|json}}",
+        f"{prefix}/feeds/system/{{system}}.{{atom|rss|json}}"
+        "?status={current|scheduled|closed}&limit={1-500}",
+        f"{prefix}/feeds/status/{{current|scheduled|closed}}.{{atom|rss|json}}",
+        f"{prefix}/calendar/system/{{system}}.ics",
+        f"{prefix}/embed/{{system}}",
+        f"{prefix}/badge/{{system}}.svg",
+        f"{prefix}/systems/{{system}}",
+    ]
+    module = ENV.get_template("subscribe.html").module
+    subscribe = module.subscribe(  # type: ignore[attr-defined]
+        WORDS[lang],
+        _subscriptions(catalogue, lang, urls),
+        urls.url(Opml()),
+        patterns,
+        list(catalogue.slugs),
+    )
+    return IndexParts(
+        Markup(module.autodiscovery(feeds)),  # type: ignore[attr-defined]
+        Markup(subscribe),
+    )
+
+
 def render_index(
     states: Mapping[str, SystemState],
     open_incidents: Sequence[Incident],
     closed: Sequence[Incident],
+    parts: IndexParts,
     catalogue: Catalogue,
     ctx: PageContext,
     lang: Lang,
     urls: Urls,
 ) -> bytes:
     """The status page: the whole picture, each system now, open disruptions, windows, recent
-    closed incidents, then compact subscribing (every feed autodiscoverable in the head)."""
+    closed incidents, then compact subscribing (every feed autodiscoverable in the head).
+
+    ``parts`` are ``index_parts(catalogue, lang, urls)``.
+    """
     now = ctx.refreshed_at
     at = now or max((i.updated_at for i in open_incidents), default=None)
-    autodiscovery = []
-    for scope, value in [(Scope.ALL, ""), *((Scope.STATUS, s.value) for s in Status)] + [
-        (Scope.SYSTEM, s.slug) for s in _ordered(catalogue)
-    ]:
-        title = feed_title(catalogue, scope, value, lang)
-        for fmt, kind in _FEED_TYPES.items():
-            autodiscovery.append(
-                {"url": urls.url(Feed(lang, fmt, scope, value)), "type": kind, "title": title}
-            )
     state, text = overall_line(states, open_incidents, catalogue, lang, now)
     systems = [
         {
@@ -310,10 +351,10 @@ def render_index(
     planned = [i for i in open_incidents if i.kind is Kind.SCHEDULED]
     if at is not None:
         planned.sort(key=lambda i: _window_rank(i, at))
-    base = urls.base
     html = ENV.get_template("index.html").render(
         **_chrome(urls, ctx, lang, IndexPage(_other(lang)), WORDS[lang]["index_title"], True),
-        autodiscovery=autodiscovery,
+        autodiscovery=parts.autodiscovery,
+        subscribe=parts.subscribe,
         overall={"cls": state.value, "icon": _ICONS[state.value], "text": text},
         notes=ctx.source_notes.get(lang, ""),
         refreshed=local_time(now, lang) if now else "",
@@ -321,19 +362,6 @@ def render_index(
         disruptions=[_disruption(i, catalogue, lang, urls, now) for i in disruptions],
         windows=[_window_item(i, catalogue, lang, urls, at) for i in planned] if at else [],
         closed=[incident_item(i, catalogue, lang, urls) for i in closed],
-        subscriptions=_subscriptions(catalogue, lang, urls),
-        patterns=[
-            f"{base}{'/da' if lang is Lang.DA else ''}/feeds/all.{{atom|rss|json}}",
-            f"{base}{'/da' if lang is Lang.DA else ''}/feeds/system/{{system}}.{{atom|rss|json}}"
-            "?status={current|scheduled|closed}&limit={1-500}",
-            f"{base}{'/da' if lang is Lang.DA else ''}/feeds/status/{{current|scheduled|closed}}"
-            ".{atom|rss|json}",
-            f"{base}{'/da' if lang is Lang.DA else ''}/calendar/system/{{system}}.ics",
-            f"{base}{'/da' if lang is Lang.DA else ''}/embed/{{system}}",
-            f"{base}{'/da' if lang is Lang.DA else ''}/badge/{{system}}.svg",
-            f"{base}{'/da' if lang is Lang.DA else ''}/systems/{{system}}",
-        ],
-        slugs=list(catalogue.slugs),
     )
     return html.encode("utf-8")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from app.catalogue import Catalogue
 from app.model import Incident
@@ -32,6 +33,7 @@ def _close(stats: CloseStats) -> dict[str, object]:
     }
 
 
+@lru_cache(maxsize=1024)  # every poll asks again for the same past months
 def _month(stats: MonthStats) -> dict[str, object]:
     return {
         "month": stats.month.strftime("%Y-%m"),
@@ -75,4 +77,5 @@ def render_stats_figures(
         for slug, (months, close) in figures.items()
     }
     doc = {"generated_at": _rfc3339(now), "time_to_close": _close(overall), "systems": systems}
-    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+    # compact: json's C encoder (an indent falls back to the pure Python one, 10x slower)
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
