@@ -468,3 +468,55 @@ def test_derived_changes_follow_where_an_incident_stands() -> None:
         SystemPage(lang, "ics", 3) for lang in Lang
     }
     assert len([d for d in delete if isinstance(d, IncidentPage)]) == 2 * 21
+
+
+def test_hostile_upstream_content_never_reaches_the_pages(filled, upstream: Upstream) -> None:
+    from tests.test_hostile import MARKERS, ROW_HTML
+
+    upstream.load("t3")
+    page = "/data.aspx?lang=us&oid=2367397"
+    doc = upstream.documents[page].decode()
+    doc = doc.replace("<p>INC000001822307</p>", ROW_HTML + "<p>INC000001822307</p>", 1).replace(
+        ">Delayed processing of transit declarations<",
+        ">Delayed<script>HOSTILE_SCRIPT()</script> processing\x07 of transit declarations<",
+        1,
+    )
+    upstream.documents[page] = doc.encode()
+    settings = replace(filled, detail_refresh_seconds=0)
+    with Runtime.open(settings) as runtime:
+        report = Service(runtime, clock=lambda: polled_at("t3").replace(hour=12)).poll_once(
+            force=True
+        )
+        assert report is not None and ONGOING in report.changed_keys
+    app = create_app(settings, poll=False)
+    client = app.test_client()
+    for path in (
+        f"/incidents/{ONGOING}",
+        f"/da/incidents/{ONGOING}",
+        "/systems/dms-transit",
+        "/",
+        "/api/stats.json",
+    ):
+        html = client.get(path).get_data(as_text=True)
+        for marker in MARKERS:
+            assert marker not in html, (path, marker)
+    assert "Delayed processing of transit declarations" in client.get(
+        f"/incidents/{ONGOING}"
+    ).get_data(as_text=True)
+    app.extensions["toldfeed"].runtime.close()
+
+
+def test_an_incident_stored_before_its_pages_is_rendered_on_demand(filled) -> None:
+    app = create_app(filled, poll=False)
+    client = app.test_client()
+    _obs, incident = synthetic(7, systems=("emcs",))
+    store = app.extensions["toldfeed"].store
+    assert client.get(f"/incidents/{incident.key}").status_code == 404
+    batch = Batch()
+    Store.stage_incident(batch, incident)  # a poll's commit, its publish not yet done
+    Store.stage_generation(batch, store.generation() + 1, store.incident_count() + 1)
+    store.commit(batch)
+    response = client.get(f"/da/incidents/{incident.key}")
+    assert response.status_code == 200
+    assert "Archived disruption 7" in response.get_data(as_text=True)
+    app.extensions["toldfeed"].runtime.close()
