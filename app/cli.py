@@ -1,9 +1,10 @@
-"""The ``toldfeed`` command: poll, serve, export, publish."""
+"""The ``toldfeed`` command: poll, serve, export, publish, forget."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -46,17 +47,23 @@ def format_upload(result: UploadResult) -> str:
 
 
 def _cmd_poll(settings: Settings) -> int:
+    from app.notify.commands import deliver_after_poll
     from app.runtime import Runtime
     from app.service import Service
 
+    started = time.monotonic()
     with Runtime.open(settings) as runtime:
         service = Service(runtime)
         report = service.poll_once(force=True)
+        # after the poll's commit, within what is left of its budget
+        delivery = deliver_after_poll(service, started) if report is not None else None
     if report is None:
         print("another toldfeed process is polling this data directory; try again later")
         return 1
     for line in format_report(report):
         print(line)
+    if delivery is not None:
+        print(delivery)
     if service.last_upload is not None:  # the exit status stays the upstream's alone
         print(format_upload(service.last_upload))
     return 0 if report.ok else 1
@@ -77,6 +84,39 @@ def _cmd_publish(settings: Settings) -> int:
     return 0 if result.ok else 1
 
 
+STORE_ERROR = 3  # exit status: the store cannot be opened, read or written
+
+
+def _cmd_forget(settings: Settings, oid: int) -> int:
+    from app.ingest.forget import forget_message
+    from app.runtime import Runtime
+    from app.service import Service
+
+    with Runtime.open(settings) as runtime:
+        service = Service(runtime)
+        if not service.lock.acquire(wait_seconds=settings.poll_budget_seconds):
+            print("another toldfeed process is polling this data directory; try again later")
+            return 1
+        try:
+            service.publisher.sync()
+            done = forget_message(runtime.store, oid)
+            if done is not None:
+                service.publish(done.keys)
+        finally:
+            service.lock.release()
+    if done is None:
+        print(f"no observations of oid {oid} are stored; nothing to forget")
+        return 1
+    what = [f"{len(done.changed_keys)} incident(s) derived again from what remains"]
+    if done.removed_keys:
+        what.append(f"removed {', '.join(done.removed_keys)}")
+    if done.new_keys:
+        what.append(f"split off {', '.join(done.new_keys)}")
+    print(f"forgot oid {oid}: {done.observations} observation(s) dropped; {'; '.join(what)}")
+    print("the next poll reads its list rows, feed items and detail pages again")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     parser = argparse.ArgumentParser(prog="toldfeed", description=__doc__)
@@ -94,6 +134,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser(
         "publish", help="make the bucket of TOLDFEED_PUBLISH_S3 hold every published document"
     )
+    notify = sub.add_parser(
+        "notify-test", help="send a sample notification to one target and say what it answered"
+    )
+    notify.add_argument("name", help="the target's name in the TOLDFEED_NOTIFY file")
+    forget = sub.add_parser(
+        "forget", help="drop every observation of one message; the next poll reads it again"
+    )
+    forget.add_argument("--oid", type=int, required=True, help="the message's oid")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     try:
@@ -110,14 +158,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             count = export_all(settings, args.dir)
             print(f"wrote {count} documents under {args.dir}")
             return 0
+        if args.command == "forget":
+            return _cmd_forget(settings, args.oid)
         if args.command == "publish":
             return _cmd_publish(settings)
+        if args.command == "notify-test":
+            from app.notify.commands import notify_test
+
+            return notify_test(settings, args.name)
     except ConfigError as e:
         print(f"toldfeed: configuration error: {e}", file=sys.stderr)
         return 2
-    except StoreError as e:
+    except StoreError as e:  # one line naming the store and what to do
         print(f"toldfeed: store error: {e}", file=sys.stderr)
-        return 2
+        return STORE_ERROR
     return 2
 
 

@@ -19,13 +19,17 @@ from app.model import (
 )
 from app.state_records import (
     Counters,
+    Delivery,
     HttpState,
+    Notification,
+    OutboxState,
     Outcome,
     PollReport,
     PublishStatus,
     SourceHealth,
     SourceReport,
     SourceState,
+    TargetStats,
     UploadRecord,
 )
 from app.upstream.result import DetailLink
@@ -115,6 +119,7 @@ def observation_to_dict(o: Observation) -> dict[str, Any]:
         "message_text": o.message_text,
         "updates": [update_to_dict(u) for u in o.updates],
         "versions": [{"at": _t(v.at), "text": v.text, "html": v.html} for v in o.versions],
+        **({"last_seen_at": _t(o.last_seen_at)} if o.last_seen_at else {}),
     }
 
 
@@ -141,6 +146,7 @@ def observation_from_dict(d: dict[str, Any]) -> Observation:
         versions=tuple(
             Version(at=_req(v["at"]), text=v["text"], html=v["html"]) for v in d.get("versions", ())
         ),
+        last_seen_at=_dt(d.get("last_seen_at")),
     )
 
 
@@ -406,4 +412,77 @@ def publish_status_from_dict(d: dict[str, Any]) -> PublishStatus:
         pending=int(d.get("pending", 0)),
         uploads=int(d.get("uploads", 0)),
         failures=int(d.get("failures", 0)),
+    )
+
+
+# the outbox of push notifications (app.notify)
+
+
+def notification_to_dict(n: Notification) -> dict[str, Any]:
+    """One queued notification as JSON-ready data (the incident as in /api/incidents.json)."""
+    return {
+        "id": n.id,
+        "target": n.target,
+        "event": n.event,
+        "incident": incident_to_dict(n.incident),
+        "queued_at": _t(n.queued_at),
+        "state": n.state.value,
+        "attempts": n.attempts,
+        "next_attempt_at": _t(n.next_attempt_at),
+        "last_error": n.last_error,
+        "finished_at": _t(n.finished_at),
+    }
+
+
+def notification_from_dict(d: dict[str, Any]) -> Notification:
+    """Inverse of ``notification_to_dict``."""
+    return Notification(
+        id=d["id"],
+        target=d["target"],
+        event=d["event"],
+        incident=incident_from_dict(d["incident"]),
+        queued_at=_req(d["queued_at"]),
+        state=Delivery(d.get("state", "pending")),
+        attempts=int(d.get("attempts", 0)),
+        next_attempt_at=_dt(d.get("next_attempt_at")),
+        last_error=d.get("last_error"),
+        finished_at=_dt(d.get("finished_at")),
+    )
+
+
+def outbox_state_to_dict(s: OutboxState) -> dict[str, Any]:
+    """The deliverer's bookkeeping as JSON-ready data (outbox numbers as string keys)."""
+    return {
+        "cursor": s.cursor,
+        "pending": {str(n): target for n, target in s.pending.items()},
+        "targets": {
+            name: {
+                "delivered": t.delivered,
+                "failed": t.failed,
+                "given_up": t.given_up,
+                "last_success_at": _t(t.last_success_at),
+                "last_failure_at": _t(t.last_failure_at),
+                "last_error": t.last_error,
+            }
+            for name, t in s.targets.items()
+        },
+    }
+
+
+def outbox_state_from_dict(d: dict[str, Any]) -> OutboxState:
+    """Inverse of ``outbox_state_to_dict``."""
+    return OutboxState(
+        cursor=int(d.get("cursor", 0)),
+        pending={int(n): str(target) for n, target in (d.get("pending") or {}).items()},
+        targets={
+            name: TargetStats(
+                delivered=int(t.get("delivered", 0)),
+                failed=int(t.get("failed", 0)),
+                given_up=int(t.get("given_up", 0)),
+                last_success_at=_dt(t.get("last_success_at")),
+                last_failure_at=_dt(t.get("last_failure_at")),
+                last_error=t.get("last_error"),
+            )
+            for name, t in (d.get("targets") or {}).items()
+        },
     )

@@ -102,6 +102,7 @@ def render_key(settings: Settings, catalogue: Catalogue) -> str:
         str(settings.feed_limit_default),
         str(settings.feed_limit_max),
         str(settings.poll_seconds),
+        settings.websub_hub,  # feeds name the hub
     ]
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=12).hexdigest()
 
@@ -216,6 +217,7 @@ class Publisher:
         self.archive = Archive()
         self._generation = -1  # the store generation the archive reflects
         self._gone: set[str] = set()  # incidents that left the archive when it was reloaded
+        self.changed: list[Doc] = []  # documents whose bytes the last publish changed
 
     def sync(self) -> None:
         """Load the archive if it does not reflect the store (call before a poll, so that the
@@ -290,11 +292,13 @@ class Publisher:
         ]
         index = _index_from(self.store.get(_INDEX))
         batch = Batch()
+        self.changed = []
         written = self._put_derived(batch, derived, deleted, ctx, notice)
         for doc, document in self.renderer.render_many(chosen, self.archive, ctx, notice):
             path = self.urls.export_path(doc)
             if (old := index.get(path)) is not None and old.etag == document.etag:
                 continue
+            self.changed.append(doc)
             batch.put_bytes(_DOC + path, document.body)
             batch.put_bytes(_DOCGZ + path, document.gzipped)
             index[path] = DocMeta(document.etag, document.content_type, document.last_modified)
@@ -326,6 +330,7 @@ class Publisher:
             old = _meta_from(self.store.get(_DOCMETA + path))
             if old is not None and old.etag == document.etag:
                 continue
+            self.changed.append(doc)
             batch.put_bytes(_DOCGZ + path, document.gzipped)
             meta = DocMeta(document.etag, document.content_type, document.last_modified)
             batch.put(_DOCMETA + path, _meta_to(meta))
@@ -415,9 +420,13 @@ class Library:
         if now - self._checked < self.recheck:
             return
         with self._lock:
-            self._checked = now
+            # _checked moves only once what it vouches for is loaded: a concurrent first
+            # request waits on the lock instead of reading an empty index
+            if time.monotonic() - self._checked < self.recheck:
+                return
             mark = _mark_from(self.store.get(_RENDERED))
             if mark == self._mark and self._index:
+                self._checked = now
                 return
             if (
                 mark is None
@@ -441,6 +450,7 @@ class Library:
             self.cached_bytes = 0
             self._archive = None
             self.context, self.notice = context_from_json(self.store.get(_CONTEXT), self.base)
+            self._checked = now
 
     def has_incident(self, key: str) -> bool:
         """True when an incident with ``key`` is stored (asked once per new incident URL)."""

@@ -336,5 +336,5 @@ def canonical_documents(catalogue: Catalogue) -> list[Doc]:
         docs.append(IncidentsApi(lang))
     docs += [SystemsApi(), StatsApi()]
     docs += [IndexPage(lang) for lang in Lang]
-    docs.append(Opml())
+    docs += [Opml(lang) for lang in Lang]
     return docs

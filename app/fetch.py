@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeAlias
-from urllib.parse import urlsplit
 
 import httpx
 
 from app.config import Settings
 from app.errors import FetchError, HTTPStatusError, NotAllowedError, TooLargeError
+from app.upstream.links import link_problem, origins_of
 
 Transport: TypeAlias = httpx.BaseTransport
 """What carries requests: the network by default, or a stand-in such as ``StaticTransport``."""
@@ -126,7 +126,8 @@ class Fetcher:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
-        self.allowed_hosts = {h.lower() for h in allowed_hosts}
+        # the sources' URLs (their origins: scheme, host and port) or bare host names
+        self.origins = origins_of(allowed_hosts)
         self._sleep = sleep
         self._client = httpx.Client(
             transport=transport,
@@ -139,16 +140,14 @@ class Fetcher:
         )
 
     def allowed(self, url: str) -> bool:
-        """True when ``url`` is http(s) on a host the sources file names."""
-        parts = urlsplit(url)
-        return (
-            parts.scheme in {"http", "https"}
-            and (parts.hostname or "").lower() in self.allowed_hosts
-        )
+        """True when ``url`` is http(s) on an origin (scheme, host, port) the sources file
+        names, without a user name or password."""
+        return link_problem(url, self.origins) is None
 
     def _check_host(self, request: httpx.Request) -> None:
-        if not self.allowed(str(request.url)):
-            raise NotAllowedError(str(request.url), "host not named in the sources file")
+        # every request, redirects included
+        if (problem := link_problem(str(request.url), self.origins)) is not None:
+            raise NotAllowedError(str(request.url), f"not followed: {problem}")
 
     def close(self) -> None:
         """Release connections."""
@@ -161,7 +160,7 @@ class Fetcher:
         attempt = 0
         while True:
             try:
-                return self._once(url, validators)
+                return self._once(url, validators, deadline)
             except FetchError as e:
                 transient = not isinstance(e, HTTPStatusError) or e.status >= 500 or e.status == 429
                 if isinstance(e, TooLargeError | NotAllowedError):
@@ -177,11 +176,21 @@ class Fetcher:
                 attempt += 1
                 self._sleep(wait)
 
-    def _once(self, url: str, validators: Validators | None) -> Response:
+    def _once(self, url: str, validators: Validators | None, deadline: float | None) -> Response:
         headers = validators.headers() if validators else {}
         limit = self.settings.max_body_bytes
+        timeout = self.settings.timeout_seconds
+        if deadline is not None:
+            # the poll's budget is a wall-clock deadline over connect, headers and the whole body:
+            # no single wait may outlast it, and the body is abandoned once it has passed
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise FetchError(url, "poll time budget exhausted")
+            timeout = min(timeout, remaining)
         try:
-            with self._client.stream("GET", url, headers=headers) as r:
+            with self._client.stream(
+                "GET", url, headers=headers, timeout=httpx.Timeout(timeout)
+            ) as r:
                 if r.status_code == 304:
                     r.read()  # empty; reading it lets the connection go back to the pool
                     return Response(
@@ -200,6 +209,8 @@ class Fetcher:
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in r.iter_bytes():
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise FetchError(url, "poll time budget exhausted while reading the body")
                     size += len(chunk)
                     if size > limit:
                         raise TooLargeError(url, f"body exceeds {limit} bytes")
@@ -218,5 +229,68 @@ class Fetcher:
             raise FetchError(url, "timed out") from e
         except httpx.TooManyRedirects as e:
             raise FetchError(url, "too many redirects") from e
+        except httpx.HTTPError as e:
+            raise FetchError(url, f"{type(e).__name__}: {e}") from e
+
+
+@dataclass(frozen=True, slots=True)
+class PostAnswer:
+    """What a notification target or a WebSub hub answered to a POST (body cut short)."""
+
+    status: int
+    reason: str
+    body: str = ""
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True for a 2xx answer."""
+        return 200 <= self.status < 300
+
+
+class Poster:
+    """POSTs to notification targets and WebSub hubs: any host, no redirects, own timeouts.
+
+    Apart from ``Fetcher``, which reaches only the hosts of the sources file. An answer of any
+    status is returned; a transport failure (refused, timed out) raises FetchError.
+    """
+
+    BODY_KEPT = 2048  # bytes of an answer kept for logs and ``notify-test``
+
+    def __init__(self, settings: Settings, transport: Transport | None = None) -> None:
+        self._client = httpx.Client(
+            transport=transport,
+            timeout=httpx.Timeout(settings.notify_timeout_seconds),
+            follow_redirects=False,
+            headers={"User-Agent": settings.user_agent},
+            trust_env=settings.proxy_from_env,
+        )
+
+    def close(self) -> None:
+        """Release connections."""
+        self._client.close()
+
+    def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], timeout: float | None = None
+    ) -> PostAnswer:
+        """POST ``body`` to ``url``; ``timeout`` (seconds) bounds each phase of the exchange."""
+        limit = httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT
+        try:
+            with self._client.stream(
+                "POST", url, content=body, headers=dict(headers), timeout=limit
+            ) as r:
+                kept = b""
+                for chunk in r.iter_bytes():
+                    kept += chunk
+                    if len(kept) >= self.BODY_KEPT:
+                        break
+                return PostAnswer(
+                    status=r.status_code,
+                    reason=r.reason_phrase,
+                    body=kept[: self.BODY_KEPT].decode("utf-8", "replace"),
+                    retry_after=parse_retry_after(r.headers.get("retry-after"), datetime.now(UTC)),
+                )
+        except httpx.TimeoutException as e:
+            raise FetchError(url, "timed out") from e
         except httpx.HTTPError as e:
             raise FetchError(url, f"{type(e).__name__}: {e}") from e

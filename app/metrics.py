@@ -8,7 +8,7 @@ multiprocess mode), which the README recommends under gunicorn with several work
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from app.notify.outbox import target_figures
 from app.store import Store
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -81,12 +82,39 @@ class StoreCollector(Collector):
         yield pending
 
 
+class NotifyCollector(Collector):
+    """Push notifications per target, read from the store at scrape time."""
+
+    def __init__(self, store: Store, targets: Sequence[str]) -> None:
+        self.store = store
+        self.targets = targets
+
+    def collect(self) -> Iterator[Any]:
+        figures = target_figures(self.store, self.targets)
+        total = CounterMetricFamily(
+            "toldfeed_notifications",
+            "Notification attempts by outcome (delivered, failed, given_up)",
+            labels=["target", "outcome"],
+        )
+        pending = GaugeMetricFamily(
+            "toldfeed_notifications_pending", "Notifications waiting to be sent", labels=["target"]
+        )
+        for name, f in figures.items():
+            total.add_metric([name, "delivered"], f.stats.delivered)
+            total.add_metric([name, "failed"], f.stats.failed)
+            total.add_metric([name, "given_up"], f.stats.given_up)
+            pending.add_metric([name], f.pending)
+        yield total
+        yield pending
+
+
 class Metrics:
     """Request counters plus the store collector, rendered in the Prometheus text format."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, targets: Sequence[str] = ()) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(StoreCollector(store))
+        self.registry.register(NotifyCollector(store, targets))
         self.requests = Counter(
             "toldfeed_requests",
             "HTTP requests served",

@@ -555,16 +555,20 @@ class Renderer:
                 return Document.of(body, TYPES["html"], refreshed)
             case Badge():
                 state = archive.states(self.catalogue, refreshed)[doc.system]
-                body = render_badge(state, self.catalogue, doc.lang, refreshed)
+                readable = not ctx.blind_notice
+                body = render_badge(state, self.catalogue, doc.lang, refreshed, readable)
                 return Document.of(body, TYPES["svg"], refreshed)
             case SystemsApi():
                 states = archive.states(self.catalogue, refreshed)
-                body = render_systems_api(states, self.catalogue, ctx.refreshed_at)
+                body = render_systems_api(
+                    states, self.catalogue, ctx.refreshed_at, readable=not ctx.blind_notice
+                )
                 return Document.of(body, TYPES["api"], refreshed)
             case Calendar():
                 return self._calendar(doc, archive)
             case Opml():
-                return Document.of(render_opml(self.catalogue, self.urls), TYPES["opml"], _EPOCH)
+                body = render_opml(self.catalogue, self.urls, doc.lang)
+                return Document.of(body, TYPES["opml"], _EPOCH)
             case IncidentsApi():
                 chosen = archive.select(doc, self._limit(doc))
                 return Document.of(render_api(chosen, ctx.refreshed_at), TYPES["api"], latest)
@@ -653,6 +657,7 @@ class Renderer:
             home_url=self.urls.url(IndexPage(doc.lang)),
             lang=doc.lang,
             updated_at=updated,
+            hub=self.settings.websub_hub,
         )
         body = render_feed(doc.fmt.value, meta, entries)
         return Document.of(body, TYPES[doc.fmt.value], updated)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
 
 from app.catalogue import Catalogue, load_catalogue
 from app.config import Settings, Source, load_sources
-from app.fetch import Fetcher, Transport
+from app.fetch import Fetcher, Poster, Transport
 from app.ingest import PollReport, run_poll
+from app.notify.targets import Target, load_targets
 from app.store import Store
 
 
@@ -30,15 +31,27 @@ class Runtime:
     sources: tuple[Source, ...]
     store: Store
     fetcher: Fetcher
+    targets: tuple[Target, ...] = ()  # push notification targets (TOLDFEED_NOTIFY)
+    poster: Poster | None = field(default=None, repr=False)  # POSTs to targets and the hub
 
     @classmethod
-    def open(cls, settings: Settings, transport: Transport | None = None) -> Runtime:
-        """Load the data files and open the store; ConfigError/StoreError on failure."""
+    def open(
+        cls,
+        settings: Settings,
+        transport: Transport | None = None,
+        *,
+        read_only_fallback: bool = False,
+    ) -> Runtime:
+        """Load the data files and open the store; ConfigError/StoreError on failure.
+
+        With ``read_only_fallback`` a store that cannot be written is opened read-only.
+        """
         catalogue = load_catalogue(settings.systems)
         sources = load_sources(settings.sources)
-        store = Store(settings.data_dir)
-        fetcher = Fetcher(settings, {s.host for s in sources}, transport=transport)
-        return cls(settings, catalogue, sources, store, fetcher)
+        targets = load_targets(settings, catalogue.slugs)
+        store = Store.open(settings.data_dir, read_only_fallback=read_only_fallback)
+        fetcher = Fetcher(settings, {s.url for s in sources}, transport=transport)
+        return cls(settings, catalogue, sources, store, fetcher, targets, Poster(settings))
 
     def poll(
         self,
@@ -59,11 +72,14 @@ class Runtime:
             now=now,
             skip=skip,
             clock=clock or clock_from(now),
+            targets=self.targets,
         )
 
     def close(self) -> None:
         """Release the store and connections."""
         self.fetcher.close()
+        if self.poster is not None:
+            self.poster.close()
         self.store.close()
 
     def __enter__(self) -> Runtime:

@@ -21,11 +21,17 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 
 from app.docstore import Publisher
+from app.documents import Feed
+from app.errors import StoreError
+from app.fetch import Poster
 from app.health import CLOCK_SLACK, count_poll, due, page_context, update_health
 from app.ingest import PollReport
+from app.notify.delivery import Deliverer
+from app.notify.websub import ping_hub
 from app.objectstore import Uploader, UploadResult
 from app.runtime import Runtime
 from app.store import Batch, Store
@@ -89,7 +95,36 @@ class Service:
         store = self.runtime.store
         ctx, notice = page_context(store.health(), self.settings, self.clock(), self.upstream_url())
         self.last_published = self.publisher.publish(ctx, notice, changed)
+        self.ping_hub()
+        self.deliverer.wake()  # a poll may have queued notifications
         return self.last_published
+
+    @cached_property
+    def deliverer(self) -> Deliverer:
+        """Delivers the outbox under ``<data dir>/notify.lock``, never under the poll lock."""
+        runtime = self.runtime
+        return Deliverer(
+            self.settings,
+            runtime.store,
+            runtime.catalogue,
+            runtime.targets,
+            runtime.poster or Poster(self.settings),
+            PollLock(self.settings.data_dir / "notify.lock"),
+            clock=self.clock,
+        )
+
+    def ping_hub(self) -> None:
+        """One WebSub publish ping naming the feeds the last publish changed (if a hub is set)."""
+        hub = self.settings.websub_hub
+        urls = [self.publisher.urls.url(d) for d in self.publisher.changed if isinstance(d, Feed)]
+        if not hub or not urls or self.settings.demo:  # the demo's feeds are sample data
+            return
+        poster = self.deliverer.poster
+        answer = ping_hub(poster, hub, urls, min(5.0, self.settings.notify_timeout_seconds))
+        if answer.ok:
+            log.info("websub ping hub=%s feeds=%d answer=%s", hub, len(urls), answer.said)
+        else:
+            log.warning("websub ping failed hub=%s feeds=%d reason=%s", hub, len(urls), answer.said)
 
     def ensure_published(self, wait_seconds: float = 120.0) -> bool:
         """Render every document once if the stored ones are not current (first run, upgrade).
@@ -206,6 +241,8 @@ class Service:
         while not stop.is_set():
             try:
                 self.poll_once()
+            except StoreError as e:  # a full disk, a damaged store: one line saying what to do
+                log.error("poll failed: %s", e)
             except Exception:  # the loop must survive anything a poll can throw
                 log.exception("poll failed")
             jitter = 1 + random.uniform(-self.settings.poll_jitter, self.settings.poll_jitter)
@@ -216,4 +253,9 @@ class Service:
         """Run the loop in a daemon thread; set the returned event to stop it."""
         stop = threading.Event()
         threading.Thread(target=self.run, args=(stop,), name="toldfeed-poller", daemon=True).start()
+        # notifications in a thread of their own: a slow target never delays a poll
+        notify = threading.Thread(
+            target=self.deliverer.run, args=(stop,), name="toldfeed-notify", daemon=True
+        )
+        notify.start()
         return stop

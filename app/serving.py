@@ -22,9 +22,8 @@ from app.urls import Urls
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 MAX_URL = 2048
-_CSP = {
-    "index": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'",
-}
+_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+_CSP = {"index": _PAGE_CSP, "system": _PAGE_CSP, "incident": _PAGE_CSP}
 
 
 def _not_modified(environ: dict[str, Any], doc: Document) -> bool:

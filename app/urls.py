@@ -184,6 +184,7 @@ _RULES: dict[str, tuple[tuple[str, ...], Callable[[Lang, dict[str, Any]], Doc]]]
         ("/calendar/system/<system:system>.ics",),
         lambda lang, v: Calendar(lang, v["system"]),
     ),
+    "opml": (("/feeds.opml",), lambda lang, v: Opml(lang)),
 }
 _PREFIX = {Lang.EN: "", Lang.DA: "/da"}
 
@@ -201,7 +202,7 @@ def _endpoint(doc: Doc) -> tuple[str, dict[str, Any]]:
         case Embed() | Badge():
             return doc.kind, {**values, "system": doc.system}
         case Opml():
-            return "opml", {}
+            return "opml", values
         case SystemsApi():
             return "systems", {}
         case StatsApi():
@@ -246,7 +247,6 @@ class Urls:
         self.holdings = holdings
         self.base = settings.base_url.rstrip("/")
         rules = [
-            Rule("/feeds.opml", endpoint="opml"),
             Rule("/api/systems.json", endpoint="systems"),
             Rule("/api/stats.json", endpoint="stats"),
         ]
@@ -296,8 +296,6 @@ class Urls:
         if found is None:
             return None
         endpoint, values = found
-        if endpoint == "opml":
-            return Opml()
         if endpoint == "systems":
             return SystemsApi()
         if endpoint == "stats":

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from app.codec import poll_report_to_dict
 from app.health import CLOCK_SLACK, blindness
+from app.notify.outbox import health_section
 from app.store import Store
 
 bp = Blueprint("toldfeed", __name__)
@@ -53,6 +54,7 @@ def health_report(state: Any, now: datetime) -> tuple[dict[str, Any], int]:
             for url, r in health.items()
         },
         "last_poll": poll_report_to_dict(last_poll) if last_poll else None,
+        "notify": health_section(store, state.runtime.targets),
         "publish": _publish_report(settings, store),
     }
     return doc, 200 if fresh else 503

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,11 +10,14 @@ from flask import Flask
 
 from app.config import Settings
 from app.docstore import Library
+from app.errors import StoreError
 from app.metrics import Metrics
 from app.runtime import Runtime
 from app.service import Service
 from app.serving import DocumentServer
 from app.store import Store
+
+log = logging.getLogger("toldfeed.web")
 
 
 @dataclass
@@ -33,10 +37,11 @@ def build(
 ) -> Flask:
     """The Flask app with the document server in front; renders stored documents if stale."""
     settings = settings or Settings.from_env()
-    runtime = runtime or Runtime.open(settings)
+    # a store that cannot be written (a full disk) is served read-only: readers keep their feeds
+    runtime = runtime or Runtime.open(settings, read_only_fallback=True)
     service = Service(runtime)
     library = Library(settings, runtime.catalogue, runtime.store)
-    metrics = Metrics(runtime.store)
+    metrics = Metrics(runtime.store, [t.name for t in runtime.targets])
     app = Flask("app")
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     from app.web import bp
@@ -62,7 +67,12 @@ def build(
         frame_ancestors=settings.frame_ancestors,
         on_response=metrics.observe,
     )
-    service.ensure_published()  # first run, an upgrade, a new base URL or catalogue
-    if settings.poll_on_serve if poll is None else poll:
+    try:
+        service.ensure_published()  # first run, an upgrade, a new base URL or catalogue
+    except StoreError as e:  # a full disk: serve the documents stored before
+        log.error("%s; serving the documents already stored", e)
+    if runtime.store.read_only:
+        log.error("the store is read-only: not polling; free space and restart toldfeed")
+    elif settings.poll_on_serve if poll is None else poll:
         app.extensions["toldfeed_stop"] = service.start()
     return app

@@ -45,6 +45,8 @@ def worker_rss_mb(master: int) -> list[float]:
         kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
         found.append(kb / 1024)
     return found
+
+
 GUNICORN = ["--workers", "2", "--worker-class", "sync", "--log-level", "warning"]
 
 
@@ -105,7 +107,8 @@ def main() -> None:
         gunicorn = [sys.executable, "-m", "gunicorn", *GUNICORN, "--chdir", str(ROOT)]
         procs.append(
             subprocess.Popen(
-                [*gunicorn, "--bind", f"127.0.0.1:{ports['toldfeed']}", "app.wsgi:application"], env=env
+                [*gunicorn, "--bind", f"127.0.0.1:{ports['toldfeed']}", "app.wsgi:application"],
+                env=env,
             )
         )
         procs.append(

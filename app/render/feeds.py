@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
 
 from app.model import Lang
 from app.render.entry import Entry
@@ -33,6 +35,22 @@ class FeedMeta:
     home_url: str
     lang: Lang
     updated_at: datetime
+    hub: str = ""  # a WebSub hub: <link rel="hub"> in Atom and RSS, "hubs" in JSON Feed
+
+
+class _WebSub(BaseExtension):  # type: ignore[misc]
+    """Adds ``<atom:link rel="hub">`` to an RSS channel (feedgen writes only rel="self")."""
+
+    hub = ""
+
+    def extend_rss(self, feed: Any) -> Any:
+        channel = feed[0]
+        link = xml_elem("{http://www.w3.org/2005/Atom}link", channel, href=self.hub, rel="hub")
+        # beside the self link, before the items
+        channel.remove(link)
+        items = channel.findall("item")
+        channel.insert(channel.index(items[0]) if items else len(channel), link)
+        return feed
 
 
 class _Entry(FeedEntry):  # type: ignore[misc]
@@ -61,6 +79,11 @@ def render_feed(fmt: str, meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
     fg.subtitle(meta.subtitle)
     fg.author(AUTHOR)
     fg.link(href=meta.self_url, rel="self", type=FORMATS[fmt])
+    if meta.hub and fmt == "atom":
+        fg.link(href=meta.hub, rel="hub")
+    elif meta.hub:
+        fg.register_extension("websub", _WebSub, atom=False, rss=True)
+        fg.websub.hub = meta.hub
     fg.link(href=meta.home_url, rel="alternate", type="text/html")
     fg.language(meta.lang.value)
     fg.updated(meta.updated_at)
@@ -123,5 +146,7 @@ def _json_feed(meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
         "authors": [AUTHOR],
         "items": items,
     }
+    if meta.hub:
+        doc["hubs"] = [{"type": "WebSub", "url": meta.hub}]
     # compact: json's C encoder (an indent falls back to the pure Python one, 10x slower)
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -32,6 +32,7 @@ from app.urls import Urls
 
 ENV = Environment(loader=PackageLoader("app", "templates"), autoescape=select_autoescape(["html"]))
 CSS = files("app").joinpath("templates/base.css").read_text(encoding="utf-8")
+UNKNOWN_COLORS = {"bg": "#eaecef", "fg": "#24292e", "badge": "#5a6169"}
 STATE_COLORS = {
     State.DISRUPTED: {"bg": "#fde2e1", "fg": "#8a1c17", "badge": "#c62828"},
     State.MAINTENANCE: {"bg": "#fff0d6", "fg": "#7a4b00", "badge": "#a15c00"},
@@ -131,15 +132,17 @@ def render_embed(
     system = catalogue.get(slug)
     assert system is not None
     w = WORDS[lang]
+    blind = ctx.blind_notice.get(lang, "")
     html = ENV.get_template("embed.html").render(
         lang=lang.value,
-        details=state_details(state, lang, ctx.refreshed_at),
+        details=[] if blind else state_details(state, lang, ctx.refreshed_at),
         name=system.name_in(lang),
-        state_word=state_words(state, lang, ctx.refreshed_at),
-        colors=STATE_COLORS[state.state],
+        # never green while the agency cannot be read: the state shown may be out of date
+        state_word=w["state_unknown"] if blind else state_words(state, lang, ctx.refreshed_at),
+        colors=UNKNOWN_COLORS if blind else STATE_COLORS[state.state],
         messages=_messages(incidents, slug, lang, 3),
         no_messages=w["no_messages"],
-        blind=ctx.blind_notice.get(lang, ""),
+        blind=blind,
         feed_url=urls.url(Feed(lang, Format.ATOM, Scope.SYSTEM, slug)),
         refreshed_label=w["refreshed"],
         refreshed=local_time(ctx.refreshed_at, lang) if ctx.refreshed_at else w["never"],
@@ -148,14 +151,22 @@ def render_embed(
 
 
 def render_badge(
-    state: SystemState, catalogue: Catalogue, lang: Lang, now: datetime | None
+    state: SystemState,
+    catalogue: Catalogue,
+    lang: Lang,
+    now: datetime | None,
+    readable: bool = True,
 ) -> bytes:
-    """A shields-style SVG badge: the system's name and its state now (a window's end)."""
+    """A shields-style SVG badge: the system's name and its state now (a window's end).
+
+    While toldfeed cannot read the agency (``readable`` False) it says "Unknown" in grey.
+    """
     system = catalogue.get(state.slug)
     assert system is not None
-    left, right = system.name_in(lang), state_words(state, lang, now)
+    left = system.name_in(lang)
+    right = state_words(state, lang, now) if readable else WORDS[lang]["state_unknown"]
     lw, rw = 7 * len(left) + 12, 7 * len(right) + 12
-    color = STATE_COLORS[state.state]["badge"]
+    color = STATE_COLORS[state.state]["badge"] if readable else UNKNOWN_COLORS["badge"]
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{lw + rw}" height="20" role="img" '
         f'aria-label="{escape(left)}: {escape(right)}"><title>{escape(left)}: {escape(right)}</title>'
@@ -166,24 +177,26 @@ def render_badge(
     return svg.encode("utf-8")
 
 
-def render_opml(catalogue: Catalogue, urls: Urls) -> bytes:
-    """Every feed (Atom, both languages), for importing into a reader in one go."""
+def render_opml(catalogue: Catalogue, urls: Urls, lang: Lang) -> bytes:
+    """Every feed in one language (Atom), for importing into a reader in one go.
+
+    One language per file: the two languages' feeds share entry ids, and readers that key
+    items by id across feeds would show most of a mixed import empty.
+    """
+    title = WORDS[lang]["opml_title"]
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<opml version="2.0">',
-        "<head><title>toldfeed: every feed</title></head>",
+        f"<head><title>{escape(title)}</title></head>",
         "<body>",
     ]
-    for lang in Lang:
-        lines.append(f'<outline text="{"Dansk" if lang is Lang.DA else "English"}">')
-        html_url = urls.url(IndexPage(lang))
-        for scope, value, title in _feed_titles(catalogue, lang):
-            atom = urls.url(Feed(lang, Format.ATOM, scope, value))
-            lines.append(
-                f'<outline type="rss" text="{escape(title)}" title="{escape(title)}" '
-                f'xmlUrl="{escape(atom)}" htmlUrl="{escape(html_url)}"/>'
-            )
-        lines.append("</outline>")
+    html_url = urls.url(IndexPage(lang))
+    for scope, value, feed in _feed_titles(catalogue, lang):
+        atom = urls.url(Feed(lang, Format.ATOM, scope, value))
+        lines.append(
+            f'<outline type="rss" text="{escape(feed)}" title="{escape(feed)}" '
+            f'xmlUrl="{escape(atom)}" htmlUrl="{escape(html_url)}"/>'
+        )
     lines += ["</body>", "</opml>"]
     return "\n".join(lines).encode("utf-8")
 

@@ -105,7 +105,7 @@ def _chrome(
         "home_url": urls.url(IndexPage(lang)),
         "other_lang": other.lang.value,
         "other_lang_url": urls.url(other),
-        "opml_url": urls.url(Opml()),
+        "opml_url": urls.url(Opml(lang)),
         "api_url": urls.url(IncidentsApi(lang)),
         "systems_url": urls.url(SystemsApi()),
         "stats_url": urls.url(StatsApi()),
@@ -305,7 +305,7 @@ def index_parts(catalogue: Catalogue, lang: Lang, urls: Urls) -> IndexParts:
     subscribe = module.subscribe(  # type: ignore[attr-defined]
         WORDS[lang],
         _subscriptions(catalogue, lang, urls),
-        urls.url(Opml()),
+        urls.url(Opml(lang)),
         patterns,
         list(catalogue.slugs),
     )

@@ -28,9 +28,16 @@ def _next_window(window: NextWindow | None) -> dict[str, str | None] | None:
 
 
 def render_systems_api(
-    states: Mapping[str, SystemState], catalogue: Catalogue, generated_at: datetime | None
+    states: Mapping[str, SystemState],
+    catalogue: Catalogue,
+    generated_at: datetime | None,
+    readable: bool = True,
 ) -> bytes:
-    """The /api/systems.json body: every catalogue system's state, in catalogue order."""
+    """The /api/systems.json body: every catalogue system's state, in catalogue order.
+
+    ``readable`` is False while toldfeed cannot read the agency: the states are then the last
+    known ones and may be out of date.
+    """
     systems: dict[str, object] = {}
     for slug in catalogue.slugs:
         state = states.get(slug) or SystemState(slug=slug, state=State.OPERATIONAL)
@@ -41,7 +48,7 @@ def render_systems_api(
             "fallback_allowed": state.fallback_allowed,
             "incidents": list(state.incidents),
         }
-    doc = {"generated_at": _rfc3339(generated_at), "systems": systems}
+    doc = {"generated_at": _rfc3339(generated_at), "readable": readable, "systems": systems}
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
 
 

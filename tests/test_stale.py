@@ -1,0 +1,148 @@
+"""Never silently stale: what running workers serve, clocks, poll deadlines, slow clients.
+
+Each finding of the issue reproduced the way it was found, bounded in time, on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import threading
+import time
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import feedparser
+import httpx
+from werkzeug import Request, Response
+
+from app import create_app
+from app.runtime import Runtime
+from app.serve import make_server
+from app.service import Service
+from app.store import Batch, Store
+from tests.conftest import Upstream, polled_at
+
+T3 = polled_at("t3")
+
+
+def _fail_everything(upstream: Upstream) -> None:
+    for path in list(upstream.documents):
+        upstream.overrides[path] = lambda r: Response("down for maintenance", status=503)
+
+
+def test_a_running_worker_shows_the_outage_without_restart(filled, upstream: Upstream) -> None:
+    settings = replace(filled, blind_after_seconds=60, retries=0)
+    app = create_app(settings, poll=False)
+    state = app.extensions["toldfeed"]
+    state.library.recheck = 0  # a worker re-reads the store's state at most this often
+    client = app.test_client()
+    assert "could not be read" not in client.get("/").get_data(as_text=True)
+    green = client.get("/badge/manifest.svg").data
+    assert b"Operational" in green
+    _fail_everything(upstream)
+    for minutes in (10, 20):  # unreadable, then blind (blind_after 60 s)
+        service = Service(state.runtime, clock=lambda m=minutes: T3 + timedelta(minutes=m))
+        report = service.poll_once(force=True)
+        assert report is not None and not report.ok
+    # the same worker, no restart
+    index = client.get("/").get_data(as_text=True)
+    assert "could not be read since" in index
+    embed = client.get("/embed/manifest").get_data(as_text=True)
+    assert "could not be read since" in embed
+    badge = client.get("/badge/manifest.svg").data
+    assert b"Operational" not in badge and b"Unknown" in badge
+    feed = feedparser.parse(client.get("/feeds/all.atom").data)
+    assert feed.entries[0].title == "toldfeed cannot read the agency's status page"
+    systems = json.loads(client.get("/api/systems.json").data)
+    assert systems["readable"] is False
+
+
+def test_a_poll_stamped_in_the_future_does_not_stop_polling(filled, upstream: Upstream) -> None:
+    tomorrow = T3 + timedelta(days=1)
+    with Runtime.open(filled) as runtime:
+        batch = Batch()
+        Store.stage_poll_started_at(batch, tomorrow)  # a clock that was a day ahead
+        runtime.store.commit(batch)
+        report = Service(runtime, clock=lambda: T3 + timedelta(minutes=10)).poll_once()
+        assert report is not None  # not skipped for a day
+        # and health never reports fresh data from the future
+        Service(runtime, clock=lambda: tomorrow).poll_once(force=True)
+    app = create_app(filled, poll=False)
+    from app.web import health_report
+
+    doc, status = health_report(app.extensions["toldfeed"], T3 + timedelta(minutes=20))
+    # a success stamped "tomorrow" proves nothing now: not fresh, and said why
+    assert doc["clock_suspect"] == tomorrow.isoformat()
+    assert doc["last_success_at"] is None and status == 503
+    # the next poll with the right clock is trusted again
+    app.extensions["toldfeed"].service.clock = lambda: T3 + timedelta(minutes=21)
+    assert app.extensions["toldfeed"].service.poll_once(force=True) is not None
+    doc, status = health_report(app.extensions["toldfeed"], T3 + timedelta(minutes=22))
+    assert status == 200 and doc["last_success_at"] == (T3 + timedelta(minutes=21)).isoformat()
+
+
+def test_the_poll_budget_is_a_deadline_even_for_a_dripping_body(filled, upstream: Upstream) -> None:
+    rss = next(p for p in upstream.documents if "rss" in p)
+
+    def drip(request: Request) -> Response:
+        def body():
+            yield b"<?xml version='1.0'?><rss version='2.0'><channel>"
+            for _ in range(60):  # 10 bytes a second for a minute
+                time.sleep(1)
+                yield b"<!-- .. -->"
+
+        return Response(body(), status=200, content_type="application/rss+xml")
+
+    upstream.overrides[rss] = drip
+    settings = replace(filled, poll_budget_seconds=3, timeout_seconds=15, retries=0)
+    with Runtime.open(settings) as runtime:
+        started = time.monotonic()
+        report = Service(runtime, clock=lambda: T3 + timedelta(minutes=10)).poll_once(force=True)
+        took = time.monotonic() - started
+    assert report is not None
+    assert took < 3 + 2.5, f"poll took {took:.1f}s against a 3 s budget"
+    by_kind = {s.url: s for s in report.sources}
+    assert by_kind[next(u for u in by_kind if "rss" in u)].outcome == "failed"
+    assert "budget" in (by_kind[next(u for u in by_kind if "rss" in u)].error or "")
+    assert all(s.outcome != "failed" for u, s in by_kind.items() if "rss" not in u)
+
+
+def test_slow_clients_do_not_delay_health_or_feeds(filled) -> None:
+    app = create_app(filled, poll=False)
+    server = make_server(app, "127.0.0.1", 0)
+    port = server.effective_port
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    slow: list[socket.socket] = []
+    try:
+        for _ in range(50):  # each sends half a request line and then nothing
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"GET /feeds/all.atom HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            slow.append(s)
+        with httpx.Client(timeout=5) as http:
+            for path in ("/healthz", "/feeds/all.atom", "/"):
+                started = time.monotonic()
+                response = http.get(f"http://127.0.0.1:{port}{path}")
+                took = time.monotonic() - started
+                assert response.status_code in {200, 503}, path
+                assert took < 1.0, f"{path} took {took:.2f}s behind 50 slow clients"
+    finally:
+        for s in slow:
+            s.close()
+        server.close()
+
+
+def test_export_files_are_readable_by_a_web_server(filled, tmp_path: Path) -> None:
+    from app.export import export_all
+
+    export_all(filled, tmp_path / "site")
+    for path in (tmp_path / "site").rglob("*"):
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        assert mode & stat.S_IROTH, f"{path} is {oct(mode)}"
+    index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert 'http-equiv="Content-Security-Policy"' in index
+    assert "/healthz" not in index  # nothing that exists only on the live server
