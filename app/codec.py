@@ -10,6 +10,7 @@ from app.model import (
     Incident,
     Kind,
     Lang,
+    Message,
     Observation,
     SourceKind,
     Status,
@@ -173,6 +174,17 @@ def incident_to_dict(i: Incident) -> dict[str, Any]:
         "window": window_to_dict(i.window),
         "fallback": fallback_to_dict(i.fallback),
         "closed_at": _t(i.closed_at),
+        "earlier": [
+            {
+                "oid": m.oid,
+                "lang": m.lang.value,
+                "title": m.title,
+                "html": m.html,
+                "link": m.link,
+                "at": _t(m.at),
+            }
+            for m in i.earlier
+        ],
     }
 
 
@@ -198,6 +210,17 @@ def incident_from_dict(d: dict[str, Any]) -> Incident:
         window=window_from_dict(d.get("window")),
         fallback=fallback_from_dict(d.get("fallback")),
         closed_at=_dt(d.get("closed_at")),
+        earlier=tuple(
+            Message(
+                oid=int(m["oid"]),
+                lang=Lang(m["lang"]),
+                title=m.get("title", ""),
+                html=m.get("html", ""),
+                link=m.get("link", ""),
+                at=_dt(m.get("at")),
+            )
+            for m in d.get("earlier", ())
+        ),
     )
 
 
@@ -397,6 +420,8 @@ def publish_status_to_dict(s: PublishStatus) -> dict[str, Any]:
         "pending": s.pending,
         "uploads": s.uploads,
         "failures": s.failures,
+        "serial": s.serial,
+        "pending_paths": list(s.pending_paths),
     }
 
 
@@ -412,6 +437,8 @@ def publish_status_from_dict(d: dict[str, Any]) -> PublishStatus:
         pending=int(d.get("pending", 0)),
         uploads=int(d.get("uploads", 0)),
         failures=int(d.get("failures", 0)),
+        serial=int(d.get("serial", 0)),
+        pending_paths=tuple(d.get("pending_paths", ())),
     )
 
 

@@ -75,6 +75,8 @@ _DOC, _DOCGZ, _DOCMETA, _INDEX, _HISTORY, _CONTEXT, _RENDERED = (
     "meta:context",
     "meta:rendered",
 )
+_CHANGES = "docs:changed:"  # per publish serial: the export paths whose bytes it changed
+CHANGES_KEPT = 1000  # publishes whose change lists are kept (older ones: read everything)
 
 
 @cache
@@ -311,8 +313,28 @@ class Publisher:
             _RENDERED,
             _mark_to(RenderMark(self._generation, self.key, ctx.refreshed_at, serial)),
         )
+        # a change log, so that a copier (the bucket upload) reads only what changed
+        changed_paths = [self.urls.export_path(d) for d in self.changed]
+        changed_paths += [self.urls.export_path(d) for d in deleted]
+        batch.put(f"{_CHANGES}{serial}", changed_paths)
+        batch.delete(f"{_CHANGES}{serial - CHANGES_KEPT}")
         self.store.commit(batch)
         return written
+
+    def changed_since(self, serial: int) -> set[str] | None:
+        """Export paths changed by the publishes after ``serial``; None when not all are known
+        (``serial`` too old, or never): the caller must then look at everything."""
+        mark = self.stored_mark()
+        current = mark.serial if mark is not None else 0
+        if serial <= 0 or current - serial >= CHANGES_KEPT or serial > current:
+            return None
+        paths: set[str] = set()
+        for number in range(serial + 1, current + 1):
+            listed = self.store.get(f"{_CHANGES}{number}")
+            if listed is None:
+                return None
+            paths.update(listed)
+        return paths
 
     def _put_derived(
         self,
@@ -354,8 +376,9 @@ class Publisher:
     def _load(self, path: str, meta: DocMeta | None) -> Document | None:
         return _load_derived(self.store, path, meta)
 
-    def stored(self) -> dict[str, Document]:
-        """Every stored document (for export), by export path, in the order to publish them.
+    def stored(self, only: set[str] | None = None) -> dict[str, Document]:
+        """Every stored document (for export), by export path, in the order to publish them;
+        with ``only``, just those paths (nothing else is read).
 
         Derived documents (incident pages, later history pages) first, as they are linked from
         the canonical ones.
@@ -365,11 +388,15 @@ class Publisher:
         found: dict[str, Document] = {}
         for doc in derived_documents(self.archive, self.slugs):
             path = self.urls.export_path(doc)
+            if only is not None and path not in only:
+                continue
             document = self._load(path, _meta_from(self.store.get(_DOCMETA + path)))
             if document is not None:
                 found[path] = document
         for doc in self.docs:
             path = self.urls.export_path(doc)
+            if only is not None and path not in only:
+                continue
             meta = index.get(path)
             body = self.store.get_bytes(_DOC + path)
             gz = self.store.get_bytes(_DOCGZ + path)

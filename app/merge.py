@@ -34,6 +34,7 @@ from app.model import (
     Incident,
     Kind,
     Lang,
+    Message,
     Observation,
     SourceKind,
     Status,
@@ -288,7 +289,35 @@ def _derive(key: str, observations: Sequence[Observation]) -> Incident:
         updated_at=published,
         upstream_updated_at=max([*updated, published]),
         updates=_merge_updates(observations),
+        earlier=_earlier(by_oid, latest_oid, rank),
     )
+
+
+def _earlier(
+    by_oid: dict[int, list[Observation]],
+    latest_oid: int,
+    rank: Callable[[Observation], tuple[datetime, bool, datetime, int, str, str]],
+) -> tuple[Message, ...]:
+    """The best text of every other message sharing the reference, per language, newest first."""
+    found: list[Message] = []
+    for oid, observations in by_oid.items():
+        if oid == latest_oid:
+            continue
+        for lang in Lang:
+            ranked = sorted(
+                (o for o in observations if o.lang is lang and o.message_html),
+                key=rank,
+                reverse=True,
+            )
+            if ranked:
+                best = ranked[0]
+                link = next(
+                    (o.link for o in ranked if o.link and link_problem(o.link, None) is None), ""
+                )
+                at = best.last_updated_at or best.created_at
+                found.append(Message(oid, lang, best.title, best.message_html, link, at))
+    found.sort(key=lambda m: (m.at or _EPOCH, m.oid, m.lang), reverse=True)
+    return tuple(found)
 
 
 def _texts(observations: Sequence[Observation]) -> list[tuple[datetime, str, list[str]]]:

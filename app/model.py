@@ -128,6 +128,22 @@ class Fallback:
 
 
 @dataclass(frozen=True, slots=True)
+class Message:
+    """An earlier message of an incident: another oid sharing its reference, in one language.
+
+    The newest message's text is the incident's own (``Incident.message_html``); what the
+    earlier ones said is kept here so that nothing the agency said is lost from the entry.
+    """
+
+    oid: int
+    lang: Lang
+    title: str
+    html: str
+    link: str
+    at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Incident:
     """One published entry: every message sharing a reference (or one oid) merged.
 
@@ -153,6 +169,7 @@ class Incident:
     window: Window | None = None
     fallback: Fallback | None = None
     closed_at: datetime | None = None
+    earlier: tuple[Message, ...] = ()  # newest first
 
     @property
     def ref(self) -> str | None:
@@ -162,6 +179,11 @@ class Incident:
     def title_in(self, lang: Lang) -> str:
         """The title in ``lang``, falling back to the other language."""
         return self.title.get(lang) or next(iter(self.title.values()), "")
+
+    def earlier_in(self, lang: Lang) -> list[Message]:
+        """Earlier messages in ``lang``; for an oid with none in ``lang``, its other language."""
+        mine = {m.oid for m in self.earlier if m.lang is lang}
+        return [m for m in self.earlier if m.lang is lang or m.oid not in mine]
 
     def link_in(self, lang: Lang) -> str:
         """The official detail page in ``lang``, falling back to the other language."""

@@ -258,7 +258,11 @@ class Uploader:
         return cls(store, bucket, int(settings.poll_seconds))
 
     def run(
-        self, documents: Mapping[str, Document], now: datetime, verify: bool = False
+        self,
+        documents: Mapping[str, Document],
+        now: datetime,
+        verify: bool = False,
+        serial: int = 0,
     ) -> UploadResult:
         """Put what differs from the last upload (``verify``: from the bucket itself).
 
@@ -290,7 +294,12 @@ class Uploader:
         batch = Batch()
         for w in (*plan.adopt, *done):
             Store.stage_upload(batch, w.path, UploadRecord(target, w.sha256, now))
-        status = self._status(target, now, len(done), len(plan.put) - len(done), error)
+        left = tuple(w.path for w in plan.put[len(done) :])
+        status = replace(
+            self._status(target, now, len(done), len(left), error),
+            serial=serial,
+            pending_paths=left,
+        )
         Store.stage_publish_status(batch, status)
         self.store.commit(batch)
         result = UploadResult(

@@ -152,7 +152,17 @@ class Service:
         """
         if self.uploader is None:
             return None
-        self.last_upload = self.uploader.run(self.publisher.stored(), self.clock(), verify)
+        mark = self.publisher.stored_mark()
+        serial = mark.serial if mark is not None else 0
+        status = self.runtime.store.publish_status()
+        changed = None
+        if not verify and status is not None and status.target == str(self.uploader.bucket.target):
+            changed = self.publisher.changed_since(status.serial)
+        # after a poll only what changed since the last run (and what it left) is read; the
+        # first run, a new target, `toldfeed publish` and a lost change log read everything
+        only = None if changed is None or status is None else changed | set(status.pending_paths)
+        documents = self.publisher.stored(only)
+        self.last_upload = self.uploader.run(documents, self.clock(), verify, serial)
         return self.last_upload
 
     def sync_bucket(self, wait_seconds: float = 120.0) -> UploadResult | None:

@@ -166,6 +166,8 @@ class PublishStatus:
     pending: int = 0
     uploads: int = 0
     failures: int = 0
+    serial: int = 0  # the publish serial the last run looked at (app.docstore's change log)
+    pending_paths: tuple[str, ...] = ()  # what that run could not put
 
 
 class Delivery(StrEnum):

@@ -385,7 +385,8 @@ def test_webhook_teams_and_slack_say_what_changed(
     assert "Closed" in text  # its state
     assert "Service window:" in text and "Fallback procedure: not allowed" in text
     assert "Manifest" in text and "Latest" in text
-    assert card["actions"][0]["url"] == incident.link_in("en")
+    # the button leads to the incident's page on toldfeed (timeline, every message, links)
+    assert card["actions"][0]["url"] == f"http://feeds.example.test/incidents/{incident.key}"
 
     (slack,) = receiver.to("/slack")
     body = slack.json()
@@ -449,6 +450,7 @@ def test_email_is_threaded_per_incident_in_the_targets_language(
     assert plain is not None and html is not None
     assert "Opdateret" in plain.get_content() and "Systemer" in plain.get_content()
     assert "<table>" in html.get_content() and escape(incident.link_in("da")) in html.get_content()
+    assert f"http://feeds.example.test/da/incidents/{incident.key}" in html.get_content()
 
 
 # --- retries, give-up, hangs, kills -----------------------------------------------------------

@@ -111,3 +111,36 @@ def test_export_writes_calendars_and_the_systems_api(filled, tmp_path) -> None:
         assert (tmp_path / "site" / rel).is_file(), rel
     index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert "/calendar/all.ics" in index and "Outlook" in index
+
+
+def test_every_message_of_a_shared_reference_is_in_the_entry_newest_first(client) -> None:
+    atom = feedparser.parse(client.get("/feeds/all.atom").data)
+    entry = next(e for e in atom.entries if e.id.endswith("INC000001814725"))
+    html = entry.content[0].value
+    api = json.loads(client.get("/api/incidents.json").data)
+    incident = next(i for i in api["incidents"] if i["key"] == "INC000001814725")
+    assert len(incident["oids"]) == 2 and incident["earlier"]
+    earlier = incident["earlier"][0]
+    assert earlier["oid"] != incident["oid"] and earlier["html"]
+    # the newest message first, then what the earlier one said
+    first_words = incident["message_text"]["en"].split("\n")[0]
+    earlier_words = next(
+        line for line in earlier["html"].split("</p>") if line.strip() and "INC" not in line
+    )
+    earlier_words = earlier_words.replace("<p>", "").strip()[:40]
+    assert html.index(first_words[:40]) < html.index("Earlier message") < html.index(earlier_words)
+    page = client.get("/incidents/INC000001814725").get_data(as_text=True)
+    assert "Earlier message under the same reference" in page and earlier_words in page
+
+
+def test_rss_dates_items_by_their_last_real_change(client) -> None:
+    rss = feedparser.parse(client.get("/feeds/all.rss").data)
+    atom = feedparser.parse(client.get("/feeds/all.atom").data)
+    updated = {e.id: e.updated for e in atom.entries}
+    item = next(e for e in rss.entries if e.id.endswith("WO0000001586573"))
+    assert (
+        item.published_parsed[:6]
+        == feedparser.parse(
+            f"<feed xmlns='http://www.w3.org/2005/Atom'><updated>{updated[item.id]}</updated></feed>"
+        ).feed.updated_parsed[:6]
+    )

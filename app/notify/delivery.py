@@ -25,6 +25,7 @@ from typing import Protocol
 
 from app.catalogue import Catalogue
 from app.config import Settings
+from app.documents import IncidentPage
 from app.fetch import Poster
 from app.notify import mail, slack, teams, webhook
 from app.notify.channel import Answer
@@ -33,6 +34,7 @@ from app.notify.outbox import pending_numbers
 from app.notify.targets import Channel, Target
 from app.state_records import Delivery, Notification, OutboxState, TargetStats
 from app.store import Batch, Store
+from app.urls import Urls
 
 log = logging.getLogger("toldfeed.notify")
 
@@ -97,10 +99,12 @@ class Deliverer:
         self.sleep = sleep
         self._sent_at: dict[str, float] = {}  # target → monotonic time of its last attempt
         self._wake = threading.Event()
+        self.urls = Urls(settings, catalogue)  # the button leads to the incident's page
 
     def send(self, target: Target, note: Notification, timeout: float) -> Answer:
         """One attempt to tell ``target`` about ``note``; records nothing."""
-        message = compose(note, self.catalogue, target.lang, self.settings.base_url)
+        page = self.urls.url(IncidentPage(target.lang, note.incident.key))
+        message = compose(note, self.catalogue, target.lang, page)
         now = self.clock()
         match target.kind:
             case Channel.TEAMS:

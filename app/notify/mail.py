@@ -54,7 +54,13 @@ def html_body(message: Message) -> str:
         f"<!doctype html><html lang='{message.lang.value}'><body>"
         f"<h2>{escape(message.headline)}</h2><table>{rows}</table>{notes}"
         f"<p><strong>{escape(message.labels['latest'])}:</strong> {escape(message.latest)}</p>"
-        f"<p><a href='{escape(message.link)}'>{escape(message.labels['official'])}</a></p>"
+        f"<p><a href='{escape(message.link)}'>{escape(message.labels['related'])}</a>"
+        + (
+            f" · <a href='{escape(message.official)}'>{escape(message.labels['official'])}</a>"
+            if message.official
+            else ""
+        )
+        + "</p>"
         "</body></html>"
     )
 

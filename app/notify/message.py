@@ -53,8 +53,9 @@ class Message:
     fallback: str  # "" when unknown
     reference: str
     updated_at: datetime
-    link: str
+    link: str  # the incident's page on toldfeed (the button)
     labels: dict[str, str]
+    official: str = ""  # the agency's own message
 
     @property
     def facts(self) -> list[tuple[str, str]]:
@@ -75,11 +76,13 @@ class Message:
         lines += [f"{label}: {value}" for label, value in self.facts]
         lines += [line for line in (self.window, self.fallback) if line]
         lines += ["", f"{self.labels['latest']}: {self.latest}", "", self.link]
+        if self.official:
+            lines.append(f"{self.labels['official']}: {self.official}")
         return "\n".join(lines)
 
 
-def compose(note: Notification, catalogue: Catalogue, lang: Lang, base_url: str) -> Message:
-    """What ``note`` says, in ``lang``."""
+def compose(note: Notification, catalogue: Catalogue, lang: Lang, page_url: str) -> Message:
+    """What ``note`` says, in ``lang``; ``page_url`` is the incident's page on toldfeed."""
     incident = note.incident
     lines = timeline(incident, lang)
     return Message(
@@ -96,10 +99,19 @@ def compose(note: Notification, catalogue: Catalogue, lang: Lang, base_url: str)
         fallback=describe_fallback(incident.fallback, lang) if incident.fallback else "",
         reference=incident.ref or "",
         updated_at=incident.updated_at,
-        link=incident.link_in(lang) or base_url.rstrip("/") + ("/da/" if lang is Lang.DA else "/"),
+        link=page_url,
+        official=incident.link_in(lang),
         labels={
             key: word(lang, key)
-            for key in ("status", "systems", "updated", "reference", "latest", "official")
+            for key in (
+                "status",
+                "systems",
+                "updated",
+                "reference",
+                "latest",
+                "official",
+                "related",
+            )
         },
     )
 

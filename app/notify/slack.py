@@ -50,7 +50,7 @@ def payload(message: Message) -> dict[str, Any]:
             "elements": [
                 {
                     "type": "button",
-                    "text": {"type": "plain_text", "text": message.labels["official"]},
+                    "text": {"type": "plain_text", "text": message.labels["related"]},
                     "url": message.link,
                 }
             ],

@@ -50,7 +50,7 @@ def payload(message: Message) -> dict[str, Any]:
         "msteams": {"width": "Full"},
         "body": body,
         "actions": [
-            {"type": "Action.OpenUrl", "title": message.labels["official"], "url": message.link}
+            {"type": "Action.OpenUrl", "title": message.labels["related"], "url": message.link}
         ],
     }
     return {

@@ -85,6 +85,12 @@ def render_entry(incident: Incident, catalogue: Catalogue, lang: Lang, page: str
     parts.append("</ul>")
     message = incident.message_html.get(lang) or next(iter(incident.message_html.values()), "")
     parts += [f"<h3>{word(lang, 'message')}</h3>", message]
+    for earlier in incident.earlier_in(lang):  # every message's text, newest first
+        when = f" ({local_time(earlier.at, lang)})" if earlier.at else ""
+        parts.append(f"<h3>{escape(word(lang, 'earlier_message'))}{escape(when)}</h3>")
+        if earlier.title:
+            parts.append(f"<p><strong>{escape(earlier.title)}</strong></p>")
+        parts.append(earlier.html)  # sanitized when read, like the message itself
     if incident.ref:
         parts.append(f"<p><strong>{word(lang, 'reference')}:</strong> {escape(incident.ref)}</p>")
     link = incident.link_in(lang)

@@ -98,7 +98,9 @@ def render_feed(fmt: str, meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
             fe.link(href=entry.link, rel="alternate", type="text/html")
         if entry.page:  # RSS carries it in the content
             fe.link(href=entry.page, rel="related", type="text/html")
-        fe.published(entry.incident.published_at)
+        # RSS has one date: the last real change, so RSS readers (Outlook, Power Automate) see
+        # updates and closures as new; Atom keeps creation in <published>
+        fe.published(entry.incident.published_at if fmt == "atom" else entry.incident.updated_at)
         fe.updated(entry.incident.updated_at)
         fe.author(AUTHOR)
         for term, label in entry.categories:

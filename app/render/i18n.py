@@ -198,10 +198,11 @@ WORDS: dict[Lang, dict[str, str]] = {
         "lang_en": "English",
         "lang_da": "Danish",
         "message_other": "The message in {language}",
+        "earlier_message": "Earlier message under the same reference",
         "message_note": "The newest text of the agency's message in each language; every update "
         "line toldfeed has seen is in the timeline above.",
-        "messages_note": "{count} messages of the agency share this reference; the text shown is "
-        "the newest one's.",
+        "messages_note": "{count} messages of the agency share this reference; the newest one's "
+        "text comes first, the earlier ones follow.",
         "incident_gone": "No incident {ref} is stored any more",
         "incident_gone_text": "It may have been merged into another incident. The status page "
         "lists every current one.",
@@ -349,10 +350,11 @@ WORDS: dict[Lang, dict[str, str]] = {
         "lang_en": "engelsk",
         "lang_da": "dansk",
         "message_other": "Meddelelsen på {language}",
+        "earlier_message": "Tidligere meddelelse med samme reference",
         "message_note": "Den nyeste tekst af Toldstyrelsens meddelelse på hvert sprog; alle "
         "opdateringslinjer, toldfeed har set, står i forløbet ovenfor.",
-        "messages_note": "{count} af Toldstyrelsens meddelelser har denne reference; teksten er "
-        "den nyeste.",
+        "messages_note": "{count} af Toldstyrelsens meddelelser har denne reference; den nyeste "
+        "tekst står først, de tidligere følger.",
         "incident_gone": "Hændelsen {ref} findes ikke længere",
         "incident_gone_text": "Den kan være lagt sammen med en anden hændelse. Statussiden viser "
         "alle aktuelle.",

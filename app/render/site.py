@@ -585,6 +585,16 @@ def render_incident_page(
         for code, html in sorted(incident.message_html.items())
         if code != shown and html
     ]
+    earlier = [
+        {
+            "title": m.title,
+            "at": local_time(m.at, lang) if m.at else "",
+            "lang": m.lang.value,
+            "html": Markup(m.html),  # sanitised when read (app.upstream.sanitize)
+            "link": m.link,
+        }
+        for m in incident.earlier_in(lang)
+    ]
     links = [
         {"url": url, "lang": code, "label": WORDS[lang][f"lang_{code}"].capitalize()}
         for code, url in sorted(incident.links.items(), key=lambda item: item[0] != lang.value)
@@ -615,5 +625,6 @@ def render_incident_page(
         message=Markup(incident.message_html.get(shown, "")),  # sanitised when read
         message_lang=shown,
         other_messages=others,
+        earlier=earlier,
     )
     return html.encode("utf-8")
