@@ -70,6 +70,17 @@ def decide(fresh: Iterable[Observation], around: Neighbourhood) -> Decision:
         return Decision()
     affected, refs = _affected(written, current, around)
     pool = [o for oid in sorted(affected) for o in current[oid]]
+    return _rederive(pool, affected, around, written, refs)
+
+
+def _rederive(
+    pool: Sequence[Observation],
+    affected: set[int],
+    around: Neighbourhood,
+    written: Mapping[int, tuple[Observation, ...]],
+    refs: Mapping[str, frozenset[int]],
+) -> Decision:
+    """Derive the incidents of ``pool`` again and say which are new, changed or gone."""
     old_keys = {around.keys[oid] for oid in affected if oid in around.keys}
     produced: set[str] = set()
     put: list[Incident] = []
@@ -111,33 +122,11 @@ def forget(oid: int, around: Neighbourhood) -> Decision:
     current: dict[int, Sequence[Observation]] = {**around.observations, oid: ()}
     affected, _ = _affected([oid], current, around)
     pool = [o for x in sorted(affected - {oid}) for o in current[x]]
-    old_keys = {around.keys[x] for x in affected if x in around.keys}
-    put: list[Incident] = []
-    new_keys: list[str] = []
-    changed_keys: list[str] = []
-    produced: set[str] = set()
-    for group in group_oids(pool):
-        incident = derive_incident([o for o in pool if o.oid in group])
-        produced.add(incident.key)
-        stored = around.incidents.get(incident.key)
-        if stored != incident:
-            put.append(incident)
-            (changed_keys if stored else new_keys).append(incident.key)
-    removed = tuple(sorted(old_keys - produced))
     refs = {
         ref: around.ref_members.get(ref, frozenset()) - {oid}
         for ref in sorted({o.ref for o in dropped if o.ref})
     }
-    bumped = bool(new_keys or changed_keys or removed)
-    return Decision(
-        incidents=tuple(put),
-        refs=refs,
-        new_keys=tuple(new_keys),
-        changed_keys=tuple(changed_keys),
-        removed_keys=removed,
-        generation=around.generation + 1 if bumped else None,
-        incident_count=around.incident_count + len(new_keys) - len(removed) if bumped else None,
-    )
+    return _rederive(pool, affected, around, {}, refs)
 
 
 def _affected(
