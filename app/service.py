@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
-from app.docstore import Publisher
 from app.documents import Feed
 from app.errors import StoreError
 from app.fetch import Poster
@@ -33,6 +32,7 @@ from app.ingest import PollReport
 from app.notify.delivery import Deliverer
 from app.notify.websub import ping_hub
 from app.objectstore import Uploader, UploadResult
+from app.publisher import Publisher
 from app.runtime import Runtime
 from app.store import Batch, Store
 

@@ -13,9 +13,9 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from app.docstore import Library
 from app.documents import Doc
 from app.errors import RequestError
+from app.library import Library
 from app.publish import Document
 from app.urls import Urls
 

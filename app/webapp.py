@@ -9,8 +9,8 @@ from typing import Any
 from flask import Flask
 
 from app.config import Settings
-from app.docstore import Library
 from app.errors import StoreError
+from app.library import Library
 from app.metrics import Metrics
 from app.runtime import Runtime
 from app.service import Service

@@ -110,8 +110,8 @@ def child_variants(data_dir: str) -> dict[str, object]:
     """A web worker's memory before and after rendering 1,000 ``?limit=`` variants."""
     from app.catalogue import load_catalogue
     from app.config import Settings
-    from app.docstore import Library
     from app.documents import Feed, Format
+    from app.library import Library
     from app.model import Lang
     from app.store import Store
 

@@ -29,12 +29,12 @@ from app.catalogue import load_catalogue
 from app.cli import STORE_ERROR, main
 from app.codec import observation_to_dict
 from app.config import load_sources
-from app.docstore import Library
 from app.documents import Feed, Format
 from app.errors import StoreDamagedError, StoreError
 from app.fetch import Fetcher
 from app.ingest.decide import forget
 from app.ingest.neighbourhood import load_neighbourhood
+from app.library import Library
 from app.merge import add_observations, derive_incident, derive_incidents
 from app.model import Lang, Observation, SourceKind
 from app.runtime import Runtime

@@ -20,10 +20,10 @@ import feedparser
 import pytest
 
 from app import create_app
+from app.archive import Archive, derived_changes, history_counts
 from app.documents import HISTORY_PAGE, IncidentPage, SystemPage
 from app.merge import derive_incident
 from app.model import Incident, Kind, Lang, Observation, SourceKind, Status, Update
-from app.publish import Archive, derived_changes, history_counts
 from app.render.i18n import duration_words
 from app.runtime import Runtime
 from app.service import Service

@@ -1,0 +1,200 @@
+"""The library: serves stored documents to one web worker and follows the store as it changes.
+
+See ``app.docstore`` for the store layout.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+from app.archive import Archive
+from app.catalogue import Catalogue
+from app.config import Settings
+from app.docstore import (
+    CONTEXT,
+    DOC,
+    DOCGZ,
+    DOCMETA,
+    HISTORY,
+    INDEX,
+    RENDERED,
+    DocMeta,
+    RenderMark,
+    context_from_json,
+    index_from,
+    load_derived,
+    mark_from,
+    meta_from,
+)
+from app.documents import (
+    Doc,
+    IncidentPage,
+    history_pages,
+    is_derived,
+)
+from app.model import Incident
+from app.publish import Document, Renderer
+from app.render.pages import PageContext
+from app.store import Store
+from app.urls import Urls
+
+
+class Library:
+    """Serves stored documents to one web worker; follows the store as it changes.
+
+    It is also the ``Holdings`` of its URL map: an incident page or a history page is a 404
+    unless the incident is stored or the system has that many pages.
+    """
+
+    VARIANTS = 256  # on-demand documents kept per worker, at most
+    VARIANT_BYTES = 32 * 1024 * 1024  # and at most this many bytes of them (body and gzip)
+
+    def __init__(
+        self,
+        settings: Settings,
+        catalogue: Catalogue,
+        store: Store,
+        recheck_seconds: float = 1.0,
+        variant_bytes: int | None = None,
+    ) -> None:
+        self.store = store
+        self.urls = Urls(settings, catalogue, holdings=self)
+        self.renderer = Renderer(settings, catalogue, self.urls)
+        self.base = settings.base_url.rstrip("/")
+        self.recheck = recheck_seconds
+        self._lock = threading.Lock()
+        self._checked = 0.0
+        self._mark: RenderMark | None = None
+        self._index: dict[str, DocMeta] = {}
+        self._docs: dict[str, Document] = {}
+        self._variants: OrderedDict[Doc, Document] = OrderedDict()
+        self.variant_bytes = self.VARIANT_BYTES if variant_bytes is None else variant_bytes
+        self.cached_bytes = 0  # what ``_variants`` holds
+        self._derived: OrderedDict[Doc, Document] = OrderedDict()  # kept per generation
+        self._history: dict[str, int] = {}
+        self._archive: Archive | None = None
+        self.context = PageContext(self.base, None, {})
+        self.notice: Incident | None = None
+
+    def _sync(self) -> None:
+        now = time.monotonic()
+        if now - self._checked < self.recheck:
+            return
+        with self._lock:
+            # _checked moves only once what it vouches for is loaded: a concurrent first
+            # request waits on the lock instead of reading an empty index
+            if time.monotonic() - self._checked < self.recheck:
+                return
+            mark = mark_from(self.store.get(RENDERED))
+            if mark == self._mark and self._index:
+                self._checked = now
+                return
+            if (
+                mark is None
+                or self._mark is None
+                or (mark.generation, mark.key)
+                != (
+                    self._mark.generation,
+                    self._mark.key,
+                )
+            ):
+                self._derived.clear()  # derived documents change only with incidents
+            self._mark = mark
+            self._history = {str(k): int(v) for k, v in (self.store.get(HISTORY) or {}).items()}
+            index = index_from(self.store.get(INDEX))
+            # keep what is loaded and unchanged; drop the rest
+            self._docs = {
+                p: d for p, d in self._docs.items() if p in index and index[p].etag == d.etag
+            }
+            self._index = index
+            self._variants.clear()
+            self.cached_bytes = 0
+            self._archive = None
+            self.context, self.notice = context_from_json(self.store.get(CONTEXT), self.base)
+            self._checked = now
+
+    def has_incident(self, key: str) -> bool:
+        """True when an incident with ``key`` is stored (asked once per new incident URL)."""
+        return self.store.incident(key) is not None
+
+    def history_pages(self, slug: str) -> int:
+        """How many history pages ``slug`` had at the last publish."""
+        self._sync()
+        return history_pages(self._history.get(slug, 0))
+
+    def get(self, doc: Doc) -> Document | None:
+        """The document ``doc``; None when nothing is stored yet."""
+        self._sync()
+        if is_derived(doc):
+            return self._get_derived(doc)
+        if doc.canonical:
+            path = self.urls.export_path(doc)
+            found = self._docs.get(path)
+            if found is None and path in self._index:
+                found = self._load(path)
+            if found is not None:
+                return found
+            if not self._index:
+                return None
+        return self._render(doc)
+
+    def _load(self, path: str) -> Document | None:
+        body = self.store.get_bytes(DOC + path)
+        gz = self.store.get_bytes(DOCGZ + path)
+        meta = self._index.get(path)
+        if body is None or gz is None or meta is None:
+            return None
+        doc = Document(body, meta.content_type, meta.etag, meta.last_modified, gz)
+        self._docs[path] = doc
+        return doc
+
+    def _get_derived(self, doc: Doc) -> Document:
+        """A stored derived document; rendered here when the publisher has not written it yet."""
+        with self._lock:
+            cached = self._derived.get(doc)
+            if cached is not None:
+                self._derived.move_to_end(doc)
+                return cached
+        path = self.urls.export_path(doc)
+        stored = load_derived(self.store, path, meta_from(self.store.get(DOCMETA + path)))
+        if stored is not None:
+            document = stored
+        elif isinstance(doc, IncidentPage):  # its incident alone is all the page shows
+            incident = self.store.incident(doc.key)
+            archive = Archive([incident] if incident is not None else [])
+            document = self.renderer.render(doc, archive, self.context, self.notice)
+        else:
+            return self._render(doc)
+        with self._lock:
+            self._derived[doc] = document
+            while len(self._derived) > self.VARIANTS:
+                self._derived.popitem(last=False)
+        return document
+
+    def _render(self, doc: Doc) -> Document:
+        with self._lock:
+            cached = self._variants.get(doc)
+            if cached is not None:
+                self._variants.move_to_end(doc)
+                return cached
+            if self._archive is None:
+                self._archive = Archive(self.store.iter_incidents())
+            archive = self._archive
+        document = self.renderer.render(doc, archive, self.context, self.notice)
+        size = _size(document)
+        with self._lock:
+            if size > self.variant_bytes or doc in self._variants:
+                return document  # too big to keep, or another thread just kept it
+            self._variants[doc] = document
+            self.cached_bytes += size
+            while len(self._variants) > self.VARIANTS or self.cached_bytes > self.variant_bytes:
+                _, dropped = self._variants.popitem(last=False)
+                self.cached_bytes -= _size(dropped)
+        return document
+
+
+def _size(document: Document) -> int:
+    """What a cached document costs: its body and its gzip form."""
+    return len(document.body) + len(document.gzipped)

@@ -1,0 +1,243 @@
+"""The publisher: renders the documents a poll's changes can affect and stores them.
+
+See ``app.docstore`` for the store layout and the render key.
+"""
+
+from __future__ import annotations
+
+from app.archive import Archive, derived_changes, derived_documents, history_counts
+from app.catalogue import Catalogue
+from app.config import Settings
+from app.docstore import (
+    CHANGES,
+    CHANGES_KEPT,
+    CONTEXT,
+    DOC,
+    DOCGZ,
+    DOCMETA,
+    HISTORY,
+    INDEX,
+    RENDERED,
+    DocMeta,
+    RenderMark,
+    context_to_json,
+    index_from,
+    index_to,
+    load_derived,
+    mark_from,
+    mark_to,
+    meta_from,
+    meta_to,
+    render_key,
+)
+from app.documents import (
+    Doc,
+    canonical_documents,
+    history_documents,
+    history_pages,
+    incident_documents,
+)
+from app.model import Incident
+from app.publish import Document, Renderer
+from app.render.pages import PageContext
+from app.store import Batch, Store
+from app.urls import Urls
+
+
+class Publisher:
+    """Renders the canonical documents that a change can affect and stores them."""
+
+    def __init__(self, settings: Settings, catalogue: Catalogue, store: Store) -> None:
+        self.store = store
+        self.urls = Urls(settings, catalogue)
+        self.renderer = Renderer(settings, catalogue, self.urls)
+        self.key = render_key(settings, catalogue)
+        self.docs = canonical_documents(catalogue)
+        self.slugs = catalogue.slugs
+        self.archive = Archive()
+        self._generation = -1  # the store generation the archive reflects
+        self._gone: set[str] = set()  # incidents that left the archive when it was reloaded
+        self.changed: list[Doc] = []  # documents whose bytes the last publish changed
+
+    def sync(self) -> None:
+        """Load the archive if it does not reflect the store (call before a poll, so that the
+        poll's changes can be compared with what they replace)."""
+        generation = self.store.generation()
+        if generation != self._generation:
+            before = set(self.archive.by_key)
+            self.archive = Archive(self.store.iter_incidents())
+            self._gone |= before - set(self.archive.by_key)
+            self._generation = generation
+
+    def _catch_up(
+        self, changed: list[str]
+    ) -> tuple[list[Incident], tuple[list[Doc], list[Doc]]] | None:
+        """Apply ``changed`` to the archive; return the old and new versions of what changed
+        and the derived documents to render and to delete.
+
+        None when the archive was not in step with the store before the change (first use, or
+        another process wrote the store meanwhile): then what changed is unknown.
+        """
+        generation = self.store.generation()
+        if self._generation < 0 or generation != self._generation + (1 if changed else 0):
+            self._generation = -1
+            self.sync()
+            return None
+        fresh = {key: self.store.incident(key) for key in changed}
+        touched = [i for key in changed if (i := self.archive.by_key.get(key)) is not None]
+        touched += [i for i in fresh.values() if i is not None]
+        before = history_counts(self.archive, touched)
+        self.archive.apply(fresh)
+        self._generation = generation
+        return touched, derived_changes(self.archive, before, touched)
+
+    def stored_mark(self) -> RenderMark | None:
+        """What the stored documents reflect."""
+        return mark_from(self.store.get(RENDERED))
+
+    def up_to_date(self) -> bool:
+        """True when stored documents reflect the current store and this configuration."""
+        mark = self.stored_mark()
+        return (
+            mark is not None and mark.key == self.key and mark.generation == self.store.generation()
+        )
+
+    def publish(
+        self, ctx: PageContext, notice: Incident | None, changed: list[str] | None = None
+    ) -> int:
+        """Render what ``changed`` keys (None: everything) can affect; commit; return the count.
+
+        Everything is rendered when the render key differs from the stored one.
+        """
+        mark = self.stored_mark()
+        caught = self._catch_up(changed or [])
+        full = caught is None or changed is None or mark is None or mark.key != self.key
+        touched, (derived, deleted) = caught or ([], ([], []))
+        if full:
+            derived, deleted = derived_documents(self.archive, self.slugs), []
+        deleted += [doc for key in sorted(self._gone) for doc in incident_documents(key)]
+        deleted += self._pages_past_end()
+        self._gone.clear()
+        stored_context = self.store.get(CONTEXT) or {}
+        context = context_to_json(ctx, notice)
+        notice_changed = context["notice"] != stored_context.get("notice")
+        context_changed = context != stored_context
+        chosen = [
+            doc
+            for doc in self.docs
+            if full
+            or (context_changed and doc.health_dependent)
+            or (notice_changed and getattr(doc, "carries_notice", False))
+            or any(doc.shows(i) for i in touched)
+        ]
+        index = index_from(self.store.get(INDEX))
+        batch = Batch()
+        self.changed = []
+        written = self._put_derived(batch, derived, deleted, ctx, notice)
+        for doc, document in self.renderer.render_many(chosen, self.archive, ctx, notice):
+            path = self.urls.export_path(doc)
+            if (old := index.get(path)) is not None and old.etag == document.etag:
+                continue
+            self.changed.append(doc)
+            batch.put_bytes(DOC + path, document.body)
+            batch.put_bytes(DOCGZ + path, document.gzipped)
+            index[path] = DocMeta(document.etag, document.content_type, document.last_modified)
+            written += 1
+        batch.put(INDEX, index_to(index))
+        batch.put(HISTORY, {slug: self.archive.history_count(slug) for slug in self.slugs})
+        batch.put(CONTEXT, context)
+        serial = mark.serial + 1 if mark is not None else 1
+        batch.put(
+            RENDERED,
+            mark_to(RenderMark(self._generation, self.key, ctx.refreshed_at, serial)),
+        )
+        # a change log, so that a copier (the bucket upload) reads only what changed
+        changed_paths = [self.urls.export_path(d) for d in self.changed]
+        changed_paths += [self.urls.export_path(d) for d in deleted]
+        batch.put(f"{CHANGES}{serial}", changed_paths)
+        batch.delete(f"{CHANGES}{serial - CHANGES_KEPT}")
+        self.store.commit(batch)
+        return written
+
+    def changed_since(self, serial: int) -> set[str] | None:
+        """Export paths changed by the publishes after ``serial``; None when not all are known
+        (``serial`` too old, or never): the caller must then look at everything."""
+        mark = self.stored_mark()
+        current = mark.serial if mark is not None else 0
+        if serial <= 0 or current - serial >= CHANGES_KEPT or serial > current:
+            return None
+        paths: set[str] = set()
+        for number in range(serial + 1, current + 1):
+            listed = self.store.get(f"{CHANGES}{number}")
+            if listed is None:
+                return None
+            paths.update(listed)
+        return paths
+
+    def _put_derived(
+        self,
+        batch: Batch,
+        docs: list[Doc],
+        deleted: list[Doc],
+        ctx: PageContext,
+        notice: Incident | None,
+    ) -> int:
+        """Stage the derived documents whose bytes changed and the deletions; return how many
+        were written. Each one's stored headers are read to compare ETags (no shared index)."""
+        written = 0
+        for doc, document in self.renderer.render_many(docs, self.archive, ctx, notice):
+            path = self.urls.export_path(doc)
+            old = meta_from(self.store.get(DOCMETA + path))
+            if old is not None and old.etag == document.etag:
+                continue
+            self.changed.append(doc)
+            batch.put_bytes(DOCGZ + path, document.gzipped)
+            meta = DocMeta(document.etag, document.content_type, document.last_modified)
+            batch.put(DOCMETA + path, meta_to(meta))
+            written += 1
+        for doc in deleted:
+            path = self.urls.export_path(doc)
+            for prefix in (DOC, DOCGZ, DOCMETA):
+                batch.delete(prefix + path)
+        return written
+
+    def _pages_past_end(self) -> list[Doc]:
+        """History pages stored by an earlier publish that the archive no longer fills."""
+        stored = self.store.get(HISTORY) or {}
+        gone: list[Doc] = []
+        for slug in self.slugs:
+            old = history_pages(int(stored.get(slug, 0)))
+            new = history_pages(self.archive.history_count(slug))
+            gone += history_documents(slug, range(new + 1, old + 1))
+        return gone
+
+    def _load(self, path: str, meta: DocMeta | None) -> Document | None:
+        return load_derived(self.store, path, meta)
+
+    def stored(self, only: set[str] | None = None) -> dict[str, Document]:
+        """Every stored document (for export), by export path, in the order to publish them;
+        with ``only``, just those paths (nothing else is read).
+
+        Derived documents (incident pages, later history pages) first, as they are linked from
+        the canonical ones.
+        """
+        self.sync()
+        index = index_from(self.store.get(INDEX))
+        found: dict[str, Document] = {}
+        for doc in derived_documents(self.archive, self.slugs):
+            path = self.urls.export_path(doc)
+            if only is not None and path not in only:
+                continue
+            document = self._load(path, meta_from(self.store.get(DOCMETA + path)))
+            if document is not None:
+                found[path] = document
+        for doc in self.docs:
+            path = self.urls.export_path(doc)
+            if only is not None and path not in only:
+                continue
+            meta = index.get(path)
+            body = self.store.get_bytes(DOC + path)
+            gz = self.store.get_bytes(DOCGZ + path)
+            if meta is not None and body is not None and gz is not None:
+                found[path] = Document(body, meta.content_type, meta.etag, meta.last_modified, gz)
+        return found
