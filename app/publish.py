@@ -39,6 +39,8 @@ from app.render.calendar import render_calendar
 from app.render.entry import Entry, render_entry
 from app.render.feeds import FORMATS, FeedMeta, render_feed
 from app.render.i18n import word
+from app.render.incident import render_incident_page
+from app.render.index import IndexParts, index_parts, render_index
 from app.render.pages import (
     PageContext,
     feed_title,
@@ -47,16 +49,9 @@ from app.render.pages import (
     render_embed,
     render_opml,
 )
-from app.render.site import (
-    IndexParts,
-    index_parts,
-    render_history_page,
-    render_incident_page,
-    render_index,
-    render_system_page,
-)
 from app.render.stats import render_stats_figures
 from app.render.status import render_systems_api
+from app.render.system import render_history_page, render_system_page
 from app.upstream.dates import to_local
 from app.urls import Urls
 

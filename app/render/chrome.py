@@ -1,0 +1,120 @@
+"""What every status page shares: the frame, the chips, an incident as a line of a list. Pure.
+
+The status pages (``app.render.index``, ``app.render.system``, ``app.render.incident``) are
+rendered through Jinja2 templates with autoescaping (``app/templates``). No page carries
+JavaScript; every state is shown as a word and a symbol beside its colour. A system page and an
+incident page show no "refreshed at" time, so that their bytes change only when what they show
+changes (the index carries it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeAlias
+
+from markupsafe import Markup
+
+from app.catalogue import Catalogue, System
+from app.documents import (
+    Doc,
+    Format,
+    IncidentPage,
+    IncidentsApi,
+    IndexPage,
+    Opml,
+    StatsApi,
+    SystemsApi,
+)
+from app.model import Incident, Kind, Lang, Status
+from app.render.entry import system_names
+from app.render.i18n import WORDS, local_time, status_word, word
+from app.render.pages import CSS, PageContext, state_words
+from app.state import SystemState
+from app.urls import Urls
+
+ICONS = {"disrupted": "✕", "maintenance": "◆", "operational": "✓", "closed": "✓"}
+FEED_TYPES = {
+    Format.ATOM: "application/atom+xml",
+    Format.RSS: "application/rss+xml",
+    Format.JSON: "application/feed+json",
+}
+FEED_LABELS = {Format.ATOM: "Atom", Format.RSS: "RSS", Format.JSON: "JSON Feed"}
+Html: TypeAlias = Markup  # HTML that autoescaping leaves as it is
+
+
+def trusted_html(html: str) -> Html:
+    """Mark HTML as safe to insert: sanitised when read, or rendered by our own templates."""
+    return Markup(html)
+
+
+def chip(cls: str, text: str) -> dict[str, str]:
+    """A state shown as a class, a symbol and a word (never colour alone)."""
+    return {"cls": cls, "icon": ICONS[cls], "word": text}
+
+
+def state_chip(state: SystemState, lang: Lang, now: datetime | None) -> dict[str, str]:
+    """The chip of a system's state now."""
+    return chip(state.state.value, state_words(state, lang, now))
+
+
+def status_chip(incident: Incident, lang: Lang) -> dict[str, str]:
+    """The chip of an incident's status (open disruption, open window, closed)."""
+    if incident.status is Status.CLOSED:
+        cls = "closed"
+    elif incident.kind is Kind.DISRUPTION:
+        cls = "disrupted"
+    else:
+        cls = "maintenance"
+    return chip(cls, status_word(lang, incident.status))
+
+
+def ordered_systems(catalogue: Catalogue) -> list[System]:
+    """The catalogue's systems as pages list them: current ones first, legacy ones last."""
+    return [s for s in catalogue.systems if not s.legacy] + [
+        s for s in catalogue.systems if s.legacy
+    ]
+
+
+def page_chrome(
+    urls: Urls, ctx: PageContext, lang: Lang, other: Doc, title: str, blind: bool
+) -> dict[str, Any]:
+    """What every page's frame shows: language, navigation, footer links."""
+    return {
+        "lang": lang.value,
+        "w": WORDS[lang],
+        "css": CSS,
+        "title": title,
+        "base": ctx.base_url,
+        "home_url": urls.url(IndexPage(lang)),
+        "other_lang": other.lang.value,
+        "other_lang_url": urls.url(other),
+        "opml_url": urls.url(Opml(lang)),
+        "api_url": urls.url(IncidentsApi(lang)),
+        "systems_url": urls.url(SystemsApi()),
+        "stats_url": urls.url(StatsApi()),
+        "blind": ctx.blind_notice.get(lang, "") if blind else "",
+    }
+
+
+def other_language(lang: Lang) -> Lang:
+    """The language a page's language switch leads to."""
+    return Lang.EN if lang is Lang.DA else Lang.DA
+
+
+def incident_item(
+    incident: Incident, catalogue: Catalogue, lang: Lang, urls: Urls, with_systems: bool = True
+) -> dict[str, Any]:
+    """One incident as a line of a list: status, title, systems, when."""
+    if incident.status is Status.CLOSED:
+        closed = incident.closed_at or incident.updated_at
+        when = f"{word(lang, 'closed_at')} {local_time(closed, lang)}"
+    else:
+        when = f"{word(lang, 'published')} {local_time(incident.published_at, lang)}"
+    return {
+        "chip": status_chip(incident, lang),
+        "url": urls.url(IncidentPage(lang, incident.key)),
+        "title": incident.title_in(lang),
+        "systems": ", ".join(system_names(incident, catalogue, lang)) if with_systems else "",
+        "when": when,
+        "ref": incident.ref or "",
+    }

@@ -1,0 +1,275 @@
+"""The index page: the whole picture, each system now, open incidents, subscribing. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.catalogue import Catalogue
+from app.documents import (
+    Badge,
+    Calendar,
+    Embed,
+    Feed,
+    IncidentPage,
+    IndexPage,
+    Opml,
+    Scope,
+    SystemPage,
+)
+from app.model import Incident, Kind, Lang, Status
+from app.render.chrome import (
+    FEED_LABELS,
+    FEED_TYPES,
+    ICONS,
+    Html,
+    incident_item,
+    ordered_systems,
+    other_language,
+    page_chrome,
+    state_chip,
+    trusted_html,
+)
+from app.render.entry import system_names, timeline
+from app.render.i18n import WORDS, clock_time, local_time, status_word, word
+from app.render.pages import ENV, PageContext, feed_title, state_details
+from app.render.status import describe_fallback, describe_window
+from app.state import State, SystemState, overall_state, window_in_progress, window_to_come
+from app.urls import Urls
+
+
+def _names(names: Sequence[str], lang: Lang) -> str:
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {word(lang, 'and')} {names[-1]}"
+
+
+def overall_line(
+    states: Mapping[str, SystemState],
+    open_incidents: Sequence[Incident],
+    catalogue: Catalogue,
+    lang: Lang,
+    now: datetime | None,
+) -> tuple[State, str]:
+    """The whole picture in one line: "DMS Transit (NCTS): ongoing disruption since 08:40"."""
+    overall = overall_state(states)
+    names = []
+    for slug in overall.systems:
+        system = catalogue.get(slug)
+        names.append(system.name_in(lang) if system else slug)
+    if overall.state is State.DISRUPTED:
+        named = set(overall.systems)
+        starts = [
+            i.published_at
+            for i in open_incidents
+            if i.kind is Kind.DISRUPTION and named & set(i.systems)
+        ]
+        since = clock_time(min(starts), lang, now) if starts else ""
+        return overall.state, word(
+            lang, "overall_disrupted", names=_names(names, lang), since=since
+        )
+    if overall.state is State.MAINTENANCE:
+        ends = [states[slug].until_at for slug in overall.systems]
+        if any(end is None for end in ends):
+            return overall.state, word(lang, "overall_maintenance_open", names=_names(names, lang))
+        until = clock_time(max(e for e in ends if e is not None), lang, now)
+        return overall.state, word(
+            lang, "overall_maintenance", names=_names(names, lang), until=until
+        )
+    return overall.state, word(lang, "overall_ok")
+
+
+def _disruption(
+    incident: Incident, catalogue: Catalogue, lang: Lang, urls: Urls, now: datetime | None
+) -> dict[str, Any]:
+    lines = timeline(incident, lang)
+    newest = lines[0] if lines else None
+    newest_at = newest.sort_at if newest is not None else None
+    return {
+        "url": urls.url(IncidentPage(lang, incident.key)),
+        "title": incident.title_in(lang),
+        "systems": ", ".join(system_names(incident, catalogue, lang)),
+        "since": word(lang, "since", time=clock_time(incident.published_at, lang, now)),
+        "ref": incident.ref or "",
+        "newest": newest.text if newest is not None else "",
+        "newest_at": clock_time(newest_at, lang, now) if newest_at is not None else "",
+        "fallback": describe_fallback(incident.fallback, lang) if incident.fallback else "",
+    }
+
+
+def _window_rank(incident: Incident, now: datetime) -> tuple[int, datetime, str]:
+    window = incident.window
+    if window is None:
+        return (3, incident.published_at, incident.key)
+    if window_in_progress(incident, now):
+        return (0, window.start_at, incident.key)
+    if window_to_come(incident, now) or window.cancelled:
+        return (1, window.start_at, incident.key)
+    return (2, window.start_at, incident.key)
+
+
+def _window_item(
+    incident: Incident, catalogue: Catalogue, lang: Lang, urls: Urls, now: datetime
+) -> dict[str, Any]:
+    rank = _window_rank(incident, now)[0]
+    tag = ("window_running", "window_coming", "window_ended", "window_unknown")[rank]
+    window = incident.window
+    return {
+        "when": describe_window(window, lang) if window else word(lang, "window_unknown"),
+        "tag": word(lang, tag),
+        "cls": "maintenance" if rank == 0 else "closed",
+        "url": urls.url(IncidentPage(lang, incident.key)),
+        "title": incident.title_in(lang),
+        "systems": ", ".join(system_names(incident, catalogue, lang)),
+    }
+
+
+def _subscriptions(catalogue: Catalogue, lang: Lang, urls: Urls) -> list[dict[str, Any]]:
+    w = WORDS[lang]
+
+    def feeds(scope: Scope, value: str) -> list[dict[str, str]]:
+        return [
+            {"url": urls.url(Feed(lang, fmt, scope, value)), "label": FEED_LABELS[fmt], "type": t}
+            for fmt, t in FEED_TYPES.items()
+        ]
+
+    rows: list[dict[str, Any]] = [
+        {
+            "title": w["all_feeds"],
+            "page": "",
+            "links": [
+                *feeds(Scope.ALL, ""),
+                {"url": urls.url(Calendar(lang)), "label": w["calendar"], "type": ""},
+            ],
+        }
+    ]
+    for status in Status:
+        rows.append(
+            {
+                "title": status_word(lang, status),
+                "page": "",
+                "links": feeds(Scope.STATUS, status.value),
+            }
+        )
+    for system in ordered_systems(catalogue):
+        rows.append(
+            {
+                "title": system.name_in(lang),
+                "page": urls.url(SystemPage(lang, system.slug)),
+                "links": [
+                    *feeds(Scope.SYSTEM, system.slug),
+                    {
+                        "url": urls.url(Calendar(lang, system.slug)),
+                        "label": w["calendar"],
+                        "type": "",
+                    },
+                    {"url": urls.url(Embed(lang, system.slug)), "label": w["embed"], "type": ""},
+                    {
+                        "url": urls.url(Badge(lang, system.slug)),
+                        "label": w["badge"],
+                        "type": "image/svg+xml",
+                    },
+                ],
+            }
+        )
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class IndexParts:
+    """The parts of the index that depend only on the URL map and the catalogue (one language):
+    the autodiscovery links and the subscribing section, rendered once and reused."""
+
+    autodiscovery: Html
+    subscribe: Html
+
+
+def index_parts(catalogue: Catalogue, lang: Lang, urls: Urls) -> IndexParts:
+    """Render the index's static parts for ``lang``."""
+    feeds = []
+    scopes = [(Scope.ALL, ""), *((Scope.STATUS, s.value) for s in Status)]
+    scopes += [(Scope.SYSTEM, s.slug) for s in ordered_systems(catalogue)]
+    for scope, value in scopes:
+        title = feed_title(catalogue, scope, value, lang)
+        for fmt, kind in FEED_TYPES.items():
+            feeds.append(
+                {"url": urls.url(Feed(lang, fmt, scope, value)), "type": kind, "title": title}
+            )
+    prefix = urls.base + ("/da" if lang is Lang.DA else "")
+    patterns = [
+        f"{prefix}/feeds/all.{{atom|rss|json}}",
+        f"{prefix}/feeds/system/{{system}}.{{atom|rss|json}}"
+        "?status={current|scheduled|closed}&limit={1-500}",
+        f"{prefix}/feeds/status/{{current|scheduled|closed}}.{{atom|rss|json}}",
+        f"{prefix}/calendar/system/{{system}}.ics",
+        f"{prefix}/embed/{{system}}",
+        f"{prefix}/badge/{{system}}.svg",
+        f"{prefix}/systems/{{system}}",
+    ]
+    module = ENV.get_template("subscribe.html").module
+    subscribe = module.subscribe(  # type: ignore[attr-defined]
+        WORDS[lang],
+        _subscriptions(catalogue, lang, urls),
+        urls.url(Opml(lang)),
+        patterns,
+        list(catalogue.slugs),
+    )
+    return IndexParts(
+        trusted_html(module.autodiscovery(feeds)),  # type: ignore[attr-defined]
+        trusted_html(subscribe),
+    )
+
+
+def render_index(
+    states: Mapping[str, SystemState],
+    open_incidents: Sequence[Incident],
+    closed: Sequence[Incident],
+    parts: IndexParts,
+    catalogue: Catalogue,
+    ctx: PageContext,
+    lang: Lang,
+    urls: Urls,
+) -> bytes:
+    """The status page: the whole picture, each system now, open disruptions, windows, recent
+    closed incidents, then compact subscribing (every feed autodiscoverable in the head).
+
+    ``parts`` are ``index_parts(catalogue, lang, urls)``.
+    """
+    now = ctx.refreshed_at
+    at = now or max((i.updated_at for i in open_incidents), default=None)
+    state, text = overall_line(states, open_incidents, catalogue, lang, now)
+    systems = [
+        {
+            "slug": system.slug,
+            "name": system.name_in(lang),
+            "url": urls.url(SystemPage(lang, system.slug)),
+            "chip": state_chip(states[system.slug], lang, now),
+            "details": state_details(states[system.slug], lang, now),
+        }
+        for system in ordered_systems(catalogue)
+    ]
+    disruptions = sorted(
+        (i for i in open_incidents if i.kind is Kind.DISRUPTION),
+        key=lambda i: (i.published_at, i.key),
+        reverse=True,
+    )
+    planned = [i for i in open_incidents if i.kind is Kind.SCHEDULED]
+    if at is not None:
+        planned.sort(key=lambda i: _window_rank(i, at))
+    html = ENV.get_template("index.html").render(
+        **page_chrome(
+            urls, ctx, lang, IndexPage(other_language(lang)), WORDS[lang]["index_title"], True
+        ),
+        autodiscovery=parts.autodiscovery,
+        subscribe=parts.subscribe,
+        overall={"cls": state.value, "icon": ICONS[state.value], "text": text},
+        notes=ctx.source_notes.get(lang, ""),
+        refreshed=local_time(now, lang) if now else "",
+        systems=systems,
+        disruptions=[_disruption(i, catalogue, lang, urls, now) for i in disruptions],
+        windows=[_window_item(i, catalogue, lang, urls, at) for i in planned] if at else [],
+        closed=[incident_item(i, catalogue, lang, urls) for i in closed],
+    )
+    return html.encode("utf-8")

@@ -1,0 +1,207 @@
+"""A system's page (state, 90 days, 12 months, time to close) and its history pages. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from app.catalogue import Catalogue
+from app.documents import Badge, Calendar, Embed, Feed, IncidentPage, Scope, SystemPage
+from app.model import Incident, Kind, Lang
+from app.render.chrome import (
+    FEED_LABELS,
+    FEED_TYPES,
+    incident_item,
+    other_language,
+    page_chrome,
+    state_chip,
+)
+from app.render.i18n import (
+    WORDS,
+    clock_time,
+    day_name,
+    duration_words,
+    hours_number,
+    month_name,
+    word,
+)
+from app.render.pages import ENV, PageContext, state_details
+from app.render.status import describe_window
+from app.state import State, SystemState
+from app.stats import Figures
+from app.urls import Urls
+
+_BAR = 6  # strip: one bar every 6 units, 4 wide
+_HEIGHTS = {State.DISRUPTED: 40, State.MAINTENANCE: 26, State.OPERATIONAL: 12}
+
+
+def _strip(figures: Figures, name: str, titles: Mapping[str, str], lang: Lang) -> dict[str, Any]:
+    w = WORDS[lang]
+    counts = dict.fromkeys(State, 0)
+    bars = []
+    for n, cell in enumerate(figures.strip):
+        counts[cell.state] += 1
+        day = day_name(cell.day, lang)
+        if cell.keys:
+            named = [
+                f"{'' if key.startswith('oid:') else key} {titles.get(key, '')}".strip()
+                for key in cell.keys[:5]
+            ]
+            more = f" (+{len(cell.keys) - 5})" if len(cell.keys) > 5 else ""
+            what = "; ".join(named) + more
+        else:
+            what = w["no_incident"]
+        bars.append(
+            {
+                "x": n * _BAR,
+                "h": _HEIGHTS[cell.state],
+                "state": cell.state.value,
+                "title": f"{day}: {word(lang, f'system_{cell.state.value}')} · {what}",
+            }
+        )
+
+    def days(count: int) -> str:
+        return w["day_one"] if count == 1 else word(lang, "days", count=str(count))
+
+    label = word(
+        lang,
+        "strip_label",
+        name=name,
+        disrupted=days(counts[State.DISRUPTED]),
+        maintenance=days(counts[State.MAINTENANCE]),
+        operational=days(counts[State.OPERATIONAL]),
+    )
+    first, last = figures.strip[0].day, figures.strip[-1].day
+    return {
+        "width": len(bars) * _BAR - 2,
+        "bars": bars,
+        "label": label,
+        "range": f"{day_name(first, lang)} – {day_name(last, lang)}",
+    }
+
+
+def _months(figures: Figures, lang: Lang) -> list[dict[str, str]]:
+    rows = []
+    for n, m in enumerate(reversed(figures.months)):
+        name = month_name(m.month, lang)
+        rows.append(
+            {
+                "name": f"{name} ({word(lang, 'so_far')})" if n == 0 else name,
+                "disruptions": str(m.disruptions),
+                "disrupted": hours_number(m.disrupted, lang),
+                "windows": str(m.windows),
+                "in_windows": hours_number(m.in_windows, lang),
+            }
+        )
+    return rows
+
+
+def _close(figures: Figures, lang: Lang) -> str:
+    close = figures.close
+    if close.count == 0 or close.median is None or close.p90 is None:
+        return word(lang, "close_none")
+    return word(
+        lang,
+        "close_figures",
+        median=duration_words(close.median, lang),
+        p90=duration_words(close.p90, lang),
+        count=str(close.count),
+    )
+
+
+def _pager(urls: Urls, lang: Lang, slug: str, page: int, pages: int) -> dict[str, Any]:
+    return {
+        "pages": pages,
+        "label": word(lang, "page_of", page=str(page), pages=str(pages)),
+        "newer": urls.url(SystemPage(lang, slug, page - 1)) if page > 1 else "",
+        "older": urls.url(SystemPage(lang, slug, page + 1)) if page < pages else "",
+    }
+
+
+def render_system_page(
+    doc: SystemPage,
+    state: SystemState,
+    figures: Figures,
+    incidents: Sequence[Incident],
+    pages: int,
+    open_incidents: Sequence[Incident],
+    titles: Mapping[str, str],
+    catalogue: Catalogue,
+    ctx: PageContext,
+    urls: Urls,
+) -> bytes:
+    """Page 1: state now, 90 days, 12 months, time to close, the newest incidents.
+
+    ``open_incidents`` are the system's open ones; ``titles`` names the incidents of the strip
+    by key (in ``doc.lang``).
+    """
+    lang, slug, now = doc.lang, doc.system, ctx.refreshed_at
+    system = catalogue.get(slug)
+    name = system.name_in(lang) if system else slug
+    w = WORDS[lang]
+    opened = [
+        {
+            "url": urls.url(IncidentPage(lang, i.key)),
+            "title": i.title_in(lang),
+            "since": word(lang, "since", time=clock_time(i.published_at, lang, now))
+            if i.kind is Kind.DISRUPTION
+            else describe_window(i.window, lang)
+            if i.window
+            else "",
+        }
+        for i in open_incidents
+    ]
+    links = [
+        {"url": urls.url(Feed(lang, fmt, Scope.SYSTEM, slug)), "label": FEED_LABELS[fmt], "type": t}
+        for fmt, t in FEED_TYPES.items()
+    ] + [
+        {"url": urls.url(Calendar(lang, slug)), "label": w["calendar"], "type": ""},
+        {"url": urls.url(Embed(lang, slug)), "label": w["embed"], "type": ""},
+        {"url": urls.url(Badge(lang, slug)), "label": w["badge"], "type": "image/svg+xml"},
+    ]
+    html = ENV.get_template("system.html").render(
+        **page_chrome(urls, ctx, lang, SystemPage(other_language(lang), slug), name, True),
+        page=1,
+        pages=pages,
+        name=name,
+        state={
+            "chip": state_chip(state, lang, now),
+            "details": state_details(state, lang, now),
+            "open": opened,
+        },
+        strip=_strip(figures, name, titles, lang),
+        months=_months(figures, lang),
+        close=_close(figures, lang),
+        incidents=[incident_item(i, catalogue, lang, urls) for i in incidents],
+        pager_info=_pager(urls, lang, slug, 1, pages),
+        links=links,
+    )
+    return html.encode("utf-8")
+
+
+def render_history_page(
+    doc: SystemPage,
+    incidents: Sequence[Incident],
+    pages: int,
+    catalogue: Catalogue,
+    ctx: PageContext,
+    urls: Urls,
+) -> bytes:
+    """Page 2 on of a system's incidents (no state or figures: they do not change with time)."""
+    lang, slug = doc.lang, doc.system
+    system = catalogue.get(slug)
+    name = system.name_in(lang) if system else slug
+    heading = word(lang, "history_of", name=name, page=str(doc.page))
+    html = ENV.get_template("system.html").render(
+        **page_chrome(
+            urls, ctx, lang, SystemPage(other_language(lang), slug, doc.page), heading, False
+        ),
+        page=doc.page,
+        pages=pages,
+        heading=heading,
+        back=word(lang, "back_to_system", name=name),
+        system_url=urls.url(SystemPage(lang, slug)),
+        incidents=[incident_item(i, catalogue, lang, urls) for i in incidents],
+        pager_info=_pager(urls, lang, slug, doc.page, max(pages, doc.page)),
+    )
+    return html.encode("utf-8")
