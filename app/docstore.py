@@ -69,7 +69,15 @@ def code_digest() -> str:
         for item in sorted(root.joinpath(folder).iterdir(), key=lambda p: p.name):
             if item.is_file() and item.name.endswith((".py", ".html", ".css")):
                 h.update(item.name.encode() + b"\0" + item.read_bytes())
-    for name in ("documents.py", "urls.py", "publish.py", "archive.py", "codec.py", "stats.py"):
+    for name in (
+        "documents.py",
+        "urls.py",
+        "publish.py",
+        "archive.py",
+        "codec.py",
+        "state_codec.py",
+        "stats.py",
+    ):
         h.update(name.encode() + b"\0" + root.joinpath(name).read_bytes())
     return h.hexdigest()
 

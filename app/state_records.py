@@ -1,4 +1,4 @@
-"""Records of the state around a poll: frozen, slotted, no I/O; JSON forms in ``app.codec``.
+"""Records of the state around a poll: frozen, slotted, no I/O; JSON forms in ``app.state_codec``.
 
     HttpState      validators and detail-page bookkeeping of one URL
     SourceState    what the last good read of one source left behind

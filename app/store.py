@@ -49,16 +49,20 @@ import diskcache
 
 from app.codec import (
     SCHEMA,
+    incident_from_dict,
+    incident_to_dict,
+    observation_from_dict,
+    observation_to_dict,
+)
+from app.errors import StoreDamagedError, StoreError
+from app.model import Incident, Observation
+from app.state_codec import (
     counters_from_dict,
     counters_to_dict,
     http_state_from_dict,
     http_state_to_dict,
-    incident_from_dict,
-    incident_to_dict,
     notification_from_dict,
     notification_to_dict,
-    observation_from_dict,
-    observation_to_dict,
     outbox_state_from_dict,
     outbox_state_to_dict,
     poll_report_from_dict,
@@ -72,8 +76,6 @@ from app.codec import (
     upload_record_from_dict,
     upload_record_to_dict,
 )
-from app.errors import StoreDamagedError, StoreError
-from app.model import Incident, Observation
 from app.state_records import (
     Counters,
     Health,

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from app.codec import poll_report_to_dict
 from app.health import CLOCK_SLACK, blindness
 from app.notify.outbox import health_section
+from app.state_codec import poll_report_to_dict
 from app.store import Store
 
 bp = Blueprint("toldfeed", __name__)

@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.codec import (
+from app.ingest.plan import DetailPlan, Rank, plan_details, rank_link
+from app.model import Lang
+from app.runtime import Runtime
+from app.state_codec import (
     counters_from_dict,
     counters_to_dict,
     http_state_from_dict,
@@ -19,9 +22,6 @@ from app.codec import (
     source_state_from_dict,
     source_state_to_dict,
 )
-from app.ingest.plan import DetailPlan, Rank, plan_details, rank_link
-from app.model import Lang
-from app.runtime import Runtime
 from app.state_records import (
     Counters,
     HttpState,
