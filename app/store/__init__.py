@@ -1,0 +1,27 @@
+"""The store: versioned JSON records in one SQLite file, behind one facade, ``Store``.
+
+As lemon24/reader's ``_storage/``, one module per kind of record, each spelling its own keys:
+
+    app.store.core        opening, reading, committing, errors (the only importer of diskcache)
+    app.store.incidents   observations, incidents and their indexes
+    app.store.polls       the state around a poll: sources, validators, health, counters
+    app.store.outbox      the outbox of push notifications
+    app.store.uploads     uploads to object storage
+
+Rendered documents (``doc:<path>``, ``docs:...``, ``meta:context``, ``meta:rendered*``) are
+``app.docstore``'s keys. Other modules use the typed methods, never a key.
+"""
+
+from __future__ import annotations
+
+from app.store.core import Batch, StoreCore, store_error
+from app.store.incidents import IncidentsMixin
+from app.store.outbox import OutboxMixin
+from app.store.polls import PollStateMixin
+from app.store.uploads import UploadsMixin
+
+__all__ = ["Batch", "Store", "StoreCore", "store_error"]
+
+
+class Store(IncidentsMixin, PollStateMixin, OutboxMixin, UploadsMixin, StoreCore):
+    """Typed access to the data directory's store."""

@@ -1,0 +1,243 @@
+"""The store's core (the only importer of diskcache): one SQLite file of versioned JSON records.
+
+Values are JSON text with a schema version ``v`` (never pickles); rendered documents are raw
+bytes. Everything one poll writes goes through one ``Batch`` committed in a single SQLite
+transaction, so a reader (or a process killed mid-poll) sees the poll entirely or not at all.
+
+Every SQLite or file-system failure becomes one ``StoreError`` line that names the store and
+what to do: a damaged file (``StoreDamagedError``: restore a backup or ``sqlite3 .recover``),
+a full disk (free space), a read-only directory, a busy store. A store that opens but cannot be
+written (a full disk, a read-only file system) can be opened read-only instead
+(``Store.open(..., read_only_fallback=True)``, what ``serve`` does): every read works, every
+commit raises.
+
+The one key spelled here is the store-wide change counter, which the incidents stage:
+
+    meta:generation        bumped by every commit that changed an incident
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Self
+
+import diskcache
+
+from app.codec import SCHEMA
+from app.errors import StoreDamagedError, StoreError
+
+log = logging.getLogger("toldfeed.store")
+
+GENERATION = "meta:generation"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps({"v": SCHEMA, "data": value}, ensure_ascii=False, separators=(",", ":"))
+
+
+def _loads(raw: Any) -> Any:
+    if raw is None:
+        return None
+    record = json.loads(raw)
+    if not isinstance(record, dict) or record.get("v") != SCHEMA:
+        raise StoreError(
+            f"unsupported record version {record.get('v') if isinstance(record, dict) else '?'}"
+        )
+    return record["data"]
+
+
+class Batch:
+    """Writes collected during a poll, committed together by ``Store.commit``."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.deleted: set[str] = set()
+        self.raw: dict[str, bytes] = {}
+
+    def put(self, key: str, value: Any) -> None:
+        """Queue a JSON value."""
+        self.deleted.discard(key)
+        self.values[key] = value
+
+    def put_bytes(self, key: str, value: bytes) -> None:
+        """Queue raw bytes (rendered documents)."""
+        self.raw[key] = value
+
+    def delete(self, key: str) -> None:
+        """Queue a deletion."""
+        self.values.pop(key, None)
+        self.deleted.add(key)
+
+    def __bool__(self) -> bool:
+        return bool(self.values or self.deleted or self.raw)
+
+
+_DAMAGED = ("not a database", "malformed", "corrupt", "no such table", "file is encrypted")
+_FULL = ("disk is full", "disk i/o error", "no space")
+
+
+def store_error(path: Path, doing: str, error: BaseException) -> StoreError:
+    """One line naming the store, what failed and what to do about it."""
+    reason = str(error) or type(error).__name__
+    said = reason.lower()
+    if isinstance(error, diskcache.Timeout) or "locked" in said:
+        return StoreError(f"store {path} is busy ({reason}): another process holds it; retry")
+    if isinstance(error, sqlite3.DatabaseError) and any(w in said for w in _DAMAGED):
+        return StoreDamagedError(
+            f"store {path} is damaged ({reason}): stop toldfeed, restore cache.db from a backup "
+            "or recover it with sqlite3 '.recover' (README: How to recover)"
+        )
+    if getattr(error, "errno", None) == errno.ENOSPC or any(w in said for w in _FULL):
+        return StoreError(
+            f"cannot {doing} store {path}: the data disk is full or failing ({reason}); "
+            "free space on it (README: How to recover)"
+        )
+    if isinstance(error, PermissionError) or "readonly" in said or "read-only" in said:
+        return StoreError(
+            f"cannot {doing} store {path}: not writable ({reason}); "
+            "make the data directory writable by toldfeed"
+        )
+    return StoreError(f"cannot {doing} store {path}: {reason}")
+
+
+class _ReadOnlyCache:
+    """diskcache's table read with SQLite in read-only mode (what a full disk still allows).
+
+    Every value toldfeed stores is a str key with its value inside the table (``raw`` keys,
+    values of mode raw), so a plain SELECT reads exactly what ``diskcache.Cache.get`` would.
+    """
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise FileNotFoundError(f"no store file at {path}")
+        self._lock = threading.Lock()
+        try:
+            self._db = self._connect(path, "mode=ro")
+        except sqlite3.OperationalError:
+            # read-only WAL needs a -shm file, which a full disk cannot hold; a store closed
+            # cleanly has no -wal left, so its one file is the whole store: read it as is
+            wal = path.with_name(path.name + "-wal")
+            if wal.exists() and wal.stat().st_size > 0:
+                raise
+            self._db = self._connect(path, "immutable=1")
+
+    def _connect(self, path: Path, mode: str) -> sqlite3.Connection:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, check_same_thread=False)
+        try:
+            db.execute("SELECT value FROM Cache WHERE key = ?", (GENERATION,)).fetchone()
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT value FROM Cache WHERE key = ? AND raw = 1", (key,)
+            ).fetchone()
+        return row[0] if row else None
+
+    def iterkeys(self) -> Iterator[Any]:
+        with self._lock:
+            keys = [k for (k,) in self._db.execute("SELECT key FROM Cache WHERE raw = 1")]
+        return iter(keys)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class StoreCore:
+    """Opening, reading and committing the data directory's store; the typed reads and writes
+    of each kind of record are in the per-domain mixins (``app.store.Store`` has them all)."""
+
+    def __init__(self, directory: Path, *, read_only: bool = False) -> None:
+        self.directory = directory
+        self.path = directory / "store"
+        self.read_only = read_only
+        self._cache: Any
+        try:
+            if read_only:
+                self._cache = _ReadOnlyCache(self.path / "cache.db")
+                return
+            directory.mkdir(parents=True, exist_ok=True)
+            self._cache = diskcache.Cache(
+                str(self.path),
+                eviction_policy="none",  # an archive: never cull
+                size_limit=2**50,
+                disk_min_file_size=2**30,  # keep every value inside SQLite: one transaction
+                statistics=False,
+                timeout=30,
+            )
+        except (OSError, sqlite3.Error, diskcache.Timeout) as e:
+            raise store_error(self.path, "open", e) from e
+
+    @classmethod
+    def open(cls, directory: Path, *, read_only_fallback: bool = False) -> Self:
+        """Open the store; with ``read_only_fallback``, read-only when it cannot be written
+        (a full disk, a read-only file system), never when it is damaged."""
+        try:
+            return cls(directory)
+        except StoreDamagedError:
+            raise
+        except StoreError as e:
+            if not read_only_fallback:
+                raise
+            store = cls(directory, read_only=True)
+            log.error("%s; serving what it holds, read-only", e)
+            return store
+
+    def close(self) -> None:
+        """Close the SQLite connection."""
+        self._cache.close()
+
+    def _read(self, key: str) -> Any:
+        try:
+            return self._cache.get(key)
+        except (OSError, sqlite3.Error, diskcache.Timeout) as e:
+            raise store_error(self.path, "read", e) from e
+
+    def get(self, key: str) -> Any:
+        """A JSON value, or None."""
+        return _loads(self._read(key))
+
+    def get_bytes(self, key: str) -> bytes | None:
+        """Raw bytes, or None."""
+        value = self._read(key)
+        return bytes(value) if isinstance(value, bytes | bytearray | memoryview) else None
+
+    def commit(self, batch: Batch) -> None:
+        """Write a batch atomically; StoreError (naming what to do) when it cannot."""
+        if not batch:
+            return
+        if self.read_only:
+            raise StoreError(
+                f"cannot write store {self.path}: it is open read-only (the disk was full or "
+                "not writable when toldfeed started); free space, then restart toldfeed"
+            )
+        try:
+            self._write(batch)
+        except (OSError, sqlite3.Error, diskcache.Timeout) as e:
+            raise store_error(self.path, "write", e) from e
+
+    def _write(self, batch: Batch) -> None:
+        """The one transaction of a batch (a subclass may stand in for a failing disk)."""
+        with self._cache.transact():
+            for key in batch.deleted:
+                self._cache.delete(key)
+            for key, value in batch.values.items():
+                self._cache.set(key, _dumps(value))
+            for key, raw in batch.raw.items():
+                self._cache.set(key, raw)
+
+    def _keys(self) -> list[Any]:
+        """Every key in the store, read at once."""
+        try:
+            return list(self._cache.iterkeys())
+        except (OSError, sqlite3.Error, diskcache.Timeout) as e:
+            raise store_error(self.path, "read", e) from e

@@ -1,0 +1,100 @@
+"""The store's incidents and their indexes: observations, references, oids, the counts.
+
+Keys (each spelled here only):
+
+    obs:<oid>              every distinct observation of one message
+    ref:<ref>              the oids whose primary reference is <ref>
+    key:<oid>              the incident key an oid belongs to
+    inc:<key>              the derived incident
+    meta:incident_count    how many incidents are stored
+
+and ``meta:generation`` (``app.store.core``), bumped with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from app.codec import (
+    incident_from_dict,
+    incident_to_dict,
+    observation_from_dict,
+    observation_to_dict,
+)
+from app.model import Incident, Observation
+from app.store.core import GENERATION, Batch, StoreCore
+
+_OBS, _REF, _KEY, _INC = "obs:", "ref:", "key:", "inc:"
+_INCIDENT_COUNT = "meta:incident_count"
+
+
+class IncidentsMixin(StoreCore):
+    """Observations, incidents and their indexes."""
+
+    def observations(self, oid: int) -> list[Observation]:
+        """Every stored observation of one message."""
+        return [observation_from_dict(d) for d in self.get(f"{_OBS}{oid}") or []]
+
+    def oids_for_ref(self, ref: str) -> set[int]:
+        """Messages whose primary reference is ``ref``."""
+        return set(self.get(f"{_REF}{ref}") or [])
+
+    def key_for_oid(self, oid: int) -> str | None:
+        """The incident key ``oid`` belongs to."""
+        value = self.get(f"{_KEY}{oid}")
+        return str(value) if value else None
+
+    def incident(self, key: str) -> Incident | None:
+        """One incident, or None."""
+        data = self.get(f"{_INC}{key}")
+        return incident_from_dict(data) if data else None
+
+    def iter_incidents(self) -> Iterator[Incident]:
+        """Every stored incident (order unspecified)."""
+        for key in self._keys():
+            if isinstance(key, str) and key.startswith(_INC):
+                data = self.get(key)
+                if data:
+                    yield incident_from_dict(data)
+
+    def generation(self) -> int:
+        """A counter bumped by every commit that changed an incident."""
+        return int(self.get(GENERATION) or 0)
+
+    def incident_count(self) -> int:
+        """How many incidents are stored."""
+        return int(self.get(_INCIDENT_COUNT) or 0)
+
+    @staticmethod
+    def stage_observations(batch: Batch, oid: int, observations: Sequence[Observation]) -> None:
+        """Queue the observation set of one message."""
+        batch.put(f"{_OBS}{oid}", [observation_to_dict(o) for o in observations])
+
+    @staticmethod
+    def stage_ref(batch: Batch, ref: str, oids: Iterable[int]) -> None:
+        """Queue the oids whose primary reference is ``ref``."""
+        batch.put(f"{_REF}{ref}", sorted(oids))
+
+    @staticmethod
+    def stage_incident(batch: Batch, incident: Incident) -> None:
+        """Queue one incident and its oid index."""
+        batch.put(f"{_INC}{incident.key}", incident_to_dict(incident))
+        for oid in incident.oids:
+            batch.put(f"{_KEY}{oid}", incident.key)
+
+    @staticmethod
+    def stage_forgotten(batch: Batch, oid: int) -> None:
+        """Queue the deletion of one message's observations and its incident index entry."""
+        batch.delete(f"{_OBS}{oid}")
+        batch.delete(f"{_KEY}{oid}")
+
+    @staticmethod
+    def stage_incident_removed(batch: Batch, key: str) -> None:
+        """Queue the deletion of an incident merged into another (its oids are re-keyed)."""
+        batch.delete(f"{_INC}{key}")
+
+    @staticmethod
+    def stage_generation(batch: Batch, generation: int, incident_count: int) -> None:
+        """Queue a new generation and incident count."""
+        batch.put(GENERATION, generation)
+        batch.put(_INCIDENT_COUNT, incident_count)

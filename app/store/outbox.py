@@ -1,0 +1,64 @@
+"""The store's outbox of push notifications (``app.notify``).
+
+Keys (each spelled here only):
+
+    outbox:<n>             notification number <n> (written by a poll, in its batch)
+    meta:outbox_seq        the highest notification number a poll has written
+    notify:state           the deliverer's bookkeeping: what is pending, figures per target
+
+A poll only adds numbers above ``outbox_seq`` (under the poll lock); only the deliverer
+rewrites a notification or ``notify:state`` (under its own lock): no lost updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.state_codec import (
+    notification_from_dict,
+    notification_to_dict,
+    outbox_state_from_dict,
+    outbox_state_to_dict,
+)
+from app.state_records import Notification, OutboxState
+from app.store.core import Batch, StoreCore
+
+_OUTBOX, _OUTBOX_SEQ, _NOTIFY = "outbox:", "meta:outbox_seq", "notify:state"
+
+
+class OutboxMixin(StoreCore):
+    """Queued notifications and the deliverer's bookkeeping."""
+
+    def outbox_seq(self) -> int:
+        """The highest notification number any poll has written (0: none)."""
+        return int(self.get(_OUTBOX_SEQ) or 0)
+
+    @staticmethod
+    def stage_notifications(batch: Batch, after: int, notes: Sequence[Notification]) -> None:
+        """Queue new notifications, numbered from ``after + 1``."""
+        for n, note in enumerate(notes, start=after + 1):
+            batch.put(f"{_OUTBOX}{n}", notification_to_dict(note))
+        if notes:
+            batch.put(_OUTBOX_SEQ, after + len(notes))
+
+    def notification(self, n: int) -> Notification | None:
+        """Notification number ``n``, or None (delivered ones are removed)."""
+        data = self.get(f"{_OUTBOX}{n}")
+        return notification_from_dict(data) if data else None
+
+    @staticmethod
+    def stage_notification(batch: Batch, n: int, note: Notification | None) -> None:
+        """Queue notification number ``n`` as it stands now; None removes it."""
+        if note is None:
+            batch.delete(f"{_OUTBOX}{n}")
+        else:
+            batch.put(f"{_OUTBOX}{n}", notification_to_dict(note))
+
+    def outbox_state(self) -> OutboxState:
+        """The deliverer's bookkeeping."""
+        return outbox_state_from_dict(self.get(_NOTIFY) or {})
+
+    @staticmethod
+    def stage_outbox_state(batch: Batch, state: OutboxState) -> None:
+        """Queue the deliverer's bookkeeping."""
+        batch.put(_NOTIFY, outbox_state_to_dict(state))
