@@ -72,6 +72,7 @@ def code_digest() -> str:
     for name in (
         "documents.py",
         "urls.py",
+        "url_values.py",
         "publish.py",
         "archive.py",
         "codec.py",

@@ -4,15 +4,15 @@ Built on Werkzeug's ``routing.Map`` (Flask's own ``url_for`` is built on it). Ea
 kind of ``app.documents`` has its rules here, once in English and once under ``/da/``; the
 converters check catalogue slugs, statuses and formats and say what is valid when a value is
 not. Query parameters (``lang``, ``limit``, ``status``, ``system``, ``page``) are checked by
-``resolve``. Whether an incident or a history page exists depends on the store, not on the
-map: a ``Holdings`` (the web worker's library) answers that when one is given.
+``resolve``; both use the checks of ``app.url_values``. Whether an incident or a history page
+exists depends on the store, not on the map: a ``Holdings`` (the web worker's library) answers
+that when one is given.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter, Map, MapAdapter, RequestRedirect, Rule
@@ -36,26 +36,19 @@ from app.documents import (
     SystemsApi,
 )
 from app.errors import RequestError
-from app.model import Lang, Status
-
-_STATUSES = ", ".join(s.value for s in Status)
-_INCIDENT_KEY = re.compile(r"^(INC\d{12}|WO\d{13}|oid-\d{1,12})$")
-_KEY_HINT = (
-    "incidents are named by their reference (INC + 12 digits, WO + 13 digits) or oid-<number>; "
-    "/api/incidents.json lists them"
+from app.model import Lang
+from app.url_values import (
+    Holdings,
+    check_format,
+    check_incident,
+    check_page,
+    check_status,
+    check_system,
+    parse_history_page,
+    parse_lang,
+    parse_limit,
+    parse_status,
 )
-
-
-class Holdings(Protocol):
-    """What exists besides the catalogue: incidents and history pages (asked per new URL)."""
-
-    def has_incident(self, key: str) -> bool:
-        """True when an incident with ``key`` is stored."""
-        ...
-
-    def history_pages(self, slug: str) -> int:
-        """How many history pages the system has (1 when it has 50 incidents or fewer)."""
-        ...
 
 
 class _CatalogueMap(Map):
@@ -82,9 +75,7 @@ class StatusConverter(BaseConverter):
 
     def to_python(self, value: str) -> str:
         """Check the status word."""
-        if value not in {s.value for s in Status}:
-            raise RequestError(404, f"unknown status {value[:40]!r}; valid: {_STATUSES}")
-        return value
+        return check_status(value)
 
 
 class FormatConverter(BaseConverter):
@@ -94,9 +85,7 @@ class FormatConverter(BaseConverter):
 
     def to_python(self, value: str) -> str:
         """Check the extension."""
-        if value not in {f.value for f in Format}:
-            raise RequestError(404, "feeds end in .atom, .rss or .json")
-        return value
+        return check_format(value)
 
 
 class IncidentConverter(BaseConverter):
@@ -106,13 +95,7 @@ class IncidentConverter(BaseConverter):
 
     def to_python(self, value: str) -> str:
         """Check the form (and, with holdings, that the incident exists)."""
-        if not _INCIDENT_KEY.match(value):
-            raise RequestError(404, f"unknown incident {value[:40]!r}; {_KEY_HINT}")
-        key = value.replace("-", ":", 1) if value.startswith("oid-") else value
-        holdings: Holdings | None = self.map.holdings  # type: ignore[attr-defined]
-        if holdings is not None and not holdings.has_incident(key):
-            raise RequestError(404, f"no incident {value!r} is stored; {_KEY_HINT}")
-        return key
+        return check_incident(value, self.map.holdings)  # type: ignore[attr-defined]
 
     def to_url(self, value: str) -> str:
         """``oid:<n>`` as ``oid-<n>`` (a colon in a path is awkward for static files)."""
@@ -126,24 +109,11 @@ class PageConverter(BaseConverter):
 
     def to_python(self, value: str) -> int:
         """Check the number."""
-        if not value.isdigit() or len(value) > 6 or int(value) < 2:
-            raise RequestError(
-                404,
-                f"page must be a whole number from 2 on (page 1 is /systems/<system>), not {value[:20]!r}",
-            )
-        return int(value)
+        return check_page(value)
 
     def to_url(self, value: Any) -> str:
         """The number as digits."""
         return str(value)
-
-
-def check_system(catalogue: Catalogue, slug: str) -> str:
-    """``slug`` if the catalogue has it, else a 404 RequestError listing the valid ones."""
-    if catalogue.get(slug) is None:
-        valid = ", ".join(catalogue.slugs)
-        raise RequestError(404, f"unknown system {slug[:60]!r}; valid systems: {valid}")
-    return slug
 
 
 # endpoint -> (rule paths under a language prefix, the document built from the path values)
@@ -300,7 +270,7 @@ class Urls:
             return SystemsApi()
         if endpoint == "stats":
             return StatsApi()
-        lang = self._lang(args, Lang(values["lang"]))
+        lang = parse_lang(args, Lang(values["lang"]))
         doc = _RULES[endpoint][1](lang, values)
         if isinstance(doc, Feed):
             if doc.scope is Scope.STATUS and args.get("status"):
@@ -310,68 +280,23 @@ class Urls:
                 doc.fmt,
                 doc.scope,
                 doc.value,
-                self._status(args.get("status")),
+                parse_status(args.get("status")),
                 self._limit(args.get("limit")),
             )
         if isinstance(doc, SystemPage):
-            return self._history_page(doc, args.get("page"))
+            return parse_history_page(doc, args.get("page"), self.holdings)
         if isinstance(doc, IncidentsApi):
             system = args.get("system")
             return IncidentsApi(
                 lang,
                 check_system(self.catalogue, system) if system else "",
-                self._status(args.get("status")),
+                parse_status(args.get("status")),
                 self._limit(args.get("limit")),
             )
         return doc
 
-    def _history_page(self, doc: SystemPage, value: str | None) -> SystemPage:
-        """``doc`` at the page of ``?page=`` (an alias of ``/page/N``), checked against holdings."""
-        page = doc.page
-        if value:
-            if doc.page > 1:
-                raise RequestError(400, "the page is already part of this page's path")
-            if not value.isdigit() or len(value) > 6 or int(value) < 1:
-                raise RequestError(
-                    400, f"page must be a whole number from 1 on, not {value[:20]!r}"
-                )
-            page = int(value)
-        if page > 1 and self.holdings is not None:
-            pages = self.holdings.history_pages(doc.system)
-            if page > pages:
-                raise RequestError(
-                    404, f"{doc.system} has {pages} page{'s' if pages > 1 else ''} of incidents"
-                )
-        return SystemPage(doc.lang, doc.system, page)
-
-    def _lang(self, args: Mapping[str, str], default: Lang) -> Lang:
-        value = args.get("lang")
-        if not value:
-            return default
-        if value not in {"en", "da"}:
-            raise RequestError(400, f"lang must be 'en' or 'da', not {value[:40]!r}")
-        return Lang(value)
-
     def _limit(self, value: str | None) -> int | None:
-        top = self.settings.feed_limit_max
-        if not value:
-            return None
-        if not value.isdigit() or not 1 <= int(value) <= top:
-            raise RequestError(
-                400, f"limit must be a whole number from 1 to {top}, not {value[:40]!r}"
-            )
-        number = int(value)
-        return None if number == self.settings.feed_limit_default else number
-
-    def _status(self, value: str | None) -> Status | None:
-        if not value:
-            return None
-        try:
-            return Status(value)
-        except ValueError:
-            raise RequestError(
-                400, f"status must be one of {_STATUSES}, not {value[:40]!r}"
-            ) from None
+        return parse_limit(value, self.settings.feed_limit_max, self.settings.feed_limit_default)
 
     # building ------------------------------------------------------------------------------
 
