@@ -1,0 +1,159 @@
+"""One incident derived from its observations, with when what subscribers see last changed. Pure.
+
+The fields come from the most recently updated message and the best-ranked reading
+(``app.merge.readings``); ``updated_at`` and ``closed_at`` come from replaying the observations
+in change-time order (see ``app.merge``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from app.merge.derived import earlier_messages, incident_fallback, incident_window, message_texts
+from app.merge.grouping import group_oids, incident_key
+from app.merge.readings import EPOCH, add_observations, change_time, fingerprint, ranking
+from app.merge.timeline import merge_updates
+from app.model import Incident, Kind, Lang, Observation, SourceKind, Status
+from app.upstream.links import link_problem
+from app.upstream.text import update_identity
+
+
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """Everything subscribers see, derived from one set of observations."""
+
+    incident: Incident
+
+    def signature(self) -> tuple[object, ...]:
+        i = self.incident
+        return (
+            tuple(sorted(i.title.items())),
+            i.status,
+            i.systems,
+            tuple(sorted(i.message_text.items())),
+            tuple(sorted((u.lang, update_identity(u.text)) for u in i.updates)),
+        )
+
+
+def _derive(key: str, observations: Sequence[Observation]) -> Incident:
+    by_oid: dict[int, list[Observation]] = {}
+    for obs in observations:
+        by_oid.setdefault(obs.oid, []).append(obs)
+
+    def message_time(oid: int) -> tuple[datetime, int]:
+        times = [o.last_updated_at or o.created_at or EPOCH for o in by_oid[oid]]
+        return (max(times), oid)
+
+    latest_oid = max(by_oid, key=message_time)
+    rank = ranking(observations)
+    latest = sorted(by_oid[latest_oid], key=rank, reverse=True)
+    ranked_all = sorted(observations, key=rank, reverse=True)
+
+    def pick(attr: str, lang: Lang | None = None) -> Observation | None:
+        for pool in (latest, ranked_all):
+            for obs in pool:
+                if getattr(obs, attr) and (lang is None or obs.lang == lang):
+                    return obs
+        return None
+
+    title: dict[str, str] = {}
+    html: dict[str, str] = {}
+    text: dict[str, str] = {}
+    links: dict[str, str] = {}
+    for lang in Lang:
+        if (t := pick("title", lang)) is not None:
+            title[lang] = t.title
+        if (m := pick("message_text", lang)) is not None:
+            html[lang], text[lang] = m.message_html, m.message_text
+        # a list row or detail page first, else any reading; never a link that may not be
+        # published (readings stored before links were checked may still carry one)
+        candidates = itertools.chain(
+            (o for o in latest if o.source_kind is not SourceKind.RSS), latest, ranked_all
+        )
+        for obs in candidates:
+            if obs.lang == lang and obs.link and link_problem(obs.link, None) is None:
+                links[lang] = obs.link
+                break
+    refs = sorted({r for o in observations for r in (*o.refs, *([o.ref] if o.ref else []))})
+    ref = None if key.startswith("oid:") else key
+    status_obs = pick("status")
+    kind_obs = pick("kind")
+    kind = kind_obs.kind if kind_obs and kind_obs.kind else None
+    if kind is None:
+        kind = Kind.SCHEDULED if ref and ref.startswith("WO") else Kind.DISRUPTION
+    if status_obs is not None and status_obs.status is not None:
+        status = status_obs.status
+    else:
+        status = Status.SCHEDULED if kind is Kind.SCHEDULED else Status.CURRENT
+    created = [o.created_at for o in observations if o.created_at]
+    updated = [o.last_updated_at for o in observations if o.last_updated_at]
+    published = min(created or updated or [o.observed_at for o in observations])
+    return Incident(
+        key=key,
+        refs=tuple(refs),
+        oids=tuple(sorted(by_oid)),
+        oid=latest_oid,
+        links=links,
+        title=title,
+        message_html=html,
+        message_text=text,
+        systems=tuple(sorted({s for o in observations for s in o.systems})),
+        unknown_systems=tuple(sorted({s for o in observations for s in o.unknown_systems})),
+        status=status,
+        kind=kind,
+        published_at=published,
+        updated_at=published,
+        upstream_updated_at=max([*updated, published]),
+        updates=merge_updates(observations),
+        earlier=earlier_messages(by_oid, latest_oid, rank),
+    )
+
+
+def derive_incident(observations: Iterable[Observation]) -> Incident:
+    """Merge every observation of one incident into the entry subscribers see."""
+    obs = add_observations((), observations)
+    if not obs:
+        raise ValueError("an incident needs at least one observation")
+    key = incident_key(obs)
+    incident = _derive(key, obs)
+
+    # replay in change-time order: updated_at is when the visible content last changed
+    def order(o: Observation) -> tuple[datetime, datetime, str]:
+        return (change_time(o), o.observed_at, fingerprint(o))
+
+    by_time = sorted(obs, key=order)
+    last_change = incident.published_at
+    closed_at: datetime | None = None
+    previous: tuple[object, ...] | None = None
+    index = 0
+    while index < len(by_time):
+        moment, seen_at = order(by_time[index])[:2]
+        while index < len(by_time) and order(by_time[index])[:2] == (moment, seen_at):
+            index += 1
+        signature = _Fields(_derive(key, by_time[:index])).signature()
+        if signature != previous:
+            if previous is not None and signature[1] != previous[1] and moment <= last_change:
+                # the status changed without an upstream edit: date it when it was seen
+                moment = seen_at
+            last_change = max(last_change, moment) if previous is not None else moment
+            if signature[1] is Status.CLOSED and (previous is None or previous[1] != signature[1]):
+                closed_at = moment  # when it became closed (again, if it was reopened)
+            previous = signature
+    texts = message_texts(obs)
+    return replace(
+        incident,
+        updated_at=max(last_change, incident.published_at),
+        window=incident_window(incident.kind, texts, incident.updates),
+        fallback=incident_fallback(texts, incident.updates),
+        closed_at=closed_at if incident.status is Status.CLOSED else None,
+    )
+
+
+def derive_incidents(observations: Iterable[Observation]) -> list[Incident]:
+    """Group observations into incidents and derive each (the whole merge, for tests)."""
+    obs = add_observations((), observations)
+    groups = group_oids(obs)
+    return [derive_incident([o for o in obs if o.oid in group]) for group in groups]

@@ -1,0 +1,65 @@
+"""An incident's update lines: each line once, dated by the most trusted source. Pure.
+
+Lines come from the parsers (detail pages' own history, pattern-matched lines) and from
+comparing the texts successive polls saw of the same list row.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from app.merge.readings import EPOCH, SOURCE_PRIORITY
+from app.model import Lang, Observation, SourceKind, Update
+from app.upstream.text import added_lines, update_identity
+
+
+def _poll_additions(observations: Sequence[Observation]) -> list[Update]:
+    """Lines a message gained between the versions successive polls saw of the same list.
+
+    Detail pages carry their own history (compared in the parser); list rows do not, so their
+    texts over time are compared here: what a later text adds (and still shows) is an update,
+    unless the change reads as a rewrite. Pattern-matched update lines merge with these.
+    """
+    texts: dict[tuple[int, Lang], dict[str, datetime]] = {}
+    for obs in observations:
+        if obs.source_kind is SourceKind.LIST and obs.message_text and obs.last_updated_at:
+            versions = texts.setdefault((obs.oid, obs.lang), {})
+            at = versions.get(obs.message_text)
+            versions[obs.message_text] = min(at, obs.last_updated_at) if at else obs.last_updated_at
+    found: list[Update] = []
+    for (_, lang), versions in texts.items():
+        ordered = sorted(versions.items(), key=lambda item: (item[1], item[0]))
+        latest = {update_identity(line) for line in ordered[-1][0].split("\n")}
+        for (older, _), (newer, at) in itertools.pairwise(ordered):
+            for line in added_lines(older.split("\n"), newer.split("\n")):
+                if update_identity(line) in latest:
+                    found.append(Update(text=line, lang=lang, at=None, seen_at=at))
+    return found
+
+
+def merge_updates(observations: Sequence[Observation]) -> tuple[Update, ...]:
+    """Each update line once; its time from the most trusted source that names one."""
+    best: dict[tuple[Lang, str], tuple[tuple[int, float, str], Update]] = {}
+    seen: dict[tuple[Lang, str], datetime] = {}
+    # additions found by comparing versions name no time: they never outrank a dated line
+    additions = [(SourceKind.RSS, u) for u in _poll_additions(observations)]
+    for kind, update in [
+        *((o.source_kind, u) for o in observations for u in o.updates),
+        *additions,
+    ]:
+        key = (update.lang, update_identity(update.text))
+        if update.seen_at and (key not in seen or update.seen_at < seen[key]):
+            seen[key] = update.seen_at
+        strength = (
+            SOURCE_PRIORITY[kind] if update.at else -1,
+            -(update.at or EPOCH).timestamp(),
+            update.text,
+        )
+        if key not in best or strength > best[key][0]:
+            best[key] = (strength, update)
+    merged = [replace(u, seen_at=seen.get(key)) for key, (_, u) in best.items()]
+    merged.sort(key=lambda u: (u.sort_at or EPOCH, u.lang, update_identity(u.text)), reverse=True)
+    return tuple(merged)
