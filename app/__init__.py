@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     from flask import Flask
 
     from app.config import Settings
@@ -16,9 +19,17 @@ if TYPE_CHECKING:
 
 
 def create_app(
-    settings: Settings | None = None, *, runtime: Runtime | None = None, poll: bool | None = None
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    poll: bool | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Flask:
-    """Build the WSGI app; with ``poll`` (default: ``settings.poll_on_serve``) start the poller."""
+    """Build the WSGI app; with ``poll`` (default: ``settings.poll_on_serve``) start the poller.
+
+    ``clock`` (default: the real one) is the time polls and health use (the demo's starts on
+    the morning of its samples).
+    """
     from app.webapp import build
 
-    return build(settings, runtime=runtime, poll=poll)
+    return build(settings, runtime=runtime, poll=poll, clock=clock)

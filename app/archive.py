@@ -2,21 +2,21 @@
 
 ``Archive`` holds the incidents newest change first, with a per-system index, and hands each
 feed its members without scanning the whole archive; per system it also keeps the history in
-publication order (for paging), the incidents by how far into time they reach (so figures read
-only the last months) and the sorted times to close, so a system page costs the same with 100
-or 10,000 archived. Every index is a sorted list kept with ``bisect`` per changed incident.
+publication order (for paging) and, in ``app.archive_figures``, what the figures need (the
+incidents by how far into time they reach, so figures read only the last months, and the
+sorted times to close), so a system page costs the same with 100 or 10,000 archived. Every
+index is a sorted list kept with ``bisect`` per changed incident (``app.sorted_index``).
 ``derived_documents`` and ``derived_changes`` say which incident and history pages exist and
 which a change affects.
 """
 
 from __future__ import annotations
 
-import bisect
 import itertools
-from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
+from app.archive_figures import SystemFigures
 from app.catalogue import Catalogue
 from app.documents import (
     HISTORY_PAGE,
@@ -29,21 +29,11 @@ from app.documents import (
     incident_documents,
 )
 from app.model import Incident, Status
+from app.sorted_index import SortedIncidents
 from app.state import SystemState, system_states
-from app.stats import (
-    CloseStats,
-    Figures,
-    close_duration,
-    close_stats,
-    daily_strip,
-    history_start,
-    monthly_stats,
-    reach,
-)
-from app.upstream.dates import to_local
+from app.stats import CloseStats, Figures
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-_FOREVER = datetime.max.replace(tzinfo=UTC)  # how far an open incident reaches
 _VERSIONS = itertools.count(1)  # shared by every Archive, so a version never repeats
 
 
@@ -59,75 +49,6 @@ def _by_publication(incident: Incident) -> tuple[datetime, str]:
     return (incident.published_at, incident.key)
 
 
-def _by_reach(incident: Incident) -> tuple[datetime, str]:
-    return (reach(incident) or _FOREVER, incident.key)
-
-
-class _Sorted:
-    """Incidents kept sorted by a key as they come and go (bisect: no re-sort per change)."""
-
-    def __init__(self, order: Callable[[Incident], tuple[Any, str]]) -> None:
-        self.order = order
-        self._keys: list[tuple[Any, str]] = []
-        self._items: list[Incident] = []
-
-    def add(self, incident: Incident) -> None:
-        key = self.order(incident)
-        at = bisect.bisect_left(self._keys, key)
-        self._keys.insert(at, key)
-        self._items.insert(at, incident)
-
-    def remove(self, incident: Incident) -> None:
-        key = self.order(incident)
-        at = bisect.bisect_left(self._keys, key)
-        if at < len(self._keys) and self._keys[at] == key:
-            del self._keys[at]
-            del self._items[at]
-
-    def newest(self) -> Iterator[Incident]:
-        """Largest key first."""
-        return reversed(self._items)
-
-    def newer_than(self, incident: Incident) -> int:
-        """How many items sort after ``incident`` (its place counted from the largest key)."""
-        return len(self._keys) - bisect.bisect_right(self._keys, self.order(incident))
-
-    def from_largest(self, start: int, stop: int) -> list[Incident]:
-        """Items ``start`` to ``stop`` (exclusive) counted from the largest key."""
-        count = len(self._items)
-        return self._items[max(0, count - stop) : max(0, count - start)][::-1]
-
-    def at_least(self, key: tuple[Any, str]) -> list[Incident]:
-        """Items whose key is ``key`` or larger, smallest first."""
-        return self._items[bisect.bisect_left(self._keys, key) :]
-
-    def largest_key(self) -> tuple[Any, str] | None:
-        """The largest key, None when empty."""
-        return self._keys[-1] if self._keys else None
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-class _Durations:
-    """Times to close kept sorted (bisect), with the bare durations for O(1) percentiles."""
-
-    def __init__(self) -> None:
-        self._keys: list[tuple[timedelta, str]] = []
-        self.values: list[timedelta] = []
-
-    def add(self, duration: timedelta, key: str) -> None:
-        at = bisect.bisect_left(self._keys, (duration, key))
-        self._keys.insert(at, (duration, key))
-        self.values.insert(at, duration)
-
-    def remove(self, duration: timedelta, key: str) -> None:
-        at = bisect.bisect_left(self._keys, (duration, key))
-        if at < len(self._keys) and self._keys[at] == (duration, key):
-            del self._keys[at]
-            del self.values[at]
-
-
 class Archive:
     """Every incident in memory, newest change first, indexed by key, system, openness, window.
 
@@ -137,39 +58,34 @@ class Archive:
 
     def __init__(self, incidents: Iterable[Incident] = ()) -> None:
         self.by_key: dict[str, Incident] = {}
-        self._all = _Sorted(_order)
-        self._systems: dict[str, _Sorted] = {}
+        self._all = SortedIncidents(_order)
+        self._systems: dict[str, SortedIncidents] = {}
         self._open: dict[str, Incident] = {}
-        self._statuses: dict[Status, _Sorted] = {status: _Sorted(_order) for status in Status}
-        self._windows = _Sorted(_by_start)
-        # per system: publication order (history pages), reach (figures), times to close
-        self._history: dict[str, _Sorted] = {}
-        self._reach: dict[str, _Sorted] = {}
-        self._durations: dict[str | None, _Durations] = {None: _Durations()}
+        self._statuses: dict[Status, SortedIncidents] = {
+            status: SortedIncidents(_order) for status in Status
+        }
+        self._windows = SortedIncidents(_by_start)
+        self._history: dict[str, SortedIncidents] = {}  # per system, publication order
+        self._figures = SystemFigures()  # per system: reach, times to close, figures made
         self._versions: dict[str, int] = {}
-        self._figures: dict[str, tuple[int, datetime, Figures]] = {}
         self._version = 0  # changes with every incident that comes, changes or goes
         self._states: tuple[tuple[int, datetime, int], dict[str, SystemState]] | None = None
         loaded = sorted(incidents, key=_order)
         for incident in loaded:  # appending in order: each insert lands at the end
             self._add(incident)
 
-    def _systems_of(self, incident: Incident) -> Iterable[str]:
+    def _systems_of(self, incident: Incident) -> dict[str, None]:
         return dict.fromkeys(incident.systems)  # a system named twice counts once
 
     def _add(self, incident: Incident) -> None:
         self._version = next(_VERSIONS)
         self.by_key[incident.key] = incident
         self._all.add(incident)
-        duration = close_duration(incident)
-        if duration is not None:
-            self._durations[None].add(duration, incident.key)
-        for system in self._systems_of(incident):
-            self._systems.setdefault(system, _Sorted(_order)).add(incident)
-            self._history.setdefault(system, _Sorted(_by_publication)).add(incident)
-            self._reach.setdefault(system, _Sorted(_by_reach)).add(incident)
-            if duration is not None:
-                self._durations.setdefault(system, _Durations()).add(duration, incident.key)
+        systems = self._systems_of(incident)
+        self._figures.add(incident, systems)
+        for system in systems:
+            self._systems.setdefault(system, SortedIncidents(_order)).add(incident)
+            self._history.setdefault(system, SortedIncidents(_by_publication)).add(incident)
             self._versions[system] = next(_VERSIONS)
         if incident.status is not Status.CLOSED:
             self._open[incident.key] = incident
@@ -181,16 +97,12 @@ class Archive:
         self._version = next(_VERSIONS)
         self.by_key.pop(incident.key, None)
         self._all.remove(incident)
-        duration = close_duration(incident)
-        if duration is not None:
-            self._durations[None].remove(duration, incident.key)
-        for system in self._systems_of(incident):
+        systems = self._systems_of(incident)
+        self._figures.remove(incident, systems)
+        for system in systems:
             if system in self._systems:
                 self._systems[system].remove(incident)
                 self._history[system].remove(incident)
-                self._reach[system].remove(incident)
-            if duration is not None and system in self._durations:
-                self._durations[system].remove(duration, incident.key)
             self._versions[system] = next(_VERSIONS)
         self._open.pop(incident.key, None)
         self._statuses[incident.status].remove(incident)
@@ -256,7 +168,7 @@ class Archive:
             status = Status(doc.value)
         # the narrowest index that holds every member; shows() checks the rest
         if system:
-            pool = self._systems.get(system, _Sorted(_order))
+            pool = self._systems.get(system, SortedIncidents(_order))
         elif status is not None:
             pool = self._statuses[status]
         else:
@@ -297,39 +209,12 @@ class Archive:
         return found.newer_than(incident) if found is not None else 0
 
     def figures(self, slug: str, now: datetime) -> Figures:
-        """The strip, months and time to close of ``slug`` at ``now``.
-
-        Only incidents reaching into the months shown are read. The figures are kept per
-        system and reused while no incident of it changed, the local day is the same and
-        every incident of it ended before the figures were made (then time changes nothing).
-        """
-        version = self.version(slug)
-        kept = self._figures.get(slug)
-        if kept is not None and kept[0] == version:
-            made_at, figures = kept[1], kept[2]
-            if made_at == now:
-                return figures
-            latest = self._reach[slug].largest_key() if slug in self._reach else None
-            if (
-                made_at < now
-                and to_local(made_at).date() == to_local(now).date()
-                and (latest is None or latest[0] <= made_at)
-            ):
-                return figures
-        found = self._reach.get(slug)
-        recent = found.at_least((history_start(now), "")) if found is not None else []
-        durations = self._durations.get(slug)
-        figures = Figures(
-            tuple(daily_strip(recent, slug, now)),
-            tuple(monthly_stats(recent, slug, now)),
-            close_stats(durations.values if durations is not None else []),
-        )
-        self._figures[slug] = (version, now, figures)
-        return figures
+        """The strip, months and time to close of ``slug`` at ``now`` (kept while current)."""
+        return self._figures.figures(slug, now, self.version(slug))
 
     def close_overall(self) -> CloseStats:
         """Time to close over every closed disruption (any system)."""
-        return close_stats(self._durations[None].values)
+        return self._figures.close_overall()
 
     @property
     def latest(self) -> datetime:

@@ -1,4 +1,7 @@
-"""The ``toldfeed`` command: poll, serve, export, publish, forget."""
+"""toldfeed: clean feeds, pages and calendars from the Danish Customs Agency's status page.
+
+Commands: poll, serve, export, publish, forget, notify-test (see README.md).
+"""
 
 from __future__ import annotations
 
@@ -153,8 +156,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return serve_forever(settings, args.host, args.port, demo=args.demo)
         if args.command == "export":
-            from app.export import export_all
+            from app.export import export_all, has_data
 
+            if not has_data(settings):
+                print(
+                    f"toldfeed: nothing to export: the store in {settings.data_dir} holds no "
+                    "incidents and was never polled; run `toldfeed poll` first (the demo of "
+                    "`serve --demo` keeps its store in <data dir>/demo: set TOLDFEED_DATA_DIR "
+                    "to it to export the demo)",
+                    file=sys.stderr,
+                )
+                return 1
             count = export_all(settings, args.dir)
             print(f"wrote {count} documents under {args.dir}")
             return 0

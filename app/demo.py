@@ -8,8 +8,10 @@ seconds: the real pipeline polls t1, t2 and t3 at their original times, then kee
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib.resources import files
 from typing import Any
 
@@ -78,3 +80,12 @@ def fill_demo(runtime: Any, transport: SampleTransport) -> None:
         transport.use(snap["name"])
         runtime.poll(local_to_utc(datetime.fromisoformat(snap["polled_at_local"])))
     transport.use(snapshots()[-1]["name"])
+
+
+def demo_clock(since: datetime | None = None) -> Callable[[], datetime]:
+    """The demo's clock: from the last snapshot's poll time (or ``since``, if later) onwards
+    in real time, so the pages read as they did that morning, not months later."""
+    start = local_to_utc(datetime.fromisoformat(snapshots()[-1]["polled_at_local"]))
+    start = max(start, since) if since is not None else start
+    began = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - began)

@@ -75,6 +75,8 @@ def code_digest() -> str:
         "url_values.py",
         "publish.py",
         "archive.py",
+        "archive_figures.py",
+        "sorted_index.py",
         "codec.py",
         "state_codec.py",
         "stats.py",
@@ -116,6 +118,7 @@ class RenderMark:
     key: str
     refreshed_at: datetime | None
     serial: int = 0  # bumped by every publish, so workers notice health-only changes too
+    base_url: str = ""  # the base URL the documents' links were built with
 
 
 def mark_from(data: Any) -> RenderMark | None:
@@ -127,6 +130,7 @@ def mark_from(data: Any) -> RenderMark | None:
         str(data["key"]),
         datetime.fromisoformat(refreshed) if refreshed else None,
         int(data.get("serial", 0)),
+        str(data.get("base_url", "")),
     )
 
 
@@ -136,7 +140,14 @@ def mark_to(mark: RenderMark) -> dict[str, Any]:
         "key": mark.key,
         "refreshed_at": mark.refreshed_at.isoformat() if mark.refreshed_at else None,
         "serial": mark.serial,
+        "base_url": mark.base_url,
     }
+
+
+def published_base_url(store: Store) -> str | None:
+    """The base URL the stored documents were built with, if any (see ``Runtime.open``)."""
+    mark = mark_from(store.get(RENDERED))
+    return mark.base_url or None if mark is not None else None
 
 
 def index_from(data: Any) -> dict[str, DocMeta]:

@@ -20,6 +20,14 @@ def _write(path: Path, body: bytes) -> None:
     os.replace(tmp, path)  # a static server never sees a half-written file
 
 
+def has_data(settings: Settings) -> bool:
+    """True when the data directory's store exists and was polled or holds incidents."""
+    if not (settings.data_dir / "store").is_dir():
+        return False  # and do not create one just to find it empty
+    with Runtime.open(settings) as runtime:
+        return runtime.store.incident_count() > 0 or runtime.store.last_poll() is not None
+
+
 def export_all(settings: Settings, directory: str | Path) -> int:
     """Write every canonical document under ``directory``; return how many.
 

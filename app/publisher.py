@@ -149,7 +149,9 @@ class Publisher:
         serial = mark.serial + 1 if mark is not None else 1
         batch.put(
             RENDERED,
-            mark_to(RenderMark(self._generation, self.key, ctx.refreshed_at, serial)),
+            mark_to(
+                RenderMark(self._generation, self.key, ctx.refreshed_at, serial, self.urls.base)
+            ),
         )
         # a change log, so that a copier (the bucket upload) reads only what changed
         changed_paths = [self.urls.export_path(d) for d in self.changed]

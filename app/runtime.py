@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import TracebackType
 
 from app.catalogue import Catalogue, load_catalogue
 from app.config import Settings, Source, load_sources
+from app.docstore import published_base_url
 from app.fetch import Fetcher, Poster, Transport
 from app.ingest import PollReport, run_poll
 from app.notify.targets import Target, load_targets
@@ -50,6 +51,10 @@ class Runtime:
         sources = load_sources(settings.sources)
         targets = load_targets(settings, catalogue.slugs)
         store = Store.open(settings.data_dir, read_only_fallback=read_only_fallback)
+        if not settings.base_url_set and (published := published_base_url(store)):
+            # TOLDFEED_BASE_URL unset: keep the base URL the stored documents use (a `serve`
+            # on its own address), so `toldfeed poll` or `export` beside it changes no link
+            settings = replace(settings, base_url=published)
         fetcher = Fetcher(settings, {s.url for s in sources}, transport=transport)
         return cls(settings, catalogue, sources, store, fetcher, targets, Poster(settings))
 

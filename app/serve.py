@@ -27,24 +27,26 @@ def build_app(settings: Settings, demo: bool) -> Any:
 
     if not demo:
         return create_app(settings)
-    from app.demo import SampleTransport, demo_settings, fill_demo
+    from app.demo import SampleTransport, demo_clock, demo_settings, fill_demo
     from app.service import Service
 
     settings = demo_settings(settings)
     transport = SampleTransport()
     runtime = Runtime.open(settings, transport=transport)
+    clock = demo_clock(runtime.store.poll_started_at())
     if runtime.store.generation() == 0:
         fill_demo(runtime, transport)
-        Service(runtime).poll_once(force=True)
+        Service(runtime, clock=clock).poll_once(force=True)
     log.info("demo store in %s, filled from the bundled samples (no network)", settings.data_dir)
-    return create_app(settings, runtime=runtime)
+    return create_app(settings, runtime=runtime, clock=clock)
 
 
 def serve_forever(settings: Settings, host: str, port: int, demo: bool = False) -> int:
     """Run until interrupted."""
     if not settings.base_url_set:  # links and self URLs point at where we listen
         shown = "localhost" if host in {"0.0.0.0", "127.0.0.1", "::"} else host
-        settings = replace(settings, base_url=f"http://{shown}:{port}")
+        # recorded with the documents, so `toldfeed poll` or `export` beside this server keeps it
+        settings = replace(settings, base_url=f"http://{shown}:{port}", base_url_set=True)
     server = make_server(build_app(settings, demo), host, port)
     log.info("toldfeed on http://%s:%d/ (data in %s)", host, port, settings.data_dir)
     server.run()

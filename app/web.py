@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
@@ -85,7 +85,8 @@ def _publish_report(settings: Any, store: Store) -> dict[str, Any] | None:
 @bp.get("/healthz")
 def healthz() -> Response:
     """JSON health: 200 while data is fresh, 503 once no source was read for too long."""
-    doc, status = health_report(current_app.extensions["toldfeed"], datetime.now(UTC))
+    state = current_app.extensions["toldfeed"]
+    doc, status = health_report(state, state.service.clock())
     response = jsonify(doc)
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"

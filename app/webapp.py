@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import Flask
@@ -33,13 +35,17 @@ class AppState:
 
 
 def build(
-    settings: Settings | None = None, *, runtime: Runtime | None = None, poll: bool | None = None
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    poll: bool | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Flask:
     """The Flask app with the document server in front; renders stored documents if stale."""
     settings = settings or Settings.from_env()
     # a store that cannot be written (a full disk) is served read-only: readers keep their feeds
     runtime = runtime or Runtime.open(settings, read_only_fallback=True)
-    service = Service(runtime)
+    service = Service(runtime) if clock is None else Service(runtime, clock=clock)
     library = Library(settings, runtime.catalogue, runtime.store)
     metrics = Metrics(runtime.store, [t.name for t in runtime.targets])
     app = Flask("app")

@@ -64,3 +64,16 @@ def test_poll_exits_2_on_a_configuration_error(
 def test_bad_environment_value_is_a_configuration_error(env: Path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("TOLDFEED_POLL_SECONDS", "often")
     assert main(["poll"]) == 2
+
+
+def test_the_demo_reads_as_on_the_morning_of_its_samples(tmp_path) -> None:
+    from app.config import Settings
+    from app.serve import build_app
+
+    app = build_app(Settings.from_env({}, data_dir=tmp_path), demo=True)
+    client = app.test_client()
+    index = client.get("/").get_data(as_text=True)
+    assert "ongoing disruption since 07:52" in index  # the same day: no date needed
+    assert "Data last refreshed: 20 May 2026 09:30" in index
+    assert client.get("/healthz").status_code == 200  # fresh on the demo's own clock
+    app.extensions["toldfeed"].runtime.close()

@@ -115,7 +115,16 @@ def test_slow_clients_do_not_delay_health_or_feeds(filled) -> None:
     app = create_app(filled, poll=False)
     server = make_server(app, "127.0.0.1", 0)
     port = server.effective_port
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopping = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except OSError:  # its sockets closed under its loop: how it stops
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     slow: list[socket.socket] = []
     try:
@@ -133,7 +142,9 @@ def test_slow_clients_do_not_delay_health_or_feeds(filled) -> None:
     finally:
         for s in slow:
             s.close()
+        stopping.set()
         server.close()
+        thread.join(timeout=5)
 
 
 def test_export_files_are_readable_by_a_web_server(filled, tmp_path: Path) -> None:
@@ -146,3 +157,31 @@ def test_export_files_are_readable_by_a_web_server(filled, tmp_path: Path) -> No
     index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert 'http-equiv="Content-Security-Policy"' in index
     assert "/healthz" not in index  # nothing that exists only on the live server
+
+
+def test_poll_and_export_beside_serve_keep_its_base_url(filled, tmp_path: Path) -> None:
+    # `toldfeed serve --port 8125` without TOLDFEED_BASE_URL publishes under its own address
+    served = replace(filled, base_url="http://localhost:8125", base_url_set=True)
+    create_app(served, poll=False).extensions["toldfeed"].runtime.close()
+    # a `toldfeed poll` and `export` from cron beside it, TOLDFEED_BASE_URL unset
+    beside = replace(filled, base_url="http://localhost:8000", base_url_set=False)
+    with Runtime.open(beside) as runtime:
+        assert runtime.settings.base_url == "http://localhost:8125"
+        Service(runtime, clock=lambda: T3 + timedelta(minutes=10)).poll_once(force=True)
+    from app.export import export_all
+
+    export_all(beside, tmp_path / "site")
+    atom = (tmp_path / "site" / "feeds" / "all.atom").read_text(encoding="utf-8")
+    assert "http://localhost:8125/feeds/all.atom" in atom and "localhost:8000" not in atom
+
+
+def test_export_of_an_empty_data_dir_says_so(
+    make_settings, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from app.cli import main
+
+    settings = make_settings()
+    monkeypatch.setenv("TOLDFEED_DATA_DIR", str(settings.data_dir))
+    assert main(["export", str(tmp_path / "site")]) == 1
+    assert "nothing to export" in capsys.readouterr().err
+    assert not (settings.data_dir / "store").exists()  # and no store was made to find that out
