@@ -76,4 +76,5 @@ def test_the_demo_reads_as_on_the_morning_of_its_samples(tmp_path) -> None:
     assert "ongoing disruption since 07:52" in index  # the same day: no date needed
     assert "Data last refreshed: 20 May 2026 09:30" in index
     assert client.get("/healthz").status_code == 200  # fresh on the demo's own clock
+    app.extensions["toldfeed_stop"].set()  # the demo's poller
     app.extensions["toldfeed"].runtime.close()
