@@ -17,7 +17,8 @@ from app.upstream.dates import combine_local
 from app.upstream.detail import parse_detail_page
 from app.upstream.listpage import parse_list_page
 from app.upstream.rss import parse_rss
-from app.upstream.windows import derive_fallback, derive_window, planned_times
+from app.upstream.window_times import planned_times
+from app.upstream.windows import derive_fallback, derive_window
 from tests.conftest import ROOT, SAMPLES
 
 CATALOGUE = load_catalogue(ROOT / "feeds" / "systems.toml")

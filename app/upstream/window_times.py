@@ -1,0 +1,222 @@
+"""Window times in text: the tokenizer and the grammar of dates, clock times and ranges (pure).
+
+A text is read as tokens (date, clock time, range separator, anything else) and windows are
+the shapes ``date time - date time``, ``date time - time``, ``time - date time``,
+``time - time date`` and ``time - time``; a shape without its own start date takes it from
+the other dates named nearby (the same line, the title, the lines before). Times are Danish
+local time and come back in UTC; nothing ambiguous is guessed (``planned_times`` gives None).
+The phrases are data in ``vocab.py``; how the times a timeline names move a window is
+``app.upstream.windows``. No I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
+
+from app.upstream import vocab
+from app.upstream.dates import combine_local, to_local
+from app.upstream.text import is_ref_line, match_update, normalize
+
+_FIRST_LINES = 3  # how many leading lines of a message may hold its planned times
+
+
+def _names(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_WD = rf"(?:(?P<wd>{_names(vocab.WINDOW_WEEKDAYS)})\.?,?\s+(?:the\s+|den\s+)?)"
+_DAY = r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\.?(?!\d)"
+# a year is never the start of a time range ("May 19 2030-2300" has no year)
+_YEAR = r"(?:,?\s*(?P<y>(?:19|20)\d{2})(?![\d.:]|\s*(?:[-–—]|to\b|til\b)\s*\d))"
+_MON = rf"(?P<mon>{_names(vocab.WINDOW_MONTHS)})\b\.?"
+_DATE_MD = re.compile(rf"\b{_WD}?{_MON}\s+{_DAY}{_YEAR}?")
+_DATE_DM = re.compile(rf"\b(?:{_WD}|den\s+)?{_DAY}\s+(?:of\s+)?{_MON}{_YEAR}?")
+_GAP = re.compile(
+    r"(?P<numeric>\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}[-/.]\d{1,2}[-/.]\d{4}\b)"
+    r"|(?P<time>(?<![\w.:])(?:(?P<hh>[01]\d|2[0-4])(?P<mm>[0-5]\d)"
+    r"|(?P<h>[01]?\d|2[0-4])[.:](?P<m>[0-5]\d))(?![\w:]|[.,]\d))"
+    rf"|(?P<sep>[-–—‐−]|\b(?:{_names(vocab.WINDOW_RANGE_WORDS)})\b)"
+    rf"|(?P<glue>,|\b(?:{_names(vocab.WINDOW_TIME_GLUE)})\b\.?)"
+    r"|(?P<space>\s+)|\w+|."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token: a date, a clock time, a range separator or a break (anything else)."""
+
+    kind: str  # D(ate), T(ime), S(eparator) or B(reak: anything else)
+    day: date | None = None  # None for a date whose year is not known
+    month_day: tuple[int, int] = (0, 0)
+    minutes: int = 0  # clock time in minutes after midnight; 24:00 is 1440
+
+
+class Span(NamedTuple):
+    """A window as its shape names it (days may be missing, times are minutes)."""
+
+    # no start day: one from the context; no end day: the start's (the next if the end is earlier)
+    start_day: date | None
+    start_min: int
+    end_day: date | None
+    end_min: int
+
+
+@dataclass(slots=True)
+class Reading:
+    """What one piece of text names: windows, dates no window used, signs of trouble."""
+
+    spans: list[Span] = field(default_factory=list)
+    free: list[Token] = field(default_factory=list)  # dates no span used
+    stray_time: bool = False  # a clock time in no window: unreadable ("1800-20150")
+    broken: bool = False  # an impossible date, a contradicting weekday, a year-less date used
+
+
+# window shapes over token kinds, longest first; in "1800-2300 Tuesday May 19, 2026, 0800-1200"
+# a date followed by a time starts the next window
+_SHAPE_RE = re.compile(r"DTSDT|DTST|TSDT|TSTD(?!T)|TST")
+# which token of a shape gives the start day, start time, end day and end time
+_SHAPES: dict[str, tuple[int | None, int, int | None, int]] = {
+    "DTSDT": (0, 1, 3, 4),  # Friday June 6, 2025, 2100 – Saturday June 7, 2025, 2200
+    "DTST": (0, 1, None, 3),  # Tuesday May 19, 2026, 1800-2300
+    "TSDT": (None, 0, 2, 3),  # 2100 – Saturday June 7, 2025, 2200
+    "TSTD": (3, 0, None, 2),  # 1800-2300 Tuesday May 19, 2026
+    "TST": (None, 0, None, 2),  # 08.00-20.00
+}
+
+
+def _full_date(year: int, month: int, day: int, weekday: int | None) -> date | None:
+    """The date, or None when it does not exist or its weekday says otherwise."""
+    try:
+        found = date(year, month, day)
+    except ValueError:
+        return None
+    return found if weekday is None or found.weekday() == weekday else None
+
+
+def _date_at(text: str, pos: int) -> re.Match[str] | None:
+    found = [m for r in (_DATE_MD, _DATE_DM) if (m := r.match(text, pos))]
+    # "2 may" with neither year nor weekday is too often no date at all ("step 2 may fail")
+    found = [m for m in found if m.re is _DATE_MD or m["y"] or m["wd"]]
+    return max(found, key=lambda m: m.end(), default=None)
+
+
+def tokenize(text: str) -> tuple[list[Token], bool]:
+    """Tokens of case-folded ``text`` (glue and spaces dropped) and whether a date is bad."""
+    toks: list[Token] = []
+    broken, pos = False, 0
+    while pos < len(text):
+        if (match := _date_at(text, pos)) is not None:
+            pos = match.end()
+            month, day = vocab.WINDOW_MONTHS[match["mon"]], int(match["d"])
+            weekday = vocab.WINDOW_WEEKDAYS[match["wd"]] if match["wd"] else None
+            year = int(match["y"]) if match["y"] else None
+            full = _full_date(year or 2000, month, day, weekday if year else None)  # a leap year
+            broken |= full is None
+            toks.append(Token("D", full if year else None, (month, day)))
+            continue
+        gap = _GAP.match(text, pos)
+        assert gap is not None  # the last alternative matches any character
+        pos = gap.end()
+        if gap["time"]:
+            hour, minute = int(gap["hh"] or gap["h"]), int(gap["mm"] or gap["m"])
+            # 24:00 closes a day; 24:30 is no clock time
+            kind = "T" if hour < 24 or minute == 0 else "B"
+            toks.append(Token(kind, minutes=hour * 60 + minute))
+        elif gap["sep"]:
+            toks.append(Token("S"))
+        elif not (gap["glue"] or gap["space"]) and not (toks and toks[-1].kind == "B"):
+            toks.append(Token("B"))
+    return toks, broken
+
+
+def read_times(text: str) -> Reading:
+    """The windows, free dates and stray times one piece of text names."""
+    toks, broken = tokenize(normalize(text).casefold())
+    kinds = "".join(t.kind for t in toks)
+    reading, i = Reading(broken=broken), 0
+    while i < len(toks):
+        if (shape := _SHAPE_RE.match(kinds, i)) is None:
+            reading.free += [toks[i]] if kinds[i] == "D" else []
+            reading.stray_time |= kinds[i] == "T"
+            i += 1
+            continue
+        t, (sd, sm, ed, em) = toks[i : shape.end()], _SHAPES[shape.group()]
+        start_day, end_day = (None if k is None else t[k].day for k in (sd, ed))
+        reading.spans.append(Span(start_day, t[sm].minutes, end_day, t[em].minutes))
+        # a date whose year is not known cannot date a window
+        reading.broken |= any(u.kind == "D" and u.day is None for u in t)
+        i = shape.end()
+    return reading
+
+
+def local_at(day: date, minutes: int) -> datetime | None:
+    """A Copenhagen wall-clock time on ``day`` in UTC; 24:00 is the next midnight."""
+    return combine_local(day + timedelta(days=minutes // 1440), minutes % 1440 // 60, minutes % 60)
+
+
+def resolve_span(
+    span: Span, contexts: Sequence[Sequence[Token]]
+) -> tuple[datetime, datetime] | None:
+    """A span's instants; a missing start day must be the one date of the nearest context."""
+    start_day = span.start_day
+    if start_day is None:
+        # "2100 – Saturday June 7, 2025, 2200" starts on a day before the one it names
+        options = (
+            {t.day for t in c if t.day and t.day < (span.end_day or date.max)} for c in contexts
+        )
+        days = next((found for found in options if found), set())
+        if len(days) != 1:
+            return None
+        (start_day,) = days
+    if span.end_day is None and span.end_min == span.start_min:
+        return None  # no length, or a whole day: one cannot tell
+    next_day = timedelta(days=1 if span.end_min < span.start_min else 0)
+    start = local_at(start_day, span.start_min)
+    end = local_at(span.end_day or start_day + next_day, span.end_min)
+    return (start, end) if start and end and start < end else None
+
+
+def _covers(window: tuple[datetime, datetime], dates: Iterable[Token]) -> bool:
+    """True when every date a title names lies within the window (else one is a typo)."""
+    first, last = (to_local(at).date() for at in window)
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    month_days = [(d.month, d.day) for d in days]
+    return all(t.day in days if t.day else t.month_day in month_days for t in dates)
+
+
+def planned_times(title: str, lines: Sequence[str]) -> tuple[datetime, datetime] | None:
+    """The planned window (UTC) the title or first lines name; None unless unambiguous."""
+    head = read_times(title)
+    body: list[Reading] = []
+    for line in lines:
+        if not normalize(line) or is_ref_line(line) or match_update(line, None):
+            continue  # update lines move a window; derive_window reads them
+        body.append(read_times(line))
+        if body[-1].spans or body[-1].stray_time or len(body) == _FIRST_LINES:
+            break
+    if any(r.broken or r.stray_time for r in (head, *body)):
+        return None
+    earlier = [t for r in body[:-1] for t in r.free]
+    found = [resolve_span(s, (head.free, [t for r in body for t in r.free])) for s in head.spans]
+    if body:
+        found += [resolve_span(s, (body[-1].free, head.free, earlier)) for s in body[-1].spans]
+    windows = set(found)
+    if len(windows) != 1:
+        return None
+    window = windows.pop()
+    return window if window is not None and _covers(window, head.free) else None
+
+
+def clock_after(text: str) -> tuple[date | None, int] | None:
+    """The clock time (and its date, if any) that ``text`` opens with: "to 2000", "til kl.
+    20.00", "to Wednesday May 20, 2026, 0200"; of "from 1800 to 1830" the second."""
+    toks, broken = tokenize(text)
+    kinds = "".join(t.kind for t in toks)
+    # a time further on ("extended. Next update at 21:00") is no new end
+    if broken or not (shape := re.match(r"TST|S?D?T", kinds)):
+        return None
+    return (toks[shape.end() - 2].day if shape.end() > 1 else None), toks[shape.end() - 1].minutes
