@@ -26,11 +26,12 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from app import create_app
+from app.bucket import RemoteObject
 from app.cli import main
 from app.config import S3Target, Settings, parse_s3_target
 from app.errors import ConfigError
 from app.export import export_all
-from app.objectstore import RemoteObject, Wanted, plan_uploads
+from app.objectstore import Wanted, plan_uploads
 from app.publish import Document
 from app.runtime import Runtime
 from app.service import Service
