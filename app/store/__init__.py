@@ -20,7 +20,7 @@ from app.store.outbox import OutboxMixin
 from app.store.polls import PollStateMixin
 from app.store.uploads import UploadsMixin
 
-__all__ = ["Batch", "Store", "StoreCore", "store_error"]
+__all__ = ["Batch", "Store", "store_error"]
 
 
 class Store(IncidentsMixin, PollStateMixin, OutboxMixin, UploadsMixin, StoreCore):
