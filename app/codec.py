@@ -90,15 +90,19 @@ def window_from_dict(d: dict[str, Any] | None) -> Window | None:
 
 def fallback_to_dict(f: Fallback | None) -> dict[str, Any] | None:
     """A fallback statement as JSON-ready data (also its shape in /api/incidents.json)."""
-    return None if f is None else {"allowed": f.allowed, "since": encode_time(f.since_at)}
+    if f is None:
+        return None
+    return {"allowed": f.allowed, "restricted": f.restricted, "since": encode_time(f.since_at)}
 
 
 def fallback_from_dict(d: dict[str, Any] | None) -> Fallback | None:
     """Inverse of ``fallback_to_dict``."""
-    return (
-        None
-        if not d
-        else Fallback(allowed=bool(d["allowed"]), since_at=decode_time(d.get("since")))
+    if not d:
+        return None
+    return Fallback(
+        allowed=bool(d["allowed"]),
+        since_at=decode_time(d.get("since")),
+        restricted=bool(d.get("restricted")),
     )
 
 

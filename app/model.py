@@ -125,6 +125,7 @@ class Fallback:
 
     allowed: bool
     since_at: datetime | None = None
+    restricted: bool = False  # "only if absolutely necessary": not allowed, but not ruled out
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,13 +29,12 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.poll_bench import free_port, sources_file, write_section  # noqa: E402
-
 from app import create_app  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from app.serve import make_server  # noqa: E402
 from app.service import Service  # noqa: E402
+from bench.poll_bench import free_port, sources_file, write_section  # noqa: E402
 
 
 def dripping_server(port: int) -> ThreadingHTTPServer:

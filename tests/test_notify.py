@@ -383,7 +383,7 @@ def test_webhook_teams_and_slack_say_what_changed(
     text = json.dumps(card, ensure_ascii=False)
     assert card["type"] == "AdaptiveCard" and incident.title_in("en") in text
     assert "Closed" in text  # its state
-    assert "Service window:" in text and "Fallback procedure: not allowed" in text
+    assert "Service window:" in text and "Fallback procedure: only if absolutely necessary" in text
     assert "Manifest" in text and "Latest" in text
     # the button leads to the incident's page on toldfeed (timeline, every message, links)
     assert card["actions"][0]["url"] == f"http://feeds.example.test/incidents/{incident.key}"
@@ -393,7 +393,9 @@ def test_webhook_teams_and_slack_say_what_changed(
     assert "Afsluttet" in body["text"]  # Danish, as the target asks
     kinds = [b["type"] for b in body["blocks"]]
     assert kinds[0] == "header" and "actions" in kinds
-    assert "Nødprocedure: ikke tilladt" in json.dumps(body, ensure_ascii=False)
+    assert "Nødprocedure: kun hvis det er absolut nødvendigt" in json.dumps(
+        body, ensure_ascii=False
+    )
 
 
 def test_slack_gets_at_most_one_message_a_second(

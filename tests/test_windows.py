@@ -518,7 +518,7 @@ T1, T2 = u("2026-04-01T12:37"), u("2026-04-03T09:50")
         ([(T1, ALLOW_EN)], Fallback(True, T1)),
         ([(T1, ALLOW_EN), (T2, WITHDRAW_EN)], Fallback(False, T2)),
         ([(T2, WITHDRAW_EN), (T1, ALLOW_EN)], Fallback(False, T2)),  # the latest, not the last
-        ([(T1, RESTRICT_EN)], Fallback(False, T1)),  # a restriction is no permission
+        ([(T1, RESTRICT_EN)], Fallback(False, T1, restricted=True)),  # no permission
         ([(T1, "The fallback procedure is not allowed.")], Fallback(False, T1)),
         ([(T1, "Fallback procedures may be used until further notice.")], Fallback(True, T1)),
         # Danish
@@ -546,7 +546,7 @@ T1, T2 = u("2026-04-01T12:37"), u("2026-04-03T09:50")
                     "nødvendigt.",
                 )
             ],
-            Fallback(False, T1),
+            Fallback(False, T1, restricted=True),
         ),
         (
             [
@@ -556,7 +556,7 @@ T1, T2 = u("2026-04-01T12:37"), u("2026-04-03T09:50")
                     "nødvendigt, fx ved letfordærvelige varer.",
                 )
             ],
-            Fallback(False, T1),
+            Fallback(False, T1, restricted=True),
         ),
         ([(T1, "Nødproceduren må ikke anvendes.")], Fallback(False, T1)),
         ([(T1, "Fallbackproceduren er ikke længere tilladt.")], Fallback(False, T1)),

@@ -25,7 +25,8 @@ def test_api_incidents_carry_window_fallback_and_closed_at(client) -> None:
         "sequence": 1,
     }
     assert rescheduled["closed_at"] == "2026-05-19T19:50:00+00:00"
-    assert rescheduled["fallback"]["allowed"] is False  # "only if absolutely necessary"
+    # "only if absolutely necessary": a restriction, not a permission
+    assert rescheduled["fallback"]["allowed"] is False and rescheduled["fallback"]["restricted"]
     ongoing = by_key["INC000001822307"]
     assert ongoing["window"] is None and ongoing["closed_at"] is None
     assert by_key["WO0000001589016"]["window"]["start"] == "2026-05-30T06:00:00+00:00"
@@ -36,7 +37,7 @@ def test_entries_show_the_window_in_danish_local_time_and_the_fallback(client) -
     entry = next(e for e in atom.entries if e.id.endswith("WO0000001586573"))
     html = entry.content[0].value
     assert "Service window: Tuesday 19 May 2026, 18:30-23:00 Danish time" in html
-    assert "Fallback procedure: not allowed" in html
+    assert "Fallback procedure: only if absolutely necessary (no general permission)" in html
     danish = feedparser.parse(client.get("/da/feeds/all.atom").data)
     entry = next(e for e in danish.entries if e.id.endswith("WO0000001586573"))
     assert "Servicevindue: tirsdag 19. maj 2026, 18:30-23:00 dansk tid" in entry.content[0].value

@@ -115,6 +115,8 @@ WORDS: dict[Lang, dict[str, str]] = {
         "window_cancelled": "{text} (cancelled)",
         "fallback_allowed": "Fallback procedure: allowed",
         "fallback_not_allowed": "Fallback procedure: not allowed",
+        "fallback_restricted": "Fallback procedure: only if absolutely necessary "
+        "(no general permission)",
         "system_disrupted": "disrupted",
         "system_maintenance": "maintenance",
         "system_maintenance_until": "maintenance until {until}",
@@ -266,6 +268,8 @@ WORDS: dict[Lang, dict[str, str]] = {
         "window_cancelled": "{text} (aflyst)",
         "fallback_allowed": "Nødprocedure: tilladt",
         "fallback_not_allowed": "Nødprocedure: ikke tilladt",
+        "fallback_restricted": "Nødprocedure: kun hvis det er absolut nødvendigt "
+        "(ingen generel tilladelse)",
         "system_disrupted": "driftsforstyrrelse",
         "system_maintenance": "servicevindue",
         "system_maintenance_until": "servicevindue til {until}",

@@ -89,7 +89,9 @@ def describe_window(window: Window, lang: Lang) -> str:
 
 def describe_fallback(fallback: Fallback, lang: Lang) -> str:
     """One line for the fallback procedure: ``Fallback procedure: allowed`` / ``not allowed``."""
-    return word(lang, "fallback_allowed" if fallback.allowed else "fallback_not_allowed")
+    if fallback.allowed:
+        return word(lang, "fallback_allowed")
+    return word(lang, "fallback_restricted" if fallback.restricted else "fallback_not_allowed")
 
 
 def describe_state(state: SystemState, lang: Lang, now: datetime | None = None) -> str:

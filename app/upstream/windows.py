@@ -37,9 +37,8 @@ _EXTENDED_BY = re.compile(vocab.WINDOW_EXTENDED_BY)
 _START_MOVED = _phrases(vocab.WINDOW_START_MOVED)
 _RESCHEDULED = _phrases(vocab.WINDOW_RESCHEDULED)
 _FALLBACK = _phrases(vocab.FALLBACK_SUBJECT)
-_NOT_ALLOWED = _phrases(
-    (*vocab.FALLBACK_WITHDRAWN, *vocab.FALLBACK_RESTRICTED, *vocab.FALLBACK_DENIED)
-)
+_DENIED = _phrases((*vocab.FALLBACK_WITHDRAWN, *vocab.FALLBACK_DENIED))
+_RESTRICTED = _phrases(vocab.FALLBACK_RESTRICTED)
 _ALLOWED = _phrases(vocab.FALLBACK_ALLOWED)
 
 
@@ -142,23 +141,27 @@ def derive_window(
     return Window(plan.start_at, plan.end_at, plan.cancelled, plan.sequence)
 
 
-def _fallback_verdict(text: str) -> bool | None:
-    """True/False when a sentence of ``text`` says whether the fallback may be used."""
+def _fallback_verdict(text: str) -> str | None:
+    """ "denied", "restricted" or "allowed" when a sentence of ``text`` says whether the
+    fallback may be used; None when none does."""
     sentences = re.split(r"(?<=[.!?;])\s+", normalize(text).casefold())
     about = [s for s in sentences if _FALLBACK.search(s)]
-    if any(_NOT_ALLOWED.search(s) for s in about):
-        return False  # checked first: "not allowed" contains "allowed"
-    return True if any(_ALLOWED.search(s) for s in about) else None
+    # checked in this order: "not allowed" and "only if necessary" read as "allowed" too
+    for verdict, phrases in (("denied", _DENIED), ("restricted", _RESTRICTED)):
+        if any(phrases.search(s) for s in about):
+            return verdict
+    return "allowed" if any(_ALLOWED.search(s) for s in about) else None
 
 
 def derive_fallback(statements: Sequence[tuple[datetime | None, str]]) -> Fallback | None:
     """The fallback state the latest statement about it gives; None when nothing is said."""
     said = [(at, v) for at, text in statements if (v := _fallback_verdict(text)) is not None]
     # undated text is the oldest; at one instant "not allowed" is taken as the later word
-    said.sort(key=lambda s: (s[0] is not None, s[0] or _MIN_AT, not s[1]))
+    said.sort(key=lambda s: (s[0] is not None, s[0] or _MIN_AT, s[1] != "allowed"))
     if not said:
         return None
-    allowed = said[-1][1]
+    verdict = said[-1][1]
     # a permission repeated in every version was given when it was first said
-    run = list(itertools.takewhile(lambda s: s[1] == allowed, reversed(said)))
-    return Fallback(allowed, min((at for at, _ in run if at is not None), default=None))
+    run = list(itertools.takewhile(lambda s: s[1] == verdict, reversed(said)))
+    since = min((at for at, _ in run if at is not None), default=None)
+    return Fallback(verdict == "allowed", since, restricted=verdict == "restricted")
