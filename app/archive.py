@@ -131,9 +131,11 @@ class Archive:
         """Incidents not closed, newest change first (all that can make a system's state)."""
         return sorted(self._open.values(), key=_order, reverse=True)
 
-    def windows(self, limit: int) -> list[Incident]:
-        """The ``limit`` incidents with the latest-starting windows (bounds the calendars)."""
-        return list(itertools.islice(self._windows.newest(), limit))
+    def windows(self, limit: int, system: str = "") -> list[Incident]:
+        """The ``limit`` incidents with the latest-starting windows (naming ``system``, if
+        given): what a calendar shows, bounded."""
+        found = (i for i in self._windows.newest() if not system or system in i.systems)
+        return list(itertools.islice(found, limit))
 
     def states(self, catalogue: Catalogue, now: datetime) -> dict[str, SystemState]:
         """Every catalogue system's state at ``now`` (worked out once per archive version and
@@ -271,6 +273,8 @@ def derived_changes(
         last = max(positions) // HISTORY_PAGE + 1
         if before.get(slug, 0) != archive.history_count(slug):
             last = max(old, new)
+        if old != new:
+            first = 1  # every page's pager says how many pages there are
         render += history_documents(slug, range(max(first, 2), min(last, new) + 1))
         delete += history_documents(slug, range(new + 1, old + 1))
     return render, delete

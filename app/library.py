@@ -141,18 +141,22 @@ class Library:
         return self._render(doc)
 
     def _load(self, path: str) -> Document | None:
+        meta = self._index.get(path)
         body = self.store.get_bytes(DOC + path)
         gz = self.store.get_bytes(DOCGZ + path)
-        meta = self._index.get(path)
         if body is None or gz is None or meta is None:
             return None
         doc = Document(body, meta.content_type, meta.etag, meta.last_modified, gz)
-        self._docs[path] = doc
+        # a publish may have committed between reading the index and the bytes: keep only
+        # bytes that are what the index says (else they are served once and read again)
+        if Document.etag_of(body) == meta.etag:
+            self._docs[path] = doc
         return doc
 
     def _get_derived(self, doc: Doc) -> Document:
         """A stored derived document; rendered here when the publisher has not written it yet."""
         with self._lock:
+            mark = self._mark
             cached = self._derived.get(doc)
             if cached is not None:
                 self._derived.move_to_end(doc)
@@ -168,6 +172,8 @@ class Library:
         else:
             return self._render(doc)
         with self._lock:
+            if self._mark is not mark:
+                return document  # the store moved on meanwhile: do not keep it
             self._derived[doc] = document
             while len(self._derived) > self.VARIANTS:
                 self._derived.popitem(last=False)
@@ -182,9 +188,12 @@ class Library:
             if self._archive is None:
                 self._archive = Archive(self.store.iter_incidents())
             archive = self._archive
+            mark = self._mark
         document = self.renderer.render(doc, archive, self.context, self.notice)
         size = _size(document)
         with self._lock:
+            if self._mark is not mark:
+                return document  # the store moved on meanwhile: do not keep it
             if size > self.variant_bytes or doc in self._variants:
                 return document  # too big to keep, or another thread just kept it
             self._variants[doc] = document

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -131,12 +132,16 @@ class Uploader:
         now: datetime,
         verify: bool = False,
         serial: int = 0,
+        budget_seconds: float | None = None,
     ) -> UploadResult:
         """Put what differs from the last upload (``verify``: from the bucket itself).
 
         ``documents`` in ``Publisher.stored()`` order. Never raises PublishError: a failure
-        is in the result and in the stored status, and what was not put stays pending.
+        is in the result and in the stored status, and what was not put stays pending. With
+        ``budget_seconds`` the run stops putting when it is spent (the rest stays pending), so
+        a slow bucket or a large first upload never holds the poll lock for long.
         """
+        deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
         target = str(self.bucket.target)
         sent = self.bucket.requests
         wanted = [
@@ -154,6 +159,8 @@ class Uploader:
                 checked = len(remote)
                 plan = plan_uploads(wanted, uploaded, target, self.cache_control, remote)
             for w in plan.put:
+                if deadline is not None and time.monotonic() > deadline:
+                    break  # what is left is pending: the next run goes on from here
                 body = documents[w.path].body
                 self.bucket.put(w.path, body, w.content_type, self.cache_control, w.sha256)
                 done.append(w)

@@ -82,10 +82,15 @@ class Document:
     last_modified: datetime
     stored_gzip: bytes | None = field(default=None, repr=False, compare=False)
 
+    @staticmethod
+    def etag_of(body: bytes) -> str:
+        """The ETag of ``body``: a hash of the bytes."""
+        return '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
+
     @classmethod
     def of(cls, body: bytes, content_type: str, last_modified: datetime) -> Document:
         """Wrap bytes: the ETag is a hash of the body."""
-        etag = '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
+        etag = cls.etag_of(body)
         return cls(body, content_type, etag, last_modified.replace(microsecond=0))
 
     @property
@@ -248,7 +253,7 @@ class Renderer:
         return document
 
     def _calendar(self, doc: Calendar, archive: Archive) -> Document:
-        chosen = [i for i in archive.windows(self.settings.feed_limit_max) if doc.shows(i)]
+        chosen = archive.windows(self.settings.feed_limit_max, doc.system)
         system = self.catalogue.get(doc.system) if doc.system else None
         name = (
             word(doc.lang, "calendar_system", name=system.name_in(doc.lang))

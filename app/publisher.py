@@ -5,6 +5,8 @@ See ``app.docstore`` for the store layout and the render key.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from app.archive import Archive, derived_changes, derived_documents, history_counts
 from app.catalogue import Catalogue
 from app.config import Settings
@@ -42,6 +44,18 @@ from app.publish import Document, Renderer
 from app.render.pages import PageContext
 from app.store import Batch, Store
 from app.urls import Urls
+
+
+def forward(old: DocMeta | None, modified: datetime) -> datetime:
+    """Last-Modified of a document whose bytes changed: never before the previous one.
+
+    A feed's date is its newest entry's; when that entry leaves (closed, moved to another
+    system, the blind notice gone) the date would go back, and a client revalidating with
+    If-Modified-Since alone would be told "not modified" and keep the old feed.
+    """
+    if old is not None and modified <= old.last_modified:
+        return old.last_modified + timedelta(seconds=1)
+    return modified
 
 
 class Publisher:
@@ -110,8 +124,13 @@ class Publisher:
         Everything is rendered when the render key differs from the stored one.
         """
         mark = self.stored_mark()
+        before = self._generation  # what the archive held before this change
         caught = self._catch_up(changed or [])
-        full = caught is None or changed is None or mark is None or mark.key != self.key
+        # the stored documents must reflect the archive as it was before this change; if an
+        # earlier publish failed after its poll committed (a crash, a full disk), they do not,
+        # and only a full render can tell what they miss
+        behind = mark is not None and mark.generation != before
+        full = caught is None or changed is None or mark is None or mark.key != self.key or behind
         touched, (derived, deleted) = caught or ([], ([], []))
         if full:
             derived, deleted = derived_documents(self.archive, self.slugs), []
@@ -141,7 +160,9 @@ class Publisher:
             self.changed.append(doc)
             batch.put_bytes(DOC + path, document.body)
             batch.put_bytes(DOCGZ + path, document.gzipped)
-            index[path] = DocMeta(document.etag, document.content_type, document.last_modified)
+            index[path] = DocMeta(
+                document.etag, document.content_type, forward(old, document.last_modified)
+            )
             written += 1
         batch.put(INDEX, index_to(index))
         batch.put(HISTORY, {slug: self.archive.history_count(slug) for slug in self.slugs})
@@ -194,7 +215,8 @@ class Publisher:
                 continue
             self.changed.append(doc)
             batch.put_bytes(DOCGZ + path, document.gzipped)
-            meta = DocMeta(document.etag, document.content_type, document.last_modified)
+            modified = forward(old, document.last_modified)
+            meta = DocMeta(document.etag, document.content_type, modified)
             batch.put(DOCMETA + path, meta_to(meta))
             written += 1
         for doc in deleted:

@@ -95,7 +95,6 @@ class Service:
         store = self.runtime.store
         ctx, notice = page_context(store.health(), self.settings, self.clock(), self.upstream_url())
         self.last_published = self.publisher.publish(ctx, notice, changed)
-        self.ping_hub()
         self.deliverer.wake()  # a poll may have queued notifications
         return self.last_published
 
@@ -162,7 +161,8 @@ class Service:
         # first run, a new target, `toldfeed publish` and a lost change log read everything
         only = None if changed is None or status is None else changed | set(status.pending_paths)
         documents = self.publisher.stored(only)
-        self.last_upload = self.uploader.run(documents, self.clock(), verify, serial)
+        budget = None if verify else self.settings.poll_budget_seconds
+        self.last_upload = self.uploader.run(documents, self.clock(), verify, serial, budget)
         return self.last_upload
 
     def sync_bucket(self, wait_seconds: float = 120.0) -> UploadResult | None:
@@ -218,6 +218,7 @@ class Service:
             changed = [*report.new_keys, *report.changed_keys, *report.removed_keys]
             self.publish(changed)
             self.upload()  # after the poll's commit; a failing bucket only leaves work pending
+            self.ping_hub()  # after the upload: the hub's fetch must find the new documents
             self._log(report)
             return report
         finally:
@@ -247,7 +248,14 @@ class Service:
         )
 
     def run(self, stop: threading.Event) -> None:
-        """Poll every ``poll_seconds`` (with jitter) until ``stop`` is set; never raises."""
+        """Render stored documents if they are not current, then poll every ``poll_seconds``
+        (with jitter) until ``stop`` is set; never raises."""
+        try:
+            self.ensure_published()
+        except StoreError as e:
+            log.error("rendering at start failed: %s; serving the documents already stored", e)
+        except Exception:
+            log.exception("rendering at start failed; serving the documents already stored")
         while not stop.is_set():
             try:
                 self.poll_once()

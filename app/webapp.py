@@ -46,6 +46,7 @@ def build(
     # a store that cannot be written (a full disk) is served read-only: readers keep their feeds
     runtime = runtime or Runtime.open(settings, read_only_fallback=True)
     service = Service(runtime) if clock is None else Service(runtime, clock=clock)
+    settings = runtime.settings  # with the base URL the stored documents use, when adopted
     library = Library(settings, runtime.catalogue, runtime.store)
     metrics = Metrics(runtime.store, [t.name for t in runtime.targets])
     app = Flask("app")
@@ -73,12 +74,19 @@ def build(
         frame_ancestors=settings.frame_ancestors,
         on_response=metrics.observe,
     )
-    try:
-        service.ensure_published()  # first run, an upgrade, a new base URL or catalogue
-    except StoreError as e:  # a full disk: serve the documents stored before
-        log.error("%s; serving the documents already stored", e)
+    polling = (settings.poll_on_serve if poll is None else poll) and not runtime.store.read_only
     if runtime.store.read_only:
         log.error("the store is read-only: not polling; free space and restart toldfeed")
-    elif settings.poll_on_serve if poll is None else poll:
+    if polling:
+        # the poller renders first (first run, an upgrade, a new base URL or catalogue): a
+        # worker starts serving what is stored at once, never held by a long render or by
+        # another worker's poll (gunicorn would kill a worker that loads for too long)
         app.extensions["toldfeed_stop"] = service.start()
+    else:
+        try:
+            service.ensure_published()
+        except StoreError as e:  # a full disk: serve the documents stored before
+            log.error("%s; serving the documents already stored", e)
+        except Exception:  # a render bug must not keep stored documents from being served
+            log.exception("rendering at start failed; serving the documents already stored")
     return app

@@ -467,6 +467,8 @@ def test_derived_changes_follow_where_an_incident_stands() -> None:
     assert {d for d in delete if isinstance(d, SystemPage)} == {
         SystemPage(lang, "ics", 3) for lang in Lang
     }
+    # page 2 is rendered again although no removed incident stood on it: its pager said "of 3"
+    assert {d.page for d in render if isinstance(d, SystemPage)} == {2}
     assert len([d for d in delete if isinstance(d, IncidentPage)]) == 2 * 21
 
 

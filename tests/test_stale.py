@@ -185,3 +185,35 @@ def test_export_of_an_empty_data_dir_says_so(
     assert main(["export", str(tmp_path / "site")]) == 1
     assert "nothing to export" in capsys.readouterr().err
     assert not (settings.data_dir / "store").exists()  # and no store was made to find that out
+
+
+def test_a_publish_lost_after_its_poll_is_made_good_by_the_next_poll(
+    filled, upstream: Upstream
+) -> None:
+    detail = next(p for p in upstream.documents if "oid=2461231" in p and "lang=us" in p)
+    line = "<p>Update 09:45 - Transit declarations are processed normally again.</p>"
+    marker = b'<div class="rteContent">'
+    upstream.documents[detail] = upstream.documents[detail].replace(
+        marker, marker + line.encode(), 1
+    )
+    settings = replace(filled, detail_refresh_seconds=0)
+    with Runtime.open(settings) as runtime:
+        # the poll commits its findings, then the process dies before publishing them
+        runtime.poll(T3 + timedelta(minutes=10))
+        # the next poll finds nothing new upstream
+        report = Service(runtime, clock=lambda: T3 + timedelta(minutes=20)).poll_once(force=True)
+        assert report is not None and not report.changed_keys
+    feed = create_app(settings, poll=False).test_client().get("/feeds/all.atom")
+    assert b"processed normally again" in feed.data
+
+
+def test_last_modified_never_goes_back() -> None:
+    from app.docstore import DocMeta
+    from app.publisher import forward
+
+    earlier = T3 - timedelta(days=1)
+    old = DocMeta('"a"', "application/atom+xml", T3)
+    # the newest entry left the feed: its date would go back a day
+    assert forward(old, earlier) == T3 + timedelta(seconds=1)
+    assert forward(old, T3 + timedelta(hours=1)) == T3 + timedelta(hours=1)
+    assert forward(None, earlier) == earlier
