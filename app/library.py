@@ -69,6 +69,7 @@ class Library:
         self._mark: RenderMark | None = None
         self._index: dict[str, DocMeta] = {}
         self._docs: dict[str, Document] = {}
+        self._hot: dict[Doc, Document] = {}  # record → stored document, until the store moves
         self._variants: OrderedDict[Doc, Document] = OrderedDict()
         self.variant_bytes = self.VARIANT_BYTES if variant_bytes is None else variant_bytes
         self.cached_bytes = 0  # what ``_variants`` holds
@@ -109,6 +110,7 @@ class Library:
                 p: d for p, d in self._docs.items() if p in index and index[p].etag == d.etag
             }
             self._index = index
+            self._hot = {}
             self._variants.clear()
             self.cached_bytes = 0
             self._archive = None
@@ -127,6 +129,9 @@ class Library:
     def get(self, doc: Doc) -> Document | None:
         """The document ``doc``; None when nothing is stored yet."""
         self._sync()
+        hot = self._hot.get(doc)  # the hot path: a stored document asked for again
+        if hot is not None:
+            return hot
         if is_derived(doc):
             return self._get_derived(doc)
         if doc.canonical:
@@ -135,6 +140,8 @@ class Library:
             if found is None and path in self._index:
                 found = self._load(path)
             if found is not None:
+                if self._docs.get(path) is found and len(self._hot) < 4096:
+                    self._hot[doc] = found
                 return found
             if not self._index:
                 return None

@@ -7,6 +7,7 @@ gzip when asked, add caching and CORS headers. Anything else falls through to Fl
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -29,6 +30,8 @@ _CSP = {"index": _PAGE_CSP, "system": _PAGE_CSP, "incident": _PAGE_CSP}
 def _not_modified(environ: dict[str, Any], doc: Document) -> bool:
     match = environ.get("HTTP_IF_NONE_MATCH")
     if match is not None:
+        if match == doc.etag:  # what a feed reader sends back: one tag, as given
+            return True
         tags = {t.strip().removeprefix("W/") for t in match.split(",")}
         return "*" in tags or doc.etag in tags
     since = environ.get("HTTP_IF_MODIFIED_SINCE")
@@ -43,12 +46,18 @@ def _not_modified(environ: dict[str, Any], doc: Document) -> bool:
     return False
 
 
-def _wants_gzip(environ: dict[str, Any]) -> bool:
-    for part in environ.get("HTTP_ACCEPT_ENCODING", "").split(","):
+@functools.lru_cache(maxsize=256)  # a handful of Accept-Encoding values cover all clients
+def _accepts_gzip(header: str) -> bool:
+    for part in header.split(","):
         name, _, params = part.strip().partition(";")
         if name.strip() in {"gzip", "*"}:
             return params.replace(" ", "") not in {"q=0", "q=0.0", "q=0.00", "q=0.000"}
     return False
+
+
+def _wants_gzip(environ: dict[str, Any]) -> bool:
+    header: str = environ.get("HTTP_ACCEPT_ENCODING") or ""
+    return bool(header) and _accepts_gzip(header[:200])
 
 
 class DocumentServer:
