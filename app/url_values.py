@@ -18,7 +18,7 @@ from app.errors import RequestError
 from app.model import Lang, Status
 
 _STATUSES = ", ".join(s.value for s in Status)
-_INCIDENT_KEY = re.compile(r"^(INC\d{12}|WO\d{13}|oid-\d{1,12})$")
+_INCIDENT_KEY = re.compile(r"^(INC\d{12}|WO\d{13}|oid[-:]\d{1,12})$")
 _KEY_HINT = (
     "incidents are named by their reference (INC + 12 digits, WO + 13 digits) or oid-<number>; "
     "/api/incidents.json lists them"
@@ -63,10 +63,11 @@ def check_format(value: str) -> str:
 
 
 def check_incident(value: str, holdings: Holdings | None) -> str:
-    """The incident key a path names (``oid-<n>`` is ``oid:<n>``); with holdings, a stored one."""
+    """The incident key a path names (``oid-<n>``, or the API's ``oid:<n>``, is ``oid:<n>``);
+    with holdings, a stored one."""
     if not _INCIDENT_KEY.match(value):
         raise RequestError(404, f"unknown incident {value[:40]!r}; {_KEY_HINT}")
-    key = value.replace("-", ":", 1) if value.startswith("oid-") else value
+    key = "oid:" + value[4:] if value.startswith("oid") else value
     if holdings is not None and not holdings.has_incident(key):
         raise RequestError(404, f"no incident {value!r} is stored; {_KEY_HINT}")
     return key

@@ -522,3 +522,11 @@ def test_an_incident_stored_before_its_pages_is_rendered_on_demand(filled) -> No
     assert response.status_code == 200
     assert "Archived disruption 7" in response.get_data(as_text=True)
     app.extensions["toldfeed"].runtime.close()
+
+
+def test_an_incident_without_reference_is_found_by_either_spelling_of_its_key(client) -> None:
+    canonical = client.get("/incidents/oid-2460944")
+    assert canonical.status_code == 200
+    as_in_the_api = client.get("/incidents/oid:2460944")  # the key /api/incidents.json shows
+    assert as_in_the_api.status_code == 200 and as_in_the_api.data == canonical.data
+    assert client.get("/incidents/oid-1").status_code == 404
