@@ -80,6 +80,10 @@ def test_every_published_document_answers_and_every_feed_is_valid(client) -> Non
             danish = path.startswith("/da/")
             assert len(outlines) == 4 + 14  # one language per file: entry ids never repeat
             assert all(o.get("xmlUrl").count("/da/") == danish for o in outlines)
+            calendars = ET.fromstring(body).findall(".//outline[@type='link']")
+            assert len(calendars) == 1 + 14 and all(
+                c.get("url").endswith(".ics") for c in calendars
+            )
 
 
 def test_entries_are_one_per_incident_with_stable_ids_in_every_feed(client) -> None:

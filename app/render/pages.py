@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from app.catalogue import Catalogue, System
 from app.codec import incident_to_dict
 from app.documents import (
+    Calendar,
     Feed,
     Format,
     IndexPage,
@@ -197,6 +198,20 @@ def render_opml(catalogue: Catalogue, urls: Urls, lang: Lang) -> bytes:
             f'<outline type="rss" text="{escape(feed)}" title="{escape(feed)}" '
             f'xmlUrl="{escape(atom)}" htmlUrl="{escape(html_url)}"/>'
         )
+    # the calendars beside the feeds (link outlines: feed readers skip them, people find them)
+    calendars = [Calendar(lang)] + [Calendar(lang, slug) for slug in catalogue.slugs]
+    lines.append(f'<outline text="{escape(WORDS[lang]["calendars"])}">')
+    for calendar in calendars:
+        system = catalogue.get(calendar.system) if calendar.system else None
+        name = (
+            WORDS[lang]["calendar_system"].format(name=system.name_in(lang))
+            if system
+            else WORDS[lang]["calendar_all"]
+        )
+        lines.append(
+            f'<outline type="link" text="{escape(name)}" url="{escape(urls.url(calendar))}"/>'
+        )
+    lines.append("</outline>")
     lines += ["</body>", "</opml>"]
     return "\n".join(lines).encode("utf-8")
 
