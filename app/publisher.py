@@ -134,7 +134,9 @@ class Publisher:
         touched, (derived, deleted) = caught or ([], ([], []))
         if full:
             derived, deleted = derived_documents(self.archive, self.slugs), []
-        deleted += [doc for key in sorted(self._gone) for doc in incident_documents(key)]
+        # incidents gone from the archive, unless this very change brought them back
+        gone = sorted(self._gone - set(self.archive.by_key))
+        deleted += [doc for key in gone for doc in incident_documents(key)]
         deleted += self._pages_past_end()
         self._gone.clear()
         stored_context = self.store.get(CONTEXT) or {}

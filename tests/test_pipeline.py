@@ -203,3 +203,16 @@ def test_the_report_finishes_when_the_clock_says(
         later = runtime.poll(now + HOUR)  # default clock: the poll's own time plus its duration
         assert later.finished_at is not None
         assert now + HOUR <= later.finished_at < now + HOUR + timedelta(seconds=60)
+
+
+def test_a_batch_applies_a_key_s_last_operation() -> None:
+    from app.store import Batch
+
+    batch = Batch()
+    batch.put_bytes("docgz:incidents/x.html", b"page")
+    batch.delete("docgz:incidents/x.html")  # deleted after it was written: gone
+    assert "docgz:incidents/x.html" not in batch.raw
+    batch.delete("docgz:incidents/y.html")
+    batch.put_bytes("docgz:incidents/y.html", b"page")  # written after it was deleted: kept
+    assert "docgz:incidents/y.html" not in batch.deleted
+    assert batch.raw["docgz:incidents/y.html"] == b"page"

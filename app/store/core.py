@@ -67,11 +67,13 @@ class Batch:
 
     def put_bytes(self, key: str, value: bytes) -> None:
         """Queue raw bytes (rendered documents)."""
+        self.deleted.discard(key)
         self.raw[key] = value
 
     def delete(self, key: str) -> None:
-        """Queue a deletion."""
+        """Queue a deletion (it cancels a write of the same key queued before it)."""
         self.values.pop(key, None)
+        self.raw.pop(key, None)
         self.deleted.add(key)
 
     def __bool__(self) -> bool:
