@@ -275,7 +275,9 @@ class Renderer:
         entries = [self.entry(incident, doc.lang) for incident in chosen]
         if notice is not None and doc.carries_notice:
             entries.insert(0, render_entry(notice, self.catalogue, doc.lang))
-        updated = max((e.incident.updated_at for e in entries), default=archive.latest)
+        updated = max(
+            (e.incident.updated_at for e in entries), default=_EPOCH
+        )  # its own members only
         title = feed_title(self.catalogue, doc.scope, doc.value, doc.lang)
         if doc.status is not None:
             title = f"{title} ({word(doc.lang, doc.status.value)})"
