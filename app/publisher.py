@@ -5,7 +5,7 @@ See ``app.docstore`` for the store layout and the render key.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from app.archive import Archive, derived_changes, derived_documents, history_counts
 from app.catalogue import Catalogue
@@ -39,11 +39,16 @@ from app.documents import (
     history_pages,
     incident_documents,
 )
-from app.model import Incident
+from app.model import Incident, Lang
 from app.publish import Document, Renderer
 from app.render.pages import PageContext
 from app.store import Batch, Store
 from app.urls import Urls
+
+
+def _desc(text: str) -> tuple[int, ...]:
+    """A sort key that orders strings from last to first."""
+    return (*(-ord(c) for c in text), 1)
 
 
 def forward(old: DocMeta | None, modified: datetime) -> datetime:
@@ -240,27 +245,47 @@ class Publisher:
     def _load(self, path: str, meta: DocMeta | None) -> Document | None:
         return load_derived(self.store, path, meta)
 
+    def _derived_order(self, path: str) -> tuple[object, ...]:
+        """Where a derived document's path stands in ``derived_documents``' order (incident
+        pages newest change first, then each system's history pages), without listing them all."""
+        found = self.urls.match("/" + path)
+        if found is None:
+            return (2,)
+        endpoint, values = found
+        lang = list(Lang).index(Lang(values["lang"]))
+        if endpoint == "incident":
+            incident = self.archive.by_key.get(values["key"])
+            at = incident.updated_at if incident is not None else datetime.min.replace(tzinfo=UTC)
+            return (0, -at.timestamp(), _desc(values["key"]), lang)
+        slug = str(values.get("system", ""))
+        place = self.slugs.index(slug) if slug in self.slugs else len(self.slugs)
+        return (1, place, lang, -int(values.get("page", 0)))
+
     def stored(self, only: set[str] | None = None) -> dict[str, Document]:
         """Every stored document (for export), by export path, in the order to publish them;
-        with ``only``, just those paths (nothing else is read).
+        with ``only``, just those paths (nothing else is read or listed, so the cost follows
+        the change, not the archive).
 
-        Derived documents (incident pages, later history pages) first, as they are linked from
-        the canonical ones.
+        Derived documents (incident pages, then later history pages) first, as they are linked
+        from the canonical ones.
         """
         self.sync()
-        index = index_from(self.store.get(INDEX))
+        canonical = [self.urls.export_path(doc) for doc in self.docs]
+        if only is None:
+            derived = [
+                self.urls.export_path(d) for d in derived_documents(self.archive, self.slugs)
+            ]
+        else:
+            listed = set(canonical)
+            derived = sorted((p for p in only if p not in listed), key=self._derived_order)
+            canonical = [p for p in canonical if p in only]
         found: dict[str, Document] = {}
-        for doc in derived_documents(self.archive, self.slugs):
-            path = self.urls.export_path(doc)
-            if only is not None and path not in only:
-                continue
+        for path in derived:
             document = self._load(path, meta_from(self.store.get(DOCMETA + path)))
             if document is not None:
                 found[path] = document
-        for doc in self.docs:
-            path = self.urls.export_path(doc)
-            if only is not None and path not in only:
-                continue
+        index = index_from(self.store.get(INDEX))
+        for path in canonical:
             meta = index.get(path)
             body = self.store.get_bytes(DOC + path)
             gz = self.store.get_bytes(DOCGZ + path)

@@ -154,12 +154,13 @@ class Service:
         mark = self.publisher.stored_mark()
         serial = mark.serial if mark is not None else 0
         status = self.runtime.store.publish_status()
-        changed = None
-        if not verify and status is not None and status.target == str(self.uploader.bucket.target):
-            changed = self.publisher.changed_since(status.serial)
         # after a poll only what changed since the last run (and what it left) is read; the
         # first run, a new target, `toldfeed publish` and a lost change log read everything
-        only = None if changed is None or status is None else changed | set(status.pending_paths)
+        only = None
+        if not verify and status is not None and status.target == str(self.uploader.bucket.target):
+            changed = self.publisher.changed_since(status.serial)
+            if changed is not None:
+                only = changed | set(status.pending_paths)
         documents = self.publisher.stored(only)
         budget = None if verify else self.settings.poll_budget_seconds
         self.last_upload = self.uploader.run(documents, self.clock(), verify, serial, budget)
