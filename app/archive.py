@@ -18,16 +18,8 @@ from datetime import UTC, datetime
 
 from app.archive_figures import SystemFigures
 from app.catalogue import Catalogue
-from app.documents import (
-    HISTORY_PAGE,
-    Doc,
-    Feed,
-    IncidentsApi,
-    Scope,
-    history_documents,
-    history_pages,
-    incident_documents,
-)
+from app.document_sets import history_documents, history_pages, incident_documents
+from app.documents import HISTORY_PAGE, Doc, Feed, IncidentsApi, Scope
 from app.model import Incident, Status
 from app.sorted_index import SortedIncidents
 from app.state import SystemState, system_states

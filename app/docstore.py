@@ -12,7 +12,7 @@ parameters (``?limit=``, ``?status=``) are rendered on demand and cached per sto
 a cache bounded by bytes (``VARIANT_BYTES``, body plus gzip form), least recently used out
 first: a thousand distinct ``?limit=`` values cost a worker at most that much.
 
-Derived documents (incident pages and later history pages, ``app.documents.is_derived``) exist
+Derived documents (incident pages and later history pages, ``app.document_sets.is_derived``) exist
 per incident, so they have no place in the one index that every publish reads and writes: each
 keeps its headers under its own key, a poll writes only those its changes affect (an incident's
 two pages, the history pages it stands on), and the Library renders one on demand when it is not
@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from app.catalogue import Catalogue
@@ -60,28 +62,45 @@ CHANGES = "docs:changed:"  # per publish serial: the export paths whose bytes it
 CHANGES_KEPT = 1000  # publishes whose change lists are kept (older ones: read everything)
 
 
+_SHAPING_FOLDERS = ("render", "templates")  # every file in them, subfolders included
+_SHAPING_MODULES = (
+    "documents.py",
+    "document_sets.py",
+    "urls.py",
+    "url_converters.py",
+    "url_values.py",
+    "publish.py",
+    "archive.py",
+    "archive_figures.py",
+    "sorted_index.py",
+    "codec.py",
+    "state_codec.py",
+    "stats.py",
+)
+
+
+def _folder_sources(folder: Traversable, name: str) -> Iterator[tuple[str, Traversable]]:
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        path = f"{name}/{item.name}"
+        if item.is_dir() and item.name != "__pycache__":
+            yield from _folder_sources(item, path)
+        elif item.is_file() and item.name.endswith((".py", ".html", ".css")):
+            yield path, item
+
+
+def shaping_sources() -> list[tuple[str, Traversable]]:
+    """The code and templates that shape documents, by path inside the package."""
+    root = files("app")
+    found = [s for f in _SHAPING_FOLDERS for s in _folder_sources(root.joinpath(f), f)]
+    return found + [(name, root.joinpath(name)) for name in _SHAPING_MODULES]
+
+
 @cache
 def code_digest() -> str:
     """A digest of the code and templates that shape documents (changes with any upgrade)."""
     h = hashlib.blake2b(digest_size=8)
-    root = files("app")
-    for folder in ("render", "templates"):
-        for item in sorted(root.joinpath(folder).iterdir(), key=lambda p: p.name):
-            if item.is_file() and item.name.endswith((".py", ".html", ".css")):
-                h.update(item.name.encode() + b"\0" + item.read_bytes())
-    for name in (
-        "documents.py",
-        "urls.py",
-        "url_values.py",
-        "publish.py",
-        "archive.py",
-        "archive_figures.py",
-        "sorted_index.py",
-        "codec.py",
-        "state_codec.py",
-        "stats.py",
-    ):
-        h.update(name.encode() + b"\0" + root.joinpath(name).read_bytes())
+    for path, item in shaping_sources():
+        h.update(path.encode() + b"\0" + item.read_bytes())
     return h.hexdigest()
 
 

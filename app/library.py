@@ -28,12 +28,8 @@ from app.docstore import (
     mark_from,
     meta_from,
 )
-from app.documents import (
-    Doc,
-    IncidentPage,
-    history_pages,
-    is_derived,
-)
+from app.document_sets import history_pages, is_derived
+from app.documents import Doc, IncidentPage
 from app.model import Incident
 from app.publish import Document, Renderer
 from app.render.pages import PageContext

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from app.archive import Archive
 from app.catalogue import Catalogue
 from app.config import Settings
+from app.document_sets import history_pages
 from app.documents import (
     Badge,
     Calendar,
@@ -32,7 +33,6 @@ from app.documents import (
     StatsApi,
     SystemPage,
     SystemsApi,
-    history_pages,
 )
 from app.model import Incident, Lang
 from app.render.calendar import render_calendar

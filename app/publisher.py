@@ -32,13 +32,13 @@ from app.docstore import (
     meta_to,
     render_key,
 )
-from app.documents import (
-    Doc,
+from app.document_sets import (
     canonical_documents,
     history_documents,
     history_pages,
     incident_documents,
 )
+from app.documents import Doc
 from app.model import Incident, Lang
 from app.publish import Document, Renderer
 from app.render.pages import PageContext

@@ -2,8 +2,8 @@
 
 Built on Werkzeug's ``routing.Map`` (Flask's own ``url_for`` is built on it). Each document
 kind of ``app.documents`` has its rules here, once in English and once under ``/da/``; the
-converters check catalogue slugs, statuses and formats and say what is valid when a value is
-not. Query parameters (``lang``, ``limit``, ``status``, ``system``, ``page``) are checked by
+converters (``app.url_converters``) check catalogue slugs, statuses and formats and say what is
+valid when a value is not. Query parameters (``lang``, ``limit``, ``status``, ``system``, ``page``) are checked by
 ``resolve``; both use the checks of ``app.url_values``. Whether an incident or a history page
 exists depends on the store, not on the map: a ``Holdings`` (the web worker's library) answers
 that when one is given.
@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from werkzeug.exceptions import NotFound
-from werkzeug.routing import BaseConverter, Map, MapAdapter, RequestRedirect, Rule
+from werkzeug.routing import MapAdapter, RequestRedirect, Rule
 
 from app.catalogue import Catalogue
 from app.config import Settings
@@ -37,84 +37,15 @@ from app.documents import (
 )
 from app.errors import RequestError
 from app.model import Lang
+from app.url_converters import CONVERTERS, CatalogueMap
 from app.url_values import (
     Holdings,
-    check_format,
-    check_incident,
-    check_page,
-    check_status,
     check_system,
     parse_history_page,
     parse_lang,
     parse_limit,
     parse_status,
 )
-
-
-class _CatalogueMap(Map):
-    """A Map that knows the catalogue and the holdings, for the converters."""
-
-    catalogue: Catalogue
-    holdings: Holdings | None
-
-
-class SystemConverter(BaseConverter):
-    """A catalogue slug; anything else is a 404 that lists the valid ones."""
-
-    regex = r"[^/.]+"
-
-    def to_python(self, value: str) -> str:
-        """Check the slug against the catalogue."""
-        return check_system(self.map.catalogue, value)  # type: ignore[attr-defined]
-
-
-class StatusConverter(BaseConverter):
-    """A status in a path (``/feeds/status/<status>.atom``)."""
-
-    regex = r"[^/.]+"
-
-    def to_python(self, value: str) -> str:
-        """Check the status word."""
-        return check_status(value)
-
-
-class FormatConverter(BaseConverter):
-    """A feed format extension."""
-
-    regex = r"[^/.]+"
-
-    def to_python(self, value: str) -> str:
-        """Check the extension."""
-        return check_format(value)
-
-
-class IncidentConverter(BaseConverter):
-    """An incident key: ``INC…``/``WO…`` as they are, ``oid:<n>`` spelled ``oid-<n>``."""
-
-    regex = r"[^/.]+"
-
-    def to_python(self, value: str) -> str:
-        """Check the form (and, with holdings, that the incident exists)."""
-        return check_incident(value, self.map.holdings)  # type: ignore[attr-defined]
-
-    def to_url(self, value: str) -> str:
-        """``oid:<n>`` as ``oid-<n>`` (a colon in a path is awkward for static files)."""
-        return value.replace(":", "-", 1)
-
-
-class PageConverter(BaseConverter):
-    """A history page number from 2 on (page 1 is the system page itself)."""
-
-    regex = r"[^/.]+"
-
-    def to_python(self, value: str) -> int:
-        """Check the number."""
-        return check_page(value)
-
-    def to_url(self, value: Any) -> str:
-        """The number as digits."""
-        return str(value)
-
 
 # endpoint -> (rule paths under a language prefix, the document built from the path values)
 _RULES: dict[str, tuple[tuple[str, ...], Callable[[Lang, dict[str, Any]], Doc]]] = {
@@ -226,15 +157,9 @@ class Urls:
                     Rule(prefix + p, endpoint=endpoint, defaults={"lang": lang.value})
                     for p in paths
                 ]
-        url_map = _CatalogueMap(
+        url_map = CatalogueMap(
             rules,
-            converters={
-                "system": SystemConverter,
-                "status": StatusConverter,
-                "fmt": FormatConverter,
-                "incident": IncidentConverter,
-                "page": PageConverter,
-            },
+            converters=CONVERTERS,
             strict_slashes=False,  # /da and /da/ alike
             redirect_defaults=False,  # /embed/x.html is the same document as /embed/x, not a redirect
             merge_slashes=False,

@@ -7,7 +7,7 @@ import html
 from dataclasses import replace
 
 from app import create_app
-from app.documents import canonical_documents
+from app.document_sets import canonical_documents
 from app.runtime import Runtime
 from app.service import Service
 from tests.conftest import Upstream, polled_at

@@ -11,7 +11,7 @@ from datetime import datetime
 import feedparser
 import pytest
 
-from app.documents import canonical_documents
+from app.document_sets import canonical_documents
 from app.urls import Urls
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -347,3 +347,50 @@ def test_odd_requests_get_a_clear_answer_never_a_500(
     assert response.status_code == status, response.get_data(as_text=True)
     if status >= 400:
         assert response.headers["Content-Type"].startswith("text/plain")
+
+
+# an upgrade re-renders ---------------------------------------------------------------------
+
+
+def test_the_code_digest_covers_every_template_and_word_table() -> None:
+    from app.docstore import shaping_sources
+
+    paths = {path for path, _ in shaping_sources()}
+    for expected in (
+        "render/words/en.py",
+        "render/words/da.py",
+        "render/i18n.py",
+        "render/feeds.py",
+        "documents.py",
+        "urls.py",
+    ):
+        assert expected in paths
+    assert any(p.startswith("templates/") and p.endswith(".html") for p in paths)
+    assert not any("__pycache__" in p for p in paths)
+
+
+def test_an_upgrade_that_changes_a_word_is_served_after_a_restart(filled, monkeypatch) -> None:
+    """Stored documents are trusted only while the code that rendered them is the same."""
+    from app import create_app
+    from app.render.words import en
+
+    def index_text() -> str:
+        app = create_app(filled, poll=False)
+        try:
+            return app.test_client().get("/feeds/all.atom").get_data(as_text=True)
+        finally:
+            app.extensions["toldfeed"].runtime.close()
+
+    assert "Ongoing disruption" in index_text()
+    monkeypatch.setitem(en.PHRASES, "current", "Disruption in progress")
+    assert "Ongoing disruption" in index_text()  # same code digest: the stored bytes stand
+    monkeypatch.setattr("app.docstore.code_digest", lambda: "an upgrade")
+    text = index_text()
+    assert "Disruption in progress" in text and "Ongoing disruption" not in text
+
+
+def test_every_phrase_exists_in_both_languages() -> None:
+    from app.render.words import da, en
+
+    assert sorted(en.PHRASES) == sorted(da.PHRASES)
+    assert all(text.strip() for text in [*en.PHRASES.values(), *da.PHRASES.values()])

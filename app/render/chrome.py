@@ -27,8 +27,9 @@ from app.documents import (
 )
 from app.model import Incident, Kind, Lang, Status
 from app.render.entry import system_names
-from app.render.i18n import WORDS, local_time, status_word, word
+from app.render.i18n import local_time, status_word, word
 from app.render.pages import CSS, PageContext, state_words
+from app.render.words import WORDS
 from app.state import SystemState
 from app.urls import Urls
 

@@ -33,9 +33,10 @@ from app.render.chrome import (
     trusted_html,
 )
 from app.render.entry import system_names, timeline
-from app.render.i18n import WORDS, clock_time, local_time, status_word, word
+from app.render.i18n import clock_time, local_time, status_word, word
 from app.render.pages import ENV, PageContext, feed_title, state_details
 from app.render.status import describe_fallback, describe_window
+from app.render.words import WORDS
 from app.state import State, SystemState, overall_state, window_in_progress, window_to_come
 from app.urls import Urls
 

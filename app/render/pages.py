@@ -17,17 +17,12 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from app.catalogue import Catalogue, System
 from app.codec import incident_to_dict
-from app.documents import (
-    Calendar,
-    Feed,
-    Format,
-    IndexPage,
-    Scope,
-    feed_scopes,
-)
+from app.document_sets import feed_scopes
+from app.documents import Calendar, Feed, Format, IndexPage, Scope
 from app.model import Incident, Lang, Status, Window
-from app.render.i18n import WORDS, local_time, status_word
+from app.render.i18n import local_time, status_word
 from app.render.status import describe_state, describe_window
+from app.render.words import WORDS
 from app.state import State, SystemState
 from app.urls import Urls
 

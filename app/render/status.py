@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 from app.catalogue import Catalogue
 from app.model import Fallback, Lang, Window
-from app.render.i18n import MONTHS_LONG, WEEKDAYS, word
+from app.render.i18n import word
+from app.render.words import MONTHS_LONG, WEEKDAYS
 from app.state import NextWindow, State, SystemState
 from app.upstream.dates import to_local
 

@@ -16,17 +16,10 @@ from app.render.chrome import (
     page_chrome,
     state_chip,
 )
-from app.render.i18n import (
-    WORDS,
-    clock_time,
-    day_name,
-    duration_words,
-    hours_number,
-    month_name,
-    word,
-)
+from app.render.i18n import clock_time, day_name, duration_words, hours_number, month_name, word
 from app.render.pages import ENV, PageContext, state_details
 from app.render.status import describe_window
+from app.render.words import WORDS
 from app.state import State, SystemState
 from app.stats import Figures
 from app.urls import Urls

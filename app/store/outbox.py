@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.state_codec import (
+from app.delivery_codec import (
     notification_from_dict,
     notification_to_dict,
     outbox_state_from_dict,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from app.state_codec import (
+from app.delivery_codec import (
     publish_status_from_dict,
     publish_status_to_dict,
     upload_record_from_dict,
