@@ -167,6 +167,31 @@ def test_two_messages_sharing_a_reference_are_one_incident_with_both_timelines()
     ]
 
 
+def test_an_incident_of_two_messages_closes_when_its_last_message_does() -> None:
+    """Seen first when both were already closed (the demo's INC000001814725): the first closed
+    on day 1, the message that continues it on day 3; the incident is over on day 3."""
+    first = _obs(oid=1, ref="INC000000000009", status=Status.CLOSED, last_updated_at=T0)
+    later = T0 + timedelta(days=2, hours=3)
+    second = _obs(
+        oid=2,
+        ref="INC000000000009",
+        status=Status.CLOSED,
+        title="second",
+        created_at=T0 + timedelta(hours=1),
+        last_updated_at=later,
+        message_text="y",
+    )
+    seen = T0 + timedelta(days=40)
+    observed = [replace(first, observed_at=seen), replace(second, observed_at=seen)]
+    (incident,) = derive_incidents(observed)
+    assert incident.closed_at == later
+    (again,) = derive_incidents(list(reversed(observed)))
+    assert again.closed_at == later
+    # one message closed, the other still open: not closed at all
+    (open_one,) = derive_incidents([observed[0], replace(observed[1], status=Status.CURRENT)])
+    assert open_one.closed_at is None
+
+
 def test_message_without_reference_is_keyed_by_oid() -> None:
     (incident,) = derive_incidents([_obs(oid=2460944)])
     assert incident.key == "oid:2460944" and incident.ref is None

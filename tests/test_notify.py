@@ -383,7 +383,10 @@ def test_webhook_teams_and_slack_say_what_changed(
     text = json.dumps(card, ensure_ascii=False)
     assert card["type"] == "AdaptiveCard" and incident.title_in("en") in text
     assert "Closed" in text  # its state
-    assert "Service window:" in text and "Fallback procedure: only if absolutely necessary" in text
+    assert (
+        "Service window:" in text
+        and "Fallback procedure: restricted, only in the cases the message names" in text
+    )
     assert "Manifest" in text and "Latest" in text
     # the button leads to the incident's page on toldfeed (timeline, every message, links)
     assert card["actions"][0]["url"] == f"http://feeds.example.test/incidents/{incident.key}"
@@ -393,7 +396,7 @@ def test_webhook_teams_and_slack_say_what_changed(
     assert "Afsluttet" in body["text"]  # Danish, as the target asks
     kinds = [b["type"] for b in body["blocks"]]
     assert kinds[0] == "header" and "actions" in kinds
-    assert "Nødprocedure: kun hvis det er absolut nødvendigt" in json.dumps(
+    assert "Nødprocedure: begrænset, kun i de tilfælde meddelelsen nævner" in json.dumps(
         body, ensure_ascii=False
     )
 

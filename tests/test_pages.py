@@ -224,7 +224,7 @@ def test_incident_page_shows_everything_known(client) -> None:
         "Kind Service window",
         "Systems DMS Export, DMS Import, DMS Transit (NCTS), Manifest",
         "Service window Tuesday 19 May 2026, 18:30-23:00 Danish time",
-        "Fallback procedure only if absolutely necessary (no general permission)",
+        "Fallback procedure restricted, only in the cases the message names (no general permission)",
         "Published 12 May 2026 14:28",
         "Closed 19 May 2026 21:50",
         "References WO0000001586573",

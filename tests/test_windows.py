@@ -520,6 +520,27 @@ T1, T2 = u("2026-04-01T12:37"), u("2026-04-03T09:50")
         ([(T2, WITHDRAW_EN), (T1, ALLOW_EN)], Fallback(False, T2)),  # the latest, not the last
         ([(T1, RESTRICT_EN)], Fallback(False, T1, restricted=True)),  # no permission
         ([(T1, "The fallback procedure is not allowed.")], Fallback(False, T1)),
+        # a permission for some goods or cases only is a restriction, not a permission
+        (
+            [(T1, "The fallback procedure is only allowed for perishable goods.")],
+            Fallback(False, T1, restricted=True),
+        ),
+        (
+            [(T1, "Fallback is allowed only for live animals and perishable goods.")],
+            Fallback(False, T1, restricted=True),
+        ),
+        (
+            [(T1, "The emergency procedure may only be used for perishable goods.")],
+            Fallback(False, T1, restricted=True),
+        ),
+        (
+            [(T1, "Nødproceduren er kun tilladt for letfordærvelige varer.")],
+            Fallback(False, T1, restricted=True),
+        ),
+        (
+            [(T1, "Nødproceduren anvendes kun ved letfordærvelige varer.")],
+            Fallback(False, T1, restricted=True),
+        ),
         ([(T1, "Fallback procedures may be used until further notice.")], Fallback(True, T1)),
         # Danish
         ([(T1, "Nødproceduren må anvendes.")], Fallback(True, T1)),

@@ -37,7 +37,10 @@ def test_entries_show_the_window_in_danish_local_time_and_the_fallback(client) -
     entry = next(e for e in atom.entries if e.id.endswith("WO0000001586573"))
     html = entry.content[0].value
     assert "Service window: Tuesday 19 May 2026, 18:30-23:00 Danish time" in html
-    assert "Fallback procedure: only if absolutely necessary (no general permission)" in html
+    assert (
+        "Fallback procedure: restricted, only in the cases the message names (no general permission)"
+        in html
+    )
     danish = feedparser.parse(client.get("/da/feeds/all.atom").data)
     entry = next(e for e in danish.entries if e.id.endswith("WO0000001586573"))
     assert "Servicevindue: tirsdag 19. maj 2026, 18:30-23:00 dansk tid" in entry.content[0].value

@@ -128,19 +128,28 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
     last_change = incident.published_at
     closed_at: datetime | None = None
     previous: tuple[object, ...] | None = None
+    messages: set[int] = set()  # the messages (oids) the replay has taken in so far
     index = 0
     while index < len(by_time):
         moment, seen_at = order(by_time[index])[:2]
+        start = index
         while index < len(by_time) and order(by_time[index])[:2] == (moment, seen_at):
             index += 1
+        joined = {o.oid for o in by_time[start:index]} - messages
+        messages |= joined
         signature = _Fields(_derive(key, by_time[:index])).signature()
         if signature != previous:
             if previous is not None and signature[1] != previous[1] and moment <= last_change:
                 # the status changed without an upstream edit: date it when it was seen
                 moment = seen_at
             last_change = max(last_change, moment) if previous is not None else moment
-            if signature[1] is Status.CLOSED and (previous is None or previous[1] != signature[1]):
-                closed_at = moment  # when it became closed (again, if it was reopened)
+            if signature[1] is Status.CLOSED and (
+                previous is None or previous[1] != signature[1] or joined
+            ):
+                # when it became closed (again, if it was reopened), or when a message that
+                # continues it (one reference, several messages) was closed: the incident is
+                # over when its last message is
+                closed_at = moment
             previous = signature
     texts = message_texts(obs)
     return replace(

@@ -264,6 +264,12 @@ FALLBACK_WITHDRAWN: tuple[str, ...] = (
 FALLBACK_RESTRICTED: tuple[str, ...] = (
     r"\bonly\b.{0,200}\bnecessary\b",
     r"\bonly in (?:an )?emergenc",
+    r"\b(?:may|can|must|should) only\b",  # "may only be used for perishable goods"
+    r"\bonly (?:be )?(?:allowed|permitted|used|applied|possible)\b",
+    r"\b(?:allowed|permitted|used|applied) only\b",
+    r"\bonly (?:for|when|if|in case)\b",
+    r"\bkun (?:tilladt|muligt|for|når|hvis|ved|i tilfælde)\b",
+    r"\b(?:tilladt|muligt|anvendes|bruges|benyttes) kun\b",
     r"\bkun\b.{0,200}\bnødvendig",
     r"\bmå kun\b",
 )

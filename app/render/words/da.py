@@ -55,7 +55,7 @@ PHRASES: dict[str, str] = {
     "window_cancelled": "{text} (aflyst)",
     "fallback_allowed": "Nødprocedure: tilladt",
     "fallback_not_allowed": "Nødprocedure: ikke tilladt",
-    "fallback_restricted": "Nødprocedure: kun hvis det er absolut nødvendigt "
+    "fallback_restricted": "Nødprocedure: begrænset, kun i de tilfælde meddelelsen nævner "
     "(ingen generel tilladelse)",
     "system_disrupted": "driftsforstyrrelse",
     "system_maintenance": "servicevindue",

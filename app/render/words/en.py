@@ -55,7 +55,7 @@ PHRASES: dict[str, str] = {
     "window_cancelled": "{text} (cancelled)",
     "fallback_allowed": "Fallback procedure: allowed",
     "fallback_not_allowed": "Fallback procedure: not allowed",
-    "fallback_restricted": "Fallback procedure: only if absolutely necessary "
+    "fallback_restricted": "Fallback procedure: restricted, only in the cases the message names "
     "(no general permission)",
     "system_disrupted": "disrupted",
     "system_maintenance": "maintenance",
