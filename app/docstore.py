@@ -32,15 +32,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Any
 
 from app.catalogue import Catalogue
+from app.code_digest import digest_of, package_sources
 from app.codec import incident_from_dict, incident_to_dict
 from app.config import VERSION, Settings
 from app.model import Incident, Lang
@@ -79,29 +78,15 @@ _SHAPING_MODULES = (
 )
 
 
-def _folder_sources(folder: Traversable, name: str) -> Iterator[tuple[str, Traversable]]:
-    for item in sorted(folder.iterdir(), key=lambda p: p.name):
-        path = f"{name}/{item.name}"
-        if item.is_dir() and item.name != "__pycache__":
-            yield from _folder_sources(item, path)
-        elif item.is_file() and item.name.endswith((".py", ".html", ".css")):
-            yield path, item
-
-
 def shaping_sources() -> list[tuple[str, Traversable]]:
     """The code and templates that shape documents, by path inside the package."""
-    root = files("app")
-    found = [s for f in _SHAPING_FOLDERS for s in _folder_sources(root.joinpath(f), f)]
-    return found + [(name, root.joinpath(name)) for name in _SHAPING_MODULES]
+    return package_sources(_SHAPING_FOLDERS, _SHAPING_MODULES)
 
 
 @cache
 def code_digest() -> str:
     """A digest of the code and templates that shape documents (changes with any upgrade)."""
-    h = hashlib.blake2b(digest_size=8)
-    for path, item in shaping_sources():
-        h.update(path.encode() + b"\0" + item.read_bytes())
-    return h.hexdigest()
+    return digest_of(shaping_sources())
 
 
 def render_key(settings: Settings, catalogue: Catalogue) -> str:

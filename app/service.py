@@ -29,6 +29,7 @@ from app.errors import StoreError
 from app.fetch import Poster
 from app.health import CLOCK_SLACK, count_poll, due, page_context, update_health
 from app.ingest import PollReport
+from app.ingest.remerge import remerge_if_needed
 from app.notify.delivery import Deliverer
 from app.notify.websub import ping_hub
 from app.objectstore import Uploader, UploadResult
@@ -208,6 +209,16 @@ class Service:
             skip = frozenset(
                 s.url for s in self.runtime.sources if not due(health.get(s.url), now, longest)
             )
+            remerged = remerge_if_needed(store)  # after an upgrade that changed the merge rules
+            if remerged is not None and store.generation() > 0:
+                log.info(
+                    "merge rules changed: derived incidents again incidents=%d changed=%d "
+                    "new=%d removed=%d",
+                    remerged.incidents,
+                    len(remerged.changed_keys),
+                    len(remerged.new_keys),
+                    len(remerged.removed_keys),
+                )
             self.publisher.sync()  # so that the poll's changes can be told from what they replace
             began = self.clock()
             report = self.runtime.poll(now, skip, clock=self.clock)

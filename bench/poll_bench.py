@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import Settings  # noqa: E402
+from app.ingest.remerge import merge_digest  # noqa: E402
 from app.merge import derive_incident  # noqa: E402
 from app.model import Lang, Observation, SourceKind, Status, Update  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
@@ -65,6 +66,8 @@ def fill_archive(directory: Path, count: int) -> None:
         Store.stage_observations(batch, oid, [obs])
         Store.stage_ref(batch, f"WO{n:013d}", [oid])
         Store.stage_incident(batch, derive_incident([obs]))
+    Store.stage_generation(batch, 1, count)
+    Store.stage_merge_rules(batch, merge_digest())  # derived by the running rules
     store.commit(batch)
     store.close()
 

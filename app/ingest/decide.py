@@ -86,8 +86,11 @@ def _rederive(
     put: list[Incident] = []
     new_keys: list[str] = []
     changed_keys: list[str] = []
+    by_oid: dict[int, list[Observation]] = {}
+    for o in pool:
+        by_oid.setdefault(o.oid, []).append(o)
     for group in group_oids(pool):
-        incident = derive_incident([o for o in pool if o.oid in group])
+        incident = derive_incident([o for oid in sorted(group) for o in by_oid[oid]])
         produced.add(incident.key)
         stored = around.incidents.get(incident.key)
         if stored == incident:
@@ -106,6 +109,18 @@ def _rederive(
         generation=around.generation + 1 if bumped else None,
         incident_count=around.incident_count + len(new_keys) - len(removed) if bumped else None,
     )
+
+
+def rederive_all(around: Neighbourhood) -> Decision:
+    """Derive every incident again from its stored observations (``around`` holds all of them).
+
+    For an upgrade that changed the merge rules: the observations and the ref index stay as
+    they are; incidents whose derived form differs are put, keys no longer produced removed.
+    """
+    pool = [o for oid in sorted(around.observations) for o in around.observations[oid]]
+    if not pool:
+        return Decision()
+    return _rederive(pool, set(around.observations), around, {}, {})
 
 
 def forget(oid: int, around: Neighbourhood) -> Decision:

@@ -7,6 +7,7 @@ Keys (each spelled here only):
     key:<oid>              the incident key an oid belongs to
     inc:<key>              the derived incident
     meta:incident_count    how many incidents are stored
+    meta:merge_rules       the digest of the merge rules the stored incidents were derived by
 
 and ``meta:generation`` (``app.store.core``), bumped with them.
 """
@@ -26,6 +27,7 @@ from app.store.core import GENERATION, Batch, StoreCore
 
 _OBS, _REF, _KEY, _INC = "obs:", "ref:", "key:", "inc:"
 _INCIDENT_COUNT = "meta:incident_count"
+_MERGE_RULES = "meta:merge_rules"
 
 
 class IncidentsMixin(StoreCore):
@@ -56,6 +58,22 @@ class IncidentsMixin(StoreCore):
                 data = self.get(key)
                 if data:
                     yield incident_from_dict(data)
+
+    def iter_oids(self) -> Iterator[int]:
+        """Every message with stored observations (order unspecified)."""
+        for key in self._keys():
+            if isinstance(key, str) and key.startswith(_OBS):
+                yield int(key[len(_OBS) :])
+
+    def merge_rules(self) -> str | None:
+        """The digest of the merge rules the stored incidents were derived by (None: unknown)."""
+        value = self.get(_MERGE_RULES)
+        return value if isinstance(value, str) else None
+
+    @staticmethod
+    def stage_merge_rules(batch: Batch, digest: str) -> None:
+        """Queue the digest of the merge rules the incidents are now derived by."""
+        batch.put(_MERGE_RULES, digest)
 
     def generation(self) -> int:
         """A counter bumped by every commit that changed an incident."""
