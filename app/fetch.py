@@ -258,6 +258,7 @@ class Poster:
     BODY_KEPT = 2048  # bytes of an answer kept for logs and ``notify-test``
 
     def __init__(self, settings: Settings, transport: Transport | None = None) -> None:
+        self.timeout = settings.notify_timeout_seconds
         self._client = httpx.Client(
             transport=transport,
             timeout=httpx.Timeout(settings.notify_timeout_seconds),
@@ -273,21 +274,33 @@ class Poster:
     def post(
         self, url: str, body: bytes, headers: Mapping[str, str], timeout: float | None = None
     ) -> PostAnswer:
-        """POST ``body`` to ``url``; ``timeout`` (seconds) bounds each phase of the exchange."""
-        limit = httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT
+        """POST ``body`` to ``url`` within ``timeout`` seconds (the client's by default).
+
+        The timeout bounds each wait and the answer's body as a whole: the status is known once
+        the headers are in, so a body that trickles in is cut short at the deadline rather than
+        read byte by byte for as long as the target cares to send it.
+        """
+        seconds = timeout if timeout is not None else self.timeout
+        deadline = time.monotonic() + seconds
         try:
             with self._client.stream(
-                "POST", url, content=body, headers=dict(headers), timeout=limit
+                "POST", url, content=body, headers=dict(headers), timeout=httpx.Timeout(seconds)
             ) as r:
                 kept = b""
-                for chunk in r.iter_bytes():
-                    kept += chunk
-                    if len(kept) >= self.BODY_KEPT:
-                        break
+                try:
+                    for chunk in r.iter_bytes():
+                        kept += chunk
+                        if len(kept) >= self.BODY_KEPT:
+                            break
+                        if time.monotonic() > deadline:
+                            kept += b" [answer cut short: too slow]"
+                            break
+                except httpx.TimeoutException:  # the status came; the body stopped coming
+                    kept += b" [answer cut short: too slow]"
                 return PostAnswer(
                     status=r.status_code,
                     reason=r.reason_phrase,
-                    body=kept[: self.BODY_KEPT].decode("utf-8", "replace"),
+                    body=kept[: self.BODY_KEPT + 64].decode("utf-8", "replace"),
                     retry_after=parse_retry_after(r.headers.get("retry-after"), datetime.now(UTC)),
                 )
         except httpx.TimeoutException as e:

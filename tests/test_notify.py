@@ -44,7 +44,7 @@ from app.runtime import Runtime
 from app.service import Service
 from app.state_records import Delivery
 from app.store import Batch, Store
-from tests.conftest import ROOT, Upstream, polled_at
+from tests.conftest import ROOT, Upstream, polled_at, settings_for
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks spec's test secret
 T0 = datetime(2026, 5, 20, 10, 0, tzinfo=UTC)
@@ -220,6 +220,13 @@ def test_the_sample_targets_file_loads(make_settings) -> None:
             'name = "ops"\nkind = "webhook"\nurl = "https://x"\nsecret = "hunter2"',
             "target 'ops': secret",
         ),
+        ('name = "ops"\nkind = "teams"\nurl = "https://"', "target 'ops': url: required"),
+        ('name = "ops"\nkind = "slack"\nurl = "https://[::1"', "target 'ops': url: required"),
+        (
+            'name = "ops"\nkind = "webhook"\nurl = "https://x"\nsecret = "whsec_YQ=="',
+            "target 'ops': secret: required: a Standard Webhooks secret, whsec_ and the base64 "
+            "of 24 to 64",
+        ),
         ('name = "ops"\nkind = "teams"\nurl = "https://x"\nlang = "de"', "target 'ops': lang"),
         (
             'name = "ops"\nkind = "teams"\nurl = "https://x"\nsystems = ["dms-imprt"]',
@@ -244,6 +251,15 @@ def test_a_bad_target_is_a_configuration_error_naming_target_and_field(
 ) -> None:
     path = targets_file(tmp_path / "notify.toml", block)
     with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_targets(make_settings(notify=str(path)), ["dms-import"])
+
+
+def test_a_misspelt_table_is_an_error_not_a_file_without_targets(
+    make_settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "notify.toml"
+    path.write_text('[[targets]]\nname = "ops"\nkind = "teams"\nurl = "https://x"\n')
+    with pytest.raises(ConfigError, match=re.escape("targets: unknown table or key")):
         load_targets(make_settings(notify=str(path)), ["dms-import"])
 
 
@@ -324,6 +340,30 @@ def test_poll_queues_one_notification_per_real_change_and_target_and_delivers_it
     assert len(receiver.hits) == len(expected)
 
 
+def test_what_the_first_poll_had_no_time_to_read_is_old_news_not_pushed(
+    upstream: Upstream, receiver: Receiver, tmp_path: Path
+) -> None:
+    """The first poll reads 3 detail pages of many; the next ones read the rest of what was
+    there before the store was filled: published, never pushed."""
+    upstream.load("t1")
+    settings = settings_for(
+        tmp_path,
+        sources=upstream.sources_toml("t1", tmp_path / "s.toml"),
+        notify=str(targets_file(tmp_path / "n.toml", hook(receiver))),
+        max_details_per_poll=3,
+        detail_refresh_seconds=0,
+    )
+    generations = []
+    with Runtime.open(settings) as runtime:
+        service = Service(runtime, clock=lambda: polled_at("t1"))
+        for _ in range(6):
+            assert service.poll_once(force=True) is not None
+            generations.append(runtime.store.generation())
+        assert generations[-1] > generations[0]  # later polls did learn more
+        assert runtime.store.outbox_seq() == 0 and service.deliverer.deliver().delivered == 0
+    assert receiver.hits == []
+
+
 def test_a_poll_that_changes_nothing_sends_nothing(
     filled: Settings, receiver: Receiver, tmp_path: Path
 ) -> None:
@@ -338,6 +378,33 @@ def test_a_poll_that_changes_nothing_sends_nothing(
 
 
 # --- channels ---------------------------------------------------------------------------------
+
+
+def test_the_message_shows_the_newest_update_line() -> None:
+    from app.catalogue import load_catalogue
+    from app.model import Lang, Update
+    from app.notify.message import compose, sample_notification
+
+    note = sample_notification("t", Lang.EN, T0, "http://toldfeed.test/")
+    updates = (  # newest first, as the merge orders them
+        Update("Update 11:30 - fixed", Lang.EN, at=T0 + timedelta(hours=1, minutes=30)),
+        Update("Update 10:45 - still slow", Lang.EN, at=T0 + timedelta(minutes=45)),
+        Update("Update 10:00 - first look", Lang.EN, at=T0),
+    )
+    note = replace(note, incident=replace(note.incident, updates=updates))
+    catalogue = load_catalogue(ROOT / "feeds" / "systems.toml")
+    message = compose(note, catalogue, Lang.EN, "http://toldfeed.test/incidents/x")
+    assert message.latest.endswith("Update 11:30 - fixed")
+    assert "Update 11:30 - fixed" in message.text and "first look" not in message.text
+
+
+def test_each_sample_is_a_new_thread_and_links_to_the_status_page() -> None:
+    from app.model import Lang
+    from app.notify.message import sample_notification
+
+    a = sample_notification("t", Lang.EN, T0, "http://toldfeed.test/")
+    b = sample_notification("t", Lang.EN, T0 + timedelta(minutes=1), "http://toldfeed.test/")
+    assert a.incident.key != b.incident.key and a.id != b.id
 
 
 def test_the_signature_matches_the_standard_webhooks_test_vector() -> None:
@@ -506,11 +573,11 @@ def test_a_failing_target_is_retried_with_backoff_then_given_up_with_the_reason_
             if notes[0].state is Delivery.GIVEN_UP:
                 break
             waits.append((notes[0].next_attempt_at - clock.now).total_seconds())
-            clock.now = notes[0].next_attempt_at
+            clock.now = notes[0].next_attempt_at + timedelta(seconds=1)  # a pass comes late
         client = create_app(settings, runtime=runtime, poll=False).test_client()
         health = client.get("/healthz").get_json()["notify"]["hook"]
         metrics = client.get("/metrics").get_data(as_text=True)
-    assert waits == [30, 60, 10]  # doubled, then cut to the give-up time
+    assert waits == [30, 60, 8]  # doubled, then cut to the give-up time, whose retry is made
     (given_up,) = pending_notes(settings)
     assert given_up.state is Delivery.GIVEN_UP and given_up.attempts == 4
     assert given_up.last_error == "HTTP 500 INTERNAL SERVER ERROR: boom"
@@ -519,6 +586,71 @@ def test_a_failing_target_is_retried_with_backoff_then_given_up_with_the_reason_
     assert health["last_error"] == given_up.last_error and health["kind"] == "webhook"
     assert 'toldfeed_notifications_total{outcome="given_up",target="hook"} 1.0' in metrics
     assert 'toldfeed_notifications_pending{target="hook"} 0.0' in metrics
+
+
+def test_one_given_up_behind_a_failing_one_keeps_the_target_s_real_error(
+    filled: Settings, receiver: Receiver, tmp_path: Path
+) -> None:
+    settings = replace(
+        filled,
+        notify=str(targets_file(tmp_path / "n.toml", hook(receiver))),
+        notify_backoff_seconds=30,
+        notify_give_up_seconds=100,
+    )
+    queue(settings, [KEY, "WO0000001589016"], T0)
+    receiver.answers["/hook"] = [Response("boom", status=500) for _ in range(10)]
+    clock = Clock(T0)
+    with Runtime.open(settings) as runtime:
+        deliverer = Service(runtime, clock=clock).deliverer
+        for _ in range(6):
+            deliverer.deliver()
+            clock.advance(60)
+        client = create_app(settings, runtime=runtime, poll=False).test_client()
+        health = client.get("/healthz").get_json()["notify"]["hook"]
+    first, second = pending_notes(settings)
+    assert first.state is second.state is Delivery.GIVEN_UP
+    assert first.last_error == "HTTP 500 INTERNAL SERVER ERROR: boom"
+    assert second.attempts == 0 and second.last_error == "never attempted"
+    assert health["given_up"] == 2 and health["last_error"] == first.last_error
+
+
+def test_an_answer_that_trickles_in_is_cut_short_at_the_timeout(
+    filled: Settings, receiver: Receiver, tmp_path: Path
+) -> None:
+    def trickle() -> Iterator[bytes]:
+        for _ in range(60):
+            yield b"."
+            time.sleep(0.25)
+
+    settings = replace(
+        filled,
+        notify=str(targets_file(tmp_path / "n.toml", hook(receiver))),
+        notify_timeout_seconds=1.0,
+    )
+    queue(settings, [KEY])
+    receiver.answers["/hook"] = [Response(trickle(), status=200)]
+    started = time.monotonic()
+    with Runtime.open(settings) as runtime:
+        report = Service(runtime).deliverer.deliver()
+    assert time.monotonic() - started < 4  # the body would take 15 s
+    assert report.delivered == 1  # the status said so; the rest of the body does not matter
+
+
+def test_slack_s_pace_holds_across_processes(
+    filled: Settings, receiver: Receiver, tmp_path: Path
+) -> None:
+    notify = targets_file(
+        tmp_path / "n.toml", f'name = "s"\nkind = "slack"\nurl = "{receiver.url("/s")}"'
+    )
+    settings = replace(filled, notify=str(notify))
+    queue(settings, [KEY])
+    with Runtime.open(settings) as runtime:
+        assert Service(runtime).deliverer.deliver().delivered == 1
+    queue(settings, ["WO0000001589016"])
+    with Runtime.open(settings) as runtime:  # another process: it knows only the store
+        assert Service(runtime).deliverer.deliver().delivered == 1
+    first, second = receiver.to("/s")
+    assert second.at - first.at >= 0.95
 
 
 def test_a_hanging_target_times_out_and_does_not_hold_up_the_others(

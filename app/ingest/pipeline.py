@@ -71,8 +71,19 @@ def run_poll(
     report = _report(now, reads, details, plan.deferred, decision, clock())
     batch = Batch()
     stage_decision(batch, decision)
+    backfill = store.generation() == 0
+    if backfill and decision.incidents:
+        # the newest change the store was filled with (the upstream's clock, not ours; never
+        # later than now): what a later poll learns, dated before it, is old news
+        newest = max(i.updated_at for i in decision.incidents)
+        Store.stage_news_since(batch, min(now, newest))
     notes = queue_notifications(
-        decision.incidents, around.incidents, targets, backfill=around.generation == 0, now=now
+        decision.incidents,
+        around.incidents,
+        targets,
+        backfill=backfill,
+        now=now,
+        news_since=store.news_since(),
     )
     if notes:
         Store.stage_notifications(batch, store.outbox_seq(), notes)

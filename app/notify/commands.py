@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from app.config import Settings
+from app.documents import IndexPage
 from app.errors import ConfigError
 from app.notify.delivery import DeliveryReport
 from app.notify.message import sample_notification
@@ -54,7 +55,9 @@ def notify_test(settings: Settings, name: str) -> int:
             names = ", ".join(t.name for t in runtime.targets) or "none"
             raise ConfigError(f"{settings.notify}: no target named {name!r} (targets: {names})")
         note = sample_notification(name, target.lang, datetime.now(UTC), settings.base_url)
-        answer = Service(runtime).deliverer.send(target, note, settings.notify_timeout_seconds)
+        deliverer = Service(runtime).deliverer
+        status_page = deliverer.urls.url(IndexPage(target.lang))  # the sample has no page
+        answer = deliverer.send(target, note, settings.notify_timeout_seconds, status_page)
     verdict = "ok" if answer.ok else "FAILED"
     print(f"{verdict:<6} {target.name} ({target.kind.value})  {answer.said}")
     return 0 if answer.ok else 1

@@ -101,9 +101,14 @@ class Deliverer:
         self._wake = threading.Event()
         self.urls = Urls(settings, catalogue)  # the button leads to the incident's page
 
-    def send(self, target: Target, note: Notification, timeout: float) -> Answer:
-        """One attempt to tell ``target`` about ``note``; records nothing."""
-        page = self.urls.url(IncidentPage(target.lang, note.incident.key))
+    def send(
+        self, target: Target, note: Notification, timeout: float, page: str | None = None
+    ) -> Answer:
+        """One attempt to tell ``target`` about ``note``; records nothing.
+
+        The button leads to ``page``, by default the incident's page on toldfeed.
+        """
+        page = page or self.urls.url(IncidentPage(target.lang, note.incident.key))
         message = compose(note, self.catalogue, target.lang, page)
         now = self.clock()
         match target.kind:
@@ -168,7 +173,8 @@ class Deliverer:
                 continue
             give_up_at = note.queued_at + timedelta(seconds=self.settings.notify_give_up_seconds)
             target = self.targets.get(name)
-            if target is None or now > give_up_at:
+            last_retry = note.next_attempt_at is not None and note.next_attempt_at >= give_up_at
+            if target is None or (now > give_up_at and not last_retry):
                 reason = (
                     "the target is no longer in the targets file"
                     if target is None
@@ -177,7 +183,7 @@ class Deliverer:
                 state = self._give_up(state, n, note, reason, now)
                 tally[GIVEN_UP] += 1
                 continue
-            if not self._pace(target, deadline):
+            if not self._pace(state, target, deadline):
                 waiting.add(name)  # no time left this pass to keep Slack's pace
                 continue
             state, outcome = self._attempt(state, n, note, target, deadline, give_up_at)
@@ -215,11 +221,24 @@ class Deliverer:
         failed = replace(failed, next_attempt_at=min(now + timedelta(seconds=wait), give_up_at))
         return self._failed(state, n, failed, answer, now), FAILED
 
-    def _pace(self, target: Target, deadline: float) -> bool:
-        """Keep Slack at one message a second per target; False when the budget is too short."""
-        if target.kind is not Channel.SLACK or target.name not in self._sent_at:
+    def _pace(self, state: OutboxState, target: Target, deadline: float) -> bool:
+        """Keep Slack at one message a second per target; False when the budget is too short.
+
+        The last attempt is known from this process (monotonic) and from the stored figures
+        (another process, a ``toldfeed poll`` after ``serve``, delivered a moment before).
+        """
+        if target.kind is not Channel.SLACK:
             return True
-        wait = self._sent_at[target.name] + self.slack_interval - time.monotonic()
+        waits = [0.0]
+        if target.name in self._sent_at:
+            waits.append(self._sent_at[target.name] + self.slack_interval - time.monotonic())
+        stats = state.targets.get(target.name)
+        times = [t for t in (stats.last_success_at, stats.last_failure_at) if t] if stats else []
+        if times:
+            since = (self.clock() - max(times)).total_seconds()
+            if 0 <= since < self.slack_interval:
+                waits.append(self.slack_interval - since)
+        wait = max(waits)
         if wait <= 0:
             return True
         if time.monotonic() + wait >= deadline:
@@ -297,7 +316,8 @@ class Deliverer:
             failed=stats.failed + (1 if attempted else 0),
             given_up=stats.given_up + 1,
             last_failure_at=now if attempted else stats.last_failure_at,
-            last_error=reason,
+            # one never attempted (it waited behind a failing one) keeps the target's real error
+            last_error=reason if attempted else (stats.last_error or reason),
         )
         kept = replace(note, state=Delivery.GIVEN_UP, last_error=reason, finished_at=now)
         log.error(

@@ -1,8 +1,8 @@
 """The words of one notification for one target, in its language. Pure.
 
 Every channel shows the same facts: the title, the state (status), the systems, the newest
-update line, the service window and the fallback procedure when known, and a link to the
-entry's page (the agency's message; toldfeed's index when the incident has none).
+update line, the service window and the fallback procedure when known, a button to the
+incident's page on toldfeed (``/incidents/<key>``) and the agency's own message when known.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def sample_notification(target: str, lang: Lang, now: datetime, base_url: str) -
     """A made-up notification for ``toldfeed notify-test`` (says that it is a test)."""
     start = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
     incident = Incident(
-        key="toldfeed-test",
+        key=f"toldfeed-test-{now:%Y%m%dT%H%M%SZ}",  # a new e-mail thread per test
         refs=(),
         oids=(),
         oid=0,

@@ -3,8 +3,12 @@
 A poll queues one notification per target whose filters pass, for every incident the
 decision writes that is new or whose ``updated_at`` moved: exactly when its ``updated``
 moves, never otherwise. The first poll into an empty store (``generation`` 0 before it) is a
-backfill and queues nothing. The notifications go into the poll's own batch, so a change and
-its notifications are committed together or not at all.
+backfill and queues nothing; it records the newest change it was filled with
+(``news_since``), and a change dated before that is old news whenever a later poll learns of
+it (a detail page the first poll had no time or luck to read, a source that failed then): it
+is published, never pushed. The
+notifications go into the poll's own batch, so a change and its notifications are committed
+together or not at all.
 """
 
 from __future__ import annotations
@@ -34,10 +38,12 @@ def queue_notifications(
     *,
     backfill: bool,
     now: datetime,
+    news_since: datetime | None = None,
 ) -> list[Notification]:
     """One notification per matching target for each real change among ``incidents``.
 
-    ``before`` holds the stored versions (by key) of the incidents being written.
+    ``before`` holds the stored versions (by key) of the incidents being written; changes
+    dated before ``news_since`` (the first poll) are old news.
     """
     if backfill or not targets:
         return []
@@ -46,6 +52,8 @@ def queue_notifications(
         old = before.get(incident.key)
         if old is not None and old.updated_at == incident.updated_at:
             continue  # rewritten without a real change (a derived field, a re-merge)
+        if news_since is not None and incident.updated_at < news_since:
+            continue  # happened before the first poll; learnt only now
         event = CREATED if old is None else UPDATED
         queued += [
             Notification(

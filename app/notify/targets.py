@@ -34,6 +34,7 @@ from app.errors import ConfigError
 from app.model import Incident, Lang, Status
 
 Fail = Callable[[str, str], ConfigError]  # (field, problem) → the error naming them
+SECRET_BYTES = 24  # the shortest signing key accepted (Standard Webhooks: 24 to 64)
 _FIELDS = {"name", "kind", "url", "systems", "statuses", "lang", "secret", "to", "smtp_url", "from"}
 
 
@@ -111,6 +112,9 @@ def load_targets(settings: Settings, systems: Iterable[str]) -> tuple[Target, ..
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"cannot read targets file {path}: {e}") from e
+    stray = sorted(set(data) - {"target"})
+    if stray:
+        raise ConfigError(f"{path}: {stray[0]}: unknown table or key (targets are [[target]])")
     entries = data.get("target", [])
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: targets are [[target]] tables")
@@ -163,15 +167,19 @@ def _target(path: Path, i: int, entry: Any, known: set[str], settings: Settings)
     if kind is Channel.EMAIL:
         return _email(target, entry, fail, settings)
     url = entry.get("url")
-    if not isinstance(url, str) or urlsplit(url).scheme not in {"http", "https"}:
-        raise fail("url", "required, an http(s) URL")
+    if not isinstance(url, str) or not _good_url(url):
+        raise fail("url", "required, an http(s) URL with a host")
     for field in ("to", "smtp_url", "from"):
         if field in entry:
             raise fail(field, "only for kind = 'email'")
     secret = entry.get("secret", "")
     if kind is Channel.WEBHOOK:
         if not isinstance(secret, str) or not _good_secret(secret):
-            raise fail("secret", "required: a Standard Webhooks secret, whsec_ and base64")
+            raise fail(
+                "secret",
+                f"required: a Standard Webhooks secret, whsec_ and the base64 of "
+                f"{SECRET_BYTES} to 64 random bytes",
+            )
     elif secret:
         raise fail("secret", "only for kind = 'webhook'")
     return Target(
@@ -220,11 +228,22 @@ def _strings(value: Any, fail: Fail, field: str) -> list[str]:
     return list(value)
 
 
+def _good_url(url: str) -> bool:
+    """An http(s) URL naming a host."""
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in {"http", "https"} and bool(parts.hostname)
+    except ValueError:  # a bad port or bracket
+        return False
+
+
 def _good_secret(secret: str) -> bool:
-    """A ``whsec_`` secret whose rest is base64 (the Standard Webhooks form)."""
+    """A ``whsec_`` secret whose rest is the base64 of 24 to 64 bytes (the Standard Webhooks
+    spec's sizes: a shorter key is guessable)."""
     if not secret.startswith("whsec_"):
         return False
     try:
-        return bool(base64.b64decode(secret.removeprefix("whsec_") + "==", validate=False))
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
     except (binascii.Error, ValueError):
         return False
+    return SECRET_BYTES <= len(key) <= 64

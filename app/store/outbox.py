@@ -5,6 +5,7 @@ Keys (each spelled here only):
     outbox:<n>             notification number <n> (written by a poll, in its batch)
     meta:outbox_seq        the highest notification number a poll has written
     notify:state           the deliverer's bookkeeping: what is pending, figures per target
+    meta:news_since        the newest change the first poll filled the store with
 
 A poll only adds numbers above ``outbox_seq`` (under the poll lock); only the deliverer
 rewrites a notification or ``notify:state`` (under its own lock): no lost updates.
@@ -13,7 +14,9 @@ rewrites a notification or ``notify:state`` (under its own lock): no lost update
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
+from app.codec import decode_time, encode_time
 from app.delivery_codec import (
     notification_from_dict,
     notification_to_dict,
@@ -24,10 +27,21 @@ from app.state_records import Notification, OutboxState
 from app.store.core import Batch, StoreCore
 
 _OUTBOX, _OUTBOX_SEQ, _NOTIFY = "outbox:", "meta:outbox_seq", "notify:state"
+_NEWS_SINCE = "meta:news_since"
 
 
 class OutboxMixin(StoreCore):
     """Queued notifications and the deliverer's bookkeeping."""
+
+    def news_since(self) -> datetime | None:
+        """The newest change the first poll filled the store with: what is dated before is old
+        news (None in stores older than this record)."""
+        return decode_time(self.get(_NEWS_SINCE))
+
+    @staticmethod
+    def stage_news_since(batch: Batch, at: datetime) -> None:
+        """Queue the newest change the first poll filled the store with."""
+        batch.put(_NEWS_SINCE, encode_time(at))
 
     def outbox_seq(self) -> int:
         """The highest notification number any poll has written (0: none)."""
