@@ -33,7 +33,7 @@ from app.render.words import WORDS
 from app.state import SystemState
 from app.urls import Urls
 
-ICONS = {"disrupted": "✕", "maintenance": "◆", "operational": "✓", "closed": "✓"}
+ICONS = {"disrupted": "✕", "maintenance": "◆", "operational": "✓", "closed": "✓", "unknown": "?"}
 FEED_TYPES = {
     Format.ATOM: "application/atom+xml",
     Format.RSS: "application/rss+xml",
@@ -53,8 +53,13 @@ def chip(cls: str, text: str) -> dict[str, str]:
     return {"cls": cls, "icon": ICONS[cls], "word": text}
 
 
-def state_chip(state: SystemState, lang: Lang, now: datetime | None) -> dict[str, str]:
-    """The chip of a system's state now."""
+def state_chip(
+    state: SystemState, lang: Lang, now: datetime | None, blind: bool = False
+) -> dict[str, str]:
+    """The chip of a system's state now; while toldfeed cannot read the agency (``blind``)
+    "Unknown", with the last known state in words (never green on old news)."""
+    if blind:
+        return chip("unknown", word(lang, "state_unknown_last", last=state_words(state, lang, now)))
     return chip(state.state.value, state_words(state, lang, now))
 
 

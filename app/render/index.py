@@ -240,14 +240,22 @@ def render_index(
     """
     now = ctx.refreshed_at
     at = now or max((i.updated_at for i in open_incidents), default=None)
+    blind = bool(ctx.blind_notice.get(lang))  # the agency cannot be read: no state is known
     state, text = overall_line(states, open_incidents, catalogue, lang, now)
+    overall = {"cls": state.value, "icon": ICONS[state.value], "text": text}
+    if blind:
+        overall = {
+            "cls": "unknown",
+            "icon": ICONS["unknown"],
+            "text": word(lang, "overall_unknown"),
+        }
     systems = [
         {
             "slug": system.slug,
             "name": system.name_in(lang),
             "url": urls.url(SystemPage(lang, system.slug)),
-            "chip": state_chip(states[system.slug], lang, now),
-            "details": state_details(states[system.slug], lang, now),
+            "chip": state_chip(states[system.slug], lang, now, blind),
+            "details": [] if blind else state_details(states[system.slug], lang, now),
         }
         for system in ordered_systems(catalogue)
     ]
@@ -265,7 +273,7 @@ def render_index(
         ),
         autodiscovery=parts.autodiscovery,
         subscribe=parts.subscribe,
-        overall={"cls": state.value, "icon": ICONS[state.value], "text": text},
+        overall=overall,
         notes=ctx.source_notes.get(lang, ""),
         refreshed=local_time(now, lang) if now else "",
         systems=systems,

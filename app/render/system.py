@@ -129,6 +129,7 @@ def render_system_page(
     by key (in ``doc.lang``).
     """
     lang, slug, now = doc.lang, doc.system, ctx.refreshed_at
+    blind = bool(ctx.blind_notice.get(lang))  # the agency cannot be read: no state is known
     system = catalogue.get(slug)
     name = system.name_in(lang) if system else slug
     w = WORDS[lang]
@@ -158,8 +159,8 @@ def render_system_page(
         pages=pages,
         name=name,
         state={
-            "chip": state_chip(state, lang, now),
-            "details": state_details(state, lang, now),
+            "chip": state_chip(state, lang, now, blind),
+            "details": [] if blind else state_details(state, lang, now),
             "open": opened,
         },
         strip=_strip(figures, name, titles, lang),
