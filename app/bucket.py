@@ -23,6 +23,7 @@ class RemoteObject:
     sha256: str | None
     content_type: str | None
     cache_control: str | None
+    etag: str | None = None
 
 
 class Bucket:
@@ -86,10 +87,11 @@ class Bucket:
 
     def put(
         self, path: str, body: bytes, content_type: str, cache_control: str, sha256: str
-    ) -> None:
-        """Put one object at the prefix plus ``path``, with its headers and content hash."""
+    ) -> str:
+        """Put one object at the prefix plus ``path``, with its headers and content hash;
+        return the ETag the bucket answered ("" when none)."""
         key = self.target.prefix + path
-        self._call(
+        answer: dict[str, Any] = self._call(
             f"PUT {key}",
             lambda s3: s3.put_object(
                 Bucket=self.target.bucket,
@@ -100,6 +102,7 @@ class Bucket:
                 Metadata={"sha256": sha256},
             ),
         )
+        return str(answer.get("ETag") or "")
 
     def listing(self) -> set[str]:
         """The paths (below the prefix) of every object under the prefix; paginated."""
@@ -133,6 +136,7 @@ class Bucket:
                 (found.get("Metadata") or {}).get("sha256"),
                 found.get("ContentType"),
                 found.get("CacheControl"),
+                found.get("ETag"),
             )
 
         result: RemoteObject | None = self._call(f"HEAD {key}", run)

@@ -69,6 +69,9 @@ class Settings:
     publish_s3: str = ""  # s3://bucket/prefix; empty: nothing is uploaded
     publish_timeout_seconds: float = 5.0  # connect and read timeout of one request
     publish_retries: int = 2  # retries of one request (throttling, 5xx, connection errors)
+    # documents that only show the time of the poll (freshness, time counted up to now) are
+    # put at most this often when nothing else changed; a change of state is put at once
+    publish_refresh_seconds: float = 900.0
     frame_ancestors: str = "*"
     demo: bool = False
     poll_on_serve: bool = True

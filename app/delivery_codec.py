@@ -27,12 +27,24 @@ from app.state_records import (
 
 def upload_record_to_dict(r: UploadRecord) -> dict[str, Any]:
     """What was put at one path as JSON-ready data."""
-    return {"target": r.target, "sha256": r.sha256, "uploaded_at": encode_time(r.uploaded_at)}
+    return {
+        "target": r.target,
+        "sha256": r.sha256,
+        "uploaded_at": encode_time(r.uploaded_at),
+        "cache_control": r.cache_control,
+        "etag": r.etag,
+    }
 
 
 def upload_record_from_dict(d: dict[str, Any]) -> UploadRecord:
     """Inverse of ``upload_record_to_dict``."""
-    return UploadRecord(str(d["target"]), str(d["sha256"]), decode_required_time(d["uploaded_at"]))
+    return UploadRecord(
+        str(d["target"]),
+        str(d["sha256"]),
+        decode_required_time(d["uploaded_at"]),
+        str(d.get("cache_control", "")),
+        str(d.get("etag", "")),
+    )
 
 
 def publish_status_to_dict(s: PublishStatus) -> dict[str, Any]:
@@ -49,6 +61,7 @@ def publish_status_to_dict(s: PublishStatus) -> dict[str, Any]:
         "failures": s.failures,
         "serial": s.serial,
         "pending_paths": list(s.pending_paths),
+        "cache_control": s.cache_control,
     }
 
 
@@ -66,6 +79,7 @@ def publish_status_from_dict(d: dict[str, Any]) -> PublishStatus:
         failures=int(d.get("failures", 0)),
         serial=int(d.get("serial", 0)),
         pending_paths=tuple(d.get("pending_paths", ())),
+        cache_control=str(d.get("cache_control", "")),
     )
 
 

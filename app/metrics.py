@@ -80,6 +80,21 @@ class StoreCollector(Collector):
         )
         pending.add_metric([], status.pending)
         yield pending
+        for name, help_text, at in (
+            (
+                "toldfeed_publish_last_success_timestamp_seconds",
+                "When an upload run last succeeded (Unix time; 0: never)",
+                status.last_success_at,
+            ),
+            (
+                "toldfeed_publish_failing_since_timestamp_seconds",
+                "Since when upload runs fail (Unix time; 0: the last run succeeded)",
+                status.failing_since,
+            ),
+        ):
+            gauge = GaugeMetricFamily(name, help_text)
+            gauge.add_metric([], at.timestamp() if at is not None else 0.0)
+            yield gauge
 
 
 class NotifyCollector(Collector):

@@ -30,7 +30,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from app.bucket import Bucket, RemoteObject
 from app.config import Settings
@@ -53,10 +53,21 @@ class Wanted:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What an upload run puts (in order), and what it records without putting."""
+    """What an upload run puts (in order), what it records without putting, what it defers."""
 
     put: tuple[Wanted, ...]
     adopt: tuple[Wanted, ...] = ()  # the bucket already holds them as they are
+    deferred: tuple[Wanted, ...] = ()  # changed only by the time of the poll: put later
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """Which documents may wait: ``paths`` changed only with the time of the poll (nothing
+    else changed), and wait while their last upload is younger than ``refresh``."""
+
+    paths: frozenset[str]
+    now: datetime
+    refresh: timedelta
 
 
 def plan_uploads(
@@ -65,28 +76,53 @@ def plan_uploads(
     target: str,
     cache_control: str,
     remote: Mapping[str, RemoteObject] | None = None,
+    fresh: Freshness | None = None,
 ) -> Plan:
     """Decide what to put, keeping ``wanted``'s order. Pure: no I/O.
 
     Without ``remote`` (after a poll) a document is put when the last upload to ``target`` at
-    its path had other bytes, or there was none. With ``remote`` (``toldfeed publish``: what a
+    its path had other bytes or another ``Cache-Control``, or there was none; one of
+    ``fresh.paths`` uploaded less than ``fresh.refresh`` ago is deferred instead (its bytes
+    differ only by the time of the poll). With ``remote`` (``toldfeed publish``: what a
     listing and HEAD requests found, a path absent from it being missing from the bucket) the
-    bucket decides: a document is put when the bucket lacks it or holds other bytes or headers,
-    and one the bucket holds as it should but that has no record is adopted (recorded).
+    bucket decides: a document is put when the bucket lacks it or holds other bytes or
+    headers, or an object other than the one last put (its ETag changed), and one the bucket
+    holds as it should but that has no record is adopted (recorded).
     """
     put: list[Wanted] = []
     adopt: list[Wanted] = []
+    deferred: list[Wanted] = []
     for w in wanted:
         record = uploaded.get(w.path)
-        recorded = record is not None and record.target == target and record.sha256 == w.sha256
+        mine = record if record is not None and record.target == target else None
+        recorded = (
+            mine is not None and mine.sha256 == w.sha256 and mine.cache_control == cache_control
+        )
         if remote is None:
-            if not recorded:
+            if recorded:
+                continue
+            if (
+                fresh is not None
+                and mine is not None
+                and w.path in fresh.paths
+                and fresh.now - mine.uploaded_at < fresh.refresh
+            ):
+                deferred.append(w)
+            else:
                 put.append(w)
-        elif remote.get(w.path) != RemoteObject(w.sha256, w.content_type, cache_control):
+            continue
+        there = remote.get(w.path)
+        same = there is not None and (there.sha256, there.content_type, there.cache_control) == (
+            w.sha256,
+            w.content_type,
+            cache_control,
+        )
+        replaced = bool(mine and mine.etag and there and there.etag and there.etag != mine.etag)
+        if not same or replaced:
             put.append(w)
         elif not recorded:
             adopt.append(w)
-    return Plan(tuple(put), tuple(adopt))
+    return Plan(tuple(put), tuple(adopt), tuple(deferred))
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,13 +169,15 @@ class Uploader:
         verify: bool = False,
         serial: int = 0,
         budget_seconds: float | None = None,
+        fresh: Freshness | None = None,
     ) -> UploadResult:
         """Put what differs from the last upload (``verify``: from the bucket itself).
 
         ``documents`` in ``Publisher.stored()`` order. Never raises PublishError: a failure
         is in the result and in the stored status, and what was not put stays pending. With
         ``budget_seconds`` the run stops putting when it is spent (the rest stays pending), so
-        a slow bucket or a large first upload never holds the poll lock for long.
+        a slow bucket or a large first upload never holds the poll lock for long. ``fresh``
+        names the documents that may wait (``plan_uploads``); they are kept for the next run.
         """
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
         target = str(self.bucket.target)
@@ -149,9 +187,10 @@ class Uploader:
             for path, doc in documents.items()
         ]
         uploaded = self.store.uploads(documents)
-        plan = plan_uploads(wanted, uploaded, target, self.cache_control)
+        plan = plan_uploads(wanted, uploaded, target, self.cache_control, fresh=fresh)
         checked = 0
-        done: list[Wanted] = []
+        remote: dict[str, RemoteObject] = {}
+        done: list[tuple[Wanted, str]] = []  # with the ETag the bucket answered
         error = None
         try:
             if verify:
@@ -162,24 +201,29 @@ class Uploader:
                 if deadline is not None and time.monotonic() > deadline:
                     break  # what is left is pending: the next run goes on from here
                 body = documents[w.path].body
-                self.bucket.put(w.path, body, w.content_type, self.cache_control, w.sha256)
-                done.append(w)
+                etag = self.bucket.put(w.path, body, w.content_type, self.cache_control, w.sha256)
+                done.append((w, etag))
         except PublishError as e:
             error = str(e)
         batch = Batch()
-        for w in (*plan.adopt, *done):
-            Store.stage_upload(batch, w.path, UploadRecord(target, w.sha256, now))
+        adopted = [
+            (w, (there.etag or "") if (there := remote.get(w.path)) else "") for w in plan.adopt
+        ]
+        for w, etag in (*adopted, *done):
+            record = UploadRecord(target, w.sha256, now, self.cache_control, etag or "")
+            Store.stage_upload(batch, w.path, record)
         left = tuple(w.path for w in plan.put[len(done) :])
         status = replace(
             self._status(target, now, len(done), len(left), error),
             serial=serial,
-            pending_paths=left,
+            pending_paths=left + tuple(w.path for w in plan.deferred),
+            cache_control=self.cache_control,
         )
         Store.stage_publish_status(batch, status)
         self.store.commit(batch)
         result = UploadResult(
             target,
-            tuple(w.path for w in done),
+            tuple(w.path for w, _ in done),
             checked,
             status.pending,
             self.bucket.requests - sent,
@@ -194,7 +238,13 @@ class Uploader:
                 error,
             )
         else:
-            log.info("upload done target=%s put=%d checked=%d", target, len(done), checked)
+            log.info(
+                "upload done target=%s put=%d checked=%d deferred=%d",
+                target,
+                len(done),
+                checked,
+                len(plan.deferred),
+            )
         return result
 
     def _status(

@@ -5,6 +5,7 @@ See ``app.docstore`` for the store layout and the render key.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 from app.archive import Archive, derived_changes, derived_documents, history_counts
@@ -70,6 +71,7 @@ class Publisher:
         self.store = store
         self.urls = Urls(settings, catalogue)
         self.renderer = Renderer(settings, catalogue, self.urls)
+        self.catalogue = catalogue
         self.key = render_key(settings, catalogue)
         self.docs = canonical_documents(catalogue)
         self.slugs = catalogue.slugs
@@ -77,6 +79,12 @@ class Publisher:
         self._generation = -1  # the store generation the archive reflects
         self._gone: set[str] = set()  # incidents that left the archive when it was reloaded
         self.changed: list[Doc] = []  # documents whose bytes the last publish changed
+        # what the documents say besides the time of the poll: the state of every system now,
+        # the blind notice and the source notes (a quiet poll leaves it as it was)
+        self.signature = ""
+        self.time_paths = frozenset(
+            self.urls.export_path(doc) for doc in self.docs if doc.health_dependent
+        )
 
     def sync(self) -> None:
         """Load the archive if it does not reflect the store (call before a poll, so that the
@@ -146,6 +154,9 @@ class Publisher:
         self._gone.clear()
         stored_context = self.store.get(CONTEXT) or {}
         context = context_to_json(ctx, notice)
+        states = self.archive.states(self.catalogue, ctx.refreshed_at) if ctx.refreshed_at else {}
+        said = (sorted(states.items()), context["blind"], context["notes"], context["notice"])
+        self.signature = hashlib.blake2b(repr(said).encode(), digest_size=12).hexdigest()
         notice_changed = context["notice"] != stored_context.get("notice")
         context_changed = context != stored_context
         chosen = [

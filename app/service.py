@@ -32,7 +32,7 @@ from app.ingest import PollReport
 from app.ingest.remerge import remerge_if_needed
 from app.notify.delivery import Deliverer
 from app.notify.websub import ping_hub
-from app.objectstore import Uploader, UploadResult
+from app.objectstore import Freshness, Uploader, UploadResult
 from app.publisher import Publisher
 from app.runtime import Runtime
 from app.store import Batch, Store
@@ -85,6 +85,7 @@ class Service:
         self.last_published = 0  # documents the last publish wrote (for benchmarks and logs)
         self.uploader = Uploader.from_settings(runtime.settings, runtime.store)
         self.last_upload: UploadResult | None = None  # the last upload run, if any
+        self._uploaded_signature = ""  # Publisher.signature as of the last good upload
 
     def upstream_url(self) -> str:
         """The official page readers are pointed to when toldfeed is blind."""
@@ -145,10 +146,14 @@ class Service:
         finally:
             self.lock.release()
 
-    def upload(self, verify: bool = False) -> UploadResult | None:
+    def upload(self, verify: bool = False, quiet: bool = False) -> UploadResult | None:
         """Put the stored documents that the bucket lacks; None without ``TOLDFEED_PUBLISH_S3``.
 
-        Call under the poll lock. A bucket that fails is reported in the result, never raised.
+        ``quiet``: the poll changed no incident; when the state of the systems, the notices
+        and the sources' health read as at the last upload too, the documents that only show
+        the time of the poll wait (at most ``TOLDFEED_PUBLISH_REFRESH_SECONDS``): a poll that
+        changes nothing puts nothing. Call under the poll lock. A bucket that fails is
+        reported in the result, never raised.
         """
         if self.uploader is None:
             return None
@@ -156,15 +161,29 @@ class Service:
         serial = mark.serial if mark is not None else 0
         status = self.runtime.store.publish_status()
         # after a poll only what changed since the last run (and what it left) is read; the
-        # first run, a new target, `toldfeed publish` and a lost change log read everything
+        # first run, a new target or Cache-Control, `toldfeed publish` and a lost change log
+        # read everything
         only = None
-        if not verify and status is not None and status.target == str(self.uploader.bucket.target):
+        uploader = self.uploader
+        if (
+            not verify
+            and status is not None
+            and status.target == str(uploader.bucket.target)
+            and status.cache_control == uploader.cache_control
+        ):
             changed = self.publisher.changed_since(status.serial)
             if changed is not None:
                 only = changed | set(status.pending_paths)
         documents = self.publisher.stored(only)
         budget = None if verify else self.settings.poll_budget_seconds
-        self.last_upload = self.uploader.run(documents, self.clock(), verify, serial, budget)
+        now = self.clock()
+        fresh = None
+        if quiet and not verify and self.publisher.signature == self._uploaded_signature:
+            refresh = timedelta(seconds=self.settings.publish_refresh_seconds)
+            fresh = Freshness(self.publisher.time_paths, now, refresh)
+        self.last_upload = uploader.run(documents, now, verify, serial, budget, fresh)
+        if self.last_upload.ok:
+            self._uploaded_signature = self.publisher.signature
         return self.last_upload
 
     def sync_bucket(self, wait_seconds: float = 120.0) -> UploadResult | None:
@@ -229,7 +248,8 @@ class Service:
             store.commit(batch)
             changed = [*report.new_keys, *report.changed_keys, *report.removed_keys]
             self.publish(changed)
-            self.upload()  # after the poll's commit; a failing bucket only leaves work pending
+            self.upload(quiet=not changed)  # after the poll's commit; a failing bucket only
+            # leaves work pending
             self.ping_hub()  # after the upload: the hub's fetch must find the new documents
             self._log(report)
             return report

@@ -147,6 +147,8 @@ class UploadRecord:
     target: str
     sha256: str
     uploaded_at: datetime
+    cache_control: str = ""  # the header it was put with (a new poll interval: put again)
+    etag: str = ""  # what the bucket answered (an object changed by hand: put again)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +169,8 @@ class PublishStatus:
     uploads: int = 0
     failures: int = 0
     serial: int = 0  # the publish serial the last run looked at (app.docstore's change log)
-    pending_paths: tuple[str, ...] = ()  # what that run could not put
+    pending_paths: tuple[str, ...] = ()  # what that run could not put, or deferred
+    cache_control: str = ""  # the Cache-Control of that run (another one: look at everything)
 
 
 class Delivery(StrEnum):

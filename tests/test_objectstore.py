@@ -31,11 +31,13 @@ from app.cli import main
 from app.config import S3Target, Settings, parse_s3_target
 from app.errors import ConfigError
 from app.export import export_all
-from app.objectstore import Wanted, plan_uploads
+from app.model import Status, Window
+from app.objectstore import Freshness, Wanted, plan_uploads
 from app.publish import Document
 from app.runtime import Runtime
 from app.service import Service
 from app.state_records import UploadRecord
+from app.store import Store
 from tests.conftest import Upstream, polled_at
 
 PREFIX = "cdn/"
@@ -286,16 +288,26 @@ def test_publish_makes_the_bucket_equal_to_the_export_also_after_hands_change_it
     assert set(files) == set(held)
     assert all(held[k].body == p.read_bytes() for k, p in files.items())
 
-    # by hand: one object deleted, one overwritten, one added; the rest is unchanged
+    # by hand: one object deleted, one overwritten, one overwritten keeping toldfeed's headers
+    # and content hash (only its ETag tells), one added; the rest is unchanged
     admin.delete_object(Bucket=bucket, Key=PREFIX + "feeds/all.atom")
     admin.put_object(Bucket=bucket, Key=PREFIX + "badge/ics2.svg", Body=b"<svg/>")
+    rss = held["feeds/all.rss"]
+    admin.put_object(
+        Bucket=bucket,
+        Key=PREFIX + "feeds/all.rss",
+        Body=b"truncated",
+        ContentType=rss.content_type,
+        CacheControl=rss.cache_control,
+        Metadata={"sha256": rss.sha256},
+    )
     admin.put_object(Bucket=bucket, Key=PREFIX + "mine/notes.txt", Body=b"kept")
     front.reset()
-    assert main(["publish"]) == 0  # one listing, a HEAD per listed document, two PUTs
-    assert front.puts(bucket) == ["feeds/all.atom", "badge/ics2.svg"]
+    assert main(["publish"]) == 0  # one listing, a HEAD per listed document, three PUTs
+    assert sorted(front.puts(bucket)) == ["badge/ics2.svg", "feeds/all.atom", "feeds/all.rss"]
     out = capsys.readouterr().out
-    assert f"2 put, {len(documents) - 1} checked, {len(documents) + 2} requests" in out
-    assert len(front.log) == len(documents) + 2
+    assert f"3 put, {len(documents) - 1} checked, {len(documents) + 3} requests" in out
+    assert len(front.log) == len(documents) + 3
     assert_bucket_holds(admin, bucket, documents, {"mine/notes.txt": b"kept"})  # never deleted
 
 
@@ -324,17 +336,66 @@ def test_a_poll_puts_only_the_documents_that_changed(
         assert service.last_upload is not None and service.last_upload.requests == len(puts)
         assert_bucket_holds(admin, bucket, after)
 
-        front.reset()  # nothing new upstream: only what shows the time of the poll changes
-        at += timedelta(minutes=10)
+        front.reset()  # nothing new upstream: only the time of the poll changed; nothing put
+        at += timedelta(minutes=5)
         assert service.poll_once(force=True) is not None
         again = service.publisher.stored()
+        timed = [p for p in again if after[p].body != again[p].body]
+        assert timed and set(timed) <= service.publisher.time_paths  # the pages did change
+        assert front.puts(bucket) == [] and front.log == []
+        status = runtime.store.publish_status()
+        assert status is not None and status.pending == 0  # waiting is not failing
+
+        front.reset()  # still nothing new, but the refresh period has passed: the time pages
+        at += timedelta(seconds=settings.publish_refresh_seconds)
+        assert service.poll_once(force=True) is not None
+        latest = service.publisher.stored()
         puts = front.puts(bucket)
-        assert puts == [p for p in again if after[p].body != again[p].body]
+        assert puts and set(puts) <= service.publisher.time_paths
         assert not [p for p in puts if p.endswith((".atom", ".rss", ".ics", ".opml"))]
+        assert_bucket_holds(admin, bucket, latest)
 
         front.reset()
         result = service.upload()  # nothing changed since: no request at all
         assert result is not None and result.ok and result.requests == 0 and front.log == []
+
+
+def test_a_change_of_state_is_put_at_once_even_when_no_incident_changed(
+    s3_settings, front, admin, bucket, upstream
+) -> None:
+    """A service window that begins changes the state now: not a quiet poll."""
+    settings = replace(s3_settings, detail_refresh_seconds=0)
+    window = _a_window_to_come(settings)
+    at = window.start_at - timedelta(minutes=30)
+    with Runtime.open(settings) as runtime:
+        service = Service(runtime, clock=lambda: at)
+        assert service.poll_once(force=True) is not None
+        assert service.sync_bucket() is not None
+        front.reset()
+        at = window.start_at + timedelta(minutes=1)  # the window has begun
+        report = service.poll_once(force=True)
+        assert report is not None and not report.changed_keys and not report.new_keys
+        puts = front.puts(bucket)
+        assert "api/systems.json" in puts and "index.html" in puts
+        assert_bucket_holds(admin, bucket, service.publisher.stored())
+
+
+def _a_window_to_come(settings: Settings) -> Window:
+    store = Store.open(settings.data_dir)
+    try:
+        after = polled_at("t3")
+        windows = [
+            i.window
+            for i in store.iter_incidents()
+            if i.window is not None
+            and i.window.start_at > after
+            and not i.window.cancelled
+            and i.status is not Status.CLOSED
+        ]
+    finally:
+        store.close()
+    assert windows, "the t3 store has a window to come"
+    return min(windows, key=lambda w: w.start_at)
 
 
 def test_an_unreachable_then_failing_bucket_loses_nothing(
@@ -365,6 +426,13 @@ def test_an_unreachable_then_failing_bucket_loses_nothing(
     assert "connect" in publish["last_error"].lower()
     assert "toldfeed_publish_failures_total 1.0" in metrics
     assert f"toldfeed_publish_pending {float(len(documents))}" in metrics
+    gauges = {
+        line.split()[0]: float(line.split()[1])
+        for line in metrics.splitlines()
+        if line.startswith("toldfeed_publish_") and "timestamp" in line
+    }
+    assert gauges["toldfeed_publish_failing_since_timestamp_seconds"] == at.timestamp()
+    assert gauges["toldfeed_publish_last_success_timestamp_seconds"] == 0.0
 
     # reachable again, but 503 after 50 PUTs: those 50 are kept, the rest stays pending
     monkeypatch.setenv("AWS_ENDPOINT_URL", front.url)
@@ -462,8 +530,52 @@ AT = polled_at("t3")
         ({}, {"a.atom": RemoteObject("1", "text/plain", CC)}, [A, B], []),
         ({}, {"a.atom": RemoteObject("1", A.content_type, "no-cache")}, [A, B], []),
         ({}, {"a.atom": RemoteObject(None, A.content_type, CC)}, [A, B], []),
+        # put with another Cache-Control (a new poll interval): put again
+        ({"a.atom": UploadRecord(T, "1", AT, "public, max-age=60")}, None, [A, B], []),
+        # the bucket's object is not the one put (same metadata, other ETag): put again
+        (
+            {"a.atom": UploadRecord(T, "1", AT, CC, '"e1"')},
+            {"a.atom": RemoteObject("1", A.content_type, CC, '"e2"')},
+            [A, B],
+            [],
+        ),
+        (
+            {"a.atom": UploadRecord(T, "1", AT, CC, '"e1"')},
+            {"a.atom": RemoteObject("1", A.content_type, CC, '"e1"')},
+            [B],
+            [],
+        ),
     ],
 )
 def test_plan_uploads(uploaded, remote, put, adopt) -> None:
+    uploaded = {p: replace(r, cache_control=r.cache_control or CC) for p, r in uploaded.items()}
     plan = plan_uploads([A, B], uploaded, T, CC, remote)
     assert (list(plan.put), list(plan.adopt)) == (put, adopt)
+
+
+def test_plan_defers_what_changed_only_with_the_time_until_the_refresh_is_due() -> None:
+    fresh = Freshness(frozenset({"index.html"}), AT, timedelta(minutes=15))
+    recent = {"index.html": UploadRecord(T, "0", AT - timedelta(minutes=5), CC)}
+    plan = plan_uploads([A, B], recent, T, CC, fresh=fresh)
+    assert (list(plan.put), list(plan.deferred)) == ([A], [B])
+    due = {"index.html": UploadRecord(T, "0", AT - timedelta(minutes=15), CC)}
+    assert list(plan_uploads([A, B], due, T, CC, fresh=fresh).put) == [A, B]
+    assert list(plan_uploads([A, B], {}, T, CC, fresh=fresh).put) == [A, B]  # never put yet
+    assert list(plan_uploads([A, B], recent, T, CC).put) == [A, B]  # not quiet: put now
+
+
+def test_a_new_poll_interval_puts_every_object_again_with_its_cache_control(
+    s3_settings, front, admin, bucket
+) -> None:
+    at = polled_at("t3").replace(hour=12)
+    with Runtime.open(s3_settings) as runtime:
+        assert Service(runtime, clock=lambda: at).sync_bucket() is not None
+    faster = replace(s3_settings, poll_seconds=60)
+    front.reset()
+    with Runtime.open(faster) as runtime:
+        service = Service(runtime, clock=lambda: at + timedelta(minutes=5))
+        assert service.poll_once(force=True) is not None
+        documents = service.publisher.stored()
+    held = bucket_contents(admin, bucket)
+    assert {h.cache_control for h in held.values()} == {"public, max-age=60"}
+    assert len(front.puts(bucket)) == len(documents)
