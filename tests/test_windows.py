@@ -150,8 +150,6 @@ READ = [
         "2026-03-29T04:00",
     ),
     ("søndag 30. marts 2025 klokken 0000-0600", [], "2025-03-29T23:00", "2025-03-30T04:00"),
-    # the hour that happens twice is read as its first (summer-time) occurrence
-    ("Sunday October 25, 2026, 0200-0400", [], "2026-10-25T00:00", "2026-10-25T03:00"),
     ("Saturday October 24, 2026, 2200-0600", [], "2026-10-24T20:00", "2026-10-25T05:00"),
     (
         "lørdag 25. oktober 2025 klokken 2300 – søndag 26. oktober 2025 klokken 0300",
@@ -167,11 +165,37 @@ def test_planned_times(title: str, lines: list[str], start: str, end: str) -> No
     assert planned_times(title, lines) == (u(start), u(end))
 
 
-def test_a_time_in_the_spring_gap_is_read_as_combine_local_reads_it() -> None:
-    # 02:30 does not exist on March 29, 2026; combine_local moves it on by the gap
-    found = planned_times("Sunday March 29, 2026, 0230-0500", [])
-    assert found == (combine_local(date(2026, 3, 29), 2, 30), u("2026-03-29T03:00"))
-    assert found[0] == u("2026-03-29T01:30")
+@pytest.mark.parametrize(
+    ("title", "lines"),
+    [
+        # 02:30 never happens on March 29, 2026; 02:00-03:00 happens twice on October 25
+        ("Sunday March 29, 2026, 0230-0500", []),
+        ("Sunday October 25, 2026, 0200-0400", []),
+        ("søndag 25. oktober 2026 klokken 0000-0230", []),
+        # two different windows in the first lines
+        (
+            "PRD-servicewindow DMS Tuesday May 19, 2026",
+            ["1800-2300", "Wednesday May 20, 2026, 1800-2300"],
+        ),
+    ],
+)
+def test_a_time_that_names_no_single_instant_gives_no_window(title: str, lines: list[str]) -> None:
+    assert planned_times(title, lines) is None
+
+
+def test_times_said_in_utc_are_read_as_utc() -> None:
+    found = planned_times("PRD-servicewindow DMS Tuesday May 19, 2026 1800-2300 UTC", [])
+    assert found == (u("2026-05-19T18:00"), u("2026-05-19T23:00"))
+    found = planned_times("Service window Tuesday May 19, 2026", ["18:00-23:00 (GMT)"])
+    assert found == (u("2026-05-19T18:00"), u("2026-05-19T23:00"))
+
+
+def test_the_same_window_said_twice_in_the_first_lines_is_read() -> None:
+    found = planned_times(
+        "PRD-servicewindow DMS Tuesday May 19, 2026",
+        ["1800-2300", "Tuesday May 19, 2026, 1800-2300", "Next update at 21:00"],
+    )
+    assert found == (u("2026-05-19T16:00"), u("2026-05-19T21:00"))
 
 
 EN_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -322,6 +346,30 @@ def upd(text: str, at: str | None, lang: Lang = Lang.EN) -> Update:
                 )
             ],
             Window(START, u("2026-05-19T21:30"), sequence=1),
+        ),
+        (
+            [upd("The service window is extended by 1 hour and 30 minutes.", "2026-05-19T20:50")],
+            Window(START, u("2026-05-19T22:30"), sequence=1),
+        ),
+        (
+            [
+                upd(
+                    "Servicevinduet er forlænget med 1 time og 15 minutter.",
+                    "2026-05-19T20:50",
+                    Lang.DA,
+                )
+            ],
+            Window(START, u("2026-05-19T22:15"), sequence=1),
+        ),
+        # extended to a time on a day it names
+        (
+            [
+                upd(
+                    "The service window is extended to 2000 on Wednesday May 20, 2026.",
+                    "2026-05-19T20:50",
+                )
+            ],
+            Window(START, u("2026-05-20T18:00"), sequence=1),
         ),
         # the start postponed (the sample's wording, both languages)
         (
@@ -675,3 +723,8 @@ def test_the_withdrawn_fallback_sample(file: str) -> None:
     body = [(None, line) for line in obs.message_text.split("\n") if line not in updates]
     timeline = [(x.sort_at, x.text) for x in obs.updates]
     assert derive_fallback(body + timeline) == Fallback(False, u("2026-04-03T09:50"))
+
+
+def test_a_date_that_ends_a_sentence_keeps_its_year() -> None:
+    found = planned_times("Service window", ["On Tuesday May 19, 2026.", "From 1800-2300"])
+    assert found == (u("2026-05-19T16:00"), u("2026-05-19T21:00"))

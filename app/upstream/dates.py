@@ -63,6 +63,19 @@ def to_local(value: datetime) -> datetime:
     return value.astimezone(COPENHAGEN)
 
 
+def exact_local(day: date, hour: int, minute: int) -> datetime | None:
+    """A Copenhagen wall-clock time in UTC when it names exactly one instant; None for the
+    hour that happens twice (autumn) and the one that never happens (spring)."""
+    try:
+        wall = datetime.combine(day, time(hour, minute))
+    except ValueError:
+        return None
+    first, second = (wall.replace(tzinfo=COPENHAGEN, fold=f).astimezone(UTC) for f in (0, 1))
+    if first != second or first.astimezone(COPENHAGEN).replace(tzinfo=None) != wall:
+        return None
+    return first
+
+
 def combine_local(day: date, hour: int, minute: int, second: int = 0) -> datetime | None:
     """Build a UTC instant from a local date and clock time; None when out of range."""
     try:

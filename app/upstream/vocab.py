@@ -210,6 +210,9 @@ WINDOW_EXTENDED: tuple[str, ...] = (
 WINDOW_EXTENDED_BY: str = (
     r"\b(?:by|med) (?P<count>\d{1,3}|an?|one|two|en|et|to) "
     r"(?P<unit>hours?|minutes?|mins?|timer?|minutter?)\b"
+    # "by 1 hour and 30 minutes" / "med 1 time og 30 minutter"
+    r"(?: (?:and|og) (?P<count2>\d{1,3}|an?|one|two|en|et|to) "
+    r"(?P<unit2>minutes?|mins?|minutter?)\b)?"
 )
 WINDOW_DURATION_WORDS: dict[str, int] = {
     "a": 1,

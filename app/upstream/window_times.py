@@ -14,14 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 from app.upstream import vocab
-from app.upstream.dates import combine_local, to_local
+from app.upstream.dates import exact_local, to_local
 from app.upstream.text import is_ref_line, match_update, normalize
 
 _FIRST_LINES = 3  # how many leading lines of a message may hold its planned times
+_UTC = re.compile(r"\b(?:utc|gmt)\b")  # times said in UTC, not in Danish local time
 
 
 def _names(words: Iterable[str]) -> str:
@@ -31,7 +32,7 @@ def _names(words: Iterable[str]) -> str:
 _WD = rf"(?:(?P<wd>{_names(vocab.WINDOW_WEEKDAYS)})\.?,?\s+(?:the\s+|den\s+)?)"
 _DAY = r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\.?(?!\d)"
 # a year is never the start of a time range ("May 19 2030-2300" has no year)
-_YEAR = r"(?:,?\s*(?P<y>(?:19|20)\d{2})(?![\d.:]|\s*(?:[-–—]|to\b|til\b)\s*\d))"
+_YEAR = r"(?:,?\s*(?P<y>(?:19|20)\d{2})(?![\d:]|\.\d|\s*(?:[-–—]|to\b|til\b)\s*\d))"
 _MON = rf"(?P<mon>{_names(vocab.WINDOW_MONTHS)})\b\.?"
 _DATE_MD = re.compile(rf"\b{_WD}?{_MON}\s+{_DAY}{_YEAR}?")
 _DATE_DM = re.compile(rf"\b(?:{_WD}|den\s+)?{_DAY}\s+(?:of\s+)?{_MON}{_YEAR}?")
@@ -153,13 +154,18 @@ def read_times(text: str) -> Reading:
     return reading
 
 
-def local_at(day: date, minutes: int) -> datetime | None:
-    """A Copenhagen wall-clock time on ``day`` in UTC; 24:00 is the next midnight."""
-    return combine_local(day + timedelta(days=minutes // 1440), minutes % 1440 // 60, minutes % 60)
+def local_at(day: date, minutes: int, utc: bool = False) -> datetime | None:
+    """A Copenhagen wall-clock time on ``day`` in UTC; 24:00 is the next midnight. None for a
+    time that names no single instant (the autumn hour that happens twice, the spring hour
+    that never happens). With ``utc`` the text said its times are UTC."""
+    day, hour, minute = day + timedelta(days=minutes // 1440), minutes % 1440 // 60, minutes % 60
+    if utc:
+        return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+    return exact_local(day, hour, minute)
 
 
 def resolve_span(
-    span: Span, contexts: Sequence[Sequence[Token]]
+    span: Span, contexts: Sequence[Sequence[Token]], utc: bool = False
 ) -> tuple[datetime, datetime] | None:
     """A span's instants; a missing start day must be the one date of the nearest context."""
     start_day = span.start_day
@@ -175,8 +181,8 @@ def resolve_span(
     if span.end_day is None and span.end_min == span.start_min:
         return None  # no length, or a whole day: one cannot tell
     next_day = timedelta(days=1 if span.end_min < span.start_min else 0)
-    start = local_at(start_day, span.start_min)
-    end = local_at(span.end_day or start_day + next_day, span.end_min)
+    start = local_at(start_day, span.start_min, utc)
+    end = local_at(span.end_day or start_day + next_day, span.end_min, utc)
     return (start, end) if start and end and start < end else None
 
 
@@ -189,21 +195,39 @@ def _covers(window: tuple[datetime, datetime], dates: Iterable[Token]) -> bool:
 
 
 def planned_times(title: str, lines: Sequence[str]) -> tuple[datetime, datetime] | None:
-    """The planned window (UTC) the title or first lines name; None unless unambiguous."""
+    """The planned window (UTC) the title or first lines name; None unless unambiguous.
+
+    The first lines (up to ``_FIRST_LINES`` that are not update lines) are read; every window
+    they and the title name must be the same one. Times are Danish local time unless the text
+    says UTC (or GMT).
+    """
     head = read_times(title)
-    body: list[Reading] = []
+    texts = [title]
+    body: list[Reading] = []  # up to the first line that names a window (or a stray time)
+    later: list[Reading] = []  # the first lines after it: only another window counts there
     for line in lines:
         if not normalize(line) or is_ref_line(line) or match_update(line, None):
             continue  # update lines move a window; derive_window reads them
-        body.append(read_times(line))
-        if body[-1].spans or body[-1].stray_time or len(body) == _FIRST_LINES:
+        if len(body) + len(later) == _FIRST_LINES:
+            break
+        reading = read_times(line)
+        texts.append(line)
+        if body and (body[-1].spans or body[-1].stray_time):
+            later.append(reading)
+        else:
+            body.append(reading)
+        if body[-1].stray_time:
             break
     if any(r.broken or r.stray_time for r in (head, *body)):
         return None
+    utc = any(_UTC.search(normalize(text).casefold()) for text in texts)
+    body_free = [t for r in body for t in r.free]
+    found = [resolve_span(s, (head.free, body_free), utc) for s in head.spans]
     earlier = [t for r in body[:-1] for t in r.free]
-    found = [resolve_span(s, (head.free, [t for r in body for t in r.free])) for s in head.spans]
     if body:
-        found += [resolve_span(s, (body[-1].free, head.free, earlier)) for s in body[-1].spans]
+        found += [resolve_span(s, (body[-1].free, head.free, earlier), utc) for s in body[-1].spans]
+    for reading in later:  # a second, different window in the first lines: ambiguous
+        found += [w for s in reading.spans if (w := resolve_span(s, (reading.free,), utc))]
     windows = set(found)
     if len(windows) != 1:
         return None
@@ -219,4 +243,35 @@ def clock_after(text: str) -> tuple[date | None, int] | None:
     # a time further on ("extended. Next update at 21:00") is no new end
     if broken or not (shape := re.match(r"TST|S?D?T", kinds)):
         return None
-    return (toks[shape.end() - 2].day if shape.end() > 1 else None), toks[shape.end() - 1].minutes
+    day = toks[shape.end() - 2].day if kinds[shape.end() - 2 : shape.end()] == "DT" else None
+    if day is None and (on := _ON_DATE.match(text, _end_of_first_time(text))):
+        day = _full_date_of(on)  # "to 2000 on Sunday March 26, 2023"
+    return day, toks[shape.end() - 1].minutes
+
+
+_ON_DATE = re.compile(r"[\s,]*(?:on|den|d\.)\s+")
+
+
+def _end_of_first_time(text: str) -> int:
+    """Where the first clock time of ``text`` ends (its length when there is none)."""
+    pos = 0
+    while pos < len(text):
+        if (match := _date_at(text, pos)) is not None:
+            pos = match.end()
+            continue
+        gap = _GAP.match(text, pos)
+        assert gap is not None
+        if gap["time"]:
+            return gap.end()
+        pos = gap.end()
+    return pos
+
+
+def _full_date_of(on: re.Match[str]) -> date | None:
+    """The dated day right after ``on`` (a year is needed), or None."""
+    match = _date_at(on.string, on.end())
+    if match is None or not match["y"]:
+        return None
+    weekday = vocab.WINDOW_WEEKDAYS[match["wd"]] if match["wd"] else None
+    month = vocab.WINDOW_MONTHS[match["mon"]]
+    return _full_date(int(match["y"]), month, int(match["d"]), weekday)

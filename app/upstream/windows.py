@@ -96,9 +96,10 @@ def _new_times(plan: _Plan, text: str) -> tuple[datetime, datetime]:
     if moved := _EXTENDED.search(text):
         after = text[moved.end() :]
         if by := _EXTENDED_BY.match(after.strip()):
-            count = by["count"]
-            number = int(count) if count.isdigit() else vocab.WINDOW_DURATION_WORDS[count]
-            end = end + timedelta(minutes=number * vocab.WINDOW_DURATION_UNITS[by["unit"]])
+            for count, unit in ((by["count"], by["unit"]), (by["count2"], by["unit2"])):
+                if count:
+                    number = int(count) if count.isdigit() else vocab.WINDOW_DURATION_WORDS[count]
+                    end = end + timedelta(minutes=number * vocab.WINDOW_DURATION_UNITS[unit])
         elif clock := clock_after(after):
             day = clock[0] or to_local(end).date()
             new = local_at(day, clock[1])
