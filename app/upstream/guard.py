@@ -18,9 +18,12 @@ took lexbor 11 s and nh3 16 s) and memory linear in open elements (1.5 million u
   letters or box-drawing signs from a lying ``koi8-r`` charset, ``Ã¸``-style mojibake of
   UTF-8 read as latin-1, many replacement characters) is refused instead of stored.
 
-Depth is counted the way the HTML rules nest: void elements do not nest, and ``p``, ``li``,
-``td`` ... close an open element of their own kind, so legitimate pages with unclosed ``<p>``
-or ``<li>`` are never touched.
+Depth is counted the way the HTML rules nest: void elements do not nest; ``p``, ``li``,
+``td`` ... close an open element of their own kind only within their scope (a ``<td>`` in a
+table nested in a cell opens a cell of the inner table, it does not close the outer one); and
+a block start tag (``<div>``, ``<table>``, ``<ul>`` ...) closes an open ``<p>``, so that
+``<div><p>`` repeated nests one level per pair, as a browser builds it. Legitimate pages with
+unclosed ``<p>`` or ``<li>`` are never touched.
 """
 
 from __future__ import annotations
@@ -30,14 +33,26 @@ import re
 from dataclasses import dataclass, field
 
 MAX_DEPTH = 256
+MAX_TABLE_DEPTH = 8  # tables in tables in ... (a real page nests two or three)
 MAX_TAGS = 100_000
 MAX_CELL_TAGS = 5_000  # a real message has a few dozen
 MAX_MESSAGE_BYTES = 64 * 1024
 CUT_MARKER = f"[… cut: message longer than {MAX_MESSAGE_BYTES // 1024} KB]"
 
 _TOKEN = re.compile(r"<!--|<(/?)([A-Za-z][A-Za-z0-9:-]*)[^>]*>")
-_RAW_TEXT = frozenset(
-    {"style", "script", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript"}
+_RAW_TEXT = frozenset(  # and <template>, whose content an unclosed one swallows the same way
+    {
+        "style",
+        "script",
+        "textarea",
+        "title",
+        "xmp",
+        "iframe",
+        "noembed",
+        "noframes",
+        "noscript",
+        "template",
+    }
 )
 _VOID = frozenset(
     {
@@ -72,6 +87,55 @@ _GROUPS = {
     "thead": "tbody",
     "tfoot": "tbody",
 }
+# an implied end applies only while no element of the group's scope is open inside the one to
+# close (HTML's "has an element in (table / list item / button) scope")
+_SCOPE = {
+    "td": frozenset({"table"}),
+    "tr": frozenset({"table"}),
+    "tbody": frozenset({"table"}),
+    "li": frozenset({"ul", "ol", "table", "td"}),
+    "dt": frozenset({"dl", "table", "td"}),
+    "option": frozenset({"select", "table", "td"}),
+    "p": frozenset({"table", "td", "button", "object", "marquee", "template", "caption"}),
+}
+# start tags that close an open <p> (HTML's block elements)
+_CLOSES_P = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "center",
+        "details",
+        "dialog",
+        "dir",
+        "div",
+        "dl",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hgroup",
+        "hr",
+        "main",
+        "menu",
+        "nav",
+        "ol",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "ul",
+    ]
+)
 _START_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9:-]*)(?:\s[^<>]*)?>")
 _TABLE = frozenset({"table", "tbody", "thead", "tfoot", "tr", "td", "th"})
 _ROW_BOUNDARY = re.compile(r"</?tr\b|</?table\b", re.I)
@@ -89,6 +153,7 @@ class _Scan:
     kept_from: int = 0  # text before this position is in ``out`` (or dropped)
     stack: list[str] = field(default_factory=list)  # open elements' groups
     open_count: dict[str, int] = field(default_factory=dict)
+    positions: dict[str, list[int]] = field(default_factory=dict)  # stack indexes per group
     dropped: dict[str, int] = field(default_factory=dict)  # start tags dropped, by name
     tags: int = 0  # start tags kept
     cell_tags: int = 0  # start tags kept in the current table cell
@@ -168,6 +233,7 @@ class _Scan:
         return positions[i] if i < len(positions) else -1
 
     def push(self, group: str) -> None:
+        self.positions.setdefault(group, []).append(len(self.stack))
         self.stack.append(group)
         self.open_count[group] = self.open_count.get(group, 0) + 1
 
@@ -177,8 +243,33 @@ class _Scan:
         while self.stack:
             top = self.stack.pop()
             self.open_count[top] -= 1
+            self.positions[top].pop()
             if top == group:
                 return
+
+    def stray_table_end(self, end: int) -> bool:
+        """True for a ``</table>`` inside a cell that would close the cell's own table while
+        rows of it follow (it would hide every later row): one the cell did not open."""
+        cells, tables = self.positions.get("td"), self.positions.get("table")
+        if not cells or not tables or tables[-1] > cells[-1]:
+            return False  # not in a cell, or closing a table opened inside the cell
+        following = self.boundary(False, end)
+        return following != -1 and self.text[following + 1 : following + 4].lower() in {
+            "tr>",
+            "tr ",
+            "/tr",
+        }
+
+    def in_scope(self, group: str) -> bool:
+        """True when an open element of ``group`` would be closed by an implied end: no element
+        of its scope was opened inside it (constant time: the innermost positions are kept)."""
+        if not self.open_count.get(group):
+            return False
+        innermost = self.positions[group][-1]
+        return not any(
+            (seen := self.positions.get(name)) and seen[-1] > innermost
+            for name in _SCOPE.get(group, ())
+        )
 
 
 def _raw_text(scan: _Scan, name: str, start: int, end: int) -> int:
@@ -220,10 +311,19 @@ def bound_markup(
             pos = _raw_text(scan, "!--", start, end)
             continue
         closing, name = match.group(1) == "/", match.group(2).lower()
+        if name in _TABLE and name != "table" and scan.dropped.get("table"):
+            # the rows and cells of a table dropped for depth go with it (their text stays):
+            # kept, they would close the cells and rows of the tables around it
+            scan.drop(start, end)
+            continue
         boundary = name in _TABLE
         if boundary:
             scan.in_cell = not closing and name in {"td", "th"}
             scan.cell_tags = 0
+        if closing and name == "table" and not scan.dropped.get(name) and scan.stray_table_end(end):
+            scan.drop(start, end)
+            scan.warn("a </table> inside a table cell, before more rows, was dropped")
+            continue
         if closing:
             if scan.dropped.get(name):
                 scan.dropped[name] -= scan.drop_run(match.group(0), start, end, scan.dropped[name])
@@ -254,8 +354,15 @@ def bound_markup(
             scan.tags += 1
             scan.cell_tags += 1
             continue
+        if name == "table" and len(scan.positions.get("table") or ()) >= MAX_TABLE_DEPTH:
+            scan.dropped["table"] = scan.dropped.get("table", 0) + 1  # its rows and cells too
+            scan.drop(start, end)
+            scan.warn(f"tables nested deeper than {MAX_TABLE_DEPTH} levels were flattened")
+            continue
         group = _GROUPS.get(name, name)
-        if group in _GROUPS.values() and scan.open_count.get(group):
+        if name in _CLOSES_P and scan.in_scope("p"):
+            scan.pop_to("p")
+        if group in _GROUPS.values() and scan.in_scope(group):
             scan.pop_to(group)
         if len(scan.stack) >= scan.max_depth:
             flood = scan.drop_flood(start)
@@ -293,6 +400,11 @@ _MOJIBAKE = re.compile(
     + "".join(sorted(set(bytes(range(0x80, 0xA0)).decode("cp1252", errors="ignore"))))
     + "]"
 )
+# a character inside a word that neither Danish nor English (nor the accents of names and
+# loan words) writes: "lřrdag" (latin-1 bytes read as iso-8859-2), "l¯rdag" (mac-roman),
+# "lψrdag" (iso-8859-7), "l°rdag" (cp437/cp850)
+_WORD_LETTERS = "æøåÆØÅéÉèÈêÊëËáÁàÀâÂäÄíÍìÌîÎïÏóÓòÒôÔöÖúÚùÙûÛüÜýÝÿñÑçÇß"
+_ODD_IN_WORD = re.compile(rf"(?<=[A-Za-z{_WORD_LETTERS}])[^\x00-\x7f{_WORD_LETTERS}’‘](?=[a-z])")
 _REPLACEMENT = "\ufffd"
 _SUSPICIOUS = 3  # this many suspicious characters make a page implausible
 
@@ -305,4 +417,7 @@ def implausible(text: str) -> str | None:
         return f"UTF-8 read as latin-1 ({sample.group(0)!r})"
     if (found := text.count(_REPLACEMENT)) >= _SUSPICIOUS:
         return f"{found} undecodable characters"
+    odd = _ODD_IN_WORD.findall(text)
+    if len(odd) >= _SUSPICIOUS:
+        return f"{len(odd)} letters no Danish or English word has ({''.join(dict.fromkeys(odd))!r})"
     return None

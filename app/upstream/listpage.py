@@ -19,7 +19,7 @@ from app.catalogue import Catalogue
 from app.model import Kind, Lang, Observation, SourceKind, Status
 from app.upstream.dates import parse_local
 from app.upstream.links import Origin, link_problem
-from app.upstream.markup import Node, attr, open_document, rich_text, text_of
+from app.upstream.markup import Document, Node, attr, open_document, rich_text, text_of
 from app.upstream.result import DetailLink, ParseResult
 from app.upstream.text import extract_updates, find_refs
 from app.upstream.vocab import (
@@ -80,11 +80,43 @@ def _classify(cell: Node, base: str) -> str | None:
     return None
 
 
-def _header_map(table: Node) -> list[str | None]:
-    header_row = next((tr for tr in table.css("tr") if tr.css_first("th") is not None), None)
+def _header_map(rows: list[Node]) -> list[str | None]:
+    """The field of each column, from a table's first row with header cells."""
+    header_row = next((tr for tr in rows if _own_cells(tr, "th")), None)
     if header_row is None:
         return []
-    return [LIST_HEADERS.get(label_key(text_of(th))) for th in header_row.css("th, td")]
+    return [LIST_HEADERS.get(label_key(text_of(th))) for th in _own_cells(header_row, "th", "td")]
+
+
+def _own_cells(row: Node, *tags: str) -> list[Node]:
+    """The row's own cells (not those of a table nested in one of them)."""
+    cells: list[Node] = []
+    child = row.child
+    while child is not None:
+        if child.tag in tags:
+            cells.append(child)
+        child = child.next
+    return cells
+
+
+def _owner_table(row: Node) -> Node | None:
+    """The table a row belongs to (through its tbody/thead/tfoot), or None."""
+    parent = row.parent
+    if parent is not None and parent.tag in {"tbody", "thead", "tfoot"}:
+        parent = parent.parent
+    return parent if parent is not None and parent.tag == "table" else None
+
+
+def _tables(tree: Document) -> list[list[Node]]:
+    """The rows of every table, table by table in document order: each row is visited once,
+    however deeply tables nest (asking each table for its rows would visit the rows of nested
+    tables once per level)."""
+    found: dict[int, list[Node]] = {}
+    for row in tree.css("tr"):
+        owner = _owner_table(row)
+        if owner is not None:
+            found.setdefault(owner.mem_id, []).append(row)
+    return list(found.values())
 
 
 def _row_fields(cells: list[Node], headers: list[str | None], base: str) -> dict[str, Node]:
@@ -128,12 +160,10 @@ def parse_list_page(
     observations: dict[Observation, None] = {}
     links: dict[str, DetailLink] = {}
     unknown: list[str] = []
-    for table in tree.css("table"):
-        headers_of_table = _header_map(table)
-        for row in table.css("tr"):
-            cells = [
-                c for c in row.css("td") if c.parent is not None and c.parent.mem_id == row.mem_id
-            ]
+    for rows in _tables(tree):
+        headers_of_table = _header_map(rows)
+        for row in rows:
+            cells = _own_cells(row, "td")
             if not cells:
                 continue
             fields = _row_fields(cells, headers_of_table, url)

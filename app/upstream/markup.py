@@ -23,6 +23,7 @@ from app.upstream.text import normalize, strip_controls
 from app.upstream.vocab import lang_of_document
 
 Node = LexborNode
+Document = LexborHTMLParser  # a parsed page (``css``, ``css_first`` as on a node)
 
 _CHARSET_HEADER = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _CHARSET_META = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([\w.:-]+)", re.I)
