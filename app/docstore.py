@@ -42,6 +42,7 @@ from app.catalogue import Catalogue
 from app.code_digest import digest_of, package_sources
 from app.codec import incident_from_dict, incident_to_dict
 from app.config import VERSION, Settings
+from app.errors import StoreDamagedError
 from app.model import Incident, Lang
 from app.publish import Document
 from app.render.pages import PageContext
@@ -149,8 +150,12 @@ def mark_to(mark: RenderMark) -> dict[str, Any]:
 
 
 def published_base_url(store: Store) -> str | None:
-    """The base URL the stored documents were built with, if any (see ``Runtime.open``)."""
-    mark = mark_from(store.get(RENDERED))
+    """The base URL the stored documents were built with, if any (see ``Runtime.open``);
+    None when the record is damaged (the documents will be rendered again)."""
+    try:
+        mark = mark_from(store.get(RENDERED))
+    except StoreDamagedError:
+        return None
     return mark.base_url or None if mark is not None else None
 
 

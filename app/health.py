@@ -137,11 +137,9 @@ def page_context(
     notices: dict[Lang, str] = {}
     notice: Incident | None = None
     if unreadable_now:
-        first = (
-            blind.since
-            if blind
-            else min((t for r in health.values() if (t := r.failing_since)), default=now)
-        )
+        # the first failed read after the last good one, before and after blindness alike (the
+        # time a reader sees never moves back)
+        first = min((t for r in health.values() if (t := r.failing_since)), default=now)
         reason = blind.reason if blind else (next(iter(health.values())).last_error or "")
         notices = {
             lang: word(lang, "blind", since=local_time(first, lang), reason=reason) for lang in Lang

@@ -5,6 +5,7 @@ See ``app.docstore`` for the store layout.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -30,11 +31,14 @@ from app.docstore import (
 )
 from app.document_sets import history_pages, is_derived
 from app.documents import Doc, IncidentPage
+from app.errors import StoreDamagedError
 from app.model import Incident
 from app.publish import Document, Renderer
 from app.render.pages import PageContext
 from app.store import Store
 from app.urls import Urls
+
+log = logging.getLogger("toldfeed.library")
 
 
 class Library:
@@ -84,34 +88,41 @@ class Library:
             # request waits on the lock instead of reading an empty index
             if time.monotonic() - self._checked < self.recheck:
                 return
-            mark = mark_from(self.store.get(RENDERED))
-            if mark == self._mark and self._index:
+            try:
+                self._follow(now)
+            except StoreDamagedError as e:
+                # serve what is loaded (if anything) until the poller has rendered again
+                log.error("%s; serving the documents already loaded", e)
                 self._checked = now
-                return
-            if (
-                mark is None
-                or self._mark is None
-                or (mark.generation, mark.key)
-                != (
-                    self._mark.generation,
-                    self._mark.key,
-                )
-            ):
-                self._derived.clear()  # derived documents change only with incidents
-            self._mark = mark
-            self._history = {str(k): int(v) for k, v in (self.store.get(HISTORY) or {}).items()}
-            index = index_from(self.store.get(INDEX))
-            # keep what is loaded and unchanged; drop the rest
-            self._docs = {
-                p: d for p, d in self._docs.items() if p in index and index[p].etag == d.etag
-            }
-            self._index = index
-            self._hot = {}
-            self._variants.clear()
-            self.cached_bytes = 0
-            self._archive = None
-            self.context, self.notice = context_from_json(self.store.get(CONTEXT), self.base)
+
+    def _follow(self, now: float) -> None:
+        """Follow the stored documents (under the lock)."""
+        mark = mark_from(self.store.get(RENDERED))
+        if mark == self._mark and self._index:
             self._checked = now
+            return
+        if (
+            mark is None
+            or self._mark is None
+            or (mark.generation, mark.key)
+            != (
+                self._mark.generation,
+                self._mark.key,
+            )
+        ):
+            self._derived.clear()  # derived documents change only with incidents
+        self._mark = mark
+        self._history = {str(k): int(v) for k, v in (self.store.get(HISTORY) or {}).items()}
+        index = index_from(self.store.get(INDEX))
+        # keep what is loaded and unchanged; drop the rest
+        self._docs = {p: d for p, d in self._docs.items() if p in index and index[p].etag == d.etag}
+        self._index = index
+        self._hot = {}
+        self._variants.clear()
+        self.cached_bytes = 0
+        self._archive = None
+        self.context, self.notice = context_from_json(self.store.get(CONTEXT), self.base)
+        self._checked = now
 
     def has_incident(self, key: str) -> bool:
         """True when an incident with ``key`` is stored (asked once per new incident URL)."""

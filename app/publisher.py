@@ -6,6 +6,7 @@ See ``app.docstore`` for the store layout and the render key.
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import UTC, datetime, timedelta
 
 from app.archive import Archive, derived_changes, derived_documents, history_counts
@@ -40,11 +41,14 @@ from app.document_sets import (
     incident_documents,
 )
 from app.documents import Doc
+from app.errors import StoreDamagedError
 from app.model import Incident, Lang
 from app.publish import Document, Renderer
 from app.render.pages import PageContext
 from app.store import Batch, Store
 from app.urls import Urls
+
+log = logging.getLogger("toldfeed.publisher")
 
 
 def _desc(text: str) -> tuple[int, ...]:
@@ -119,8 +123,16 @@ class Publisher:
         return touched, derived_changes(self.archive, before, touched)
 
     def stored_mark(self) -> RenderMark | None:
-        """What the stored documents reflect."""
-        return mark_from(self.store.get(RENDERED))
+        """What the stored documents reflect; None (render everything again) when it or the
+        records every publish reads are damaged: rendered documents can always be made again
+        from the incidents."""
+        try:
+            for key in (INDEX, CONTEXT):
+                self.store.get(key)
+            return mark_from(self.store.get(RENDERED))
+        except StoreDamagedError as e:
+            log.error("%s; rendering every document again", e)
+            return None
 
     def up_to_date(self) -> bool:
         """True when stored documents reflect the current store and this configuration."""
@@ -152,7 +164,7 @@ class Publisher:
         deleted += [doc for key in gone for doc in incident_documents(key)]
         deleted += self._pages_past_end()
         self._gone.clear()
-        stored_context = self.store.get(CONTEXT) or {}
+        stored_context = {} if mark is None else self.store.get(CONTEXT) or {}
         context = context_to_json(ctx, notice)
         states = self.archive.states(self.catalogue, ctx.refreshed_at) if ctx.refreshed_at else {}
         said = (sorted(states.items()), context["blind"], context["notes"], context["notice"])
@@ -167,7 +179,7 @@ class Publisher:
             or (notice_changed and getattr(doc, "carries_notice", False))
             or any(doc.shows(i) for i in touched)
         ]
-        index = index_from(self.store.get(INDEX))
+        index = {} if mark is None else index_from(self.store.get(INDEX))
         batch = Batch()
         self.changed = []
         written = self._put_derived(batch, derived, deleted, ctx, notice)

@@ -11,6 +11,7 @@ import itertools
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
 import time
 from dataclasses import replace
@@ -496,6 +497,54 @@ def test_a_damaged_store_is_one_line_and_exit_3(
         assert "restore cache.db from a backup" in err and ".recover" in err
     with pytest.raises(StoreDamagedError):
         create_app(filled, poll=False)  # nothing readable to serve: serve exits 3 too
+
+
+@pytest.mark.parametrize(
+    ("key", "readers"),
+    [
+        ("inc:INC000001822307", ("poll", "export", "forget")),
+        ("meta:generation", ("poll", "export", "forget")),
+        ("meta:http", ("poll", "forget")),  # export never reads the HTTP validators
+    ],
+)
+def test_one_damaged_record_is_one_line_and_exit_3(
+    filled, monkeypatch, capsys, tmp_path: Path, key: str, readers: tuple[str, ...]
+) -> None:
+    """One record overwritten with something that is not toldfeed's JSON (found with sqlite3)."""
+    db = sqlite3.connect(filled.data_dir / "store" / "cache.db")
+    with db:
+        assert db.execute("update Cache set value = '{not json' where key = ?", (key,)).rowcount
+    db.close()
+    _cli_env(monkeypatch, filled)
+    commands = {
+        "poll": ["poll"],
+        "export": ["export", str(tmp_path / "site")],
+        "forget": ["forget", "--oid", "2461231"],
+    }
+    for command in (commands[name] for name in readers):
+        assert main(command) == STORE_ERROR, command
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1, err  # one line, no traceback
+        assert "damaged" in err and repr(key) in err and "restore cache.db" in err
+
+
+@pytest.mark.parametrize("key", ["docs:meta", "meta:rendered", "meta:context"])
+def test_a_damaged_record_of_the_rendered_documents_is_rendered_again(
+    filled, caplog, key: str
+) -> None:
+    """Rendered documents are made from the incidents: a damaged record of them heals."""
+    db = sqlite3.connect(filled.data_dir / "store" / "cache.db")
+    with db:
+        assert db.execute("update Cache set value = '{not json' where key = ?", (key,)).rowcount
+    db.close()
+    app = create_app(filled, poll=False)
+    try:
+        client = app.test_client()
+        assert client.get("/feeds/all.atom").status_code == 200
+        assert "Ongoing disruption" in client.get("/").get_data(as_text=True)
+    finally:
+        app.extensions["toldfeed"].runtime.close()
+    assert any("rendering every document again" in r.getMessage() for r in caplog.records)
 
 
 class FullDisk(Store):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import stat
 import threading
@@ -35,7 +36,7 @@ def _fail_everything(upstream: Upstream) -> None:
 
 
 def test_a_running_worker_shows_the_outage_without_restart(filled, upstream: Upstream) -> None:
-    settings = replace(filled, blind_after_seconds=60, retries=0)
+    settings = replace(filled, blind_after_seconds=900, retries=0)
     app = create_app(settings, poll=False)
     state = app.extensions["toldfeed"]
     state.library.recheck = 0  # a worker re-reads the store's state at most this often
@@ -44,10 +45,14 @@ def test_a_running_worker_shows_the_outage_without_restart(filled, upstream: Ups
     green = client.get("/badge/manifest.svg").data
     assert b"Operational" in green
     _fail_everything(upstream)
-    for minutes in (10, 20):  # unreadable, then blind (blind_after 60 s)
+    said = []
+    for minutes in (10, 20):  # unreadable, then blind (blind after 15 minutes)
         service = Service(state.runtime, clock=lambda m=minutes: T3 + timedelta(minutes=m))
         report = service.poll_once(force=True)
         assert report is not None and not report.ok
+        page = client.get("/").get_data(as_text=True)
+        said.append(re.search(r"could not be read since ([^(<]+)", page).group(1))
+    assert said[0] == said[1]  # the first failed read, before and after blindness alike
     # the same worker, no restart
     index = client.get("/").get_data(as_text=True)
     assert "could not be read since" in index

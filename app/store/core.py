@@ -205,8 +205,15 @@ class StoreCore:
             raise store_error(self.path, "read", e) from e
 
     def get(self, key: str) -> Any:
-        """A JSON value, or None."""
-        return _loads(self._read(key))
+        """A JSON value, or None. A record that is not toldfeed's JSON is a damaged store."""
+        raw = self._read(key)
+        try:
+            return _loads(raw)
+        except (ValueError, TypeError, StoreError) as e:  # JSONDecodeError is a ValueError
+            raise StoreDamagedError(
+                f"store {self.path} is damaged: record {key!r} cannot be read ({e}); stop "
+                "toldfeed and restore cache.db from a backup (README: How to recover)"
+            ) from e
 
     def get_bytes(self, key: str) -> bytes | None:
         """Raw bytes, or None."""
