@@ -15,6 +15,7 @@ from app.config import Settings
 from app.errors import ConfigError, StoreError
 from app.ingest import PollReport
 from app.logs import setup_logging
+from app.state_records import Outcome
 
 if TYPE_CHECKING:
     from app.objectstore import UploadResult
@@ -60,6 +61,7 @@ def _cmd_poll(settings: Settings) -> int:
         report = service.poll_once(force=True)
         # after the poll's commit, within what is left of its budget
         delivery = deliver_after_poll(service, started) if report is not None else None
+        health = runtime.store.health()
     if report is None:
         print("another toldfeed process is polling this data directory; try again later")
         return 1
@@ -69,7 +71,18 @@ def _cmd_poll(settings: Settings) -> int:
         print(delivery)
     if service.last_upload is not None:  # the exit status stays the upstream's alone
         print(format_upload(service.last_upload))
-    return 0 if report.ok else 1
+    # a source skipped while it backs off after failures was not read: that is a failure too
+    # (one skipped within the upstream's max-age was read recently and is fine)
+    backing_off = [
+        s.url
+        for s in report.sources
+        if s.outcome == Outcome.SKIPPED
+        and (h := health.get(s.url)) is not None
+        and h.consecutive_failures > 0
+    ]
+    for url in backing_off:
+        print(f"{url}: not read: backing off after {health[url].consecutive_failures} failures")
+    return 0 if report.ok and not backing_off else 1
 
 
 def _cmd_publish(settings: Settings) -> int:

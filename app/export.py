@@ -11,8 +11,23 @@ from app.runtime import Runtime
 from app.service import Service
 
 
-def _write(path: Path, body: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _directory(path: Path, root: Path) -> None:
+    """Make ``path`` and its parents up to ``root`` (included), each 0755 whatever the umask: a
+    web server running as another user must enter them."""
+    missing = []
+    at = path
+    while not at.is_dir():
+        missing.append(at)
+        if at == root or at.parent == at:
+            break
+        at = at.parent
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True)
+        os.chmod(folder, 0o755)
+
+
+def _write(path: Path, body: bytes, root: Path) -> None:
+    _directory(path.parent, root)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     with os.fdopen(fd, "wb") as f:
         f.write(body)
@@ -39,5 +54,5 @@ def export_all(settings: Settings, directory: str | Path) -> int:
         service.ensure_published()
         documents = service.publisher.stored()
     for path, doc in documents.items():
-        _write(root / path, doc.body)
+        _write(root / path, doc.body, root)
     return len(documents)

@@ -43,6 +43,21 @@ def test_poll_exits_1_when_a_source_fails_and_keeps_the_others(
     assert "failed" in out and "HTTP 404" in out and "12 new" in out
 
 
+def test_poll_exits_1_while_a_failed_source_is_skipped_for_its_backoff(
+    upstream: Upstream, env: Path, monkeypatch, capsys
+) -> None:
+    """A source not read because it backs off after failures was not read: not a clean poll."""
+    upstream.load("t1")
+    upstream.documents.pop("/rss.aspx?oid=2367397")
+    monkeypatch.setenv("TOLDFEED_RETRIES", "0")
+    monkeypatch.setenv("TOLDFEED_SOURCES", str(upstream.sources_toml("t1", env / "s.toml")))
+    assert main(["poll"]) == 1 and main(["poll"]) == 1  # the second failure starts a backoff
+    capsys.readouterr()
+    assert main(["poll"]) == 1  # within it: not read
+    out = capsys.readouterr().out
+    assert "skipped" in out and "not read: backing off after 2 failures" in out
+
+
 @pytest.mark.parametrize(
     "content",
     [

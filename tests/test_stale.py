@@ -164,12 +164,20 @@ def test_slow_clients_do_not_delay_health_or_feeds(filled) -> None:
 def test_export_files_are_readable_by_a_web_server(filled, tmp_path: Path) -> None:
     from app.export import export_all
 
-    export_all(filled, tmp_path / "site")
-    for path in (tmp_path / "site").rglob("*"):
+    old = os.umask(0o077)  # a cron job's strict umask must not lock the web server out
+    try:
+        export_all(filled, tmp_path / "site")
+    finally:
+        os.umask(old)
+    for path in [tmp_path / "site", *(tmp_path / "site").rglob("*")]:
         mode = stat.S_IMODE(os.stat(path).st_mode)
         assert mode & stat.S_IROTH, f"{path} is {oct(mode)}"
+        if path.is_dir():
+            assert mode & stat.S_IXOTH, f"{path} is {oct(mode)}"
+    for page in ("index.html", "embed/manifest.html", "da/embed/ics2.html"):
+        text = (tmp_path / "site" / page).read_text(encoding="utf-8")
+        assert 'http-equiv="Content-Security-Policy"' in text, page
     index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
-    assert 'http-equiv="Content-Security-Policy"' in index
     assert "/healthz" not in index  # nothing that exists only on the live server
 
 
