@@ -125,6 +125,34 @@ def test_the_poll_budget_is_a_deadline_even_for_a_dripping_body(filled, upstream
     assert all(s.outcome != "failed" for u, s in by_kind.items() if "rss" not in u)
 
 
+def test_a_read_that_waits_almost_the_whole_timeout_still_ends_at_the_deadline(
+    filled, upstream: Upstream
+) -> None:
+    """A byte every 3.8 s under a 4 s read timeout: each wait is legal, yet the body as a whole
+    must end at the poll's deadline, not one read timeout after it."""
+    rss = next(p for p in upstream.documents if "rss" in p)
+
+    def drip(request: Request) -> Response:
+        def body():
+            yield b"<?xml version='1.0'?><rss version='2.0'><channel>"
+            for _ in range(20):
+                time.sleep(3.8)
+                yield b" "
+
+        return Response(body(), status=200, content_type="application/rss+xml")
+
+    upstream.overrides[rss] = drip
+    settings = replace(filled, poll_budget_seconds=2.5, timeout_seconds=4, retries=0)
+    with Runtime.open(settings) as runtime:
+        started = time.monotonic()
+        report = Service(runtime, clock=lambda: T3 + timedelta(minutes=10)).poll_once(force=True)
+        took = time.monotonic() - started
+    assert report is not None
+    rss_report = next(s for s in report.sources if "rss" in s.url)
+    assert rss_report.outcome == "failed" and "budget" in (rss_report.error or "")
+    assert took < 2.5 + 1.0, f"poll took {took:.1f}s against a 2.5 s budget"
+
+
 def test_slow_clients_do_not_delay_health_or_feeds(filled) -> None:
     app = create_app(filled, poll=False)
     server = make_server(app, "127.0.0.1", 0)
