@@ -124,6 +124,33 @@ def test_index_says_all_is_well_when_nothing_is_open(closed_store) -> None:
     app.extensions["toldfeed"].runtime.close()
 
 
+def test_a_fallback_allowed_is_said_on_every_page_that_shows_the_state(filled) -> None:
+    from app.model import Fallback
+
+    with Runtime.open(filled) as runtime:
+        store = runtime.store
+        transit = store.incident("INC000001822307")
+        assert transit is not None and transit.status is Status.CURRENT
+        batch = Batch()
+        since = transit.updated_at
+        Store.stage_incident(batch, replace(transit, fallback=Fallback(True, since)))
+        Store.stage_generation(batch, store.generation() + 1, store.incident_count())
+        store.commit(batch)
+    app = create_app(filled, poll=False)
+    try:
+        client = app.test_client()
+        for path in ("/", "/systems/dms-transit", "/embed/dms-transit"):
+            assert "Fallback procedure: allowed" in text_of(
+                client.get(path).get_data(as_text=True)
+            ), path
+        danish = text_of(client.get("/da/").get_data(as_text=True))
+        assert "Nødprocedure: tilladt" in danish
+        systems = client.get("/api/systems.json").get_json()["systems"]
+        assert systems["dms-transit"]["fallback_allowed"] is True
+    finally:
+        app.extensions["toldfeed"].runtime.close()
+
+
 def test_index_in_a_window_says_maintenance_until(filled, upstream: Upstream) -> None:
     in_window = datetime(2026, 5, 20, 10, 30, tzinfo=UTC)  # 12:30 local, Gateways 12:00-13:00
     with Runtime.open(filled) as runtime:

@@ -394,3 +394,58 @@ def test_every_phrase_exists_in_both_languages() -> None:
 
     assert sorted(en.PHRASES) == sorted(da.PHRASES)
     assert all(text.strip() for text in [*en.PHRASES.values(), *da.PHRASES.values()])
+
+
+def test_configured_feed_limits_shape_every_document_and_the_export(filled, tmp_path) -> None:
+    from dataclasses import replace
+
+    from app import create_app
+    from app.export import export_all
+
+    settings = replace(filled, feed_limit_default=5, feed_limit_max=100)
+    written = export_all(settings, tmp_path / "site")
+    assert written > 200  # every document (once, a limit default of 20 wrote none)
+    atom = feedparser.parse((tmp_path / "site" / "feeds" / "all.atom").read_bytes())
+    assert len(atom.entries) == 5
+    index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "?limit=N (1-100)" in index and "limit={1-100}" in index and "1-500" not in index
+    app = create_app(settings, poll=False)
+    try:
+        client = app.test_client()
+        assert len(check_atom(client.get("/feeds/all.atom?limit=7").data).entries) == 7
+        too_many = client.get("/feeds/all.atom?limit=200")
+        assert too_many.status_code == 400 and b"100" in too_many.data
+    finally:
+        app.extensions["toldfeed"].runtime.close()
+
+
+def test_workers_starting_together_render_once_between_them(filled, monkeypatch) -> None:
+    """After an upgrade several workers start at once: one renders under the poll lock, the
+    others wait for it and find the documents current."""
+    import threading
+
+    from app.runtime import Runtime
+    from app.service import Service
+
+    monkeypatch.setattr("app.docstore.code_digest", lambda: "an upgrade")
+    runtimes = [Runtime.open(filled) for _ in range(3)]
+    try:
+        services = [Service(runtime) for runtime in runtimes]
+        assert not any(s.publisher.up_to_date() for s in services)
+        start = threading.Barrier(len(services))
+        rendered: list[bool] = []
+
+        def worker(service: Service) -> None:
+            start.wait()
+            rendered.append(service.ensure_published(wait_seconds=60))
+
+        threads = [threading.Thread(target=worker, args=(s,)) for s in services]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(rendered) == [False, False, True]
+        assert all(s.publisher.up_to_date() for s in services)
+    finally:
+        for runtime in runtimes:
+            runtime.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,8 +12,10 @@ from app.catalogue import Catalogue
 from app.documents import (
     Badge,
     Calendar,
+    Doc,
     Embed,
     Feed,
+    Format,
     IncidentPage,
     IndexPage,
     Opml,
@@ -187,6 +190,32 @@ class IndexParts:
     subscribe: Html
 
 
+def _patterns(catalogue: Catalogue, lang: Lang, urls: Urls, most: str) -> list[str]:
+    """How the addresses are built, from the URL map itself: each pattern is a real URL with
+    a catalogue slug and a format put back as placeholders."""
+    slug = ordered_systems(catalogue)[0].slug
+    formats = "{" + "|".join(f.value for f in Format) + "}"
+    statuses = "{" + "|".join(s.value for s in Status) + "}"
+
+    def pattern(doc: Doc, query: str = "") -> str:
+        url = urls.url(doc).replace(f"/{slug}.", "/{system}.")
+        url = re.sub(rf"/{re.escape(slug)}$", "/{system}", url)
+        url = url.replace(f"/{Status.CURRENT.value}.", f"/{statuses}.")
+        return re.sub(rf"\.{Format.ATOM.value}$", "." + formats, url) + query
+
+    return [
+        pattern(Feed(lang, Format.ATOM)),
+        pattern(
+            Feed(lang, Format.ATOM, Scope.SYSTEM, slug), f"?status={statuses}&limit={{1-{most}}}"
+        ),
+        pattern(Feed(lang, Format.ATOM, Scope.STATUS, Status.CURRENT.value)),
+        pattern(Calendar(lang, slug)),
+        pattern(Embed(lang, slug)),
+        pattern(Badge(lang, slug)),
+        pattern(SystemPage(lang, slug)),
+    ]
+
+
 def index_parts(catalogue: Catalogue, lang: Lang, urls: Urls) -> IndexParts:
     """Render the index's static parts for ``lang``."""
     feeds = []
@@ -198,20 +227,12 @@ def index_parts(catalogue: Catalogue, lang: Lang, urls: Urls) -> IndexParts:
             feeds.append(
                 {"url": urls.url(Feed(lang, fmt, scope, value)), "type": kind, "title": title}
             )
-    prefix = urls.base + ("/da" if lang is Lang.DA else "")
-    patterns = [
-        f"{prefix}/feeds/all.{{atom|rss|json}}",
-        f"{prefix}/feeds/system/{{system}}.{{atom|rss|json}}"
-        "?status={current|scheduled|closed}&limit={1-500}",
-        f"{prefix}/feeds/status/{{current|scheduled|closed}}.{{atom|rss|json}}",
-        f"{prefix}/calendar/system/{{system}}.ics",
-        f"{prefix}/embed/{{system}}",
-        f"{prefix}/badge/{{system}}.svg",
-        f"{prefix}/systems/{{system}}",
-    ]
+    most = str(urls.settings.feed_limit_max)
+    patterns = _patterns(catalogue, lang, urls, most)
     module = ENV.get_template("subscribe.html").module
     subscribe = module.subscribe(  # type: ignore[attr-defined]
         WORDS[lang],
+        word(lang, "subscribe_intro", most=most),
         _subscriptions(catalogue, lang, urls),
         urls.url(Opml(lang)),
         patterns,

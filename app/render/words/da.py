@@ -87,7 +87,7 @@ PHRASES: dict[str, str] = {
     "subscribe": "Abonnér",
     "subscribe_intro": "Alle feeds findes som Atom, RSS og JSON Feed; kopiér et link ind i en "
     "feedlæser, Teams, Slack eller Outlook. Tilføj ?status=current, scheduled eller closed "
-    "for at afgrænse et feed, og ?limit=N (1-500) for flere eller færre poster.",
+    "for at afgrænse et feed, og ?limit=N (1-{most}) for flere eller færre poster.",
     "url_pattern": "Sådan er adresserne bygget",
     "feeds": "Feeds",
     "calendar": "Kalender",

@@ -87,7 +87,7 @@ PHRASES: dict[str, str] = {
     "subscribe": "Subscribe",
     "subscribe_intro": "Every feed comes as Atom, RSS and JSON Feed; copy a link into a feed "
     "reader, Teams, Slack or Outlook. Add ?status=current, scheduled or closed to a "
-    "feed to narrow it, and ?limit=N (1-500) for more or fewer entries.",
+    "feed to narrow it, and ?limit=N (1-{most}) for more or fewer entries.",
     "url_pattern": "How the addresses are built",
     "feeds": "Feeds",
     "calendar": "Calendar",
