@@ -12,10 +12,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
-    from flask import Flask
-
     from app.config import Settings
     from app.runtime import Runtime
+    from app.web import App
 
 
 def create_app(
@@ -24,7 +23,7 @@ def create_app(
     runtime: Runtime | None = None,
     poll: bool | None = None,
     clock: Callable[[], datetime] | None = None,
-) -> Flask:
+) -> App:
     """Build the WSGI app; with ``poll`` (default: ``settings.poll_on_serve``) start the poller.
 
     ``clock`` (default: the real one) is the time polls and health use (the demo's starts on

@@ -67,7 +67,7 @@ _SHAPING_MODULES = (
     "documents.py",
     "document_sets.py",
     "urls.py",
-    "url_converters.py",
+    "url_rules.py",
     "url_values.py",
     "publish.py",
     "archive.py",

@@ -8,7 +8,7 @@ only the documents whose content can have changed are rebuilt:
 * ``health_dependent``: it shows freshness or the "cannot read the agency" state.
 
 A new document kind is one record here (listed in ``app.document_sets.canonical_documents`` if
-it is stored and exported), one rule in ``app.urls`` and one renderer in ``app.publish``.
+it is stored and exported), one rule in ``app.url_rules`` and one renderer in ``app.publish``.
 
 Two kinds exist once per incident or per 50 incidents, so which of them exist depends on the
 archive: incident pages and a system's later history pages. They are *derived* documents

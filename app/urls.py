@@ -1,35 +1,29 @@
 """The one URL map: matches requests and builds every URL (links, self URLs, OPML, export paths).
 
-Built on Werkzeug's ``routing.Map`` (Flask's own ``url_for`` is built on it). Each document
-kind of ``app.documents`` has its rules here, once in English and once under ``/da/``; the
-converters (``app.url_converters``) check catalogue slugs, statuses and formats and say what is
-valid when a value is not. Query parameters (``lang``, ``limit``, ``status``, ``system``, ``page``) are checked by
-``resolve``; both use the checks of ``app.url_values``. Whether an incident or a history page
+Built on Werkzeug's ``routing.Map`` (Flask's own ``url_for`` is built on it; this is the only
+importer of werkzeug). Each document kind of ``app.documents`` has its rules in
+``app.url_rules``, once in English and once under ``/da/``; the converters here check catalogue
+slugs, statuses and formats and say what is valid when a value is not. Query parameters
+(``lang``, ``limit``, ``status``, ``system``, ``page``) are checked by ``resolve``; both use the
+checks of ``app.url_values``. Whether an incident or a history page
 exists depends on the store, not on the map: a ``Holdings`` (the web worker's library) answers
 that when one is given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from werkzeug.exceptions import NotFound
-from werkzeug.routing import MapAdapter, RequestRedirect, Rule
+from werkzeug.routing import BaseConverter, Map, MapAdapter, RequestRedirect, Rule
 
 from app.catalogue import Catalogue
 from app.config import Settings
 from app.documents import (
-    Badge,
-    Calendar,
     Doc,
-    Embed,
     Feed,
-    Format,
-    IncidentPage,
     IncidentsApi,
-    IndexPage,
-    Opml,
     Scope,
     StatsApi,
     SystemPage,
@@ -37,9 +31,13 @@ from app.documents import (
 )
 from app.errors import RequestError
 from app.model import Lang
-from app.url_converters import CONVERTERS, CatalogueMap
+from app.url_rules import PREFIX, RULES, endpoint_of, query_of
 from app.url_values import (
     Holdings,
+    check_format,
+    check_incident,
+    check_page,
+    check_status,
     check_system,
     parse_history_page,
     parse_lang,
@@ -47,94 +45,79 @@ from app.url_values import (
     parse_status,
 )
 
-# endpoint -> (rule paths under a language prefix, the document built from the path values)
-_RULES: dict[str, tuple[tuple[str, ...], Callable[[Lang, dict[str, Any]], Doc]]] = {
-    "index": (("/", "/index.html"), lambda lang, v: IndexPage(lang)),
-    "feed_all": (("/feeds/all.<fmt:fmt>",), lambda lang, v: Feed(lang, Format(v["fmt"]))),
-    "feed_system": (
-        ("/feeds/system/<system:system>.<fmt:fmt>",),
-        lambda lang, v: Feed(lang, Format(v["fmt"]), Scope.SYSTEM, v["system"]),
-    ),
-    "feed_status": (
-        ("/feeds/status/<status:status>.<fmt:fmt>",),
-        lambda lang, v: Feed(lang, Format(v["fmt"]), Scope.STATUS, v["status"]),
-    ),
-    "embed": (
-        ("/embed/<system:system>", "/embed/<system:system>.html"),
-        lambda lang, v: Embed(lang, v["system"]),
-    ),
-    "badge": (("/badge/<system:system>.svg",), lambda lang, v: Badge(lang, v["system"])),
-    "api": (("/api/incidents.json",), lambda lang, v: IncidentsApi(lang)),
-    "system": (
-        ("/systems/<system:system>", "/systems/<system:system>.html"),
-        lambda lang, v: SystemPage(lang, v["system"]),
-    ),
-    "system_page": (
-        (
-            "/systems/<system:system>/page/<page:page>",
-            "/systems/<system:system>/page/<page:page>.html",
-        ),
-        lambda lang, v: SystemPage(lang, v["system"], v["page"]),
-    ),
-    "incident": (
-        ("/incidents/<incident:key>", "/incidents/<incident:key>.html"),
-        lambda lang, v: IncidentPage(lang, v["key"]),
-    ),
-    "calendar_all": (("/calendar/all.ics",), lambda lang, v: Calendar(lang)),
-    "calendar_system": (
-        ("/calendar/system/<system:system>.ics",),
-        lambda lang, v: Calendar(lang, v["system"]),
-    ),
-    "opml": (("/feeds.opml",), lambda lang, v: Opml(lang)),
+
+class CatalogueMap(Map):
+    """A Map that knows the catalogue and the holdings, for the converters."""
+
+    catalogue: Catalogue
+    holdings: Holdings | None
+
+
+class SystemConverter(BaseConverter):
+    """A catalogue slug; anything else is a 404 that lists the valid ones."""
+
+    regex = r"[^/.]+"
+
+    def to_python(self, value: str) -> str:
+        """Check the slug against the catalogue."""
+        return check_system(self.map.catalogue, value)  # type: ignore[attr-defined]
+
+
+class StatusConverter(BaseConverter):
+    """A status in a path (``/feeds/status/<status>.atom``)."""
+
+    regex = r"[^/.]+"
+
+    def to_python(self, value: str) -> str:
+        """Check the status word."""
+        return check_status(value)
+
+
+class FormatConverter(BaseConverter):
+    """A feed format extension."""
+
+    regex = r"[^/.]+"
+
+    def to_python(self, value: str) -> str:
+        """Check the extension."""
+        return check_format(value)
+
+
+class IncidentConverter(BaseConverter):
+    """An incident key: ``INC…``/``WO…`` as they are, ``oid:<n>`` spelled ``oid-<n>``."""
+
+    regex = r"[^/.]+"
+
+    def to_python(self, value: str) -> str:
+        """Check the form (and, with holdings, that the incident exists)."""
+        return check_incident(value, self.map.holdings)  # type: ignore[attr-defined]
+
+    def to_url(self, value: str) -> str:
+        """``oid:<n>`` as ``oid-<n>`` (a colon in a path is awkward for static files)."""
+        return value.replace(":", "-", 1)
+
+
+class PageConverter(BaseConverter):
+    """A history page number from 2 on (page 1 is the system page itself)."""
+
+    regex = r"[^/.]+"
+
+    def to_python(self, value: str) -> int:
+        """Check the number."""
+        return check_page(value)
+
+    def to_url(self, value: Any) -> str:
+        """The number as digits."""
+        return str(value)
+
+
+CONVERTERS: dict[str, type[BaseConverter]] = {
+    "system": SystemConverter,
+    "status": StatusConverter,
+    "fmt": FormatConverter,
+    "incident": IncidentConverter,
+    "page": PageConverter,
 }
-_PREFIX = {Lang.EN: "", Lang.DA: "/da"}
-
-
-def _endpoint(doc: Doc) -> tuple[str, dict[str, Any]]:
-    """The rule endpoint and path values of ``doc`` (query parameters excluded)."""
-    values: dict[str, Any] = {"lang": doc.lang.value}
-    match doc:
-        case Feed():
-            values["fmt"] = doc.fmt.value
-            if doc.scope is Scope.ALL:
-                return "feed_all", values
-            values[doc.scope.value] = doc.value
-            return f"feed_{doc.scope.value}", values
-        case Embed() | Badge():
-            return doc.kind, {**values, "system": doc.system}
-        case Opml():
-            return "opml", values
-        case SystemsApi():
-            return "systems", {}
-        case StatsApi():
-            return "stats", {}
-        case SystemPage():
-            if doc.page > 1:
-                return "system_page", {**values, "system": doc.system, "page": doc.page}
-            return "system", {**values, "system": doc.system}
-        case IncidentPage():
-            return "incident", {**values, "key": doc.key}
-        case Calendar():
-            if doc.system:
-                return "calendar_system", {**values, "system": doc.system}
-            return "calendar_all", values
-        case IndexPage():
-            return "index", values
-        case IncidentsApi():
-            return "api", values
-
-
-def _query(doc: Doc) -> dict[str, Any]:
-    """The non-default query parameters of ``doc``."""
-    query: dict[str, Any] = {}
-    if isinstance(doc, IncidentsApi) and doc.system:
-        query["system"] = doc.system
-    if isinstance(doc, Feed | IncidentsApi):
-        if doc.status is not None:
-            query["status"] = doc.status.value
-        if doc.limit is not None:
-            query["limit"] = doc.limit
-    return query
 
 
 class Urls:
@@ -151,8 +134,8 @@ class Urls:
             Rule("/api/systems.json", endpoint="systems"),
             Rule("/api/stats.json", endpoint="stats"),
         ]
-        for lang, prefix in _PREFIX.items():
-            for endpoint, (paths, _) in _RULES.items():
+        for lang, prefix in PREFIX.items():
+            for endpoint, (paths, _) in RULES.items():
                 rules += [
                     Rule(prefix + p, endpoint=endpoint, defaults={"lang": lang.value})
                     for p in paths
@@ -196,7 +179,7 @@ class Urls:
         if endpoint == "stats":
             return StatsApi()
         lang = parse_lang(args, Lang(values["lang"]))
-        doc = _RULES[endpoint][1](lang, values)
+        doc = RULES[endpoint][1](lang, values)
         if isinstance(doc, Feed):
             if doc.scope is Scope.STATUS and args.get("status"):
                 raise RequestError(400, "status is already part of this feed's path")
@@ -229,8 +212,8 @@ class Urls:
         """The URL path of ``doc`` with its query (``/da/feeds/all.atom?limit=10``)."""
         built = self._paths.get(doc)
         if built is None:
-            endpoint, values = _endpoint(doc)
-            built = self._adapter.build(endpoint, {**values, **_query(doc)})
+            endpoint, values = endpoint_of(doc)
+            built = self._adapter.build(endpoint, {**values, **query_of(doc)})
             if len(self._paths) >= 8192:
                 # a full publish builds a path per incident page once: start afresh rather
                 # than stop caching, so the few hundred paths every poll needs stay cached

@@ -1,11 +1,12 @@
-"""Flask routes: health, metrics and error pages. Documents are served by ``app.serving``."""
+"""The Flask app (the only importer of flask) and its routes: health, metrics and error pages.
+Documents are served by ``app.serving`` in front of it; ``app.webapp`` wires the two."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
 
 from app.health import CLOCK_SLACK, blindness
 from app.notify.outbox import health_section
@@ -13,6 +14,15 @@ from app.state_codec import poll_report_to_dict
 from app.store import Store
 
 bp = Blueprint("toldfeed", __name__)
+App: TypeAlias = Flask
+
+
+def new_app() -> App:
+    """A Flask app with these routes and a 64 KB request body limit."""
+    app = Flask("app")
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.register_blueprint(bp)
+    return app
 
 
 def health_report(state: Any, now: datetime) -> tuple[dict[str, Any], int]:

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Flask
-
 from app.config import Settings
 from app.errors import StoreError
 from app.library import Library
@@ -18,6 +16,7 @@ from app.runtime import Runtime
 from app.service import Service
 from app.serving import DocumentServer
 from app.store import Store
+from app.web import App, new_app
 
 log = logging.getLogger("toldfeed.web")
 
@@ -40,7 +39,7 @@ def build(
     runtime: Runtime | None = None,
     poll: bool | None = None,
     clock: Callable[[], datetime] | None = None,
-) -> Flask:
+) -> App:
     """The Flask app with the document server in front; renders stored documents if stale."""
     settings = settings or Settings.from_env()
     # a store that cannot be written (a full disk) is served read-only: readers keep their feeds
@@ -49,11 +48,7 @@ def build(
     settings = runtime.settings  # with the base URL the stored documents use, when adopted
     library = Library(settings, runtime.catalogue, runtime.store)
     metrics = Metrics(runtime.store, [t.name for t in runtime.targets])
-    app = Flask("app")
-    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    from app.web import bp
-
-    app.register_blueprint(bp)
+    app = new_app()
     app.extensions["toldfeed"] = AppState(
         settings, runtime.store, runtime, service, library, metrics
     )
