@@ -84,6 +84,8 @@ def test_every_published_document_answers_and_every_feed_is_valid(client) -> Non
             assert len(calendars) == 1 + 14 and all(
                 c.get("url").endswith(".ics") for c in calendars
             )
+            (group,) = ET.fromstring(body).findall(".//outline[@description]")
+            assert ("Google" in group.get("description")) and group.find("outline") is not None
 
 
 def test_entries_are_one_per_incident_with_stable_ids_in_every_feed(client) -> None:

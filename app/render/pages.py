@@ -195,7 +195,8 @@ def render_opml(catalogue: Catalogue, urls: Urls, lang: Lang) -> bytes:
         )
     # the calendars beside the feeds (link outlines: feed readers skip them, people find them)
     calendars = [Calendar(lang)] + [Calendar(lang, slug) for slug in catalogue.slugs]
-    lines.append(f'<outline text="{escape(WORDS[lang]["calendars"])}">')
+    hint = escape(WORDS[lang]["calendar_hint"])  # how to subscribe, as the index says it
+    lines.append(f'<outline text="{escape(WORDS[lang]["calendars"])}" description="{hint}">')
     for calendar in calendars:
         system = catalogue.get(calendar.system) if calendar.system else None
         name = (
