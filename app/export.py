@@ -9,6 +9,7 @@ from pathlib import Path
 from app.config import Settings
 from app.runtime import Runtime
 from app.service import Service
+from app.store.core import store_error
 
 
 def _directory(path: Path, root: Path) -> None:
@@ -37,7 +38,10 @@ def _write(path: Path, body: bytes, root: Path) -> None:
 
 def has_data(settings: Settings) -> bool:
     """True when the data directory's store exists and was polled or holds incidents."""
-    if not (settings.data_dir / "store").is_dir():
+    store = settings.data_dir / "store"
+    if store.exists() and not store.is_dir():
+        raise store_error(store, "open", NotADirectoryError(str(store)))
+    if not store.is_dir():
         return False  # and do not create one just to find it empty
     with Runtime.open(settings) as runtime:
         return runtime.store.incident_count() > 0 or runtime.store.last_poll() is not None

@@ -547,6 +547,17 @@ def test_a_damaged_record_of_the_rendered_documents_is_rendered_again(
     assert any("rendering every document again" in r.getMessage() for r in caplog.records)
 
 
+def test_a_store_path_that_is_a_file_says_what_to_do(monkeypatch, capsys, tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "store").write_text("not a store")
+    monkeypatch.setenv("TOLDFEED_DATA_DIR", str(tmp_path / "data"))
+    for command in (["poll"], ["export", str(tmp_path / "site")], ["forget", "--oid", "1"]):
+        assert main(command) == STORE_ERROR, command
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1, err
+        assert "it is a file, not a directory; move it away" in err
+
+
 class FullDisk(Store):
     """A store whose disk is full: every write fails as the OS says it (ENOSPC)."""
 

@@ -105,7 +105,15 @@ def store_error(path: Path, doing: str, error: BaseException) -> StoreError:
             f"cannot {doing} store {path}: not writable ({reason}); "
             "make the data directory writable by toldfeed"
         )
-    return StoreError(f"cannot {doing} store {path}: {reason}")
+    if path.exists() and not path.is_dir():
+        return StoreError(
+            f"cannot {doing} store {path}: it is a file, not a directory; move it away (or set "
+            "TOLDFEED_DATA_DIR to the right data directory)"
+        )
+    return StoreError(
+        f"cannot {doing} store {path}: {reason}; check that the data directory exists and is "
+        "writable by toldfeed (TOLDFEED_DATA_DIR)"
+    )
 
 
 class _ReadOnlyCache:
