@@ -3,6 +3,7 @@
 Hostile pages: the t3 English overview with one message replaced by
   * 100,000 nested ``<div>`` (1.1 MB),
   * 1.5 million unclosed ``<b>`` (4.5 MB), and the same size of alternating ``<b><i>``,
+  * 30,000 nested ``<table><tr><td>`` (1 MB) and 90,000 ``<div><p>`` (0.7 MB),
   * a 10 MB message (10,000 paragraphs of 200 words; over the 5 MB fetch limit, so only a
     parser called directly sees it),
 and the t3 feed with one item's description holding 100,000 nested ``<div>``. Each is parsed
@@ -43,6 +44,8 @@ CASES = {
     "nested": "100,000 nested `<div>` in one message (1.1 MB)",
     "bold": "1.5 million unclosed `<b>` in one message (4.5 MB)",
     "alternating": "750,000 unclosed `<b><i>` pairs in one message (4.5 MB)",
+    "tables": "30,000 nested `<table><tr><td>` in one message (1 MB)",
+    "divp": "90,000 `<div><p>` in one message (0.7 MB)",
     "big": "a 10 MB message",
     "rss-nested": "an RSS item with 100,000 nested `<div>` (1.1 MB)",
 }
@@ -61,6 +64,8 @@ def hostile_body(case: str) -> bytes:
         "nested": "<div>" * 100_000 + "deep" + "</div>" * 100_000,
         "bold": "<b>" * 1_500_000,
         "alternating": "<b><i>" * 750_000,  # no run of one tag to skip at once
+        "tables": "<table><tr><td>" * 30_000 + "deep" + "</td></tr></table>" * 30_000,
+        "divp": "<div><p>" * 90_000 + "deep",  # each <div> closes the <p>: one level a pair
         "big": ("<p>" + "word " * 200 + "</p>") * 10_000,
     }[case]
     return page.replace(MARK, message, 1).encode()
