@@ -144,17 +144,24 @@ def child_variants(data_dir: str) -> dict[str, object]:
     }
 
 
-def run_child(code: Path, *args: str) -> dict[str, object]:
-    """Run this script in a fresh process on the code under ``code``."""
+CHILD_SECONDS = 120  # a case that takes longer is reported as "over 120 s" (old code: minutes)
+
+
+def run_child(code: Path, *args: str) -> dict[str, object] | None:
+    """Run this script in a fresh process on the code under ``code``; None past the limit."""
     env = {**os.environ, "TOLDFEED_BENCH_CODE": str(code), "PYTHONPATH": str(code)}
-    out = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=str(code),
-    )
+    try:
+        out = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=str(code),
+            timeout=CHILD_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        return None
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -207,6 +214,11 @@ def main() -> None:
             for name, code in codes:
                 got = run_child(code, "--child", case)
                 print(case, name, got, flush=True)
+                if got is None:
+                    parse_rows.append(
+                        f"| {label} | {name} | over {CHILD_SECONDS} s (stopped) | — | — | — | — |"
+                    )
+                    continue
                 parse_rows.append(
                     f"| {label} | {name} | {got['seconds']:.2f} s "
                     f"| {got['base_mb']:.0f} → {got['peak_mb']:.0f} MB "
@@ -219,6 +231,7 @@ def main() -> None:
         for name, code in codes:
             got = run_child(code, "--variants", str(data))
             print("variants", name, got, flush=True)
+            assert got is not None, "the variants run took too long"
             variant_rows.append(
                 f"| {name} | {got['before_mb']:.0f} MB | {got['after_mb']:.0f} MB "
                 f"| {got['peak_mb']:.0f} MB | {got['kept']} | {got['cached_mb']:.1f} MB "
