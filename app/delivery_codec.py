@@ -62,6 +62,7 @@ def publish_status_to_dict(s: PublishStatus) -> dict[str, Any]:
         "serial": s.serial,
         "pending_paths": list(s.pending_paths),
         "cache_control": s.cache_control,
+        "signature": s.signature,
     }
 
 
@@ -80,6 +81,7 @@ def publish_status_from_dict(d: dict[str, Any]) -> PublishStatus:
         serial=int(d.get("serial", 0)),
         pending_paths=tuple(d.get("pending_paths", ())),
         cache_control=str(d.get("cache_control", "")),
+        signature=str(d.get("signature", "")),
     )
 
 

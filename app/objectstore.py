@@ -170,6 +170,7 @@ class Uploader:
         serial: int = 0,
         budget_seconds: float | None = None,
         fresh: Freshness | None = None,
+        signature: str = "",
     ) -> UploadResult:
         """Put what differs from the last upload (``verify``: from the bucket itself).
 
@@ -178,6 +179,8 @@ class Uploader:
         ``budget_seconds`` the run stops putting when it is spent (the rest stays pending), so
         a slow bucket or a large first upload never holds the poll lock for long. ``fresh``
         names the documents that may wait (``plan_uploads``); they are kept for the next run.
+        ``signature`` (``Publisher.signature``) is kept with the status once the bucket holds
+        what it describes, for the next run to tell a quiet poll.
         """
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
         target = str(self.bucket.target)
@@ -219,6 +222,8 @@ class Uploader:
             pending_paths=left + tuple(w.path for w in plan.deferred),
             cache_control=self.cache_control,
         )
+        if error is None and not left:
+            status = replace(status, signature=signature)
         Store.stage_publish_status(batch, status)
         self.store.commit(batch)
         result = UploadResult(

@@ -83,9 +83,6 @@ class Publisher:
         self._generation = -1  # the store generation the archive reflects
         self._gone: set[str] = set()  # incidents that left the archive when it was reloaded
         self.changed: list[Doc] = []  # documents whose bytes the last publish changed
-        # what the documents say besides the time of the poll: the state of every system now,
-        # the blind notice and the source notes (a quiet poll leaves it as it was)
-        self.signature = ""
         self.time_paths = frozenset(
             self.urls.export_path(doc) for doc in self.docs if doc.health_dependent
         )
@@ -121,6 +118,16 @@ class Publisher:
         self.archive.apply(fresh)
         self._generation = generation
         return touched, derived_changes(self.archive, before, touched)
+
+    def signature(self, ctx: PageContext, notice: Incident | None) -> str:
+        """What the documents say besides the time of the poll, as a digest: the state of every
+        system now, the blind notice and the source notes. A poll that changes no incident and
+        leaves this as it was changed the documents only by the time they show."""
+        self.sync()
+        context = context_to_json(ctx, notice)
+        states = self.archive.states(self.catalogue, ctx.refreshed_at) if ctx.refreshed_at else {}
+        said = (sorted(states.items()), context["blind"], context["notes"], context["notice"])
+        return hashlib.blake2b(repr(said).encode(), digest_size=12).hexdigest()
 
     def stored_mark(self) -> RenderMark | None:
         """What the stored documents reflect; None (render everything again) when it or the
@@ -166,9 +173,6 @@ class Publisher:
         self._gone.clear()
         stored_context = {} if mark is None else self.store.get(CONTEXT) or {}
         context = context_to_json(ctx, notice)
-        states = self.archive.states(self.catalogue, ctx.refreshed_at) if ctx.refreshed_at else {}
-        said = (sorted(states.items()), context["blind"], context["notes"], context["notice"])
-        self.signature = hashlib.blake2b(repr(said).encode(), digest_size=12).hexdigest()
         notice_changed = context["notice"] != stored_context.get("notice")
         context_changed = context != stored_context
         chosen = [

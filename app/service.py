@@ -30,10 +30,12 @@ from app.fetch import Poster
 from app.health import CLOCK_SLACK, count_poll, due, page_context, update_health
 from app.ingest import PollReport
 from app.ingest.remerge import remerge_if_needed
+from app.model import Incident
 from app.notify.delivery import Deliverer
 from app.notify.websub import ping_hub
 from app.objectstore import Freshness, Uploader, UploadResult
 from app.publisher import Publisher
+from app.render.pages import PageContext
 from app.runtime import Runtime
 from app.store import Batch, Store
 
@@ -85,17 +87,20 @@ class Service:
         self.last_published = 0  # documents the last publish wrote (for benchmarks and logs)
         self.uploader = Uploader.from_settings(runtime.settings, runtime.store)
         self.last_upload: UploadResult | None = None  # the last upload run, if any
-        self._uploaded_signature = ""  # Publisher.signature as of the last good upload
 
     def upstream_url(self) -> str:
         """The official page readers are pointed to when toldfeed is blind."""
         pages = [s for s in self.runtime.sources if s.kind == "page"]
         return (pages or list(self.runtime.sources))[0].url
 
+    def page_context(self) -> tuple[PageContext, Incident | None]:
+        """What the pages show besides incidents now (freshness, notices), from the health."""
+        health = self.runtime.store.health()
+        return page_context(health, self.settings, self.clock(), self.upstream_url())
+
     def publish(self, changed: list[str] | None) -> int:
         """Render and store documents with the current health context."""
-        store = self.runtime.store
-        ctx, notice = page_context(store.health(), self.settings, self.clock(), self.upstream_url())
+        ctx, notice = self.page_context()
         self.last_published = self.publisher.publish(ctx, notice, changed)
         self.deliverer.wake()  # a poll may have queued notifications
         return self.last_published
@@ -177,13 +182,12 @@ class Service:
         documents = self.publisher.stored(only)
         budget = None if verify else self.settings.poll_budget_seconds
         now = self.clock()
+        signature = self.publisher.signature(*self.page_context())
         fresh = None
-        if quiet and not verify and self.publisher.signature == self._uploaded_signature:
+        if quiet and not verify and status is not None and status.signature == signature:
             refresh = timedelta(seconds=self.settings.publish_refresh_seconds)
             fresh = Freshness(self.publisher.time_paths, now, refresh)
-        self.last_upload = uploader.run(documents, now, verify, serial, budget, fresh)
-        if self.last_upload.ok:
-            self._uploaded_signature = self.publisher.signature
+        self.last_upload = uploader.run(documents, now, verify, serial, budget, fresh, signature)
         return self.last_upload
 
     def sync_bucket(self, wait_seconds: float = 120.0) -> UploadResult | None:

@@ -171,6 +171,7 @@ class PublishStatus:
     serial: int = 0  # the publish serial the last run looked at (app.docstore's change log)
     pending_paths: tuple[str, ...] = ()  # what that run could not put, or deferred
     cache_control: str = ""  # the Cache-Control of that run (another one: look at everything)
+    signature: str = ""  # what the bucket's documents say besides the time (Publisher.signature)
 
 
 class Delivery(StrEnum):

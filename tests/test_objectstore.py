@@ -579,3 +579,20 @@ def test_a_new_poll_interval_puts_every_object_again_with_its_cache_control(
     held = bucket_contents(admin, bucket)
     assert {h.cache_control for h in held.values()} == {"public, max-age=60"}
     assert len(front.puts(bucket)) == len(documents)
+
+
+def test_a_quiet_poll_by_a_new_process_puts_nothing(s3_settings, front, bucket) -> None:
+    """`toldfeed poll` from cron is a new process each time: what tells a quiet poll is in the
+    store, not in memory."""
+    at = polled_at("t3").replace(hour=12)
+    with Runtime.open(s3_settings) as runtime:
+        service = Service(runtime, clock=lambda: at)
+        assert service.poll_once(force=True) is not None
+        assert service.last_upload is not None and service.last_upload.ok
+    front.reset()
+    with Runtime.open(s3_settings) as runtime:  # the next cron run
+        service = Service(runtime, clock=lambda: at + timedelta(minutes=5))
+        report = service.poll_once(force=True)
+        assert report is not None and not report.changed_keys
+        assert service.last_upload is not None and service.last_upload.ok
+    assert front.puts(bucket) == [] and front.log == []
