@@ -33,7 +33,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -214,3 +214,20 @@ def context_from_json(
     )
     notice = incident_from_dict(data["notice"]) if data.get("notice") else None
     return ctx, notice
+
+
+def descending(text: str) -> tuple[int, ...]:
+    """A sort key that orders strings from last to first."""
+    return (*(-ord(c) for c in text), 1)
+
+
+def forward(old: DocMeta | None, modified: datetime) -> datetime:
+    """Last-Modified of a document whose bytes changed: never before the previous one.
+
+    A feed's date is its newest entry's; when that entry leaves (closed, moved to another
+    system, the blind notice gone) the date would go back, and a client revalidating with
+    If-Modified-Since alone would be told "not modified" and keep the old feed.
+    """
+    if old is not None and modified <= old.last_modified:
+        return old.last_modified + timedelta(seconds=1)
+    return modified

@@ -11,14 +11,13 @@ swap the network for a local server or the bundled samples without patching anyt
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import hashlib
 import random
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeAlias
 
@@ -26,6 +25,7 @@ import httpx
 
 from app.config import Settings
 from app.errors import FetchError, HTTPStatusError, NotAllowedError, TooLargeError
+from app.http_records import Response, Validators, parse_max_age, parse_retry_after
 from app.upstream.links import link_problem, origins_of
 
 Transport: TypeAlias = httpx.BaseTransport
@@ -57,65 +57,6 @@ class StaticTransport(httpx.BaseTransport):
         return httpx.Response(
             200, content=body, headers={"Content-Type": content_type, "ETag": etag}
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Validators:
-    """What a later conditional GET sends back to the server."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-    def headers(self) -> dict[str, str]:
-        """The conditional request headers."""
-        out: dict[str, str] = {}
-        if self.etag:
-            out["If-None-Match"] = self.etag
-        if self.last_modified:
-            out["If-Modified-Since"] = self.last_modified
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """A fetched document: ``not_modified`` means 304 and an empty body."""
-
-    url: str
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    validators: Validators = Validators()
-    max_age: float | None = None
-
-    @property
-    def not_modified(self) -> bool:
-        """True for a 304 answer."""
-        return self.status == 304
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
-def parse_max_age(cache_control: str | None) -> float | None:
-    """The ``max-age`` of a Cache-Control header, if any."""
-    for part in (cache_control or "").split(","):
-        name, _, value = part.strip().partition("=")
-        if name.lower() == "max-age" and value.strip().isdigit():
-            return float(value.strip())
-    return None
 
 
 class Fetcher:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from app.archive import Archive, derived_changes, derived_documents, history_counts
 from app.catalogue import Catalogue
@@ -25,6 +25,8 @@ from app.docstore import (
     DocMeta,
     RenderMark,
     context_to_json,
+    descending,
+    forward,
     index_from,
     index_to,
     load_derived,
@@ -49,23 +51,6 @@ from app.store import Batch, Store
 from app.urls import Urls
 
 log = logging.getLogger("toldfeed.publisher")
-
-
-def _desc(text: str) -> tuple[int, ...]:
-    """A sort key that orders strings from last to first."""
-    return (*(-ord(c) for c in text), 1)
-
-
-def forward(old: DocMeta | None, modified: datetime) -> datetime:
-    """Last-Modified of a document whose bytes changed: never before the previous one.
-
-    A feed's date is its newest entry's; when that entry leaves (closed, moved to another
-    system, the blind notice gone) the date would go back, and a client revalidating with
-    If-Modified-Since alone would be told "not modified" and keep the old feed.
-    """
-    if old is not None and modified <= old.last_modified:
-        return old.last_modified + timedelta(seconds=1)
-    return modified
 
 
 class Publisher:
@@ -283,7 +268,7 @@ class Publisher:
         if endpoint == "incident":
             incident = self.archive.by_key.get(values["key"])
             at = incident.updated_at if incident is not None else datetime.min.replace(tzinfo=UTC)
-            return (0, -at.timestamp(), _desc(values["key"]), lang)
+            return (0, -at.timestamp(), descending(values["key"]), lang)
         slug = str(values.get("system", ""))
         place = self.slugs.index(slug) if slug in self.slugs else len(self.slugs)
         return (1, place, lang, -int(values.get("page", 0)))

@@ -13,16 +13,12 @@ reached leaves them pending for the next poll and changes nothing else.
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import random
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from pathlib import Path
 
 from app.documents import Feed
 from app.errors import StoreError
@@ -30,6 +26,7 @@ from app.fetch import Poster
 from app.health import CLOCK_SLACK, count_poll, due, page_context, update_health
 from app.ingest import PollReport
 from app.ingest.remerge import remerge_if_needed
+from app.locks import PollLock
 from app.model import Incident
 from app.notify.delivery import Deliverer
 from app.notify.websub import ping_hub
@@ -40,37 +37,6 @@ from app.runtime import Runtime
 from app.store import Batch, Store
 
 log = logging.getLogger("toldfeed.service")
-
-
-class PollLock:
-    """A non-blocking exclusive lock on a file in the data directory."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self, wait_seconds: float = 0.0) -> bool:
-        """Take the lock, waiting up to ``wait_seconds``; False when another process holds it."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        give_up = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= give_up:
-                    os.close(fd)
-                    return False
-                time.sleep(0.05)
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        """Release the lock."""
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
 
 
 class Service:

@@ -33,6 +33,7 @@ from app.export import export_all  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from app.service import Service  # noqa: E402
 
+ROUNDS = 3  # alternating rounds of the two Python servers; the median round counts
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 ARCHIVE = 2_000
 
@@ -134,11 +135,18 @@ def main() -> None:
             Path("/tmp/b_bare").write_bytes(bodies["bare"])
             raise SystemExit("servers must return the same bytes")
         etags = {name: httpx.get(url).headers["etag"] for name, url in urls.items()}
-        results = {}
-        for name, url in urls.items():
+        for url in urls.values():
             wrk(url, None)  # warm up
-            results[(name, "200")] = wrk(url, None)
-            results[(name, "304")] = wrk(url, etags[name])
+        # the two Python servers alternate, ROUNDS times each, and each figure is the round
+        # with the median throughput: drift on a shared machine hits both alike
+        runs: dict[tuple[str, str], list[tuple[float, str, str]]] = {}
+        for _ in range(ROUNDS):
+            for name, url in urls.items():
+                if name == "nginx" and runs.get((name, "200")):
+                    continue  # once is enough: it is the yardstick, an order faster
+                runs.setdefault((name, "200"), []).append(wrk(url, None))
+                runs.setdefault((name, "304"), []).append(wrk(url, etags[name]))
+        results = {key: sorted(got)[len(got) // 2] for key, got in runs.items()}
         # the API with its variants and a few pages, then the workers' memory
         base = f"http://127.0.0.1:{ports['toldfeed']}"
         for path in ("/", "/api/incidents.json", "/feeds/all.json?limit=500", "/da/feeds/all.rss"):
@@ -152,7 +160,8 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     lines = [
         f"`/feeds/all.atom`: {entries} entries, {len(bodies['bare']):,} bytes. wrk -t2 -c16 -d{DURATION} on "
-        "127.0.0.1; gunicorn 2 sync workers for both Python servers; nginx 2 workers.",
+        "127.0.0.1; gunicorn 2 sync workers for both Python servers; nginx 2 workers. The two "
+        f"Python servers alternate in {ROUNDS} rounds; each figure is the median round.",
         "",
         "| server | 200 req/s | 200 p50 | 200 p99 | 304 req/s | 304 p50 | 304 p99 |",
         "|---|---:|---:|---:|---:|---:|---:|",

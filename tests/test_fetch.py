@@ -9,7 +9,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from app.errors import FetchError, HTTPStatusError, NotAllowedError, TooLargeError
-from app.fetch import Fetcher, Validators, parse_retry_after
+from app.fetch import Fetcher
+from app.http_records import Validators, parse_retry_after
 from app.model import Lang
 from app.upstream.markup import decode_body
 from tests.conftest import ROOT

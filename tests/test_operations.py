@@ -15,7 +15,8 @@ from app.config import Settings
 from app.health import blindness, due, update_health
 from app.ingest import PollReport, SourceReport
 from app.runtime import Runtime
-from app.service import PollLock, Service
+from app.locks import PollLock
+from app.service import Service
 from tests.conftest import Upstream, polled_at
 
 T0 = datetime(2026, 5, 20, 8, 0, tzinfo=UTC)

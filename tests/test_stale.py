@@ -258,8 +258,7 @@ def test_a_publish_lost_after_its_poll_is_made_good_by_the_next_poll(
 
 
 def test_last_modified_never_goes_back() -> None:
-    from app.docstore import DocMeta
-    from app.publisher import forward
+    from app.docstore import DocMeta, forward
 
     earlier = T3 - timedelta(days=1)
     old = DocMeta('"a"', "application/atom+xml", T3)

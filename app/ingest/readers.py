@@ -17,7 +17,8 @@ from datetime import datetime
 from app.catalogue import Catalogue
 from app.config import Source
 from app.errors import FetchError
-from app.fetch import Fetcher, Response, Validators
+from app.fetch import Fetcher
+from app.http_records import Response, Validators
 from app.model import Lang
 from app.state_records import HttpState, Outcome, SourceReport, SourceState
 from app.upstream.detail import parse_detail_page

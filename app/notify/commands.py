@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from app.config import Settings
 from app.documents import IndexPage
 from app.errors import ConfigError
-from app.notify.delivery import DeliveryReport
 from app.notify.message import sample_notification
+from app.notify.retry import DeliveryReport
 
 if TYPE_CHECKING:
     from app.service import Service

@@ -19,9 +19,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from app.catalogue import Catalogue
 from app.config import Settings
@@ -31,45 +30,21 @@ from app.notify import mail, slack, teams, webhook
 from app.notify.channel import Answer
 from app.notify.message import compose
 from app.notify.outbox import pending_numbers
+from app.notify.retry import (
+    DELIVERED,
+    FAILED,
+    GIVEN_UP,
+    IDLE_SECONDS,
+    DeliveryReport,
+    Lock,
+    retry_wait,
+)
 from app.notify.targets import Channel, Target
 from app.state_records import Delivery, Notification, OutboxState, TargetStats
 from app.store import Batch, Store
 from app.urls import Urls
 
 log = logging.getLogger("toldfeed.notify")
-
-MAX_BACKOFF_SECONDS = 3600.0
-DELIVERED, FAILED, GIVEN_UP = "delivered", "failed", "given_up"  # outcomes of an attempt
-IDLE_SECONDS = 2.0  # how often the serving loop looks for due notifications
-
-
-class Lock(Protocol):
-    """An inter-process lock (``app.service.PollLock`` on another file)."""
-
-    def acquire(self, wait_seconds: float = 0.0) -> bool:
-        """Take the lock, waiting up to ``wait_seconds``; False when another holds it."""
-        ...
-
-    def release(self) -> None:
-        """Release the lock."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryReport:
-    """What one pass did; ``busy`` when another process was delivering."""
-
-    delivered: int = 0
-    failed: int = 0
-    given_up: int = 0
-    pending: int = 0
-    busy: bool = False
-
-
-def retry_wait(settings: Settings, attempts: int, retry_after: float | None) -> float:
-    """Seconds before the next attempt after ``attempts`` failed ones."""
-    wait = settings.notify_backoff_seconds * 2.0 ** max(0, attempts - 1)
-    return max(min(MAX_BACKOFF_SECONDS, wait), retry_after or 0.0)
 
 
 class Deliverer:

@@ -14,14 +14,13 @@ took lexbor 11 s and nh3 16 s) and memory linear in open elements (1.5 million u
   the cause; one opened anywhere else and never closed loses only its opening tag;
 * **size**: a message's HTML is cut at ``MAX_MESSAGE_BYTES`` before it is sanitized, and the
   cut is marked in what is stored (``[… cut: message longer than 64 KB]``);
-* **plausibility**: text whose letters cannot belong to a Danish or English page (Cyrillic
-  letters or box-drawing signs from a lying ``koi8-r`` charset, ``Ã¸``-style mojibake of
-  UTF-8 read as latin-1, many replacement characters) is refused instead of stored.
+* **plausibility** (``app.upstream.plausible``): text whose letters cannot belong to a Danish
+  or English page (a lying charset) is refused instead of stored.
 
-Depth is counted the way the HTML rules nest: void elements do not nest; ``p``, ``li``,
-``td`` ... close an open element of their own kind only within their scope (a ``<td>`` in a
-table nested in a cell opens a cell of the inner table, it does not close the outer one); and
-a block start tag (``<div>``, ``<table>``, ``<ul>`` ...) closes an open ``<p>``, so that
+Depth is counted the way the HTML rules nest (the rules as data: ``app.upstream.html_rules``):
+void elements do not nest; ``p``, ``li``, ``td`` ... close an open element of their own kind
+only within their scope (a ``<td>`` in a table nested in a cell opens a cell of the inner
+table, it does not close the outer one); and a block start tag (``<div>``, ``<table>``, ``<ul>`` ...) closes an open ``<p>``, so that
 ``<div><p>`` repeated nests one level per pair, as a browser builds it. Legitimate pages with
 unclosed ``<p>`` or ``<li>`` are never touched.
 """
@@ -32,112 +31,18 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
+from app.upstream.html_rules import CLOSES_P, GROUPS, RAW_TEXT, SCOPE, VOID
+
 MAX_DEPTH = 256
-MAX_TABLE_DEPTH = 8  # tables in tables in ... (a real page nests two or three)
+MAXTABLE_TAGS_DEPTH = 8  # tables in tables in ... (a real page nests two or three)
 MAX_TAGS = 100_000
 MAX_CELL_TAGS = 5_000  # a real message has a few dozen
 MAX_MESSAGE_BYTES = 64 * 1024
 CUT_MARKER = f"[… cut: message longer than {MAX_MESSAGE_BYTES // 1024} KB]"
 
 _TOKEN = re.compile(r"<!--|<(/?)([A-Za-z][A-Za-z0-9:-]*)[^>]*>")
-_RAW_TEXT = frozenset(  # and <template>, whose content an unclosed one swallows the same way
-    {
-        "style",
-        "script",
-        "textarea",
-        "title",
-        "xmp",
-        "iframe",
-        "noembed",
-        "noframes",
-        "noscript",
-        "template",
-    }
-)
-_VOID = frozenset(
-    {
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "keygen",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-    }
-)
-# an element of one of these kinds closes an open one of the same group (HTML's implied ends)
-_GROUPS = {
-    "p": "p",
-    "li": "li",
-    "dt": "dt",
-    "dd": "dt",
-    "td": "td",
-    "th": "td",
-    "tr": "tr",
-    "option": "option",
-    "tbody": "tbody",
-    "thead": "tbody",
-    "tfoot": "tbody",
-}
-# an implied end applies only while no element of the group's scope is open inside the one to
-# close (HTML's "has an element in (table / list item / button) scope")
-_SCOPE = {
-    "td": frozenset({"table"}),
-    "tr": frozenset({"table"}),
-    "tbody": frozenset({"table"}),
-    "li": frozenset({"ul", "ol", "table", "td"}),
-    "dt": frozenset({"dl", "table", "td"}),
-    "option": frozenset({"select", "table", "td"}),
-    "p": frozenset({"table", "td", "button", "object", "marquee", "template", "caption"}),
-}
-# start tags that close an open <p> (HTML's block elements)
-_CLOSES_P = frozenset(
-    [
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "center",
-        "details",
-        "dialog",
-        "dir",
-        "div",
-        "dl",
-        "fieldset",
-        "figcaption",
-        "figure",
-        "footer",
-        "form",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hgroup",
-        "hr",
-        "main",
-        "menu",
-        "nav",
-        "ol",
-        "pre",
-        "section",
-        "summary",
-        "table",
-        "ul",
-    ]
-)
 _START_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9:-]*)(?:\s[^<>]*)?>")
-_TABLE = frozenset({"table", "tbody", "thead", "tfoot", "tr", "td", "th"})
+TABLE_TAGS = frozenset({"table", "tbody", "thead", "tfoot", "tr", "td", "th"})
 _ROW_BOUNDARY = re.compile(r"</?tr\b|</?table\b", re.I)
 _CELL_BOUNDARY = re.compile(r"</?t[dhr]\b|</?table\b", re.I)
 
@@ -199,7 +104,7 @@ class _Scan:
             if tag is None or tag.group(0).endswith("/>"):
                 return None
             name = tag.group(1).lower()
-            if name in _VOID or name in _RAW_TEXT or name in _TABLE or name == "plaintext":
+            if name in VOID or name in RAW_TEXT or name in TABLE_TAGS or name == "plaintext":
                 return None
             names.append(name)
             end = tag.end()
@@ -268,7 +173,7 @@ class _Scan:
         innermost = self.positions[group][-1]
         return not any(
             (seen := self.positions.get(name)) and seen[-1] > innermost
-            for name in _SCOPE.get(group, ())
+            for name in SCOPE.get(group, ())
         )
 
 
@@ -311,12 +216,12 @@ def bound_markup(
             pos = _raw_text(scan, "!--", start, end)
             continue
         closing, name = match.group(1) == "/", match.group(2).lower()
-        if name in _TABLE and name != "table" and scan.dropped.get("table"):
+        if name in TABLE_TAGS and name != "table" and scan.dropped.get("table"):
             # the rows and cells of a table dropped for depth go with it (their text stays):
             # kept, they would close the cells and rows of the tables around it
             scan.drop(start, end)
             continue
-        boundary = name in _TABLE
+        boundary = name in TABLE_TAGS
         if boundary:
             scan.in_cell = not closing and name in {"td", "th"}
             scan.cell_tags = 0
@@ -330,8 +235,8 @@ def bound_markup(
                 pos = scan.kept_from
             elif scan.tags > scan.max_tags:
                 scan.drop(start, end)
-            elif scan.open_count.get(_GROUPS.get(name, name)):
-                scan.pop_to(_GROUPS.get(name, name))
+            elif scan.open_count.get(GROUPS.get(name, name)):
+                scan.pop_to(GROUPS.get(name, name))
             continue
         if not boundary and scan.in_cell and scan.cell_tags >= MAX_CELL_TAGS:
             scan.dropped[name] = scan.dropped.get(name, 0) + 1
@@ -343,26 +248,26 @@ def bound_markup(
             scan.drop(start, end)
             scan.warn(f"more than {scan.max_tags} tags: the markup after them was flattened")
             continue
-        if name in _RAW_TEXT:
+        if name in RAW_TEXT:
             pos = _raw_text(scan, name, start, end)
             continue
         if name == "plaintext":  # never ends: everything after it would be one text
             scan.drop(start, end)
             scan.warn("a <plaintext> tag was dropped")
             continue
-        if name in _VOID or match.group(0).endswith("/>"):
+        if name in VOID or match.group(0).endswith("/>"):
             scan.tags += 1
             scan.cell_tags += 1
             continue
-        if name == "table" and len(scan.positions.get("table") or ()) >= MAX_TABLE_DEPTH:
+        if name == "table" and len(scan.positions.get("table") or ()) >= MAXTABLE_TAGS_DEPTH:
             scan.dropped["table"] = scan.dropped.get("table", 0) + 1  # its rows and cells too
             scan.drop(start, end)
-            scan.warn(f"tables nested deeper than {MAX_TABLE_DEPTH} levels were flattened")
+            scan.warn(f"tables nested deeper than {MAXTABLE_TAGS_DEPTH} levels were flattened")
             continue
-        group = _GROUPS.get(name, name)
-        if name in _CLOSES_P and scan.in_scope("p"):
+        group = GROUPS.get(name, name)
+        if name in CLOSES_P and scan.in_scope("p"):
             scan.pop_to("p")
-        if group in _GROUPS.values() and scan.in_scope(group):
+        if group in GROUPS.values() and scan.in_scope(group):
             scan.pop_to(group)
         if len(scan.stack) >= scan.max_depth:
             flood = scan.drop_flood(start)
@@ -391,33 +296,3 @@ def cap_fragment(fragment: str, limit: int = MAX_MESSAGE_BYTES) -> tuple[str, bo
     if cut.rfind("<") > cut.rfind(">"):
         cut = cut[: cut.rfind("<")]
     return cut, True
-
-
-# what a lying charset turns Danish and English text into
-_CYRILLIC_OR_BOX = re.compile("[\u0400-\u04ff\u2500-\u257f\u2580-\u259f]")
-_MOJIBAKE = re.compile(
-    "[\u00c2\u00c3][\u0080-\u00bf"
-    + "".join(sorted(set(bytes(range(0x80, 0xA0)).decode("cp1252", errors="ignore"))))
-    + "]"
-)
-# a character inside a word that neither Danish nor English (nor the accents of names and
-# loan words) writes: "lřrdag" (latin-1 bytes read as iso-8859-2), "l¯rdag" (mac-roman),
-# "lψrdag" (iso-8859-7), "l°rdag" (cp437/cp850)
-_WORD_LETTERS = "æøåÆØÅéÉèÈêÊëËáÁàÀâÂäÄíÍìÌîÎïÏóÓòÒôÔöÖúÚùÙûÛüÜýÝÿñÑçÇß"
-_ODD_IN_WORD = re.compile(rf"(?<=[A-Za-z{_WORD_LETTERS}])[^\x00-\x7f{_WORD_LETTERS}’‘](?=[a-z])")
-_REPLACEMENT = "\ufffd"
-_SUSPICIOUS = 3  # this many suspicious characters make a page implausible
-
-
-def implausible(text: str) -> str | None:
-    """Why ``text`` cannot be what a Danish or English page says, or None."""
-    if (found := len(_CYRILLIC_OR_BOX.findall(text))) >= _SUSPICIOUS:
-        return f"{found} Cyrillic or box-drawing characters"
-    if (sample := _MOJIBAKE.search(text)) is not None:
-        return f"UTF-8 read as latin-1 ({sample.group(0)!r})"
-    if (found := text.count(_REPLACEMENT)) >= _SUSPICIOUS:
-        return f"{found} undecodable characters"
-    odd = _ODD_IN_WORD.findall(text)
-    if len(odd) >= _SUSPICIOUS:
-        return f"{len(odd)} letters no Danish or English word has ({''.join(dict.fromkeys(odd))!r})"
-    return None

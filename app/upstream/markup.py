@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from app.model import Lang
-from app.upstream.guard import bound_markup, implausible
+from app.upstream.guard import bound_markup
+from app.upstream.plausible import implausible
 from app.upstream.sanitize import clean_html
 from app.upstream.text import normalize, strip_controls
 from app.upstream.vocab import lang_of_document

@@ -1,0 +1,42 @@
+"""The deliverer's small print: when to try again (backoff doubled per attempt, a target's
+``Retry-After`` if longer), what a pass reports, and the lock it runs under. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.config import Settings
+
+MAX_BACKOFF_SECONDS = 3600.0
+DELIVERED, FAILED, GIVEN_UP = "delivered", "failed", "given_up"  # outcomes of an attempt
+IDLE_SECONDS = 2.0  # how often the serving loop looks for due notifications
+
+
+class Lock(Protocol):
+    """An inter-process lock (``app.locks.PollLock`` on another file)."""
+
+    def acquire(self, wait_seconds: float = 0.0) -> bool:
+        """Take the lock, waiting up to ``wait_seconds``; False when another holds it."""
+        ...
+
+    def release(self) -> None:
+        """Release the lock."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What one pass did; ``busy`` when another process was delivering."""
+
+    delivered: int = 0
+    failed: int = 0
+    given_up: int = 0
+    pending: int = 0
+    busy: bool = False
+
+
+def retry_wait(settings: Settings, attempts: int, retry_after: float | None) -> float:
+    """Seconds before the next attempt after ``attempts`` failed ones."""
+    wait = settings.notify_backoff_seconds * 2.0 ** max(0, attempts - 1)
+    return max(min(MAX_BACKOFF_SECONDS, wait), retry_after or 0.0)

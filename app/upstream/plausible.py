@@ -1,0 +1,36 @@
+"""Whether decoded text can be what a Danish or English page says (pure): a lying charset
+gives letters neither language writes. ``open_document`` refuses a page this flags.
+"""
+
+from __future__ import annotations
+
+import re
+
+# what a lying charset turns Danish and English text into
+_CYRILLIC_OR_BOX = re.compile("[\u0400-\u04ff\u2500-\u257f\u2580-\u259f]")
+_MOJIBAKE = re.compile(
+    "[\u00c2\u00c3][\u0080-\u00bf"
+    + "".join(sorted(set(bytes(range(0x80, 0xA0)).decode("cp1252", errors="ignore"))))
+    + "]"
+)
+# a character inside a word that neither Danish nor English (nor the accents of names and
+# loan words) writes: "lřrdag" (latin-1 bytes read as iso-8859-2), "l¯rdag" (mac-roman),
+# "lψrdag" (iso-8859-7), "l°rdag" (cp437/cp850)
+_WORD_LETTERS = "æøåÆØÅéÉèÈêÊëËáÁàÀâÂäÄíÍìÌîÎïÏóÓòÒôÔöÖúÚùÙûÛüÜýÝÿñÑçÇß"
+_ODD_IN_WORD = re.compile(rf"(?<=[A-Za-z{_WORD_LETTERS}])[^\x00-\x7f{_WORD_LETTERS}’‘](?=[a-z])")
+_REPLACEMENT = "\ufffd"
+_SUSPICIOUS = 3  # this many suspicious characters make a page implausible
+
+
+def implausible(text: str) -> str | None:
+    """Why ``text`` cannot be what a Danish or English page says, or None."""
+    if (found := len(_CYRILLIC_OR_BOX.findall(text))) >= _SUSPICIOUS:
+        return f"{found} Cyrillic or box-drawing characters"
+    if (sample := _MOJIBAKE.search(text)) is not None:
+        return f"UTF-8 read as latin-1 ({sample.group(0)!r})"
+    if (found := text.count(_REPLACEMENT)) >= _SUSPICIOUS:
+        return f"{found} undecodable characters"
+    odd = _ODD_IN_WORD.findall(text)
+    if len(odd) >= _SUSPICIOUS:
+        return f"{len(odd)} letters no Danish or English word has ({''.join(dict.fromkeys(odd))!r})"
+    return None
