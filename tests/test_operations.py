@@ -14,8 +14,8 @@ from app import create_app
 from app.config import Settings
 from app.health import blindness, due, update_health
 from app.ingest import PollReport, SourceReport
-from app.runtime import Runtime
 from app.locks import PollLock
+from app.runtime import Runtime
 from app.service import Service
 from tests.conftest import Upstream, polled_at
 

@@ -57,10 +57,15 @@ def state_chip(
     state: SystemState, lang: Lang, now: datetime | None, blind: bool = False
 ) -> dict[str, str]:
     """The chip of a system's state now; while toldfeed cannot read the agency (``blind``)
-    "Unknown", with the last known state in words (never green on old news)."""
+    "Unknown" (never green on old news; ``blind_details`` says the last known state)."""
     if blind:
-        return chip("unknown", word(lang, "state_unknown_last", last=state_words(state, lang, now)))
+        return chip("unknown", WORDS[lang]["state_unknown"])
     return chip(state.state.value, state_words(state, lang, now))
+
+
+def blind_details(state: SystemState, lang: Lang, now: datetime | None) -> list[str]:
+    """What a system's line says under "Unknown": the last known state, in words."""
+    return [word(lang, "last_known", last=state_words(state, lang, now))]
 
 
 def status_chip(incident: Incident, lang: Lang) -> dict[str, str]:

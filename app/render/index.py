@@ -28,6 +28,7 @@ from app.render.chrome import (
     FEED_TYPES,
     ICONS,
     Html,
+    blind_details,
     incident_item,
     ordered_systems,
     other_language,
@@ -276,7 +277,9 @@ def render_index(
             "name": system.name_in(lang),
             "url": urls.url(SystemPage(lang, system.slug)),
             "chip": state_chip(states[system.slug], lang, now, blind),
-            "details": [] if blind else state_details(states[system.slug], lang, now),
+            "details": blind_details(states[system.slug], lang, now)
+            if blind
+            else state_details(states[system.slug], lang, now),
         }
         for system in ordered_systems(catalogue)
     ]

@@ -11,6 +11,7 @@ from app.model import Incident, Kind, Lang
 from app.render.chrome import (
     FEED_LABELS,
     FEED_TYPES,
+    blind_details,
     incident_item,
     other_language,
     page_chrome,
@@ -160,7 +161,9 @@ def render_system_page(
         name=name,
         state={
             "chip": state_chip(state, lang, now, blind),
-            "details": [] if blind else state_details(state, lang, now),
+            "details": blind_details(state, lang, now)
+            if blind
+            else state_details(state, lang, now),
             "open": opened,
         },
         strip=_strip(figures, name, titles, lang),

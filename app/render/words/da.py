@@ -22,7 +22,7 @@ PHRASES: dict[str, str] = {
     "state_current": "Driftsforstyrrelse nu",
     "state_scheduled": "Servicevindue varslet",
     "state_ok": "I drift",
-    "state_unknown_last": "Ukendt (sidst kendt: {last})",
+    "last_known": "Sidst kendt: {last}",
     "overall_unknown": "Tilstand ukendt: toldfeed kan ikke læse Toldstyrelsens driftsside lige nu. Tilstandene herunder er de sidst kendte; se Toldstyrelsens egen side.",
     "state_unknown": "Ukendt",
     "opml_title": "toldfeed: alle feeds (dansk)",

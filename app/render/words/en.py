@@ -22,7 +22,7 @@ PHRASES: dict[str, str] = {
     "state_current": "Ongoing disruption",
     "state_scheduled": "Service window announced",
     "state_ok": "Operational",
-    "state_unknown_last": "Unknown (last known: {last})",
+    "last_known": "Last known: {last}",
     "overall_unknown": "State unknown: toldfeed cannot read the agency's status page right now. The states below are the last known; check the agency's own page.",
     "state_unknown": "Unknown",
     "opml_title": "toldfeed: every feed (English)",
