@@ -270,16 +270,21 @@ class Poster:
                 "POST", url, content=body, headers=dict(headers), timeout=httpx.Timeout(seconds)
             ) as r:
                 kept = b""
-                try:
-                    for chunk in r.iter_bytes():
-                        kept += chunk
-                        if len(kept) >= self.BODY_KEPT:
-                            break
-                        if time.monotonic() > deadline:
-                            kept += b" [answer cut short: too slow]"
-                            break
-                except httpx.TimeoutException:  # the status came; the body stopped coming
-                    kept += b" [answer cut short: too slow]"
+                with _Watchdog(r, deadline) as watchdog:
+                    try:
+                        for chunk in r.iter_bytes():
+                            kept += chunk
+                            if len(kept) >= self.BODY_KEPT:
+                                break
+                            if time.monotonic() > deadline:
+                                kept += b" [answer cut short: too slow]"
+                                break
+                    except httpx.TimeoutException:  # the status came; the body stopped
+                        kept += b" [answer cut short: too slow]"
+                    except httpx.HTTPError:
+                        if not watchdog.fired:
+                            raise
+                        kept += b" [answer cut short: too slow]"  # ended at the deadline
                 return PostAnswer(
                     status=r.status_code,
                     reason=r.reason_phrase,

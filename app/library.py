@@ -5,6 +5,7 @@ See ``app.docstore`` for the store layout.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import threading
 import time
@@ -160,10 +161,13 @@ class Library:
         gz = self.store.get_bytes(DOCGZ + path)
         if body is None or gz is None or meta is None:
             return None
-        doc = Document(body, meta.content_type, meta.etag, meta.last_modified, gz)
-        # a publish may have committed between reading the index and the bytes: keep only
-        # bytes that are what the index says (else they are served once and read again)
-        if Document.etag_of(body) == meta.etag:
+        # a publish may have committed between reading the index, the body and its gzip form:
+        # the document served is the body read (its own ETag), with a gzip form of those very
+        # bytes, and it is kept only when it is what the index says (else it is read again)
+        etag = Document.etag_of(body)
+        same = etag == meta.etag and gzip.decompress(gz) == body
+        doc = Document(body, meta.content_type, etag, meta.last_modified, gz if same else None)
+        if same:
             self._docs[path] = doc
         return doc
 

@@ -96,7 +96,10 @@ def plan_uploads(
         record = uploaded.get(w.path)
         mine = record if record is not None and record.target == target else None
         recorded = (
-            mine is not None and mine.sha256 == w.sha256 and mine.cache_control == cache_control
+            mine is not None
+            and mine.sha256 == w.sha256
+            # "": a record from before records kept the header; it was put with the one then
+            and mine.cache_control in ("", cache_control)
         )
         if remote is None:
             if recorded:

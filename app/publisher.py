@@ -68,6 +68,7 @@ class Publisher:
         self._generation = -1  # the store generation the archive reflects
         self._gone: set[str] = set()  # incidents that left the archive when it was reloaded
         self.changed: list[Doc] = []  # documents whose bytes the last publish changed
+        self.last_full = False  # the last publish rendered everything
         self.time_paths = frozenset(
             self.urls.export_path(doc) for doc in self.docs if doc.health_dependent
         )
@@ -119,7 +120,7 @@ class Publisher:
         records every publish reads are damaged: rendered documents can always be made again
         from the incidents."""
         try:
-            for key in (INDEX, CONTEXT):
+            for key in (INDEX, CONTEXT, HISTORY):
                 self.store.get(key)
             return mark_from(self.store.get(RENDERED))
         except StoreDamagedError as e:
@@ -148,13 +149,14 @@ class Publisher:
         # and only a full render can tell what they miss
         behind = mark is not None and mark.generation != before
         full = caught is None or changed is None or mark is None or mark.key != self.key or behind
+        self.last_full = full  # for the upload: a full render is never a quiet poll
         touched, (derived, deleted) = caught or ([], ([], []))
         if full:
             derived, deleted = derived_documents(self.archive, self.slugs), []
         # incidents gone from the archive, unless this very change brought them back
         gone = sorted(self._gone - set(self.archive.by_key))
         deleted += [doc for key in gone for doc in incident_documents(key)]
-        deleted += self._pages_past_end()
+        deleted += self._pages_past_end() if mark is not None else []
         self._gone.clear()
         stored_context = {} if mark is None else self.store.get(CONTEXT) or {}
         context = context_to_json(ctx, notice)

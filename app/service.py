@@ -140,7 +140,7 @@ class Service:
             not verify
             and status is not None
             and status.target == str(uploader.bucket.target)
-            and status.cache_control == uploader.cache_control
+            and status.cache_control in ("", uploader.cache_control)  # "": an older status
         ):
             changed = self.publisher.changed_since(status.serial)
             if changed is not None:
@@ -199,6 +199,9 @@ class Service:
                 s.url for s in self.runtime.sources if not due(health.get(s.url), now, longest)
             )
             remerged = remerge_if_needed(store)  # after an upgrade that changed the merge rules
+            rederived = remerged is not None and bool(
+                remerged.changed_keys or remerged.new_keys or remerged.removed_keys
+            )
             if remerged is not None and store.generation() > 0:
                 log.info(
                     "merge rules changed: derived incidents again incidents=%d changed=%d "
@@ -218,8 +221,10 @@ class Service:
             store.commit(batch)
             changed = [*report.new_keys, *report.changed_keys, *report.removed_keys]
             self.publish(changed)
-            self.upload(quiet=not changed)  # after the poll's commit; a failing bucket only
-            # leaves work pending
+            # after the poll's commit (a failing bucket only leaves work pending); quiet when
+            # nothing but the time changed: no incident, no re-derivation, no full render
+            quiet = not changed and not rederived and not self.publisher.last_full
+            self.upload(quiet=quiet)
             self.ping_hub()  # after the upload: the hub's fetch must find the new documents
             self._log(report)
             return report

@@ -89,7 +89,7 @@ class DocumentServer:
             f"frame-ancestors {frame_ancestors}",
         }
         self._dates: dict[datetime, str] = {}
-        self._heads: dict[tuple[str, str], _Heads] = {}  # by ETag and kind (the CSP differs)
+        self._heads: dict[tuple[str, datetime, str], _Heads] = {}  # by version (CSP: by kind)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
@@ -178,14 +178,15 @@ class DocumentServer:
         document = self.library.get(doc)
         if document is None:
             return self._error(503, "no data yet: the first poll has not completed")
-        heads = self._heads.get((document.etag, doc.kind))
+        heads = self._heads.get((document.etag, document.last_modified, doc.kind))
         if heads is None:
             heads = self._headers_of(doc, document)
         if _not_modified(environ, document):
             return "304 Not Modified", list(heads[2]), b""
-        if _wants_gzip(environ):
-            return "200 OK", list(heads[1]), b"" if method == "HEAD" else document.gzipped
-        return "200 OK", list(heads[0]), b"" if method == "HEAD" else document.body
+        gzipped = _wants_gzip(environ)
+        body = document.gzipped if gzipped else document.body
+        headers = [*heads[1 if gzipped else 0], ("Content-Length", str(len(body)))]
+        return "200 OK", headers, b"" if method == "HEAD" else body
 
     def _headers_of(self, doc: Doc, document: Document) -> _Heads:
         """The headers of one document's answers (plain, gzip, 304), made once per version."""
@@ -201,16 +202,12 @@ class DocumentServer:
         csp = self._csp.get(doc.kind)
         if csp is not None:
             headers.append(("Content-Security-Policy", csp))
-        heads = (
-            (*headers, ("Content-Length", str(len(document.body)))),
-            (
-                *headers,
-                ("Content-Encoding", "gzip"),
-                ("Content-Length", str(len(document.gzipped))),
-            ),
+        heads = (  # Content-Length goes on per answer, from the very bytes sent
+            tuple(headers),
+            (*headers, ("Content-Encoding", "gzip")),
             tuple(h for h in headers if h[0] != "Content-Type"),
         )
         if len(self._heads) > 4096:  # bounded: a version of each document at a time, or so
             self._heads.clear()
-        self._heads[(document.etag, doc.kind)] = heads
+        self._heads[(document.etag, document.last_modified, doc.kind)] = heads
         return heads

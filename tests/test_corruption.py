@@ -193,6 +193,15 @@ def test_a_charset_that_makes_danish_words_impossible_is_refused(
     assert snapshot_of(filled) == before
 
 
+def test_punctuation_inside_words_is_writing_not_a_lying_charset() -> None:
+    from app.upstream.plausible import implausible
+
+    fine = "system—which handles import—is slow; export—not affected; service\u00advindue"
+    assert implausible(fine + " non\u2011breaking a\u2010b") is None
+    assert implausible("Café, naïve, Škoda, Zürich, Århus, Øresund, façade") is None
+    assert implausible("lřrdag, sřndag, nřdprocedure") is not None
+
+
 def _junk(upstream: Upstream) -> bytes:
     page = upstream.documents[OVERVIEW].decode()
     assert "The cause is being investigated." in page
@@ -422,6 +431,18 @@ def test_markup_that_nests_or_cuts_rows_costs_no_row_and_little_time(
     assert any(warning in w for w in attacked.warnings), attacked.warnings
 
 
+def test_a_table_in_a_message_may_end_with_its_cells_open() -> None:
+    """HTML lets a table end without closing its cells: that </table> is the message's own."""
+    plain = _parse_overview(_overview_with("<p>The cause is being investigated.</p>"))
+    nested = _parse_overview(_overview_with("<p>Cause:</p><table><tr><td>a<td>b</table>"))
+    assert not any("</table>" in w for w in nested.warnings), nested.warnings
+    assert len(nested.observations) == len(plain.observations)
+    transit = next(
+        o for o in nested.observations if o.oid == 2461231 and "Cause:" in o.message_text
+    )
+    assert "Update 08:40" in transit.message_text and transit.created_at is not None
+
+
 def test_implied_ends_are_scoped_as_browsers_scope_them() -> None:
     # a list in a list item, a table in a cell: nested, so the depth bound sees them
     nested_lists = "<ul><li>" * 300 + "x"
@@ -528,7 +549,7 @@ def test_one_damaged_record_is_one_line_and_exit_3(
         assert "damaged" in err and repr(key) in err and "restore cache.db" in err
 
 
-@pytest.mark.parametrize("key", ["docs:meta", "meta:rendered", "meta:context"])
+@pytest.mark.parametrize("key", ["docs:meta", "meta:rendered", "meta:context", "docs:history"])
 def test_a_damaged_record_of_the_rendered_documents_is_rendered_again(
     filled, caplog, key: str
 ) -> None:

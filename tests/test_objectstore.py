@@ -37,7 +37,7 @@ from app.publish import Document
 from app.runtime import Runtime
 from app.service import Service
 from app.state_records import UploadRecord
-from app.store import Store
+from app.store import Batch, Store
 from tests.conftest import Upstream, polled_at
 
 PREFIX = "cdn/"
@@ -596,3 +596,41 @@ def test_a_quiet_poll_by_a_new_process_puts_nothing(s3_settings, front, bucket) 
         assert report is not None and not report.changed_keys
         assert service.last_upload is not None and service.last_upload.ok
     assert front.puts(bucket) == [] and front.log == []
+
+
+def test_incidents_derived_again_after_an_upgrade_reach_every_page_in_the_bucket(
+    s3_settings, front, bucket, admin
+) -> None:
+    """Not a quiet poll: the re-derived incidents show on the time pages too (index, API)."""
+    at = polled_at("t3").replace(hour=12)
+    with Runtime.open(s3_settings) as runtime:
+        assert Service(runtime, clock=lambda: at).poll_once(force=True) is not None
+        store = runtime.store
+        incident = store.incident("WO0000001586573")
+        assert incident is not None
+        batch = Batch()
+        stale = replace(incident, title={**incident.title, "en": "As the old rules said"})
+        Store.stage_incident(batch, stale)  # as the old rules derived it, stored and uploaded
+        Store.stage_generation(batch, store.generation() + 1, store.incident_count())
+        store.commit(batch)
+        service = Service(runtime, clock=lambda: at + timedelta(minutes=2))
+        assert service.poll_once(force=True) is not None  # uploads the stale title everywhere
+    held = bucket_contents(admin, bucket)
+    assert b"As the old rules said" in held["index.html"].body
+    front.reset()
+    with Runtime.open(s3_settings) as runtime:
+        Store.stage_merge_rules(batch := Batch(), "the rules before the upgrade")
+        runtime.store.commit(batch)
+        service = Service(runtime, clock=lambda: at + timedelta(minutes=4))
+        report = service.poll_once(force=True)  # derives it again: the title comes back
+        assert report is not None and not report.changed_keys
+        documents = service.publisher.stored()
+    assert "index.html" in front.puts(bucket) and "api/incidents.json" in front.puts(bucket)
+    assert_bucket_holds(admin, bucket, documents)
+
+
+def test_records_from_before_the_header_was_kept_count_as_put_with_it() -> None:
+    """An upgrade does not put every object again: an old record (no Cache-Control kept) was
+    put with the header of its day, which only a new poll interval changes."""
+    old = {"a.atom": UploadRecord(T, "1", AT)}  # cache_control "" as decoded from before
+    assert list(plan_uploads([A, B], old, T, CC).put) == [B]

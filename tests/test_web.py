@@ -451,3 +451,57 @@ def test_workers_starting_together_render_once_between_them(filled, monkeypatch)
     finally:
         for runtime in runtimes:
             runtime.close()
+
+
+def test_a_document_that_comes_back_is_served_with_its_new_last_modified(filled) -> None:
+    """A → B → A: the bytes of A again, but Last-Modified never goes back (``forward``)."""
+    from datetime import UTC
+    from datetime import datetime as dt
+
+    from app.catalogue import load_catalogue
+    from app.publish import Document
+    from app.serving import DocumentServer
+
+    catalogue = load_catalogue(filled.systems)
+    answers: list[Document] = []
+
+    class OneDocument:
+        def get(self, doc):  # what the library holds right now
+            return answers[-1]
+
+    server = DocumentServer(lambda e, s: [], Urls(filled, catalogue), OneDocument(), 300, "*")
+    a, b = b"<feed>a</feed>", b"<feed>b</feed>"
+    env = {"PATH_INFO": "/feeds/all.atom", "REQUEST_METHOD": "GET", "QUERY_STRING": ""}
+    seen = []
+    for body, day in ((a, 1), (b, 2), (a, 3)):
+        answers.append(Document.of(body, "application/atom+xml", dt(2026, 5, day, tzinfo=UTC)))
+        _status, headers, _ = server.answer(env, "/feeds/all.atom")
+        seen.append(dict(headers)["Last-Modified"])
+    assert seen[2] != seen[0] and seen[2].startswith("Sun, 03 May 2026")
+
+
+def test_a_body_and_a_gzip_form_of_two_versions_are_never_served_together(filled) -> None:
+    """A publish may commit between a worker's reads of a document's body and its gzip form:
+    the worker serves the body it read with a gzip form of those very bytes."""
+    import gzip
+
+    from app.docstore import DOCGZ
+    from app.documents import Feed, Format
+    from app.library import Library
+    from app.model import Lang
+    from app.publish import Document
+    from app.runtime import Runtime
+    from app.service import Service
+    from app.store import Batch
+
+    with Runtime.open(filled) as runtime:
+        Service(runtime).ensure_published()
+        batch = Batch()
+        other = gzip.compress(b"<feed>another version</feed>", mtime=0)
+        batch.put_bytes(DOCGZ + "feeds/all.atom", other)  # as if the next publish wrote it
+        runtime.store.commit(batch)
+        library = Library(filled, runtime.catalogue, runtime.store)
+        document = library.get(Feed(Lang.EN, Format.ATOM))
+        assert document is not None
+        assert gzip.decompress(document.gzipped) == document.body
+        assert document.etag == Document.etag_of(document.body)

@@ -733,3 +733,18 @@ def test_the_withdrawn_fallback_sample(file: str) -> None:
 def test_a_date_that_ends_a_sentence_keeps_its_year() -> None:
     found = planned_times("Service window", ["On Tuesday May 19, 2026.", "From 1800-2300"])
     assert found == (u("2026-05-19T16:00"), u("2026-05-19T21:00"))
+
+
+def test_a_window_in_utc_is_extended_in_utc() -> None:
+    plan = (u("2026-05-12T12:28"), "PRD-servicewindow DMS Tuesday May 19, 2026 1800-2300 UTC", [])
+    extended = upd("The service window is extended to 2359 UTC.", "2026-05-19T22:50")
+    window = derive_window([plan], [extended])
+    assert window == Window(u("2026-05-19T18:00"), u("2026-05-19T23:59"), sequence=1)
+
+
+def test_utc_named_only_after_the_window_does_not_change_its_time() -> None:
+    found = planned_times(
+        "Service window Tuesday May 19, 2026",
+        ["18:00-23:00 local time", "The status page shows its times in UTC."],
+    )
+    assert found == (u("2026-05-19T16:00"), u("2026-05-19T21:00"))

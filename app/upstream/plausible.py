@@ -5,6 +5,7 @@ gives letters neither language writes. ``open_document`` refuses a page this fla
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # what a lying charset turns Danish and English text into
 _CYRILLIC_OR_BOX = re.compile("[\u0400-\u04ff\u2500-\u257f\u2580-\u259f]")
@@ -30,7 +31,8 @@ def implausible(text: str) -> str | None:
         return f"UTF-8 read as latin-1 ({sample.group(0)!r})"
     if (found := text.count(_REPLACEMENT)) >= _SUSPICIOUS:
         return f"{found} undecodable characters"
-    odd = _ODD_IN_WORD.findall(text)
+    # letters and signs only: dashes, soft and non-breaking hyphens between words are writing
+    odd = [c for c in _ODD_IN_WORD.findall(text) if unicodedata.category(c)[0] in "LS"]
     if len(odd) >= _SUSPICIOUS:
         return f"{len(odd)} letters no Danish or English word has ({''.join(dict.fromkeys(odd))!r})"
     return None

@@ -22,7 +22,7 @@ from app.upstream.dates import exact_local, to_local
 from app.upstream.text import is_ref_line, match_update, normalize
 
 _FIRST_LINES = 3  # how many leading lines of a message may hold its planned times
-_UTC = re.compile(r"\b(?:utc|gmt)\b")  # times said in UTC, not in Danish local time
+UTC_WORDS = re.compile(r"\b(?:utc|gmt)\b")  # times said in UTC, not in Danish local time
 
 
 def _names(words: Iterable[str]) -> str:
@@ -211,16 +211,16 @@ def planned_times(title: str, lines: Sequence[str]) -> tuple[datetime, datetime]
         if len(body) + len(later) == _FIRST_LINES:
             break
         reading = read_times(line)
-        texts.append(line)
         if body and (body[-1].spans or body[-1].stray_time):
             later.append(reading)
         else:
             body.append(reading)
+            texts.append(line)  # the text that names the window says in which time
         if body[-1].stray_time:
             break
     if any(r.broken or r.stray_time for r in (head, *body)):
         return None
-    utc = any(_UTC.search(normalize(text).casefold()) for text in texts)
+    utc = any(UTC_WORDS.search(normalize(text).casefold()) for text in texts)
     body_free = [t for r in body for t in r.free]
     found = [resolve_span(s, (head.free, body_free), utc) for s in head.spans]
     earlier = [t for r in body[:-1] for t in r.free]

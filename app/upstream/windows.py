@@ -14,13 +14,20 @@ import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from app.model import Fallback, Update, Window
 from app.upstream import vocab
 from app.upstream.dates import to_local
 from app.upstream.text import normalize
-from app.upstream.window_times import clock_after, local_at, planned_times, read_times, resolve_span
+from app.upstream.window_times import (
+    UTC_WORDS,
+    clock_after,
+    local_at,
+    planned_times,
+    read_times,
+    resolve_span,
+)
 
 _MIN_AT = datetime.min.replace(tzinfo=UTC)
 
@@ -86,10 +93,15 @@ def _new_times(plan: _Plan, text: str) -> tuple[datetime, datetime]:
     """The window after a line that postpones the start or extends the end."""
     start, end = plan.start_at, plan.end_at
     assert start is not None and end is not None
+    utc = bool(UTC_WORDS.search(text))  # "extended to 2359 UTC": a clock time in UTC
+
+    def day_of(at: datetime) -> date:
+        return at.date() if utc else to_local(at).date()
+
     if (moved := _START_MOVED.search(text)) and (clock := clock_after(text[moved.end() :])):
-        day = clock[0] or to_local(start).date()
-        new = local_at(day, clock[1])
-        later = local_at(day + timedelta(days=1), clock[1])
+        day = clock[0] or day_of(start)
+        new = local_at(day, clock[1], utc)
+        later = local_at(day + timedelta(days=1), clock[1], utc)
         if clock[0] is None and new and new < start and later and later < end:
             new = later  # 23:00 postponed to 00:30 means the night after
         start = new if new and new < end else start
@@ -101,10 +113,10 @@ def _new_times(plan: _Plan, text: str) -> tuple[datetime, datetime]:
                     number = int(count) if count.isdigit() else vocab.WINDOW_DURATION_WORDS[count]
                     end = end + timedelta(minutes=number * vocab.WINDOW_DURATION_UNITS[unit])
         elif clock := clock_after(after):
-            day = clock[0] or to_local(end).date()
-            new = local_at(day, clock[1])
+            day = clock[0] or day_of(end)
+            new = local_at(day, clock[1], utc)
             if new is not None and clock[0] is None and new <= start:
-                new = local_at(day + timedelta(days=1), clock[1])
+                new = local_at(day + timedelta(days=1), clock[1], utc)
             end = new if new is not None and new > start else end
     return start, end
 
