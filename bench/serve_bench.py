@@ -33,7 +33,7 @@ from app.export import export_all  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from app.service import Service  # noqa: E402
 
-ROUNDS = 3  # alternating rounds of the two Python servers; the median round counts
+ROUNDS = 5  # alternating rounds of the two Python servers; the median round counts
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 ARCHIVE = 2_000
 
@@ -140,8 +140,10 @@ def main() -> None:
         # the two Python servers alternate, ROUNDS times each, and each figure is the round
         # with the median throughput: drift on a shared machine hits both alike
         runs: dict[tuple[str, str], list[tuple[float, str, str]]] = {}
-        for _ in range(ROUNDS):
-            for name, url in urls.items():
+        for round_no in range(ROUNDS):
+            order = ["toldfeed", "bare"] if round_no % 2 == 0 else ["bare", "toldfeed"]
+            for name in [*order, "nginx"]:  # who goes first changes every round
+                url = urls[name]
                 if name == "nginx" and runs.get((name, "200")):
                     continue  # once is enough: it is the yardstick, an order faster
                 runs.setdefault((name, "200"), []).append(wrk(url, None))
