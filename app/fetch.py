@@ -169,6 +169,8 @@ class Fetcher:
                                 url, "poll time budget exhausted while reading the body"
                             ) from e
                         raise
+                    if watchdog.fired:  # a body that ends with the connection ended with it
+                        raise FetchError(url, "poll time budget exhausted while reading the body")
                 return Response(
                     url=str(r.url),
                     status=r.status_code,
@@ -285,6 +287,9 @@ class Poster:
                         if not watchdog.fired:
                             raise
                         kept += b" [answer cut short: too slow]"  # ended at the deadline
+                    else:
+                        if watchdog.fired and not kept.endswith(b"too slow]"):
+                            kept += b" [answer cut short: too slow]"
                 return PostAnswer(
                     status=r.status_code,
                     reason=r.reason_phrase,

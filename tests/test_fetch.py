@@ -202,3 +202,42 @@ def test_static_transport_answers_from_its_table_with_etags(make_settings) -> No
         fetcher.get("https://info.skat.dk/other")
     assert err.value.status == 404
     fetcher.close()
+
+
+def test_a_body_that_ends_with_its_connection_is_not_taken_as_whole_at_the_deadline(
+    make_settings,
+) -> None:
+    """HTTP/1.0 without Content-Length: the body ends when the connection does, so the
+    deadline's shutdown must not pass for the end of a (truncated) body."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Drip(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.end_headers()
+            try:
+                self.wfile.write(b"<rss><channel>")
+                for _ in range(20):
+                    time.sleep(0.5)
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+            except OSError:
+                return
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        origin = f"http://127.0.0.1:{server.server_address[1]}/"
+        fetcher = Fetcher(make_settings(timeout_seconds=2, retries=0), {origin})
+        started = time.monotonic()
+        with pytest.raises(FetchError, match="budget exhausted"):
+            fetcher.get(origin + "rss.xml", deadline=time.monotonic() + 1.2)
+        assert time.monotonic() - started < 2.5
+    finally:
+        server.shutdown()
