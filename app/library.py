@@ -9,6 +9,7 @@ import gzip
 import logging
 import threading
 import time
+import zlib
 from collections import OrderedDict
 
 from app.archive import Archive
@@ -165,9 +166,12 @@ class Library:
         # the document served is the body read (its own ETag), with a gzip form of those very
         # bytes, and it is kept only when it is what the index says (else it is read again)
         etag = Document.etag_of(body)
-        same = etag == meta.etag and gzip.decompress(gz) == body
-        doc = Document(body, meta.content_type, etag, meta.last_modified, gz if same else None)
-        if same:
+        try:
+            gz_fits = gzip.decompress(gz) == body
+        except (OSError, EOFError, zlib.error):  # a damaged gzip form: made again from the body
+            gz_fits = False
+        doc = Document(body, meta.content_type, etag, meta.last_modified, gz if gz_fits else None)
+        if etag == meta.etag:
             self._docs[path] = doc
         return doc
 

@@ -77,6 +77,7 @@ def plan_uploads(
     cache_control: str,
     remote: Mapping[str, RemoteObject] | None = None,
     fresh: Freshness | None = None,
+    header_known: bool = True,
 ) -> Plan:
     """Decide what to put, keeping ``wanted``'s order. Pure: no I/O.
 
@@ -98,8 +99,9 @@ def plan_uploads(
         recorded = (
             mine is not None
             and mine.sha256 == w.sha256
-            # "": a record from before records kept the header; it was put with the one then
-            and mine.cache_control in ("", cache_control)
+            # "": a record from before records kept the header: it was put with today's one
+            # unless the header has changed since (``header_known`` False)
+            and (mine.cache_control == cache_control or (header_known and not mine.cache_control))
         )
         if remote is None:
             if recorded:
@@ -174,6 +176,7 @@ class Uploader:
         budget_seconds: float | None = None,
         fresh: Freshness | None = None,
         signature: str = "",
+        header_known: bool = True,
     ) -> UploadResult:
         """Put what differs from the last upload (``verify``: from the bucket itself).
 
@@ -183,7 +186,8 @@ class Uploader:
         a slow bucket or a large first upload never holds the poll lock for long. ``fresh``
         names the documents that may wait (``plan_uploads``); they are kept for the next run.
         ``signature`` (``Publisher.signature``) is kept with the status once the bucket holds
-        what it describes, for the next run to tell a quiet poll.
+        what it describes, for the next run to tell a quiet poll. ``header_known`` False: the
+        Cache-Control changed since the last run, so records that did not keep theirs are put.
         """
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
         target = str(self.bucket.target)
@@ -193,7 +197,9 @@ class Uploader:
             for path, doc in documents.items()
         ]
         uploaded = self.store.uploads(documents)
-        plan = plan_uploads(wanted, uploaded, target, self.cache_control, fresh=fresh)
+        plan = plan_uploads(
+            wanted, uploaded, target, self.cache_control, fresh=fresh, header_known=header_known
+        )
         checked = 0
         remote: dict[str, RemoteObject] = {}
         done: list[tuple[Wanted, str]] = []  # with the ETag the bucket answered

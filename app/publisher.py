@@ -156,7 +156,7 @@ class Publisher:
         # incidents gone from the archive, unless this very change brought them back
         gone = sorted(self._gone - set(self.archive.by_key))
         deleted += [doc for key in gone for doc in incident_documents(key)]
-        deleted += self._pages_past_end() if mark is not None else []
+        deleted += self._pages_past_end()
         self._gone.clear()
         stored_context = {} if mark is None else self.store.get(CONTEXT) or {}
         context = context_to_json(ctx, notice)
@@ -248,7 +248,10 @@ class Publisher:
 
     def _pages_past_end(self) -> list[Doc]:
         """History pages stored by an earlier publish that the archive no longer fills."""
-        stored = self.store.get(HISTORY) or {}
+        try:
+            stored = self.store.get(HISTORY) or {}
+        except StoreDamagedError:  # rendered again in full: what it listed is unknown
+            stored = {}
         gone: list[Doc] = []
         for slug in self.slugs:
             old = history_pages(int(stored.get(slug, 0)))

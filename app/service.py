@@ -153,7 +153,10 @@ class Service:
         if quiet and not verify and status is not None and status.signature == signature:
             refresh = timedelta(seconds=self.settings.publish_refresh_seconds)
             fresh = Freshness(self.publisher.time_paths, now, refresh)
-        self.last_upload = uploader.run(documents, now, verify, serial, budget, fresh, signature)
+        header_known = status is None or status.cache_control in ("", uploader.cache_control)
+        self.last_upload = uploader.run(
+            documents, now, verify, serial, budget, fresh, signature, header_known
+        )
         return self.last_upload
 
     def sync_bucket(self, wait_seconds: float = 120.0) -> UploadResult | None:

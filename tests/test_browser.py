@@ -52,6 +52,7 @@ def live(filled) -> Iterator[str]:
     thread.start()
     yield base
     server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="session")
@@ -159,4 +160,5 @@ def test_the_state_line_of_a_store_with_nothing_open(filled, page, make_settings
         assert page.errors == []  # type: ignore[attr-defined]
     finally:
         server.shutdown()
+        server.server_close()
         app.extensions["toldfeed"].runtime.close()

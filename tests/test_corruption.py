@@ -200,6 +200,10 @@ def test_punctuation_inside_words_is_writing_not_a_lying_charset() -> None:
     assert implausible(fine + " non\u2011breaking a\u2010b") is None
     assert implausible("Café, naïve, Škoda, Zürich, Århus, Øresund, façade") is None
     assert implausible("lřrdag, sřndag, nřdprocedure") is not None
+    # DOS and Mac code pages read as windows-1252 or latin-1 make æøå punctuation or controls
+    danish = "Nødproceduren må anvendes på lørdag og søndag, så nødproceduren er åben"
+    for written, read in (("cp865", "cp1252"), ("cp850", "latin-1"), ("mac_roman", "cp1252")):
+        assert implausible(danish.encode(written).decode(read, errors="replace")) is not None
 
 
 def _junk(upstream: Upstream) -> bytes:

@@ -276,5 +276,6 @@ def test_eight_readers_during_polls_always_get_complete_valid_feeds(
         for t in threads:
             t.join(timeout=WAIT)
         server.shutdown()
+        server.server_close()
     assert sum(reads) > 50 and min(reads) >= 3 * polls
     assert problems == []

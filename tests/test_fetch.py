@@ -236,8 +236,12 @@ def test_a_body_that_ends_with_its_connection_is_not_taken_as_whole_at_the_deadl
         origin = f"http://127.0.0.1:{server.server_address[1]}/"
         fetcher = Fetcher(make_settings(timeout_seconds=2, retries=0), {origin})
         started = time.monotonic()
-        with pytest.raises(FetchError, match="budget exhausted"):
-            fetcher.get(origin + "rss.xml", deadline=time.monotonic() + 1.2)
-        assert time.monotonic() - started < 2.5
+        try:
+            with pytest.raises(FetchError, match="budget exhausted"):
+                fetcher.get(origin + "rss.xml", deadline=time.monotonic() + 1.2)
+            assert time.monotonic() - started < 2.5
+        finally:
+            fetcher.close()
     finally:
         server.shutdown()
+        server.server_close()

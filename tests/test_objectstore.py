@@ -634,3 +634,5 @@ def test_records_from_before_the_header_was_kept_count_as_put_with_it() -> None:
     put with the header of its day, which only a new poll interval changes."""
     old = {"a.atom": UploadRecord(T, "1", AT)}  # cache_control "" as decoded from before
     assert list(plan_uploads([A, B], old, T, CC).put) == [B]
+    # ... until the header changes: then nothing tells what it was put with
+    assert list(plan_uploads([A, B], old, T, CC, header_known=False).put) == [A, B]

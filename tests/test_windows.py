@@ -748,3 +748,39 @@ def test_utc_named_only_after_the_window_does_not_change_its_time() -> None:
         ["18:00-23:00 local time", "The status page shows its times in UTC."],
     )
     assert found == (u("2026-05-19T16:00"), u("2026-05-19T21:00"))
+
+
+@pytest.mark.parametrize(
+    ("title", "lines", "update", "end"),
+    [
+        # a window said in UTC: an end without a zone is UTC too
+        (
+            "Service window Tuesday May 19, 2026 1800-2300 UTC",
+            [],
+            "extended to 2359.",
+            "2026-05-19T23:59",
+        ),
+        # the zone right after the time decides, not a UTC further on
+        (
+            TITLE,
+            ["Tuesday May 19, 2026, 1800-2300"],
+            "extended to 2359 CEST (2159 UTC).",
+            "2026-05-19T21:59",
+        ),
+        (TITLE, ["Tuesday May 19, 2026, 1800-2300"], "extended to 2359 UTC.", "2026-05-19T23:59"),
+    ],
+)
+def test_the_zone_of_an_extension(title: str, lines: list[str], update: str, end: str) -> None:
+    plan = (u("2026-05-12T12:28"), title, lines)
+    window = derive_window([plan], [upd(f"The service window is {update}", "2026-05-19T20:50")])
+    assert window is not None and window.end_at == u(end)
+
+
+def test_a_window_rescheduled_in_utc() -> None:
+    moved = upd(
+        "The service window is rescheduled to Wednesday May 20, 2026 1800-2300 UTC.",
+        "2026-05-18T08:00",
+    )
+    assert derive_window([PLAN], [moved]) == Window(
+        u("2026-05-20T18:00"), u("2026-05-20T23:00"), sequence=1
+    )

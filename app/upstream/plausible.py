@@ -5,7 +5,6 @@ gives letters neither language writes. ``open_document`` refuses a page this fla
 from __future__ import annotations
 
 import re
-import unicodedata
 
 # what a lying charset turns Danish and English text into
 _CYRILLIC_OR_BOX = re.compile("[\u0400-\u04ff\u2500-\u257f\u2580-\u259f]")
@@ -18,7 +17,12 @@ _MOJIBAKE = re.compile(
 # loan words) writes: "lřrdag" (latin-1 bytes read as iso-8859-2), "l¯rdag" (mac-roman),
 # "lψrdag" (iso-8859-7), "l°rdag" (cp437/cp850)
 _WORD_LETTERS = "æøåÆØÅéÉèÈêÊëËáÁàÀâÂäÄíÍìÌîÎïÏóÓòÒôÔöÖúÚùÙûÛüÜýÝÿñÑçÇß"
-_ODD_IN_WORD = re.compile(rf"(?<=[A-Za-z{_WORD_LETTERS}])[^\x00-\x7f{_WORD_LETTERS}’‘](?=[a-z])")
+# writing between letters that is no letter: dashes, soft and non-breaking hyphens and spaces,
+# quotes, the ellipsis
+_JOINERS = "\u00a0\u00ad\u2010\u2011\u2012\u2013\u2014\u2015\u2018\u2019\u201c\u201d\u2026\u202f"
+_ODD_IN_WORD = re.compile(
+    rf"(?<=[A-Za-z{_WORD_LETTERS}])[^\x00-\x7f{_WORD_LETTERS}{_JOINERS}](?=[a-z])"
+)
 _REPLACEMENT = "\ufffd"
 _SUSPICIOUS = 3  # this many suspicious characters make a page implausible
 
@@ -31,8 +35,7 @@ def implausible(text: str) -> str | None:
         return f"UTF-8 read as latin-1 ({sample.group(0)!r})"
     if (found := text.count(_REPLACEMENT)) >= _SUSPICIOUS:
         return f"{found} undecodable characters"
-    # letters and signs only: dashes, soft and non-breaking hyphens between words are writing
-    odd = [c for c in _ODD_IN_WORD.findall(text) if unicodedata.category(c)[0] in "LS"]
+    odd = _ODD_IN_WORD.findall(text)
     if len(odd) >= _SUSPICIOUS:
         return f"{len(odd)} letters no Danish or English word has ({''.join(dict.fromkeys(odd))!r})"
     return None

@@ -23,6 +23,8 @@ from app.upstream.text import is_ref_line, match_update, normalize
 
 _FIRST_LINES = 3  # how many leading lines of a message may hold its planned times
 UTC_WORDS = re.compile(r"\b(?:utc|gmt)\b")  # times said in UTC, not in Danish local time
+UTC_ZONE_AFTER = re.compile(r"\s*\(?(?:utc|gmt|z)\b")
+LOCAL_ZONE_AFTER = re.compile(r"\s*\(?(?:cet|cest|danish time|dansk tid|local time|lokal tid)\b")
 
 
 def _names(words: Iterable[str]) -> str:
@@ -194,17 +196,21 @@ def _covers(window: tuple[datetime, datetime], dates: Iterable[Token]) -> bool:
     return all(t.day in days if t.day else t.month_day in month_days for t in dates)
 
 
-def planned_times(title: str, lines: Sequence[str]) -> tuple[datetime, datetime] | None:
-    """The planned window (UTC) the title or first lines name; None unless unambiguous.
+@dataclass(frozen=True, slots=True)
+class _Lines:
+    """What the title and the first lines of a message say about times."""
 
-    The first lines (up to ``_FIRST_LINES`` that are not update lines) are read; every window
-    they and the title name must be the same one. Times are Danish local time unless the text
-    says UTC (or GMT).
-    """
+    head: Reading
+    body: list[Reading]  # up to the first line that names a window (or a stray time)
+    later: list[Reading]  # the first lines after it: only another window counts there
+    utc: bool  # the title or a line that names the window says its times are UTC
+
+
+def _first_lines(title: str, lines: Sequence[str]) -> _Lines:
     head = read_times(title)
     texts = [title]
-    body: list[Reading] = []  # up to the first line that names a window (or a stray time)
-    later: list[Reading] = []  # the first lines after it: only another window counts there
+    body: list[Reading] = []
+    later: list[Reading] = []
     for line in lines:
         if not normalize(line) or is_ref_line(line) or match_update(line, None):
             continue  # update lines move a window; derive_window reads them
@@ -218,21 +224,50 @@ def planned_times(title: str, lines: Sequence[str]) -> tuple[datetime, datetime]
             texts.append(line)  # the text that names the window says in which time
         if body[-1].stray_time:
             break
+    utc = any(UTC_WORDS.search(normalize(text).casefold()) for text in texts)
+    return _Lines(head, body, later, utc)
+
+
+def planned_in_utc(title: str, lines: Sequence[str]) -> bool:
+    """True when the planned times are said in UTC (so are later ones without a zone)."""
+    return _first_lines(title, lines).utc
+
+
+def planned_times(title: str, lines: Sequence[str]) -> tuple[datetime, datetime] | None:
+    """The planned window (UTC) the title or first lines name; None unless unambiguous.
+
+    The first lines (up to ``_FIRST_LINES`` that are not update lines) are read; every window
+    they and the title name must be the same one. Times are Danish local time unless the text
+    says UTC (or GMT).
+    """
+    read = _first_lines(title, lines)
+    head, body, utc = read.head, read.body, read.utc
     if any(r.broken or r.stray_time for r in (head, *body)):
         return None
-    utc = any(UTC_WORDS.search(normalize(text).casefold()) for text in texts)
     body_free = [t for r in body for t in r.free]
     found = [resolve_span(s, (head.free, body_free), utc) for s in head.spans]
     earlier = [t for r in body[:-1] for t in r.free]
     if body:
         found += [resolve_span(s, (body[-1].free, head.free, earlier), utc) for s in body[-1].spans]
-    for reading in later:  # a second, different window in the first lines: ambiguous
+    for reading in read.later:  # a second, different window in the first lines: ambiguous
         found += [w for s in reading.spans if (w := resolve_span(s, (reading.free,), utc))]
     windows = set(found)
     if len(windows) != 1:
         return None
     window = windows.pop()
     return window if window is not None and _covers(window, head.free) else None
+
+
+def zone_of_first_time(text: str) -> str | None:
+    """``"utc"`` or ``"local"`` when the first clock time of ``text`` names its zone right after
+    it ("2359 UTC", "23.59 CET", "kl. 23.59 dansk tid"), else None."""
+    at = _end_of_first_time(text)
+    after = text[at : at + 20]
+    if UTC_ZONE_AFTER.match(after):
+        return "utc"
+    if LOCAL_ZONE_AFTER.match(after):
+        return "local"
+    return None
 
 
 def clock_after(text: str) -> tuple[date | None, int] | None:

@@ -24,9 +24,11 @@ from app.upstream.window_times import (
     UTC_WORDS,
     clock_after,
     local_at,
+    planned_in_utc,
     planned_times,
     read_times,
     resolve_span,
+    zone_of_first_time,
 )
 
 _MIN_AT = datetime.min.replace(tzinfo=UTC)
@@ -56,6 +58,7 @@ class _Plan:
     cancelled: bool = False
     sequence: int = 0
     stated: tuple[datetime, datetime] | None = None  # what the versions last said
+    utc: bool = False  # the versions said the times in UTC: so are later ones without a zone
 
     def move(self, start_at: datetime, end_at: datetime) -> None:
         if self.start_at is not None and (start_at, end_at) != (self.start_at, self.end_at):
@@ -73,33 +76,43 @@ def _apply_version(plan: _Plan, title: str, lines: Sequence[str]) -> None:
         if plan.stated is not None:
             plan.cancelled = False  # a new plan revives a cancelled window
         plan.stated = stated
+        plan.utc = planned_in_utc(title, lines)
         plan.move(*stated)
     plan.cancelled |= _cancels(normalize(title).casefold())
 
 
-def _rescheduled(text: str) -> tuple[datetime, datetime] | None:
+def _in_utc(plan: _Plan, text: str) -> bool:
+    """Whether the first clock time of ``text`` is UTC: it says so after it, or it names no
+    zone and the plan's times were UTC."""
+    zone = zone_of_first_time(text)
+    return zone == "utc" or (zone is None and plan.utc)
+
+
+def _rescheduled(plan: _Plan, text: str) -> tuple[datetime, datetime] | None:
     """The new window a line names in full (with its day) after a word that moves it."""
     if (moved := _RESCHEDULED.search(text)) is None:
         return None
-    tail = read_times(text[moved.end() :])
+    tail_text = text[moved.end() :]
+    tail = read_times(tail_text)
     if tail.broken or len(tail.spans) != 1:
         return None
     span = tail.spans[0]
+    utc = bool(UTC_WORDS.search(tail_text)) or (plan.utc and zone_of_first_time(tail_text) is None)
     # "postponed from 1800 to 1830" names no day: it moves the start, not the whole window
-    return resolve_span(span, (tail.free,)) if span.start_day or span.end_day else None
+    return resolve_span(span, (tail.free,), utc) if span.start_day or span.end_day else None
 
 
 def _new_times(plan: _Plan, text: str) -> tuple[datetime, datetime]:
     """The window after a line that postpones the start or extends the end."""
     start, end = plan.start_at, plan.end_at
     assert start is not None and end is not None
-    utc = bool(UTC_WORDS.search(text))  # "extended to 2359 UTC": a clock time in UTC
 
-    def day_of(at: datetime) -> date:
+    def day_of(at: datetime, utc: bool) -> date:
         return at.date() if utc else to_local(at).date()
 
     if (moved := _START_MOVED.search(text)) and (clock := clock_after(text[moved.end() :])):
-        day = clock[0] or day_of(start)
+        utc = _in_utc(plan, text[moved.end() :])  # "postponed to 1830 UTC"
+        day = clock[0] or day_of(start, utc)
         new = local_at(day, clock[1], utc)
         later = local_at(day + timedelta(days=1), clock[1], utc)
         if clock[0] is None and new and new < start and later and later < end:
@@ -113,7 +126,8 @@ def _new_times(plan: _Plan, text: str) -> tuple[datetime, datetime]:
                     number = int(count) if count.isdigit() else vocab.WINDOW_DURATION_WORDS[count]
                     end = end + timedelta(minutes=number * vocab.WINDOW_DURATION_UNITS[unit])
         elif clock := clock_after(after):
-            day = clock[0] or day_of(end)
+            utc = _in_utc(plan, after)  # "extended to 2359 UTC", "to 2359 CET (2159 UTC)"
+            day = clock[0] or day_of(end, utc)
             new = local_at(day, clock[1], utc)
             if new is not None and clock[0] is None and new <= start:
                 new = local_at(day + timedelta(days=1), clock[1], utc)
@@ -125,7 +139,7 @@ def _apply_update(plan: _Plan, update: Update) -> None:
     text = normalize(update.text).casefold()
     if _COMPLETED.search(text):
         return  # the end of a window is news, not a new time
-    if (whole := _rescheduled(text)) is not None:
+    if (whole := _rescheduled(plan, text)) is not None:
         plan.cancelled = False  # "cancelled and moved to ...": the new window is on
         plan.move(*whole)
     elif _cancels(text):
