@@ -226,3 +226,23 @@ def client(filled):
     app = create_app(filled, poll=False)
     yield app.test_client()
     app.extensions["toldfeed"].runtime.close()
+
+
+@pytest.fixture
+def closed_store(filled: Settings, make_settings, tmp_path: Path) -> Settings:
+    """Settings on a store holding only the fixture's closed incidents (nothing open)."""
+    from app.model import Status
+    from app.runtime import Runtime
+    from app.store import Batch, Store
+
+    with Runtime.open(filled) as runtime:
+        closed = [i for i in runtime.store.iter_incidents() if i.status is Status.CLOSED]
+    settings: Settings = make_settings(data_dir=tmp_path / "closed")
+    store = Store(settings.data_dir)
+    batch = Batch()
+    for incident in closed:
+        Store.stage_incident(batch, incident)
+    Store.stage_generation(batch, 1, len(closed))
+    store.commit(batch)
+    store.close()
+    return settings

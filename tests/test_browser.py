@@ -123,29 +123,16 @@ def test_embed_renders_in_an_iframe_at_300px(live: str, page, upstream: Upstream
 
 
 @pytest.mark.browser
-def test_the_state_line_of_a_store_with_nothing_open(filled, page, make_settings, tmp_path) -> None:
+def test_the_state_line_of_a_store_with_nothing_open(closed_store, page) -> None:
     """The other fixture store: only closed incidents. The first line says all is well, in
     words and not by colour alone, in both languages."""
     from app import create_app
-    from app.model import Status
-    from app.runtime import Runtime
-    from app.store import Batch, Store
 
-    with Runtime.open(filled) as runtime:
-        closed = [i for i in runtime.store.iter_incidents() if i.status is Status.CLOSED]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    settings = make_settings(data_dir=tmp_path / "closed", base_url=base)
-    store = Store(settings.data_dir)
-    batch = Batch()
-    for incident in closed:
-        Store.stage_incident(batch, incident)
-    Store.stage_generation(batch, 1, len(closed))
-    store.commit(batch)
-    store.close()
-    app = create_app(settings, poll=False)
+    app = create_app(replace(closed_store, base_url=base), poll=False)
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()

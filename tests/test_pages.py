@@ -95,22 +95,6 @@ def test_index_subscribing_is_compact_and_every_link_answers(client) -> None:
         assert client.get(local_path(url)).status_code == 200, url
 
 
-@pytest.fixture
-def closed_store(filled, make_settings, tmp_path: Path):
-    """Settings on a store holding only the fixture's closed incidents (nothing open)."""
-    with Runtime.open(filled) as runtime:
-        closed = [i for i in runtime.store.iter_incidents() if i.status is Status.CLOSED]
-    settings = make_settings(data_dir=tmp_path / "closed")
-    store = Store(settings.data_dir)
-    batch = Batch()
-    for incident in closed:
-        Store.stage_incident(batch, incident)
-    Store.stage_generation(batch, 1, len(closed))
-    store.commit(batch)
-    store.close()
-    return settings
-
-
 def test_index_says_all_is_well_when_nothing_is_open(closed_store) -> None:
     app = create_app(closed_store, poll=False)
     client = app.test_client()
