@@ -11,6 +11,7 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 import httpx
@@ -37,22 +38,32 @@ ARGS = [
 ]
 
 
-@pytest.fixture
-def live(filled) -> Iterator[str]:
+@contextmanager
+def serving(settings) -> Iterator[str]:
+    """The app on ``settings`` served on a free local port; yields its base URL."""
     from app import create_app
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    app = create_app(replace(filled, base_url=base), poll=False)
+    app = create_app(replace(settings, base_url=base), poll=False)
     server = make_server("127.0.0.1", port, app, threaded=True)
     # a short poll interval: shutdown() waits up to one interval
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    yield base
-    server.shutdown()
-    server.server_close()
+    try:
+        yield base
+    finally:
+        server.shutdown()
+        server.server_close()
+        app.extensions["toldfeed"].runtime.close()
+
+
+@pytest.fixture
+def live(filled) -> Iterator[str]:
+    with serving(filled) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
@@ -126,17 +137,7 @@ def test_embed_renders_in_an_iframe_at_300px(live: str, page, upstream: Upstream
 def test_the_state_line_of_a_store_with_nothing_open(closed_store, page) -> None:
     """The other fixture store: only closed incidents. The first line says all is well, in
     words and not by colour alone, in both languages."""
-    from app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    app = create_app(replace(closed_store, base_url=base), poll=False)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(closed_store) as base:
         for path, words in (("/", "All systems operational"), ("/da/", "Alle systemer er i drift")):
             response = page.goto(base + path)
             assert response is not None and response.status == 200
@@ -145,7 +146,3 @@ def test_the_state_line_of_a_store_with_nothing_open(closed_store, page) -> None
             assert "✓" in line.inner_text()  # a sign beside the colour
             assert page.locator(".chip.s-disrupted, .chip.s-maintenance").count() == 0
         assert page.errors == []  # type: ignore[attr-defined]
-    finally:
-        server.shutdown()
-        server.server_close()
-        app.extensions["toldfeed"].runtime.close()
