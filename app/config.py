@@ -144,6 +144,20 @@ class Settings:
             raise ConfigError(
                 "TOLDFEED_NOTIFY_TIMEOUT_SECONDS and _BUDGET_SECONDS must be positive"
             )
+        if self.feed_limit_max < 1:
+            raise ConfigError("TOLDFEED_FEED_LIMIT_MAX must be at least 1")
+        if not 1 <= self.feed_limit_default <= self.feed_limit_max:
+            raise ConfigError(
+                f"TOLDFEED_FEED_LIMIT_DEFAULT must be from 1 to TOLDFEED_FEED_LIMIT_MAX "
+                f"({self.feed_limit_max}), not {self.feed_limit_default}"
+            )
+        if not 0 <= self.poll_jitter < 1:
+            raise ConfigError("TOLDFEED_POLL_JITTER must be at least 0 and below 1")
+        if self.poll_budget_seconds <= 0 or self.publish_refresh_seconds < 0:
+            raise ConfigError(
+                "TOLDFEED_POLL_BUDGET_SECONDS must be positive and "
+                "TOLDFEED_PUBLISH_REFRESH_SECONDS not negative"
+            )
 
 
 @dataclass(frozen=True, slots=True)

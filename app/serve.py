@@ -10,12 +10,14 @@ is not (see the README's production shape).
 from __future__ import annotations
 
 import logging
+import socket
 from dataclasses import replace
 from typing import Any
 
 import waitress
 
 from app.config import Settings
+from app.errors import ConfigError
 
 log = logging.getLogger("toldfeed.serve")
 
@@ -47,10 +49,25 @@ def serve_forever(settings: Settings, host: str, port: int, demo: bool = False) 
         shown = "localhost" if host in {"0.0.0.0", "127.0.0.1", "::"} else host
         # recorded with the documents, so `toldfeed poll` or `export` beside this server keeps it
         settings = replace(settings, base_url=f"http://{shown}:{port}", base_url_set=True)
+    data_dir = settings.data_dir / "demo" if demo else settings.data_dir
+    _check_address(host, port)  # before anything is opened: a taken port is one line
     server = make_server(build_app(settings, demo), host, port)
-    log.info("toldfeed on http://%s:%d/ (data in %s)", host, port, settings.data_dir)
+    log.info("toldfeed on http://%s:%d/ (data in %s)", host, port, data_dir)
     server.run()
     return 0
+
+
+def _check_address(host: str, port: int) -> None:
+    """ConfigError when ``host:port`` cannot be listened on (taken, or not this machine's)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress does
+            probe.bind((host, port))
+    except OSError as e:
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {e.strerror or e}; choose another --port/--host"
+        ) from e
 
 
 def make_server(app: Any, host: str, port: int) -> Any:

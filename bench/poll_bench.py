@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import Settings  # noqa: E402
-from app.ingest.remerge import merge_digest  # noqa: E402
+from app.ingest.rules import merge_digest  # noqa: E402
 from app.merge import derive_incident  # noqa: E402
 from app.model import Lang, Observation, SourceKind, Status, Update  # noqa: E402
 from app.runtime import Runtime  # noqa: E402

@@ -93,3 +93,35 @@ def test_the_demo_reads_as_on_the_morning_of_its_samples(tmp_path) -> None:
     assert client.get("/healthz").status_code == 200  # fresh on the demo's own clock
     app.extensions["toldfeed_stop"].set()  # the demo's poller
     app.extensions["toldfeed"].runtime.close()
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_exit_2(
+    env: Path, monkeypatch, capsys, make_settings
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--demo", "--host", "127.0.0.1", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "choose another --port" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TOLDFEED_FEED_LIMIT_DEFAULT", "0"),
+        ("TOLDFEED_FEED_LIMIT_DEFAULT", "1000"),
+        ("TOLDFEED_POLL_JITTER", "5"),
+        ("TOLDFEED_POLL_BUDGET_SECONDS", "0"),
+    ],
+)
+def test_a_setting_that_cannot_be_used_is_exit_2(
+    env: Path, monkeypatch, capsys, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    assert main(["export", str(env / "site")]) == 2
+    assert name in capsys.readouterr().err

@@ -9,7 +9,8 @@ from pathlib import Path
 from app import create_app
 from app.config import Settings
 from app.ingest.decide import Neighbourhood, rederive_all
-from app.ingest.remerge import merge_digest, remerge_if_needed
+from app.ingest.remerge import remerge_if_needed
+from app.ingest.rules import merge_digest
 from app.merge import derive_incident
 from app.model import Lang, Observation, SourceKind, Status
 from app.runtime import Runtime

@@ -20,6 +20,7 @@ from app.ingest.decide import Decision, decide
 from app.ingest.neighbourhood import load_neighbourhood
 from app.ingest.plan import plan_details
 from app.ingest.readers import DetailRead, Reader, SourceRead
+from app.ingest.rules import merge_digest
 from app.model import Observation
 from app.notify.outbox import queue_notifications
 from app.notify.targets import Target
@@ -77,6 +78,7 @@ def run_poll(
         # later than now): what a later poll learns, dated before it, is old news
         newest = max(i.updated_at for i in decision.incidents)
         Store.stage_news_since(batch, min(now, newest))
+        Store.stage_merge_rules(batch, merge_digest())  # derived by the running rules
     notes = queue_notifications(
         decision.incidents,
         around.incidents,

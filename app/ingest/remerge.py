@@ -12,21 +12,11 @@ nothing happened upstream. A store without incidents only records the digest.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
-from app.code_digest import digest_of, package_sources
 from app.ingest.decide import Neighbourhood, rederive_all
 from app.ingest.pipeline import stage_decision
+from app.ingest.rules import merge_digest
 from app.store import Batch, Store
-
-_RULE_FOLDERS = ("merge", "upstream")
-_RULE_MODULES = ("model.py",)
-
-
-@cache
-def merge_digest() -> str:
-    """The digest of the code that derives incidents from observations."""
-    return digest_of(package_sources(_RULE_FOLDERS, _RULE_MODULES))
 
 
 @dataclass(frozen=True, slots=True)
