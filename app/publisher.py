@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from app.archive import Archive, derived_changes, derived_documents, history_counts
 from app.catalogue import Catalogue
@@ -116,23 +117,34 @@ class Publisher:
         return hashlib.blake2b(repr(said).encode(), digest_size=12).hexdigest()
 
     def stored_mark(self) -> RenderMark | None:
-        """What the stored documents reflect; None (render everything again) when it or the
-        records every publish reads are damaged: rendered documents can always be made again
-        from the incidents."""
+        """What the stored documents reflect; None (render everything again) when the record is
+        damaged: rendered documents can always be made again from the incidents."""
         try:
-            for key in (INDEX, CONTEXT, HISTORY):
-                self.store.get(key)
             return mark_from(self.store.get(RENDERED))
         except StoreDamagedError as e:
             log.error("%s; rendering every document again", e)
             return None
 
+    def _stored_index(self) -> tuple[dict[str, Any], dict[str, DocMeta]] | None:
+        """The stored page context and document index; None when either is damaged."""
+        try:
+            return self.store.get(CONTEXT) or {}, index_from(self.store.get(INDEX))
+        except StoreDamagedError as e:
+            log.error("%s; rendering every document again", e)
+            return None
+
     def up_to_date(self) -> bool:
-        """True when stored documents reflect the current store and this configuration."""
+        """True when stored documents reflect the current store and this configuration, and
+        the records a worker reads to serve them are readable."""
         mark = self.stored_mark()
-        return (
-            mark is not None and mark.key == self.key and mark.generation == self.store.generation()
-        )
+        if mark is None or mark.key != self.key or mark.generation != self.store.generation():
+            return False
+        try:
+            self.store.get(HISTORY)
+        except StoreDamagedError as e:
+            log.error("%s; rendering every document again", e)
+            return False
+        return self._stored_index() is not None
 
     def publish(
         self, ctx: PageContext, notice: Incident | None, changed: list[str] | None = None
@@ -142,6 +154,10 @@ class Publisher:
         Everything is rendered when the render key differs from the stored one.
         """
         mark = self.stored_mark()
+        stored = self._stored_index() if mark is not None else None
+        if stored is None:
+            mark = None  # nothing stored, or damaged: everything is rendered again
+        stored_context, index = stored or ({}, {})
         before = self._generation  # what the archive held before this change
         caught = self._catch_up(changed or [])
         # the stored documents must reflect the archive as it was before this change; if an
@@ -158,7 +174,6 @@ class Publisher:
         deleted += [doc for key in gone for doc in incident_documents(key)]
         deleted += self._pages_past_end()
         self._gone.clear()
-        stored_context = {} if mark is None else self.store.get(CONTEXT) or {}
         context = context_to_json(ctx, notice)
         notice_changed = context["notice"] != stored_context.get("notice")
         context_changed = context != stored_context
@@ -170,7 +185,6 @@ class Publisher:
             or (notice_changed and getattr(doc, "carries_notice", False))
             or any(doc.shows(i) for i in touched)
         ]
-        index = {} if mark is None else index_from(self.store.get(INDEX))
         batch = Batch()
         self.changed = []
         written = self._put_derived(batch, derived, deleted, ctx, notice)

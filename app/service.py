@@ -64,9 +64,11 @@ class Service:
         health = self.runtime.store.health()
         return page_context(health, self.settings, self.clock(), self.upstream_url())
 
-    def publish(self, changed: list[str] | None) -> int:
-        """Render and store documents with the current health context."""
-        ctx, notice = self.page_context()
+    def publish(
+        self, changed: list[str] | None, context: tuple[PageContext, Incident | None] | None = None
+    ) -> int:
+        """Render and store documents with ``context`` (default: the current health's)."""
+        ctx, notice = context or self.page_context()
         self.last_published = self.publisher.publish(ctx, notice, changed)
         self.deliverer.wake()  # a poll may have queued notifications
         return self.last_published
@@ -117,9 +119,15 @@ class Service:
         finally:
             self.lock.release()
 
-    def upload(self, verify: bool = False, quiet: bool = False) -> UploadResult | None:
+    def upload(
+        self,
+        verify: bool = False,
+        quiet: bool = False,
+        context: tuple[PageContext, Incident | None] | None = None,
+    ) -> UploadResult | None:
         """Put the stored documents that the bucket lacks; None without ``TOLDFEED_PUBLISH_S3``.
 
+        ``context``: the poll's page context, when it has just published with it.
         ``quiet``: the poll changed no incident; when the state of the systems, the notices
         and the sources' health read as at the last upload too, the documents that only show
         the time of the poll wait (at most ``TOLDFEED_PUBLISH_REFRESH_SECONDS``): a poll that
@@ -136,11 +144,13 @@ class Service:
         # read everything
         only = None
         uploader = self.uploader
+        # "": a status from before the header was kept
+        header_known = status is None or status.cache_control in ("", uploader.cache_control)
         if (
             not verify
             and status is not None
             and status.target == str(uploader.bucket.target)
-            and status.cache_control in ("", uploader.cache_control)  # "": an older status
+            and header_known
         ):
             changed = self.publisher.changed_since(status.serial)
             if changed is not None:
@@ -148,12 +158,11 @@ class Service:
         documents = self.publisher.stored(only)
         budget = None if verify else self.settings.poll_budget_seconds
         now = self.clock()
-        signature = self.publisher.signature(*self.page_context())
+        signature = self.publisher.signature(*(context or self.page_context()))
         fresh = None
         if quiet and not verify and status is not None and status.signature == signature:
             refresh = timedelta(seconds=self.settings.publish_refresh_seconds)
             fresh = Freshness(self.publisher.time_paths, now, refresh)
-        header_known = status is None or status.cache_control in ("", uploader.cache_control)
         self.last_upload = uploader.run(
             documents, now, verify, serial, budget, fresh, signature, header_known
         )
@@ -223,11 +232,12 @@ class Service:
             Store.stage_counters(batch, count_poll(store.counters(), report, seconds))
             store.commit(batch)
             changed = [*report.new_keys, *report.changed_keys, *report.removed_keys]
-            self.publish(changed)
+            context = self.page_context()  # what this poll's pages and upload both show
+            self.publish(changed, context)
             # after the poll's commit (a failing bucket only leaves work pending); quiet when
             # nothing but the time changed: no incident, no re-derivation, no full render
             quiet = not changed and not rederived and not self.publisher.last_full
-            self.upload(quiet=quiet)
+            self.upload(quiet=quiet, context=context)
             self.ping_hub()  # after the upload: the hub's fetch must find the new documents
             self._log(report)
             return report

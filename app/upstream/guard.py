@@ -59,7 +59,6 @@ class _Scan:
     stack: list[str] = field(default_factory=list)  # open elements' groups
     open_count: dict[str, int] = field(default_factory=dict)
     positions: dict[str, list[int]] = field(default_factory=dict)  # stack indexes per group
-    tables_in_cells: list[bool] = field(default_factory=list)  # per open table: inside a cell?
     dropped: dict[str, int] = field(default_factory=dict)  # start tags dropped, by name
     tags: int = 0  # start tags kept
     cell_tags: int = 0  # start tags kept in the current table cell
@@ -139,8 +138,6 @@ class _Scan:
         return positions[i] if i < len(positions) else -1
 
     def push(self, group: str) -> None:
-        if group == "table":
-            self.tables_in_cells.append(bool(self.open_count.get("td")))
         self.positions.setdefault(group, []).append(len(self.stack))
         self.stack.append(group)
         self.open_count[group] = self.open_count.get(group, 0) + 1
@@ -152,8 +149,6 @@ class _Scan:
             top = self.stack.pop()
             self.open_count[top] -= 1
             self.positions[top].pop()
-            if top == "table":
-                self.tables_in_cells.pop()
             if top == group:
                 return
 
@@ -164,7 +159,7 @@ class _Scan:
         cells, tables = self.positions.get("td"), self.positions.get("table")
         if not cells or not tables or tables[-1] > cells[-1]:
             return False  # not in a cell, or closing a table opened inside the cell
-        if self.tables_in_cells and self.tables_in_cells[-1]:
+        if cells[0] < tables[-1]:
             return False  # the table to close is itself inside a cell: it is a message's own
         following = self.boundary(False, end)
         return following != -1 and self.text[following + 1 : following + 4].lower() in {

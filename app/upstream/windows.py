@@ -97,7 +97,7 @@ def _rescheduled(plan: _Plan, text: str) -> tuple[datetime, datetime] | None:
     if tail.broken or len(tail.spans) != 1:
         return None
     span = tail.spans[0]
-    utc = bool(UTC_WORDS.search(tail_text)) or (plan.utc and zone_of_first_time(tail_text) is None)
+    utc = _in_utc(plan, tail_text) or bool(UTC_WORDS.search(tail_text))  # "... 1800-2300 UTC"
     # "postponed from 1800 to 1830" names no day: it moves the start, not the whole window
     return resolve_span(span, (tail.free,), utc) if span.start_day or span.end_day else None
 
