@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from app.config import Settings
     from app.runtime import Runtime
-    from app.web import App
+    from app.web.routes import App
 
 
 def create_app(
@@ -29,6 +29,6 @@ def create_app(
     ``clock`` (default: the real one) is the time polls and health use (the demo's starts on
     the morning of its samples).
     """
-    from app.webapp import build
+    from app.web.app import build
 
     return build(settings, runtime=runtime, poll=poll, clock=clock)

@@ -64,7 +64,7 @@ class Settings:
     max_backoff_seconds: float = 3600.0
     feed_limit_default: int = 50
     feed_limit_max: int = 500
-    # publishing to S3-compatible object storage (app.objectstore); the AWS_* variables
+    # publishing to S3-compatible object storage (app.publish.s3); the AWS_* variables
     # (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...) are boto3's own business
     publish_s3: str = ""  # s3://bucket/prefix; empty: nothing is uploaded
     publish_timeout_seconds: float = 5.0  # connect and read timeout of one request

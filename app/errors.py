@@ -8,7 +8,7 @@
      │    └── NotAllowedError     a URL outside the hosts of the sources file
      ├── StoreError           the data directory cannot be used or written (CLI exit 3)
      │    └── StoreDamagedError   the store's file is not a readable database (restore it)
-     ├── PublishError         the object-storage bucket did not take a document (app.objectstore)
+     ├── PublishError         the object-storage bucket did not take a document (app.publish.s3)
      └── RequestError         a web request for an unknown document (404) or bad value (400)
 
 Parse problems are not exceptions: parsers return warnings with what they could read.

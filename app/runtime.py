@@ -1,20 +1,28 @@
-"""Wiring of one running toldfeed: settings, catalogue, sources, store and fetcher."""
+"""Wiring of one running toldfeed process: settings, catalogue, sources, store, fetcher, and
+the URL map, renderer and notification client, each built once and only when first needed.
+
+Everything below the command line and ``create_app`` gets what it needs from here: settings
+enter at those two edges and go no further than the parts that read them.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from types import TracebackType
 
 from app.catalogue import Catalogue, load_catalogue
 from app.config import Settings, Source, load_sources
-from app.docstore import published_base_url
 from app.fetch import Fetcher, Poster, Transport
 from app.ingest import PollReport, run_poll
 from app.notify.targets import Target, load_targets
+from app.render.renderer import Renderer
+from app.site.urls import Urls
 from app.store import Store
+from app.store.documents import code_digest, published_base_url
 
 
 def clock_from(now: datetime) -> Callable[[], datetime]:
@@ -25,7 +33,7 @@ def clock_from(now: datetime) -> Callable[[], datetime]:
 
 @dataclass
 class Runtime:
-    """Everything a poll, a request or an export needs, opened once."""
+    """Everything a poll, a request or an export needs, opened once per process."""
 
     settings: Settings
     catalogue: Catalogue
@@ -33,7 +41,29 @@ class Runtime:
     store: Store
     fetcher: Fetcher
     targets: tuple[Target, ...] = ()  # push notification targets (TOLDFEED_NOTIFY)
-    poster: Poster | None = field(default=None, repr=False)  # POSTs to targets and the hub
+    # the digest of the code that renders documents ("": of the code that runs); a test gives
+    # another to play an upgrade
+    code: str = ""
+
+    @cached_property
+    def code_digest(self) -> str:
+        """The digest of the rendering code, part of every stored document's render key."""
+        return self.code or code_digest()
+
+    @cached_property
+    def urls(self) -> Urls:
+        """The one URL map of this process (matching for the web, building for everyone)."""
+        return Urls(self.settings, self.catalogue)
+
+    @cached_property
+    def renderer(self) -> Renderer:
+        """The one renderer of this process, with its caches."""
+        return Renderer(self.settings, self.catalogue, self.urls)
+
+    @cached_property
+    def poster(self) -> Poster:
+        """The client that POSTs to targets and the hub (its TLS context only when used)."""
+        return Poster(self.settings)
 
     @classmethod
     def open(
@@ -42,10 +72,12 @@ class Runtime:
         transport: Transport | None = None,
         *,
         read_only_fallback: bool = False,
+        code: str = "",
     ) -> Runtime:
         """Load the data files and open the store; ConfigError/StoreError on failure.
 
-        With ``read_only_fallback`` a store that cannot be written is opened read-only.
+        With ``read_only_fallback`` a store that cannot be written is opened read-only;
+        ``code`` stands for the digest of the rendering code (tests play upgrades with it).
         """
         catalogue = load_catalogue(settings.systems)
         sources = load_sources(settings.sources)
@@ -56,7 +88,7 @@ class Runtime:
             # on its own address), so `toldfeed poll` or `export` beside it changes no link
             settings = replace(settings, base_url=published)
         fetcher = Fetcher(settings, {s.url for s in sources}, transport=transport)
-        return cls(settings, catalogue, sources, store, fetcher, targets, Poster(settings))
+        return cls(settings, catalogue, sources, store, fetcher, targets, code)
 
     def poll(
         self,
@@ -83,7 +115,7 @@ class Runtime:
     def close(self) -> None:
         """Release the store and connections."""
         self.fetcher.close()
-        if self.poster is not None:
+        if "poster" in self.__dict__:  # built only if something was sent
             self.poster.close()
         self.store.close()
 

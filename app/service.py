@@ -7,7 +7,7 @@ they poll at most once per interval. A poll has a time budget; a poll that overr
 cut short (its sources report the budget) and never stacks up behind the next one.
 
 With ``TOLDFEED_PUBLISH_S3``, the poll then uploads the documents that differ from the last
-upload (``app.objectstore``), after its commit and after rendering; a bucket that cannot be
+upload (``app.publish.s3``), after its commit and after rendering; a bucket that cannot be
 reached leaves them pending for the next poll and changes nothing else.
 """
 
@@ -20,21 +20,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
-from app.documents import Feed
 from app.errors import StoreError
-from app.fetch import Poster
-from app.health import CLOCK_SLACK, count_poll, due, page_context, update_health
 from app.ingest import PollReport
 from app.ingest.remerge import remerge_if_needed
-from app.locks import PollLock
 from app.model import Incident
 from app.notify.delivery import Deliverer
 from app.notify.websub import ping_hub
-from app.objectstore import Freshness, Uploader, UploadResult
-from app.publisher import Publisher
+from app.publish.publisher import Publisher
+from app.publish.s3 import Freshness, Uploader, UploadResult
 from app.render.pages import PageContext
 from app.runtime import Runtime
+from app.site.documents import Feed
+from app.site.health import CLOCK_SLACK, count_poll, due, page_context, update_health
 from app.store import Batch, Store
+from app.store.documents import render_key
+from app.store.locks import PollLock
 
 log = logging.getLogger("toldfeed.service")
 
@@ -47,7 +47,12 @@ class Service:
     ) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
-        self.publisher = Publisher(runtime.settings, runtime.catalogue, runtime.store)
+        self.publisher = Publisher(
+            runtime.store,
+            runtime.urls,
+            runtime.renderer,
+            render_key(runtime.settings, runtime.catalogue, runtime.code_digest),
+        )
         self.clock = clock
         self.lock = PollLock(runtime.settings.data_dir / "poll.lock")
         self.last_published = 0  # documents the last publish wrote (for benchmarks and logs)
@@ -82,9 +87,10 @@ class Service:
             runtime.store,
             runtime.catalogue,
             runtime.targets,
-            runtime.poster or Poster(self.settings),
+            runtime.poster,
             PollLock(self.settings.data_dir / "notify.lock"),
             clock=self.clock,
+            urls=runtime.urls,
         )
 
     def ping_hub(self) -> None:

@@ -115,16 +115,19 @@ def child_variants(data_dir: str) -> dict[str, object]:
     """A web worker's memory before and after rendering 1,000 ``?limit=`` variants."""
     from app.catalogue import load_catalogue
     from app.config import Settings
-    from app.documents import Feed, Format
-    from app.library import Library
     from app.model import Lang
+    from app.publish.library import Library
+    from app.render.renderer import Renderer
+    from app.site.documents import Feed, Format
+    from app.site.urls import Urls
     from app.store import Store
 
     settings = Settings.from_env(
         {}, data_dir=Path(data_dir), systems=ROOT / "feeds" / "systems.toml"
     )
     store = Store(settings.data_dir)
-    library = Library(settings, load_catalogue(settings.systems), store)
+    urls = Urls(settings, load_catalogue(settings.systems))
+    library = Library(store, urls, Renderer(settings, urls.catalogue, urls))
     library.get(Feed(Lang.EN, Format.ATOM))
     library.get(Feed(Lang.EN, Format.ATOM, limit=1))  # loads the archive of incidents
     before = _resident_mb()

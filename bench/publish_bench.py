@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.cli.export import export_all  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.export import export_all  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from app.service import Service  # noqa: E402
 from bench.poll_bench import fill_archive, free_port, sources_file, write_section  # noqa: E402

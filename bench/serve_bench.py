@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from poll_bench import fill_archive, free_port, write_section  # noqa: E402
 
+from app.cli.demo import SampleTransport, demo_settings, fill_demo  # noqa: E402
+from app.cli.export import export_all  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.demo import SampleTransport, demo_settings, fill_demo  # noqa: E402
-from app.export import export_all  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from app.service import Service  # noqa: E402
 

@@ -82,8 +82,8 @@ def test_bad_environment_value_is_a_configuration_error(env: Path, monkeypatch, 
 
 
 def test_the_demo_reads_as_on_the_morning_of_its_samples(tmp_path) -> None:
+    from app.cli.serve import build_app
     from app.config import Settings
-    from app.serve import build_app
 
     app = build_app(Settings.from_env({}, data_dir=tmp_path), demo=True)
     client = app.test_client()

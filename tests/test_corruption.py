@@ -29,19 +29,19 @@ from werkzeug import Response
 from app import create_app
 from app.catalogue import load_catalogue
 from app.cli import STORE_ERROR, main
-from app.codec import observation_to_dict
 from app.config import load_sources
-from app.documents import Feed, Format
 from app.errors import StoreDamagedError, StoreError
 from app.fetch import Fetcher
 from app.ingest.decide import forget
 from app.ingest.neighbourhood import load_neighbourhood
-from app.library import Library
 from app.merge import add_observations, derive_incident, derive_incidents
 from app.model import Lang, Observation, SourceKind
+from app.publish.library import Library
 from app.runtime import Runtime
 from app.service import Service
+from app.site.documents import Feed, Format
 from app.store import Batch, Store
+from app.store.codec import observation_to_dict
 from app.upstream.detail import parse_detail_page
 from app.upstream.guard import CUT_MARKER, MAX_DEPTH, MAX_MESSAGE_BYTES, bound_markup
 from app.upstream.links import origins_of
@@ -473,8 +473,8 @@ def test_an_over_long_message_is_cut_with_a_visible_marker() -> None:
 
 def test_a_thousand_limit_variants_stay_within_the_byte_bound(filled) -> None:
     with Runtime.open(filled) as runtime:
-        small = Library(filled, runtime.catalogue, runtime.store, variant_bytes=300_000)
-        default = Library(filled, runtime.catalogue, runtime.store)
+        small = Library(runtime.store, runtime.urls, runtime.renderer, variant_bytes=300_000)
+        default = Library(runtime.store, runtime.urls, runtime.renderer)
         variants = [
             Feed(Lang.EN, fmt, limit=n) for fmt in (Format.ATOM, Format.JSON) for n in range(1, 501)
         ]

@@ -42,8 +42,8 @@ from app.notify.outbox import queue_notifications
 from app.notify.targets import Channel, load_targets
 from app.runtime import Runtime
 from app.service import Service
-from app.state_records import Delivery
 from app.store import Batch, Store
+from app.store.records import Delivery
 from tests.conftest import ROOT, Upstream, polled_at, settings_for
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks spec's test secret

@@ -26,18 +26,18 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from app import create_app
-from app.bucket import RemoteObject
 from app.cli import main
+from app.cli.export import export_all
 from app.config import S3Target, Settings, parse_s3_target
 from app.errors import ConfigError
-from app.export import export_all
 from app.model import Status, Window
-from app.objectstore import Freshness, Wanted, plan_uploads
-from app.publish import Document
+from app.publish.bucket import RemoteObject
+from app.publish.s3 import Freshness, Wanted, plan_uploads
+from app.render.renderer import Document
 from app.runtime import Runtime
 from app.service import Service
-from app.state_records import UploadRecord
 from app.store import Batch, Store
+from app.store.records import UploadRecord
 from tests.conftest import Upstream, polled_at
 
 PREFIX = "cdn/"

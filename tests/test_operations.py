@@ -12,11 +12,11 @@ from werkzeug import Request, Response
 
 from app import create_app
 from app.config import Settings
-from app.health import blindness, due, update_health
 from app.ingest import PollReport, SourceReport
-from app.locks import PollLock
 from app.runtime import Runtime
 from app.service import Service
+from app.site.health import blindness, due, update_health
+from app.store.locks import PollLock
 from tests.conftest import Upstream, polled_at
 
 T0 = datetime(2026, 5, 20, 8, 0, tzinfo=UTC)
@@ -170,7 +170,7 @@ def test_detail_pages_are_bounded_and_only_on_allowed_hosts(
 
 
 def test_demo_store_is_filled_from_the_bundled_samples(tmp_path) -> None:
-    from app.serve import build_app
+    from app.cli.serve import build_app
 
     app = build_app(Settings.from_env({}, data_dir=tmp_path, poll_on_serve=False), demo=True)
     feed = feedparser.parse(app.test_client().get("/feeds/all.atom").data)

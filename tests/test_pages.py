@@ -20,13 +20,13 @@ import feedparser
 import pytest
 
 from app import create_app
-from app.archive import Archive, derived_changes, history_counts
-from app.documents import HISTORY_PAGE, IncidentPage, SystemPage
 from app.merge import derive_incident
 from app.model import Incident, Kind, Lang, Observation, SourceKind, Status, Update
 from app.render.i18n import duration_words
 from app.runtime import Runtime
 from app.service import Service
+from app.site.archive import Archive, derived_changes, history_counts
+from app.site.documents import HISTORY_PAGE, IncidentPage, SystemPage
 from app.store import Batch, Store
 from tests.conftest import Upstream, polled_at
 
@@ -329,7 +329,7 @@ def test_unknown_pages_get_a_404_saying_what_is_valid(client, url: str, status: 
 
 
 def test_export_writes_system_and_incident_pages_and_stats(filled, tmp_path: Path) -> None:
-    from app.export import export_all
+    from app.cli.export import export_all
 
     export_all(filled, tmp_path / "site")
     site = tmp_path / "site"
@@ -397,7 +397,7 @@ def archive_store(filled) -> Any:
 
 
 def test_history_is_paged_fifty_at_a_time(archive_store, tmp_path: Path) -> None:
-    from app.export import export_all
+    from app.cli.export import export_all
 
     app = create_app(archive_store, poll=False)
     client = app.test_client()

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from app.catalogue import load_catalogue
-from app.codec import observation_to_dict
 from app.model import Lang
+from app.store.codec import observation_to_dict
 from app.upstream.detail import parse_detail_page
 from app.upstream.listpage import parse_list_page
 from app.upstream.rss import parse_rss

@@ -10,7 +10,16 @@ import pytest
 from app.ingest.plan import DetailPlan, Rank, plan_details, rank_link
 from app.model import Lang
 from app.runtime import Runtime
-from app.state_codec import (
+from app.store.records import (
+    Counters,
+    HttpState,
+    Outcome,
+    PollReport,
+    SourceHealth,
+    SourceReport,
+    SourceState,
+)
+from app.store.records_codec import (
     counters_from_dict,
     counters_to_dict,
     http_state_from_dict,
@@ -21,15 +30,6 @@ from app.state_codec import (
     source_health_to_dict,
     source_state_from_dict,
     source_state_to_dict,
-)
-from app.state_records import (
-    Counters,
-    HttpState,
-    Outcome,
-    PollReport,
-    SourceHealth,
-    SourceReport,
-    SourceState,
 )
 from app.upstream.result import DetailLink
 from tests.conftest import Upstream, polled_at

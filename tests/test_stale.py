@@ -21,8 +21,8 @@ import httpx
 from werkzeug import Request, Response
 
 from app import create_app
+from app.cli.serve import make_server
 from app.runtime import Runtime
-from app.serve import make_server
 from app.service import Service
 from app.store import Batch, Store
 from tests.conftest import Upstream, polled_at
@@ -86,7 +86,7 @@ def test_a_poll_stamped_in_the_future_does_not_stop_polling(filled, upstream: Up
         # and health never reports fresh data from the future
         Service(runtime, clock=lambda: tomorrow).poll_once(force=True)
     app = create_app(filled, poll=False)
-    from app.web import health_report
+    from app.web.routes import health_report
 
     doc, status = health_report(app.extensions["toldfeed"], T3 + timedelta(minutes=20))
     # a success stamped "tomorrow" proves nothing now: not fresh, and said why
@@ -190,7 +190,7 @@ def test_slow_clients_do_not_delay_health_or_feeds(filled) -> None:
 
 
 def test_export_files_are_readable_by_a_web_server(filled, tmp_path: Path) -> None:
-    from app.export import export_all
+    from app.cli.export import export_all
 
     old = os.umask(0o077)  # a cron job's strict umask must not lock the web server out
     try:
@@ -218,7 +218,7 @@ def test_poll_and_export_beside_serve_keep_its_base_url(filled, tmp_path: Path) 
     with Runtime.open(beside) as runtime:
         assert runtime.settings.base_url == "http://localhost:8125"
         Service(runtime, clock=lambda: T3 + timedelta(minutes=10)).poll_once(force=True)
-    from app.export import export_all
+    from app.cli.export import export_all
 
     export_all(beside, tmp_path / "site")
     atom = (tmp_path / "site" / "feeds" / "all.atom").read_text(encoding="utf-8")
@@ -258,7 +258,7 @@ def test_a_publish_lost_after_its_poll_is_made_good_by_the_next_poll(
 
 
 def test_last_modified_never_goes_back() -> None:
-    from app.docstore import DocMeta, forward
+    from app.store.documents import DocMeta, forward
 
     earlier = T3 - timedelta(days=1)
     old = DocMeta('"a"', "application/atom+xml", T3)

@@ -17,8 +17,8 @@ import pytest
 from app.catalogue import load_catalogue
 from app.model import Incident, Kind, Status, Window
 from app.render.stats import render_stats_api
-from app.state import State
-from app.stats import CloseStats, daily_strip, monthly_stats, time_to_close
+from app.site.stats import CloseStats, daily_strip, monthly_stats, time_to_close
+from app.site.system_state import State
 from app.upstream.dates import local_to_utc
 from tests.conftest import ROOT
 

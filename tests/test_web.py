@@ -11,8 +11,8 @@ from datetime import datetime
 import feedparser
 import pytest
 
-from app.document_sets import canonical_documents
-from app.urls import Urls
+from app.site.sets import canonical_documents
+from app.site.urls import Urls
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$")
@@ -280,7 +280,7 @@ def test_feeds_do_not_change_when_a_poll_finds_nothing_new(filled, upstream) -> 
 
 
 def test_export_writes_every_document_at_its_url_path(filled, tmp_path) -> None:
-    from app.export import export_all
+    from app.cli.export import export_all
 
     count = export_all(filled, tmp_path / "site")
     site = tmp_path / "site"
@@ -355,7 +355,7 @@ def test_odd_requests_get_a_clear_answer_never_a_500(
 
 
 def test_the_code_digest_covers_every_template_and_word_table() -> None:
-    from app.docstore import shaping_sources
+    from app.store.documents import shaping_sources
 
     paths = {path for path, _ in shaping_sources()}
     for expected in (
@@ -363,8 +363,10 @@ def test_the_code_digest_covers_every_template_and_word_table() -> None:
         "render/words/da.py",
         "render/i18n.py",
         "render/feeds.py",
-        "documents.py",
-        "urls.py",
+        "site/documents.py",
+        "site/urls.py",
+        "site/system_state.py",
+        "store/records_codec.py",
     ):
         assert expected in paths
     assert any(p.startswith("templates/") and p.endswith(".html") for p in paths)
@@ -376,8 +378,10 @@ def test_an_upgrade_that_changes_a_word_is_served_after_a_restart(filled, monkey
     from app import create_app
     from app.render.words import en
 
-    def index_text() -> str:
-        app = create_app(filled, poll=False)
+    def index_text(code: str = "") -> str:
+        from app.runtime import Runtime
+
+        app = create_app(runtime=Runtime.open(filled, code=code), poll=False)
         try:
             return app.test_client().get("/feeds/all.atom").get_data(as_text=True)
         finally:
@@ -386,8 +390,7 @@ def test_an_upgrade_that_changes_a_word_is_served_after_a_restart(filled, monkey
     assert "Ongoing disruption" in index_text()
     monkeypatch.setitem(en.PHRASES, "current", "Disruption in progress")
     assert "Ongoing disruption" in index_text()  # same code digest: the stored bytes stand
-    monkeypatch.setattr("app.docstore.code_digest", lambda: "an upgrade")
-    text = index_text()
+    text = index_text(code="an upgrade")
     assert "Disruption in progress" in text and "Ongoing disruption" not in text
 
 
@@ -402,7 +405,7 @@ def test_configured_feed_limits_shape_every_document_and_the_export(filled, tmp_
     from dataclasses import replace
 
     from app import create_app
-    from app.export import export_all
+    from app.cli.export import export_all
 
     settings = replace(filled, feed_limit_default=5, feed_limit_max=100)
     written = export_all(settings, tmp_path / "site")
@@ -421,7 +424,7 @@ def test_configured_feed_limits_shape_every_document_and_the_export(filled, tmp_
         app.extensions["toldfeed"].runtime.close()
 
 
-def test_workers_starting_together_render_once_between_them(filled, monkeypatch) -> None:
+def test_workers_starting_together_render_once_between_them(filled) -> None:
     """After an upgrade several workers start at once: one renders under the poll lock, the
     others wait for it and find the documents current."""
     import threading
@@ -429,8 +432,7 @@ def test_workers_starting_together_render_once_between_them(filled, monkeypatch)
     from app.runtime import Runtime
     from app.service import Service
 
-    monkeypatch.setattr("app.docstore.code_digest", lambda: "an upgrade")
-    runtimes = [Runtime.open(filled) for _ in range(3)]
+    runtimes = [Runtime.open(filled, code="an upgrade") for _ in range(3)]
     try:
         services = [Service(runtime) for runtime in runtimes]
         assert not any(s.publisher.up_to_date() for s in services)
@@ -459,8 +461,8 @@ def test_a_document_that_comes_back_is_served_with_its_new_last_modified(filled)
     from datetime import datetime as dt
 
     from app.catalogue import load_catalogue
-    from app.publish import Document
-    from app.serving import DocumentServer
+    from app.render.renderer import Document
+    from app.web.hotpath import DocumentServer
 
     catalogue = load_catalogue(filled.systems)
     answers: list[Document] = []
@@ -485,14 +487,14 @@ def test_a_body_and_a_gzip_form_of_two_versions_are_never_served_together(filled
     the worker serves the body it read with a gzip form of those very bytes."""
     import gzip
 
-    from app.docstore import DOCGZ
-    from app.documents import Feed, Format
-    from app.library import Library
     from app.model import Lang
-    from app.publish import Document
+    from app.publish.library import Library
+    from app.render.renderer import Document
     from app.runtime import Runtime
     from app.service import Service
+    from app.site.documents import Feed, Format
     from app.store import Batch
+    from app.store.documents import DOCGZ
 
     with Runtime.open(filled) as runtime:
         Service(runtime).ensure_published()
@@ -503,7 +505,7 @@ def test_a_body_and_a_gzip_form_of_two_versions_are_never_served_together(filled
             batch = Batch()
             batch.put_bytes(DOCGZ + "feeds/all.atom", other)
             runtime.store.commit(batch)
-            library = Library(filled, runtime.catalogue, runtime.store)
+            library = Library(runtime.store, runtime.urls, runtime.renderer)
             document = library.get(Feed(Lang.EN, Format.ATOM))
             assert document is not None
             assert gzip.decompress(document.gzipped) == document.body

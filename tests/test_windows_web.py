@@ -108,7 +108,7 @@ def test_calendar_bytes_do_not_change_when_a_poll_finds_nothing_new(filled, upst
 
 
 def test_export_writes_calendars_and_the_systems_api(filled, tmp_path) -> None:
-    from app.export import export_all
+    from app.cli.export import export_all
 
     export_all(filled, tmp_path / "site")
     for rel in ("calendar/all.ics", "da/calendar/system/ics2.ics", "api/systems.json"):

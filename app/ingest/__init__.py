@@ -7,10 +7,10 @@
     pipeline.py       runs the phases and commits one batch
 
 The records a poll reports and keeps (``PollReport``, ``SourceReport``, ``HttpState``,
-``SourceState``) live in ``app.state_records``, so the store and codec need not import this.
+``SourceState``) live in ``app.store.records``, so the store and codec need not import this.
 """
 
 from app.ingest.pipeline import run_poll
-from app.state_records import Outcome, PollReport, SourceReport
+from app.store.records import Outcome, PollReport, SourceReport
 
 __all__ = ["Outcome", "PollReport", "SourceReport", "run_poll"]

@@ -24,8 +24,8 @@ from app.ingest.rules import merge_digest
 from app.model import Observation
 from app.notify.outbox import queue_notifications
 from app.notify.targets import Target
-from app.state_records import HttpState, Outcome, PollReport, SourceState
 from app.store import Batch, Store
+from app.store.records import HttpState, Outcome, PollReport, SourceState
 
 FORGET_AFTER = timedelta(days=30)  # HTTP state of a URL no list has named for this long
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 
 from app.model import Lang
-from app.state_records import HttpState
+from app.store.records import HttpState
 from app.upstream.result import DetailLink
 
 _NEVER = datetime.min.replace(tzinfo=UTC)

@@ -20,7 +20,7 @@ from app.errors import FetchError
 from app.fetch import Fetcher
 from app.http_records import Response, Validators
 from app.model import Lang
-from app.state_records import HttpState, Outcome, SourceReport, SourceState
+from app.store.records import HttpState, Outcome, SourceReport, SourceState
 from app.upstream.detail import parse_detail_page
 from app.upstream.listpage import parse_list_page
 from app.upstream.result import DetailLink, ParseResult

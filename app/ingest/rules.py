@@ -1,5 +1,5 @@
 """The digest of the rules that derive incidents from observations: the code of ``app.merge``,
-of the text rules it applies (``app.upstream``) and the model. Stored beside the incidents
+of the text rules it applies (``app.upstream``) and of every module they import. Stored beside the incidents
 (``meta:merge_rules``), it tells whether they were derived by the running code
 (``app.ingest.remerge``).
 """
@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from functools import cache
 
-from app.code_digest import digest_of, package_sources
+from app.store.provenance import digest_of, import_closure
 
-_RULE_FOLDERS = ("merge", "upstream")
-_RULE_MODULES = ("model.py",)
+_RULE_PACKAGES = ("merge", "upstream")  # and every module they import, found by construction
 
 
 @cache
 def merge_digest() -> str:
     """The digest of the code that derives incidents from observations."""
-    return digest_of(package_sources(_RULE_FOLDERS, _RULE_MODULES))
+    return digest_of(import_closure(_RULE_PACKAGES))

@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 
 from app.catalogue import Catalogue
 from app.config import Settings
-from app.documents import IncidentPage
 from app.fetch import Poster
 from app.notify import mail, slack, teams, webhook
 from app.notify.channel import Answer
@@ -40,9 +39,10 @@ from app.notify.retry import (
     retry_wait,
 )
 from app.notify.targets import Channel, Target
-from app.state_records import Delivery, Notification, OutboxState, TargetStats
+from app.site.documents import IncidentPage
+from app.site.urls import Urls
 from app.store import Batch, Store
-from app.urls import Urls
+from app.store.records import Delivery, Notification, OutboxState, TargetStats
 
 log = logging.getLogger("toldfeed.notify")
 
@@ -62,6 +62,7 @@ class Deliverer:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         slack_interval: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
+        urls: Urls,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -74,7 +75,8 @@ class Deliverer:
         self.sleep = sleep
         self._sent_at: dict[str, float] = {}  # target → monotonic time of its last attempt
         self._wake = threading.Event()
-        self.urls = Urls(settings, catalogue)  # the button leads to the incident's page
+        # the button leads to the incident's page
+        self.urls = urls
 
     def send(
         self, target: Target, note: Notification, timeout: float, page: str | None = None

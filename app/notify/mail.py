@@ -22,7 +22,7 @@ from app.notify.channel import Answer
 from app.notify.message import Message
 from app.notify.outbox import CREATED
 from app.notify.targets import Target
-from app.state_records import Notification
+from app.store.records import Notification
 
 
 def _slug(text: str) -> str:

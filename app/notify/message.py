@@ -16,7 +16,7 @@ from app.notify.outbox import CREATED, notification_id
 from app.render.entry import system_names, timeline
 from app.render.i18n import local_time, status_word, word
 from app.render.status import describe_fallback, describe_window
-from app.state_records import Notification
+from app.store.records import Notification
 
 _WORDS = {
     Lang.EN: {

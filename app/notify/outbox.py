@@ -20,8 +20,8 @@ from datetime import datetime
 from app.model import Incident
 from app.notify.targets import Target
 from app.render.entry import entry_id
-from app.state_records import Delivery, Notification, OutboxState, TargetStats
 from app.store import Store
+from app.store.records import Delivery, Notification, OutboxState, TargetStats
 
 CREATED, UPDATED = "incident.created", "incident.updated"
 

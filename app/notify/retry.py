@@ -14,7 +14,7 @@ IDLE_SECONDS = 2.0  # how often the serving loop looks for due notifications
 
 
 class Lock(Protocol):
-    """An inter-process lock (``app.locks.PollLock`` on another file)."""
+    """An inter-process lock (``app.store.locks.PollLock`` on another file)."""
 
     def acquire(self, wait_seconds: float = 0.0) -> bool:
         """Take the lock, waiting up to ``wait_seconds``; False when another holds it."""

@@ -15,11 +15,11 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
-from app.codec import incident_to_dict
 from app.fetch import Poster
 from app.notify.channel import Answer, post_body
 from app.notify.targets import Target
-from app.state_records import Notification
+from app.store.codec import incident_to_dict
+from app.store.records import Notification
 
 
 def payload(note: Notification) -> dict[str, Any]:

@@ -15,7 +15,12 @@ from typing import Any, TypeAlias
 from markupsafe import Markup
 
 from app.catalogue import Catalogue, System
-from app.documents import (
+from app.model import Incident, Kind, Lang, Status
+from app.render.entry import system_names
+from app.render.i18n import local_time, status_word, word
+from app.render.pages import CSS, PageContext, state_words
+from app.render.words import WORDS
+from app.site.documents import (
     Doc,
     Format,
     IncidentPage,
@@ -25,13 +30,8 @@ from app.documents import (
     StatsApi,
     SystemsApi,
 )
-from app.model import Incident, Kind, Lang, Status
-from app.render.entry import system_names
-from app.render.i18n import local_time, status_word, word
-from app.render.pages import CSS, PageContext, state_words
-from app.render.words import WORDS
-from app.state import SystemState
-from app.urls import Urls
+from app.site.system_state import SystemState
+from app.site.urls import Urls
 
 ICONS = {"disrupted": "✕", "maintenance": "◆", "operational": "✓", "closed": "✓", "unknown": "?"}
 FEED_TYPES = {

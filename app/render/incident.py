@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from app.catalogue import Catalogue
-from app.documents import IncidentPage, SystemPage
 from app.model import Incident, Kind
 from app.render.chrome import other_language, page_chrome, status_chip, trusted_html
 from app.render.entry import timeline
@@ -11,7 +10,8 @@ from app.render.i18n import local_time, word
 from app.render.pages import ENV, PageContext
 from app.render.status import describe_fallback, describe_window
 from app.render.words import WORDS
-from app.urls import Urls
+from app.site.documents import IncidentPage, SystemPage
+from app.site.urls import Urls
 
 
 def render_incident_page(

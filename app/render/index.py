@@ -9,19 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from app.catalogue import Catalogue
-from app.documents import (
-    Badge,
-    Calendar,
-    Doc,
-    Embed,
-    Feed,
-    Format,
-    IncidentPage,
-    IndexPage,
-    Opml,
-    Scope,
-    SystemPage,
-)
 from app.model import Incident, Kind, Lang, Status
 from app.render.chrome import (
     FEED_LABELS,
@@ -41,8 +28,27 @@ from app.render.i18n import clock_time, local_time, status_word, word
 from app.render.pages import ENV, PageContext, feed_title, state_details
 from app.render.status import describe_fallback, describe_window
 from app.render.words import WORDS
-from app.state import State, SystemState, overall_state, window_in_progress, window_to_come
-from app.urls import Urls
+from app.site.documents import (
+    Badge,
+    Calendar,
+    Doc,
+    Embed,
+    Feed,
+    Format,
+    IncidentPage,
+    IndexPage,
+    Opml,
+    Scope,
+    SystemPage,
+)
+from app.site.system_state import (
+    State,
+    SystemState,
+    overall_state,
+    window_in_progress,
+    window_to_come,
+)
+from app.site.urls import Urls
 
 
 def _names(names: Sequence[str], lang: Lang) -> str:

@@ -16,15 +16,15 @@ from importlib.resources import files
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from app.catalogue import Catalogue, System
-from app.codec import incident_to_dict
-from app.document_sets import feed_scopes
-from app.documents import Calendar, Feed, Format, IndexPage, Scope
 from app.model import Incident, Lang, Status, Window
 from app.render.i18n import local_time, status_word
 from app.render.status import describe_state, describe_window
 from app.render.words import WORDS
-from app.state import State, SystemState
-from app.urls import Urls
+from app.site.documents import Calendar, Feed, Format, IndexPage, Scope
+from app.site.sets import feed_scopes
+from app.site.system_state import State, SystemState
+from app.site.urls import Urls
+from app.store.codec import incident_to_dict
 
 ENV = Environment(loader=PackageLoader("app", "templates"), autoescape=select_autoescape(["html"]))
 CSS = files("app").joinpath("templates/base.css").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The /api/stats.json body: per system and month the figures of ``app.stats``. Pure.
+"""The /api/stats.json body: per system and month the figures of ``app.site.stats``. Pure.
 
 Times are RFC 3339 in UTC, as in /api/systems.json; durations are hours as numbers rounded to
 two decimals. Systems come in catalogue order and months oldest first, so identical input gives
@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from app.catalogue import Catalogue
 from app.model import Incident
-from app.stats import CloseStats, MonthStats, monthly_stats, time_to_close
+from app.site.stats import CloseStats, MonthStats, monthly_stats, time_to_close
 
 
 def _rfc3339(value: datetime) -> str:

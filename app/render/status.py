@@ -14,7 +14,7 @@ from app.catalogue import Catalogue
 from app.model import Fallback, Lang, Window
 from app.render.i18n import word
 from app.render.words import MONTHS_LONG, WEEKDAYS
-from app.state import NextWindow, State, SystemState
+from app.site.system_state import NextWindow, State, SystemState
 from app.upstream.dates import to_local
 
 

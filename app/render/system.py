@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from app.catalogue import Catalogue
-from app.documents import Badge, Calendar, Embed, Feed, IncidentPage, Scope, SystemPage
 from app.model import Incident, Kind, Lang
 from app.render.chrome import (
     FEED_LABELS,
@@ -21,9 +20,10 @@ from app.render.i18n import clock_time, day_name, duration_words, hours_number, 
 from app.render.pages import ENV, PageContext, state_details
 from app.render.status import describe_window
 from app.render.words import WORDS
-from app.state import State, SystemState
-from app.stats import Figures
-from app.urls import Urls
+from app.site.documents import Badge, Calendar, Embed, Feed, IncidentPage, Scope, SystemPage
+from app.site.stats import Figures
+from app.site.system_state import State, SystemState
+from app.site.urls import Urls
 
 _BAR = 6  # strip: one bar every 6 units, 4 wide
 _HEIGHTS = {State.DISRUPTED: 40, State.MAINTENANCE: 26, State.OPERATIONAL: 12}

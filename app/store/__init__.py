@@ -9,7 +9,7 @@ As lemon24/reader's ``_storage/``, one module per kind of record, each spelling 
     app.store.uploads     uploads to object storage
 
 Rendered documents (``doc:<path>``, ``docs:...``, ``meta:context``, ``meta:rendered*``) are
-``app.docstore``'s keys. Other modules use the typed methods, never a key.
+``app.store.documents``'s keys. Other modules use the typed methods, never a key.
 """
 
 from __future__ import annotations

@@ -29,8 +29,8 @@ from typing import Any, Self
 
 import diskcache
 
-from app.codec import SCHEMA
 from app.errors import StoreDamagedError, StoreError
+from app.store.codec import SCHEMA
 
 log = logging.getLogger("toldfeed.store")
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from app.codec import (
+from app.model import Incident, Observation
+from app.store.codec import (
     incident_from_dict,
     incident_to_dict,
     observation_from_dict,
     observation_to_dict,
 )
-from app.model import Incident, Observation
 from app.store.core import GENERATION, Batch, StoreCore
 
 _OBS, _REF, _KEY, _INC = "obs:", "ref:", "key:", "inc:"

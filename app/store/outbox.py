@@ -16,15 +16,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from app.codec import decode_time, encode_time
-from app.delivery_codec import (
+from app.store.codec import decode_time, encode_time
+from app.store.core import Batch, StoreCore
+from app.store.delivery_codec import (
     notification_from_dict,
     notification_to_dict,
     outbox_state_from_dict,
     outbox_state_to_dict,
 )
-from app.state_records import Notification, OutboxState
-from app.store.core import Batch, StoreCore
+from app.store.records import Notification, OutboxState
 
 _OUTBOX, _OUTBOX_SEQ, _NOTIFY = "outbox:", "meta:outbox_seq", "notify:state"
 _NEWS_SINCE = "meta:news_since"

@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from app.state_codec import (
+from app.store.core import Batch, StoreCore
+from app.store.records import Counters, Health, HttpState, PollReport, SourceHealth, SourceState
+from app.store.records_codec import (
     counters_from_dict,
     counters_to_dict,
     http_state_from_dict,
@@ -27,8 +29,6 @@ from app.state_codec import (
     source_state_from_dict,
     source_state_to_dict,
 )
-from app.state_records import Counters, Health, HttpState, PollReport, SourceHealth, SourceState
-from app.store.core import Batch, StoreCore
 
 _SRC = "src:"
 _HTTP = "meta:http"

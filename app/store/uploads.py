@@ -1,4 +1,4 @@
-"""The store's record of uploads to object storage (``app.objectstore``).
+"""The store's record of uploads to object storage (``app.publish.s3``).
 
 Keys (each spelled here only):
 
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from app.delivery_codec import (
+from app.store.core import Batch, StoreCore
+from app.store.delivery_codec import (
     publish_status_from_dict,
     publish_status_to_dict,
     upload_record_from_dict,
     upload_record_to_dict,
 )
-from app.state_records import PublishStatus, UploadRecord
-from app.store.core import Batch, StoreCore
+from app.store.records import PublishStatus, UploadRecord
 
 _UPLOAD, _PUBLISH = "upload:", "meta:publish"
 

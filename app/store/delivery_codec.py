@@ -1,21 +1,21 @@
 """What toldfeed sends out, to and from JSON-ready dicts: uploads to object storage and their
 status, queued push notifications and the deliverer's bookkeeping. Pure.
 
-The records are in ``app.state_records``; poll and source state codecs in ``app.state_codec``.
+The records are in ``app.store.records``; poll and source state codecs in ``app.store.records_codec``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.codec import (
+from app.store.codec import (
     decode_required_time,
     decode_time,
     encode_time,
     incident_from_dict,
     incident_to_dict,
 )
-from app.state_records import (
+from app.store.records import (
     Delivery,
     Notification,
     OutboxState,

@@ -29,7 +29,7 @@ def build_app(settings: Settings, demo: bool) -> Any:
 
     if not demo:
         return create_app(settings)
-    from app.demo import SampleTransport, demo_clock, demo_settings, fill_demo
+    from app.cli.demo import SampleTransport, demo_clock, demo_settings, fill_demo
     from app.service import Service
 
     settings = demo_settings(settings)

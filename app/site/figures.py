@@ -2,8 +2,8 @@
 
 ``SystemFigures`` keeps, per system, the incidents by how far into time they reach (so figures
 read only the last months) and the sorted times to close, and reuses the figures it made while
-nothing they depend on changed. ``app.archive.Archive`` tells it every incident that comes or
-goes; the figures themselves are computed by ``app.stats``.
+nothing they depend on changed. ``app.site.archive.Archive`` tells it every incident that comes or
+goes; the figures themselves are computed by ``app.site.stats``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from app.model import Incident
-from app.sorted_index import SortedDurations, SortedIncidents
-from app.stats import (
+from app.site.sorted_index import SortedDurations, SortedIncidents
+from app.site.stats import (
     CloseStats,
     Figures,
     close_duration,

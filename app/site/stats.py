@@ -29,7 +29,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 from app.model import Incident, Kind, Status
-from app.state import State
+from app.site.system_state import State
 from app.upstream.dates import local_to_utc, to_local
 
 _Interval = tuple[datetime, datetime, str]  # start, end (UTC, start <= end), incident key

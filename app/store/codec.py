@@ -1,7 +1,7 @@
 """Model records (``app.model``) to and from JSON-ready dicts (versioned; never pickles). Pure.
 
 Observations, incidents and their parts (updates, windows, fallbacks, earlier messages); the
-records of the state around a poll have theirs in ``app.state_codec``, with the same time forms.
+records of the state around a poll have theirs in ``app.store.records_codec``, with the same time forms.
 """
 
 from __future__ import annotations

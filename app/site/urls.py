@@ -1,13 +1,13 @@
 """The one URL map: matches requests and builds every URL (links, self URLs, OPML, export paths).
 
 Built on Werkzeug's ``routing.Map`` (Flask's own ``url_for`` is built on it; this is the only
-importer of werkzeug). Each document kind of ``app.documents`` has its rules in
-``app.url_rules``, once in English and once under ``/da/``; the converters here check catalogue
+importer of werkzeug). Each document kind of ``app.site.documents`` has its rules in
+``app.site.rules``, once in English and once under ``/da/``; the converters here check catalogue
 slugs, statuses and formats and say what is valid when a value is not. Query parameters
 (``lang``, ``limit``, ``status``, ``system``, ``page``) are checked by ``resolve``; both use the
-checks of ``app.url_values``. Whether an incident or a history page
-exists depends on the store, not on the map: a ``Holdings`` (the web worker's library) answers
-that when one is given.
+checks of ``app.site.values``. Whether an incident or a history page
+exists depends on the store, not on the map: ``resolve`` asks a ``Holdings`` (the web worker's
+library) when one is given, so one map serves a whole process.
 """
 
 from __future__ import annotations
@@ -20,19 +20,20 @@ from werkzeug.routing import BaseConverter, Map, MapAdapter, RequestRedirect, Ru
 
 from app.catalogue import Catalogue
 from app.config import Settings
-from app.documents import (
+from app.errors import RequestError
+from app.model import Lang
+from app.site.documents import (
     Doc,
     Feed,
+    IncidentPage,
     IncidentsApi,
     Scope,
     StatsApi,
     SystemPage,
     SystemsApi,
 )
-from app.errors import RequestError
-from app.model import Lang
-from app.url_rules import PREFIX, RULES, endpoint_of, query_of
-from app.url_values import (
+from app.site.rules import PREFIX, RULES, endpoint_of, query_of
+from app.site.values import (
     Holdings,
     check_format,
     check_incident,
@@ -47,10 +48,9 @@ from app.url_values import (
 
 
 class CatalogueMap(Map):
-    """A Map that knows the catalogue and the holdings, for the converters."""
+    """A Map that knows the catalogue, for the converters."""
 
     catalogue: Catalogue
-    holdings: Holdings | None
 
 
 class SystemConverter(BaseConverter):
@@ -89,8 +89,8 @@ class IncidentConverter(BaseConverter):
     regex = r"[^/.]+"
 
     def to_python(self, value: str) -> str:
-        """Check the form (and, with holdings, that the incident exists)."""
-        return check_incident(value, self.map.holdings)  # type: ignore[attr-defined]
+        """Check the form (whether it is stored is for ``Urls.resolve``)."""
+        return check_incident(value, None)
 
     def to_url(self, value: str) -> str:
         """``oid:<n>`` as ``oid-<n>`` (a colon in a path is awkward for static files)."""
@@ -123,12 +123,9 @@ CONVERTERS: dict[str, type[BaseConverter]] = {
 class Urls:
     """Matches request paths to documents and builds every document's URL."""
 
-    def __init__(
-        self, settings: Settings, catalogue: Catalogue, holdings: Holdings | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, catalogue: Catalogue) -> None:
         self.settings = settings
         self.catalogue = catalogue
-        self.holdings = holdings
         self.base = settings.base_url.rstrip("/")
         rules = [
             Rule("/api/systems.json", endpoint="systems"),
@@ -148,7 +145,6 @@ class Urls:
             merge_slashes=False,
         )
         url_map.catalogue = catalogue
-        url_map.holdings = holdings
         self._adapter: MapAdapter = url_map.bind("toldfeed.invalid")
         self._paths: dict[Doc, str] = {}
 
@@ -165,10 +161,13 @@ class Urls:
             return None
         return str(endpoint), dict(values)
 
-    def resolve(self, path: str, args: Mapping[str, str]) -> Doc | None:
+    def resolve(
+        self, path: str, args: Mapping[str, str], holdings: Holdings | None = None
+    ) -> Doc | None:
         """The document at ``path`` with query ``args``; None when no document lives there.
 
-        Raises RequestError (404 for unknown names in the path, 400 for bad query values).
+        With ``holdings``, an incident page or history page must exist there too. Raises
+        RequestError (404 for unknown names in the path, 400 for bad query values).
         """
         found = self.match(path)
         if found is None:
@@ -192,7 +191,9 @@ class Urls:
                 self._limit(args.get("limit")),
             )
         if isinstance(doc, SystemPage):
-            return parse_history_page(doc, args.get("page"), self.holdings)
+            return parse_history_page(doc, args.get("page"), holdings)
+        if isinstance(doc, IncidentPage) and holdings is not None:
+            check_incident(doc.key, holdings)
         if isinstance(doc, IncidentsApi):
             system = args.get("system")
             return IncidentsApi(

@@ -1,4 +1,4 @@
-"""Records of the state around a poll: frozen, slotted, no I/O; JSON forms in ``app.state_codec``.
+"""Records of the state around a poll: frozen, slotted, no I/O; JSON forms in ``app.store.records_codec``.
 
     HttpState      validators and detail-page bookkeeping of one URL
     SourceState    what the last good read of one source left behind
@@ -153,7 +153,7 @@ class UploadRecord:
 
 @dataclass(frozen=True, slots=True)
 class PublishStatus:
-    """How uploading to the bucket goes, as of the last upload run (``app.objectstore``).
+    """How uploading to the bucket goes, as of the last upload run (``app.publish.s3``).
 
     ``pending`` documents differ from what the bucket holds and wait for the next run;
     ``uploads`` (objects put) and ``failures`` (runs that failed) are summed over every run.
@@ -168,7 +168,7 @@ class PublishStatus:
     pending: int = 0
     uploads: int = 0
     failures: int = 0
-    serial: int = 0  # the publish serial the last run looked at (app.docstore's change log)
+    serial: int = 0  # the publish serial the last run looked at (app.store.documents's change log)
     pending_paths: tuple[str, ...] = ()  # what that run could not put, or deferred
     cache_control: str = ""  # the Cache-Control of that run (another one: look at everything)
     signature: str = ""  # what the bucket's documents say besides the time (Publisher.signature)

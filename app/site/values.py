@@ -2,7 +2,7 @@
 
 Each check returns the value in its typed form or raises a ``RequestError`` whose message says
 what is valid (404 for an unknown name in a path, 400 for a bad query value). The converters of
-the URL map (``app.urls``) and its ``resolve`` call these; whether an incident or a history
+the URL map (``app.site.urls``) and its ``resolve`` call these; whether an incident or a history
 page exists is asked of a ``Holdings`` (the web worker's library) when one is given.
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from app.catalogue import Catalogue
-from app.documents import Format, SystemPage
 from app.errors import RequestError
 from app.model import Lang, Status
+from app.site.documents import Format, SystemPage
 
 _STATUSES = ", ".join(s.value for s in Status)
 _INCIDENT_KEY = re.compile(r"^(INC\d{12}|WO\d{13}|oid[-:]\d{1,12})$")
@@ -69,7 +69,8 @@ def check_incident(value: str, holdings: Holdings | None) -> str:
         raise RequestError(404, f"unknown incident {value[:40]!r}; {_KEY_HINT}")
     key = "oid:" + value[4:] if value.startswith("oid") else value
     if holdings is not None and not holdings.has_incident(key):
-        raise RequestError(404, f"no incident {value!r} is stored; {_KEY_HINT}")
+        shown = value.replace(":", "-", 1)  # the form of page URLs
+        raise RequestError(404, f"no incident {shown!r} is stored; {_KEY_HINT}")
     return key
 
 

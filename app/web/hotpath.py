@@ -14,11 +14,11 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from app.documents import Doc
 from app.errors import RequestError
-from app.library import Library
-from app.publish import Document
-from app.urls import Urls
+from app.publish.library import Library
+from app.render.renderer import Document
+from app.site.documents import Doc
+from app.site.urls import Urls
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -147,7 +147,7 @@ class DocumentServer:
                     args = dict(
                         parse_qsl(query, keep_blank_values=True, errors="strict", max_num_fields=20)
                     )
-                    doc = self.urls.resolve(path, args)
+                    doc = self.urls.resolve(path, args, self.library)
             except RequestError as e:
                 return self._error(e.status, e.message)
             except (ValueError, UnicodeDecodeError) as e:

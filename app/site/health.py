@@ -17,7 +17,7 @@ from app.config import Settings
 from app.model import Incident, Kind, Lang, Status
 from app.render.i18n import local_time, word
 from app.render.pages import PageContext
-from app.state_records import READ, Counters, Health, Outcome, PollReport, SourceHealth
+from app.store.records import READ, Counters, Health, Outcome, PollReport, SourceHealth
 
 NOTICE_KEY = "toldfeed:upstream-unreadable"
 

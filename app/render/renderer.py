@@ -1,7 +1,7 @@
 """Documents rendered: a typed document record plus the incidents → bytes. Pure.
 
-``Renderer`` turns one document record (``app.documents``) and the ``Archive``
-(``app.archive``) into a ``Document`` (bytes, type, ETag, gzip); it keeps every rendered entry
+``Renderer`` turns one document record (``app.site.documents``) and the ``Archive``
+(``app.site.archive``) into a ``Document`` (bytes, type, ETag, gzip); it keeps every rendered entry
 keyed by the incident itself (so an unchanged incident is rendered once per language, and a
 cached entry can never outlive the incident it shows).
 """
@@ -16,24 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from app.archive import Archive
 from app.catalogue import Catalogue
 from app.config import Settings
-from app.document_sets import history_pages
-from app.documents import (
-    Badge,
-    Calendar,
-    Doc,
-    Embed,
-    Feed,
-    IncidentPage,
-    IncidentsApi,
-    IndexPage,
-    Opml,
-    StatsApi,
-    SystemPage,
-    SystemsApi,
-)
 from app.model import Incident, Lang
 from app.render.calendar import render_calendar
 from app.render.entry import Entry, render_entry
@@ -52,8 +36,24 @@ from app.render.pages import (
 from app.render.stats import render_stats_figures
 from app.render.status import render_systems_api
 from app.render.system import render_history_page, render_system_page
+from app.site.archive import Archive
+from app.site.documents import (
+    Badge,
+    Calendar,
+    Doc,
+    Embed,
+    Feed,
+    IncidentPage,
+    IncidentsApi,
+    IndexPage,
+    Opml,
+    StatsApi,
+    SystemPage,
+    SystemsApi,
+)
+from app.site.sets import history_pages
+from app.site.urls import Urls
 from app.upstream.dates import to_local
-from app.urls import Urls
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 TYPES = {

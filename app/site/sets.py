@@ -1,13 +1,14 @@
 """Which documents exist: the canonical ones from the catalogue, the derived ones per incident
 and per history page (listed from the archive). Pure.
 
-The records themselves are in ``app.documents``.
+The records themselves are in ``app.site.documents``.
 """
 
 from __future__ import annotations
 
 from app.catalogue import Catalogue
-from app.documents import (
+from app.model import Lang, Status
+from app.site.documents import (
     HISTORY_PAGE,
     Badge,
     Calendar,
@@ -24,7 +25,6 @@ from app.documents import (
     SystemPage,
     SystemsApi,
 )
-from app.model import Lang, Status
 
 
 def is_derived(doc: Doc) -> bool:

@@ -1,7 +1,7 @@
 """One S3-compatible bucket and key prefix (the only importer of boto3 and botocore).
 
 Requests have bounded timeouts and retries; every failure is a ``PublishError`` that names the
-request. What to put and when is ``app.objectstore``'s business.
+request. What to put and when is ``app.publish.s3``'s business.
 """
 
 from __future__ import annotations

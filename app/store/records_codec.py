@@ -1,21 +1,21 @@
-"""State records (``app.state_records``) to and from JSON-ready dicts. Pure.
+"""State records (``app.store.records``) to and from JSON-ready dicts. Pure.
 
 HTTP validators, source state and health, poll counters and reports; the same shapes as before
-the records were typed. Uploads and the outbox of push notifications: ``app.delivery_codec``.
-The model records' JSON forms (and the time forms used here) are in ``app.codec``.
+the records were typed. Uploads and the outbox of push notifications: ``app.store.delivery_codec``.
+The model records' JSON forms (and the time forms used here) are in ``app.store.codec``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.codec import (
+from app.model import Lang
+from app.store.codec import (
     decode_required_time,
     decode_time,
     encode_time,
 )
-from app.model import Lang
-from app.state_records import (
+from app.store.records import (
     Counters,
     HttpState,
     Outcome,

@@ -1,6 +1,6 @@
 """The rules of the URL map as data: each endpoint's paths and the document its path values
 build, and the way back from a document to its endpoint, path values and query. Pure (no
-Werkzeug); ``app.urls`` builds the ``Map`` from it.
+Werkzeug); ``app.site.urls`` builds the ``Map`` from it.
 """
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from app.documents import (
+from app.model import Lang
+from app.site.documents import (
     Badge,
     Calendar,
     Doc,
@@ -24,7 +25,6 @@ from app.documents import (
     SystemPage,
     SystemsApi,
 )
-from app.model import Lang
 
 # endpoint -> (rule paths under a language prefix, the document built from the path values)
 RULES: dict[str, tuple[tuple[str, ...], Callable[[Lang, dict[str, Any]], Doc]]] = {

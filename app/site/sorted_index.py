@@ -1,6 +1,6 @@
 """Incidents (or times to close) kept sorted as they come and go, with ``bisect``. Pure.
 
-The indexes of ``app.archive``: each change inserts or removes one item instead of sorting
+The indexes of ``app.site.archive``: each change inserts or removes one item instead of sorting
 again, so keeping them costs the same with 100 or 10,000 incidents.
 """
 

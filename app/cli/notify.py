@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from app.config import Settings
-from app.documents import IndexPage
 from app.errors import ConfigError
 from app.notify.message import sample_notification
 from app.notify.retry import DeliveryReport
+from app.site.documents import IndexPage
 
 if TYPE_CHECKING:
     from app.service import Service

@@ -15,10 +15,10 @@ from app.config import Settings
 from app.errors import ConfigError, StoreError
 from app.ingest import PollReport
 from app.logs import setup_logging
-from app.state_records import Outcome
+from app.store.records import Outcome
 
 if TYPE_CHECKING:
-    from app.objectstore import UploadResult
+    from app.publish.s3 import UploadResult
 
 
 def format_report(report: PollReport) -> list[str]:
@@ -51,7 +51,7 @@ def format_upload(result: UploadResult) -> str:
 
 
 def _cmd_poll(settings: Settings) -> int:
-    from app.notify.commands import deliver_after_poll
+    from app.cli.notify import deliver_after_poll
     from app.runtime import Runtime
     from app.service import Service
 
@@ -165,11 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "poll":
             return _cmd_poll(settings)
         if args.command == "serve":
-            from app.serve import serve_forever
+            from app.cli.serve import serve_forever
 
             return serve_forever(settings, args.host, args.port, demo=args.demo)
         if args.command == "export":
-            from app.export import export_all, has_data
+            from app.cli.export import export_all, has_data
 
             if not has_data(settings):
                 print(
@@ -188,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "publish":
             return _cmd_publish(settings)
         if args.command == "notify-test":
-            from app.notify.commands import notify_test
+            from app.cli.notify import notify_test
 
             return notify_test(settings, args.name)
     except ConfigError as e:

@@ -1,5 +1,5 @@
 """The Flask app (the only importer of flask) and its routes: health, metrics and error pages.
-Documents are served by ``app.serving`` in front of it; ``app.webapp`` wires the two."""
+Documents are served by ``app.web.hotpath`` in front of it; ``app.web.app`` wires the two."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any, TypeAlias
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
-from app.health import CLOCK_SLACK, blindness
 from app.notify.outbox import health_section
-from app.state_codec import poll_report_to_dict
+from app.site.health import CLOCK_SLACK, blindness
 from app.store import Store
+from app.store.records_codec import poll_report_to_dict
 
 bp = Blueprint("toldfeed", __name__)
 App: TypeAlias = Flask

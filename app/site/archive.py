@@ -2,10 +2,10 @@
 
 ``Archive`` holds the incidents newest change first, with a per-system index, and hands each
 feed its members without scanning the whole archive; per system it also keeps the history in
-publication order (for paging) and, in ``app.archive_figures``, what the figures need (the
+publication order (for paging) and, in ``app.site.figures``, what the figures need (the
 incidents by how far into time they reach, so figures read only the last months, and the
 sorted times to close), so a system page costs the same with 100 or 10,000 archived. Every
-index is a sorted list kept with ``bisect`` per changed incident (``app.sorted_index``).
+index is a sorted list kept with ``bisect`` per changed incident (``app.site.sorted_index``).
 ``derived_documents`` and ``derived_changes`` say which incident and history pages exist and
 which a change affects.
 """
@@ -16,14 +16,14 @@ import itertools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from app.archive_figures import SystemFigures
 from app.catalogue import Catalogue
-from app.document_sets import history_documents, history_pages, incident_documents
-from app.documents import HISTORY_PAGE, Doc, Feed, IncidentsApi, Scope
 from app.model import Incident, Status
-from app.sorted_index import SortedIncidents
-from app.state import SystemState, system_states
-from app.stats import CloseStats, Figures
+from app.site.documents import HISTORY_PAGE, Doc, Feed, IncidentsApi, Scope
+from app.site.figures import SystemFigures
+from app.site.sets import history_documents, history_pages, incident_documents
+from app.site.sorted_index import SortedIncidents
+from app.site.stats import CloseStats, Figures
+from app.site.system_state import SystemState, system_states
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 _VERSIONS = itertools.count(1)  # shared by every Archive, so a version never repeats

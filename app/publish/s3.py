@@ -20,7 +20,7 @@ readers and one small machine polls the agency. An upload run, like a poll, has 
   pending for the next run. Errors are returned, never raised, so the poll's outcome stays the
   upstream's alone.
 
-The bucket itself (boto3, requests, timeouts) is ``app.bucket``.
+The bucket itself (boto3, requests, timeouts) is ``app.publish.bucket``.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from app.bucket import Bucket, RemoteObject
 from app.config import Settings
 from app.errors import PublishError
-from app.publish import Document
-from app.state_records import PublishStatus, UploadRecord
+from app.publish.bucket import Bucket, RemoteObject
+from app.render.renderer import Document
 from app.store import Batch, Store
+from app.store.records import PublishStatus, UploadRecord
 
 log = logging.getLogger("toldfeed.objectstore")
 

@@ -1,6 +1,6 @@
 """The library: serves stored documents to one web worker and follows the store as it changes.
 
-See ``app.docstore`` for the store layout.
+See ``app.store.documents`` for the store layout.
 """
 
 from __future__ import annotations
@@ -12,10 +12,16 @@ import time
 import zlib
 from collections import OrderedDict
 
-from app.archive import Archive
-from app.catalogue import Catalogue
-from app.config import Settings
-from app.docstore import (
+from app.errors import StoreDamagedError
+from app.model import Incident
+from app.render.pages import PageContext
+from app.render.renderer import Document, Renderer
+from app.site.archive import Archive
+from app.site.documents import Doc, IncidentPage
+from app.site.sets import history_pages, is_derived
+from app.site.urls import Urls
+from app.store import Store
+from app.store.documents import (
     CONTEXT,
     DOC,
     DOCGZ,
@@ -31,14 +37,6 @@ from app.docstore import (
     mark_from,
     meta_from,
 )
-from app.document_sets import history_pages, is_derived
-from app.documents import Doc, IncidentPage
-from app.errors import StoreDamagedError
-from app.model import Incident
-from app.publish import Document, Renderer
-from app.render.pages import PageContext
-from app.store import Store
-from app.urls import Urls
 
 log = logging.getLogger("toldfeed.library")
 
@@ -55,16 +53,16 @@ class Library:
 
     def __init__(
         self,
-        settings: Settings,
-        catalogue: Catalogue,
         store: Store,
+        urls: Urls,
+        renderer: Renderer,
         recheck_seconds: float = 1.0,
         variant_bytes: int | None = None,
     ) -> None:
         self.store = store
-        self.urls = Urls(settings, catalogue, holdings=self)
-        self.renderer = Renderer(settings, catalogue, self.urls)
-        self.base = settings.base_url.rstrip("/")
+        self.urls = urls
+        self.renderer = renderer
+        self.base = urls.base
         self.recheck = recheck_seconds
         self._lock = threading.Lock()
         self._checked = 0.0

@@ -10,13 +10,13 @@ from typing import Any
 
 from app.config import Settings
 from app.errors import StoreError
-from app.library import Library
-from app.metrics import Metrics
+from app.publish.library import Library
 from app.runtime import Runtime
 from app.service import Service
-from app.serving import DocumentServer
 from app.store import Store
-from app.web import App, new_app
+from app.web.hotpath import DocumentServer
+from app.web.metrics import Metrics
+from app.web.routes import App, new_app
 
 log = logging.getLogger("toldfeed.web")
 
@@ -46,7 +46,7 @@ def build(
     runtime = runtime or Runtime.open(settings, read_only_fallback=True)
     service = Service(runtime) if clock is None else Service(runtime, clock=clock)
     settings = runtime.settings  # with the base URL the stored documents use, when adopted
-    library = Library(settings, runtime.catalogue, runtime.store)
+    library = Library(runtime.store, runtime.urls, runtime.renderer)
     metrics = Metrics(runtime.store, [t.name for t in runtime.targets])
     app = new_app()
     app.extensions["toldfeed"] = AppState(

@@ -1,6 +1,6 @@
 """The publisher: renders the documents a poll's changes can affect and stores them.
 
-See ``app.docstore`` for the store layout and the render key.
+See ``app.store.documents`` for the store layout and the render key.
 """
 
 from __future__ import annotations
@@ -10,10 +10,21 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from app.archive import Archive, derived_changes, derived_documents, history_counts
-from app.catalogue import Catalogue
-from app.config import Settings
-from app.docstore import (
+from app.errors import StoreDamagedError
+from app.model import Incident, Lang
+from app.render.pages import PageContext
+from app.render.renderer import Document, Renderer
+from app.site.archive import Archive, derived_changes, derived_documents, history_counts
+from app.site.documents import Doc
+from app.site.sets import (
+    canonical_documents,
+    history_documents,
+    history_pages,
+    incident_documents,
+)
+from app.site.urls import Urls
+from app.store import Batch, Store
+from app.store.documents import (
     CHANGES,
     CHANGES_KEPT,
     CONTEXT,
@@ -35,21 +46,7 @@ from app.docstore import (
     mark_to,
     meta_from,
     meta_to,
-    render_key,
 )
-from app.document_sets import (
-    canonical_documents,
-    history_documents,
-    history_pages,
-    incident_documents,
-)
-from app.documents import Doc
-from app.errors import StoreDamagedError
-from app.model import Incident, Lang
-from app.publish import Document, Renderer
-from app.render.pages import PageContext
-from app.store import Batch, Store
-from app.urls import Urls
 
 log = logging.getLogger("toldfeed.publisher")
 
@@ -57,12 +54,13 @@ log = logging.getLogger("toldfeed.publisher")
 class Publisher:
     """Renders the canonical documents that a change can affect and stores them."""
 
-    def __init__(self, settings: Settings, catalogue: Catalogue, store: Store) -> None:
+    def __init__(self, store: Store, urls: Urls, renderer: Renderer, key: str) -> None:
+        """``key``: the render key of the running code and settings (``render_key``)."""
         self.store = store
-        self.urls = Urls(settings, catalogue)
-        self.renderer = Renderer(settings, catalogue, self.urls)
-        self.catalogue = catalogue
-        self.key = render_key(settings, catalogue)
+        self.urls = urls
+        self.renderer = renderer
+        catalogue = self.catalogue = urls.catalogue
+        self.key = key
         self.docs = canonical_documents(catalogue)
         self.slugs = catalogue.slugs
         self.archive = Archive()

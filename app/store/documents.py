@@ -1,18 +1,18 @@
 """Rendered documents in the store: written once per change, read by every web worker.
 
-``Publisher`` (``app.publisher``, in the process that polls) keeps the incidents in an ``Archive``, applies each
+``Publisher`` (``app.publish.publisher``, in the process that polls) keeps the incidents in an ``Archive``, applies each
 poll's changed keys and re-renders only the documents that can show a changed incident (old or
 new version), plus the health-dependent pages; it commits them in one transaction. A *render
 key* (package version, schema constant, code and template digest, base URL, catalogue, limits)
 decides whether stored documents are current at all: after an upgrade or a configuration
 change everything is rendered again, once, under the poll lock.
 
-``Library`` (``app.library``, in each web worker) serves those stored bytes; documents with non-default
+``Library`` (``app.publish.library``, in each web worker) serves those stored bytes; documents with non-default
 parameters (``?limit=``, ``?status=``) are rendered on demand and cached per store state, in
 a cache bounded by bytes (``VARIANT_BYTES``, body plus gzip form), least recently used out
 first: a thousand distinct ``?limit=`` values cost a worker at most that much.
 
-Derived documents (incident pages and later history pages, ``app.document_sets.is_derived``) exist
+Derived documents (incident pages and later history pages, ``app.site.sets.is_derived``) exist
 per incident, so they have no place in the one index that every publish reads and writes: each
 keeps its headers under its own key, a poll writes only those its changes affect (an incident's
 two pages, the history pages it stands on), and the Library renders one on demand when it is not
@@ -35,18 +35,18 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any
 
 from app.catalogue import Catalogue
-from app.code_digest import digest_of, package_sources
-from app.codec import incident_from_dict, incident_to_dict
 from app.config import VERSION, Settings
 from app.errors import StoreDamagedError
 from app.model import Incident, Lang
-from app.publish import Document
 from app.render.pages import PageContext
+from app.render.renderer import Document
 from app.store import Store
+from app.store.codec import incident_from_dict, incident_to_dict
+from app.store.provenance import Sources, digest_of, import_closure
 
 RENDER_SCHEMA = 3  # bump when stored documents must be rebuilt for a reason the digest misses
 DOC, DOCGZ, DOCMETA, INDEX, HISTORY, CONTEXT, RENDERED = (
@@ -62,26 +62,14 @@ CHANGES = "docs:changed:"  # per publish serial: the export paths whose bytes it
 CHANGES_KEPT = 1000  # publishes whose change lists are kept (older ones: read everything)
 
 
-_SHAPING_FOLDERS = ("render", "templates")  # every file in them, subfolders included
-_SHAPING_MODULES = (
-    "documents.py",
-    "document_sets.py",
-    "urls.py",
-    "url_rules.py",
-    "url_values.py",
-    "publish.py",
-    "archive.py",
-    "archive_figures.py",
-    "sorted_index.py",
-    "codec.py",
-    "state_codec.py",
-    "stats.py",
-)
+# what renders documents: these packages and every module they import, found by construction
+_RENDERING_PACKAGES = ("render", "site", "publish")
+_RENDERING_DATA = ("templates",)
 
 
-def shaping_sources() -> list[tuple[str, Traversable]]:
-    """The code and templates that shape documents, by path inside the package."""
-    return package_sources(_SHAPING_FOLDERS, _SHAPING_MODULES)
+def shaping_sources(root: Path | None = None) -> Sources:
+    """The code and templates that shape documents, by path inside the package (``root``)."""
+    return import_closure(_RENDERING_PACKAGES, _RENDERING_DATA, root)
 
 
 @cache
@@ -90,12 +78,12 @@ def code_digest() -> str:
     return digest_of(shaping_sources())
 
 
-def render_key(settings: Settings, catalogue: Catalogue) -> str:
+def render_key(settings: Settings, catalogue: Catalogue, code: str) -> str:
     """Everything stored documents depend on besides the store's content."""
     parts = [
         VERSION,
         str(RENDER_SCHEMA),
-        code_digest(),
+        code,
         settings.base_url.rstrip("/"),
         repr(catalogue.systems),
         str(settings.feed_limit_default),

@@ -1,0 +1,1 @@
+"""Serving: the Flask routes, the WSGI wiring, the hot path for stored documents, metrics."""
