@@ -1,6 +1,6 @@
 """toldfeed: clean feeds, pages and calendars from the Danish Customs Agency's status page.
 
-Commands: poll, serve, export, publish, forget, notify-test (see README.md).
+Commands: poll, serve, export, publish, forget, notify-test (see README.md and docs/operations.md).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ waitress reads each request completely (its I/O loop buffers headers and body) b
 thread sees it, so slow or idle clients cost a socket, not a thread: 50 connections dripping
 their headers do not delay ``/healthz`` or the feeds. gunicorn's sync and gthread workers give
 each connection a thread while it is read; behind nginx (which buffers) that is fine, alone it
-is not (see the README's production shape).
+is not (see docs/operations.md, serving).
 """
 
 from __future__ import annotations

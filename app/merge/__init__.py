@@ -5,7 +5,7 @@ One module a job: ``readings`` (the observation set, current readings, ranking),
 window, fallback) and ``incident`` (one incident's fields and its replay); this package root
 names the API the pipeline (``app.ingest.decide``) and the tests use.
 
-Design (see README "Dedupe rules"):
+Design (see docs/urls.md, "Dedupe rules"):
 
 * The state is a *set* of observations, each content kept once with the earliest
   ``observed_at`` (when it was first seen) and the latest ``last_seen_at`` (when it was last

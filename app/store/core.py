@@ -93,12 +93,12 @@ def store_error(path: Path, doing: str, error: BaseException) -> StoreError:
     if isinstance(error, sqlite3.DatabaseError) and any(w in said for w in _DAMAGED):
         return StoreDamagedError(
             f"store {path} is damaged ({reason}): stop toldfeed, restore cache.db from a backup "
-            "or recover it with sqlite3 '.recover' (README: How to recover)"
+            "or recover it with sqlite3 '.recover' (docs/operations.md: How to recover)"
         )
     if getattr(error, "errno", None) == errno.ENOSPC or any(w in said for w in _FULL):
         return StoreError(
             f"cannot {doing} store {path}: the data disk is full or failing ({reason}); "
-            "free space on it (README: How to recover)"
+            "free space on it (docs/operations.md: How to recover)"
         )
     if isinstance(error, PermissionError) or "readonly" in said or "read-only" in said:
         return StoreError(
@@ -220,7 +220,7 @@ class StoreCore:
         except (ValueError, TypeError, StoreError) as e:  # JSONDecodeError is a ValueError
             raise StoreDamagedError(
                 f"store {self.path} is damaged: record {key!r} cannot be read ({e}); stop "
-                "toldfeed and restore cache.db from a backup (README: How to recover)"
+                "toldfeed and restore cache.db from a backup (docs/operations.md: How to recover)"
             ) from e
 
     def get_bytes(self, key: str) -> bytes | None:

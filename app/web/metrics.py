@@ -2,7 +2,7 @@
 
 Poll figures are kept in the store, so every worker reports the same numbers; request
 counters are per process unless ``PROMETHEUS_MULTIPROC_DIR`` is set (prometheus_client's
-multiprocess mode), which the README recommends under gunicorn with several workers.
+multiprocess mode), which docs/operations.md recommends under gunicorn with several workers.
 """
 
 from __future__ import annotations
