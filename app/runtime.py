@@ -19,10 +19,10 @@ from app.config import Settings, Source, load_sources
 from app.fetch import Fetcher, Poster, Transport
 from app.ingest import PollReport, run_poll
 from app.notify.targets import Target, load_targets
+from app.publish.render_key import code_digest
 from app.render.renderer import Renderer
 from app.site.urls import Urls
 from app.store import Store
-from app.store.documents import code_digest, published_base_url
 
 
 def clock_from(now: datetime) -> Callable[[], datetime]:
@@ -83,7 +83,7 @@ class Runtime:
         sources = load_sources(settings.sources)
         targets = load_targets(settings, catalogue.slugs)
         store = Store.open(settings.data_dir, read_only_fallback=read_only_fallback)
-        if not settings.base_url_set and (published := published_base_url(store)):
+        if not settings.base_url_set and (published := store.published_base_url()):
             # TOLDFEED_BASE_URL unset: keep the base URL the stored documents use (a `serve`
             # on its own address), so `toldfeed poll` or `export` beside it changes no link
             settings = replace(settings, base_url=published)

@@ -27,14 +27,14 @@ from app.model import Incident
 from app.notify.delivery import Deliverer
 from app.notify.websub import ping_hub
 from app.publish.publisher import Publisher
+from app.publish.render_key import render_key
 from app.publish.s3 import Freshness, Uploader, UploadResult
-from app.render.pages import PageContext
 from app.runtime import Runtime
 from app.site.documents import Feed
 from app.site.health import CLOCK_SLACK, count_poll, due, page_context, update_health
 from app.store import Batch, Store
-from app.store.documents import render_key
 from app.store.locks import PollLock
+from app.store.rendered import PageContext
 
 log = logging.getLogger("toldfeed.service")
 

@@ -33,11 +33,11 @@ from app.errors import ConfigError
 from app.model import Status, Window
 from app.publish.bucket import RemoteObject
 from app.publish.s3 import Freshness, Wanted, plan_uploads
-from app.render.renderer import Document
 from app.runtime import Runtime
 from app.service import Service
 from app.store import Batch, Store
 from app.store.records import UploadRecord
+from app.store.rendered import Document
 from tests.conftest import Upstream, polled_at
 
 PREFIX = "cdn/"

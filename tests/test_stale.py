@@ -258,7 +258,7 @@ def test_a_publish_lost_after_its_poll_is_made_good_by_the_next_poll(
 
 
 def test_last_modified_never_goes_back() -> None:
-    from app.store.documents import DocMeta, forward
+    from app.store.rendered import DocMeta, forward
 
     earlier = T3 - timedelta(days=1)
     old = DocMeta('"a"', "application/atom+xml", T3)

@@ -355,7 +355,7 @@ def test_odd_requests_get_a_clear_answer_never_a_500(
 
 
 def test_the_code_digest_covers_every_template_and_word_table() -> None:
-    from app.store.documents import shaping_sources
+    from app.publish.render_key import shaping_sources
 
     paths = {path for path, _ in shaping_sources()}
     for expected in (
@@ -461,7 +461,7 @@ def test_a_document_that_comes_back_is_served_with_its_new_last_modified(filled)
     from datetime import datetime as dt
 
     from app.catalogue import load_catalogue
-    from app.render.renderer import Document
+    from app.store.rendered import Document
     from app.web.hotpath import DocumentServer
 
     catalogue = load_catalogue(filled.systems)
@@ -489,12 +489,11 @@ def test_a_body_and_a_gzip_form_of_two_versions_are_never_served_together(filled
 
     from app.model import Lang
     from app.publish.library import Library
-    from app.render.renderer import Document
     from app.runtime import Runtime
     from app.service import Service
     from app.site.documents import Feed, Format
     from app.store import Batch
-    from app.store.documents import DOCGZ
+    from app.store.rendered import Document
 
     with Runtime.open(filled) as runtime:
         Service(runtime).ensure_published()
@@ -503,7 +502,7 @@ def test_a_body_and_a_gzip_form_of_two_versions_are_never_served_together(filled
             b"\x1f\x8b not gzip at all",  # damaged
         ):
             batch = Batch()
-            batch.put_bytes(DOCGZ + "feeds/all.atom", other)
+            batch.put_bytes("docgz:feeds/all.atom", other)  # as another process would
             runtime.store.commit(batch)
             library = Library(runtime.store, runtime.urls, runtime.renderer)
             document = library.get(Feed(Lang.EN, Format.ATOM))

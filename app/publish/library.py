@@ -5,38 +5,20 @@ See ``app.store.documents`` for the store layout.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import threading
 import time
-import zlib
 from collections import OrderedDict
 
 from app.errors import StoreDamagedError
 from app.model import Incident
-from app.render.pages import PageContext
-from app.render.renderer import Document, Renderer
+from app.render.renderer import Renderer
 from app.site.archive import Archive
 from app.site.documents import Doc, IncidentPage
 from app.site.sets import history_pages, is_derived
 from app.site.urls import Urls
 from app.store import Store
-from app.store.documents import (
-    CONTEXT,
-    DOC,
-    DOCGZ,
-    DOCMETA,
-    HISTORY,
-    INDEX,
-    RENDERED,
-    DocMeta,
-    RenderMark,
-    context_from_json,
-    index_from,
-    load_derived,
-    mark_from,
-    meta_from,
-)
+from app.store.rendered import DocMeta, Document, PageContext, RenderMark
 
 log = logging.getLogger("toldfeed.library")
 
@@ -97,7 +79,7 @@ class Library:
 
     def _follow(self, now: float) -> None:
         """Follow the stored documents (under the lock)."""
-        mark = mark_from(self.store.get(RENDERED))
+        mark = self.store.render_mark()
         if mark == self._mark and self._index:
             self._checked = now
             return
@@ -112,8 +94,8 @@ class Library:
         ):
             self._derived.clear()  # derived documents change only with incidents
         self._mark = mark
-        self._history = {str(k): int(v) for k, v in (self.store.get(HISTORY) or {}).items()}
-        index = index_from(self.store.get(INDEX))
+        self._history = self.store.history_counts()
+        index = self.store.document_index()
         # keep what is loaded and unchanged; drop the rest
         self._docs = {p: d for p, d in self._docs.items() if p in index and index[p].etag == d.etag}
         self._index = index
@@ -121,7 +103,7 @@ class Library:
         self._variants.clear()
         self.cached_bytes = 0
         self._archive = None
-        self.context, self.notice = context_from_json(self.store.get(CONTEXT), self.base)
+        self.context, self.notice = self.store.stored_page_context(self.base)
         self._checked = now
 
     def has_incident(self, key: str) -> bool:
@@ -156,20 +138,9 @@ class Library:
 
     def _load(self, path: str) -> Document | None:
         meta = self._index.get(path)
-        body = self.store.get_bytes(DOC + path)
-        gz = self.store.get_bytes(DOCGZ + path)
-        if body is None or gz is None or meta is None:
-            return None
-        # a publish may have committed between reading the index, the body and its gzip form:
-        # the document served is the body read (its own ETag), with a gzip form of those very
-        # bytes, and it is kept only when it is what the index says (else it is read again)
-        etag = Document.etag_of(body)
-        try:
-            gz_fits = gzip.decompress(gz) == body
-        except (OSError, EOFError, zlib.error):  # a damaged gzip form: made again from the body
-            gz_fits = False
-        doc = Document(body, meta.content_type, etag, meta.last_modified, gz if gz_fits else None)
-        if etag == meta.etag:
+        doc = self.store.canonical_document(path, meta) if meta is not None else None
+        # kept only when it is what the index says (a publish in between: read again)
+        if doc is not None and meta is not None and doc.etag == meta.etag:
             self._docs[path] = doc
         return doc
 
@@ -182,7 +153,7 @@ class Library:
                 self._derived.move_to_end(doc)
                 return cached
         path = self.urls.export_path(doc)
-        stored = load_derived(self.store, path, meta_from(self.store.get(DOCMETA + path)))
+        stored = self.store.derived_document(path)
         if stored is not None:
             document = stored
         elif isinstance(doc, IncidentPage):  # its incident alone is all the page shows

@@ -8,12 +8,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from app.errors import StoreDamagedError
 from app.model import Incident, Lang
-from app.render.pages import PageContext
-from app.render.renderer import Document, Renderer
+from app.render.renderer import Renderer
 from app.site.archive import Archive, derived_changes, derived_documents, history_counts
 from app.site.documents import Doc
 from app.site.sets import (
@@ -24,29 +22,7 @@ from app.site.sets import (
 )
 from app.site.urls import Urls
 from app.store import Batch, Store
-from app.store.documents import (
-    CHANGES,
-    CHANGES_KEPT,
-    CONTEXT,
-    DOC,
-    DOCGZ,
-    DOCMETA,
-    HISTORY,
-    INDEX,
-    RENDERED,
-    DocMeta,
-    RenderMark,
-    context_to_json,
-    descending,
-    forward,
-    index_from,
-    index_to,
-    load_derived,
-    mark_from,
-    mark_to,
-    meta_from,
-    meta_to,
-)
+from app.store.rendered import DocMeta, Document, PageContext, RenderMark, forward
 
 log = logging.getLogger("toldfeed.publisher")
 
@@ -109,24 +85,24 @@ class Publisher:
         system now, the blind notice and the source notes. A poll that changes no incident and
         leaves this as it was changed the documents only by the time they show."""
         self.sync()
-        context = context_to_json(ctx, notice)
         states = self.archive.states(self.catalogue, ctx.refreshed_at) if ctx.refreshed_at else {}
-        said = (sorted(states.items()), context["blind"], context["notes"], context["notice"])
+        said = (sorted(states.items()), ctx.blind_notice, ctx.source_notes, notice)
         return hashlib.blake2b(repr(said).encode(), digest_size=12).hexdigest()
 
     def stored_mark(self) -> RenderMark | None:
         """What the stored documents reflect; None (render everything again) when the record is
         damaged: rendered documents can always be made again from the incidents."""
         try:
-            return mark_from(self.store.get(RENDERED))
+            return self.store.render_mark()
         except StoreDamagedError as e:
             log.error("%s; rendering every document again", e)
             return None
 
-    def _stored_index(self) -> tuple[dict[str, Any], dict[str, DocMeta]] | None:
-        """The stored page context and document index; None when either is damaged."""
+    def _stored_index(self) -> dict[str, DocMeta] | None:
+        """The stored document index; None when it (or the page context) is damaged."""
         try:
-            return self.store.get(CONTEXT) or {}, index_from(self.store.get(INDEX))
+            self.store.stored_page_context(self.urls.base)
+            return self.store.document_index()
         except StoreDamagedError as e:
             log.error("%s; rendering every document again", e)
             return None
@@ -138,7 +114,7 @@ class Publisher:
         if mark is None or mark.key != self.key or mark.generation != self.store.generation():
             return False
         try:
-            self.store.get(HISTORY)
+            self.store.history_counts()
         except StoreDamagedError as e:
             log.error("%s; rendering every document again", e)
             return False
@@ -155,7 +131,7 @@ class Publisher:
         stored = self._stored_index() if mark is not None else None
         if stored is None:
             mark = None  # nothing stored, or damaged: everything is rendered again
-        stored_context, index = stored or ({}, {})
+        index = stored or {}
         before = self._generation  # what the archive held before this change
         caught = self._catch_up(changed or [])
         # the stored documents must reflect the archive as it was before this change; if an
@@ -172,9 +148,10 @@ class Publisher:
         deleted += [doc for key in gone for doc in incident_documents(key)]
         deleted += self._pages_past_end()
         self._gone.clear()
-        context = context_to_json(ctx, notice)
-        notice_changed = context["notice"] != stored_context.get("notice")
-        context_changed = context != stored_context
+        same_context, same_notice = (
+            self.store.page_context_unchanged(ctx, notice) if stored is not None else (False, False)
+        )
+        context_changed, notice_changed = not same_context, not same_notice
         chosen = [
             doc
             for doc in self.docs
@@ -191,27 +168,22 @@ class Publisher:
             if (old := index.get(path)) is not None and old.etag == document.etag:
                 continue
             self.changed.append(doc)
-            batch.put_bytes(DOC + path, document.body)
-            batch.put_bytes(DOCGZ + path, document.gzipped)
+            Store.stage_canonical(batch, path, document)
             index[path] = DocMeta(
                 document.etag, document.content_type, forward(old, document.last_modified)
             )
             written += 1
-        batch.put(INDEX, index_to(index))
-        batch.put(HISTORY, {slug: self.archive.history_count(slug) for slug in self.slugs})
-        batch.put(CONTEXT, context)
         serial = mark.serial + 1 if mark is not None else 1
-        batch.put(
-            RENDERED,
-            mark_to(
-                RenderMark(self._generation, self.key, ctx.refreshed_at, serial, self.urls.base)
-            ),
-        )
         # a change log, so that a copier (the bucket upload) reads only what changed
-        changed_paths = [self.urls.export_path(d) for d in self.changed]
-        changed_paths += [self.urls.export_path(d) for d in deleted]
-        batch.put(f"{CHANGES}{serial}", changed_paths)
-        batch.delete(f"{CHANGES}{serial - CHANGES_KEPT}")
+        changed_paths = [self.urls.export_path(d) for d in [*self.changed, *deleted]]
+        Store.stage_published(
+            batch,
+            index,
+            {slug: self.archive.history_count(slug) for slug in self.slugs},
+            (ctx, notice),
+            RenderMark(self._generation, self.key, ctx.refreshed_at, serial, self.urls.base),
+            changed_paths,
+        )
         self.store.commit(batch)
         return written
 
@@ -219,16 +191,7 @@ class Publisher:
         """Export paths changed by the publishes after ``serial``; None when not all are known
         (``serial`` too old, or never): the caller must then look at everything."""
         mark = self.stored_mark()
-        current = mark.serial if mark is not None else 0
-        if serial <= 0 or current - serial >= CHANGES_KEPT or serial > current:
-            return None
-        paths: set[str] = set()
-        for number in range(serial + 1, current + 1):
-            listed = self.store.get(f"{CHANGES}{number}")
-            if listed is None:
-                return None
-            paths.update(listed)
-        return paths
+        return self.store.changes_since(serial, mark.serial if mark is not None else 0)
 
     def _put_derived(
         self,
@@ -243,25 +206,22 @@ class Publisher:
         written = 0
         for doc, document in self.renderer.render_many(docs, self.archive, ctx, notice):
             path = self.urls.export_path(doc)
-            old = meta_from(self.store.get(DOCMETA + path))
+            old = self.store.derived_meta(path)
             if old is not None and old.etag == document.etag:
                 continue
             self.changed.append(doc)
-            batch.put_bytes(DOCGZ + path, document.gzipped)
             modified = forward(old, document.last_modified)
             meta = DocMeta(document.etag, document.content_type, modified)
-            batch.put(DOCMETA + path, meta_to(meta))
+            Store.stage_derived(batch, path, document, meta)
             written += 1
         for doc in deleted:
-            path = self.urls.export_path(doc)
-            for prefix in (DOC, DOCGZ, DOCMETA):
-                batch.delete(prefix + path)
+            Store.stage_document_deleted(batch, self.urls.export_path(doc))
         return written
 
     def _pages_past_end(self) -> list[Doc]:
         """History pages stored by an earlier publish that the archive no longer fills."""
         try:
-            stored = self.store.get(HISTORY) or {}
+            stored = self.store.history_counts()
         except StoreDamagedError:  # rendered again in full: what it listed is unknown
             stored = {}
         gone: list[Doc] = []
@@ -270,9 +230,6 @@ class Publisher:
             new = history_pages(self.archive.history_count(slug))
             gone += history_documents(slug, range(new + 1, old + 1))
         return gone
-
-    def _load(self, path: str, meta: DocMeta | None) -> Document | None:
-        return load_derived(self.store, path, meta)
 
     def _derived_order(self, path: str) -> tuple[object, ...]:
         """Where a derived document's path stands in ``derived_documents``' order (incident
@@ -310,14 +267,16 @@ class Publisher:
             canonical = [p for p in canonical if p in only]
         found: dict[str, Document] = {}
         for path in derived:
-            document = self._load(path, meta_from(self.store.get(DOCMETA + path)))
-            if document is not None:
+            if (document := self.store.derived_document(path)) is not None:
                 found[path] = document
-        index = index_from(self.store.get(INDEX))
+        index = self.store.document_index()
         for path in canonical:
             meta = index.get(path)
-            body = self.store.get_bytes(DOC + path)
-            gz = self.store.get_bytes(DOCGZ + path)
-            if meta is not None and body is not None and gz is not None:
-                found[path] = Document(body, meta.content_type, meta.etag, meta.last_modified, gz)
+            if meta is not None and (document := self.store.canonical_document(path, meta)):
+                found[path] = document
         return found
+
+
+def descending(text: str) -> tuple[int, ...]:
+    """A sort key that orders strings from last to first."""
+    return (*(-ord(c) for c in text), 1)

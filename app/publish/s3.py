@@ -35,9 +35,9 @@ from datetime import datetime, timedelta
 from app.config import Settings
 from app.errors import PublishError
 from app.publish.bucket import Bucket, RemoteObject
-from app.render.renderer import Document
 from app.store import Batch, Store
 from app.store.records import PublishStatus, UploadRecord
+from app.store.rendered import Document
 
 log = logging.getLogger("toldfeed.objectstore")
 

@@ -18,7 +18,7 @@ from app.catalogue import Catalogue, System
 from app.model import Incident, Kind, Lang, Status
 from app.render.entry import system_names
 from app.render.i18n import local_time, status_word, word
-from app.render.pages import CSS, PageContext, state_words
+from app.render.pages import CSS, state_words
 from app.render.words import WORDS
 from app.site.documents import (
     Doc,
@@ -32,6 +32,7 @@ from app.site.documents import (
 )
 from app.site.system_state import SystemState
 from app.site.urls import Urls
+from app.store.rendered import PageContext
 
 ICONS = {"disrupted": "✕", "maintenance": "◆", "operational": "✓", "closed": "✓", "unknown": "?"}
 FEED_TYPES = {

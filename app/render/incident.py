@@ -7,11 +7,12 @@ from app.model import Incident, Kind
 from app.render.chrome import other_language, page_chrome, status_chip, trusted_html
 from app.render.entry import timeline
 from app.render.i18n import local_time, word
-from app.render.pages import ENV, PageContext
+from app.render.pages import ENV
 from app.render.status import describe_fallback, describe_window
 from app.render.words import WORDS
 from app.site.documents import IncidentPage, SystemPage
 from app.site.urls import Urls
+from app.store.rendered import PageContext
 
 
 def render_incident_page(

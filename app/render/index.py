@@ -25,7 +25,7 @@ from app.render.chrome import (
 )
 from app.render.entry import system_names, timeline
 from app.render.i18n import clock_time, local_time, status_word, word
-from app.render.pages import ENV, PageContext, feed_title, state_details
+from app.render.pages import ENV, feed_title, state_details
 from app.render.status import describe_fallback, describe_window
 from app.render.words import WORDS
 from app.site.documents import (
@@ -49,6 +49,7 @@ from app.site.system_state import (
     window_to_come,
 )
 from app.site.urls import Urls
+from app.store.rendered import PageContext
 
 
 def _names(names: Sequence[str], lang: Lang) -> str:

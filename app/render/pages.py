@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 from importlib.resources import files
@@ -25,6 +24,7 @@ from app.site.sets import feed_scopes
 from app.site.system_state import State, SystemState
 from app.site.urls import Urls
 from app.store.codec import incident_to_dict
+from app.store.rendered import PageContext
 
 ENV = Environment(loader=PackageLoader("app", "templates"), autoescape=select_autoescape(["html"]))
 CSS = files("app").joinpath("templates/base.css").read_text(encoding="utf-8")
@@ -36,16 +36,6 @@ STATE_COLORS = {
 }
 # the CSS class of each state (index page styles)
 _STATE_CLASS = {State.DISRUPTED: "current", State.MAINTENANCE: "scheduled", State.OPERATIONAL: "ok"}
-
-
-@dataclass(frozen=True, slots=True)
-class PageContext:
-    """What every page shows besides incidents: where feeds live, freshness, blindness."""
-
-    base_url: str
-    refreshed_at: datetime | None
-    blind_notice: dict[Lang, str]
-    source_notes: dict[Lang, str] = field(default_factory=dict)
 
 
 def state_words(state: SystemState, lang: Lang, now: datetime | None) -> str:

@@ -8,12 +8,9 @@ cached entry can never outlive the incident it shows).
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app.catalogue import Catalogue
@@ -25,14 +22,7 @@ from app.render.feeds import FORMATS, FeedMeta, render_feed
 from app.render.i18n import word
 from app.render.incident import render_incident_page
 from app.render.index import IndexParts, index_parts, render_index
-from app.render.pages import (
-    PageContext,
-    feed_title,
-    render_api,
-    render_badge,
-    render_embed,
-    render_opml,
-)
+from app.render.pages import feed_title, render_api, render_badge, render_embed, render_opml
 from app.render.stats import render_stats_figures
 from app.render.status import render_systems_api
 from app.render.system import render_history_page, render_system_page
@@ -53,6 +43,7 @@ from app.site.documents import (
 )
 from app.site.sets import history_pages
 from app.site.urls import Urls
+from app.store.rendered import Document, PageContext
 from app.upstream.dates import to_local
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -66,43 +57,6 @@ TYPES = {
 }
 ENTRY_CACHE_SIZE = 4096  # entries (incident × language); a feed shows at most feed_limit_max
 RECENTLY_CLOSED = 8  # closed incidents on the index
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    """Rendered bytes with what conditional GET and compression need.
-
-    The gzip form is made when first asked for (``gzipped``): a publish renders many documents
-    whose bytes turn out unchanged, and those are never compressed or stored.
-    """
-
-    body: bytes
-    content_type: str
-    etag: str
-    last_modified: datetime
-    stored_gzip: bytes | None = field(default=None, repr=False, compare=False)
-
-    @staticmethod
-    def etag_of(body: bytes) -> str:
-        """The ETag of ``body``: a hash of the bytes."""
-        return '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
-
-    @classmethod
-    def of(cls, body: bytes, content_type: str, last_modified: datetime) -> Document:
-        """Wrap bytes: the ETag is a hash of the body."""
-        etag = cls.etag_of(body)
-        return cls(body, content_type, etag, last_modified.replace(microsecond=0))
-
-    @property
-    def gzipped(self) -> bytes:
-        """The body gzipped (level 6, no timestamp, so equal bodies give equal bytes)."""
-        if self.stored_gzip is None:
-            # frozen: set once; two threads racing compute the same bytes
-            object.__setattr__(
-                self, "stored_gzip", gzip.compress(self.body, compresslevel=6, mtime=0)
-            )
-        assert self.stored_gzip is not None
-        return self.stored_gzip
 
 
 class Renderer:

@@ -17,13 +17,14 @@ from app.render.chrome import (
     state_chip,
 )
 from app.render.i18n import clock_time, day_name, duration_words, hours_number, month_name, word
-from app.render.pages import ENV, PageContext, state_details
+from app.render.pages import ENV, state_details
 from app.render.status import describe_window
 from app.render.words import WORDS
 from app.site.documents import Badge, Calendar, Embed, Feed, IncidentPage, Scope, SystemPage
 from app.site.stats import Figures
 from app.site.system_state import State, SystemState
 from app.site.urls import Urls
+from app.store.rendered import PageContext
 
 _BAR = 6  # strip: one bar every 6 units, 4 wide
 _HEIGHTS = {State.DISRUPTED: 40, State.MAINTENANCE: 26, State.OPERATIONAL: 12}

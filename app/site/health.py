@@ -16,8 +16,8 @@ from html import escape
 from app.config import Settings
 from app.model import Incident, Kind, Lang, Status
 from app.render.i18n import local_time, word
-from app.render.pages import PageContext
 from app.store.records import READ, Counters, Health, Outcome, PollReport, SourceHealth
+from app.store.rendered import PageContext
 
 NOTICE_KEY = "toldfeed:upstream-unreadable"
 

@@ -7,14 +7,17 @@ As lemon24/reader's ``_storage/``, one module per kind of record, each spelling 
     app.store.polls       the state around a poll: sources, validators, health, counters
     app.store.outbox      the outbox of push notifications
     app.store.uploads     uploads to object storage
+    app.store.documents   rendered documents, their index and what they reflect
 
-Rendered documents (``doc:<path>``, ``docs:...``, ``meta:context``, ``meta:rendered*``) are
-``app.store.documents``'s keys. Other modules use the typed methods, never a key.
+Records live beside them (``records``, ``rendered``, the ``model``), JSON forms in the codecs
+(``codec``, ``records_codec``, ``delivery_codec``). Other modules use the typed methods, never
+a key.
 """
 
 from __future__ import annotations
 
 from app.store.core import Batch, StoreCore, store_error
+from app.store.documents import DocumentsMixin
 from app.store.incidents import IncidentsMixin
 from app.store.outbox import OutboxMixin
 from app.store.polls import PollStateMixin
@@ -23,5 +26,5 @@ from app.store.uploads import UploadsMixin
 __all__ = ["Batch", "Store", "store_error"]
 
 
-class Store(IncidentsMixin, PollStateMixin, OutboxMixin, UploadsMixin, StoreCore):
+class Store(IncidentsMixin, PollStateMixin, OutboxMixin, UploadsMixin, DocumentsMixin, StoreCore):
     """Typed access to the data directory's store."""

@@ -16,9 +16,9 @@ from urllib.parse import parse_qsl
 
 from app.errors import RequestError
 from app.publish.library import Library
-from app.render.renderer import Document
 from app.site.documents import Doc
 from app.site.urls import Urls
+from app.store.rendered import Document
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]

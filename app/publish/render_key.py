@@ -1,0 +1,49 @@
+"""The render key: everything stored documents depend on besides the store's content.
+
+It holds the digest of the code that renders them, found by construction
+(``app.store.provenance``: the ``render``, ``site`` and ``publish`` packages and every module
+they import, and the templates). After an upgrade or a configuration change that moves it,
+everything is rendered again, once, under the poll lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+from app.catalogue import Catalogue
+from app.config import VERSION, Settings
+from app.store.provenance import Sources, digest_of, import_closure
+
+RENDER_SCHEMA = 3  # bump when stored documents must be rebuilt for a reason the digest misses
+_RENDERING_PACKAGES = ("render", "site", "publish")
+_RENDERING_DATA = ("templates",)
+
+
+def shaping_sources(root: Path | None = None) -> Sources:
+    """The code and templates that shape documents, by path inside the package (``root``)."""
+    return import_closure(_RENDERING_PACKAGES, _RENDERING_DATA, root)
+
+
+@cache
+def code_digest() -> str:
+    """A digest of the code and templates that shape documents (changes with any upgrade)."""
+    return digest_of(shaping_sources())
+
+
+def render_key(settings: Settings, catalogue: Catalogue, code: str) -> str:
+    """Everything stored documents depend on besides the store's content (``code``: the
+    rendering code's digest)."""
+    parts = [
+        VERSION,
+        str(RENDER_SCHEMA),
+        code,
+        settings.base_url.rstrip("/"),
+        repr(catalogue.systems),
+        str(settings.feed_limit_default),
+        str(settings.feed_limit_max),
+        str(settings.poll_seconds),
+        settings.websub_hub,  # feeds name the hub
+    ]
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=12).hexdigest()

@@ -1,0 +1,171 @@
+"""Rendered documents and what is kept beside them, as records, with their JSON forms. Pure.
+
+    Document      rendered bytes with type, ETag, Last-Modified and the gzip form
+    PageContext   what every page shows besides incidents: base URL, freshness, notices
+    DocMeta       one stored document's headers
+    RenderMark    what the stored documents reflect (store generation, render key, serial)
+
+Rendering makes them (``app.render``), the store keeps them (``app.store.documents``), the web
+serves them (``app.web``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.model import Incident, Lang
+from app.store.codec import incident_from_dict, incident_to_dict
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """Rendered bytes with what conditional GET and compression need.
+
+    The gzip form is made when first asked for (``gzipped``): a publish renders many documents
+    whose bytes turn out unchanged, and those are never compressed or stored.
+    """
+
+    body: bytes
+    content_type: str
+    etag: str
+    last_modified: datetime
+    stored_gzip: bytes | None = field(default=None, repr=False, compare=False)
+
+    @staticmethod
+    def etag_of(body: bytes) -> str:
+        """The ETag of ``body``: a hash of the bytes."""
+        return '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
+
+    @classmethod
+    def of(cls, body: bytes, content_type: str, last_modified: datetime) -> Document:
+        """Wrap bytes: the ETag is a hash of the body."""
+        etag = cls.etag_of(body)
+        return cls(body, content_type, etag, last_modified.replace(microsecond=0))
+
+    @property
+    def gzipped(self) -> bytes:
+        """The body gzipped (level 6, no timestamp, so equal bodies give equal bytes)."""
+        if self.stored_gzip is None:
+            # frozen: set once; two threads racing compute the same bytes
+            object.__setattr__(
+                self, "stored_gzip", gzip.compress(self.body, compresslevel=6, mtime=0)
+            )
+        assert self.stored_gzip is not None
+        return self.stored_gzip
+
+
+@dataclass(frozen=True, slots=True)
+class PageContext:
+    """What every page shows besides incidents: where feeds live, freshness, blindness."""
+
+    base_url: str
+    refreshed_at: datetime | None
+    blind_notice: dict[Lang, str]
+    source_notes: dict[Lang, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DocMeta:
+    """One stored document's headers."""
+
+    etag: str
+    content_type: str
+    last_modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RenderMark:
+    """What the stored documents reflect: store generation, render key, last poll time."""
+
+    generation: int
+    key: str
+    refreshed_at: datetime | None
+    serial: int = 0  # bumped by every publish, so workers notice health-only changes too
+    base_url: str = ""  # the base URL the documents' links were built with
+
+
+def mark_from(data: Any) -> RenderMark | None:
+    if not isinstance(data, dict):
+        return None
+    refreshed = data.get("refreshed_at")
+    return RenderMark(
+        int(data["generation"]),
+        str(data["key"]),
+        datetime.fromisoformat(refreshed) if refreshed else None,
+        int(data.get("serial", 0)),
+        str(data.get("base_url", "")),
+    )
+
+
+def mark_to(mark: RenderMark) -> dict[str, Any]:
+    return {
+        "generation": mark.generation,
+        "key": mark.key,
+        "refreshed_at": mark.refreshed_at.isoformat() if mark.refreshed_at else None,
+        "serial": mark.serial,
+        "base_url": mark.base_url,
+    }
+
+
+def index_from(data: Any) -> dict[str, DocMeta]:
+    return {
+        path: DocMeta(etag, ctype, datetime.fromisoformat(modified))
+        for path, (etag, ctype, modified) in (data or {}).items()
+    }
+
+
+def index_to(index: dict[str, DocMeta]) -> dict[str, list[str]]:
+    return {p: [m.etag, m.content_type, m.last_modified.isoformat()] for p, m in index.items()}
+
+
+def meta_from(data: Any) -> DocMeta | None:
+    if not isinstance(data, list) or len(data) != 3:
+        return None
+    etag, ctype, modified = data
+    return DocMeta(str(etag), str(ctype), datetime.fromisoformat(modified))
+
+
+def meta_to(meta: DocMeta) -> list[str]:
+    return [meta.etag, meta.content_type, meta.last_modified.isoformat()]
+
+
+def context_to_json(ctx: PageContext, notice: Incident | None) -> dict[str, Any]:
+    """What on-demand rendering in the web workers needs besides incidents."""
+    return {
+        "refreshed_at": ctx.refreshed_at.isoformat() if ctx.refreshed_at else None,
+        "blind": {lang.value: text for lang, text in ctx.blind_notice.items()},
+        "notes": {lang.value: text for lang, text in ctx.source_notes.items()},
+        "notice": incident_to_dict(notice) if notice else None,
+    }
+
+
+def context_from_json(
+    data: dict[str, Any] | None, base_url: str
+) -> tuple[PageContext, Incident | None]:
+    """Inverse of ``context_to_json``."""
+    data = data or {}
+    refreshed = data.get("refreshed_at")
+    ctx = PageContext(
+        base_url=base_url,
+        refreshed_at=datetime.fromisoformat(refreshed) if refreshed else None,
+        blind_notice={Lang(k): v for k, v in (data.get("blind") or {}).items()},
+        source_notes={Lang(k): v for k, v in (data.get("notes") or {}).items()},
+    )
+    notice = incident_from_dict(data["notice"]) if data.get("notice") else None
+    return ctx, notice
+
+
+def forward(old: DocMeta | None, modified: datetime) -> datetime:
+    """Last-Modified of a document whose bytes changed: never before the previous one.
+
+    A feed's date is its newest entry's; when that entry leaves (closed, moved to another
+    system, the blind notice gone) the date would go back, and a client revalidating with
+    If-Modified-Since alone would be told "not modified" and keep the old feed.
+    """
+    if old is not None and modified <= old.last_modified:
+        return old.last_modified + timedelta(seconds=1)
+    return modified
