@@ -28,12 +28,14 @@ from app.notify.delivery import Deliverer
 from app.notify.websub import ping_hub
 from app.publish.publisher import Publisher
 from app.publish.render_key import render_key
-from app.publish.s3 import Freshness, Uploader, UploadResult
+from app.publish.s3 import Freshness, Uploader, UploadRequest, UploadResult, reads_change_log
+from app.render.health import page_context
 from app.runtime import Runtime
 from app.site.documents import Feed
-from app.site.health import CLOCK_SLACK, count_poll, due, page_context, update_health
+from app.site.health import CLOCK_SLACK, assess_health, count_poll, due, update_health
 from app.store import Batch, Store
 from app.store.locks import PollLock
+from app.store.records import Health
 from app.store.rendered import PageContext
 
 log = logging.getLogger("toldfeed.service")
@@ -66,8 +68,8 @@ class Service:
 
     def page_context(self) -> tuple[PageContext, Incident | None]:
         """What the pages show besides incidents now (freshness, notices), from the health."""
-        health = self.runtime.store.health()
-        return page_context(health, self.settings, self.clock(), self.upstream_url())
+        state = assess_health(self.runtime.store.health(), self.settings, self.clock())
+        return page_context(state, self.settings.base_url, self.upstream_url())
 
     def publish(
         self, changed: list[str] | None, context: tuple[PageContext, Incident | None] | None = None
@@ -142,37 +144,45 @@ class Service:
         """
         if self.uploader is None:
             return None
+        self.last_upload = self.uploader.run(
+            self._upload_request(self.uploader, verify, quiet, context)
+        )
+        return self.last_upload
+
+    def _upload_request(
+        self,
+        uploader: Uploader,
+        verify: bool,
+        quiet: bool,
+        context: tuple[PageContext, Incident | None] | None,
+    ) -> UploadRequest:
+        """What the next upload run is to do, read from the store before anything is put."""
         mark = self.publisher.stored_mark()
-        serial = mark.serial if mark is not None else 0
         status = self.runtime.store.publish_status()
-        # after a poll only what changed since the last run (and what it left) is read; the
-        # first run, a new target or Cache-Control, `toldfeed publish` and a lost change log
-        # read everything
+        incremental, header_known = reads_change_log(
+            status, str(uploader.bucket.target), uploader.cache_control, verify
+        )
         only = None
-        uploader = self.uploader
-        # "": a status from before the header was kept
-        header_known = status is None or status.cache_control in ("", uploader.cache_control)
-        if (
-            not verify
-            and status is not None
-            and status.target == str(uploader.bucket.target)
-            and header_known
-        ):
+        if incremental and status is not None:
             changed = self.publisher.changed_since(status.serial)
-            if changed is not None:
+            if changed is not None:  # else: the change log is lost, everything is read
                 only = changed | set(status.pending_paths)
-        documents = self.publisher.stored(only)
-        budget = None if verify else self.settings.poll_budget_seconds
         now = self.clock()
         signature = self.publisher.signature(*(context or self.page_context()))
         fresh = None
         if quiet and not verify and status is not None and status.signature == signature:
             refresh = timedelta(seconds=self.settings.publish_refresh_seconds)
             fresh = Freshness(self.publisher.time_paths, now, refresh)
-        self.last_upload = uploader.run(
-            documents, now, verify, serial, budget, fresh, signature, header_known
+        return UploadRequest(
+            self.publisher.stored(only),
+            now,
+            serial=mark.serial if mark is not None else 0,
+            verify=verify,
+            budget_seconds=None if verify else self.settings.poll_budget_seconds,
+            fresh=fresh,
+            signature=signature,
+            header_known=header_known,
         )
-        return self.last_upload
 
     def sync_bucket(self, wait_seconds: float = 120.0) -> UploadResult | None:
         """``toldfeed publish``: render if needed, then make the bucket equal to the export.
@@ -188,60 +198,27 @@ class Service:
             self.lock.release()
 
     def poll_once(self, force: bool = False) -> PollReport | None:
-        """Poll if this process gets the lock and no poll ran within the interval."""
+        """Poll if this process gets the lock and no poll ran within the interval (``force``:
+        whatever the interval). Read sources → plan detail pages → read them → decide →
+        apply (``Runtime.poll``), then publish → upload → ping the hub; delivery runs apart."""
         if not self.lock.acquire():
             return None
         try:
-            store = self.runtime.store
             now = self.clock()
-            started = store.poll_started_at()
-            interval = timedelta(
-                seconds=self.settings.poll_seconds * (1 - self.settings.poll_jitter)
-            )
-            if started is not None and started > now + CLOCK_SLACK:
-                # stamped by a clock that was ahead (and has been corrected): never wait for it
-                log.warning(
-                    "stored poll start %s is in the future (now %s): clock went back? polling",
-                    started.isoformat(),
-                    now.isoformat(),
-                )
-                started = None
-            if not force and started and now - started < interval:
+            if not force and self._polled_within_interval(now):
                 return None
-            batch = Batch()
-            Store.stage_poll_started_at(batch, now)
-            store.commit(batch)
-            health = store.health()
-            longest = self.settings.max_backoff_seconds + CLOCK_SLACK.total_seconds()
-            skip = frozenset(
-                s.url for s in self.runtime.sources if not due(health.get(s.url), now, longest)
-            )
-            remerged = remerge_if_needed(store)  # after an upgrade that changed the merge rules
-            rederived = remerged is not None and bool(
-                remerged.changed_keys or remerged.new_keys or remerged.removed_keys
-            )
-            if remerged is not None and store.generation() > 0:
-                log.info(
-                    "merge rules changed: derived incidents again incidents=%d changed=%d "
-                    "new=%d removed=%d",
-                    remerged.incidents,
-                    len(remerged.changed_keys),
-                    len(remerged.new_keys),
-                    len(remerged.removed_keys),
-                )
+            self._stamp_poll_start(now)
+            health = self.runtime.store.health()
+            skip = self._sources_backing_off(health, now)
+            rederived = self._derive_again_if_rules_changed()
             self.publisher.sync()  # so that the poll's changes can be told from what they replace
-            began = self.clock()
-            report = self.runtime.poll(now, skip, clock=self.clock)
-            seconds = (self.clock() - began).total_seconds()
-            batch = Batch()
-            Store.stage_health(batch, update_health(health, report, self.settings, now))
-            Store.stage_counters(batch, count_poll(store.counters(), report, seconds))
-            store.commit(batch)
+            report, seconds = self._read_and_apply(now, skip)
+            self._record_health(health, report, seconds, now)
             changed = [*report.new_keys, *report.changed_keys, *report.removed_keys]
             context = self.page_context()  # what this poll's pages and upload both show
             self.publish(changed, context)
-            # after the poll's commit (a failing bucket only leaves work pending); quiet when
-            # nothing but the time changed: no incident, no re-derivation, no full render
+            # quiet when nothing but the time changed: no incident, no re-derivation, no full
+            # render (a failing bucket only leaves work pending)
             quiet = not changed and not rederived and not self.publisher.last_full
             self.upload(quiet=quiet, context=context)
             self.ping_hub()  # after the upload: the hub's fetch must find the new documents
@@ -249,6 +226,65 @@ class Service:
             return report
         finally:
             self.lock.release()
+
+    def _polled_within_interval(self, now: datetime) -> bool:
+        """True when a poll started within the interval (less jitter), by any process."""
+        started = self.runtime.store.poll_started_at()
+        if started is not None and started > now + CLOCK_SLACK:
+            # stamped by a clock that was ahead (and has been corrected): never wait for it
+            log.warning(
+                "stored poll start %s is in the future (now %s): clock went back? polling",
+                started.isoformat(),
+                now.isoformat(),
+            )
+            return False
+        interval = timedelta(seconds=self.settings.poll_seconds * (1 - self.settings.poll_jitter))
+        return started is not None and now - started < interval
+
+    def _stamp_poll_start(self, now: datetime) -> None:
+        batch = Batch()
+        Store.stage_poll_started_at(batch, now)
+        self.runtime.store.commit(batch)
+
+    def _sources_backing_off(self, health: Health, now: datetime) -> frozenset[str]:
+        """The sources whose backoff or max-age has not passed (a wait longer than any the
+        backoff can set comes from a wrong clock: that source is read)."""
+        longest = self.settings.max_backoff_seconds + CLOCK_SLACK.total_seconds()
+        sources = self.runtime.sources
+        return frozenset(s.url for s in sources if not due(health.get(s.url), now, longest))
+
+    def _derive_again_if_rules_changed(self) -> bool:
+        """After an upgrade that changed the merge rules, derive every incident again from the
+        kept observations; True when that changed any."""
+        store = self.runtime.store
+        remerged = remerge_if_needed(store)
+        if remerged is None:
+            return False
+        if store.generation() > 0:
+            log.info(
+                "merge rules changed: derived incidents again incidents=%d changed=%d "
+                "new=%d removed=%d",
+                remerged.incidents,
+                len(remerged.changed_keys),
+                len(remerged.new_keys),
+                len(remerged.removed_keys),
+            )
+        return bool(remerged.changed_keys or remerged.new_keys or remerged.removed_keys)
+
+    def _read_and_apply(self, now: datetime, skip: frozenset[str]) -> tuple[PollReport, float]:
+        """The poll itself (one transaction); with the seconds it took."""
+        began = self.clock()
+        report = self.runtime.poll(now, skip, clock=self.clock)
+        return report, (self.clock() - began).total_seconds()
+
+    def _record_health(
+        self, health: Health, report: PollReport, seconds: float, now: datetime
+    ) -> None:
+        store = self.runtime.store
+        batch = Batch()
+        Store.stage_health(batch, update_health(health, report, self.settings, now))
+        Store.stage_counters(batch, count_poll(store.counters(), report, seconds))
+        store.commit(batch)
 
     def _log(self, report: PollReport) -> None:
         for s in report.sources:

@@ -131,6 +131,41 @@ def plan_uploads(
 
 
 @dataclass(frozen=True, slots=True)
+class UploadRequest:
+    """One upload run, decided before anything is put (``Uploader.run`` applies it).
+
+    ``documents`` in ``Publisher.stored()`` order. ``verify``: compare with the bucket itself,
+    not with the records of the last upload. ``budget_seconds``: stop putting when spent (the
+    rest stays pending), so a slow bucket or a large first upload never holds the poll lock
+    for long. ``fresh`` names the documents that may wait (``plan_uploads``). ``signature``
+    (``Publisher.signature``) is kept with the status once the bucket holds what it
+    describes, for the next run to tell a quiet poll. ``header_known`` False: the
+    Cache-Control changed since the last run, so records that did not keep theirs are put.
+    """
+
+    documents: Mapping[str, Document]
+    now: datetime
+    serial: int = 0  # the publish serial the documents reflect
+    verify: bool = False
+    budget_seconds: float | None = None
+    fresh: Freshness | None = None
+    signature: str = ""
+    header_known: bool = True
+
+
+def reads_change_log(
+    status: PublishStatus | None, target: str, cache_control: str, verify: bool
+) -> tuple[bool, bool]:
+    """(only what changed since the last run need be read, the stored header is current).
+
+    The first run, a new target or Cache-Control, and ``toldfeed publish`` (``verify``) read
+    everything; "" is a status from before the header was kept."""
+    header_known = status is None or status.cache_control in ("", cache_control)
+    incremental = not verify and status is not None and status.target == target and header_known
+    return incremental, header_known
+
+
+@dataclass(frozen=True, slots=True)
 class UploadResult:
     """What one upload run did."""
 
@@ -167,28 +202,16 @@ class Uploader:
         bucket = Bucket(target, settings.publish_timeout_seconds, settings.publish_retries)
         return cls(store, bucket, int(settings.poll_seconds))
 
-    def run(
-        self,
-        documents: Mapping[str, Document],
-        now: datetime,
-        verify: bool = False,
-        serial: int = 0,
-        budget_seconds: float | None = None,
-        fresh: Freshness | None = None,
-        signature: str = "",
-        header_known: bool = True,
-    ) -> UploadResult:
-        """Put what differs from the last upload (``verify``: from the bucket itself).
+    def run(self, request: UploadRequest) -> UploadResult:
+        """Put what differs from the last upload (with ``verify``: from the bucket itself).
 
-        ``documents`` in ``Publisher.stored()`` order. Never raises PublishError: a failure
-        is in the result and in the stored status, and what was not put stays pending. With
-        ``budget_seconds`` the run stops putting when it is spent (the rest stays pending), so
-        a slow bucket or a large first upload never holds the poll lock for long. ``fresh``
-        names the documents that may wait (``plan_uploads``); they are kept for the next run.
-        ``signature`` (``Publisher.signature``) is kept with the status once the bucket holds
-        what it describes, for the next run to tell a quiet poll. ``header_known`` False: the
-        Cache-Control changed since the last run, so records that did not keep theirs are put.
+        Never raises PublishError: a failure is in the result and in the stored status, and
+        what was not put stays pending (and is kept for the next run, as are the documents
+        ``fresh`` lets wait).
         """
+        documents, now, verify = request.documents, request.now, request.verify
+        fresh, header_known = request.fresh, request.header_known
+        budget_seconds = request.budget_seconds
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
         target = str(self.bucket.target)
         sent = self.bucket.requests
@@ -227,12 +250,12 @@ class Uploader:
         left = tuple(w.path for w in plan.put[len(done) :])
         status = replace(
             self._status(target, now, len(done), len(left), error),
-            serial=serial,
+            serial=request.serial,
             pending_paths=left + tuple(w.path for w in plan.deferred),
             cache_control=self.cache_control,
         )
         if error is None and not left:
-            status = replace(status, signature=signature)
+            status = replace(status, signature=request.signature)
         Store.stage_publish_status(batch, status)
         self.store.commit(batch)
         result = UploadResult(

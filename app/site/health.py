@@ -1,25 +1,22 @@
-"""Source health: per-source success and failure history, backoff, and the blind state. Pure.
+"""Source health: per-source success and failure history, backoff, and what it all means
+now (``HealthState``, computed once per poll or request). Pure: no I/O, no clock, no words.
 
 A source that fails backs off exponentially (``poll_seconds`` doubled per consecutive failure,
 capped at ``max_backoff_seconds``), or for as long as the upstream's ``Retry-After`` asks;
 a source read successfully is next read no sooner than its ``Cache-Control: max-age``.
 toldfeed is *blind* when no source has been read for ``blind_after_seconds``: then the ``all``
-and ``current`` feeds carry one notice entry, dated when the blindness began.
+and ``current`` feeds carry one notice entry, dated when the blindness began. Pages show it
+(``app.render.health``), ``/healthz`` reports it (``app.web.routes``), both from one
+``HealthState``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from html import escape
 
 from app.config import Settings
-from app.model import Incident, Kind, Lang, Status
-from app.render.i18n import local_time, word
 from app.store.records import READ, Counters, Health, Outcome, PollReport, SourceHealth
-from app.store.rendered import PageContext
-
-NOTICE_KEY = "toldfeed:upstream-unreadable"
 
 
 def update_health(
@@ -126,78 +123,65 @@ def blindness(health: Health, settings: Settings, now: datetime) -> Blindness | 
     return Blindness(since=since, reason=latest.last_error or "unknown error")
 
 
-def page_context(
-    health: Health, settings: Settings, now: datetime, upstream_url: str
-) -> tuple[PageContext, Incident | None]:
-    """The index/embed context and, when blind, the notice entry of the all/current feeds."""
+@dataclass(frozen=True, slots=True)
+class FailingSource:
+    """A source that fails while others are read."""
+
+    url: str
+    since: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HealthState:
+    """What the sources' health means at ``checked_at``: computed once, shown by the pages
+    (``app.render.health``) and reported by ``/healthz``."""
+
+    checked_at: datetime
+    refreshed_at: datetime | None  # the newest successful read of any source
+    last_success_at: datetime | None  # the same, leaving out times a wrong clock stamped
+    clock_suspect_at: datetime | None  # a success stamped in the future, if any
+    fresh: bool  # a source was read within ``stale_after_seconds``
+    unreadable_since: datetime | None  # every source fails: the first failed read since
+    unreadable_reason: str
+    blind: Blindness | None
+    failing: tuple[FailingSource, ...]  # sources failing while others are read
+    unknown_systems: tuple[str, ...]
+
+
+def assess_health(health: Health, settings: Settings, now: datetime) -> HealthState:
+    """What ``health`` means at ``now``."""
     successes = [t for r in health.values() if (t := r.last_success_at)]
-    refreshed = max(successes) if successes else None
+    # a success stamped in the future was stamped by a wrong clock: it proves nothing now
+    suspect = [t for t in successes if t > now + CLOCK_SLACK]
+    trusted = [t for t in successes if t <= now + CLOCK_SLACK]
+    last_success = max(trusted) if trusted else None
+    stale_after = timedelta(seconds=settings.stale_after_seconds)
     blind = blindness(health, settings, now)
-    unreadable_now = bool(health) and len(_failing(health)) == len(health)
-    notices: dict[Lang, str] = {}
-    notice: Incident | None = None
-    if unreadable_now:
-        # the first failed read after the last good one, before and after blindness alike (the
-        # time a reader sees never moves back)
-        first = min((t for r in health.values() if (t := r.failing_since)), default=now)
+    failing = _failing(health)
+    unreadable = bool(health) and len(failing) == len(health)
+    since: datetime | None = None
+    reason = ""
+    if unreadable:
+        # the first failed read after the last good one, before and after blindness alike
+        # (the time a reader sees never moves back)
+        since = min((t for r in health.values() if (t := r.failing_since)), default=now)
         reason = blind.reason if blind else (next(iter(health.values())).last_error or "")
-        notices = {
-            lang: word(lang, "blind", since=local_time(first, lang), reason=reason) for lang in Lang
-        }
-    notes: dict[Lang, str] = {}
-    if not unreadable_now and (
-        failing := {u: r for u, r in health.items() if r.last_outcome == Outcome.FAILED}
-    ):
-        # some sources fail, others are read: say which, in words (index page only)
-        for lang in Lang:
-            notes[lang] = " ".join(
-                word(
-                    lang,
-                    "source_failing",
-                    url=url,
-                    since=local_time(r.failing_since or now, lang),
-                    reason=r.last_error or "",
-                )
-                for url, r in sorted(failing.items())
-            )
-    if blind is not None:
-        notice = Incident(
-            key=NOTICE_KEY,
-            refs=(),
-            oids=(),
-            oid=0,
-            links={lang.value: upstream_url for lang in Lang},
-            title={lang.value: word(lang, "blind_title") for lang in Lang},
-            message_html={
-                lang.value: "<p>"
-                + escape(
-                    word(
-                        lang,
-                        "blind_body",
-                        since=local_time(blind.since, lang),
-                        reason=blind.reason,
-                        url=upstream_url,
-                    )
-                )
-                + "</p>"
-                for lang in Lang
-            },
-            message_text={
-                lang.value: word(
-                    lang,
-                    "blind_body",
-                    since=local_time(blind.since, lang),
-                    reason=blind.reason,
-                    url=upstream_url,
-                )
-                for lang in Lang
-            },
-            systems=(),
-            unknown_systems=(),
-            status=Status.CURRENT,
-            kind=Kind.DISRUPTION,
-            published_at=blind.since,
-            updated_at=blind.since,
-            upstream_updated_at=blind.since,
-        )
-    return PageContext(settings.base_url.rstrip("/"), refreshed, notices, notes), notice
+    return HealthState(
+        checked_at=now,
+        refreshed_at=max(successes) if successes else None,
+        last_success_at=last_success,
+        clock_suspect_at=max(suspect) if suspect else None,
+        fresh=last_success is not None and now - last_success <= stale_after,
+        unreadable_since=since,
+        unreadable_reason=reason,
+        blind=blind,
+        failing=()
+        if unreadable
+        else tuple(
+            FailingSource(url, r.failing_since or now, r.last_error or "")
+            for url, r in sorted(health.items())
+            if r.last_outcome == Outcome.FAILED
+        ),
+        unknown_systems=tuple(sorted({n for r in health.values() for n in r.unknown_systems})),
+    )

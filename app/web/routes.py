@@ -3,13 +3,13 @@ Documents are served by ``app.web.hotpath`` in front of it; ``app.web.app`` wire
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeAlias
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
 from app.notify.outbox import health_section
-from app.site.health import CLOCK_SLACK, blindness
+from app.site.health import assess_health
 from app.store import Store
 from app.store.records_codec import poll_report_to_dict
 
@@ -30,25 +30,17 @@ def health_report(state: Any, now: datetime) -> tuple[dict[str, Any], int]:
     settings = state.settings
     store: Store = state.store
     health = store.health()
-    successes = [t for r in health.values() if (t := r.last_success_at)]
-    # a success stamped in the future was stamped by a wrong clock: it proves nothing now
-    suspect = [t for t in successes if t > now + CLOCK_SLACK]
-    trusted = [t for t in successes if t <= now + CLOCK_SLACK]
-    last_success = max(trusted) if trusted else None
-    stale_after = timedelta(seconds=settings.stale_after_seconds)
-    fresh = last_success is not None and now - last_success <= stale_after
-    blind = blindness(health, settings, now)
-    unknown = sorted({n for r in health.values() for n in r.unknown_systems})
+    health_state = assess_health(health, settings, now)
     last_poll = store.last_poll()
     doc = {
-        "status": "ok" if fresh else "stale",
+        "status": "ok" if health_state.fresh else "stale",
         "checked_at": now.isoformat(),
-        "last_success_at": _iso(last_success),
-        "clock_suspect": _iso(max(suspect)) if suspect else None,
+        "last_success_at": _iso(health_state.last_success_at),
+        "clock_suspect": _iso(health_state.clock_suspect_at),
         "stale_after_seconds": settings.stale_after_seconds,
-        "blind_since": _iso(blind.since if blind else None),
+        "blind_since": _iso(health_state.blind.since if health_state.blind else None),
         "incidents_stored": store.incident_count(),
-        "unknown_systems": unknown,
+        "unknown_systems": list(health_state.unknown_systems),
         "sources": {
             url: {
                 "kind": r.kind,
@@ -67,7 +59,7 @@ def health_report(state: Any, now: datetime) -> tuple[dict[str, Any], int]:
         "notify": health_section(store, state.runtime.targets),
         "publish": _publish_report(settings, store),
     }
-    return doc, 200 if fresh else 503
+    return doc, 200 if health_state.fresh else 503
 
 
 def _iso(value: datetime | None) -> str | None:
