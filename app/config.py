@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.errors import ConfigError
-from app.model import Lang
+from app.model import Lang, SourceKind
 
 VERSION = "0.1.0"
 _REPO_FEEDS = Path(__file__).resolve().parent.parent / "feeds"
@@ -24,11 +24,14 @@ def _default_data_file(name: str) -> Path:
     return local if local.exists() or not (_REPO_FEEDS / name).exists() else _REPO_FEEDS / name
 
 
+POLLED_KINDS = (SourceKind.PAGE, SourceKind.RSS)  # what a sources file may name
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     """One upstream document polled directly (a list page or the RSS feed)."""
 
-    kind: str
+    kind: SourceKind  # RSS or PAGE
     url: str
     lang: Lang
 
@@ -203,13 +206,14 @@ def load_sources(path: Path) -> tuple[Source, ...]:
     sources: list[Source] = []
     for i, entry in enumerate(data.get("source", []), start=1):
         kind, url, lang = entry.get("kind"), entry.get("url"), entry.get("lang", "da")
-        if kind not in {"page", "rss"}:
-            raise ConfigError(f"{path}: source #{i}: kind must be 'page' or 'rss', not {kind!r}")
+        if kind not in POLLED_KINDS:
+            words = " or ".join(f"'{k}'" for k in POLLED_KINDS)
+            raise ConfigError(f"{path}: source #{i}: kind must be {words}, not {kind!r}")
         if not isinstance(url, str) or urlsplit(url).scheme not in {"http", "https"}:
             raise ConfigError(f"{path}: source #{i}: url must be an http(s) URL")
         if lang not in {"en", "da"}:
             raise ConfigError(f"{path}: source #{i}: lang must be 'en' or 'da', not {lang!r}")
-        sources.append(Source(kind=kind, url=url, lang=Lang(lang)))
+        sources.append(Source(kind=SourceKind(kind), url=url, lang=Lang(lang)))
     if not sources:
         raise ConfigError(f"{path}: no [[source]] entries")
     return tuple(sources)

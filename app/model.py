@@ -27,11 +27,18 @@ class Kind(StrEnum):
 
 
 class SourceKind(StrEnum):
-    """Where an observation came from; also the order of trust for equal timestamps."""
+    """The one vocabulary of upstream documents: the RSS feed, a list page (in any of its
+    forms), a message's detail page. The sources file names the first two (``kind = "page"``);
+    an observation says which one it was read from."""
 
     RSS = "rss"
-    LIST = "list"
+    PAGE = "page"
     DETAIL = "detail"
+
+    @classmethod
+    def _missing_(cls, value: object) -> SourceKind | None:
+        # observations stored before the vocabulary was one said "list" for a list page
+        return cls.PAGE if value == "list" else None
 
 
 class Lang(StrEnum):

@@ -23,7 +23,7 @@ from functools import cached_property
 from app.errors import StoreError
 from app.ingest import PollReport
 from app.ingest.remerge import remerge_if_needed
-from app.model import Incident
+from app.model import Incident, SourceKind
 from app.notify.delivery import Deliverer
 from app.notify.websub import ping_hub
 from app.publish.publisher import Publisher
@@ -63,7 +63,7 @@ class Service:
 
     def upstream_url(self) -> str:
         """The official page readers are pointed to when toldfeed is blind."""
-        pages = [s for s in self.runtime.sources if s.kind == "page"]
+        pages = [s for s in self.runtime.sources if s.kind is SourceKind.PAGE]
         return (pages or list(self.runtime.sources))[0].url
 
     def page_context(self) -> tuple[PageContext, Incident | None]:

@@ -49,7 +49,7 @@ def fill_archive(directory: Path, count: int) -> None:
         obs = Observation(
             oid=oid,
             lang=Lang.EN,
-            source_kind=SourceKind.LIST,
+            source_kind=SourceKind.PAGE,
             observed_at=at,
             link=f"https://info.skat.dk/data.aspx?lang=us&oid={oid}&x=read",
             title=f"Archived window {n}",

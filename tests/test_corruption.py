@@ -110,7 +110,7 @@ def _reading(text: str, minutes: int) -> Observation:
     return Observation(
         oid=7,
         lang=Lang.DA,
-        source_kind=SourceKind.LIST,
+        source_kind=SourceKind.PAGE,
         observed_at=T0 + timedelta(minutes=minutes),
         title="Servicevindue lørdag",
         ref="WO0000000000007",

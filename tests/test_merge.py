@@ -101,7 +101,7 @@ def _obs(**kw) -> Observation:
     base = dict(
         oid=1,
         lang=Lang.EN,
-        source_kind=SourceKind.LIST,
+        source_kind=SourceKind.PAGE,
         observed_at=T0,
         title="t",
         created_at=T0,

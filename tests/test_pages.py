@@ -362,7 +362,7 @@ def synthetic(n: int, systems: tuple[str, ...] = ("ics",)) -> tuple[Observation,
     obs = Observation(
         oid=oid,
         lang=Lang.EN,
-        source_kind=SourceKind.LIST,
+        source_kind=SourceKind.PAGE,
         observed_at=at,
         link=f"https://info.skat.dk/data.aspx?lang=us&oid={oid}&x=read",
         title=f"Archived disruption {n}",

@@ -216,3 +216,16 @@ def test_a_batch_applies_a_key_s_last_operation() -> None:
     batch.put_bytes("docgz:incidents/y.html", b"page")  # written after it was deleted: kept
     assert "docgz:incidents/y.html" not in batch.deleted
     assert batch.raw["docgz:incidents/y.html"] == b"page"
+
+
+def test_one_source_kind_vocabulary_reads_what_was_stored_before_it() -> None:
+    """Observations stored before the vocabulary was one said "list" for a list page; the
+    sources file says "page"; both are ``SourceKind.PAGE``, and each kind has its reader."""
+    from app.ingest.readers import READERS
+    from app.model import SourceKind
+
+    assert SourceKind("list") is SourceKind.PAGE is SourceKind("page")
+    assert set(READERS) == set(SourceKind)
+    assert READERS[SourceKind.RSS].truncated(b"<rss><channel></channel>") is not None
+    assert READERS[SourceKind.RSS].truncated(b"<rss></rss>\n") is None
+    assert READERS[SourceKind.PAGE].truncated(b"<html><body>x</body></html>\n<!-- -->") is None

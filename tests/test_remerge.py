@@ -25,7 +25,7 @@ def _obs(oid: int, **kw: object) -> Observation:
         oid=oid,
         ref="INC000000000009",
         lang=Lang.EN,
-        source_kind=SourceKind.LIST,
+        source_kind=SourceKind.PAGE,
         observed_at=T0 + timedelta(days=9),
         title=f"message {oid}",
         created_at=T0,

@@ -21,7 +21,7 @@ from app.ingest.neighbourhood import load_neighbourhood
 from app.ingest.plan import plan_details
 from app.ingest.readers import DetailRead, Reader, SourceRead
 from app.ingest.rules import merge_digest
-from app.model import Observation
+from app.model import Observation, SourceKind
 from app.notify.outbox import queue_notifications
 from app.notify.targets import Target
 from app.store import Batch, Store
@@ -110,12 +110,12 @@ def read_sources(
     candidates = [
         url
         for s, r in zip(sources, reads, strict=True)
-        if s.kind == "page"
+        if s.kind is SourceKind.PAGE
         for url in r.state.feed_links
     ]
     for i, (source, read) in enumerate(zip(sources, reads, strict=True)):
         if (
-            source.kind == "rss"
+            source.kind is SourceKind.RSS
             and read.report.outcome == Outcome.FAILED
             and source.url not in skip
         ):

@@ -13,34 +13,74 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Protocol
 
 from app.catalogue import Catalogue
 from app.config import Source
 from app.errors import FetchError
 from app.fetch import Fetcher
 from app.http_records import Response, Validators
-from app.model import Lang
+from app.model import Lang, SourceKind
 from app.store.records import HttpState, Outcome, SourceReport, SourceState
 from app.upstream.detail import parse_detail_page
+from app.upstream.links import Origin
 from app.upstream.listpage import parse_list_page
 from app.upstream.result import DetailLink, ParseResult
 from app.upstream.rss import parse_rss
 
 log = logging.getLogger("toldfeed.ingest")
 
-_PARSERS = {"rss": parse_rss, "page": parse_list_page, "detail": parse_detail_page}
+
+@dataclass(frozen=True, slots=True)
+class KindReader:
+    """How one kind of upstream document is read: its parser, and the endings that tell a
+    whole document from one cut off in transit."""
+
+    parse: Parser
+    endings: tuple[bytes, ...]  # one of them ends a whole document (lower case)
+    cut_off: str  # what a document without one is said to be
+    last: bool = True  # the ending must be last (a feed); else near the end (a page's footer)
+
+    def truncated(self, body: bytes) -> str | None:
+        """Why ``body`` looks cut off, or None."""
+        tail = body[-4096:].rstrip().lower()
+        whole = tail.endswith(self.endings) if self.last else any(e in tail for e in self.endings)
+        return None if whole else self.cut_off
 
 
-def truncated(kind: str, body: bytes) -> str | None:
-    """Why a document of ``kind`` (rss, page, detail) looks cut off, or None."""
-    tail = body[-4096:].rstrip().lower()
-    if kind == "rss":
-        return (
-            None
-            if tail.endswith((b"</rss>", b"</feed>", b"</rdf:rdf>"))
-            else "not a complete feed (no closing </rss> or </feed>)"
-        )
-    return None if b"</html>" in tail or b"</body>" in tail else "truncated page (no </html>)"
+class Parser(Protocol):
+    """An upstream parser (``app.upstream``): bytes and headers in, a ``ParseResult`` out."""
+
+    def __call__(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        url: str,
+        lang: Lang,
+        catalogue: Catalogue,
+        observed_at: datetime,
+        origins: frozenset[Origin] | None = None,
+    ) -> ParseResult: ...
+
+
+_PAGE_ENDINGS = (b"</html>", b"</body>")
+_PAGE_CUT = "truncated page (no </html>)"
+# the table of readers: a new kind of upstream document is one row (and its parser)
+READERS: dict[SourceKind, KindReader] = {
+    SourceKind.RSS: KindReader(
+        parse_rss,
+        (b"</rss>", b"</feed>", b"</rdf:rdf>"),
+        "not a complete feed (no closing </rss> or </feed>)",
+    ),
+    SourceKind.PAGE: KindReader(parse_list_page, _PAGE_ENDINGS, _PAGE_CUT, last=False),
+    SourceKind.DETAIL: KindReader(parse_detail_page, _PAGE_ENDINGS, _PAGE_CUT, last=False),
+}
+
+
+def truncated(kind: SourceKind, body: bytes) -> str | None:
+    """Why a document of ``kind`` looks cut off, or None."""
+    return READERS[kind].truncated(body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +143,8 @@ class Reader:
             last_updated_at=last_updated_at if parsed else (old.last_updated_at if old else None),
         )
 
-    def _parse(self, kind: str, response: Response, lang: Lang) -> ParseResult:
-        return _PARSERS[kind](
+    def _parse(self, kind: SourceKind, response: Response, lang: Lang) -> ParseResult:
+        return READERS[kind].parse(
             response.body,
             response.headers,
             url=response.url,
@@ -122,7 +162,7 @@ class Reader:
             return SourceRead(replace(report, outcome=Outcome.SKIPPED), state)
         if time.monotonic() > self.deadline:
             return SourceRead(replace(report, error="poll time budget exhausted"), state)
-        url = (state.discovered or source.url) if source.kind == "rss" else source.url
+        url = (state.discovered or source.url) if source.kind is SourceKind.RSS else source.url
         try:
             response = self._get(url)
         except FetchError as e:
@@ -165,15 +205,15 @@ class Reader:
             except FetchError:
                 continue
             report = SourceReport(
-                url=source.url, kind="rss", via=candidate, max_age=response.max_age
+                url=source.url, kind=SourceKind.RSS, via=candidate, max_age=response.max_age
             )
             http = {candidate: self._seen(candidate, response)}
             if response.not_modified:
                 report = replace(report, outcome=Outcome.NOT_MODIFIED, entries=state.entries)
                 return SourceRead(report, state, http=http)
-            if truncated("rss", response.body) is not None:
+            if truncated(SourceKind.RSS, response.body) is not None:
                 continue
-            result = self._parse("rss", response, source.lang)
+            result = self._parse(SourceKind.RSS, response, source.lang)
             if not result.observations:
                 continue
             log.info("feed autodiscovered: %s (configured %s failed)", candidate, source.url)
@@ -197,9 +237,9 @@ class Reader:
             return DetailRead(link, error=e.reason)
         if response.not_modified:
             return DetailRead(link, http=self._seen(link.url, response))
-        if (cut := truncated("detail", response.body)) is not None:
+        if (cut := truncated(SourceKind.DETAIL, response.body)) is not None:
             return DetailRead(link, error=cut)
-        result = self._parse("detail", response, link.lang)
+        result = self._parse(SourceKind.DETAIL, response, link.lang)
         if not result.observations:
             return DetailRead(link, result=result)  # validators not kept: read it again
         first = result.observations[0]

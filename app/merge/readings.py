@@ -16,7 +16,7 @@ from typing import TypeAlias
 from app.model import Lang, Observation, SourceKind
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-SOURCE_PRIORITY = {SourceKind.RSS: 0, SourceKind.LIST: 1, SourceKind.DETAIL: 2}
+SOURCE_PRIORITY = {SourceKind.RSS: 0, SourceKind.PAGE: 1, SourceKind.DETAIL: 2}
 # the sort key of a reading: later upstream time, current, later observed, stronger source, text
 RankKey: TypeAlias = tuple[datetime, bool, datetime, int, str, str]
 Ranking: TypeAlias = Callable[[Observation], RankKey]

@@ -25,7 +25,7 @@ def _poll_additions(observations: Sequence[Observation]) -> list[Update]:
     """
     texts: dict[tuple[int, Lang], dict[str, datetime]] = {}
     for obs in observations:
-        if obs.source_kind is SourceKind.LIST and obs.message_text and obs.last_updated_at:
+        if obs.source_kind is SourceKind.PAGE and obs.message_text and obs.last_updated_at:
             versions = texts.setdefault((obs.oid, obs.lang), {})
             at = versions.get(obs.message_text)
             versions[obs.message_text] = min(at, obs.last_updated_at) if at else obs.last_updated_at

@@ -225,7 +225,7 @@ def _observation(
     return Observation(
         oid=oid,
         lang=lang,
-        source_kind=SourceKind.LIST,
+        source_kind=SourceKind.PAGE,
         observed_at=observed_at,
         link=link,
         title=text("title"),
