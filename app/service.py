@@ -77,7 +77,8 @@ class Service:
         """Render and store documents with ``context`` (default: the current health's)."""
         ctx, notice = context or self.page_context()
         self.last_published = self.publisher.publish(ctx, notice, changed)
-        self.deliverer.wake()  # a poll may have queued notifications
+        if self.runtime.targets:  # else there is no deliverer to wake (none is built)
+            self.deliverer.wake()  # a poll may have queued notifications
         return self.last_published
 
     @cached_property
@@ -89,7 +90,7 @@ class Service:
             runtime.store,
             runtime.catalogue,
             runtime.targets,
-            runtime.poster,
+            lambda: runtime.poster,
             PollLock(self.settings.data_dir / "notify.lock"),
             clock=self.clock,
             urls=runtime.urls,
@@ -101,8 +102,9 @@ class Service:
         urls = [self.publisher.urls.url(d) for d in self.publisher.changed if isinstance(d, Feed)]
         if not hub or not urls or self.settings.demo:  # the demo's feeds are sample data
             return
-        poster = self.deliverer.poster
-        answer = ping_hub(poster, hub, urls, min(5.0, self.settings.notify_timeout_seconds))
+        answer = ping_hub(
+            self.runtime.poster, hub, urls, min(5.0, self.settings.notify_timeout_seconds)
+        )
         if answer.ok:
             log.info("websub ping hub=%s feeds=%d answer=%s", hub, len(urls), answer.said)
         else:

@@ -39,7 +39,7 @@ from app.config import Settings
 from app.errors import ConfigError
 from app.notify import webhook
 from app.notify.outbox import queue_notifications
-from app.notify.targets import Channel, load_targets
+from app.notify.targets import ChannelKind, load_targets
 from app.runtime import Runtime
 from app.service import Service
 from app.store import Batch, Store
@@ -200,7 +200,7 @@ def test_the_sample_targets_file_loads(make_settings) -> None:
     )
     with Runtime.open(settings) as runtime:
         targets = {t.name: t for t in runtime.targets}
-    assert [t.kind for t in targets.values()] == list(Channel)
+    assert [t.kind for t in targets.values()] == list(ChannelKind)
     desk = targets["customs-desk"]
     assert desk.lang == "da" and desk.to == ("customs-desk@example.com",)
     assert desk.smtp is not None and (desk.smtp.host, desk.smtp.port) == ("mail.example.com", 587)

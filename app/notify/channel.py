@@ -1,14 +1,24 @@
-"""What one send to a target answered, and the HTTP POST shared by teams, slack and webhook."""
+"""A channel: one way of telling a target (``Channel``, the protocol every channel class
+satisfies), what it is given (``Outgoing``) and what it answers (``Answer``), and the HTTP POST
+shared by teams, slack and webhook.
+
+A new channel is one class with ``kind``, ``pace_seconds`` and ``send``, one row in
+``app.notify.registry`` and one word in ``ChannelKind``.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
 
 from app.errors import FetchError
 from app.fetch import Poster
+from app.notify.message import Message
+from app.notify.targets import ChannelKind, Target
+from app.store.records import Notification
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +28,37 @@ class Answer:
     ok: bool
     said: str
     retry_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One attempt to tell one target about one change: the change (``note``), in the target's
+    words (``message``), at ``now``, within ``timeout`` seconds."""
+
+    target: Target
+    note: Notification
+    message: Message
+    now: datetime
+    timeout: float
+
+
+class Channel(Protocol):
+    """One way of telling a target. ``send`` records nothing and never raises: what the
+    target answered (or why nothing was sent) is the ``Answer``."""
+
+    kind: ClassVar[ChannelKind]
+    pace_seconds: ClassVar[float]  # at least this long between two sends to one target
+
+    def send(self, out: Outgoing) -> Answer:
+        """Tell ``out.target`` about ``out.note`` once."""
+        ...
+
+
+class HttpChannel:
+    """A channel that POSTs JSON with the process's notification client."""
+
+    def __init__(self, poster: Poster) -> None:
+        self.poster = poster
 
 
 def post_json(

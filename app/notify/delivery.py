@@ -25,10 +25,10 @@ from datetime import UTC, datetime, timedelta
 from app.catalogue import Catalogue
 from app.config import Settings
 from app.fetch import Poster
-from app.notify import mail, slack, teams, webhook
-from app.notify.channel import Answer
+from app.notify.channel import Answer, Channel, Outgoing
 from app.notify.message import compose
 from app.notify.outbox import pending_numbers
+from app.notify.registry import CHANNELS
 from app.notify.retry import (
     DELIVERED,
     FAILED,
@@ -38,7 +38,7 @@ from app.notify.retry import (
     Lock,
     retry_wait,
 )
-from app.notify.targets import Channel, Target
+from app.notify.targets import ChannelKind, Target
 from app.site.documents import IncidentPage
 from app.site.urls import Urls
 from app.store import Batch, Store
@@ -56,22 +56,22 @@ class Deliverer:
         store: Store,
         catalogue: Catalogue,
         targets: Sequence[Target],
-        poster: Poster,
+        poster: Callable[[], Poster],
         lock: Lock,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        slack_interval: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         urls: Urls,
     ) -> None:
+        """``poster`` makes the notification client, asked only when something is sent."""
         self.settings = settings
         self.store = store
         self.catalogue = catalogue
         self.targets = {t.name: t for t in targets}
-        self.poster = poster
+        self._poster = poster
+        self._channels: dict[ChannelKind, Channel] = {}
         self.lock = lock
         self.clock = clock
-        self.slack_interval = slack_interval
         self.sleep = sleep
         self._sent_at: dict[str, float] = {}  # target → monotonic time of its last attempt
         self._wake = threading.Event()
@@ -87,16 +87,16 @@ class Deliverer:
         """
         page = page or self.urls.url(IncidentPage(target.lang, note.incident.key))
         message = compose(note, self.catalogue, target.lang, page)
-        now = self.clock()
-        match target.kind:
-            case Channel.TEAMS:
-                return teams.send(target, message, self.poster, timeout)
-            case Channel.SLACK:
-                return slack.send(target, message, self.poster, timeout)
-            case Channel.WEBHOOK:
-                return webhook.send(target, note, self.poster, timeout, now)
-            case Channel.EMAIL:
-                return mail.send(target, note, message, timeout, now)
+        return self.channel(target.kind).send(
+            Outgoing(target, note, message, self.clock(), timeout)
+        )
+
+    def channel(self, kind: ChannelKind) -> Channel:
+        """The channel of ``kind``, built on first use."""
+        found = self._channels.get(kind)
+        if found is None:
+            found = self._channels[kind] = CHANNELS[kind](self._poster())
+        return found
 
     def wake(self) -> None:
         """Make the serving loop look at the outbox now (a poll just queued something)."""
@@ -199,22 +199,24 @@ class Deliverer:
         return self._failed(state, n, failed, answer, now), FAILED
 
     def _pace(self, state: OutboxState, target: Target, deadline: float) -> bool:
-        """Keep Slack at one message a second per target; False when the budget is too short.
+        """Keep the channel's pace per target (Slack: one message a second); False when the
+        budget is too short.
 
         The last attempt is known from this process (monotonic) and from the stored figures
         (another process, a ``toldfeed poll`` after ``serve``, delivered a moment before).
         """
-        if target.kind is not Channel.SLACK:
+        pace = self.channel(target.kind).pace_seconds
+        if pace <= 0:
             return True
         waits = [0.0]
         if target.name in self._sent_at:
-            waits.append(self._sent_at[target.name] + self.slack_interval - time.monotonic())
+            waits.append(self._sent_at[target.name] + pace - time.monotonic())
         stats = state.targets.get(target.name)
         times = [t for t in (stats.last_success_at, stats.last_failure_at) if t] if stats else []
         if times:
             since = (self.clock() - max(times)).total_seconds()
-            if 0 <= since < self.slack_interval:
-                waits.append(self.slack_interval - since)
+            if 0 <= since < pace:
+                waits.append(pace - since)
         wait = max(waits)
         if wait <= 0:
             return True

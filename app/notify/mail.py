@@ -17,11 +17,12 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from html import escape
+from typing import ClassVar
 
-from app.notify.channel import Answer
+from app.notify.channel import Answer, Outgoing
 from app.notify.message import Message
 from app.notify.outbox import CREATED
-from app.notify.targets import Target
+from app.notify.targets import ChannelKind, Target
 from app.store.records import Notification
 
 
@@ -86,7 +87,21 @@ def build(target: Target, note: Notification, message: Message, now: datetime) -
     return msg
 
 
-def send(
+class Mail:
+    """E-mail through the target's SMTP server, one thread per incident."""
+
+    kind: ClassVar[ChannelKind] = ChannelKind.EMAIL
+    pace_seconds: ClassVar[float] = 0.0
+
+    def __init__(self, poster: object = None) -> None:
+        """Mail needs no HTTP client (``poster`` is accepted so every channel is built alike)."""
+
+    def send(self, out: Outgoing) -> Answer:
+        """Hand the e-mail to the target's SMTP server."""
+        return _send(out.target, out.note, out.message, out.timeout, out.now)
+
+
+def _send(
     target: Target, note: Notification, message: Message, timeout: float, now: datetime
 ) -> Answer:
     """Hand the e-mail to the target's SMTP server."""

@@ -1,17 +1,16 @@
 """Slack through an incoming webhook: ``text`` (notifications, screen readers) plus ``blocks``.
 
-Slack allows about one message a second per webhook; the deliverer spaces them
-(``Deliverer.slack_interval``) and honours the ``Retry-After`` of a 429.
+Slack allows about one message a second per webhook: the channel's ``pace_seconds``, which
+the deliverer keeps across processes; it honours the ``Retry-After`` of a 429 too.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from app.fetch import Poster
-from app.notify.channel import Answer, post_json
+from app.notify.channel import Answer, HttpChannel, Outgoing, post_json
 from app.notify.message import Message
-from app.notify.targets import Target
+from app.notify.targets import ChannelKind
 
 
 def escape(text: str) -> str:
@@ -60,6 +59,12 @@ def payload(message: Message) -> dict[str, Any]:
     return {"text": escape(text), "blocks": blocks}
 
 
-def send(target: Target, message: Message, poster: Poster, timeout: float) -> Answer:
-    """Post to the target's incoming-webhook URL (Slack answers 200 ``ok``)."""
-    return post_json(poster, target.url, payload(message), timeout)
+class Slack(HttpChannel):
+    """An incoming webhook; Slack asks for at most one message a second per webhook."""
+
+    kind: ClassVar[ChannelKind] = ChannelKind.SLACK
+    pace_seconds: ClassVar[float] = 1.0
+
+    def send(self, out: Outgoing) -> Answer:
+        """Post to the target's incoming-webhook URL (Slack answers 200 ``ok``)."""
+        return post_json(self.poster, out.target.url, payload(out.message), out.timeout)

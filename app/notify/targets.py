@@ -38,8 +38,9 @@ SECRET_BYTES = 24  # the shortest signing key accepted (Standard Webhooks: 24 to
 _FIELDS = {"name", "kind", "url", "systems", "statuses", "lang", "secret", "to", "smtp_url", "from"}
 
 
-class Channel(StrEnum):
-    """How a target is told."""
+class ChannelKind(StrEnum):
+    """How a target is told: the ``kind`` of a ``[[target]]`` (``app.notify.registry`` maps
+    each to its ``Channel``)."""
 
     TEAMS = "teams"
     SLACK = "slack"
@@ -64,7 +65,7 @@ class Target:
     """One notification target; empty ``systems``/``statuses`` filters let everything pass."""
 
     name: str
-    kind: Channel
+    kind: ChannelKind
     url: str = ""
     systems: frozenset[str] = frozenset()
     statuses: frozenset[Status] = frozenset()
@@ -143,7 +144,7 @@ def _target(path: Path, i: int, entry: Any, known: set[str], settings: Settings)
     if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
         raise fail("name", "required, one word")
     try:
-        kind = Channel(str(entry.get("kind")))
+        kind = ChannelKind(str(entry.get("kind")))
     except ValueError:
         raise fail(
             "kind", f"must be teams, slack, webhook or email, not {entry.get('kind')!r}"
@@ -164,7 +165,7 @@ def _target(path: Path, i: int, entry: Any, known: set[str], settings: Settings)
         statuses=frozenset(Status(s) for s in statuses),
         lang=Lang(lang),
     )
-    if kind is Channel.EMAIL:
+    if kind is ChannelKind.EMAIL:
         return _email(target, entry, fail, settings)
     url = entry.get("url")
     if not isinstance(url, str) or not _good_url(url):
@@ -173,7 +174,7 @@ def _target(path: Path, i: int, entry: Any, known: set[str], settings: Settings)
         if field in entry:
             raise fail(field, "only for kind = 'email'")
     secret = entry.get("secret", "")
-    if kind is Channel.WEBHOOK:
+    if kind is ChannelKind.WEBHOOK:
         if not isinstance(secret, str) or not _good_secret(secret):
             raise fail(
                 "secret",

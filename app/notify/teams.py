@@ -6,12 +6,11 @@ attachment of type ``application/vnd.microsoft.card.adaptive`` as a card. It ans
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from app.fetch import Poster
-from app.notify.channel import Answer, post_json
+from app.notify.channel import Answer, HttpChannel, Outgoing, post_json
 from app.notify.message import Message
-from app.notify.targets import Target
+from app.notify.targets import ChannelKind
 
 CARD = "application/vnd.microsoft.card.adaptive"
 
@@ -60,6 +59,12 @@ def payload(message: Message) -> dict[str, Any]:
     }
 
 
-def send(target: Target, message: Message, poster: Poster, timeout: float) -> Answer:
-    """Post the card to the target's Workflows URL."""
-    return post_json(poster, target.url, payload(message), timeout)
+class Teams(HttpChannel):
+    """A Workflows webhook (it answers 202)."""
+
+    kind: ClassVar[ChannelKind] = ChannelKind.TEAMS
+    pace_seconds: ClassVar[float] = 0.0
+
+    def send(self, out: Outgoing) -> Answer:
+        """Post the card to the target's URL."""
+        return post_json(self.poster, out.target.url, payload(out.message), out.timeout)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from standardwebhooks.webhooks import Webhook
 
 from app.fetch import Poster
-from app.notify.channel import Answer, post_body
-from app.notify.targets import Target
+from app.notify.channel import Answer, HttpChannel, Outgoing, post_body
+from app.notify.targets import ChannelKind, Target
 from app.store.codec import incident_to_dict
 from app.store.records import Notification
 
@@ -40,7 +40,18 @@ def signed(secret: str, msg_id: str, at: datetime, body: str) -> dict[str, str]:
     }
 
 
-def send(
+class SignedWebhook(HttpChannel):
+    """Any HTTP endpoint: the incident as JSON, signed per the Standard Webhooks spec."""
+
+    kind: ClassVar[ChannelKind] = ChannelKind.WEBHOOK
+    pace_seconds: ClassVar[float] = 0.0
+
+    def send(self, out: Outgoing) -> Answer:
+        """Post the signed event to the target's URL."""
+        return _send(out.target, out.note, self.poster, out.timeout, out.now)
+
+
+def _send(
     target: Target, note: Notification, poster: Poster, timeout: float, now: datetime
 ) -> Answer:
     """Post the signed event to the target's URL."""
