@@ -238,6 +238,15 @@ def test_detail_history_dates_each_update_by_the_version_that_added_it() -> None
         ("Transit (NCTS)", "transit"),
         ("NCTS (Transit)", "transit"),
         ("  dms   IMPORT ", "dms-import"),
+        # format characters (Unicode Cf) pasted from Word or a CMS are invisible: ignored
+        ("DMS Ex\u200bport", "dms-export"),  # zero-width space
+        ("Mani\u00adfest", "manifest"),  # soft hyphen
+        ("DMS\u2060 Import", "dms-import"),  # word joiner
+        ("Customs portal (DMS\u200d import)", "dms-import"),  # zero-width joiner
+        ("\ufeffEMCS", "emcs"),  # byte-order mark
+        ("DMS Transit\u200e (NCTS)\u200f", "dms-transit"),  # direction marks
+        ("\u202eICS2\u202c", "ics2"),  # a right-to-left override and its end
+        ("Im\u200cport", "import"),  # zero-width non-joiner, in a legacy name
     ],
 )
 def test_catalogue_aliases(name: str, slug: str) -> None:
@@ -247,5 +256,13 @@ def test_catalogue_aliases(name: str, slug: str) -> None:
 def test_unknown_system_goes_to_other_and_is_reported() -> None:
     assert CATALOGUE.resolve(["Manifest", "Brand New System"]) == (
         ("manifest", "other"),
+        ("Brand New System",),
+    )
+
+
+def test_an_unknown_name_is_reported_as_it_reads() -> None:
+    """Without the invisible characters that would make it look like a known name."""
+    assert CATALOGUE.resolve(["Brand\u200b New\u00ad System", "\u200b"]) == (
+        ("other",),
         ("Brand New System",),
     )

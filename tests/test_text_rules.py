@@ -1,4 +1,5 @@
-"""Fixture tables for the upstream's text rules: dates, references, update lines (SPEC 6-8)."""
+"""Fixture tables for the upstream's text rules: dates, references, update lines (SPEC 6-8),
+and the characters names may not differ by (format characters)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import pytest
 
 from app.model import Lang
 from app.upstream.dates import parse_local
-from app.upstream.text import added_lines, extract_updates, find_refs, match_update
+from app.upstream.plausible import implausible
+from app.upstream.text import (
+    added_lines,
+    drop_format,
+    extract_updates,
+    find_refs,
+    match_update,
+)
+from app.upstream.vocab import label_key, parse_status
 
 
 def u(text: str) -> datetime:
@@ -169,3 +178,48 @@ def test_references(lines: list[str], primary: str | None, every: tuple[str, ...
 )
 def test_added_lines(older: list[str], newer: list[str], added: list[str]) -> None:
     assert added_lines(older, newer) == added
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("DMS Ex\u200bport", "DMS Export"),  # zero-width space
+        ("Mani\u00adfest", "Manifest"),  # soft hyphen
+        ("DMS\u2060 Im\u200cport\u200d", "DMS Import"),  # word joiner, ZWNJ, ZWJ
+        ("\ufeffEMCS\u202e\u2066\u200f", "EMCS"),  # byte-order mark, bidi controls
+        ("lørdag – Æble", "lørdag – Æble"),  # letters and punctuation stay
+        ("plain ascii", "plain ascii"),
+    ],
+)
+def test_drop_format(text: str, expected: str) -> None:
+    assert drop_format(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "status"),
+    [
+        ("Clo\u00adsed", "closed", "closed"),
+        ("Afslut\u200btet", "afsluttet", "closed"),
+        ("\ufeffPlanlagt nedlukning", "planlagt nedlukning", "scheduled"),
+        ("Sta\u200ftus:", "status", "current"),
+    ],
+)
+def test_labels_and_status_words_ignore_format_characters(text: str, key: str, status: str) -> None:
+    assert label_key(text) == key
+    assert parse_status(text) == status
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        # format characters inside words are pasted text, not a lying charset's letters
+        ("DMS Ex\u200bport, DMS Im\u200bport, Mani\u200bfest, Tran\u200bsit", False),
+        ("Slow im\u202eport, ex\u202eport, mani\u202efest, tran\u202esit", False),
+        ("Ex\u2067port Im\u200fport Mani\u2060fest NC\u200dTS Tr\ufeffansit", False),
+        # what a lying charset does still is refused
+        ("lřrdag, sřndag, nřdprocedure", True),
+        ("l\u202eřrdag, s\u200břndag, nřdprocedure, kř", True),
+    ],
+)
+def test_format_characters_do_not_make_text_implausible(text: str, refused: bool) -> None:
+    assert (implausible(text) is not None) == refused

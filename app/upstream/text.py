@@ -10,6 +10,7 @@ update, else its creation). Nothing ambiguous is guessed: such lines keep ``at=N
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -67,11 +68,23 @@ _DATETIME_LINE = re.compile(
 
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def strip_controls(text: str) -> str:
     """Remove control characters that no XML or HTML output may carry."""
     return _CONTROLS.sub("", text)
+
+
+def _drop_if_format(match: re.Match[str]) -> str:
+    return "" if unicodedata.category(match.group()) == "Cf" else match.group()
+
+
+def drop_format(text: str) -> str:
+    """``text`` without format characters (Unicode category Cf: zero-width spaces and joiners,
+    soft hyphens, direction marks, byte-order marks): invisible, they must not make two
+    spellings of one name differ."""
+    return text if text.isascii() else _NON_ASCII.sub(_drop_if_format, text)
 
 
 def normalize(text: str) -> str:
