@@ -61,6 +61,18 @@ def test_fixture(expect_file: Path) -> None:
             assert (
                 bad not in got.message_html and bad not in got.title and bad not in got.message_text
             )
+    # characters no field of any observation, reported name or link to follow may hold
+    everything = json.dumps(
+        [
+            [observation_to_dict(o) for o in result.observations],
+            result.unknown_systems,
+            [link.url for link in result.links],
+            result.feed_links,
+        ],
+        ensure_ascii=False,
+    )
+    for bad in expect.get("text_excludes", []):
+        assert bad not in everything, f"U+{ord(bad[0]):04X}"
 
 
 def _without_labels(html: str) -> str:

@@ -1,5 +1,6 @@
 """Fixture tables for the upstream's text rules: dates, references, update lines (SPEC 6-8),
-and the characters names may not differ by (format characters)."""
+and the characters text may not carry (controls, bidi controls) or names may not differ by
+(format characters)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from app.upstream.text import (
     extract_updates,
     find_refs,
     match_update,
+    normalize,
+    strip_controls,
 )
 from app.upstream.vocab import label_key, parse_status
 
@@ -178,6 +181,30 @@ def test_references(lines: list[str], primary: str | None, every: tuple[str, ...
 )
 def test_added_lines(older: list[str], newer: list[str], added: list[str]) -> None:
     assert added_lines(older, newer) == added
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # C0 and C1 controls (no XML output may carry them)
+        ("bell\x07 and\x01 nul\x00", "bell and nul"),
+        ("c1\x85\x9f", "c1"),
+        # bidi controls: overrides and embeddings, their end, isolates, marks
+        ("Slow im\u202eport responses", "Slow import responses"),  # RLO left open
+        ("\u202dDMS\u202c \u202aExport\u202c \u202bEMCS\u202c", "DMS Export EMCS"),
+        ("\u2066a\u2069 \u2067b\u2069 \u2068c\u2069", "a b c"),
+        ("mark\u200e mark\u200f mark\u061c", "mark mark mark"),
+        # other format characters are text, kept for display (a zero-width joiner builds emoji)
+        (
+            "Mani\u00adfest \u200b\U0001f469\u200d\U0001f4bb",
+            "Mani\u00adfest \u200b\U0001f469\u200d\U0001f4bb",
+        ),
+        ("Afsluttet lørdag – “kl. 18”", "Afsluttet lørdag – “kl. 18”"),
+    ],
+)
+def test_strip_controls(text: str, expected: str) -> None:
+    assert strip_controls(text) == expected
+    assert normalize(text) == " ".join(expected.split())
 
 
 @pytest.mark.parametrize(

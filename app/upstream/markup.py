@@ -139,8 +139,9 @@ def rich_text(*nodes: Node) -> tuple[str, list[str]]:
 
 
 def attr(node: Node, name: str) -> str:
-    """An attribute's value, '' when absent."""
-    return (node.attributes.get(name) or "").strip()
+    """An attribute's value ('' when absent), without the controls text may not carry (an
+    entity such as ``&#x202E;`` in an href decodes to one)."""
+    return strip_controls(node.attributes.get(name) or "").strip()
 
 
 def contains(node: Node, selector: str) -> bool:

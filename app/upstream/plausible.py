@@ -2,8 +2,9 @@
 gives letters neither language writes. ``open_document`` refuses a page this flags.
 
 Invisible format characters (Unicode category Cf: zero-width spaces, soft hyphens, bidi
-controls) are no such letters: text pasted from Word or a CMS carries them, and names are
-matched without them. Counted, three of them inside words refused a whole page.
+controls) are no such letters: text pasted from Word or a CMS carries them, names are
+matched without them and the bidi controls are stripped. Counted, three of them inside words
+refused a whole page.
 """
 
 from __future__ import annotations
