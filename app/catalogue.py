@@ -8,13 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import ConfigError
+from app.upstream.text import drop_format
 
 OTHER = "other"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 def _fold(name: str) -> str:
-    return " ".join(name.replace("\xa0", " ").split()).casefold().strip(" .,;")
+    """The key a name is matched by: case, spacing, end punctuation and format characters
+    (a zero-width space or soft hyphen pasted from Word or a CMS) ignored."""
+    return " ".join(drop_format(name).replace("\xa0", " ").split()).casefold().strip(" .,;")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +76,7 @@ class Catalogue:
         slugs: list[str] = []
         unknown: list[str] = []
         for raw in names:
-            name = " ".join(raw.split())
+            name = " ".join(drop_format(raw).split())  # reported as it reads
             if not name:
                 continue
             slug = self._index.get(_fold(name))

@@ -4,6 +4,7 @@ has its expectation beside it in ``X.expect.json``. A new case is new files, not
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from app.model import Lang
 from app.store.codec import observation_to_dict
 from app.upstream.detail import parse_detail_page
 from app.upstream.listpage import parse_list_page
+from app.upstream.result import ParseResult
 from app.upstream.rss import parse_rss
 from tests.conftest import FIXTURES, ROOT, SAMPLES
 
@@ -59,6 +61,57 @@ def test_fixture(expect_file: Path) -> None:
             assert (
                 bad not in got.message_html and bad not in got.title and bad not in got.message_text
             )
+    # characters no field of any observation, reported name or link to follow may hold
+    everything = json.dumps(
+        [
+            [observation_to_dict(o) for o in result.observations],
+            result.unknown_systems,
+            [link.url for link in result.links],
+            result.feed_links,
+        ],
+        ensure_ascii=False,
+    )
+    for bad in expect.get("text_excludes", []):
+        assert bad not in everything, f"U+{ord(bad[0]):04X}"
+
+
+def _without_labels(html: str) -> str:
+    """A bundled detail sample as the label-less public sample 2461022 is written: its
+    ``dt`` labels gone, each ``dd`` value a bare ``div``."""
+    html = re.sub(r"<dt>[^<]*</dt>\n?", "", html)
+    for labelled, bare in (("<dl ", "<div "), ("</dl>", "</div>"), ("<dd>", '<div class="value">')):
+        html = html.replace(labelled, bare)
+    return html.replace("</dd>", "</div>")
+
+
+@pytest.mark.parametrize(
+    "file", sorted((SAMPLES / "detail").glob("*.html")), ids=lambda p: p.name.removesuffix(".html")
+)
+def test_detail_sample_reads_the_same_without_its_labels(file: Path) -> None:
+    """The positional reader (SPEC 3, 5) agrees with the labelled one on every bundled sample:
+    same message, systems, dates and history, whatever chrome and history surround the
+    values (the public 2461022 sample published its navigation as the message)."""
+    oid, lang = file.name.split(".")[:2]
+    url = f"https://info.skat.dk/data.aspx?{'lang=us&' if lang == 'en' else ''}oid={oid}&x=read"
+
+    def parse(body: bytes) -> ParseResult:
+        return parse_detail_page(
+            body, {}, url=url, lang=Lang(lang), catalogue=CATALOGUE, observed_at=NOW
+        )
+
+    html = file.read_text(encoding="utf-8")
+    assert "<dt>" in html
+    labelled, bare = parse(html.encode()), parse(_without_labels(html).encode())
+    assert bare.observations == labelled.observations
+    assert bare.unknown_systems == labelled.unknown_systems == ()
+    assert any("read by position" in w for w in bare.warnings), bare.warnings
+
+
+def test_the_public_label_less_sample_is_the_bundled_one_without_its_labels() -> None:
+    """So the test above reads every sample the way 2461022 was published."""
+    public = (FIXTURES / "pages" / "detail-no-labels-site-chrome.html").read_text(encoding="utf-8")
+    bundled = (SAMPLES / "detail" / "2461022.en.v2.html").read_text(encoding="utf-8")
+    assert public.split("-->\n", 1)[1] == _without_labels(bundled)
 
 
 def test_template_page_counts_a_repeated_row_once() -> None:
@@ -197,6 +250,15 @@ def test_detail_history_dates_each_update_by_the_version_that_added_it() -> None
         ("Transit (NCTS)", "transit"),
         ("NCTS (Transit)", "transit"),
         ("  dms   IMPORT ", "dms-import"),
+        # format characters (Unicode Cf) pasted from Word or a CMS are invisible: ignored
+        ("DMS Ex\u200bport", "dms-export"),  # zero-width space
+        ("Mani\u00adfest", "manifest"),  # soft hyphen
+        ("DMS\u2060 Import", "dms-import"),  # word joiner
+        ("Customs portal (DMS\u200d import)", "dms-import"),  # zero-width joiner
+        ("\ufeffEMCS", "emcs"),  # byte-order mark
+        ("DMS Transit\u200e (NCTS)\u200f", "dms-transit"),  # direction marks
+        ("\u202eICS2\u202c", "ics2"),  # a right-to-left override and its end
+        ("Im\u200cport", "import"),  # zero-width non-joiner, in a legacy name
     ],
 )
 def test_catalogue_aliases(name: str, slug: str) -> None:
@@ -206,5 +268,13 @@ def test_catalogue_aliases(name: str, slug: str) -> None:
 def test_unknown_system_goes_to_other_and_is_reported() -> None:
     assert CATALOGUE.resolve(["Manifest", "Brand New System"]) == (
         ("manifest", "other"),
+        ("Brand New System",),
+    )
+
+
+def test_an_unknown_name_is_reported_as_it_reads() -> None:
+    """Without the invisible characters that would make it look like a known name."""
+    assert CATALOGUE.resolve(["Brand\u200b New\u00ad System", "\u200b"]) == (
+        ("other",),
         ("Brand New System",),
     )

@@ -1,4 +1,6 @@
-"""Fixture tables for the upstream's text rules: dates, references, update lines (SPEC 6-8)."""
+"""Fixture tables for the upstream's text rules: dates, references, update lines (SPEC 6-8),
+and the characters text may not carry (controls, bidi controls) or names may not differ by
+(format characters)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,17 @@ import pytest
 
 from app.model import Lang
 from app.upstream.dates import parse_local
-from app.upstream.text import added_lines, extract_updates, find_refs, match_update
+from app.upstream.plausible import implausible
+from app.upstream.text import (
+    added_lines,
+    drop_format,
+    extract_updates,
+    find_refs,
+    match_update,
+    normalize,
+    strip_controls,
+)
+from app.upstream.vocab import label_key, parse_status
 
 
 def u(text: str) -> datetime:
@@ -169,3 +181,72 @@ def test_references(lines: list[str], primary: str | None, every: tuple[str, ...
 )
 def test_added_lines(older: list[str], newer: list[str], added: list[str]) -> None:
     assert added_lines(older, newer) == added
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # C0 and C1 controls (no XML output may carry them)
+        ("bell\x07 and\x01 nul\x00", "bell and nul"),
+        ("c1\x85\x9f", "c1"),
+        # bidi controls: overrides and embeddings, their end, isolates, marks
+        ("Slow im\u202eport responses", "Slow import responses"),  # RLO left open
+        ("\u202dDMS\u202c \u202aExport\u202c \u202bEMCS\u202c", "DMS Export EMCS"),
+        ("\u2066a\u2069 \u2067b\u2069 \u2068c\u2069", "a b c"),
+        ("mark\u200e mark\u200f mark\u061c", "mark mark mark"),
+        # other format characters are text, kept for display (a zero-width joiner builds emoji)
+        (
+            "Mani\u00adfest \u200b\U0001f469\u200d\U0001f4bb",
+            "Mani\u00adfest \u200b\U0001f469\u200d\U0001f4bb",
+        ),
+        ("Afsluttet lørdag – “kl. 18”", "Afsluttet lørdag – “kl. 18”"),
+    ],
+)
+def test_strip_controls(text: str, expected: str) -> None:
+    assert strip_controls(text) == expected
+    assert normalize(text) == " ".join(expected.split())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("DMS Ex\u200bport", "DMS Export"),  # zero-width space
+        ("Mani\u00adfest", "Manifest"),  # soft hyphen
+        ("DMS\u2060 Im\u200cport\u200d", "DMS Import"),  # word joiner, ZWNJ, ZWJ
+        ("\ufeffEMCS\u202e\u2066\u200f", "EMCS"),  # byte-order mark, bidi controls
+        ("lørdag – Æble", "lørdag – Æble"),  # letters and punctuation stay
+        ("plain ascii", "plain ascii"),
+    ],
+)
+def test_drop_format(text: str, expected: str) -> None:
+    assert drop_format(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "status"),
+    [
+        ("Clo\u00adsed", "closed", "closed"),
+        ("Afslut\u200btet", "afsluttet", "closed"),
+        ("\ufeffPlanlagt nedlukning", "planlagt nedlukning", "scheduled"),
+        ("Sta\u200ftus:", "status", "current"),
+    ],
+)
+def test_labels_and_status_words_ignore_format_characters(text: str, key: str, status: str) -> None:
+    assert label_key(text) == key
+    assert parse_status(text) == status
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        # format characters inside words are pasted text, not a lying charset's letters
+        ("DMS Ex\u200bport, DMS Im\u200bport, Mani\u200bfest, Tran\u200bsit", False),
+        ("Slow im\u202eport, ex\u202eport, mani\u202efest, tran\u202esit", False),
+        ("Ex\u2067port Im\u200fport Mani\u2060fest NC\u200dTS Tr\ufeffansit", False),
+        # what a lying charset does still is refused
+        ("lřrdag, sřndag, nřdprocedure", True),
+        ("l\u202eřrdag, s\u200břndag, nřdprocedure, kř", True),
+    ],
+)
+def test_format_characters_do_not_make_text_implausible(text: str, refused: bool) -> None:
+    assert (implausible(text) is not None) == refused

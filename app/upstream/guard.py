@@ -15,7 +15,9 @@ took lexbor 11 s and nh3 16 s) and memory linear in open elements (1.5 million u
 * **size**: a message's HTML is cut at ``MAX_MESSAGE_BYTES`` before it is sanitized, and the
   cut is marked in what is stored (``[… cut: message longer than 64 KB]``);
 * **plausibility** (``app.upstream.plausible``): text whose letters cannot belong to a Danish
-  or English page (a lying charset) is refused instead of stored.
+  or English page (a lying charset) is refused instead of stored. Invisible format characters
+  (zero-width spaces, soft hyphens, bidi controls) are not letters and never count: the
+  parsers strip the bidi controls (``app.upstream.text.strip_controls``) and read the page.
 
 Depth is counted the way the HTML rules nest (the rules as data: ``app.upstream.html_rules``):
 void elements do not nest; ``p``, ``li``, ``td`` ... close an open element of their own kind

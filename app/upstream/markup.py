@@ -128,17 +128,20 @@ def lines_of_html(fragment: str) -> list[str]:
     return [line for line in (normalize(part) for part in raw.split("\n")) if line]
 
 
-def rich_text(node: Node) -> tuple[str, list[str]]:
-    """Return (sanitized HTML, text lines) of a rich-text cell or field."""
-    safe = clean_html(node.html or "")  # the cell's own tag is not on the allow-list
+def rich_text(*nodes: Node) -> tuple[str, list[str]]:
+    """Return (sanitized HTML, text lines) of a rich-text cell or field (or of the adjacent
+    elements that together hold one)."""
+    # the cell's own tag is not on the allow-list
+    safe = clean_html("".join(node.html or "" for node in nodes))
     # spacer paragraphs that hold only a non-breaking space are dropped from the HTML too
     safe = re.sub(r"<p>(?:\s|&nbsp;|\xa0)*</p>", "", safe).strip()
     return safe, lines_of_html(safe)
 
 
 def attr(node: Node, name: str) -> str:
-    """An attribute's value, '' when absent."""
-    return (node.attributes.get(name) or "").strip()
+    """An attribute's value ('' when absent), without the controls text may not carry (an
+    entity such as ``&#x202E;`` in an href decodes to one)."""
+    return strip_controls(node.attributes.get(name) or "").strip()
 
 
 def contains(node: Node, selector: str) -> bool:

@@ -23,7 +23,7 @@ from app.upstream.links import Origin, link_problem
 from app.upstream.markup import FIELD_CHARS, decode_checked, lines_of_html
 from app.upstream.result import DetailLink, ParseResult
 from app.upstream.sanitize import clean_html
-from app.upstream.text import extract_updates, find_refs, normalize
+from app.upstream.text import extract_updates, find_refs, normalize, strip_controls
 from app.upstream.vocab import lang_of_url, oid_of
 
 
@@ -74,7 +74,7 @@ def parse_rss(
     links: dict[str, DetailLink] = {}
     unknown: list[str] = []
     for entry in parsed.entries:
-        link = str(entry.get("link") or entry.get("id") or "")
+        link = strip_controls(str(entry.get("link") or entry.get("id") or ""))
         oid = oid_of(link)
         if oid is None:
             warnings.append(f"{url}: item {entry.get('title', '')!r} has no message link, skipped")

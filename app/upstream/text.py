@@ -10,6 +10,7 @@ update, else its creation). Nothing ambiguous is guessed: such lines keep ``at=N
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -66,12 +67,32 @@ _DATETIME_LINE = re.compile(
 )
 
 
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+# C0/C1 controls and non-characters (no XML or HTML output may carry them), and the bidi
+# controls: embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) and the marks
+# (U+200E, U+200F, U+061C). An override left open in a title reverses the text after it
+# wherever the title is shown (tab titles, feeds, mail subjects, chat headlines): the
+# upstream writes Danish and English, left to right, so it never needs one.
+_CONTROLS = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff"
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def strip_controls(text: str) -> str:
-    """Remove control characters that no XML or HTML output may carry."""
+    """Remove control characters that no XML or HTML output may carry, and bidi controls."""
     return _CONTROLS.sub("", text)
+
+
+def _drop_if_format(match: re.Match[str]) -> str:
+    return "" if unicodedata.category(match.group()) == "Cf" else match.group()
+
+
+def drop_format(text: str) -> str:
+    """``text`` without format characters (Unicode category Cf: zero-width spaces and joiners,
+    soft hyphens, direction marks, byte-order marks): invisible, they must not make two
+    spellings of one name differ."""
+    return text if text.isascii() else _NON_ASCII.sub(_drop_if_format, text)
 
 
 def normalize(text: str) -> str:

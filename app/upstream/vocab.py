@@ -6,6 +6,7 @@ import re
 from urllib.parse import parse_qsl, urlsplit
 
 from app.model import Kind, Lang, Status
+from app.upstream.text import drop_format
 
 # list-page column headers -> field
 LIST_HEADERS: dict[str, str] = {
@@ -64,8 +65,9 @@ _DISRUPTION = {"service disruption", "driftsforstyrrelse", "disruption", "incide
 
 
 def label_key(text: str) -> str:
-    """Fold a header or label for lookup: case, spaces and a trailing colon ignored."""
-    return " ".join(text.replace("\xa0", " ").split()).casefold().rstrip(":").strip()
+    """Fold a header or label for lookup: case, spaces, format characters (zero-width spaces,
+    soft hyphens) and a trailing colon ignored."""
+    return " ".join(drop_format(text).replace("\xa0", " ").split()).casefold().rstrip(":").strip()
 
 
 def parse_status(text: str) -> Status | None:
