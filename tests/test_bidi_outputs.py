@@ -11,9 +11,9 @@ import html
 from dataclasses import replace
 
 from app import create_app
-from app.document_sets import canonical_documents
 from app.runtime import Runtime
 from app.service import Service
+from app.site.sets import canonical_documents
 from tests.conftest import Upstream, polled_at
 
 TITLE = "Delayed processing of transit declarations"
