@@ -509,3 +509,38 @@ def test_a_body_and_a_gzip_form_of_two_versions_are_never_served_together(filled
             assert document is not None
             assert gzip.decompress(document.gzipped) == document.body
             assert document.etag == Document.etag_of(document.body)
+
+
+def test_the_rules_table_is_read_both_ways_for_every_document(filled) -> None:
+    """Every document's built path resolves to that very document, and building needs no
+    compiled matcher (a cron poll builds links only)."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from app.catalogue import load_catalogue
+    from app.model import Lang, Status
+    from app.site.documents import Feed, Format, IncidentsApi, Scope
+    from app.site.rules import RULES
+    from app.site.sets import canonical_documents, history_documents, incident_documents
+    from app.site.urls import Urls
+
+    catalogue = load_catalogue(filled.systems)
+    urls = Urls(filled, catalogue)
+    docs = [
+        *canonical_documents(catalogue),
+        *incident_documents("INC000001822307"),
+        *incident_documents("oid:2461022"),
+        *history_documents("dms-import", range(2, 4)),
+        *(
+            Feed(lang, fmt, Scope.SYSTEM, "manifest", Status.SCHEDULED, 10)
+            for lang in Lang
+            for fmt in Format
+        ),
+        IncidentsApi(Lang.DA, "dms-transit", Status.CURRENT, 5),
+    ]
+    paths = {doc: urls.path(doc) for doc in docs}
+    assert "_adapter" not in urls.__dict__  # built without compiling the matcher
+    assert {type(doc) for doc in docs} == {rule.cls for rule in RULES}
+    for doc, path in paths.items():
+        split = urlsplit(path)
+        assert urls.resolve(split.path, dict(parse_qsl(split.query))) == doc, path
+    assert paths[incident_documents("oid:2461022")[0]] == "/incidents/oid-2461022"

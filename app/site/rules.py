@@ -1,12 +1,20 @@
-"""The rules of the URL map as data: each endpoint's paths and the document its path values
-build, and the way back from a document to its endpoint, path values and query. Pure (no
-Werkzeug); ``app.site.urls`` builds the ``Map`` from it.
+"""The URL rules as data: one table, keyed by document class, read both ways. Pure (no
+Werkzeug).
+
+Each ``Rule`` says which document class it serves, its paths (under a language prefix, the
+first one is the canonical one that links use), how path values make a document and how a
+document gives its path values back. ``app.site.urls`` matches requests with a Werkzeug map
+built from this table and builds paths from it directly, so a process that only builds links
+(a cron poll) never compiles a matcher. A new document kind is one row here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from app.model import Lang
 from app.site.documents import (
@@ -26,81 +34,148 @@ from app.site.documents import (
     SystemsApi,
 )
 
-# endpoint -> (rule paths under a language prefix, the document built from the path values)
-RULES: dict[str, tuple[tuple[str, ...], Callable[[Lang, dict[str, Any]], Doc]]] = {
-    "index": (("/", "/index.html"), lambda lang, v: IndexPage(lang)),
-    "feed_all": (("/feeds/all.<fmt:fmt>",), lambda lang, v: Feed(lang, Format(v["fmt"]))),
-    "feed_system": (
+PREFIX = {Lang.EN: "", Lang.DA: "/da"}
+_PLACEHOLDER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def _nothing(doc: Any) -> dict[str, Any]:
+    return {}
+
+
+def _always(doc: Any) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """The paths of one document class (or of the documents of it that ``serves``)."""
+
+    endpoint: str
+    cls: type[Any]
+    paths: tuple[str, ...]  # the first is canonical: links are built with it
+    make: Callable[[Lang, Mapping[str, Any]], Doc]  # path values → document
+    values: Callable[[Any], dict[str, Any]] = _nothing  # document → path values
+    serves: Callable[[Any], bool] = _always  # which documents of ``cls`` this rule names
+    localized: bool = True  # under /da/ too (else one path for every language)
+
+    def path(self, doc: Doc) -> str:
+        """The canonical path of ``doc`` (without its query)."""
+        values = self.values(doc)
+
+        def fill(match: re.Match[str]) -> str:
+            return to_url(match.group(1) or "default", values[match.group(2)])
+
+        built = _PLACEHOLDER.sub(fill, self.paths[0])
+        return (PREFIX[doc.lang] if self.localized else "") + built
+
+
+def to_url(converter: str, value: Any) -> str:
+    """A path value as it appears in a URL (an incident's ``oid:<n>`` is ``oid-<n>``: a colon
+    in a path is awkward for static files)."""
+    text = str(value)
+    if converter == "incident":
+        text = text.replace(":", "-", 1)
+    return quote(text, safe="")
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("index", IndexPage, ("/", "/index.html"), lambda lang, v: IndexPage(lang)),
+    Rule(
+        "feed_all",
+        Feed,
+        ("/feeds/all.<fmt:fmt>",),
+        lambda lang, v: Feed(lang, Format(v["fmt"])),
+        lambda d: {"fmt": d.fmt.value},
+        lambda d: d.scope is Scope.ALL,
+    ),
+    Rule(
+        "feed_system",
+        Feed,
         ("/feeds/system/<system:system>.<fmt:fmt>",),
         lambda lang, v: Feed(lang, Format(v["fmt"]), Scope.SYSTEM, v["system"]),
+        lambda d: {"fmt": d.fmt.value, "system": d.value},
+        lambda d: d.scope is Scope.SYSTEM,
     ),
-    "feed_status": (
+    Rule(
+        "feed_status",
+        Feed,
         ("/feeds/status/<status:status>.<fmt:fmt>",),
         lambda lang, v: Feed(lang, Format(v["fmt"]), Scope.STATUS, v["status"]),
+        lambda d: {"fmt": d.fmt.value, "status": d.value},
+        lambda d: d.scope is Scope.STATUS,
     ),
-    "embed": (
+    Rule(
+        "embed",
+        Embed,
         ("/embed/<system:system>", "/embed/<system:system>.html"),
         lambda lang, v: Embed(lang, v["system"]),
+        lambda d: {"system": d.system},
     ),
-    "badge": (("/badge/<system:system>.svg",), lambda lang, v: Badge(lang, v["system"])),
-    "api": (("/api/incidents.json",), lambda lang, v: IncidentsApi(lang)),
-    "system": (
+    Rule(
+        "badge",
+        Badge,
+        ("/badge/<system:system>.svg",),
+        lambda lang, v: Badge(lang, v["system"]),
+        lambda d: {"system": d.system},
+    ),
+    Rule("api", IncidentsApi, ("/api/incidents.json",), lambda lang, v: IncidentsApi(lang)),
+    Rule(
+        "system",
+        SystemPage,
         ("/systems/<system:system>", "/systems/<system:system>.html"),
         lambda lang, v: SystemPage(lang, v["system"]),
+        lambda d: {"system": d.system},
+        lambda d: d.page <= 1,
     ),
-    "system_page": (
+    Rule(
+        "system_page",
+        SystemPage,
         (
             "/systems/<system:system>/page/<page:page>",
             "/systems/<system:system>/page/<page:page>.html",
         ),
         lambda lang, v: SystemPage(lang, v["system"], v["page"]),
+        lambda d: {"system": d.system, "page": d.page},
+        lambda d: d.page > 1,
     ),
-    "incident": (
+    Rule(
+        "incident",
+        IncidentPage,
         ("/incidents/<incident:key>", "/incidents/<incident:key>.html"),
         lambda lang, v: IncidentPage(lang, v["key"]),
+        lambda d: {"key": d.key},
     ),
-    "calendar_all": (("/calendar/all.ics",), lambda lang, v: Calendar(lang)),
-    "calendar_system": (
+    Rule(
+        "calendar_all",
+        Calendar,
+        ("/calendar/all.ics",),
+        lambda lang, v: Calendar(lang),
+        serves=lambda d: not d.system,
+    ),
+    Rule(
+        "calendar_system",
+        Calendar,
         ("/calendar/system/<system:system>.ics",),
         lambda lang, v: Calendar(lang, v["system"]),
+        lambda d: {"system": d.system},
+        lambda d: bool(d.system),
     ),
-    "opml": (("/feeds.opml",), lambda lang, v: Opml(lang)),
+    Rule("opml", Opml, ("/feeds.opml",), lambda lang, v: Opml(lang)),
+    # one document for every language: no /da/ form
+    Rule(
+        "systems", SystemsApi, ("/api/systems.json",), lambda lang, v: SystemsApi(), localized=False
+    ),
+    Rule("stats", StatsApi, ("/api/stats.json",), lambda lang, v: StatsApi(), localized=False),
+)
+BY_ENDPOINT: dict[str, Rule] = {rule.endpoint: rule for rule in RULES}
+BY_CLASS: dict[type[Any], tuple[Rule, ...]] = {
+    cls: tuple(r for r in RULES if r.cls is cls) for cls in {r.cls for r in RULES}
 }
-PREFIX = {Lang.EN: "", Lang.DA: "/da"}
 
 
-def endpoint_of(doc: Doc) -> tuple[str, dict[str, Any]]:
-    """The rule endpoint and path values of ``doc`` (query parameters excluded)."""
-    values: dict[str, Any] = {"lang": doc.lang.value}
-    match doc:
-        case Feed():
-            values["fmt"] = doc.fmt.value
-            if doc.scope is Scope.ALL:
-                return "feed_all", values
-            values[doc.scope.value] = doc.value
-            return f"feed_{doc.scope.value}", values
-        case Embed() | Badge():
-            return doc.kind, {**values, "system": doc.system}
-        case Opml():
-            return "opml", values
-        case SystemsApi():
-            return "systems", {}
-        case StatsApi():
-            return "stats", {}
-        case SystemPage():
-            if doc.page > 1:
-                return "system_page", {**values, "system": doc.system, "page": doc.page}
-            return "system", {**values, "system": doc.system}
-        case IncidentPage():
-            return "incident", {**values, "key": doc.key}
-        case Calendar():
-            if doc.system:
-                return "calendar_system", {**values, "system": doc.system}
-            return "calendar_all", values
-        case IndexPage():
-            return "index", values
-        case IncidentsApi():
-            return "api", values
+def rule_of(doc: Doc) -> Rule:
+    """The rule that names ``doc``."""
+    return next(rule for rule in BY_CLASS[type(doc)] if rule.serves(doc))
 
 
 def query_of(doc: Doc) -> dict[str, Any]:
@@ -114,3 +189,10 @@ def query_of(doc: Doc) -> dict[str, Any]:
         if doc.limit is not None:
             query["limit"] = doc.limit
     return query
+
+
+def build_path(doc: Doc) -> str:
+    """The URL path of ``doc`` with its query (``/da/feeds/all.atom?limit=10``)."""
+    query = query_of(doc)
+    path = rule_of(doc).path(doc)
+    return f"{path}?{urlencode(query)}" if query else path

@@ -1,6 +1,7 @@
 """The one URL map: matches requests and builds every URL (links, self URLs, OPML, export paths).
 
-Built on Werkzeug's ``routing.Map`` (Flask's own ``url_for`` is built on it; this is the only
+Both from the table of ``app.site.rules``: building reads it directly, matching uses Werkzeug's
+``routing.Map`` (Flask's own ``url_for`` is built on it; this is the only
 importer of werkzeug). Each document kind of ``app.site.documents`` has its rules in
 ``app.site.rules``, once in English and once under ``/da/``; the converters here check catalogue
 slugs, statuses and formats and say what is valid when a value is not. Query parameters
@@ -13,6 +14,7 @@ library) when one is given, so one map serves a whole process.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from werkzeug.exceptions import NotFound
@@ -28,11 +30,9 @@ from app.site.documents import (
     IncidentPage,
     IncidentsApi,
     Scope,
-    StatsApi,
     SystemPage,
-    SystemsApi,
 )
-from app.site.rules import PREFIX, RULES, endpoint_of, query_of
+from app.site.rules import BY_ENDPOINT, PREFIX, RULES, build_path
 from app.site.values import (
     Holdings,
     check_format,
@@ -92,10 +92,6 @@ class IncidentConverter(BaseConverter):
         """Check the form (whether it is stored is for ``Urls.resolve``)."""
         return check_incident(value, None)
 
-    def to_url(self, value: str) -> str:
-        """``oid:<n>`` as ``oid-<n>`` (a colon in a path is awkward for static files)."""
-        return value.replace(":", "-", 1)
-
 
 class PageConverter(BaseConverter):
     """A history page number from 2 on (page 1 is the system page itself)."""
@@ -105,10 +101,6 @@ class PageConverter(BaseConverter):
     def to_python(self, value: str) -> int:
         """Check the number."""
         return check_page(value)
-
-    def to_url(self, value: Any) -> str:
-        """The number as digits."""
-        return str(value)
 
 
 CONVERTERS: dict[str, type[BaseConverter]] = {
@@ -127,15 +119,20 @@ class Urls:
         self.settings = settings
         self.catalogue = catalogue
         self.base = settings.base_url.rstrip("/")
-        rules = [
-            Rule("/api/systems.json", endpoint="systems"),
-            Rule("/api/stats.json", endpoint="stats"),
-        ]
-        for lang, prefix in PREFIX.items():
-            for endpoint, (paths, _) in RULES.items():
+        self._paths: dict[Doc, str] = {}
+
+    # matching ------------------------------------------------------------------------------
+
+    @cached_property
+    def _adapter(self) -> MapAdapter:
+        """The Werkzeug matcher, compiled from the rules table on the first request (a process
+        that only builds links never pays for it)."""
+        rules = []
+        for rule in RULES:
+            for lang, prefix in PREFIX.items() if rule.localized else [(Lang.EN, "")]:
                 rules += [
-                    Rule(prefix + p, endpoint=endpoint, defaults={"lang": lang.value})
-                    for p in paths
+                    Rule(prefix + p, endpoint=rule.endpoint, defaults={"lang": lang.value})
+                    for p in rule.paths
                 ]
         url_map = CatalogueMap(
             rules,
@@ -144,11 +141,8 @@ class Urls:
             redirect_defaults=False,  # /embed/x.html is the same document as /embed/x, not a redirect
             merge_slashes=False,
         )
-        url_map.catalogue = catalogue
-        self._adapter: MapAdapter = url_map.bind("toldfeed.invalid")
-        self._paths: dict[Doc, str] = {}
-
-    # matching ------------------------------------------------------------------------------
+        url_map.catalogue = self.catalogue
+        return url_map.bind("toldfeed.invalid")
 
     def match(self, path: str) -> tuple[str, dict[str, Any]] | None:
         """(endpoint, values) of a document path; None when no document lives there.
@@ -173,12 +167,9 @@ class Urls:
         if found is None:
             return None
         endpoint, values = found
-        if endpoint == "systems":
-            return SystemsApi()
-        if endpoint == "stats":
-            return StatsApi()
-        lang = parse_lang(args, Lang(values["lang"]))
-        doc = RULES[endpoint][1](lang, values)
+        rule = BY_ENDPOINT[endpoint]
+        lang = parse_lang(args, Lang(values["lang"])) if rule.localized else Lang.EN
+        doc = rule.make(lang, values)
         if isinstance(doc, Feed):
             if doc.scope is Scope.STATUS and args.get("status"):
                 raise RequestError(400, "status is already part of this feed's path")
@@ -213,8 +204,7 @@ class Urls:
         """The URL path of ``doc`` with its query (``/da/feeds/all.atom?limit=10``)."""
         built = self._paths.get(doc)
         if built is None:
-            endpoint, values = endpoint_of(doc)
-            built = self._adapter.build(endpoint, {**values, **query_of(doc)})
+            built = build_path(doc)
             if len(self._paths) >= 8192:
                 # a full publish builds a path per incident page once: start afresh rather
                 # than stop caching, so the few hundred paths every poll needs stay cached
