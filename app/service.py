@@ -23,12 +23,14 @@ from functools import cached_property
 from app.errors import StoreError
 from app.ingest import PollReport
 from app.ingest.remerge import remerge_if_needed
+from app.ingest.report import log_report
 from app.model import Incident, SourceKind
 from app.notify.delivery import Deliverer
 from app.notify.websub import ping_hub
 from app.publish.publisher import Publisher
 from app.publish.render_key import render_key
-from app.publish.s3 import Freshness, Uploader, UploadRequest, UploadResult, reads_change_log
+from app.publish.s3 import Uploader
+from app.publish.upload_plan import Freshness, UploadRequest, UploadResult, reads_change_log
 from app.render.health import page_context
 from app.runtime import Runtime
 from app.site.documents import Feed
@@ -102,13 +104,7 @@ class Service:
         urls = [self.publisher.urls.url(d) for d in self.publisher.changed if isinstance(d, Feed)]
         if not hub or not urls or self.settings.demo:  # the demo's feeds are sample data
             return
-        answer = ping_hub(
-            self.runtime.poster, hub, urls, min(5.0, self.settings.notify_timeout_seconds)
-        )
-        if answer.ok:
-            log.info("websub ping hub=%s feeds=%d answer=%s", hub, len(urls), answer.said)
-        else:
-            log.warning("websub ping failed hub=%s feeds=%d reason=%s", hub, len(urls), answer.said)
+        ping_hub(self.runtime.poster, hub, urls, min(5.0, self.settings.notify_timeout_seconds))
 
     def ensure_published(self, wait_seconds: float = 120.0) -> bool:
         """Render every document once if the stored ones are not current (first run, upgrade).
@@ -224,7 +220,7 @@ class Service:
             quiet = not changed and not rederived and not self.publisher.last_full
             self.upload(quiet=quiet, context=context)
             self.ping_hub()  # after the upload: the hub's fetch must find the new documents
-            self._log(report)
+            log_report(report)
             return report
         finally:
             self.lock.release()
@@ -287,29 +283,6 @@ class Service:
         Store.stage_health(batch, update_health(health, report, self.settings, now))
         Store.stage_counters(batch, count_poll(store.counters(), report, seconds))
         store.commit(batch)
-
-    def _log(self, report: PollReport) -> None:
-        for s in report.sources:
-            if s.outcome == "failed":
-                log.warning("source failed url=%s reason=%s", s.url, s.error)
-            else:
-                log.info("source %s url=%s entries=%d", s.outcome, s.url, s.entries)
-            for warning in s.warnings:
-                log.warning("parse warning url=%s: %s", s.url, warning)
-            if s.unknown_systems:
-                log.warning(
-                    "unknown system names url=%s names=%s", s.url, ", ".join(s.unknown_systems)
-                )
-        for error in report.detail_errors:
-            log.warning("detail page: %s", error)
-        log.info(
-            "poll done: details %d fetched, %d not modified, %d failed; incidents %d new, %d changed",
-            report.details_fetched,
-            report.details_not_modified,
-            report.details_failed,
-            len(report.new_keys),
-            len(report.changed_keys),
-        )
 
     def run(self, stop: threading.Event) -> None:
         """Render stored documents if they are not current, then poll every ``poll_seconds``

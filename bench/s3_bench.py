@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 import boto3  # noqa: E402
 
 from app.config import Settings  # noqa: E402
-from app.publish.s3 import UploadResult  # noqa: E402
+from app.publish.upload_plan import UploadResult  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from app.service import Service  # noqa: E402
 from bench.poll_bench import fill_archive, free_port, sources_file, write_section  # noqa: E402

@@ -32,7 +32,7 @@ from app.config import S3Target, Settings, parse_s3_target
 from app.errors import ConfigError
 from app.model import Status, Window
 from app.publish.bucket import RemoteObject
-from app.publish.s3 import Freshness, Wanted, plan_uploads
+from app.publish.upload_plan import Freshness, Wanted, plan_uploads
 from app.runtime import Runtime
 from app.service import Service
 from app.store import Batch, Store

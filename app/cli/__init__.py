@@ -18,7 +18,7 @@ from app.logs import setup_logging
 from app.store.records import Outcome
 
 if TYPE_CHECKING:
-    from app.publish.s3 import UploadResult
+    from app.publish.upload_plan import UploadResult
 
 
 def format_report(report: PollReport) -> list[str]:

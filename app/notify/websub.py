@@ -7,12 +7,15 @@ subscribers find it; the ping lets the hub fetch and push at once instead of pol
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
 from app.errors import FetchError
 from app.fetch import Poster
 from app.notify.channel import Answer
+
+log = logging.getLogger("toldfeed.service")
 
 
 def ping_body(urls: Sequence[str]) -> bytes:
@@ -21,10 +24,16 @@ def ping_body(urls: Sequence[str]) -> bytes:
 
 
 def ping_hub(poster: Poster, hub: str, urls: Sequence[str], timeout: float) -> Answer:
-    """Send one publish ping for ``urls``; 2xx (hubs answer 204) is success."""
+    """Send one publish ping for ``urls`` and log its outcome; 2xx (hubs answer 204) is
+    success."""
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     try:
-        answer = poster.post(hub, ping_body(urls), headers, timeout=timeout)
+        got = poster.post(hub, ping_body(urls), headers, timeout=timeout)
+        answer = Answer(got.ok, f"HTTP {got.status} {got.reason}".rstrip(), got.retry_after)
     except FetchError as e:
-        return Answer(False, e.reason)
-    return Answer(answer.ok, f"HTTP {answer.status} {answer.reason}".rstrip(), answer.retry_after)
+        answer = Answer(False, e.reason)
+    if answer.ok:
+        log.info("websub ping hub=%s feeds=%d answer=%s", hub, len(urls), answer.said)
+    else:
+        log.warning("websub ping failed hub=%s feeds=%d reason=%s", hub, len(urls), answer.said)
+    return answer
