@@ -544,3 +544,36 @@ def test_the_rules_table_is_read_both_ways_for_every_document(filled) -> None:
         split = urlsplit(path)
         assert urls.resolve(split.path, dict(parse_qsl(split.query))) == doc, path
     assert paths[incident_documents("oid:2461022")[0]] == "/incidents/oid-2461022"
+
+
+def test_a_new_process_renders_no_system_page_whose_inputs_are_stored_unchanged(filled) -> None:
+    """The digest of what a system page shows is kept beside it in the store: a new process
+    (a cron poll) finds it there and renders nothing for a quiet poll; a change to a system's
+    incidents renders that system's page again."""
+    from dataclasses import replace
+
+    from app.runtime import Runtime
+    from app.service import Service
+    from app.site.documents import SystemPage
+    from app.store import Batch, Store
+
+    with Runtime.open(filled) as runtime:
+        service = Service(runtime)
+        service.ensure_published()
+        ctx = service.page_context()
+        service.publish([], ctx)  # the inputs of every page are stored now
+    with Runtime.open(filled) as runtime:  # a new process: its caches are cold
+        service = Service(runtime)
+        service.publisher.sync()
+        service.publish([], ctx)
+        assert not [d for d in service.publisher.rendered if isinstance(d, SystemPage)]
+        archive = service.publisher.archive
+        incident = next(i for i in archive.newest_first() if "dms-transit" in i.systems)
+        changed = replace(incident, updated_at=incident.updated_at.replace(year=2027))
+        batch = Batch()
+        Store.stage_incident(batch, changed)  # as a poll would: the incident and a generation
+        Store.stage_generation(batch, runtime.store.generation() + 1, len(archive.by_key))
+        runtime.store.commit(batch)
+        service.publish([incident.key], ctx)
+        pages = {d.system for d in service.publisher.rendered if isinstance(d, SystemPage)}
+        assert "dms-transit" in pages and pages <= set(changed.systems)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from app.errors import StoreDamagedError
@@ -43,6 +44,7 @@ class Publisher:
         self._generation = -1  # the store generation the archive reflects
         self._gone: set[str] = set()  # incidents that left the archive when it was reloaded
         self.changed: list[Doc] = []  # documents whose bytes the last publish changed
+        self.rendered: list[Doc] = []  # canonical documents the last publish rendered
         self.last_full = False  # the last publish rendered everything
         self.time_paths = frozenset(
             self.urls.export_path(doc) for doc in self.docs if doc.health_dependent
@@ -162,16 +164,26 @@ class Publisher:
         ]
         batch = Batch()
         self.changed = []
+        self.rendered = []
         written = self._put_derived(batch, derived, deleted, ctx, notice)
-        for doc, document in self.renderer.render_many(chosen, self.archive, ctx, notice):
+        for doc in chosen:
             path = self.urls.export_path(doc)
-            if (old := index.get(path)) is not None and old.etag == document.etag:
+            old = index.get(path)
+            # the digest of what it shows, kept beside it: a new process (a cron poll) that
+            # finds the same inputs does not render it again
+            inputs = self.renderer.inputs(doc, self.archive, ctx)
+            if not full and inputs and old is not None and old.inputs == inputs:
+                continue
+            document = self.renderer.render(doc, self.archive, ctx, notice)
+            self.rendered.append(doc)
+            if old is not None and old.etag == document.etag:
+                if inputs != old.inputs:
+                    index[path] = replace(old, inputs=inputs)
                 continue
             self.changed.append(doc)
             Store.stage_canonical(batch, path, document)
-            index[path] = DocMeta(
-                document.etag, document.content_type, forward(old, document.last_modified)
-            )
+            modified = forward(old, document.last_modified)
+            index[path] = DocMeta(document.etag, document.content_type, modified, inputs)
             written += 1
         serial = mark.serial + 1 if mark is not None else 1
         # a change log, so that a copier (the bucket upload) reads only what changed

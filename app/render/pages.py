@@ -12,7 +12,7 @@ from datetime import datetime
 from html import escape
 from importlib.resources import files
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
 
 from app.catalogue import Catalogue, System
 from app.model import Incident, Lang, Status, Window
@@ -26,7 +26,14 @@ from app.site.urls import Urls
 from app.store.codec import incident_to_dict
 from app.store.rendered import PageContext
 
-ENV = Environment(loader=PackageLoader("app", "templates"), autoescape=select_autoescape(["html"]))
+# compiled templates are kept as bytecode in a per-user temporary directory (Jinja's default,
+# created 0700; keyed by each template's source), so a new process (a cron poll, a recycled
+# worker) loads them instead of compiling them again
+ENV = Environment(
+    loader=PackageLoader("app", "templates"),
+    autoescape=select_autoescape(["html"]),
+    bytecode_cache=FileSystemBytecodeCache(),
+)
 CSS = files("app").joinpath("templates/base.css").read_text(encoding="utf-8")
 UNKNOWN_COLORS = {"bg": "#eaecef", "fg": "#24292e", "badge": "#5a6169"}
 STATE_COLORS = {

@@ -8,6 +8,7 @@ cached entry can never outlive the incident it shows).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -67,7 +68,7 @@ class Renderer:
         self.catalogue = catalogue
         self.urls = urls
         self._entries: OrderedDict[tuple[str, Lang], tuple[Incident, Entry]] = OrderedDict()
-        self._pages: dict[SystemPage, tuple[tuple[object, ...], Document]] = {}
+        self._pages: dict[SystemPage, tuple[str, Document]] = {}
         self._index_parts: dict[Lang, IndexParts] = {}  # depend on URL map and catalogue only
         self._lock = threading.Lock()  # web workers render variants from several threads
 
@@ -166,25 +167,39 @@ class Renderer:
             parts = self._index_parts[lang] = index_parts(self.catalogue, lang, self.urls)
         return parts
 
-    def _system_page(
-        self, doc: SystemPage, archive: Archive, ctx: PageContext, now: datetime
-    ) -> Document:
-        """A system's page 1, rendered again only when something it shows changed.
+    def inputs(self, doc: Doc, archive: Archive, ctx: PageContext) -> str:
+        """A digest of everything ``doc`` shows, for the documents whose renderer can tell
+        (the same in any process); "" for the others (they are always rendered)."""
+        if isinstance(doc, SystemPage) and doc.page == 1:
+            return self._system_inputs(doc, archive, ctx, ctx.refreshed_at or archive.latest)
+        return ""
 
-        The cache key is everything the page shows: the system's incidents (their version),
-        its state, its figures, the blindness notice and the local day (dates in words).
-        """
+    def _system_inputs(
+        self, doc: SystemPage, archive: Archive, ctx: PageContext, now: datetime
+    ) -> str:
+        """Everything a system's page 1 shows: the system's incidents (their versions), its
+        state, its figures, the blindness notice, the base URL and the local day (dates in
+        words)."""
         slug = doc.system
-        state = archive.states(self.catalogue, now)[slug]
-        figures = archive.figures(slug, now)
-        key: tuple[object, ...] = (
-            archive.version(slug),
-            state,
-            figures,
+        key = (
+            doc,
+            archive.contents(slug),
+            archive.states(self.catalogue, now)[slug],
+            archive.figures(slug, now),
             ctx.blind_notice.get(doc.lang, ""),
             ctx.base_url,
             to_local(now).date(),
         )
+        return hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest()
+
+    def _system_page(
+        self, doc: SystemPage, archive: Archive, ctx: PageContext, now: datetime
+    ) -> Document:
+        """A system's page 1, rendered again only when something it shows changed."""
+        slug = doc.system
+        state = archive.states(self.catalogue, now)[slug]
+        figures = archive.figures(slug, now)
+        key = self._system_inputs(doc, archive, ctx, now)
         with self._lock:
             kept = self._pages.get(doc)
         if kept is not None and kept[0] == key:

@@ -12,6 +12,7 @@ which a change affects.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -41,6 +42,13 @@ def _by_publication(incident: Incident) -> tuple[datetime, str]:
     return (incident.published_at, incident.key)
 
 
+def _fingerprint(incident: Incident) -> int:
+    """64 bits that change with every version of an incident (its ``updated`` moves with every
+    real change), the same in every process."""
+    text = f"{incident.key}\0{incident.updated_at.isoformat()}\0{incident.status}"
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
 class Archive:
     """Every incident in memory, newest change first, indexed by key, system, openness, window.
 
@@ -60,6 +68,9 @@ class Archive:
         self._history: dict[str, SortedIncidents] = {}  # per system, publication order
         self._figures = SystemFigures()  # per system: reach, times to close, figures made
         self._versions: dict[str, int] = {}
+        # per system, the XOR of its incidents' fingerprints: the same set of versions gives
+        # the same number in any process, kept per change in O(1)
+        self._contents: dict[str, int] = {}
         self._version = 0  # changes with every incident that comes, changes or goes
         self._states: tuple[tuple[int, datetime, int], dict[str, SystemState]] | None = None
         loaded = sorted(incidents, key=_order)
@@ -75,10 +86,12 @@ class Archive:
         self._all.add(incident)
         systems = self._systems_of(incident)
         self._figures.add(incident, systems)
+        mark = _fingerprint(incident)
         for system in systems:
             self._systems.setdefault(system, SortedIncidents(_order)).add(incident)
             self._history.setdefault(system, SortedIncidents(_by_publication)).add(incident)
             self._versions[system] = next(_VERSIONS)
+            self._contents[system] = self._contents.get(system, 0) ^ mark
         if incident.status is not Status.CLOSED:
             self._open[incident.key] = incident
         self._statuses[incident.status].add(incident)
@@ -91,10 +104,12 @@ class Archive:
         self._all.remove(incident)
         systems = self._systems_of(incident)
         self._figures.remove(incident, systems)
+        mark = _fingerprint(incident)
         for system in systems:
             if system in self._systems:
                 self._systems[system].remove(incident)
                 self._history[system].remove(incident)
+                self._contents[system] = self._contents.get(system, 0) ^ mark
             self._versions[system] = next(_VERSIONS)
         self._open.pop(incident.key, None)
         self._statuses[incident.status].remove(incident)
@@ -184,6 +199,11 @@ class Archive:
     def version(self, slug: str) -> int:
         """A number that changes whenever an incident naming ``slug`` comes, changes or goes."""
         return self._versions.get(slug, 0)
+
+    def contents(self, slug: str) -> int:
+        """A number for the versions of the incidents naming ``slug``: equal in any process
+        for the same incidents (``version`` is per process)."""
+        return self._contents.get(slug, 0)
 
     def history_count(self, slug: str) -> int:
         """How many incidents name ``slug``."""

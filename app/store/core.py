@@ -116,6 +116,16 @@ def store_error(path: Path, doing: str, error: BaseException) -> StoreError:
     )
 
 
+# every record whose key starts with a prefix, read in one statement (the keys are indexed):
+# what a per-key get would return for each, without listing every key of the store
+_PREFIXED = "SELECT key, value FROM Cache WHERE raw = 1 AND key >= ? AND key < ? ORDER BY key"
+
+
+def _after(prefix: str) -> str:
+    """The smallest string greater than every string that starts with ``prefix``."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 class _ReadOnlyCache:
     """diskcache's table read with SQLite in read-only mode (what a full disk still allows).
 
@@ -157,6 +167,10 @@ class _ReadOnlyCache:
         with self._lock:
             keys = [k for (k,) in self._db.execute("SELECT key FROM Cache WHERE raw = 1")]
         return iter(keys)
+
+    def prefixed(self, prefix: str) -> list[tuple[str, Any]]:
+        with self._lock:
+            return self._db.execute(_PREFIXED, (prefix, _after(prefix))).fetchall()
 
     def close(self) -> None:
         self._db.close()
@@ -214,7 +228,9 @@ class StoreCore:
 
     def get(self, key: str) -> Any:
         """A JSON value, or None. A record that is not toldfeed's JSON is a damaged store."""
-        raw = self._read(key)
+        return self._decode(key, self._read(key))
+
+    def _decode(self, key: str, raw: Any) -> Any:
         try:
             return _loads(raw)
         except (ValueError, TypeError, StoreError) as e:  # JSONDecodeError is a ValueError
@@ -251,6 +267,17 @@ class StoreCore:
                 self._cache.set(key, _dumps(value))
             for key, raw in batch.raw.items():
                 self._cache.set(key, raw)
+
+    def _prefixed(self, prefix: str) -> list[tuple[str, Any]]:
+        """(key, JSON value) of every record whose key starts with ``prefix``, in key order."""
+        try:
+            if isinstance(self._cache, _ReadOnlyCache):
+                rows = self._cache.prefixed(prefix)
+            else:  # diskcache keeps str keys and values as they are (raw) in its Cache table
+                rows = self._cache._sql(_PREFIXED, (prefix, _after(prefix))).fetchall()
+        except (OSError, sqlite3.Error, diskcache.Timeout) as e:
+            raise store_error(self.path, "read", e) from e
+        return [(key, self._decode(key, raw)) for key, raw in rows]
 
     def _keys(self) -> list[Any]:
         """Every key in the store, read at once."""

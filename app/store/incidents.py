@@ -53,11 +53,9 @@ class IncidentsMixin(StoreCore):
 
     def iter_incidents(self) -> Iterator[Incident]:
         """Every stored incident (order unspecified)."""
-        for key in self._keys():
-            if isinstance(key, str) and key.startswith(_INC):
-                data = self.get(key)
-                if data:
-                    yield incident_from_dict(data)
+        for _, data in self._prefixed(_INC):
+            if data:
+                yield incident_from_dict(data)
 
     def iter_oids(self) -> Iterator[int]:
         """Every message with stored observations (order unspecified)."""

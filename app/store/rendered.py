@@ -70,11 +70,13 @@ class PageContext:
 
 @dataclass(frozen=True, slots=True)
 class DocMeta:
-    """One stored document's headers."""
+    """One stored document's headers, and the digest of what it was rendered from (when its
+    renderer can tell: then a publish that finds the same inputs does not render it again)."""
 
     etag: str
     content_type: str
     last_modified: datetime
+    inputs: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +114,18 @@ def mark_to(mark: RenderMark) -> dict[str, Any]:
 
 
 def index_from(data: Any) -> dict[str, DocMeta]:
+    # [etag, type, modified] before inputs were kept, [etag, type, modified, inputs] since
     return {
-        path: DocMeta(etag, ctype, datetime.fromisoformat(modified))
-        for path, (etag, ctype, modified) in (data or {}).items()
+        path: DocMeta(meta[0], meta[1], datetime.fromisoformat(meta[2]), *meta[3:4])
+        for path, meta in (data or {}).items()
     }
 
 
 def index_to(index: dict[str, DocMeta]) -> dict[str, list[str]]:
-    return {p: [m.etag, m.content_type, m.last_modified.isoformat()] for p, m in index.items()}
+    return {
+        p: [m.etag, m.content_type, m.last_modified.isoformat(), *([m.inputs] if m.inputs else [])]
+        for p, m in index.items()
+    }
 
 
 def meta_from(data: Any) -> DocMeta | None:
