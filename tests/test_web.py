@@ -548,9 +548,10 @@ def test_the_rules_table_is_read_both_ways_for_every_document(filled) -> None:
 
 def test_a_new_process_renders_no_system_page_whose_inputs_are_stored_unchanged(filled) -> None:
     """The digest of what a system page shows is kept beside it in the store: a new process
-    (a cron poll) finds it there and renders nothing for a quiet poll; a change to a system's
-    incidents renders that system's page again."""
+    (a cron poll) finds it there and renders no system page for a quiet poll; a change to a
+    system's incidents renders that system's page again."""
     from dataclasses import replace
+    from datetime import timedelta
 
     from app.runtime import Runtime
     from app.service import Service
@@ -562,11 +563,17 @@ def test_a_new_process_renders_no_system_page_whose_inputs_are_stored_unchanged(
         service.ensure_published()
         ctx = service.page_context()
         service.publish([], ctx)  # the inputs of every page are stored now
+    # the next poll: read a second later (the pages that show the time are rendered again)
+    ctx = (replace(ctx[0], refreshed_at=ctx[0].refreshed_at + timedelta(seconds=1)), ctx[1])
     with Runtime.open(filled) as runtime:  # a new process: its caches are cold
         service = Service(runtime)
         service.publisher.sync()
         service.publish([], ctx)
-        assert not [d for d in service.publisher.rendered if isinstance(d, SystemPage)]
+        assert service.publisher.rendered  # the index, the embeds ...
+        again = {d.system for d in service.publisher.rendered if isinstance(d, SystemPage)}
+        # only a system with an open disruption shows figures that count up to the second
+        opened = {s for i in service.publisher.archive.open_incidents() for s in i.systems}
+        assert again <= opened and len(again) < len(runtime.catalogue.slugs) // 2
         archive = service.publisher.archive
         incident = next(i for i in archive.newest_first() if "dms-transit" in i.systems)
         changed = replace(incident, updated_at=incident.updated_at.replace(year=2027))
