@@ -56,6 +56,7 @@ class Service:
             runtime.urls,
             runtime.renderer,
             render_key(runtime.settings, runtime.catalogue, runtime.code_digest),
+            runtime.settings.poll_seconds,
         )
         self.clock = clock
         self.lock = PollLock(runtime.settings.data_dir / "poll.lock")
@@ -120,7 +121,8 @@ class Service:
         try:
             if self.publisher.up_to_date():
                 return False
-            self.publish(None)
+            # everything after an upgrade; after a new poll interval, what shows it
+            self.publish(None if self.publisher.needs_everything() else [])
             return True
         finally:
             self.lock.release()

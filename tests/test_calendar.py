@@ -269,3 +269,30 @@ def test_describe_window(window: Window, lang: Lang, text: str) -> None:
 )
 def test_describe_fallback(allowed: bool, lang: Lang, text: str) -> None:
     assert describe_fallback(Fallback(allowed), lang) == text
+
+
+def test_a_new_poll_interval_renders_the_calendars_again_and_nothing_else(filled) -> None:
+    """Only the calendars show the poll interval (their refresh hint): a new interval renders
+    them again at start, not every document."""
+    from dataclasses import replace
+
+    from app.runtime import Runtime
+    from app.service import Service
+    from app.site.documents import Calendar
+
+    with Runtime.open(filled) as runtime:
+        Service(runtime).ensure_published()
+    slower = replace(filled, poll_seconds=filled.poll_seconds * 2)
+    with Runtime.open(slower) as runtime:
+        service = Service(runtime)
+        assert not service.publisher.up_to_date()
+        assert service.ensure_published()
+        rendered = service.publisher.rendered
+        assert rendered and all(isinstance(doc, Calendar) for doc in rendered)
+        ics = runtime.store.canonical_document(
+            "calendar/all.ics", runtime.store.document_index()["calendar/all.ics"]
+        )
+        assert ics is not None
+        refresh = icalendar.Calendar.from_ical(ics.body)["REFRESH-INTERVAL"].dt
+        assert refresh == timedelta(seconds=slower.poll_seconds)
+        assert service.publisher.up_to_date()

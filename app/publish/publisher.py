@@ -14,7 +14,7 @@ from app.errors import StoreDamagedError
 from app.model import Incident, Lang
 from app.render.renderer import Renderer
 from app.site.archive import Archive, derived_changes, derived_documents, history_counts
-from app.site.documents import Doc
+from app.site.documents import Calendar, Doc
 from app.site.sets import (
     canonical_documents,
     history_documents,
@@ -31,13 +31,17 @@ log = logging.getLogger("toldfeed.publisher")
 class Publisher:
     """Renders the canonical documents that a change can affect and stores them."""
 
-    def __init__(self, store: Store, urls: Urls, renderer: Renderer, key: str) -> None:
-        """``key``: the render key of the running code and settings (``render_key``)."""
+    def __init__(
+        self, store: Store, urls: Urls, renderer: Renderer, key: str, poll_seconds: float
+    ) -> None:
+        """``key``: the render key of the running code and settings (``render_key``);
+        ``poll_seconds``: the poll interval, which the calendars show."""
         self.store = store
         self.urls = urls
         self.renderer = renderer
         catalogue = self.catalogue = urls.catalogue
         self.key = key
+        self.poll_seconds = poll_seconds
         self.docs = canonical_documents(catalogue)
         self.slugs = catalogue.slugs
         self.archive = Archive()
@@ -115,12 +119,20 @@ class Publisher:
         mark = self.stored_mark()
         if mark is None or mark.key != self.key or mark.generation != self.store.generation():
             return False
+        if mark.poll_seconds != self.poll_seconds:
+            return False  # the calendars say another interval (``needs_everything`` is False)
         try:
             self.store.history_counts()
         except StoreDamagedError as e:
             log.error("%s; rendering every document again", e)
             return False
         return self._stored_index() is not None
+
+    def needs_everything(self) -> bool:
+        """True when the stored documents were made by other code or settings (or none are
+        stored, or their records are damaged): then every document is rendered again."""
+        mark = self.stored_mark()
+        return mark is None or mark.key != self.key or self._stored_index() is None
 
     def publish(
         self, ctx: PageContext, notice: Incident | None, changed: list[str] | None = None
@@ -134,6 +146,8 @@ class Publisher:
         if stored is None:
             mark = None  # nothing stored, or damaged: everything is rendered again
         index = stored or {}
+        if changed == [] and self._generation < 0:
+            self.sync()  # a new process with nothing to apply: the archive is the store's now
         before = self._generation  # what the archive held before this change
         caught = self._catch_up(changed or [])
         # the stored documents must reflect the archive as it was before this change; if an
@@ -154,12 +168,14 @@ class Publisher:
             self.store.page_context_unchanged(ctx, notice) if stored is not None else (False, False)
         )
         context_changed, notice_changed = not same_context, not same_notice
+        interval_changed = mark is None or mark.poll_seconds != self.poll_seconds
         chosen = [
             doc
             for doc in self.docs
             if full
             or (context_changed and doc.health_dependent)
             or (notice_changed and getattr(doc, "carries_notice", False))
+            or (interval_changed and isinstance(doc, Calendar))
             or any(doc.shows(i) for i in touched)
         ]
         batch = Batch()
@@ -193,7 +209,14 @@ class Publisher:
             index,
             {slug: self.archive.history_count(slug) for slug in self.slugs},
             (ctx, notice),
-            RenderMark(self._generation, self.key, ctx.refreshed_at, serial, self.urls.base),
+            RenderMark(
+                self._generation,
+                self.key,
+                ctx.refreshed_at,
+                serial,
+                self.urls.base,
+                self.poll_seconds,
+            ),
             changed_paths,
         )
         self.store.commit(batch)

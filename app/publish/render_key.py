@@ -34,7 +34,8 @@ def code_digest() -> str:
 
 def render_key(settings: Settings, catalogue: Catalogue, code: str) -> str:
     """Everything stored documents depend on besides the store's content (``code``: the
-    rendering code's digest)."""
+    rendering code's digest). The poll interval is not in it: only the calendars show it (their
+    refresh hint), and the publisher renders those again when it moves."""
     parts = [
         VERSION,
         str(RENDER_SCHEMA),
@@ -43,7 +44,6 @@ def render_key(settings: Settings, catalogue: Catalogue, code: str) -> str:
         repr(catalogue.systems),
         str(settings.feed_limit_default),
         str(settings.feed_limit_max),
-        str(settings.poll_seconds),
         settings.websub_hub,  # feeds name the hub
     ]
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=12).hexdigest()

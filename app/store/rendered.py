@@ -88,6 +88,7 @@ class RenderMark:
     refreshed_at: datetime | None
     serial: int = 0  # bumped by every publish, so workers notice health-only changes too
     base_url: str = ""  # the base URL the documents' links were built with
+    poll_seconds: float = 0.0  # the poll interval the calendars' refresh hint says
 
 
 def mark_from(data: Any) -> RenderMark | None:
@@ -100,6 +101,7 @@ def mark_from(data: Any) -> RenderMark | None:
         datetime.fromisoformat(refreshed) if refreshed else None,
         int(data.get("serial", 0)),
         str(data.get("base_url", "")),
+        float(data.get("poll_seconds", 0.0)),
     )
 
 
@@ -110,6 +112,7 @@ def mark_to(mark: RenderMark) -> dict[str, Any]:
         "refreshed_at": mark.refreshed_at.isoformat() if mark.refreshed_at else None,
         "serial": mark.serial,
         "base_url": mark.base_url,
+        "poll_seconds": mark.poll_seconds,
     }
 
 
