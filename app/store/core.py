@@ -197,6 +197,12 @@ class StoreCore:
                 disk_min_file_size=2**30,  # keep every value inside SQLite: one transaction
                 statistics=False,
                 timeout=30,
+                # sized for a web worker, which holds a store open per process: no memory map
+                # (diskcache's default maps 64 MiB, resident once read) and a 4 MiB page cache
+                # (default 32 MiB); the records a request reads are few and small, and the
+                # OS's file cache is shared by every process
+                sqlite_mmap_size=0,
+                sqlite_cache_size=1024,
             )
         except (OSError, sqlite3.Error, diskcache.Timeout) as e:
             raise store_error(self.path, "open", e) from e
