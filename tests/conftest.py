@@ -230,19 +230,30 @@ def client(filled):
 
 @pytest.fixture
 def closed_store(filled: Settings, make_settings, tmp_path: Path) -> Settings:
-    """Settings on a store holding only the fixture's closed incidents (nothing open)."""
+    """Settings on a store holding only the fixture's closed incidents (nothing open), its
+    sources read a moment ago (so the state is known)."""
+    from datetime import UTC, datetime
+
     from app.model import Status
     from app.runtime import Runtime
     from app.store import Batch, Store
+    from app.store.records import Outcome, SourceHealth
 
     with Runtime.open(filled) as runtime:
         closed = [i for i in runtime.store.iter_incidents() if i.status is Status.CLOSED]
+        read = {
+            url: SourceHealth(
+                kind=r.kind, last_success_at=datetime.now(UTC), last_outcome=Outcome.FETCHED
+            )
+            for url, r in runtime.store.health().items()
+        }
     settings: Settings = make_settings(data_dir=tmp_path / "closed")
     store = Store(settings.data_dir)
     batch = Batch()
     for incident in closed:
         Store.stage_incident(batch, incident)
     Store.stage_generation(batch, 1, len(closed))
+    Store.stage_health(batch, read)
     store.commit(batch)
     store.close()
     return settings

@@ -104,7 +104,10 @@ def page(browser: Browser) -> Iterator[Page]:
 def test_index_renders_and_every_feed_link_answers(live: str, page, path: str, tmp_path) -> None:
     response = page.goto(live + path)
     assert response is not None and response.status == 200
-    assert page.locator("#h-systems + ul > li").count() == 14
+    # the nine live systems with a state each; the legacy names and "other" apart, no state
+    assert page.locator("#h-systems + ul > li").count() == 9
+    assert page.locator('ul[aria-labelledby="h-apart"] > li').count() == 5
+    assert page.locator('ul[aria-labelledby="h-apart"] .chip').count() == 0
     assert page.locator(".overall.s-disrupted").count() == 1
     links = page.eval_on_selector_all('link[rel="alternate"]', "els => els.map(e => e.href)")
     shown = page.eval_on_selector_all("#subscribe a[href]", "els => els.map(e => e.href)")

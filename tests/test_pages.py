@@ -541,3 +541,25 @@ def test_an_incident_without_reference_is_found_by_either_spelling_of_its_key(cl
     as_in_the_api = client.get("/incidents/oid:2460944")  # the key /api/incidents.json shows
     assert as_in_the_api.status_code == 200 and as_in_the_api.data == canonical.data
     assert client.get("/incidents/oid-1").status_code == 404
+
+
+def test_before_anything_is_read_no_page_claims_a_healthy_state(make_settings) -> None:
+    """A first start with nothing read yet: every card, the overall line, the embed, the badge
+    and /api/systems.json say unknown, never "Operational" or "No open disruptions"."""
+    app = create_app(make_settings(), poll=False)
+    client = app.test_client()
+    try:
+        for path, unknown in (("/", "not read the agency"), ("/da/", "endnu ikke læst")):
+            html = client.get(path).get_data(as_text=True)
+            assert unknown in html
+            assert 'class="chip s-operational' not in html and "No open disruptions" not in html
+            assert 'class="overall s-unknown' in html
+        embed = client.get("/embed/dms-import").get_data(as_text=True)
+        assert "Not read yet" in embed and "Operational" not in embed
+        badge = client.get("/badge/dms-import.svg").get_data(as_text=True)
+        assert "Unknown" in badge and "Operational" not in badge
+        systems = client.get("/api/systems.json").get_json()
+        assert systems["readable"] is False
+        assert {s["state"] for s in systems["systems"].values()} == {"unknown"}
+    finally:
+        app.extensions["toldfeed"].runtime.close()

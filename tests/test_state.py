@@ -355,6 +355,7 @@ def test_systems_api_shape_and_stable_bytes() -> None:
         },
         "fallback_allowed": True,
         "incidents": ["WO1", "WO2"],
+        "overrun": None,
     }
     assert doc["systems"]["emcs"] == {
         "state": "operational",
@@ -362,13 +363,56 @@ def test_systems_api_shape_and_stable_bytes() -> None:
         "next_window": None,
         "fallback_allowed": False,
         "incidents": [],
+        "overrun": None,
     }
 
 
 def test_systems_api_fills_missing_systems() -> None:
-    doc = json.loads(render_systems_api({}, CATALOGUE, None))
-    assert doc["generated_at"] is None
+    doc = json.loads(render_systems_api({}, CATALOGUE, NOW))
     assert {s["state"] for s in doc["systems"].values()} == {"operational"}
+
+
+def test_systems_api_says_unknown_before_anything_was_read() -> None:
+    """Never "operational" beside "readable": false: before the first read no state is known."""
+    doc = json.loads(render_systems_api({}, CATALOGUE, None, readable=False))
+    assert doc["generated_at"] is None and doc["readable"] is False
+    assert {s["state"] for s in doc["systems"].values()} == {"unknown"}
+
+
+@pytest.mark.parametrize(
+    ("end_hours", "status", "cancelled", "overrun"),
+    [
+        (-0.01, Status.SCHEDULED, False, True),  # just past its planned end, still open
+        (0.5, Status.SCHEDULED, False, False),  # not ended yet: maintenance, no overrun
+        (-11.9, Status.CURRENT, False, True),
+        (-12.1, Status.SCHEDULED, False, False),  # shown for 12 h after the planned end
+        (-1, Status.CLOSED, False, False),  # completion reported
+        (-1, Status.SCHEDULED, True, False),  # cancelled
+    ],
+)
+def test_a_window_past_its_planned_end_is_an_overrun_until_closed_or_12_hours(
+    end_hours: float, status: Status, cancelled: bool, overrun: bool
+) -> None:
+    """The state rules do not change (operational), but the API, badge and cards say it."""
+    from app.render.pages import render_badge
+
+    start = NOW - timedelta(hours=13)
+    win = Window(start, NOW + timedelta(hours=end_hours), cancelled=cancelled)
+    states = system_states([incident("WO1", window=win, status=status)], CATALOGUE, NOW)
+    state = states["dms-import"]
+    assert state.state is (
+        State.MAINTENANCE
+        if end_hours > 0 and status is not Status.CLOSED and not cancelled
+        else State.OPERATIONAL
+    )
+    doc = json.loads(render_systems_api(states, CATALOGUE, NOW))["systems"]["dms-import"]
+    badge = render_badge(state, CATALOGUE, Lang.EN, NOW).decode()
+    if overrun:
+        assert doc["overrun"] == {"key": "WO1", "planned_end": win.end_at.isoformat()}
+        assert doc["state"] == "operational"
+        assert "end not reported" in badge and "Operational" not in badge
+    else:
+        assert doc["overrun"] is None and "end not reported" not in badge
 
 
 @pytest.mark.parametrize(

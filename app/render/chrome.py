@@ -18,7 +18,7 @@ from app.catalogue import Catalogue, System
 from app.model import Incident, Kind, Lang, Status
 from app.render.entry import system_names
 from app.render.i18n import local_time, status_word, word
-from app.render.pages import CSS, state_words
+from app.render.pages import CSS, shown_state, state_words
 from app.render.words import WORDS
 from app.site.documents import (
     Doc,
@@ -61,11 +61,14 @@ def state_chip(
     "Unknown" (never green on old news; ``blind_details`` says the last known state)."""
     if blind:
         return chip("unknown", WORDS[lang]["state_unknown"])
-    return chip(state.state.value, state_words(state, lang, now))
+    return chip(shown_state(state).value, state_words(state, lang, now))
 
 
 def blind_details(state: SystemState, lang: Lang, now: datetime | None) -> list[str]:
-    """What a system's line says under "Unknown": the last known state, in words."""
+    """What a system's line says under "Unknown": the last known state, in words (nothing is
+    known before the first read)."""
+    if now is None:
+        return [WORDS[lang]["never_read"]]
     return [word(lang, "last_known", last=state_words(state, lang, now))]
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.catalogue import Catalogue
+from app.catalogue import OTHER, Catalogue
 from app.model import Incident, Kind, Lang, Status
 from app.render.chrome import (
     FEED_LABELS,
@@ -269,14 +269,14 @@ def render_index(
     """
     now = ctx.refreshed_at
     at = now or max((i.updated_at for i in open_incidents), default=None)
-    blind = bool(ctx.blind_notice.get(lang))  # the agency cannot be read: no state is known
+    blind = not ctx.state_known  # nothing read yet, or the agency cannot be read now
     state, text = overall_line(states, open_incidents, catalogue, lang, now)
     overall = {"cls": state.value, "icon": ICONS[state.value], "text": text}
     if blind:
         overall = {
             "cls": "unknown",
             "icon": ICONS["unknown"],
-            "text": word(lang, "overall_unknown"),
+            "text": word(lang, "overall_unknown" if ctx.blind_notice else "overall_never_read"),
         }
     systems = [
         {
@@ -289,6 +289,20 @@ def render_index(
             else state_details(states[system.slug], lang, now),
         }
         for system in ordered_systems(catalogue)
+        if not system.legacy and system.slug != OTHER
+    ]
+    # legacy names and the catch-all are not systems with a health of their own: listed apart,
+    # with what is open under them, never with a state chip
+    apart = [
+        {
+            "name": system.name_in(lang),
+            "url": urls.url(SystemPage(lang, system.slug)),
+            "open": word(lang, "open_count", count=str(len(states[system.slug].incidents)))
+            if states[system.slug].incidents
+            else WORDS[lang]["nothing_open"],
+        }
+        for system in ordered_systems(catalogue)
+        if system.legacy or system.slug == OTHER
     ]
     disruptions = sorted(
         (i for i in open_incidents if i.kind is Kind.DISRUPTION),
@@ -308,6 +322,8 @@ def render_index(
         notes=ctx.source_notes.get(lang, ""),
         refreshed=local_time(now, lang) if now else "",
         systems=systems,
+        apart=apart,
+        known=ctx.state_known,
         disruptions=[_disruption(i, catalogue, lang, urls, now) for i in disruptions],
         windows=[_window_item(i, catalogue, lang, urls, at) for i in planned] if at else [],
         closed=[incident_item(i, catalogue, lang, urls) for i in closed],

@@ -45,12 +45,20 @@ STATE_COLORS = {
 _STATE_CLASS = {State.DISRUPTED: "current", State.MAINTENANCE: "scheduled", State.OPERATIONAL: "ok"}
 
 
+def shown_state(state: SystemState) -> State:
+    """The state a chip's colour shows: an overrun looks like a window, not like a quiet
+    system (its ``state`` stays operational, as the API's rules say)."""
+    if state.state is State.OPERATIONAL and state.overrun is not None:
+        return State.MAINTENANCE
+    return state.state
+
+
 def state_words(state: SystemState, lang: Lang, now: datetime | None) -> str:
     """The state now in words: "Ongoing disruption", "Maintenance until 23:00", "Operational"."""
     if state.state is State.DISRUPTED:
         return WORDS[lang]["state_current"]
     if state.state is State.OPERATIONAL:
-        return WORDS[lang]["state_ok"]
+        return WORDS[lang]["state_overrun" if state.overrun else "state_ok"]
     text = describe_state(state, lang, now)
     return text[:1].upper() + text[1:]
 
@@ -125,14 +133,15 @@ def render_embed(
     system = catalogue.get(slug)
     assert system is not None
     w = WORDS[lang]
-    blind = ctx.blind_notice.get(lang, "")
+    # no state is known before the first read or while the agency cannot be read
+    blind = ctx.blind_notice.get(lang, "") or ("" if ctx.state_known else w["never_read"])
     html = ENV.get_template("embed.html").render(
         lang=lang.value,
         details=[] if blind else state_details(state, lang, ctx.refreshed_at),
         name=system.name_in(lang),
         # never green while the agency cannot be read: the state shown may be out of date
         state_word=w["state_unknown"] if blind else state_words(state, lang, ctx.refreshed_at),
-        colors=UNKNOWN_COLORS if blind else STATE_COLORS[state.state],
+        colors=UNKNOWN_COLORS if blind else STATE_COLORS[shown_state(state)],
         messages=_messages(incidents, slug, lang, 3),
         no_messages=w["no_messages"],
         blind=blind,
@@ -159,7 +168,7 @@ def render_badge(
     left = system.name_in(lang)
     right = state_words(state, lang, now) if readable else WORDS[lang]["state_unknown"]
     lw, rw = 7 * len(left) + 12, 7 * len(right) + 12
-    color = STATE_COLORS[state.state]["badge"] if readable else UNKNOWN_COLORS["badge"]
+    color = STATE_COLORS[shown_state(state)]["badge"] if readable else UNKNOWN_COLORS["badge"]
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{lw + rw}" height="20" role="img" '
         f'aria-label="{escape(left)}: {escape(right)}"><title>{escape(left)}: {escape(right)}</title>'

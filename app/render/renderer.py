@@ -143,13 +143,13 @@ class Renderer:
                 return Document.of(body, TYPES["html"], refreshed)
             case Badge():
                 state = archive.states(self.catalogue, refreshed)[doc.system]
-                readable = not ctx.blind_notice
+                readable = ctx.state_known
                 body = render_badge(state, self.catalogue, doc.lang, refreshed, readable)
                 return Document.of(body, TYPES["svg"], refreshed)
             case SystemsApi():
                 states = archive.states(self.catalogue, refreshed)
                 body = render_systems_api(
-                    states, self.catalogue, ctx.refreshed_at, readable=not ctx.blind_notice
+                    states, self.catalogue, ctx.refreshed_at, readable=ctx.state_known
                 )
                 return Document.of(body, TYPES["api"], refreshed)
             case Calendar():

@@ -14,12 +14,18 @@ from app.catalogue import Catalogue
 from app.model import Fallback, Lang, Window
 from app.render.i18n import word
 from app.render.words import MONTHS_LONG, WEEKDAYS
-from app.site.system_state import NextWindow, State, SystemState
+from app.site.system_state import NextWindow, Overrun, State, SystemState
 from app.upstream.dates import to_local
 
 
 def _rfc3339(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value else None
+
+
+def _overrun(overrun: Overrun | None) -> dict[str, str | None] | None:
+    if overrun is None:
+        return None
+    return {"key": overrun.key, "planned_end": _rfc3339(overrun.planned_end)}
 
 
 def _next_window(window: NextWindow | None) -> dict[str, str | None] | None:
@@ -37,17 +43,19 @@ def render_systems_api(
     """The /api/systems.json body: every catalogue system's state, in catalogue order.
 
     ``readable`` is False while toldfeed cannot read the agency: the states are then the last
-    known ones and may be out of date.
+    known ones and may be out of date; before anything was ever read (``generated_at`` None)
+    no state is known and each says ``unknown``.
     """
     systems: dict[str, object] = {}
     for slug in catalogue.slugs:
         state = states.get(slug) or SystemState(slug=slug, state=State.OPERATIONAL)
         systems[slug] = {
-            "state": state.state.value,
+            "state": state.state.value if generated_at is not None else "unknown",
             "until": _rfc3339(state.until_at),
             "next_window": _next_window(state.next_window),
             "fallback_allowed": state.fallback_allowed,
             "incidents": list(state.incidents),
+            "overrun": _overrun(state.overrun),
         }
     doc = {"generated_at": _rfc3339(generated_at), "readable": readable, "systems": systems}
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")

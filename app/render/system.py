@@ -131,7 +131,7 @@ def render_system_page(
     by key (in ``doc.lang``).
     """
     lang, slug, now = doc.lang, doc.system, ctx.refreshed_at
-    blind = bool(ctx.blind_notice.get(lang))  # the agency cannot be read: no state is known
+    blind = not ctx.state_known  # nothing read yet, or the agency cannot be read now
     system = catalogue.get(slug)
     name = system.name_in(lang) if system else slug
     w = WORDS[lang]

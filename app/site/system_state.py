@@ -7,14 +7,18 @@ The rules (INTERFACE.md, "Service windows, fallback and 'now'"):
 - ``disrupted``: an open disruption (``Kind.DISRUPTION``) names the system;
 - ``maintenance``: a window naming the system is in progress (``start <= now < end``), not
   cancelled, its incident open; a window without a known end lasts until its incident closes;
-- ``disrupted`` beats ``maintenance``; anything else is ``operational``.
+- ``disrupted`` beats ``maintenance``; anything else is ``operational``;
+- a window past its planned end whose incident is still open (not cancelled) is an
+  *overrun* (INTERFACE.md, "Before, not after"): the state rules do not change, but the system
+  says so, until the incident closes or ``OVERRUN_SHOWN`` after the planned end (upstream often
+  announces an extension only after the end).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from app.catalogue import Catalogue
@@ -30,6 +34,15 @@ class State(StrEnum):
 
 
 _RANK = {State.DISRUPTED: 0, State.MAINTENANCE: 1, State.OPERATIONAL: 2}
+OVERRUN_SHOWN = timedelta(hours=12)
+
+
+@dataclass(frozen=True, slots=True)
+class Overrun:
+    """A window past its planned end, its incident still open: no completion reported."""
+
+    key: str
+    planned_end: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +70,7 @@ class SystemState:
     next_window: NextWindow | None = None
     fallback_allowed: bool = False
     incidents: tuple[str, ...] = ()
+    overrun: Overrun | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +102,17 @@ def window_to_come(incident: Incident, now: datetime) -> bool:
     )
 
 
+def overrun_of(incident: Incident, now: datetime) -> Overrun | None:
+    """The incident's window as an overrun at ``now``: past its planned end (less than
+    ``OVERRUN_SHOWN`` ago), not cancelled, its incident open; else None."""
+    window = incident.window
+    if window is None or window.cancelled or window.end_at is None or not is_open(incident):
+        return None
+    if not window.end_at <= now < window.end_at + OVERRUN_SHOWN:
+        return None
+    return Overrun(incident.key, window.end_at)
+
+
 def _next_key(incident: Incident) -> tuple[datetime, bool, datetime, str]:
     window = incident.window
     assert window is not None  # only windows still to come are ranked
@@ -105,6 +130,10 @@ def _state_of(slug: str, named: list[Incident], now: datetime) -> SystemState:
         state, until_at = State.MAINTENANCE, _until(running)
     else:
         state, until_at = State.OPERATIONAL, None
+    overruns = sorted(
+        (o for i in named if (o := overrun_of(i, now)) is not None),
+        key=lambda o: (o.planned_end, o.key),
+    )
     next_window = None
     if coming and coming[0].window is not None:
         first = coming[0].window
@@ -116,6 +145,7 @@ def _state_of(slug: str, named: list[Incident], now: datetime) -> SystemState:
         next_window=next_window,
         fallback_allowed=any(i.fallback is not None and i.fallback.allowed for i in open_ones),
         incidents=tuple(sorted(i.key for i in open_ones)),
+        overrun=overruns[-1] if overruns else None,  # the latest planned end
     )
 
 

@@ -67,6 +67,12 @@ class PageContext:
     blind_notice: dict[Lang, str]
     source_notes: dict[Lang, str] = field(default_factory=dict)
 
+    @property
+    def state_known(self) -> bool:
+        """False while no state can be told: nothing was ever read, or the agency cannot be
+        read now (pages say "Unknown", never a healthy state they do not know)."""
+        return self.refreshed_at is not None and not self.blind_notice
+
 
 @dataclass(frozen=True, slots=True)
 class DocMeta:
