@@ -131,8 +131,10 @@ def test_embed_renders_in_an_iframe_at_300px(live: str, page, upstream: Upstream
     body = page.frame_locator("#f").locator("body")
     frame_text = body.inner_text()
     width = body.evaluate("b => b.scrollWidth")
+    height = body.evaluate("b => b.ownerDocument.scrollingElement.scrollHeight")
     assert "Ongoing disruption" in frame_text
     assert width <= 300
+    assert height <= 320, "the embed scrolls at the size the docs give"
     assert page.errors == []  # type: ignore[attr-defined]
 
 

@@ -396,6 +396,9 @@ def test_the_message_shows_the_newest_update_line() -> None:
     message = compose(note, catalogue, Lang.EN, "http://toldfeed.test/incidents/x")
     assert message.latest.endswith("Update 11:30 - fixed")
     assert "Update 11:30 - fixed" in message.text and "first look" not in message.text
+    # read apart from any page, a chat card or a mail says the zone of every time it gives
+    assert message.latest == "20 May 2026 13:30 Danish time: Update 11:30 - fixed"
+    assert all("Danish time" in value for label, value in message.facts if label == "Updated")
 
 
 def test_each_sample_is_a_new_thread_and_links_to_the_status_page() -> None:

@@ -63,7 +63,7 @@ def test_index_says_in_one_line_what_is_down(client) -> None:
             "DMS Transit (NCTS) ✕ Ongoing disruption",
             "Open disruptions",
             "Delayed processing of transit declarations",
-            "Newest update (08:40)",
+            "Newest update: Update 08:40 - Processing times",  # its time once, not twice
             "Service windows",
             "Wednesday 20 May 2026, 12:00-13:00 Danish time to come",
             "Recently closed",
@@ -71,6 +71,7 @@ def test_index_says_in_one_line_what_is_down(client) -> None:
         )
     ]
     assert order == sorted(order)
+    assert "All times are Danish time (CET/CEST)." in text  # the page says its zone once
     assert "EMCS ✓ Operational" in text
     # the index links to system pages and incident pages
     assert 'href="http://feeds.example.test/systems/dms-transit"' in html
@@ -561,5 +562,17 @@ def test_before_anything_is_read_no_page_claims_a_healthy_state(make_settings) -
         systems = client.get("/api/systems.json").get_json()
         assert systems["readable"] is False
         assert {s["state"] for s in systems["systems"].values()} == {"unknown"}
+    finally:
+        app.extensions["toldfeed"].runtime.close()
+
+
+def test_the_twelve_month_table_is_a_region_keyboard_users_can_scroll(filled) -> None:
+    """axe-core's scrollable-region-focusable: at 320 px the table scrolls, so its region
+    takes the focus (tabindex) and is named by its heading."""
+    app = create_app(filled, poll=False)
+    try:
+        html = app.test_client().get("/systems/dms-transit").get_data(as_text=True)
+        assert '<div class="scroll" tabindex="0" role="region" aria-labelledby="h-months">' in html
+        assert html.count('class="scroll"') == html.count('class="scroll" tabindex="0"')
     finally:
         app.extensions["toldfeed"].runtime.close()

@@ -14,7 +14,7 @@ from app.catalogue import Catalogue
 from app.model import Incident, Kind, Lang, Status, Update, Window
 from app.notify.outbox import CREATED, notification_id
 from app.render.entry import system_names, timeline
-from app.render.i18n import local_time, status_word, word
+from app.render.i18n import status_word, word, zoned_time
 from app.render.status import describe_fallback, describe_window
 from app.store.records import Notification
 
@@ -63,7 +63,7 @@ class Message:
         facts = [
             (self.labels["status"], self.state),
             (self.labels["systems"], self.systems),
-            (self.labels["updated"], local_time(self.updated_at, self.lang)),
+            (self.labels["updated"], zoned_time(self.updated_at, self.lang)),
         ]
         if self.reference:
             facts.append((self.labels["reference"], self.reference))
@@ -118,7 +118,7 @@ def compose(note: Notification, catalogue: Catalogue, lang: Lang, page_url: str)
 
 def _line(update: Update, lang: Lang) -> str:
     when = update.at or update.seen_at
-    return f"{local_time(when, lang)}: {update.text}" if when else update.text
+    return f"{zoned_time(when, lang)}: {update.text}" if when else update.text
 
 
 def sample_notification(target: str, lang: Lang, now: datetime, base_url: str) -> Notification:

@@ -57,6 +57,12 @@ def duration_words(value: timedelta, lang: Lang) -> str:
     return f"{days} {w['days_unit']} {hours} {w['hours_unit']}"
 
 
+def zoned_time(value: datetime, lang: Lang) -> str:
+    """``local_time`` that says its zone, for text read apart from any page (a chat card, a
+    mail): ``19 May 2026 21:46 Danish time``."""
+    return f"{local_time(value, lang)} {WORDS[lang]['danish_time']}"
+
+
 def local_time(value: datetime, lang: Lang) -> str:
     """Danish local time with date and year: ``19 May 2026 21:46`` / ``19. maj 2026 kl. 21:46``."""
     local = to_local(value)

@@ -50,6 +50,7 @@ from app.site.system_state import (
 )
 from app.site.urls import Urls
 from app.store.rendered import PageContext
+from app.upstream.dates import to_local
 
 
 def _names(names: Sequence[str], lang: Lang) -> str:
@@ -99,13 +100,16 @@ def _disruption(
     lines = timeline(incident, lang)
     newest = lines[0] if lines else None
     newest_at = newest.sort_at if newest is not None else None
+    newest_text = newest.text if newest is not None else ""
+    if newest_at is not None and f"{to_local(newest_at):%H:%M}" in newest_text[:60]:
+        newest_at = None  # "Update 08:40 ..." says its time already: not twice
     return {
         "url": urls.url(IncidentPage(lang, incident.key)),
         "title": incident.title_in(lang),
         "systems": ", ".join(system_names(incident, catalogue, lang)),
         "since": word(lang, "since", time=clock_time(incident.published_at, lang, now)),
         "ref": incident.ref or "",
-        "newest": newest.text if newest is not None else "",
+        "newest": newest_text,
         "newest_at": clock_time(newest_at, lang, now) if newest_at is not None else "",
         "fallback": describe_fallback(incident.fallback, lang) if incident.fallback else "",
     }

@@ -147,6 +147,7 @@ def render_embed(
         blind=blind,
         feed_url=urls.url(Feed(lang, Format.ATOM, Scope.SYSTEM, slug)),
         refreshed_label=w["refreshed"],
+        zone=w["danish_time"],
         refreshed=local_time(ctx.refreshed_at, lang) if ctx.refreshed_at else w["never"],
     )
     return html.encode("utf-8")

@@ -25,6 +25,8 @@ PHRASES: dict[str, str] = {
     "last_known": "Sidst kendt: {last}",
     "overall_unknown": "Tilstand ukendt: toldfeed kan ikke læse Toldstyrelsens driftsside lige nu. Tilstandene herunder er de sidst kendte; se Toldstyrelsens egen side.",
     "state_unknown": "Ukendt",
+    "danish_time": "dansk tid",
+    "times_note": "Alle tidspunkter er dansk tid (CET/CEST).",
     "state_overrun": "Servicevindue: afslutning ikke meldt",
     "state_unknown_long": "Ukendt: toldfeed har ingen aktuel læsning af Toldstyrelsens side.",
     "apart_title": "Gamle systemnavne og øvrige meddelelser",

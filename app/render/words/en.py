@@ -25,6 +25,8 @@ PHRASES: dict[str, str] = {
     "last_known": "Last known: {last}",
     "overall_unknown": "State unknown: toldfeed cannot read the agency's status page right now. The states below are the last known; check the agency's own page.",
     "state_unknown": "Unknown",
+    "danish_time": "Danish time",
+    "times_note": "All times are Danish time (CET/CEST).",
     "state_overrun": "Service window: end not reported",
     "state_unknown_long": "Not known: toldfeed has no current reading of the agency's page.",
     "apart_title": "Legacy system names and other messages",
