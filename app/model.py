@@ -151,6 +151,12 @@ class Message:
     at: datetime | None = None
 
 
+def public_key(key: str) -> str:
+    """An incident key as users see it, in URLs and every document alike: the reference, or
+    ``oid-<n>`` (stored as ``oid:<n>``; both are accepted wherever a key is read)."""
+    return key.replace(":", "-", 1) if key.startswith("oid:") else key
+
+
 @dataclass(frozen=True, slots=True)
 class Incident:
     """One published entry: every message sharing a reference (or one oid) merged.

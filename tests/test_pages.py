@@ -539,9 +539,17 @@ def test_an_incident_stored_before_its_pages_is_rendered_on_demand(filled) -> No
 def test_an_incident_without_reference_is_found_by_either_spelling_of_its_key(client) -> None:
     canonical = client.get("/incidents/oid-2460944")
     assert canonical.status_code == 200
-    as_in_the_api = client.get("/incidents/oid:2460944")  # the key /api/incidents.json shows
-    assert as_in_the_api.status_code == 200 and as_in_the_api.data == canonical.data
+    stored_form = client.get("/incidents/oid:2460944")  # the form earlier versions showed
+    assert stored_form.status_code == 200 and stored_form.data == canonical.data
     assert client.get("/incidents/oid-1").status_code == 404
+    # users see one form everywhere: the page URL's
+    api = client.get("/api/incidents.json?limit=500").get_json()
+    keys = {i["key"] for i in api["incidents"]}
+    assert "oid-2460944" in keys and not any(k.startswith("oid:") for k in keys)
+    systems = client.get("/api/systems.json").get_json()["systems"]
+    listed = {k for s in systems.values() for k in s["incidents"]}
+    listed |= {s["next_window"]["key"] for s in systems.values() if s["next_window"]}
+    assert not any(k.startswith("oid:") for k in listed)
 
 
 def test_before_anything_is_read_no_page_claims_a_healthy_state(make_settings) -> None:

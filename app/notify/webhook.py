@@ -18,7 +18,7 @@ from standardwebhooks.webhooks import Webhook
 from app.fetch import Poster
 from app.notify.channel import Answer, HttpChannel, Outgoing, post_body
 from app.notify.targets import ChannelKind, Target
-from app.store.codec import incident_to_dict
+from app.render.pages import api_incident
 from app.store.records import Notification
 
 
@@ -27,7 +27,7 @@ def payload(note: Notification) -> dict[str, Any]:
     return {
         "type": note.event,
         "timestamp": note.incident.updated_at.isoformat(),
-        "data": incident_to_dict(note.incident),
+        "data": api_incident(note.incident),
     }
 
 

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 from importlib.resources import files
+from typing import Any
 
 from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
 
 from app.catalogue import Catalogue, System
-from app.model import Incident, Lang, Status, Window
+from app.model import Incident, Lang, Status, Window, public_key
 from app.render.i18n import local_time, status_word
 from app.render.status import describe_state, describe_window
 from app.render.words import WORDS
@@ -219,12 +220,17 @@ def render_opml(catalogue: Catalogue, urls: Urls, lang: Lang) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
+def api_incident(incident: Incident) -> dict[str, Any]:
+    """An incident as /api/incidents.json and webhooks give it (its key in the public form)."""
+    return {**incident_to_dict(incident), "key": public_key(incident.key)}
+
+
 def render_api(incidents: Sequence[Incident], generated_at: datetime | None) -> bytes:
     """The incidents with their timelines as JSON."""
     doc = {
         "generated_at": generated_at.isoformat() if generated_at else None,
         "count": len(incidents),
-        "incidents": [incident_to_dict(i) for i in incidents],
+        "incidents": [api_incident(i) for i in incidents],
     }
     # compact: json's C encoder (an indent falls back to the pure Python one, 10x slower)
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from app.catalogue import Catalogue
-from app.model import Fallback, Lang, Window
+from app.model import Fallback, Lang, Window, public_key
 from app.render.i18n import word
 from app.render.words import MONTHS_LONG, WEEKDAYS
 from app.site.system_state import NextWindow, Overrun, State, SystemState
@@ -25,13 +25,17 @@ def _rfc3339(value: datetime | None) -> str | None:
 def _overrun(overrun: Overrun | None) -> dict[str, str | None] | None:
     if overrun is None:
         return None
-    return {"key": overrun.key, "planned_end": _rfc3339(overrun.planned_end)}
+    return {"key": public_key(overrun.key), "planned_end": _rfc3339(overrun.planned_end)}
 
 
 def _next_window(window: NextWindow | None) -> dict[str, str | None] | None:
     if window is None:
         return None
-    return {"key": window.key, "start": _rfc3339(window.start_at), "end": _rfc3339(window.end_at)}
+    return {
+        "key": public_key(window.key),
+        "start": _rfc3339(window.start_at),
+        "end": _rfc3339(window.end_at),
+    }
 
 
 def render_systems_api(
@@ -54,7 +58,7 @@ def render_systems_api(
             "until": _rfc3339(state.until_at),
             "next_window": _next_window(state.next_window),
             "fallback_allowed": state.fallback_allowed,
-            "incidents": list(state.incidents),
+            "incidents": [public_key(k) for k in state.incidents],
             "overrun": _overrun(state.overrun),
         }
     doc = {"generated_at": _rfc3339(generated_at), "readable": readable, "systems": systems}
