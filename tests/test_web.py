@@ -584,3 +584,47 @@ def test_a_new_process_renders_no_system_page_whose_inputs_are_stored_unchanged(
         service.publish([incident.key], ctx)
         pages = {d.system for d in service.publisher.rendered if isinstance(d, SystemPage)}
         assert "dms-transit" in pages and pages <= set(changed.systems)
+
+
+def test_a_worker_follows_a_poll_by_reading_the_incidents_it_changed(filled) -> None:
+    """The store keeps the keys each generation changed: a worker's archive for ?limit= and
+    ?status= variants takes in a poll's changes in place, not by reading every incident; and
+    the API's bytes, made from one encoding per incident, are those of the whole document."""
+    import json
+    from dataclasses import replace
+
+    from app.model import Lang, public_key
+    from app.publish.library import Library
+    from app.render.pages import api_incident
+    from app.runtime import Runtime
+    from app.service import Service
+    from app.site.documents import IncidentsApi
+    from app.store import Batch, Store
+
+    with Runtime.open(filled) as runtime:
+        Service(runtime).ensure_published()
+        library = Library(runtime.store, runtime.urls, runtime.renderer, recheck_seconds=0)
+        first = library.get(IncidentsApi(Lang.EN, limit=7))
+        assert first is not None
+        archive = library._archive
+        incident = next(iter(archive.by_key.values()))
+        changed = replace(incident, title={"en": "Moved on", "da": "Videre"})
+        generation = runtime.store.generation() + 1
+        batch = Batch()
+        Store.stage_incident(batch, changed)
+        Store.stage_generation(batch, generation, len(archive.by_key), [incident.key])
+        runtime.store.commit(batch)
+        assert runtime.store.changed_since(generation - 1) == (generation, {incident.key})
+        Service(runtime).publish([incident.key])
+        shown = library.get(IncidentsApi(Lang.EN, limit=500))
+        assert shown is not None and library._archive is archive  # followed, not read again
+        assert archive.by_key[incident.key] == changed
+        doc = json.loads(shown.body)
+        whole = {
+            **doc,
+            "incidents": [
+                api_incident(i) for i in archive.select(IncidentsApi(Lang.EN, limit=500), 500)
+            ],
+        }
+        assert shown.body == json.dumps(whole, ensure_ascii=False, separators=(",", ":")).encode()
+        assert public_key(incident.key) in {i["key"] for i in doc["incidents"]}

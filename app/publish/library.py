@@ -12,6 +12,7 @@ from collections import OrderedDict
 
 from app.errors import StoreDamagedError
 from app.model import Incident
+from app.publish.follow import follow
 from app.render.renderer import Renderer
 from app.site.archive import Archive
 from app.site.documents import Doc, IncidentPage
@@ -58,6 +59,11 @@ class Library:
         self._derived: OrderedDict[Doc, Document] = OrderedDict()  # kept per generation
         self._history: dict[str, int] = {}
         self._archive: Archive | None = None
+        self._archive_generation = -1
+        self._stale = True
+        # variants render one at a time per worker: the archive follows the store in place
+        # under it, and a client asking for many variants keeps one core busy, not all
+        self._rendering = threading.Lock()
         self.context = PageContext(self.base, None, {})
         self.notice: Incident | None = None
 
@@ -102,7 +108,7 @@ class Library:
         self._hot = {}
         self._variants.clear()
         self.cached_bytes = 0
-        self._archive = None
+        self._stale = True  # the archive follows the store at the next variant
         self.context, self.notice = self.store.stored_page_context(self.base)
         self._checked = now
 
@@ -176,11 +182,14 @@ class Library:
             if cached is not None:
                 self._variants.move_to_end(doc)
                 return cached
-            if self._archive is None:
-                self._archive = Archive(self.store.iter_incidents())
-            archive = self._archive
             mark = self._mark
-        document = self.renderer.render(doc, archive, self.context, self.notice)
+        with self._rendering:
+            if self._stale or self._archive is None:
+                # after a poll: the incidents it changed, not the whole store
+                followed = follow(self._archive, self._archive_generation, self.store)
+                self._archive, self._archive_generation = followed.archive, followed.generation
+                self._stale = False
+            document = self.renderer.render(doc, self._archive, self.context, self.notice)
         size = _size(document)
         with self._lock:
             if self._mark is not mark:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from app.errors import StoreDamagedError
 from app.model import Incident, Lang
+from app.publish.follow import follow
 from app.render.renderer import Renderer
 from app.site.archive import Archive, derived_changes, derived_documents, history_counts
 from app.site.documents import Calendar, Doc
@@ -57,12 +58,16 @@ class Publisher:
     def sync(self) -> None:
         """Load the archive if it does not reflect the store (call before a poll, so that the
         poll's changes can be compared with what they replace)."""
-        generation = self.store.generation()
-        if generation != self._generation:
-            before = set(self.archive.by_key)
-            self.archive = Archive(self.store.iter_incidents())
-            self._gone |= before - set(self.archive.by_key)
-            self._generation = generation
+        loaded = self._generation >= 0
+        before = set(self.archive.by_key)
+        followed = follow(self.archive if loaded else None, self._generation, self.store)
+        if followed.generation == self._generation:
+            return
+        if followed.changed is None:
+            self._gone |= before - set(followed.archive.by_key)
+        else:
+            self._gone |= {k for k, i in followed.changed.items() if i is None and k in before}
+        self.archive, self._generation = followed.archive, followed.generation
 
     def _catch_up(
         self, changed: list[str]

@@ -225,12 +225,15 @@ def api_incident(incident: Incident) -> dict[str, Any]:
     return {**incident_to_dict(incident), "key": public_key(incident.key)}
 
 
-def render_api(incidents: Sequence[Incident], generated_at: datetime | None) -> bytes:
-    """The incidents with their timelines as JSON."""
-    doc = {
-        "generated_at": generated_at.isoformat() if generated_at else None,
-        "count": len(incidents),
-        "incidents": [api_incident(i) for i in incidents],
-    }
+def api_json(incident: Incident) -> bytes:
+    """One incident of /api/incidents.json, encoded (a renderer keeps it per version)."""
     # compact: json's C encoder (an indent falls back to the pure Python one, 10x slower)
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json.dumps(api_incident(incident), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def render_api(encoded: Sequence[bytes], generated_at: datetime | None) -> bytes:
+    """The incidents with their timelines as JSON, from each one's ``api_json``: the same
+    bytes as encoding the whole document at once."""
+    stamp = json.dumps(generated_at.isoformat() if generated_at else None)
+    head = f'{{"generated_at":{stamp},"count":{len(encoded)},"incidents":['.encode()
+    return head + b",".join(encoded) + b"]}"

@@ -23,7 +23,14 @@ from app.render.feeds import FORMATS, FeedMeta, render_feed
 from app.render.i18n import word
 from app.render.incident import render_incident_page
 from app.render.index import IndexParts, index_parts, render_index
-from app.render.pages import feed_title, render_api, render_badge, render_embed, render_opml
+from app.render.pages import (
+    api_json,
+    feed_title,
+    render_api,
+    render_badge,
+    render_embed,
+    render_opml,
+)
 from app.render.stats import render_stats_figures
 from app.render.status import render_systems_api
 from app.render.system import render_history_page, render_system_page
@@ -69,6 +76,7 @@ class Renderer:
         self.urls = urls
         self._entries: OrderedDict[tuple[str, Lang], tuple[Incident, Entry]] = OrderedDict()
         self._pages: dict[SystemPage, tuple[str, Document]] = {}
+        self._api: OrderedDict[str, tuple[Incident, bytes]] = OrderedDict()
         self._index_parts: dict[Lang, IndexParts] = {}  # depend on URL map and catalogue only
         self._lock = threading.Lock()  # web workers render variants from several threads
 
@@ -87,6 +95,20 @@ class Renderer:
             if len(self._entries) > ENTRY_CACHE_SIZE:
                 self._entries.popitem(last=False)
         return entry
+
+    def api_json(self, incident: Incident) -> bytes:
+        """The incident as /api/incidents.json gives it, encoded once per version."""
+        with self._lock:
+            cached = self._api.get(incident.key)
+            if cached is not None and (cached[0] is incident or cached[0] == incident):
+                self._api.move_to_end(incident.key)
+                return cached[1]
+        encoded = api_json(incident)
+        with self._lock:
+            self._api[incident.key] = (incident, encoded)
+            if len(self._api) > ENTRY_CACHE_SIZE:
+                self._api.popitem(last=False)
+        return encoded
 
     def _limit(self, doc: Feed | IncidentsApi) -> int:
         return self.settings.feed_limit_default if doc.limit is None else doc.limit
@@ -159,7 +181,8 @@ class Renderer:
                 return Document.of(body, TYPES["opml"], _EPOCH)
             case IncidentsApi():
                 chosen = archive.select(doc, self._limit(doc))
-                return Document.of(render_api(chosen, ctx.refreshed_at), TYPES["api"], latest)
+                body = render_api([self.api_json(i) for i in chosen], ctx.refreshed_at)
+                return Document.of(body, TYPES["api"], latest)
 
     def _parts(self, lang: Lang) -> IndexParts:
         parts = self._index_parts.get(lang)
