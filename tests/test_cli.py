@@ -125,3 +125,54 @@ def test_a_setting_that_cannot_be_used_is_exit_2(
     monkeypatch.setenv(name, value)
     assert main(["export", str(env / "site")]) == 2
     assert name in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (
+            ["serve", "--port", "99999"],
+            "argument --port: 99999 is out of range (one from 1 to 65535)",
+        ),
+        (["serve", "--port", "65536"], "argument --port: 65536 is out of range"),
+        (["serve", "--port", "0"], "argument --port: 0 is out of range"),
+        (["serve", "--port", "-1"], "argument --port: -1 is out of range"),
+        (["serve", "--port", "http"], "argument --port: 'http' is not a whole number"),
+        (["serve", "--port", "80.5"], "argument --port: '80.5' is not a whole number"),
+        (["forget", "--oid", "0"], "argument --oid: 0 is out of range (one 1 or more)"),
+        (["forget", "--oid", "-5"], "argument --oid: -5 is out of range"),
+        (["forget", "--oid", "x"], "argument --oid: 'x' is not a whole number"),
+    ],
+)
+def test_a_number_out_of_range_on_the_command_line_is_one_line_and_exit_2(
+    capsys, argv: list[str], said: str
+) -> None:
+    """Every numeric argument is checked by the parser, before any command runs."""
+    from app.cli.arguments import build_parser
+
+    with pytest.raises(SystemExit) as exit_status:
+        build_parser().parse_args(argv)
+    assert exit_status.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"toldfeed {argv[0]}: error: {said}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "value"), [(["serve", "--port", "1"], 1), (["serve", "--port", "65535"], 65535)]
+)
+def test_the_ends_of_the_port_range_are_accepted(argv: list[str], value: int) -> None:
+    from app.cli.arguments import build_parser
+
+    assert build_parser().parse_args(argv).port == value
+
+
+def test_serve_on_port_99999_is_one_line_and_exit_2_not_a_traceback(env: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_status:
+        main(["serve", "--demo", "--port", "99999"])
+    assert exit_status.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "toldfeed serve: error: argument --port: 99999 is out of range (one from 1 to 65535) "
+        "(see toldfeed serve --help)"
+    )

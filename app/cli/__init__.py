@@ -5,13 +5,13 @@ Commands: poll, serve, export, publish, forget, notify-test (see README.md and d
 
 from __future__ import annotations
 
-import argparse
 import gc
 import sys
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from app.cli.arguments import build_parser
 from app.config import Settings
 from app.errors import ConfigError, StoreError
 from app.ingest import PollReport
@@ -136,30 +136,7 @@ def _cmd_forget(settings: Settings, oid: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    parser = argparse.ArgumentParser(prog="toldfeed", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("poll", help="run one ingestion cycle over every source")
-    serve = sub.add_parser("serve", help="run the web server and the poller in one process")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument(
-        "--demo", action="store_true", help="serve a demo store filled from the bundled samples"
-    )
-    export = sub.add_parser("export", help="write every published document under DIR")
-    export.add_argument("dir")
-    sub.add_parser(
-        "publish", help="make the bucket of TOLDFEED_PUBLISH_S3 hold every published document"
-    )
-    notify = sub.add_parser(
-        "notify-test", help="send a sample notification to one target and say what it answered"
-    )
-    notify.add_argument("name", help="the target's name in the TOLDFEED_NOTIFY file")
-    forget = sub.add_parser(
-        "forget", help="drop every observation of one message; the next poll reads it again"
-    )
-    forget.add_argument("--oid", type=int, required=True, help="the message's oid")
-    args = parser.parse_args(argv)
+    args = build_parser(__doc__).parse_args(argv)
     setup_logging(args.verbose)
     # what is loaded now (modules, the catalogue's tables) lives as long as the process: keep
     # it out of the collector's full passes, which a short poll would otherwise pay for
