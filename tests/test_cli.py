@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from app.cli import main
+from app.config import Settings
+from app.errors import ConfigError
 from tests.conftest import Upstream
 
 
@@ -83,7 +86,6 @@ def test_bad_environment_value_is_a_configuration_error(env: Path, monkeypatch, 
 
 def test_the_demo_reads_as_on_the_morning_of_its_samples(tmp_path) -> None:
     from app.cli.serve import build_app
-    from app.config import Settings
 
     app = build_app(Settings.from_env({}, data_dir=tmp_path), demo=True)
     client = app.test_client()
@@ -175,4 +177,43 @@ def test_serve_on_port_99999_is_one_line_and_exit_2_not_a_traceback(env: Path, c
     assert err.strip() == (
         "toldfeed serve: error: argument --port: 99999 is out of range (one from 1 to 65535) "
         "(see toldfeed serve --help)"
+    )
+
+
+BOOLEAN_SETTINGS = [
+    f"TOLDFEED_{f.name.upper()}" for f in fields(Settings) if isinstance(f.default, bool)
+]
+SPELLINGS = [
+    *[(word, True) for word in ("1", "true", "yes", "on", "TRUE", "Yes", " on ", "ON")],
+    *[(word, False) for word in ("0", "false", "no", "off", "FALSE", "No", " off", "OFF")],
+    *[
+        (word, None)  # None: a configuration error
+        for word in ("flase", "ture", "y", "n", "2", "-1", "", " ", "enabled", "nej", "0n", "yes!")
+    ],
+]
+
+
+def test_every_yes_no_setting_is_in_the_table() -> None:
+    assert {"TOLDFEED_POLL_ON_SERVE", "TOLDFEED_PROXY_FROM_ENV"} <= set(BOOLEAN_SETTINGS)
+
+
+@pytest.mark.parametrize("name", BOOLEAN_SETTINGS)
+@pytest.mark.parametrize(("raw", "value"), SPELLINGS)
+def test_a_yes_no_setting_is_read_by_one_parser(name: str, raw: str, value: bool | None) -> None:
+    field = name.removeprefix("TOLDFEED_").lower()
+    if value is None:
+        with pytest.raises(ConfigError) as error:
+            Settings.from_env({name: raw})
+        assert str(error.value).startswith(f"{name}={raw!r}: not a yes/no value")
+    elif field != "base_url_set":  # derived from TOLDFEED_BASE_URL whatever it says
+        assert getattr(Settings.from_env({name: raw}), field) is value
+
+
+def test_a_misspelt_yes_no_setting_makes_the_command_exit_2(env: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("TOLDFEED_POLL_ON_SERVE", "flase")
+    assert main(["poll"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "toldfeed: configuration error: TOLDFEED_POLL_ON_SERVE='flase': not a yes/no value: "
+        "use 1/0, true/false, yes/no or on/off"
     )
