@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import subprocess
+import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -10,7 +14,7 @@ import pytest
 from app.cli import main
 from app.config import Settings
 from app.errors import ConfigError
-from tests.conftest import Upstream
+from tests.conftest import ROOT, Upstream
 
 
 @pytest.fixture
@@ -217,3 +221,43 @@ def test_a_misspelt_yes_no_setting_makes_the_command_exit_2(env: Path, monkeypat
         "toldfeed: configuration error: TOLDFEED_POLL_ON_SERVE='flase': not a yes/no value: "
         "use 1/0, true/false, yes/no or on/off"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "env"),
+    [
+        (["poll"], {}),
+        (["forget", "--oid", "2461231"], {}),
+        (["publish"], {"TOLDFEED_PUBLISH_S3": "s3://toldfeed-test/cdn"}),
+    ],
+    ids=["poll", "forget", "publish"],
+)
+def test_a_command_that_finds_another_process_polling_exits_75_not_1(
+    tmp_path: Path, argv: list[str], env: dict[str, str]
+) -> None:
+    """Another process holds the poll lock (this test process: an flock on poll.lock, as a
+    running poll holds it); the command, a process of its own, says so and exits 75, which
+    is neither 1 (a source failed) nor any other status of the command."""
+    data = tmp_path / "data"
+    data.mkdir()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TOLDFEED_", "AWS_"))}
+    environment.update(
+        TOLDFEED_DATA_DIR=str(data),
+        TOLDFEED_POLL_BUDGET_SECONDS="0.5",  # how long forget and publish wait for the lock
+        **env,
+    )
+    with open(data / "poll.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        done = subprocess.run(
+            [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())", *argv],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 75, done.stderr
+    assert done.stderr == (
+        "toldfeed: another toldfeed process is polling this data directory; try again later\n"
+    )
+    assert done.stdout == ""

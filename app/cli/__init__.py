@@ -21,6 +21,21 @@ from app.store.records import Outcome
 if TYPE_CHECKING:
     from app.publish.upload_plan import UploadResult
 
+# exit statuses (docs/operations.md, "Command line")
+FAILED = 1  # a source could not be read, a target or the bucket refused, nothing to do
+CONFIG_ERROR = 2  # the configuration cannot be used (usage errors too: argparse's own 2)
+STORE_ERROR = 3  # the store cannot be opened, read or written
+BUSY = 75  # another process holds the poll lock: try again later (sysexits.h's EX_TEMPFAIL)
+
+
+def _busy() -> int:
+    """Say that another process is polling; the status that tells a retry may work."""
+    print(
+        "toldfeed: another toldfeed process is polling this data directory; try again later",
+        file=sys.stderr,
+    )
+    return BUSY
+
 
 def format_report(report: PollReport) -> list[str]:
     """One line per source, then one line for detail pages and incidents."""
@@ -64,8 +79,7 @@ def _cmd_poll(settings: Settings) -> int:
         delivery = deliver_after_poll(service, started) if report is not None else None
         health = runtime.store.health()
     if report is None:
-        print("another toldfeed process is polling this data directory; try again later")
-        return 1
+        return _busy()
     for line in format_report(report):
         print(line)
     if delivery is not None:
@@ -83,7 +97,7 @@ def _cmd_poll(settings: Settings) -> int:
     ]
     for url in backing_off:
         print(f"{url}: not read: backing off after {health[url].consecutive_failures} failures")
-    return 0 if report.ok and not backing_off else 1
+    return 0 if report.ok and not backing_off else FAILED
 
 
 def _cmd_publish(settings: Settings) -> int:
@@ -93,15 +107,12 @@ def _cmd_publish(settings: Settings) -> int:
     if settings.publish_target is None:
         raise ConfigError("TOLDFEED_PUBLISH_S3 is not set (s3://bucket/prefix)")
     with Runtime.open(settings) as runtime:
-        result = Service(runtime).sync_bucket()
+        # as long as forget: a running poll ends within its budget
+        result = Service(runtime).sync_bucket(wait_seconds=settings.poll_budget_seconds)
     if result is None:
-        print("another toldfeed process is polling this data directory; try again later")
-        return 1
+        return _busy()
     print(format_upload(result))
-    return 0 if result.ok else 1
-
-
-STORE_ERROR = 3  # exit status: the store cannot be opened, read or written
+    return 0 if result.ok else FAILED
 
 
 def _cmd_forget(settings: Settings, oid: int) -> int:
@@ -112,8 +123,7 @@ def _cmd_forget(settings: Settings, oid: int) -> int:
     with Runtime.open(settings) as runtime:
         service = Service(runtime)
         if not service.lock.acquire(wait_seconds=settings.poll_budget_seconds):
-            print("another toldfeed process is polling this data directory; try again later")
-            return 1
+            return _busy()
         try:
             service.publisher.sync()
             done = forget_message(runtime.store, oid)
@@ -123,7 +133,7 @@ def _cmd_forget(settings: Settings, oid: int) -> int:
             service.lock.release()
     if done is None:
         print(f"no observations of oid {oid} are stored; nothing to forget")
-        return 1
+        return FAILED
     what = [f"{len(done.changed_keys)} incident(s) derived again from what remains"]
     if done.removed_keys:
         what.append(f"removed {', '.join(done.removed_keys)}")
@@ -160,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "to it to export the demo)",
                     file=sys.stderr,
                 )
-                return 1
+                return FAILED
             count = export_all(settings, args.dir)
             print(f"wrote {count} documents under {args.dir}")
             return 0
@@ -174,11 +184,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return notify_test(settings, args.name)
     except ConfigError as e:
         print(f"toldfeed: configuration error: {e}", file=sys.stderr)
-        return 2
+        return CONFIG_ERROR
     except StoreError as e:  # one line naming the store and what to do
         print(f"toldfeed: store error: {e}", file=sys.stderr)
         return STORE_ERROR
-    return 2
+    return CONFIG_ERROR
 
 
 if __name__ == "__main__":
