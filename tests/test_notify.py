@@ -767,13 +767,63 @@ def test_notify_test_sends_a_sample_and_prints_the_answer(
     assert (
         Webhook(SECRET)
         .verify(hit.body, hit.headers)["data"]["title"]["en"]
-        .startswith("toldfeed test")
+        .startswith("This is a test")
     )
     receiver.answers["/hook"] = [Response("gone", status=410)]
     assert main(["notify-test", "hook"]) == 1
     assert "FAILED hook (webhook)  HTTP 410 GONE: gone" in capsys.readouterr().out
     assert main(["notify-test", "nobody"]) == 2
     assert "no target named 'nobody'" in capsys.readouterr().err
+
+
+def test_notify_test_says_test_on_every_channel_and_is_no_incident_event(
+    filled: Settings,
+    receiver: Receiver,
+    smtp: tuple[Inbox, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A ticketing system acts on incident.created: the sample is of type "test", and every
+    channel heads it with TEST and says that nothing has happened."""
+    inbox, port = smtp
+    notify = targets_file(
+        tmp_path / "n.toml",
+        hook(receiver),
+        f'name = "teams"\nkind = "teams"\nurl = "{receiver.url("/teams")}"',
+        f'name = "slack"\nkind = "slack"\nurl = "{receiver.url("/slack")}"\nlang = "da"',
+        'name = "desk"\nkind = "email"\nto = ["desk@example.com"]',
+    )
+    monkeypatch.setenv("TOLDFEED_DATA_DIR", str(filled.data_dir))
+    monkeypatch.setenv("TOLDFEED_SOURCES", str(filled.sources))
+    monkeypatch.setenv("TOLDFEED_NOTIFY", str(notify))
+    monkeypatch.setenv("TOLDFEED_SMTP_URL", f"smtp://127.0.0.1:{port}")
+    monkeypatch.setenv("TOLDFEED_SMTP_FROM", "toldfeed@feeds.example.test")
+    for name in ("hook", "teams", "slack", "desk"):
+        assert main(["notify-test", name]) == 0, capsys.readouterr()
+
+    (signed,) = receiver.to("/hook")
+    event = Webhook(SECRET).verify(signed.body, signed.headers)
+    assert event["type"] == "test"  # not incident.created: no ticket for it
+
+    (teams,) = receiver.to("/teams")
+    card = teams.json()["attachments"][0]["content"]
+    assert teams.json()["summary"].startswith("TEST: This is a test")
+    assert card["body"][0]["text"].startswith("TEST: This is a test")
+    assert "nothing has happened" in card["body"][0]["text"]
+
+    (slack,) = receiver.to("/slack")
+    body = slack.json()
+    assert body["blocks"][0]["text"]["text"].startswith("TEST: Dette er en test")  # Danish
+    assert body["text"].startswith("TEST: Dette er en test") and "intet er sket" in body["text"]
+
+    (mail,) = inbox.messages
+    assert (
+        mail["Subject"].startswith("This is a test") and "nothing has happened" in mail["Subject"]
+    )
+    assert "In-Reply-To" not in mail  # each test its own thread, never a reply
+    plain = mail.get_body(("plain",))
+    assert plain is not None and plain.get_content().startswith("TEST: This is a test")
 
 
 # --- WebSub -----------------------------------------------------------------------------------
