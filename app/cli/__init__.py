@@ -56,8 +56,15 @@ def format_report(report: PollReport) -> list[str]:
 
 
 def format_upload(result: UploadResult) -> str:
-    """One line for an upload run to the bucket."""
+    """One line for an upload run to the bucket: what happened, never "published" for a run
+    that did not reach it."""
     figures = f"{len(result.put)} put, {result.checked} checked, {result.requests} requests"
+    if result.ok and not result.reached:
+        waiting = f" ({result.deferred} wait for their refresh)" if result.deferred else ""
+        return (
+            f"nothing to upload {result.target}  no document differs from the last upload"
+            f"{waiting}; the bucket was not contacted"
+        )
     if result.ok:
         return f"published     {result.target}  {figures}"
     return (
