@@ -26,6 +26,20 @@ def _default_data_file(name: str) -> Path:
 
 POLLED_KINDS = (SourceKind.PAGE, SourceKind.RSS)  # what a sources file may name
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def parse_bool(raw: str) -> bool:
+    """A yes/no setting: 1/0, true/false, yes/no, on/off (any case); anything else is a
+    ValueError, so a typo (``flase``) is a configuration error, never a silent "off"."""
+    word = raw.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError("not a yes/no value: use 1/0, true/false, yes/no or on/off")
+
 
 @dataclass(frozen=True, slots=True)
 class Source:
@@ -113,7 +127,7 @@ class Settings:
             default = getattr(cls(), f.name)
             try:
                 if isinstance(default, bool):
-                    values[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+                    values[f.name] = parse_bool(raw)
                 elif isinstance(default, Path):
                     values[f.name] = Path(raw)
                 elif isinstance(default, int):

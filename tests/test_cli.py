@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import subprocess
+import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from app.cli import main
-from tests.conftest import Upstream
+from app.config import Settings
+from app.errors import ConfigError
+from tests.conftest import ROOT, Upstream
 
 
 @pytest.fixture
@@ -83,7 +90,6 @@ def test_bad_environment_value_is_a_configuration_error(env: Path, monkeypatch, 
 
 def test_the_demo_reads_as_on_the_morning_of_its_samples(tmp_path) -> None:
     from app.cli.serve import build_app
-    from app.config import Settings
 
     app = build_app(Settings.from_env({}, data_dir=tmp_path), demo=True)
     client = app.test_client()
@@ -125,3 +131,133 @@ def test_a_setting_that_cannot_be_used_is_exit_2(
     monkeypatch.setenv(name, value)
     assert main(["export", str(env / "site")]) == 2
     assert name in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (
+            ["serve", "--port", "99999"],
+            "argument --port: 99999 is out of range (one from 1 to 65535)",
+        ),
+        (["serve", "--port", "65536"], "argument --port: 65536 is out of range"),
+        (["serve", "--port", "0"], "argument --port: 0 is out of range"),
+        (["serve", "--port", "-1"], "argument --port: -1 is out of range"),
+        (["serve", "--port", "http"], "argument --port: 'http' is not a whole number"),
+        (["serve", "--port", "80.5"], "argument --port: '80.5' is not a whole number"),
+        (["forget", "--oid", "0"], "argument --oid: 0 is out of range (one 1 or more)"),
+        (["forget", "--oid", "-5"], "argument --oid: -5 is out of range"),
+        (["forget", "--oid", "x"], "argument --oid: 'x' is not a whole number"),
+    ],
+)
+def test_a_number_out_of_range_on_the_command_line_is_one_line_and_exit_2(
+    capsys, argv: list[str], said: str
+) -> None:
+    """Every numeric argument is checked by the parser, before any command runs."""
+    from app.cli.arguments import build_parser
+
+    with pytest.raises(SystemExit) as exit_status:
+        build_parser().parse_args(argv)
+    assert exit_status.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"toldfeed {argv[0]}: error: {said}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "value"), [(["serve", "--port", "1"], 1), (["serve", "--port", "65535"], 65535)]
+)
+def test_the_ends_of_the_port_range_are_accepted(argv: list[str], value: int) -> None:
+    from app.cli.arguments import build_parser
+
+    assert build_parser().parse_args(argv).port == value
+
+
+def test_serve_on_port_99999_is_one_line_and_exit_2_not_a_traceback(env: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_status:
+        main(["serve", "--demo", "--port", "99999"])
+    assert exit_status.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "toldfeed serve: error: argument --port: 99999 is out of range (one from 1 to 65535) "
+        "(see toldfeed serve --help)"
+    )
+
+
+BOOLEAN_SETTINGS = [
+    f"TOLDFEED_{f.name.upper()}" for f in fields(Settings) if isinstance(f.default, bool)
+]
+SPELLINGS = [
+    *[(word, True) for word in ("1", "true", "yes", "on", "TRUE", "Yes", " on ", "ON")],
+    *[(word, False) for word in ("0", "false", "no", "off", "FALSE", "No", " off", "OFF")],
+    *[
+        (word, None)  # None: a configuration error
+        for word in ("flase", "ture", "y", "n", "2", "-1", "", " ", "enabled", "nej", "0n", "yes!")
+    ],
+]
+
+
+def test_every_yes_no_setting_is_in_the_table() -> None:
+    assert {"TOLDFEED_POLL_ON_SERVE", "TOLDFEED_PROXY_FROM_ENV"} <= set(BOOLEAN_SETTINGS)
+
+
+@pytest.mark.parametrize("name", BOOLEAN_SETTINGS)
+@pytest.mark.parametrize(("raw", "value"), SPELLINGS)
+def test_a_yes_no_setting_is_read_by_one_parser(name: str, raw: str, value: bool | None) -> None:
+    field = name.removeprefix("TOLDFEED_").lower()
+    if value is None:
+        with pytest.raises(ConfigError) as error:
+            Settings.from_env({name: raw})
+        assert str(error.value).startswith(f"{name}={raw!r}: not a yes/no value")
+    elif field != "base_url_set":  # derived from TOLDFEED_BASE_URL whatever it says
+        assert getattr(Settings.from_env({name: raw}), field) is value
+
+
+def test_a_misspelt_yes_no_setting_makes_the_command_exit_2(env: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("TOLDFEED_POLL_ON_SERVE", "flase")
+    assert main(["poll"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "toldfeed: configuration error: TOLDFEED_POLL_ON_SERVE='flase': not a yes/no value: "
+        "use 1/0, true/false, yes/no or on/off"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "env"),
+    [
+        (["poll"], {}),
+        (["forget", "--oid", "2461231"], {}),
+        (["publish"], {"TOLDFEED_PUBLISH_S3": "s3://toldfeed-test/cdn"}),
+    ],
+    ids=["poll", "forget", "publish"],
+)
+def test_a_command_that_finds_another_process_polling_exits_75_not_1(
+    tmp_path: Path, argv: list[str], env: dict[str, str]
+) -> None:
+    """Another process holds the poll lock (this test process: an flock on poll.lock, as a
+    running poll holds it); the command, a process of its own, says so and exits 75, which
+    is neither 1 (a source failed) nor any other status of the command."""
+    data = tmp_path / "data"
+    data.mkdir()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TOLDFEED_", "AWS_"))}
+    environment.update(
+        TOLDFEED_DATA_DIR=str(data),
+        TOLDFEED_POLL_BUDGET_SECONDS="0.5",  # how long forget and publish wait for the lock
+        **env,
+    )
+    with open(data / "poll.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        done = subprocess.run(
+            [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())", *argv],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 75, done.stderr
+    assert done.stderr == (
+        "toldfeed: another toldfeed process is polling this data directory; try again later\n"
+    )
+    assert done.stdout == ""

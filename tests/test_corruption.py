@@ -9,11 +9,15 @@ import errno
 import gzip
 import itertools
 import json
+import logging
+import os
 import re
 import shutil
 import sqlite3
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,8 +44,9 @@ from app.publish.library import Library
 from app.runtime import Runtime
 from app.service import Service
 from app.site.documents import Feed, Format
-from app.store import Batch, Store
+from app.store import Batch, Store, store_error
 from app.store.codec import observation_to_dict
+from app.store.locks import PollLock
 from app.upstream.detail import parse_detail_page
 from app.upstream.guard import CUT_MARKER, MAX_DEPTH, MAX_MESSAGE_BYTES, bound_markup
 from app.upstream.links import origins_of
@@ -660,3 +665,96 @@ def test_a_really_full_disk_poll_exits_3_and_serve_reads_what_it_has(
         app.extensions["toldfeed"].runtime.close()
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=10)
+
+
+@contextmanager
+def _read_only(directory: Path) -> Iterator[str]:
+    """``directory`` made read-only the way this machine allows: a read-only bind mount
+    (root, where mounting is allowed: permissions would not stop root), else taking the write
+    permission away. Yields which one ("mount" or "permissions")."""
+    if os.geteuid() == 0:
+        mounted = subprocess.run(
+            ["mount", "--bind", str(directory), str(directory)], capture_output=True, timeout=10
+        )
+        if mounted.returncode != 0:
+            pytest.skip("root, but cannot mount here: no way to make a directory read-only")
+        try:
+            remounted = subprocess.run(
+                ["mount", "-o", "remount,ro,bind", str(directory)], capture_output=True, timeout=10
+            )
+            assert remounted.returncode == 0, remounted.stderr
+            yield "mount"
+        finally:
+            subprocess.run(["umount", "-l", str(directory)], capture_output=True, timeout=10)
+        return
+    paths = [directory, *directory.rglob("*")]
+    modes = {p: p.stat().st_mode for p in paths}
+    try:
+        for p in paths:
+            p.chmod(modes[p] & ~0o222)
+        yield "permissions"
+    finally:
+        for p in reversed(paths):
+            p.chmod(modes[p])
+
+
+def test_a_read_only_data_directory_is_said_to_be_one_not_a_full_disk(
+    filled, monkeypatch, capsys, caplog
+) -> None:
+    """`serve` on a data directory it may read but not write serves what is stored and says,
+    in one line and without a traceback, what is wrong (a read-only mount, or permissions) and
+    what to do; a command that needs to write exits 3 saying the same."""
+    # stored documents that a writable store would render again (a new base URL)
+    settings = replace(filled, base_url="http://elsewhere.example.test")
+    with _read_only(settings.data_dir) as how:
+        said = {
+            "mount": "is on a file system mounted read-only",
+            "permissions": "is not writable by the user toldfeed runs as",
+        }[how]
+        caplog.set_level(logging.INFO)
+        app = create_app(settings)  # as serve builds it: with its poller, if it could poll
+        try:
+            client = app.test_client()
+            response = client.get("/feeds/all.atom")
+            assert response.status_code == 200 and feedparser.parse(response.data).entries
+            assert app.extensions["toldfeed"].store.read_only
+            assert "toldfeed_stop" not in app.extensions  # no poller: it could store nothing
+        finally:
+            app.extensions["toldfeed"].runtime.close()
+        assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+        (error,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert said in error and "free space" not in error and "disk is full" not in error
+        assert str(settings.data_dir / "store") in error and "no polls until" in error
+
+        with pytest.raises(StoreError) as locking:  # the poll lock's file is in it too
+            PollLock(settings.data_dir / "poll.lock").acquire()
+        assert said in str(locking.value) and "lock file" in str(locking.value)
+
+        _cli_env(monkeypatch, settings)
+        for command in (["poll"], ["forget", "--oid", "2461231"]):
+            assert main(command) == STORE_ERROR, command
+            err = capsys.readouterr().err
+            assert len(err.strip().splitlines()) == 1, err
+            assert said in err and "free space" not in err, err
+            assert "TOLDFEED_DATA_DIR" in err  # what to do, besides fixing the mount or owner
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), "the data disk is full or failing"),
+        (sqlite3.OperationalError("database or disk is full"), "the data disk is full"),
+        (PermissionError(errno.EACCES, "Permission denied"), "not writable by the user"),
+        (OSError(errno.EPERM, "Operation not permitted"), "not writable by the user"),
+        (sqlite3.OperationalError("attempt to write a readonly database"), "not writable by"),
+        (sqlite3.DatabaseError("file is not a database"), "is damaged"),
+        (sqlite3.OperationalError("database is locked"), "is busy"),
+    ],
+)
+def test_store_errors_say_what_is_wrong(tmp_path: Path, error: Exception, said: str) -> None:
+    """On a writable file system, a write refused is a permission problem (a read-only mount
+    is found by asking the file system: the test above)."""
+    message = str(store_error(tmp_path / "store", "write", error))
+    assert said in message and "\n" not in message
+    if "not writable" in said:
+        assert "free space" not in message and "chown or chmod" in message

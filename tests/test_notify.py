@@ -29,6 +29,8 @@ from urllib.parse import parse_qs
 import feedparser
 import pytest
 from aiosmtpd.controller import Controller
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook
 from werkzeug import Request, Response
@@ -471,6 +473,105 @@ def test_webhook_teams_and_slack_say_what_changed(
     )
 
 
+PHISH = "[Verify account](http://evil.example/phish)"
+_SPECIAL = set("\\`*_[]()<>")
+_BLOCK_START = re.compile(r"[ \t]*(?:[#>+\-=*]|\d+[.)])")
+
+
+def _shows_as_text(markdown: str) -> bool:
+    """True when ``markdown`` holds no markup: every character that could start some is
+    backslash-escaped (inline anywhere, block markers at a line's start)."""
+    i = 0
+    while i < len(markdown):
+        if markdown[i] == "\\":
+            i += 2  # an escape and what it escapes
+            continue
+        if markdown[i] in _SPECIAL:
+            return False
+        i += 1
+    return not any(_BLOCK_START.match(line) for line in markdown.split("\n"))
+
+
+def _unescape(markdown: str) -> str:
+    """What a CommonMark renderer shows: a backslash before ASCII punctuation is dropped."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
+@pytest.mark.parametrize(
+    ("text", "card"),
+    [
+        (PHISH, r"\[Verify account\]\(http://evil.example/phish\)"),
+        ("![x](http://evil.example/a.png)", r"!\[x\]\(http://evil.example/a.png\)"),
+        ("<http://evil.example>", r"\<http://evil.example\>"),
+        ("**bold** _it_ `code` a\\b", r"\*\*bold\*\* \_it\_ \`code\` a\\b"),
+        ("# Heading", r"\# Heading"),
+        ("> quoted", r"\> quoted"),
+        ("- item\n+ item\n  1. item\n2) item", "\\- item\n\\+ item\n  1\\. item\n2\\) item"),
+        ("---", r"\---"),
+        ("-", r"\-"),
+        # what the agency writes reads as it did: no backslash where none is needed
+        ("Update 13:05 - DMS Import works again.", "Update 13:05 - DMS Import works again."),
+        (
+            "Service window: 18:00-23:00. Fallback allowed!",
+            "Service window: 18:00-23:00. Fallback allowed!",
+        ),
+        ("INC000001822307", "INC000001822307"),
+        ("Nødprocedure #2 må anvendes", "Nødprocedure #2 må anvendes"),
+    ],
+)
+def test_teams_escapes_what_markdown_would_read_as_markup(text: str, card: str) -> None:
+    from app.notify.teams import escape
+
+    assert escape(text) == card
+    assert _shows_as_text(card) and _unescape(card) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("[]()*_`<>\\#+-=.!|~&:/ \n\t019aøZ"))))
+def test_teams_escape_shows_any_text_as_itself(text: str) -> None:
+    from app.notify.teams import escape
+
+    card = escape(text)
+    assert _shows_as_text(card), card
+    assert _unescape(card) == text  # nothing lost, nothing added
+
+
+def test_upstream_text_on_a_teams_card_is_text_never_a_link() -> None:
+    """A title and an update line carrying a Markdown link: the card's headline, facts and
+    'Latest' line show it as text (Slack's mrkdwn was already safe: no [..](..) links)."""
+    from app.catalogue import load_catalogue
+    from app.model import Lang, Update
+    from app.notify import teams
+    from app.notify.message import compose, sample_notification
+
+    note = sample_notification("t", Lang.EN, T0, "http://toldfeed.test/")
+    hostile = replace(
+        note.incident,
+        title={"en": f"{PHISH} now"},
+        updates=(Update(f"1. {PHISH} or *lose access*", Lang.EN, at=T0),),
+        refs=("INC000000000001",),
+        unknown_systems=("[System](http://evil.example/s)",),
+    )
+    catalogue = load_catalogue(ROOT / "feeds" / "systems.toml")
+    message = compose(replace(note, incident=hostile), catalogue, Lang.EN, "http://t.test/i/x")
+    card = teams.payload(message)["attachments"][0]["content"]
+    texts = [b["text"] for b in card["body"] if b["type"] == "TextBlock"]
+    facts = [f for b in card["body"] if b["type"] == "FactSet" for f in b["facts"]]
+    shown = texts + [f["value"] for f in facts] + [f["title"] for f in facts]
+    everything = json.dumps(card)
+    assert "](" not in everything.replace(r"\\](", "")  # no link syntax anywhere on the card
+    assert texts[0] == r"TEST: \[Verify account\]\(http://evil.example/phish\) now"
+    latest = texts[-1]
+    assert latest.startswith("**Latest:** ") and latest.endswith(
+        r": 1. \[Verify account\]\(http://evil.example/phish\) or \*lose access\*"
+    )
+    assert all(_shows_as_text(t) for t in shown if not t.startswith("**Latest:**"))
+    assert _shows_as_text(latest.removeprefix("**Latest:** "))
+    systems = next(f["value"] for f in facts if f["title"] == "Systems")
+    assert systems.endswith(r"“\[System\]\(http://evil.example/s\)”")  # an upstream name
+    assert [a["url"] for a in card["actions"]] == ["http://t.test/i/x"]  # toldfeed's own link
+
+
 def test_slack_gets_at_most_one_message_a_second(
     filled: Settings, receiver: Receiver, tmp_path: Path
 ) -> None:
@@ -770,13 +871,63 @@ def test_notify_test_sends_a_sample_and_prints_the_answer(
     assert (
         Webhook(SECRET)
         .verify(hit.body, hit.headers)["data"]["title"]["en"]
-        .startswith("toldfeed test")
+        .startswith("This is a test")
     )
     receiver.answers["/hook"] = [Response("gone", status=410)]
     assert main(["notify-test", "hook"]) == 1
     assert "FAILED hook (webhook)  HTTP 410 GONE: gone" in capsys.readouterr().out
     assert main(["notify-test", "nobody"]) == 2
     assert "no target named 'nobody'" in capsys.readouterr().err
+
+
+def test_notify_test_says_test_on_every_channel_and_is_no_incident_event(
+    filled: Settings,
+    receiver: Receiver,
+    smtp: tuple[Inbox, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A ticketing system acts on incident.created: the sample is of type "test", and every
+    channel heads it with TEST and says that nothing has happened."""
+    inbox, port = smtp
+    notify = targets_file(
+        tmp_path / "n.toml",
+        hook(receiver),
+        f'name = "teams"\nkind = "teams"\nurl = "{receiver.url("/teams")}"',
+        f'name = "slack"\nkind = "slack"\nurl = "{receiver.url("/slack")}"\nlang = "da"',
+        'name = "desk"\nkind = "email"\nto = ["desk@example.com"]',
+    )
+    monkeypatch.setenv("TOLDFEED_DATA_DIR", str(filled.data_dir))
+    monkeypatch.setenv("TOLDFEED_SOURCES", str(filled.sources))
+    monkeypatch.setenv("TOLDFEED_NOTIFY", str(notify))
+    monkeypatch.setenv("TOLDFEED_SMTP_URL", f"smtp://127.0.0.1:{port}")
+    monkeypatch.setenv("TOLDFEED_SMTP_FROM", "toldfeed@feeds.example.test")
+    for name in ("hook", "teams", "slack", "desk"):
+        assert main(["notify-test", name]) == 0, capsys.readouterr()
+
+    (signed,) = receiver.to("/hook")
+    event = Webhook(SECRET).verify(signed.body, signed.headers)
+    assert event["type"] == "test"  # not incident.created: no ticket for it
+
+    (teams,) = receiver.to("/teams")
+    card = teams.json()["attachments"][0]["content"]
+    assert teams.json()["summary"].startswith("TEST: This is a test")
+    assert card["body"][0]["text"].startswith("TEST: This is a test")
+    assert "nothing has happened" in card["body"][0]["text"]
+
+    (slack,) = receiver.to("/slack")
+    body = slack.json()
+    assert body["blocks"][0]["text"]["text"].startswith("TEST: Dette er en test")  # Danish
+    assert body["text"].startswith("TEST: Dette er en test") and "intet er sket" in body["text"]
+
+    (mail,) = inbox.messages
+    assert (
+        mail["Subject"].startswith("This is a test") and "nothing has happened" in mail["Subject"]
+    )
+    assert "In-Reply-To" not in mail  # each test its own thread, never a reply
+    plain = mail.get_body(("plain",))
+    assert plain is not None and plain.get_content().startswith("TEST: This is a test")
 
 
 # --- WebSub -----------------------------------------------------------------------------------

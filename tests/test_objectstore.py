@@ -2,8 +2,9 @@
 
 moto runs in server mode for the whole session; every test gets its own bucket. toldfeed talks
 to it through ``S3Front``, a small proxy that logs every request (so PUTs are counted where they
-arrive, not where they are sent) and answers 503 while it is told to. The ``admin`` client
-reaches moto directly: what it does is neither counted nor failed.
+arrive, not where they are sent), answers 503 while it is told to, and 403 to a request signed
+with an access key it does not know (moto takes any). The ``admin`` client reaches moto
+directly: what it does is neither counted nor failed.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from app.publish.upload_plan import Freshness, Wanted, plan_uploads
 from app.runtime import Runtime
 from app.service import Service
 from app.store import Batch, Store
-from app.store.records import UploadRecord
+from app.store.records import PublishStatus, UploadRecord
 from app.store.rendered import Document
 from tests.conftest import Upstream, polled_at
 
@@ -44,9 +45,15 @@ PREFIX = "cdn/"
 PAGES = ("index.html", "da/index.html", "feeds.opml", "da/feeds.opml")  # they link to the others
 
 
+KNOWN_KEY = "testing"  # the one access key id S3Front takes, as AWS takes only real ones
+BAD_KEY = b"<Error><Code>InvalidAccessKeyId</Code><Message>no such key</Message></Error>"
+UNAVAILABLE = b"<Error><Code>ServiceUnavailable</Code><Message>later</Message></Error>"
+
+
 class S3Front:
     """A proxy in front of moto: logs ``(method, path)``; answers 503 while ``down`` (or for
-    the next ``fail_next`` requests, or once ``up_for`` more requests have passed)."""
+    the next ``fail_next`` requests, or once ``up_for`` more requests have passed), and 403
+    ``InvalidAccessKeyId`` to a request not signed with ``KNOWN_KEY``."""
 
     def __init__(self, moto_port: int) -> None:
         self.moto_port = moto_port
@@ -65,11 +72,11 @@ class S3Front:
 
             def relay(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if front.refuse(self.command, self.path):
-                    error = (
-                        b"<Error><Code>ServiceUnavailable</Code><Message>later</Message></Error>"
-                    )
-                    self.send_response(503)
+                signed = self.headers.get("Authorization") or ""
+                refused = front.refuse(self.command, self.path)
+                if refused or f"Credential={KNOWN_KEY}/" not in signed:
+                    error = UNAVAILABLE if refused else BAD_KEY
+                    self.send_response(503 if refused else 403)
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(error)))
                     self.end_headers()
@@ -636,3 +643,45 @@ def test_records_from_before_the_header_was_kept_count_as_put_with_it() -> None:
     assert list(plan_uploads([A, B], old, T, CC).put) == [B]
     # ... until the header changes: then nothing tells what it was put with
     assert list(plan_uploads([A, B], old, T, CC, header_known=False).put) == [A, B]
+
+
+def test_a_poll_says_what_reached_the_bucket_never_published_when_nothing_did(
+    s3_settings, front, bucket, upstream, monkeypatch, capsys
+) -> None:
+    """With wrong credentials, a poll with nothing to upload asks the bucket nothing: it says
+    so (not "published"), and records no success; the next poll with something to put is
+    refused, and says that."""
+    cli_env(monkeypatch, s3_settings)
+    assert main(["publish"]) == 0  # the right credentials: the bucket holds everything
+    assert main(["poll"]) == 0  # puts what this poll changed (the time it shows, at least)
+    capsys.readouterr()
+    before = _publish_status(s3_settings)
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")  # not a key the bucket knows
+    front.reset()
+    assert main(["poll"]) == 0  # the exit status is the agency's alone
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if "s3://" in x]
+    assert line.startswith(f"nothing to upload s3://{bucket}/{PREFIX}"), line
+    assert "the bucket was not contacted" in line and "published" not in line
+    assert front.log == []  # indeed: not one request
+    after = _publish_status(s3_settings)
+    assert after.last_success_at == before.last_success_at  # no success claimed either
+    assert after.last_attempt_at == before.last_attempt_at and after.failing_since is None
+
+    change_one_incident(upstream)  # something to put: the bucket refuses the key
+    assert main(["poll"]) == 0
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if "s3://" in x]
+    assert line.startswith(f"publish failed s3://{bucket}/{PREFIX}"), line
+    assert "HTTP 403 InvalidAccessKeyId" in line and "retried at the next poll" in line
+    refused = _publish_status(s3_settings)
+    assert refused.last_success_at == before.last_success_at and refused.failing_since
+
+
+def _publish_status(settings: Settings) -> PublishStatus:
+    store = Store.open(settings.data_dir)
+    try:
+        status = store.publish_status()
+    finally:
+        store.close()
+    assert status is not None
+    return status

@@ -5,13 +5,13 @@ Commands: poll, serve, export, publish, forget, notify-test (see README.md and d
 
 from __future__ import annotations
 
-import argparse
 import gc
 import sys
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from app.cli.arguments import build_parser
 from app.config import Settings
 from app.errors import ConfigError, StoreError
 from app.ingest import PollReport
@@ -20,6 +20,21 @@ from app.store.records import Outcome
 
 if TYPE_CHECKING:
     from app.publish.upload_plan import UploadResult
+
+# exit statuses (docs/operations.md, "Command line")
+FAILED = 1  # a source could not be read, a target or the bucket refused, nothing to do
+CONFIG_ERROR = 2  # the configuration cannot be used (usage errors too: argparse's own 2)
+STORE_ERROR = 3  # the store cannot be opened, read or written
+BUSY = 75  # another process holds the poll lock: try again later (sysexits.h's EX_TEMPFAIL)
+
+
+def _busy() -> int:
+    """Say that another process is polling; the status that tells a retry may work."""
+    print(
+        "toldfeed: another toldfeed process is polling this data directory; try again later",
+        file=sys.stderr,
+    )
+    return BUSY
 
 
 def format_report(report: PollReport) -> list[str]:
@@ -41,8 +56,15 @@ def format_report(report: PollReport) -> list[str]:
 
 
 def format_upload(result: UploadResult) -> str:
-    """One line for an upload run to the bucket."""
+    """One line for an upload run to the bucket: what happened, never "published" for a run
+    that did not reach it."""
     figures = f"{len(result.put)} put, {result.checked} checked, {result.requests} requests"
+    if result.ok and not result.reached:
+        waiting = f" ({result.deferred} wait for their refresh)" if result.deferred else ""
+        return (
+            f"nothing to upload {result.target}  no document differs from the last upload"
+            f"{waiting}; the bucket was not contacted"
+        )
     if result.ok:
         return f"published     {result.target}  {figures}"
     return (
@@ -64,8 +86,7 @@ def _cmd_poll(settings: Settings) -> int:
         delivery = deliver_after_poll(service, started) if report is not None else None
         health = runtime.store.health()
     if report is None:
-        print("another toldfeed process is polling this data directory; try again later")
-        return 1
+        return _busy()
     for line in format_report(report):
         print(line)
     if delivery is not None:
@@ -83,7 +104,7 @@ def _cmd_poll(settings: Settings) -> int:
     ]
     for url in backing_off:
         print(f"{url}: not read: backing off after {health[url].consecutive_failures} failures")
-    return 0 if report.ok and not backing_off else 1
+    return 0 if report.ok and not backing_off else FAILED
 
 
 def _cmd_publish(settings: Settings) -> int:
@@ -93,15 +114,12 @@ def _cmd_publish(settings: Settings) -> int:
     if settings.publish_target is None:
         raise ConfigError("TOLDFEED_PUBLISH_S3 is not set (s3://bucket/prefix)")
     with Runtime.open(settings) as runtime:
-        result = Service(runtime).sync_bucket()
+        # as long as forget: a running poll ends within its budget
+        result = Service(runtime).sync_bucket(wait_seconds=settings.poll_budget_seconds)
     if result is None:
-        print("another toldfeed process is polling this data directory; try again later")
-        return 1
+        return _busy()
     print(format_upload(result))
-    return 0 if result.ok else 1
-
-
-STORE_ERROR = 3  # exit status: the store cannot be opened, read or written
+    return 0 if result.ok else FAILED
 
 
 def _cmd_forget(settings: Settings, oid: int) -> int:
@@ -112,8 +130,7 @@ def _cmd_forget(settings: Settings, oid: int) -> int:
     with Runtime.open(settings) as runtime:
         service = Service(runtime)
         if not service.lock.acquire(wait_seconds=settings.poll_budget_seconds):
-            print("another toldfeed process is polling this data directory; try again later")
-            return 1
+            return _busy()
         try:
             service.publisher.sync()
             done = forget_message(runtime.store, oid)
@@ -123,7 +140,7 @@ def _cmd_forget(settings: Settings, oid: int) -> int:
             service.lock.release()
     if done is None:
         print(f"no observations of oid {oid} are stored; nothing to forget")
-        return 1
+        return FAILED
     what = [f"{len(done.changed_keys)} incident(s) derived again from what remains"]
     if done.removed_keys:
         what.append(f"removed {', '.join(done.removed_keys)}")
@@ -136,30 +153,7 @@ def _cmd_forget(settings: Settings, oid: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    parser = argparse.ArgumentParser(prog="toldfeed", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("poll", help="run one ingestion cycle over every source")
-    serve = sub.add_parser("serve", help="run the web server and the poller in one process")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument(
-        "--demo", action="store_true", help="serve a demo store filled from the bundled samples"
-    )
-    export = sub.add_parser("export", help="write every published document under DIR")
-    export.add_argument("dir")
-    sub.add_parser(
-        "publish", help="make the bucket of TOLDFEED_PUBLISH_S3 hold every published document"
-    )
-    notify = sub.add_parser(
-        "notify-test", help="send a sample notification to one target and say what it answered"
-    )
-    notify.add_argument("name", help="the target's name in the TOLDFEED_NOTIFY file")
-    forget = sub.add_parser(
-        "forget", help="drop every observation of one message; the next poll reads it again"
-    )
-    forget.add_argument("--oid", type=int, required=True, help="the message's oid")
-    args = parser.parse_args(argv)
+    args = build_parser(__doc__).parse_args(argv)
     setup_logging(args.verbose)
     # what is loaded now (modules, the catalogue's tables) lives as long as the process: keep
     # it out of the collector's full passes, which a short poll would otherwise pay for
@@ -183,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "to it to export the demo)",
                     file=sys.stderr,
                 )
-                return 1
+                return FAILED
             count = export_all(settings, args.dir)
             print(f"wrote {count} documents under {args.dir}")
             return 0
@@ -197,11 +191,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return notify_test(settings, args.name)
     except ConfigError as e:
         print(f"toldfeed: configuration error: {e}", file=sys.stderr)
-        return 2
+        return CONFIG_ERROR
     except StoreError as e:  # one line naming the store and what to do
         print(f"toldfeed: store error: {e}", file=sys.stderr)
         return STORE_ERROR
-    return 2
+    return CONFIG_ERROR
 
 
 if __name__ == "__main__":

@@ -64,9 +64,10 @@ def _check_address(host: str, port: int) -> None:
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress does
             probe.bind((host, port))
-    except OSError as e:
+    except (OSError, OverflowError) as e:  # OverflowError: a port past 65535
+        reason = getattr(e, "strerror", None) or e
         raise ConfigError(
-            f"cannot listen on {host}:{port}: {e.strerror or e}; choose another --port/--host"
+            f"cannot listen on {host}:{port}: {reason}; choose another --port/--host"
         ) from e
 
 

@@ -21,9 +21,11 @@ from typing import ClassVar
 
 from app.notify.channel import Answer, Outgoing
 from app.notify.message import Message
-from app.notify.outbox import CREATED
+from app.notify.outbox import CREATED, TEST
 from app.notify.targets import ChannelKind, Target
 from app.store.records import Notification
+
+_FIRST = frozenset({CREATED, TEST})  # events that start a thread (a test: its own, every time)
 
 
 def _slug(text: str) -> str:
@@ -37,7 +39,7 @@ def thread_id(key: str, domain: str) -> str:
 
 def message_id(note: Notification, domain: str) -> str:
     """This notification's Message-ID (the same on every attempt)."""
-    if note.event == CREATED:
+    if note.event in _FIRST:
         return thread_id(note.incident.key, domain)
     stamp = int(note.incident.updated_at.timestamp())
     return f"<incident.{_slug(note.incident.key)}.{stamp}@{domain}>"
@@ -70,7 +72,7 @@ def build(target: Target, note: Notification, message: Message, now: datetime) -
     """The e-mail for ``note``."""
     domain = target.sender.rpartition("@")[2] or "localhost"
     msg = EmailMessage()
-    prefix = "" if note.event == CREATED else "Re: "
+    prefix = "" if note.event in _FIRST else "Re: "
     msg["Subject"] = f"{prefix}{message.title}"
     msg["From"] = target.sender
     msg["To"] = ", ".join(target.to)

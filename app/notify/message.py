@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from app.catalogue import Catalogue
 from app.model import Incident, Kind, Lang, Status, Update, Window
-from app.notify.outbox import CREATED, notification_id
+from app.notify.outbox import TEST, notification_id
 from app.render.entry import system_names, timeline
 from app.render.i18n import status_word, word, zoned_time
 from app.render.status import describe_fallback, describe_window
@@ -22,16 +22,19 @@ _WORDS = {
     Lang.EN: {
         "incident.created": "New",
         "incident.updated": "Updated",
+        TEST: "TEST",
         "no_update": "No update lines yet.",
-        "sample_title": "toldfeed test notification",
-        "sample_line": "This is a test sent by toldfeed notify-test; nothing has happened.",
+        "sample_title": "This is a test of toldfeed's notifications; nothing has happened",
+        "sample_line": "Sent by toldfeed notify-test to try this target. No incident, nothing to do.",
     },
     Lang.DA: {
         "incident.created": "Ny",
         "incident.updated": "Opdateret",
+        TEST: "TEST",
         "no_update": "Ingen opdateringer endnu.",
-        "sample_title": "toldfeed testbesked",
-        "sample_line": "Dette er en test sendt af toldfeed notify-test; intet er sket.",
+        "sample_title": "Dette er en test af toldfeeds beskeder; intet er sket",
+        "sample_line": "Sendt af toldfeed notify-test for at prøve denne modtager. Ingen hændelse, "
+        "intet at gøre.",
     },
 }
 
@@ -122,7 +125,8 @@ def _line(update: Update, lang: Lang) -> str:
 
 
 def sample_notification(target: str, lang: Lang, now: datetime, base_url: str) -> Notification:
-    """A made-up notification for ``toldfeed notify-test`` (says that it is a test)."""
+    """A made-up notification for ``toldfeed notify-test``: its event is ``test`` (the webhook's
+    ``type``; "TEST" heads the message on every channel) and its title says it is one."""
     start = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
     incident = Incident(
         key=f"toldfeed-test-{now:%Y%m%dT%H%M%SZ}",  # a new e-mail thread per test
@@ -143,5 +147,5 @@ def sample_notification(target: str, lang: Lang, now: datetime, base_url: str) -
         updates=(Update(_WORDS[lang]["sample_line"], lang, at=now),),
         window=Window(start_at=start, end_at=start + timedelta(hours=2)),
     )
-    note = Notification(id="", target=target, event=CREATED, incident=incident, queued_at=now)
+    note = Notification(id="", target=target, event=TEST, incident=incident, queued_at=now)
     return replace(note, id=notification_id(incident))

@@ -24,6 +24,9 @@ from app.store import Store
 from app.store.records import Delivery, Notification, OutboxState, TargetStats
 
 CREATED, UPDATED = "incident.created", "incident.updated"
+# the sample of ``toldfeed notify-test``: never queued, and no incident: a receiver that acts
+# on incident.created (a ticketing system) must not act on it
+TEST = "test"
 
 
 def notification_id(incident: Incident) -> str:

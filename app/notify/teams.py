@@ -2,10 +2,16 @@
 
 The Workflows template "Post to a channel when a webhook request is received" posts each
 attachment of type ``application/vnd.microsoft.card.adaptive`` as a card. It answers 202.
+
+A TextBlock's text, and in Teams a fact's value, is Markdown: upstream text put there as it is
+would become markup, ``[Verify account](http://evil.example/phish)`` a live link posted by the
+organisation's own workflow. Every text on the card goes through ``escape``, so it reads as
+the text it is.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from app.notify.channel import Answer, HttpChannel, Outgoing, post_json
@@ -14,34 +20,38 @@ from app.notify.targets import ChannelKind
 
 CARD = "application/vnd.microsoft.card.adaptive"
 
+# Characters that start inline markup wherever they stand: links and images ([ ] ( ), both
+# sides, so that a renderer that ignored the backslashes would still find no "](" to link),
+# emphasis and code (* _ `), autolinks and HTML (< >), and the backslash itself.
+_INLINE = re.compile(r"([\\`*_\[\]()<>])")
+# Characters that start a block only at the start of a line: headings, quotes, lists, rules,
+# setext underlines, numbered lists ("1." here; the ")" of "1)" is escaped anywhere). Escaped
+# there only, so "13:05 - fixed." keeps no backslash that a renderer might show.
+_LINE_START = re.compile(r"^([ \t]*)(?:([#>+\-=])|(\d+)\.)", re.MULTILINE)
+
+
+def escape(text: str) -> str:
+    """``text`` as Adaptive Card Markdown that renders as exactly that text, never as markup."""
+    text = _INLINE.sub(r"\\\1", text)
+    return _LINE_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[2] else f"{m[1]}{m[3]}\\.", text)
+
+
+def _text(text: str, **style: Any) -> dict[str, Any]:
+    """A TextBlock showing ``text`` (Markdown) as it is written."""
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
 
 def payload(message: Message) -> dict[str, Any]:
     """The webhook body: one Adaptive Card (1.4, what Teams renders)."""
+    facts = [{"title": escape(label), "value": escape(value)} for label, value in message.facts]
     body: list[dict[str, Any]] = [
-        {
-            "type": "TextBlock",
-            "text": message.headline,
-            "size": "Medium",
-            "weight": "Bolder",
-            "wrap": True,
-        },
-        {
-            "type": "FactSet",
-            "facts": [{"title": label, "value": value} for label, value in message.facts],
-        },
+        _text(escape(message.headline), size="Medium", weight="Bolder"),
+        {"type": "FactSet", "facts": facts},
     ]
     body += [
-        {"type": "TextBlock", "text": line, "wrap": True, "spacing": "Small"}
-        for line in (message.window, message.fallback)
-        if line
+        _text(escape(line), spacing="Small") for line in (message.window, message.fallback) if line
     ]
-    body.append(
-        {
-            "type": "TextBlock",
-            "text": f"**{message.labels['latest']}:** {message.latest}",
-            "wrap": True,
-        }
-    )
+    body.append(_text(f"**{escape(message.labels['latest'])}:** {escape(message.latest)}"))
     card = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",

@@ -2,7 +2,8 @@
 standardwebhooks).
 
 Body: ``{"type": "incident.created" | "incident.updated", "timestamp", "data"}``, ``data``
-being the incident as in /api/incidents.json. Headers: ``webhook-id`` (the notification id,
+being the incident as in /api/incidents.json; ``toldfeed notify-test`` sends ``"type": "test"``
+(with a made-up incident), which a receiver must not take for an incident. Headers: ``webhook-id`` (the notification id,
 the same on every attempt), ``webhook-timestamp`` (this attempt, Unix seconds) and
 ``webhook-signature`` (``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">``).
 """

@@ -108,8 +108,9 @@ class Uploader:
             record = UploadRecord(target, w.sha256, now, self.cache_control, etag or "")
             Store.stage_upload(batch, w.path, record)
         left = tuple(w.path for w in plan.put[len(done) :])
+        reached = self.bucket.requests > sent
         status = replace(
-            self._status(target, now, len(done), len(left), error),
+            self._status(target, now, len(done), len(left), error, reached),
             serial=request.serial,
             pending_paths=left + tuple(w.path for w in plan.deferred),
             cache_control=self.cache_control,
@@ -125,6 +126,7 @@ class Uploader:
             status.pending,
             self.bucket.requests - sent,
             error,
+            len(plan.deferred),
         )
         if error:
             log.warning(
@@ -133,6 +135,12 @@ class Uploader:
                 len(done),
                 result.pending,
                 error,
+            )
+        elif not reached:
+            log.info(
+                "nothing to upload target=%s deferred=%d (the bucket was not contacted)",
+                target,
+                len(plan.deferred),
             )
         else:
             log.info(
@@ -145,12 +153,23 @@ class Uploader:
         return result
 
     def _status(
-        self, target: str, now: datetime, put: int, pending: int, error: str | None
+        self,
+        target: str,
+        now: datetime,
+        put: int,
+        pending: int,
+        error: str | None,
+        reached: bool,
     ) -> PublishStatus:
+        """The status after this run. A run that asked the bucket nothing (nothing to put) is
+        no attempt: it tells nothing of the bucket, so neither a success nor a failure."""
         old = self.store.publish_status() or PublishStatus(target)
         if old.target != target:
             old = PublishStatus(target, uploads=old.uploads, failures=old.failures)
-        old = replace(old, last_attempt_at=now, pending=pending, uploads=old.uploads + put)
+        old = replace(old, pending=pending, uploads=old.uploads + put)
+        if error is None and not reached:
+            return old
+        old = replace(old, last_attempt_at=now)
         if error is None:
             return replace(old, last_success_at=now, failing_since=None)
         return replace(

@@ -150,8 +150,16 @@ class UploadResult:
     pending: int  # documents that still differ from what the bucket holds
     requests: int  # HTTP requests sent, retries included
     error: str | None = None
+    deferred: int = 0  # documents changed only by the time they show, put at their refresh
 
     @property
     def ok(self) -> bool:
-        """True when the bucket now holds every document."""
+        """True when nothing failed: the bucket holds every document as far as toldfeed knows
+        (from its answers now, or from its records when nothing had to be asked)."""
         return self.error is None
+
+    @property
+    def reached(self) -> bool:
+        """True when the bucket was asked anything: a run with nothing to put asks nothing, so
+        its success says nothing about the bucket (its address, the credentials)."""
+        return self.requests > 0

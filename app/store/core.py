@@ -6,10 +6,11 @@ transaction, so a reader (or a process killed mid-poll) sees the poll entirely o
 
 Every SQLite or file-system failure becomes one ``StoreError`` line that names the store and
 what to do: a damaged file (``StoreDamagedError``: restore a backup or ``sqlite3 .recover``),
-a full disk (free space), a read-only directory, a busy store. A store that opens but cannot be
-written (a full disk, a read-only file system) can be opened read-only instead
+a full disk (free space), a directory that is not writable (a read-only mount: remount it;
+no permission: grant it), a busy store. A store that cannot be written (a full disk, a
+read-only file system, no write permission) can be opened read-only instead
 (``Store.open(..., read_only_fallback=True)``, what ``serve`` does): every read works, every
-commit raises.
+commit raises, and ``read_only_reason`` keeps the line that says why and what to do.
 
 The one key spelled here is the store-wide change counter, which the incidents stage:
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -82,38 +84,92 @@ class Batch:
 
 _DAMAGED = ("not a database", "malformed", "corrupt", "no such table", "file is encrypted")
 _FULL = ("disk is full", "disk i/o error", "no space")
+# SQLite's words for a file or directory it may not write ("attempt to write a readonly
+# database", "unable to open database file" in a directory it may not create files in)
+_NOT_WRITABLE = ("readonly", "read-only", "permission denied")
+_NOT_WRITABLE_ERRNO = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
-def store_error(path: Path, doing: str, error: BaseException) -> StoreError:
-    """One line naming the store, what failed and what to do about it."""
+def store_error(path: Path, doing: str, error: BaseException, what: str = "store") -> StoreError:
+    """One line naming the store (or ``what`` else of the data directory, at ``path``), what
+    failed and what to do about it."""
     reason = str(error) or type(error).__name__
     said = reason.lower()
     if isinstance(error, diskcache.Timeout) or "locked" in said:
-        return StoreError(f"store {path} is busy ({reason}): another process holds it; retry")
+        return StoreError(f"{what} {path} is busy ({reason}): another process holds it; retry")
     if isinstance(error, sqlite3.DatabaseError) and any(w in said for w in _DAMAGED):
         return StoreDamagedError(
-            f"store {path} is damaged ({reason}): stop toldfeed, restore cache.db from a backup "
+            f"{what} {path} is damaged ({reason}): stop toldfeed, restore cache.db from a backup "
             "or recover it with sqlite3 '.recover' (docs/operations.md: How to recover)"
         )
-    if getattr(error, "errno", None) == errno.ENOSPC or any(w in said for w in _FULL):
+    code = getattr(error, "errno", None)
+    if code == errno.ENOSPC or any(w in said for w in _FULL):
         return StoreError(
-            f"cannot {doing} store {path}: the data disk is full or failing ({reason}); "
+            f"cannot {doing} {what} {path}: the data disk is full or failing ({reason}); "
             "free space on it (docs/operations.md: How to recover)"
         )
-    if isinstance(error, PermissionError) or "readonly" in said or "read-only" in said:
-        return StoreError(
-            f"cannot {doing} store {path}: not writable ({reason}); "
-            "make the data directory writable by toldfeed"
-        )
-    if path.exists() and not path.is_dir():
+    if (
+        code in _NOT_WRITABLE_ERRNO
+        or any(w in said for w in _NOT_WRITABLE)
+        # SQLite often says only "unable to open database file": ask the file system
+        or (doing != "read" and not _writable(path))
+    ):
+        return StoreError(f"cannot {doing} {what} {path}: {_not_writable(path, reason)}")
+    if path.exists() and not path.is_dir() and what == "store":
         return StoreError(
             f"cannot {doing} store {path}: it is a file, not a directory; move it away (or set "
             "TOLDFEED_DATA_DIR to the right data directory)"
         )
     return StoreError(
-        f"cannot {doing} store {path}: {reason}; check that the data directory exists and is "
+        f"cannot {doing} {what} {path}: {reason}; check that the data directory exists and is "
         "writable by toldfeed (TOLDFEED_DATA_DIR)"
     )
+
+
+def _not_writable(path: Path, reason: str) -> str:
+    """Why ``path`` cannot be written and what to do: a read-only mount is not a permission
+    problem, and neither is a full disk (which has its own words)."""
+    if _on_read_only_mount(path):
+        return (
+            f"the data directory is on a file system mounted read-only ({reason}); remount it "
+            "read-write, or set TOLDFEED_DATA_DIR to a writable directory"
+        )
+    return (
+        f"the data directory is not writable by the user toldfeed runs as, {_user()} "
+        f"({reason}); give that user write permission on it and on the files in it (chown or "
+        "chmod), or set TOLDFEED_DATA_DIR to a directory it may write"
+    )
+
+
+def _existing(path: Path) -> Path:
+    """``path``, else its nearest parent that exists (what a new file would be made in)."""
+    return next((p for p in (path, *path.absolute().parents) if p.exists()), Path("/"))
+
+
+def _on_read_only_mount(path: Path) -> bool:
+    """True when the file system holding ``path`` (or its nearest existing parent) is
+    mounted read-only."""
+    try:
+        return bool(os.statvfs(_existing(path)).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _writable(path: Path) -> bool:
+    """True when this process may write ``path`` (or make it in its nearest existing parent):
+    False on a read-only mount, for root too."""
+    return os.access(_existing(path), os.W_OK)
+
+
+def _user() -> str:
+    """The name (else the number) of the user this process runs as."""
+    uid = os.geteuid()
+    try:
+        import pwd
+
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
 
 
 # every record whose key starts with a prefix, read in one statement (the keys are indexed):
@@ -180,10 +236,14 @@ class StoreCore:
     """Opening, reading and committing the data directory's store; the typed reads and writes
     of each kind of record are in the per-domain mixins (``app.store.Store`` has them all)."""
 
-    def __init__(self, directory: Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, directory: Path, *, read_only: bool = False, read_only_reason: str = ""
+    ) -> None:
+        """Open the store (``read_only``: for reading only; ``read_only_reason`` says why)."""
         self.directory = directory
         self.path = directory / "store"
         self.read_only = read_only
+        self.read_only_reason = read_only_reason or f"store {self.path} is open read-only"
         self._cache: Any
         try:
             if read_only:
@@ -210,7 +270,8 @@ class StoreCore:
     @classmethod
     def open(cls, directory: Path, *, read_only_fallback: bool = False) -> Self:
         """Open the store; with ``read_only_fallback``, read-only when it cannot be written
-        (a full disk, a read-only file system), never when it is damaged."""
+        (a full disk, a read-only file system, no permission), never when it is damaged.
+        The store's ``read_only_reason`` then says why, and what to do."""
         try:
             return cls(directory)
         except StoreDamagedError:
@@ -218,9 +279,7 @@ class StoreCore:
         except StoreError as e:
             if not read_only_fallback:
                 raise
-            store = cls(directory, read_only=True)
-            log.error("%s; serving what it holds, read-only", e)
-            return store
+            return cls(directory, read_only=True, read_only_reason=str(e))
 
     def close(self) -> None:
         """Close the SQLite connection."""
@@ -254,11 +313,8 @@ class StoreCore:
         """Write a batch atomically; StoreError (naming what to do) when it cannot."""
         if not batch:
             return
-        if self.read_only:
-            raise StoreError(
-                f"cannot write store {self.path}: it is open read-only (the disk was full or "
-                "not writable when toldfeed started); free space, then restart toldfeed"
-            )
+        if self.read_only:  # why, and what to do, as found when it was opened
+            raise StoreError(f"{self.read_only_reason} (the store is open read-only)")
         try:
             self._write(batch)
         except (OSError, sqlite3.Error, diskcache.Timeout) as e:

@@ -42,7 +42,8 @@ def build(
 ) -> App:
     """The Flask app with the document server in front; renders stored documents if stale."""
     settings = settings or Settings.from_env()
-    # a store that cannot be written (a full disk) is served read-only: readers keep their feeds
+    # a store that cannot be written (a full disk, a read-only mount, no permission) is served
+    # read-only: readers keep their feeds
     runtime = runtime or Runtime.open(settings, read_only_fallback=True)
     service = Service(runtime) if clock is None else Service(runtime, clock=clock)
     settings = runtime.settings  # with the base URL the stored documents use, when adopted
@@ -69,10 +70,15 @@ def build(
         frame_ancestors=settings.frame_ancestors,
         on_response=metrics.observe,
     )
-    polling = (settings.poll_on_serve if poll is None else poll) and not runtime.store.read_only
     if runtime.store.read_only:
-        log.error("the store is read-only: not polling; free space and restart toldfeed")
-    if polling:
+        # one line: what is wrong and what to do (the store's words), then what that means here
+        log.error(
+            "%s; serving the documents already stored, read-only: no polls until toldfeed is "
+            "restarted on a writable store",
+            runtime.store.read_only_reason,
+        )
+        return app  # nothing can be rendered or polled into a store that cannot be written
+    if settings.poll_on_serve if poll is None else poll:
         # the poller renders first (first run, an upgrade, a new base URL or catalogue): a
         # worker starts serving what is stored at once, never held by a long render or by
         # another worker's poll (gunicorn would kill a worker that loads for too long)
