@@ -1,0 +1,438 @@
+"""CPU time of `toldfeed poll` as cron runs it: a new process per poll (issues 2, 3 and 7).
+
+Every measured poll is a fresh ``python bench/cron_poll.py`` process: it imports ``app.cli``
+and every module a poll loads (the list comes from a probe poll), then times
+``app.cli.main(["poll"])`` with ``time.process_time()`` (every thread of the process) from the
+call to its return. So the figure holds everything a cron poll does once per process (opening
+the store, building the URL map, the HTTP client and its TLS context, compiling templates,
+rendering what a warm process would have cached) and no imports. The whole process's CPU
+(interpreter start, imports, exit; from the parent's rusage) is shown beside it.
+
+Scenarios, each with 100, 2,000 and 10,000 archived incidents (synthetic, closed) beside the
+samples, whose documents were all rendered before (``ensure_published``):
+
+  * all 304:      every source and every detail page answers 304 (validators learned by the
+                  polls before);
+  * all changed:  every document answers 200 with content new to the store (a copy of the
+                  archive that never saw the samples, as in poll_bench);
+  * one changed:  one detail page gained a line (``/__bump``), the rest answer 304.
+
+``TOLDFEED_DETAIL_REFRESH_SECONDS=0`` makes every poll re-read every detail page (the
+scenarios above say what each answers); ``toldfeed poll`` polls whatever the interval.
+The upstream (bench/serve_samples.py) runs in its own process on 127.0.0.1.
+
+Beside each figure: the same poll warm and in-process, ``Service.poll_once(force=True)`` in
+this process after a first poll (what publish_bench and poll_bench measure; not what cron runs).
+
+Run: ``python bench/cron_bench.py`` (writes its section of docs/benchmarks.md);
+``--profile DIR`` also writes cProfile stats of one 304 poll and one one-changed poll per
+archive (not counted in the figures) and prints their biggest cumulative items.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pstats
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.config import Settings  # noqa: E402
+from app.runtime import Runtime  # noqa: E402
+from app.service import Service  # noqa: E402
+from bench.poll_bench import fill_archive, free_port, sources_file, write_section  # noqa: E402
+
+REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
+ARCHIVES = (100, 2_000, 10_000)
+SCENARIOS = ("all 304", "all changed", "one changed")
+DRIVER = ROOT / "bench" / "cron_poll.py"
+SYSTEMS = ROOT / "feeds" / "systems.toml"
+SUMMARY = re.compile(
+    r"details: (\d+) fetched, (\d+) not modified, (\d+) failed, (\d+) deferred; "
+    r"incidents: (\d+) new, (\d+) changed"
+)
+
+
+@dataclass(frozen=True)
+class Did:
+    """What one poll did: detail pages fetched / not modified, incidents new / changed, and
+    the outcome of every source."""
+
+    fetched: int
+    not_modified: int
+    new: int
+    changed: int
+    sources: tuple[str, ...]
+
+    def fits(self, scenario: str) -> bool:
+        """True when the poll did what ``scenario`` says."""
+        if scenario == "all 304":
+            return (
+                self.fetched == 0
+                and self.not_modified > 0
+                and not self.new
+                and not self.changed
+                and all(s == "not modified" for s in self.sources)
+            )
+        if scenario == "all changed":
+            return (
+                self.not_modified == 0
+                and self.fetched > 0
+                and self.new + self.changed > 0
+                and all(s == "fetched" for s in self.sources)
+            )
+        return (
+            self.fetched == 1
+            and self.changed == 1
+            and not self.new
+            and all(s == "not modified" for s in self.sources)
+        )
+
+    def words(self) -> str:
+        return (
+            f"{self.fetched} / {self.not_modified}; {self.new} new, {self.changed} changed; "
+            f"sources {', '.join(sorted(set(self.sources)))}"
+        )
+
+
+def did_of_output(out: str) -> Did:
+    """Read what a poll did from the lines `toldfeed poll` prints."""
+    found = SUMMARY.search(out)
+    if found is None:
+        raise SystemExit(f"no summary line in the poll's output:\n{out}")
+    fetched, not_modified, _, _, new, changed = map(int, found.groups())
+    sources = tuple(
+        line[:13].strip() for line in out.splitlines() if line.startswith(("fetched", "not "))
+    )
+    return Did(fetched, not_modified, new, changed, sources)
+
+
+def did_of_report(report: object) -> Did:
+    r: object = report
+    return Did(
+        r.details_fetched,  # type: ignore[attr-defined]
+        r.details_not_modified,  # type: ignore[attr-defined]
+        len(r.new_keys),  # type: ignore[attr-defined]
+        len(r.changed_keys),  # type: ignore[attr-defined]
+        tuple(str(s.outcome) for s in r.sources),  # type: ignore[attr-defined]
+    )
+
+
+@dataclass
+class Cell:
+    """The runs of one scenario with one archive."""
+
+    cron: list[float] = field(default_factory=list)  # CPU ms, main() to its return
+    process: list[float] = field(default_factory=list)  # CPU ms, the whole process
+    warm: list[float] = field(default_factory=list)  # CPU ms, poll_once in this process
+    did: Did | None = None
+
+
+class Upstream:
+    """bench/serve_samples.py in its own process: the t3 snapshot, ``/__bump`` enabled."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "serve_samples.py"), str(self.port), "t3", "bump"]
+        )
+        for _ in range(50):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/nothing")
+            except urllib.error.HTTPError:
+                return  # a 404: it is up
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit("the upstream did not come up")
+
+    def bump(self) -> None:
+        urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__bump").read()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def settings_for(data: Path, sources: Path) -> Settings:
+    return Settings.from_env(
+        {}, data_dir=data, sources=sources, systems=SYSTEMS, detail_refresh_seconds=0
+    )
+
+
+def poll_env(data: Path, sources: Path) -> dict[str, str]:
+    """The environment of a cron poll: the same settings as ``settings_for``, nothing else."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLDFEED_")}
+    env |= {
+        "TOLDFEED_DATA_DIR": str(data),
+        "TOLDFEED_SOURCES": str(sources),
+        "TOLDFEED_SYSTEMS": str(SYSTEMS),
+        "TOLDFEED_DETAIL_REFRESH_SECONDS": "0",
+    }
+    return env
+
+
+class Cron:
+    """Runs the driver, one process per poll."""
+
+    def __init__(self, work: Path, sources: Path) -> None:
+        self.work = work
+        self.sources = sources
+        self.modules = work / "modules.json"
+        self.imported_in_timer: set[str] = set()
+
+    def _run(self, data: Path, *extra: str) -> tuple[str, float, Path]:
+        out = self.work / "result.json"
+        out.unlink(missing_ok=True)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run(
+            [sys.executable, str(DRIVER), str(out), *extra],
+            env=poll_env(data, self.sources),
+            capture_output=True,
+            text=True,
+            cwd=self.work,
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        process_ms = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
+        if done.returncode != 0 or not out.exists():
+            raise SystemExit(f"the poll failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+        return done.stdout, process_ms, out
+
+    def probe(self, data: Path) -> None:
+        """Add the modules a poll of ``data`` loads to the list that is imported before the timer."""
+        _, _, out = self._run(data, "--probe")
+        known = json.loads(self.modules.read_text()) if self.modules.exists() else []
+        known += [m for m in json.loads(out.read_text()) if m not in known]
+        self.modules.write_text(json.dumps(known))
+
+    def poll(self, data: Path, *extra: str) -> tuple[float, float, Did]:
+        """(CPU ms of main(), CPU ms of the whole process, what it did)."""
+        stdout, process_ms, out = self._run(data, "--modules", str(self.modules), *extra)
+        result = json.loads(out.read_text())
+        if result["status"] != 0:
+            raise SystemExit(f"`toldfeed poll` exited with {result['status']}:\n{stdout}")
+        self.imported_in_timer |= set(result["imported_in_timer"])
+        return result["cpu_ms"], process_ms, did_of_output(stdout)
+
+
+def seed(base: Path, archive: int, sources: Path) -> Path:
+    """An archive of ``archive`` incidents with every document rendered, never polled."""
+    path = base / f"seed{archive}"
+    fill_archive(path, archive)
+    with Runtime.open(settings_for(path, sources)) as runtime:
+        Service(runtime).ensure_published()
+    return path
+
+
+def check(cell: Cell, scenario: str, did: Did) -> None:
+    if not did.fits(scenario):
+        raise SystemExit(f"a poll meant as {scenario!r} did: {did.words()}")
+    cell.did = cell.did or did
+
+
+def warm_poll(service: Service) -> tuple[float, Did]:
+    started = time.process_time()
+    report = service.poll_once(force=True)
+    cpu = (time.process_time() - started) * 1000
+    assert report is not None
+    return cpu, did_of_report(report)
+
+
+def measure_archive(
+    base: Path, archive: int, upstream: Upstream, cron: Cron, sources: Path
+) -> dict[str, Cell]:
+    cells = {s: Cell() for s in SCENARIOS}
+    seeded = seed(base, archive, sources)
+    steady = base / f"steady{archive}"
+    # all changed: each run on a copy of the archive that never saw the samples
+    for i in range(REPEATS):
+        data = base / f"changed{archive}-{i}"
+        shutil.copytree(seeded, data)
+        cpu, process, did = cron.poll(data)
+        check(cells["all changed"], "all changed", did)
+        cells["all changed"].cron.append(cpu)
+        cells["all changed"].process.append(process)
+        if i == 0:
+            data.rename(steady)  # the store later polls run on
+        else:
+            shutil.rmtree(data)
+    for i in range(REPEATS + 1):  # the first only settles the validators (not counted)
+        cpu, process, did = cron.poll(steady)
+        if i:
+            check(cells["all 304"], "all 304", did)
+            cells["all 304"].cron.append(cpu)
+            cells["all 304"].process.append(process)
+    for _ in range(REPEATS):
+        upstream.bump()
+        cpu, process, did = cron.poll(steady)
+        check(cells["one changed"], "one changed", did)
+        cells["one changed"].cron.append(cpu)
+        cells["one changed"].process.append(process)
+    # warm, in-process: a fresh runtime per copy for "all changed" (modules and templates warm
+    # from the runs before), one runtime for the rest after a first, uncounted poll
+    for i in range(REPEATS + 1):
+        data = base / f"warm{archive}-{i}"
+        shutil.copytree(seeded, data)
+        with Runtime.open(settings_for(data, sources)) as runtime:
+            cpu, did = warm_poll(Service(runtime))
+        shutil.rmtree(data)
+        check(cells["all changed"], "all changed", did)
+        if i:
+            cells["all changed"].warm.append(cpu)
+    with Runtime.open(settings_for(steady, sources)) as runtime:
+        service = Service(runtime)
+        check(cells["all 304"], "all 304", warm_poll(service)[1])
+        for _ in range(REPEATS):
+            cpu, did = warm_poll(service)
+            check(cells["all 304"], "all 304", did)
+            cells["all 304"].warm.append(cpu)
+            upstream.bump()
+            cpu, did = warm_poll(service)
+            check(cells["one changed"], "one changed", did)
+            cells["one changed"].warm.append(cpu)
+    shutil.rmtree(seeded)
+    return cells
+
+
+def profile_archive(
+    base: Path, archive: int, upstream: Upstream, cron: Cron, out: Path
+) -> list[Path]:
+    """cProfile stats of one 304 poll and one one-changed poll of the steady store."""
+    steady = base / f"steady{archive}"
+    cron.poll(steady)  # learns what the other archives' bumps changed
+    written = []
+    for scenario in ("all 304", "one changed"):
+        if scenario == "one changed":
+            upstream.bump()
+        path = out / f"{scenario.replace(' ', '-')}-{archive}.prof"
+        _, _, did = cron.poll(steady, "--profile", str(path))
+        if not did.fits(scenario):
+            raise SystemExit(f"a profiled poll meant as {scenario!r} did: {did.words()}")
+        written.append(path)
+    return written
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
+
+
+def table(
+    results: dict[int, dict[str, Cell]],
+    imported: set[str],
+    seconds: float,
+    load: tuple[str, str],
+) -> str:
+    lines = [
+        "What is timed: the CPU time (`time.process_time()`, every thread) of "
+        '`app.cli.main(["poll"])` in a new process, from the call to its return, after the '
+        "process imported every module a poll loads (listed by a probe poll; "
+        f"{', '.join(sorted(imported)) or 'no module'} imported inside "
+        "the timer). *Whole process*: the same process's CPU from the parent's rusage "
+        "(interpreter start, imports, the poll, exit). *Warm, in-process*: "
+        "`Service.poll_once(force=True)` in the bench's own process after a first poll, what "
+        "the other sections measure: **not what cron runs** (for *all changed*, a new "
+        "`Runtime` on a copy of the archive each time, in a process that has run such polls).",
+        "",
+        f"{REPEATS} polls per cell, one process each; median (min-max), CPU ms. The upstream "
+        "(bench/serve_samples.py, plain HTTP on 127.0.0.1, so no TLS handshakes) runs in its "
+        "own process. Every poll re-reads every detail page "
+        "(`TOLDFEED_DETAIL_REFRESH_SECONDS=0`); archives of synthetic closed incidents, "
+        "their documents rendered before. The machine has 2 cores and other work was running "
+        f"(load average {load[0]} at the start, {load[1]} at the end).",
+        "",
+        "| archive | scenario | `toldfeed poll`, main() to exit | whole process "
+        "| warm, in-process (not what cron runs) | detail pages fetched / 304; incidents |",
+        "|---:|---|---:|---:|---:|---|",
+    ]
+    for archive, cells in results.items():
+        for scenario, cell in cells.items():
+            assert cell.did is not None
+            did = f"{cell.did.fetched} / {cell.did.not_modified}; "
+            did += f"{cell.did.new} new, {cell.did.changed} changed"
+            lines.append(
+                f"| {archive:,} | {scenario} | {spread(cell.cron)} | {spread(cell.process)} "
+                f"| {spread(cell.warm)} | {did} |"
+            )
+    lines.append("")
+    for scenario in SCENARIOS:
+        first = results[ARCHIVES[0]][scenario]
+        cron_ratio = ", ".join(
+            f"{a:,}: {statistics.median(results[a][scenario].cron) / statistics.median(first.cron):.2f}x"
+            for a in ARCHIVES[1:]
+        )
+        warm_ratio = ", ".join(
+            f"{a:,}: {statistics.median(results[a][scenario].warm) / statistics.median(first.warm):.2f}x"
+            for a in ARCHIVES[1:]
+        )
+        lines.append(
+            f"- {scenario}, relative to the 100 archive: `toldfeed poll` {cron_ratio}; "
+            f"warm {warm_ratio}."
+        )
+    lines += ["", f"A full run of this script took {seconds / 60:.1f} minutes."]
+    return "\n".join(lines)
+
+
+def print_profile(path: Path, top: int = 15) -> None:
+    stats = pstats.Stats(str(path))
+    stats.sort_stats("cumulative")
+    print(f"\n{path.name}")
+    stats.print_stats(top + 10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--profile", type=Path, help="write cProfile stats here")
+    args = parser.parse_args()
+    began = time.monotonic()
+    load_start = f"{os.getloadavg()[0]:.1f}"
+    upstream = Upstream()
+    results: dict[int, dict[str, Cell]] = {}
+    profiles: list[Path] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            base = Path(tmp)
+            sources = sources_file(base, upstream.port)
+            cron = Cron(base, sources)
+            # the probe: every module a poll of each kind loads, imported before the timer
+            probe = seed(base, ARCHIVES[0], sources)
+            cron.probe(probe)  # all changed
+            cron.probe(probe)  # all 304
+            upstream.bump()
+            cron.probe(probe)  # one changed
+            shutil.rmtree(probe)
+            for archive in ARCHIVES:
+                results[archive] = measure_archive(base, archive, upstream, cron, sources)
+                print(f"archive {archive:,} done after {time.monotonic() - began:.0f} s")
+            if args.profile is not None:
+                args.profile.mkdir(parents=True, exist_ok=True)
+                for archive in ARCHIVES:
+                    profiles += profile_archive(base, archive, upstream, cron, args.profile)
+    finally:
+        upstream.stop()
+    seconds = time.monotonic() - began
+    load = (load_start, f"{os.getloadavg()[0]:.1f}")
+    body = table(results, cron.imported_in_timer, seconds, load)
+    print(body)
+    for path in profiles:
+        print_profile(path)
+    write_section(
+        "`toldfeed poll` as cron runs it",
+        body,
+        f"{REPEATS} polls per cell, a new process for each",
+    )
+
+
+if __name__ == "__main__":
+    main()
