@@ -1,5 +1,5 @@
-"""The production shapes as shipped: the Procfile's web line alone (as a PaaS runs it) and
-behind ``deploy/nginx.conf``.
+"""The production shapes as shipped: the Procfile's web line alone (as a PaaS runs it), behind
+``deploy/nginx.conf``, and ``deploy/nginx-export.conf`` serving an export.
 
 A PaaS router reaches the web process on another address than 127.0.0.1 and puts no proxy of
 ours in front of it, so the Procfile's command must listen on every interface at ``$PORT`` and
@@ -22,11 +22,15 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 
+from app.cli.export import export_all
 from app.config import Settings
+from app.runtime import Runtime
+from app.service import Service
 from tests.conftest import ROOT
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -253,4 +257,55 @@ def test_the_shipped_nginx_config_keeps_the_procfile_responsive_under_slow_clien
     finally:
         for s in slow:
             s.close()
+        stop(nginx)
+
+
+def test_the_shipped_export_config_serves_every_file_with_toldfeeds_content_type(
+    filled: Settings, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    export_all(filled, site)
+    with Runtime.open(filled) as runtime:
+        documents = Service(runtime).publisher.stored()
+    listen = free_port()
+    (tmp_path / "nginx").mkdir()
+    nginx = start_nginx(
+        tmp_path / "nginx",
+        shipped_server_block(
+            "nginx-export.conf",
+            {"listen 80;": f"listen 127.0.0.1:{listen};", "root /srv/toldfeed;": f"root {site};"},
+        ),
+    )
+    base = f"http://127.0.0.1:{listen}"
+    try:
+        wait_for(f"{base}/feeds/all.atom")
+        with httpx.Client(timeout=5) as http:
+            served = {path: http.get(f"{base}/{quote(path)}") for path in documents}
+            wrong = {
+                path: (answer.status_code, answer.headers.get("content-type"))
+                for path, answer in served.items()
+                if answer.status_code != 200
+                or answer.headers.get("content-type") != documents[path].content_type
+            }
+            assert wrong == {}
+            for path, expected in {
+                "calendar/all.ics": "text/calendar; charset=utf-8",
+                "da/calendar/system/dms-import.ics": "text/calendar; charset=utf-8",
+                "api/systems.json": "application/json; charset=utf-8",
+                "api/incidents.json": "application/json; charset=utf-8",
+                "feeds/all.json": "application/feed+json; charset=utf-8",
+                "feeds/all.atom": "application/atom+xml; charset=utf-8",
+                "da/feeds/status/current.rss": "application/rss+xml; charset=utf-8",
+                "feeds.opml": "text/x-opml; charset=utf-8",
+                "badge/ics2.svg": "image/svg+xml",
+            }.items():
+                assert served[path].headers["content-type"] == expected, path
+            # pages by their URLs, without .html
+            for url in ("/", "/da/", "/systems/ics2", "/embed/ics2", "/da/systems/dms-import"):
+                page = http.get(base + url)
+                assert page.status_code == 200, url
+                assert page.headers["content-type"] == "text/html; charset=utf-8", url
+            zipped = http.get(f"{base}/calendar/all.ics", headers={"Accept-Encoding": "gzip"})
+            assert zipped.headers.get("content-encoding") == "gzip"
+    finally:
         stop(nginx)
