@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            count = export_all(settings, args.dir)
+            count = export_all(settings, args.dir, warn=lambda line: print(line, file=sys.stderr))
             print(f"wrote {count} documents under {args.dir}")
             return 0
         if args.command == "forget":
