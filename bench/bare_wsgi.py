@@ -4,7 +4,8 @@ It sends the same headers toldfeed promises for a feed (ETag, Last-Modified, Cac
 Vary, CORS, nosniff), so the comparison measures toldfeed's code and not the HTTP contract
 (gunicorn's cost per header is about a microsecond).
 
-Run under the same gunicorn settings as toldfeed: ``BARE_FILE=path gunicorn bench.bare_wsgi:app``.
+Run under the same server settings as toldfeed (bench/serve_bench.py runs it under the Procfile's
+gunicorn command): ``BARE_FILE=path gunicorn bench.bare_wsgi:app``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """Requests per second and p50/p99 latency for /feeds/all.atom (about 50 entries), side by side:
 
-  * toldfeed under gunicorn (2 sync workers), the store-backed app with conditional GET;
-  * a bare WSGI app returning the same bytes from memory, same gunicorn settings;
+  * toldfeed under the Procfile's own command (gunicorn with its worker class, workers and
+    threads), the store-backed app with conditional GET;
+  * a bare WSGI app returning the same bytes from memory, under the same command;
+  * the same bare app under gunicorn's sync workers (the baseline of the figures before the
+    Procfile ran waitress in its workers);
   * nginx (system package) serving the file written by ``toldfeed export``;
 
 each for full 200 responses and for 304 revalidation (If-None-Match). wrk on 127.0.0.1,
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -48,7 +52,21 @@ def worker_rss_mb(master: int) -> list[float]:
     return found
 
 
-GUNICORN = ["--workers", "2", "--worker-class", "sync", "--log-level", "warning"]
+SYNC = ["--workers", "2", "--worker-class", "sync"]
+
+
+def procfile_options() -> list[str]:
+    """The gunicorn options of the Procfile's web line, without its app and its --bind."""
+    line = (ROOT / "Procfile").read_text(encoding="utf-8").split("web:", 1)[1].strip()
+    words = shlex.split(line)
+    assert words[0] == "gunicorn", words
+    options, rest = [], iter(words[1:])
+    for word in rest:
+        if word == "--bind":
+            next(rest)
+        elif ":" not in word or word.startswith("-"):  # the app is "module:name"
+            options.append(word)
+    return options
 
 
 def prepare(base: Path) -> Settings:
@@ -104,19 +122,23 @@ def main() -> None:
             "TOLDFEED_BASE_URL": "http://127.0.0.1",
             "BARE_FILE": str(feed),
         }
-        ports = {name: free_port() for name in ("toldfeed", "bare", "nginx")}
-        gunicorn = [sys.executable, "-m", "gunicorn", *GUNICORN, "--chdir", str(ROOT)]
-        procs.append(
-            subprocess.Popen(
-                [*gunicorn, "--bind", f"127.0.0.1:{ports['toldfeed']}", "app.wsgi:application"],
-                env=env,
-            )
-        )
-        procs.append(
-            subprocess.Popen(
-                [*gunicorn, "--bind", f"127.0.0.1:{ports['bare']}", "bench.bare_wsgi:app"], env=env
-            )
-        )
+        ports = {name: free_port() for name in ("toldfeed", "bare", "bare-sync", "nginx")}
+        gunicorn = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--log-level",
+            "warning",
+            "--chdir",
+            str(ROOT),
+        ]
+        for name, options, app in (
+            ("toldfeed", procfile_options(), "app.wsgi:application"),
+            ("bare", procfile_options(), "bench.bare_wsgi:app"),
+            ("bare-sync", SYNC, "bench.bare_wsgi:app"),
+        ):
+            bind = ["--bind", f"127.0.0.1:{ports[name]}"]
+            procs.append(subprocess.Popen([*gunicorn, *options, *bind, app], env=env))
         conf = tmp / "nginx.conf"
         conf.write_text(
             f"worker_processes 2; pid {tmp}/nginx.pid; error_log {tmp}/nginx.err; daemon off;\n"
@@ -130,18 +152,19 @@ def main() -> None:
         for url in urls.values():
             wait_up(url)
         bodies = {name: httpx.get(url).content for name, url in urls.items()}
-        if not bodies["toldfeed"] == bodies["bare"] == bodies["nginx"]:
+        if not bodies["toldfeed"] == bodies["bare"] == bodies["bare-sync"] == bodies["nginx"]:
             Path("/tmp/b_toldfeed").write_bytes(bodies["toldfeed"])
             Path("/tmp/b_bare").write_bytes(bodies["bare"])
             raise SystemExit("servers must return the same bytes")
         etags = {name: httpx.get(url).headers["etag"] for name, url in urls.items()}
         for url in urls.values():
             wrk(url, None)  # warm up
-        # the two Python servers alternate, ROUNDS times each, and each figure is the round
-        # with the median throughput: drift on a shared machine hits both alike
+        # the Python servers alternate, ROUNDS times each, and each figure is the round with
+        # the median throughput: drift on a shared machine hits them alike
         runs: dict[tuple[str, str], list[tuple[float, str, str]]] = {}
+        python = ["toldfeed", "bare", "bare-sync"]
         for round_no in range(ROUNDS):
-            order = ["toldfeed", "bare"] if round_no % 2 == 0 else ["bare", "toldfeed"]
+            order = python[round_no % 3 :] + python[: round_no % 3]
             for name in [*order, "nginx"]:  # who goes first changes every round
                 url = urls[name]
                 if name == "nginx" and runs.get((name, "200")):
@@ -162,15 +185,17 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     lines = [
         f"`/feeds/all.atom`: {entries} entries, {len(bodies['bare']):,} bytes. wrk -t2 -c16 -d{DURATION} on "
-        "127.0.0.1; gunicorn 2 sync workers for both Python servers; nginx 2 workers. The two "
+        f"127.0.0.1; the Procfile's gunicorn (`{' '.join(procfile_options())}`) for toldfeed and "
+        "for the bare app, and the bare app once more under 2 sync workers; nginx 2 workers. The "
         f"Python servers alternate in {ROUNDS} rounds; each figure is the median round.",
         "",
         "| server | 200 req/s | 200 p50 | 200 p99 | 304 req/s | 304 p50 | 304 p99 |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     names = {
-        "toldfeed": "toldfeed (gunicorn)",
-        "bare": "bare WSGI (gunicorn)",
+        "toldfeed": "toldfeed (Procfile)",
+        "bare": "bare WSGI (Procfile)",
+        "bare-sync": "bare WSGI (gunicorn sync workers)",
         "nginx": "nginx, exported file",
     }
     for name, label in names.items():
@@ -178,13 +203,17 @@ def main() -> None:
         lines.append(
             f"| {label} | {r200[0]:,.0f} | {r200[1]} | {r200[2]} | {r304[0]:,.0f} | {r304[1]} | {r304[2]} |"
         )
-    ratio200 = results[("toldfeed", "200")][0] / results[("bare", "200")][0]
-    ratio304 = results[("toldfeed", "304")][0] / results[("bare", "304")][0]
-    nginx200 = results[("nginx", "200")][0] / results[("toldfeed", "200")][0]
+
+    def ratio(a: str, b: str, status: str) -> float:
+        return results[(a, status)][0] / results[(b, status)][0]
+
     lines += [
         "",
-        f"toldfeed / bare WSGI: {ratio200:.2f}x (200), {ratio304:.2f}x (304). "
-        f"nginx / toldfeed: {nginx200:.1f}x (200).",
+        f"toldfeed / bare WSGI, same server: {ratio('toldfeed', 'bare', '200'):.2f}x (200), "
+        f"{ratio('toldfeed', 'bare', '304'):.2f}x (304). toldfeed / bare WSGI under sync workers: "
+        f"{ratio('toldfeed', 'bare-sync', '200'):.2f}x (200), "
+        f"{ratio('toldfeed', 'bare-sync', '304'):.2f}x (304). "
+        f"nginx / toldfeed: {ratio('nginx', 'toldfeed', '200'):.1f}x (200).",
         "",
         f"Worker memory (RSS) with {ARCHIVE:,} archived incidents, after the runs and a few "
         f"variant requests: {', '.join(f'{m:.0f} MB' for m in memory)}.",

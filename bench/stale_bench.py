@@ -3,7 +3,7 @@
 * Poll deadline: the samples' upstream (bench/serve_samples.py, own process) plus one RSS
   source that sends 10 bytes every 5 s forever; a poll with budgets of 5 s and 20 s. Reported:
   when the poll ended against its budget, and that the healthy sources were committed.
-* Slow clients: ``toldfeed serve``'s server (waitress, app.cli.serve.make_server) on a filled
+* Slow clients: ``toldfeed serve``'s server (waitress, app.web.server.make_server) on a filled
   store, 50 connections that send half a request and then nothing; then 50 requests each to
   ``/healthz`` and ``/feeds/all.atom``: median and worst latency.
 
@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
-from app.cli.serve import make_server  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from app.service import Service  # noqa: E402
+from app.web.server import make_server  # noqa: E402
 from bench.poll_bench import free_port, sources_file, write_section  # noqa: E402
 
 

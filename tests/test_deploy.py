@@ -1,32 +1,48 @@
-"""The production shape as shipped: the Procfile's gunicorn behind ``deploy/nginx.conf``.
+"""The production shapes as shipped: the Procfile's web line alone (as a PaaS runs it), behind
+``deploy/nginx.conf``, and ``deploy/nginx-export.conf`` serving an export.
 
-Slow clients (headers sent a byte at a time, then nothing) are nginx's problem, not
-gunicorn's: with more of them than gunicorn has threads, ``/healthz`` and the feeds still
-answer at once. nginx is a Debian package that ``.ci/run`` installs.
+A PaaS router reaches the web process on another address than 127.0.0.1 and puts no proxy of
+ours in front of it, so the Procfile's command must listen on every interface at ``$PORT`` and
+hold slow clients (headers sent a byte at a time) by itself: with 50 of them, probes still
+answer at once. nginx is a Debian package that ``.ci/run`` installs; the tests that need it
+skip without it (outside CI).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 
+from app.cli.export import export_all
 from app.config import Settings
+from app.runtime import Runtime
+from app.service import Service
 from tests.conftest import ROOT
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-if NGINX is None and os.environ.get("CI") != "true":
-    pytest.skip("no nginx on this machine", allow_module_level=True)
+
+
+def nginx_binary() -> str:
+    """nginx's path; skips the test where it is missing (outside CI, where it must be there)."""
+    if NGINX is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("nginx is not installed")
+        pytest.skip("no nginx on this machine")
+    return NGINX
 
 
 def free_port() -> int:
@@ -47,26 +63,76 @@ def wait_for(url: str, seconds: float = 20) -> None:
             time.sleep(0.1)
 
 
-def procfile_command(port: int) -> list[str]:
-    """The Procfile's web command, with its ``${PORT:-8000}`` filled in."""
-    line = (ROOT / "Procfile").read_text(encoding="utf-8").split("web:", 1)[1].strip()
-    line = line.replace("${PORT:-8000}", str(port))
-    words = shlex.split(line)
-    assert words[0] == "gunicorn"
-    return [str(Path(sys.executable).with_name("gunicorn")), *words[1:]]
+def procfile_web() -> str:
+    """The Procfile's web command, as written."""
+    return (ROOT / "Procfile").read_text(encoding="utf-8").split("web:", 1)[1].strip()
 
 
-def nginx_config(directory: Path, listen: int, upstream: int) -> Path:
-    """A whole nginx.conf around the shipped server block, on test ports, run unprivileged."""
-    shipped = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
-    block = shipped.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream};")
-    block = re.sub(r"listen 80;", f"listen 127.0.0.1:{listen};", block)
-    assert f"127.0.0.1:{upstream}" in block and f"127.0.0.1:{listen}" in block
+def start_procfile(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The web command run as a PaaS runs it: by a shell, with ``PORT`` in the environment
+    (the virtualenv's ``gunicorn`` first on ``PATH``)."""
+    assert procfile_web().startswith("gunicorn ")
+    path = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.Popen(
+        ["/bin/sh", "-c", f"exec {procfile_web()}"],
+        cwd=ROOT,
+        env={**env, "PORT": str(port), "PATH": path},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop(process: subprocess.Popen[bytes], seconds: float = 10) -> int | None:
+    """Terminate ``process``; its exit status, or None when it had to be killed."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+        return None
+
+
+@pytest.fixture
+def procfile(filled: Settings, tmp_path: Path) -> Iterator[int]:
+    """The Procfile's web process on the filled store (no poller); yields its port."""
+    port = free_port()
+    (tmp_path / "metrics").mkdir()
+    env = {
+        **os.environ,
+        "TOLDFEED_DATA_DIR": str(filled.data_dir),
+        "TOLDFEED_SOURCES": str(filled.sources),
+        "TOLDFEED_SYSTEMS": str(filled.systems),
+        "TOLDFEED_POLL_ON_SERVE": "0",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+    }
+    web = start_procfile(port, env)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz")
+        yield port
+    finally:
+        # a graceful stop: the workers finish what they began and exit, with no kill needed
+        assert stop(web) == 0
+
+
+def shipped_server_block(name: str, replacements: dict[str, str]) -> str:
+    """A file of ``deploy/`` with its production values replaced by the test's."""
+    block = (ROOT / "deploy" / name).read_text(encoding="utf-8")
+    for old, new in replacements.items():
+        assert old in block, f"{old!r} not in deploy/{name}"
+        block = block.replace(old, new)
+    return block
+
+
+def start_nginx(directory: Path, block: str) -> subprocess.Popen[bytes]:
+    """nginx running a whole nginx.conf around ``block``, on test ports, in ``directory``."""
     for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (directory / name).mkdir(exist_ok=True)
     conf = directory / "nginx.conf"
+    user = "user root;" if os.geteuid() == 0 else ""  # workers must read pytest's 0700 tmp
     conf.write_text(
         f"""
+{user}
 worker_processes 1;
 pid {directory}/nginx.pid;
 error_log {directory}/error.log;
@@ -83,54 +149,95 @@ http {{
 """,
         encoding="utf-8",
     )
-    return conf
-
-
-@pytest.fixture
-def deployed(filled: Settings, tmp_path: Path) -> Iterator[str]:
-    app_port, web_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "TOLDFEED_DATA_DIR": str(filled.data_dir),
-        "TOLDFEED_SOURCES": str(filled.sources),
-        "TOLDFEED_SYSTEMS": str(filled.systems),
-        "TOLDFEED_POLL_ON_SERVE": "0",
-    }
-    gunicorn = subprocess.Popen(
-        procfile_command(app_port),
-        cwd=ROOT,
-        env=env,
+    return subprocess.Popen(
+        [nginx_binary(), "-p", str(directory), "-c", str(conf), "-g", "daemon off;"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    conf = nginx_config(tmp_path, web_port, app_port)
-    nginx = subprocess.Popen(
-        [str(NGINX), "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+
+
+def test_the_procfile_listens_on_every_interface_at_port(procfile: int) -> None:
+    """A PaaS router connects from outside the container: 127.0.0.2 stands for any address
+    that is not 127.0.0.1 (a socket bound to 127.0.0.1 refuses it)."""
+    assert "${PORT" in procfile_web()
+    answer = httpx.get(f"http://127.0.0.2:{procfile}/healthz", timeout=5)
+    assert answer.status_code in {200, 503}  # 503: the fixture's store is old
+
+
+def test_the_procfile_answers_at_once_behind_50_slow_clients_without_nginx(
+    procfile: int,
+) -> None:
+    """50 connections send their headers a byte at a time (never finishing, for at most 25 s);
+    8 probes on fresh connections are all answered within 2 s each."""
+    request = b"GET /feeds/all.atom HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"x" * 500
+    slow = [socket.create_connection(("127.0.0.1", procfile)) for _ in range(50)]
+    stopping = threading.Event()
+
+    def drip() -> None:
+        for at in range(len(request)):
+            for s in slow:
+                with contextlib.suppress(OSError):  # a slow client closed by the server
+                    s.sendall(request[at : at + 1])
+            if stopping.wait(0.05):
+                return
+
+    dripping = threading.Thread(target=drip, daemon=True)
+    dripping.start()
     try:
-        wait_for(f"http://127.0.0.1:{app_port}/healthz")
-        wait_for(f"http://127.0.0.1:{web_port}/healthz")
-        yield f"http://127.0.0.1:{web_port}"
+        time.sleep(0.5)  # every slow client has begun its headers
+        took: dict[str, float] = {}
+        with httpx.Client(timeout=2) as http:
+            for n, path in enumerate(["/healthz", "/feeds/all.atom", "/", "/api/systems.json"] * 2):
+                started = time.monotonic()
+                try:
+                    status = http.get(
+                        f"http://127.0.0.1:{procfile}{path}", headers={"Connection": "close"}
+                    ).status_code
+                except httpx.TimeoutException:
+                    status = 0
+                took[f"{n} {path}"] = time.monotonic() - started
+                assert status in {200, 503}, f"{path} unanswered behind 50 slow clients: {took}"
+        assert max(took.values()) < 2.0, took
+        assert dripping.is_alive()  # the slow clients were still sending all along
     finally:
-        for process in (nginx, gunicorn):
-            process.terminate()
-        for process in (nginx, gunicorn):
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stopping.set()
+        dripping.join(timeout=5)
+        for s in slow:
+            s.close()
+
+
+def test_the_procfile_workers_report_one_set_of_request_counters(procfile: int) -> None:
+    """prometheus-client's multiprocess mode under the Procfile's workers: every request
+    counted once, whichever worker answered it."""
+    for _ in range(20):  # a connection each: the workers share them
+        assert httpx.get(f"http://127.0.0.1:{procfile}/feeds/all.atom").status_code == 200
+    metrics = httpx.get(f"http://127.0.0.1:{procfile}/metrics").text
+    found = re.search(
+        r'^toldfeed_requests_total\{kind="feeds",status="200"\} (\S+)$', metrics, re.M
+    )
+    assert found is not None and float(found.group(1)) == 20, metrics[:2000]
 
 
 def test_the_shipped_nginx_config_keeps_the_procfile_responsive_under_slow_clients(
-    deployed: str,
+    procfile: int, tmp_path: Path
 ) -> None:
-    port = int(deployed.rsplit(":", 1)[1])
+    listen = free_port()
+    nginx = start_nginx(
+        tmp_path,
+        shipped_server_block(
+            "nginx.conf",
+            {
+                "server 127.0.0.1:8000;": f"server 127.0.0.1:{procfile};",
+                "listen 80;": f"listen 127.0.0.1:{listen};",
+            },
+        ),
+    )
+    deployed = f"http://127.0.0.1:{listen}"
     slow: list[socket.socket] = []
     try:
-        for _ in range(24):  # three times gunicorn's 2 workers x 4 threads
-            s = socket.create_connection(("127.0.0.1", port))
+        wait_for(f"{deployed}/healthz")
+        for _ in range(24):
+            s = socket.create_connection(("127.0.0.1", listen))
             s.sendall(b"GET /feeds/all.atom HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
             slow.append(s)
         time.sleep(0.3)
@@ -150,3 +257,55 @@ def test_the_shipped_nginx_config_keeps_the_procfile_responsive_under_slow_clien
     finally:
         for s in slow:
             s.close()
+        stop(nginx)
+
+
+def test_the_shipped_export_config_serves_every_file_with_toldfeeds_content_type(
+    filled: Settings, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    export_all(filled, site)
+    with Runtime.open(filled) as runtime:
+        documents = Service(runtime).publisher.stored()
+    listen = free_port()
+    (tmp_path / "nginx").mkdir()
+    nginx = start_nginx(
+        tmp_path / "nginx",
+        shipped_server_block(
+            "nginx-export.conf",
+            {"listen 80;": f"listen 127.0.0.1:{listen};", "root /srv/toldfeed;": f"root {site};"},
+        ),
+    )
+    base = f"http://127.0.0.1:{listen}"
+    try:
+        wait_for(f"{base}/feeds/all.atom")
+        with httpx.Client(timeout=5) as http:
+            served = {path: http.get(f"{base}/{quote(path)}") for path in documents}
+            wrong = {
+                path: (answer.status_code, answer.headers.get("content-type"))
+                for path, answer in served.items()
+                if answer.status_code != 200
+                or answer.headers.get("content-type") != documents[path].content_type
+            }
+            assert wrong == {}
+            for path, expected in {
+                "calendar/all.ics": "text/calendar; charset=utf-8",
+                "da/calendar/system/dms-import.ics": "text/calendar; charset=utf-8",
+                "api/systems.json": "application/json; charset=utf-8",
+                "api/incidents.json": "application/json; charset=utf-8",
+                "feeds/all.json": "application/feed+json; charset=utf-8",
+                "feeds/all.atom": "application/atom+xml; charset=utf-8",
+                "da/feeds/status/current.rss": "application/rss+xml; charset=utf-8",
+                "feeds.opml": "text/x-opml; charset=utf-8",
+                "badge/ics2.svg": "image/svg+xml",
+            }.items():
+                assert served[path].headers["content-type"] == expected, path
+            # pages by their URLs, without .html
+            for url in ("/", "/da/", "/systems/ics2", "/embed/ics2", "/da/systems/dms-import"):
+                page = http.get(base + url)
+                assert page.status_code == 200, url
+                assert page.headers["content-type"] == "text/html; charset=utf-8", url
+            zipped = http.get(f"{base}/calendar/all.ics", headers={"Accept-Encoding": "gzip"})
+            assert zipped.headers.get("content-encoding") == "gzip"
+    finally:
+        stop(nginx)

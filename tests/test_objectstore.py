@@ -42,7 +42,15 @@ from app.store.rendered import Document
 from tests.conftest import Upstream, polled_at
 
 PREFIX = "cdn/"
-PAGES = ("index.html", "da/index.html", "feeds.opml", "da/feeds.opml")  # they link to the others
+# they link to the others
+PAGES = (
+    "index.html",
+    "da/index.html",
+    "feeds.opml",
+    "feeds/systems.opml",
+    "da/feeds.opml",
+    "da/feeds/systems.opml",
+)
 
 
 KNOWN_KEY = "testing"  # the one access key id S3Front takes, as AWS takes only real ones

@@ -21,10 +21,10 @@ import httpx
 from werkzeug import Request, Response
 
 from app import create_app
-from app.cli.serve import make_server
 from app.runtime import Runtime
 from app.service import Service
 from app.store import Batch, Store
+from app.web.server import make_server
 from tests.conftest import Upstream, polled_at
 
 T3 = polled_at("t3")

@@ -76,16 +76,17 @@ def test_every_published_document_answers_and_every_feed_is_valid(client) -> Non
         elif path.endswith(".svg"):
             ET.fromstring(body)
         elif path.endswith(".opml"):
-            outlines = ET.fromstring(body).findall(".//outline[@xmlUrl]")
+            outlines = ET.fromstring(body).findall(".//outline")
             danish = path.startswith("/da/")
-            assert len(outlines) == 4 + 14  # one language per file: entry ids never repeat
-            assert all(o.get("xmlUrl").count("/da/") == danish for o in outlines)
-            calendars = ET.fromstring(body).findall(".//outline[@type='link']")
-            assert len(calendars) == 1 + 14 and all(
-                c.get("url").endswith(".ics") for c in calendars
-            )
-            (group,) = ET.fromstring(body).findall(".//outline[@description]")
-            assert ("Google" in group.get("description")) and group.find("outline") is not None
+            # feeds only (newsboat takes any outline's url for a feed): one language per file,
+            # and the status feeds apart from the systems' (readers keep one copy of an id)
+            assert all(o.get("type") == "rss" and o.get("url") is None for o in outlines)
+            urls = [o.get("xmlUrl") for o in outlines]
+            assert all(u.endswith(".atom") and u.count("/da/") == danish for u in urls)
+            if path.endswith("/feeds/systems.opml"):
+                assert len(urls) == 14 and all("/feeds/system/" in u for u in urls)
+            else:
+                assert len(urls) == 3 and all("/feeds/status/" in u for u in urls)
 
 
 def test_entries_are_one_per_incident_with_stable_ids_in_every_feed(client) -> None:

@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return FAILED
-            count = export_all(settings, args.dir)
+            count = export_all(settings, args.dir, warn=lambda line: print(line, file=sys.stderr))
             print(f"wrote {count} documents under {args.dir}")
             return 0
         if args.command == "forget":

@@ -2,9 +2,8 @@
 
 waitress reads each request completely (its I/O loop buffers headers and body) before a worker
 thread sees it, so slow or idle clients cost a socket, not a thread: 50 connections dripping
-their headers do not delay ``/healthz`` or the feeds. gunicorn's sync and gthread workers give
-each connection a thread while it is read; behind nginx (which buffers) that is fine, alone it
-is not (see docs/operations.md, serving).
+their headers do not delay ``/healthz`` or the feeds. The server and its settings are
+``app.web.server``'s, the same that runs in each of the Procfile's gunicorn workers.
 """
 
 from __future__ import annotations
@@ -14,10 +13,9 @@ import socket
 from dataclasses import replace
 from typing import Any
 
-import waitress
-
 from app.config import Settings
 from app.errors import ConfigError
+from app.web.server import make_server
 
 log = logging.getLogger("toldfeed.serve")
 
@@ -69,17 +67,3 @@ def _check_address(host: str, port: int) -> None:
         raise ConfigError(
             f"cannot listen on {host}:{port}: {reason}; choose another --port/--host"
         ) from e
-
-
-def make_server(app: Any, host: str, port: int) -> Any:
-    """The waitress server ``toldfeed serve`` runs (port 0: any free port)."""
-    return waitress.create_server(
-        app,
-        host=host,
-        port=port,
-        threads=8,
-        connection_limit=1000,  # sockets, not threads: slow clients wait in the I/O loop
-        channel_timeout=30,  # an idle or dripping connection is closed after this long
-        ident="toldfeed",
-        clear_untrusted_proxy_headers=True,
-    )

@@ -20,7 +20,7 @@ from app.model import Incident, Lang, Status, Window, public_key
 from app.render.i18n import local_time, status_word
 from app.render.status import describe_state, describe_window
 from app.render.words import WORDS
-from app.site.documents import Calendar, Feed, Format, IndexPage, Scope
+from app.site.documents import Feed, Format, IndexPage, Scope
 from app.site.sets import feed_scopes
 from app.site.system_state import State, SystemState
 from app.site.urls import Urls
@@ -181,13 +181,20 @@ def render_badge(
     return svg.encode("utf-8")
 
 
-def render_opml(catalogue: Catalogue, urls: Urls, lang: Lang) -> bytes:
-    """Every feed in one language (Atom), for importing into a reader in one go.
+def render_opml(catalogue: Catalogue, urls: Urls, lang: Lang, systems: bool = False) -> bytes:
+    """Feeds in one language (Atom), for importing into a reader in one go: the status feeds,
+    or with ``systems`` one feed per system.
 
-    One language per file: the two languages' feeds share entry ids, and readers that key
-    items by id across feeds would show most of a mixed import empty.
+    Only feeds, and by default only feeds that share no entry. An entry keeps one id in every
+    feed, and readers such as newsboat keep one copy of an id, under the feed that last carried
+    it: imported together, overlapping feeds (``all``, the systems, the statuses) show most of
+    their entries under another feed and none under their own. The status feeds split every
+    entry into exactly one of them (an entry moves when its status changes, as it should). The
+    per-system feeds overlap (a window names DMS Import, Export and Transit at once): their
+    OPML is for readers that keep each feed's entries apart. One language per file, for the
+    same reason. No calendars: newsboat takes any outline's ``url`` for a feed.
     """
-    title = WORDS[lang]["opml_title"]
+    title = WORDS[lang]["opml_systems_title" if systems else "opml_title"]
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<opml version="2.0">',
@@ -195,27 +202,15 @@ def render_opml(catalogue: Catalogue, urls: Urls, lang: Lang) -> bytes:
         "<body>",
     ]
     html_url = urls.url(IndexPage(lang))
+    wanted = Scope.SYSTEM if systems else Scope.STATUS
     for scope, value, feed in _feed_titles(catalogue, lang):
+        if scope is not wanted:
+            continue
         atom = urls.url(Feed(lang, Format.ATOM, scope, value))
         lines.append(
             f'<outline type="rss" text="{escape(feed)}" title="{escape(feed)}" '
             f'xmlUrl="{escape(atom)}" htmlUrl="{escape(html_url)}"/>'
         )
-    # the calendars beside the feeds (link outlines: feed readers skip them, people find them)
-    calendars = [Calendar(lang)] + [Calendar(lang, slug) for slug in catalogue.slugs]
-    hint = escape(WORDS[lang]["calendar_hint"])  # how to subscribe, as the index says it
-    lines.append(f'<outline text="{escape(WORDS[lang]["calendars"])}" description="{hint}">')
-    for calendar in calendars:
-        system = catalogue.get(calendar.system) if calendar.system else None
-        name = (
-            WORDS[lang]["calendar_system"].format(name=system.name_in(lang))
-            if system
-            else WORDS[lang]["calendar_all"]
-        )
-        lines.append(
-            f'<outline type="link" text="{escape(name)}" url="{escape(urls.url(calendar))}"/>'
-        )
-    lines.append("</outline>")
     lines += ["</body>", "</opml>"]
     return "\n".join(lines).encode("utf-8")
 

@@ -177,7 +177,7 @@ class Renderer:
             case Calendar():
                 return self._calendar(doc, archive)
             case Opml():
-                body = render_opml(self.catalogue, self.urls, doc.lang)
+                body = render_opml(self.catalogue, self.urls, doc.lang, doc.systems)
                 return Document.of(body, TYPES["opml"], _EPOCH)
             case IncidentsApi():
                 chosen = archive.select(doc, self._limit(doc))

@@ -131,9 +131,13 @@ class Badge:
 
 @dataclass(frozen=True, slots=True)
 class Opml:
-    """Every feed as an OPML outline, to import into a reader in one go."""
+    """Feeds as OPML outlines, to import into a reader in one go: by default the status feeds,
+    which never share an entry (readers such as newsboat keep one copy of an entry id, under
+    the last feed that carried it); with ``systems`` one feed per system, for readers that keep
+    each feed's entries apart."""
 
     lang: Lang = Lang.EN
+    systems: bool = False
 
     kind: ClassVar[str] = "opml"
     health_dependent: ClassVar[bool] = False

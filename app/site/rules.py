@@ -160,7 +160,16 @@ RULES: tuple[Rule, ...] = (
         lambda d: {"system": d.system},
         lambda d: bool(d.system),
     ),
-    Rule("opml", Opml, ("/feeds.opml",), lambda lang, v: Opml(lang)),
+    Rule(
+        "opml", Opml, ("/feeds.opml",), lambda lang, v: Opml(lang), serves=lambda d: not d.systems
+    ),
+    Rule(
+        "opml_systems",
+        Opml,
+        ("/feeds/systems.opml",),
+        lambda lang, v: Opml(lang, systems=True),
+        serves=lambda d: d.systems,
+    ),
     # one document for every language: no /da/ form
     Rule(
         "systems", SystemsApi, ("/api/systems.json",), lambda lang, v: SystemsApi(), localized=False

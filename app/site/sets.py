@@ -77,5 +77,5 @@ def canonical_documents(catalogue: Catalogue) -> list[Doc]:
         docs.append(IncidentsApi(lang))
     docs += [SystemsApi(), StatsApi()]
     docs += [IndexPage(lang) for lang in Lang]
-    docs += [Opml(lang) for lang in Lang]
+    docs += [Opml(lang, systems) for lang in Lang for systems in (False, True)]
     return docs
