@@ -247,6 +247,7 @@ def index_parts(catalogue: Catalogue, lang: Lang, urls: Urls) -> IndexParts:
         word(lang, "subscribe_intro", most=most),
         _subscriptions(catalogue, lang, urls),
         urls.url(Opml(lang)),
+        urls.url(Opml(lang, systems=True)),
         patterns,
         list(catalogue.slugs),
     )

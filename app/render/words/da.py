@@ -36,6 +36,7 @@ PHRASES: dict[str, str] = {
     "overall_never_read": "Tilstand ukendt: toldfeed har endnu ikke læst Toldstyrelsens driftsside.",
     "opml_title": "toldfeed: feeds efter status (dansk)",
     "opml_systems_title": "toldfeed: ét feed pr. system (dansk)",
+    "opml_systems_hint": "ét feed pr. system, til læsere der holder hvert feed for sig (ikke newsboat eller Thunderbird)",
     "next_window": "Næste {window}",
     "calendar_all": "Toldsystemerne: servicevinduer",
     "calendar_system": "{name}: servicevinduer",

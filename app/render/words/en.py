@@ -36,6 +36,7 @@ PHRASES: dict[str, str] = {
     "overall_never_read": "State unknown: toldfeed has not read the agency's status page yet.",
     "opml_title": "toldfeed: the feeds by status (English)",
     "opml_systems_title": "toldfeed: one feed per system (English)",
+    "opml_systems_hint": "one feed per system, for readers that keep each feed apart (not newsboat or Thunderbird)",
     "next_window": "Next {window}",
     "calendar_all": "Danish customs systems: service windows",
     "calendar_system": "{name}: service windows",
