@@ -8,11 +8,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from app.errors import StoreDamagedError
-from app.model import Incident, Lang
+from app.model import Incident
 from app.publish.follow import follow
+from app.publish.stored import read_stored
 from app.render.renderer import Renderer
 from app.site.archive import Archive, derived_changes, derived_documents, history_counts
 from app.site.documents import Calendar, Doc
@@ -271,52 +271,8 @@ class Publisher:
             gone += history_documents(slug, range(new + 1, old + 1))
         return gone
 
-    def _derived_order(self, path: str) -> tuple[object, ...]:
-        """Where a derived document's path stands in ``derived_documents``' order (incident
-        pages newest change first, then each system's history pages), without listing them all."""
-        found = self.urls.match("/" + path)
-        if found is None:
-            return (2,)
-        endpoint, values = found
-        lang = list(Lang).index(Lang(values["lang"]))
-        if endpoint == "incident":
-            incident = self.archive.by_key.get(values["key"])
-            at = incident.updated_at if incident is not None else datetime.min.replace(tzinfo=UTC)
-            return (0, -at.timestamp(), descending(values["key"]), lang)
-        slug = str(values.get("system", ""))
-        place = self.slugs.index(slug) if slug in self.slugs else len(self.slugs)
-        return (1, place, lang, -int(values.get("page", 0)))
-
     def stored(self, only: set[str] | None = None) -> dict[str, Document]:
-        """Every stored document (for export), by export path, in the order to publish them;
-        with ``only``, just those paths (nothing else is read or listed, so the cost follows
-        the change, not the archive).
-
-        Derived documents (incident pages, then later history pages) first, as they are linked
-        from the canonical ones.
-        """
+        """Every stored document (for export and the bucket), by export path, in the order to
+        publish them; with ``only``, just those paths (``app.publish.stored``)."""
         self.sync()
-        canonical = [self.urls.export_path(doc) for doc in self.docs]
-        if only is None:
-            derived = [
-                self.urls.export_path(d) for d in derived_documents(self.archive, self.slugs)
-            ]
-        else:
-            listed = set(canonical)
-            derived = sorted((p for p in only if p not in listed), key=self._derived_order)
-            canonical = [p for p in canonical if p in only]
-        found: dict[str, Document] = {}
-        for path in derived:
-            if (document := self.store.derived_document(path)) is not None:
-                found[path] = document
-        index = self.store.document_index()
-        for path in canonical:
-            meta = index.get(path)
-            if meta is not None and (document := self.store.canonical_document(path, meta)):
-                found[path] = document
-        return found
-
-
-def descending(text: str) -> tuple[int, ...]:
-    """A sort key that orders strings from last to first."""
-    return (*(-ord(c) for c in text), 1)
+        return read_stored(self.store, self.urls, self.archive, self.docs, only)

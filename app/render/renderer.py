@@ -22,7 +22,7 @@ from app.render.entry import Entry, render_entry
 from app.render.feeds import FORMATS, FeedMeta, render_feed
 from app.render.i18n import word
 from app.render.incident import render_incident_page
-from app.render.index import IndexParts, index_parts, render_index
+from app.render.index import render_index
 from app.render.pages import (
     api_json,
     feed_title,
@@ -33,6 +33,7 @@ from app.render.pages import (
 )
 from app.render.stats import render_stats_figures
 from app.render.status import render_systems_api
+from app.render.subscribe import IndexParts, index_parts
 from app.render.system import render_history_page, render_system_page
 from app.site.archive import Archive
 from app.site.documents import (
