@@ -223,6 +223,7 @@ def test_a_bad_reading_is_replaced_by_the_next_good_one(filled, upstream: Upstre
     assert "JUNK" not in text and "The cause is being investigated." in text
 
 
+@pytest.mark.slow
 def test_forget_drops_a_message_and_the_next_poll_reads_it_again(
     filled, upstream: Upstream, monkeypatch, capsys
 ) -> None:
@@ -471,6 +472,7 @@ def test_an_over_long_message_is_cut_with_a_visible_marker() -> None:
 # --- 5. query variants within a memory bound -------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_thousand_limit_variants_stay_within_the_byte_bound(filled) -> None:
     with Runtime.open(filled) as runtime:
         small = Library(runtime.store, runtime.urls, runtime.renderer, variant_bytes=300_000)

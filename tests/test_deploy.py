@@ -123,6 +123,7 @@ def deployed(filled: Settings, tmp_path: Path) -> Iterator[str]:
                 process.kill()
 
 
+@pytest.mark.slow
 def test_the_shipped_nginx_config_keeps_the_procfile_responsive_under_slow_clients(
     deployed: str,
 ) -> None:

@@ -23,12 +23,15 @@ from dataclasses import replace
 
 import feedparser
 import httpx
+import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.runtime import Runtime
 from app.service import Service
 from tests.conftest import ROOT, Upstream
+
+pytestmark = pytest.mark.slow
 
 KILLS = 30
 PAGE = "/data.aspx?lang=us&oid=2367397"

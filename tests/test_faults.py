@@ -108,6 +108,7 @@ FAULTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_fault_is_survived_reported_and_recovered(fault: str, filled, upstream: Upstream) -> None:
     settings = replace(filled, timeout_seconds=0.5, retries=1, backoff_seconds=0.01)
@@ -178,6 +179,7 @@ def test_backoff_skips_a_failing_source_without_delaying_the_others(
     assert health_of(settings, OVERVIEW)["consecutive_failures"] == 2
 
 
+@pytest.mark.slow
 def test_blind_notice_appears_once_and_goes_away(filled, upstream: Upstream) -> None:
     settings = replace(filled, blind_after_seconds=600, retries=0)
     upstream.server.stop()

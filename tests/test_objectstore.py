@@ -269,6 +269,7 @@ def closed_port() -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_publish_makes_the_bucket_equal_to_the_export_also_after_hands_change_it(
     s3_settings, front, admin, bucket, monkeypatch, capsys, tmp_path
 ) -> None:
@@ -311,6 +312,7 @@ def test_publish_makes_the_bucket_equal_to_the_export_also_after_hands_change_it
     assert_bucket_holds(admin, bucket, documents, {"mine/notes.txt": b"kept"})  # never deleted
 
 
+@pytest.mark.slow
 def test_a_poll_puts_only_the_documents_that_changed(
     s3_settings, front, admin, bucket, upstream
 ) -> None:
@@ -360,6 +362,7 @@ def test_a_poll_puts_only_the_documents_that_changed(
         assert result is not None and result.ok and result.requests == 0 and front.log == []
 
 
+@pytest.mark.slow
 def test_a_change_of_state_is_put_at_once_even_when_no_incident_changed(
     s3_settings, front, admin, bucket, upstream
 ) -> None:
@@ -398,6 +401,7 @@ def _a_window_to_come(settings: Settings) -> Window:
     return min(windows, key=lambda w: w.start_at)
 
 
+@pytest.mark.slow
 def test_an_unreachable_then_failing_bucket_loses_nothing(
     s3_settings, front, admin, bucket, monkeypatch
 ) -> None:
@@ -564,6 +568,7 @@ def test_plan_defers_what_changed_only_with_the_time_until_the_refresh_is_due() 
     assert list(plan_uploads([A, B], recent, T, CC).put) == [A, B]  # not quiet: put now
 
 
+@pytest.mark.slow
 def test_a_new_poll_interval_puts_every_object_again_with_its_cache_control(
     s3_settings, front, admin, bucket
 ) -> None:
@@ -581,6 +586,7 @@ def test_a_new_poll_interval_puts_every_object_again_with_its_cache_control(
     assert len(front.puts(bucket)) == len(documents)
 
 
+@pytest.mark.slow
 def test_a_quiet_poll_by_a_new_process_puts_nothing(s3_settings, front, bucket) -> None:
     """`toldfeed poll` from cron is a new process each time: what tells a quiet poll is in the
     store, not in memory."""
@@ -598,6 +604,7 @@ def test_a_quiet_poll_by_a_new_process_puts_nothing(s3_settings, front, bucket) 
     assert front.puts(bucket) == [] and front.log == []
 
 
+@pytest.mark.slow
 def test_incidents_derived_again_after_an_upgrade_reach_every_page_in_the_bucket(
     s3_settings, front, bucket, admin
 ) -> None:
