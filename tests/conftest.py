@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from app.config import Settings
+from app.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "app" / "samples"
@@ -191,6 +193,20 @@ def settings_for(directory: Path, **overrides: Any) -> Settings:
     )
     values.update(overrides)
     return Settings.from_env({}, **values)
+
+
+@contextmanager
+def store_of(settings: Settings) -> Iterator[Store]:
+    """The store of ``settings`` opened on its own, for reading what a test checks.
+
+    ``Runtime.open`` would also build an HTTP client (its TLS context loads the CA bundle,
+    some 25 ms) that reading the store never uses.
+    """
+    store = Store.open(settings.data_dir)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ from app.upstream.links import origins_of
 from app.upstream.listpage import parse_list_page
 from app.upstream.rss import parse_rss
 from app.upstream.sanitize import clean_html
-from tests.conftest import FIXTURES, ROOT, SAMPLES, Upstream, polled_at
+from tests.conftest import FIXTURES, ROOT, SAMPLES, Upstream, polled_at, store_of
 from tests.test_merge import MemoryIndex, observations
 
 CATALOGUE = load_catalogue(ROOT / "feeds" / "systems.toml")
@@ -145,8 +145,8 @@ def test_a_stored_link_that_may_not_be_published_never_becomes_the_entry_link() 
 
 
 def snapshot_of(settings) -> dict:
-    with Runtime.open(settings) as runtime:
-        return {i.key: i for i in runtime.store.iter_incidents()}
+    with store_of(settings) as store:
+        return {i.key: i for i in store.iter_incidents()}
 
 
 def poll(settings, minutes: float):

@@ -29,7 +29,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.runtime import Runtime
 from app.service import Service
-from tests.conftest import ROOT, Upstream
+from tests.conftest import ROOT, Upstream, store_of
 
 pytestmark = pytest.mark.slow
 
@@ -74,12 +74,10 @@ def grow(upstream: Upstream, original: bytes, lines: int) -> None:
 
 
 def _keys_and_observations(settings) -> tuple[set[str], dict[int, int]]:
-    with Runtime.open(settings) as runtime:
-        keys = {i.key for i in runtime.store.iter_incidents()}
+    with store_of(settings) as store:
+        keys = {i.key for i in store.iter_incidents()}
         counts = {
-            oid: len(runtime.store.observations(oid))
-            for i in runtime.store.iter_incidents()
-            for oid in i.oids
+            oid: len(store.observations(oid)) for i in store.iter_incidents() for oid in i.oids
         }
     return keys, counts
 

@@ -14,7 +14,7 @@ from werkzeug import Request, Response
 from app import create_app
 from app.runtime import Runtime
 from app.service import Service
-from tests.conftest import SAMPLES, Upstream, polled_at, utc
+from tests.conftest import SAMPLES, Upstream, polled_at, store_of, utc
 
 OVERVIEW = "/data.aspx?lang=us&oid=2367397"
 DANISH = "/data.aspx?oid=2367397"
@@ -22,8 +22,8 @@ RSS = "/rss.aspx?oid=2367397"
 
 
 def snapshot_of(settings) -> dict:
-    with Runtime.open(settings) as runtime:
-        return {i.key: i for i in runtime.store.iter_incidents()}
+    with store_of(settings) as store:
+        return {i.key: i for i in store.iter_incidents()}
 
 
 def served(settings) -> tuple[int, list[str]]:
@@ -52,8 +52,8 @@ def poll(settings, minutes: float) -> None:
 
 
 def health_of(settings, url_part: str) -> dict:
-    with Runtime.open(settings) as runtime:
-        health = runtime.store.get("health:sources")
+    with store_of(settings) as store:
+        health = store.get("health:sources")
     return next(record for url, record in health.items() if url.endswith(url_part))
 
 
