@@ -38,6 +38,7 @@ PAGE = "/data.aspx?lang=us&oid=2367397"
 ROW = b"<p>INC000001822307</p>"
 KEY = "INC000001822307"
 WAIT = 30.0  # seconds; only reached when something is broken
+GAP = 0.0005  # seconds between two looks at a running poll
 
 # Forks every `toldfeed poll` from one parent that has imported the app already, so an attempt
 # costs a fork instead of a Python start-up. The parent runs no threads, so forking is safe.
@@ -96,9 +97,13 @@ def poll_forker(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
 
 
 def spin_until(done: Callable[[], bool], pidfd: int) -> bool:
-    """Call ``done`` until it holds (True) or the poll process has ended (False)."""
+    """Call ``done`` until it holds (True) or the poll process has ended (False).
+
+    Between calls it waits on the process for up to ``GAP``: a busy loop would take the CPU
+    (and this process's upstream server the GIL) from the poll it watches.
+    """
     while not done():
-        if select.select([pidfd], [], [], 0)[0]:
+        if select.select([pidfd], [], [], GAP)[0]:
             return False
     return True
 
