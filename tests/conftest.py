@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,11 +19,42 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from app.config import Settings
+from app.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "app" / "samples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EXPECTED = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: takes seconds (work or a deadline); scheduled before the others"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` first, each part in collection order (see the scheduler below)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """On workers (``-n``, xdist's default ``--dist load``): one test at a time to whichever
+    worker is free, in the order above, so the long tests are spread over the workers and the
+    short ones fill in behind them (``load`` sends fixed chunks of neighbouring tests, leaving
+    one worker alone with a long test at the end); the browser tests go together to one
+    worker, so Chromium starts once (tests/test_browser.py). Another ``--dist`` is obeyed.
+    """
+    if config.getoption("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneTestAtATime(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "browser" if nodeid.startswith("tests/test_browser") else nodeid
+
+    return OneTestAtATime(config, log)
 
 
 def snapshot(name: str) -> dict[str, Any]:
@@ -161,6 +193,20 @@ def settings_for(directory: Path, **overrides: Any) -> Settings:
     )
     values.update(overrides)
     return Settings.from_env({}, **values)
+
+
+@contextmanager
+def store_of(settings: Settings) -> Iterator[Store]:
+    """The store of ``settings`` opened on its own, for reading what a test checks.
+
+    ``Runtime.open`` would also build an HTTP client (its TLS context loads the CA bundle,
+    some 25 ms) that reading the store never uses.
+    """
+    store = Store.open(settings.data_dir)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 @pytest.fixture

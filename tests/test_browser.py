@@ -72,7 +72,9 @@ def browser(request: pytest.FixtureRequest) -> Iterator[Browser]:
 
     Other modules import these fixtures, and each import is a session fixture of its own: the
     first to run starts Chromium (Playwright's sync API allows one per thread) and keeps it on
-    the run's config, where the others find it; being torn down last, it stops it.
+    the run's config, where the others find it; being torn down last, it stops it. On workers
+    (``-n``) every tests/test_browser*.py test goes to the same one (tests/conftest.py), so
+    Chromium starts once per run rather than once per worker.
     """
     assert CHROMIUM, "CI must install chromium"
     running = getattr(request.config, "_toldfeed_browser", None)

@@ -1,12 +1,14 @@
 """The status pages in a real headless Chromium: narrow screens, one host, no errors, contrast.
 
 Uses the ``live`` server and ``page`` fixtures of tests/test_browser.py (skipped the same way
-when no Chromium is installed). Keeps screenshots of the index and a system page in
-docs/screenshots/ for the README.
+when no Chromium is installed). Takes screenshots of the index and a system page: into the
+test's temporary directory, or with ``TOLDFEED_SCREENSHOTS=1`` into docs/screenshots/ for the
+README (a plain test run leaves the checkout as it found it).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -71,15 +73,23 @@ def test_text_contrast_is_aa_in_light_and_dark(live: str, page, scheme: str) -> 
 
 
 @pytest.mark.browser
-def test_strip_bars_have_tooltips_and_screenshots_are_kept(live: str, page) -> None:  # noqa: F811
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def test_strip_bars_have_tooltips_and_screenshots_are_kept(
+    live: str,  # noqa: F811
+    page,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The screenshots go to ``tmp_path``; ``TOLDFEED_SCREENSHOTS=1`` renews the README's in
+    docs/screenshots/ instead (the only way this test writes into the checkout)."""
+    shots = SCREENSHOTS if os.environ.get("TOLDFEED_SCREENSHOTS") == "1" else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1200, "height": 1000})
     page.goto(live + "/")
-    page.screenshot(path=str(SCREENSHOTS / "index.png"))
+    page.screenshot(path=str(shots / "index.png"))
     page.goto(live + "/systems/dms-transit")
     bars = page.locator(".strip svg rect")
     assert bars.count() == 90
     assert page.locator(".strip svg rect title").count() == 90
     assert "disrupted" in bars.last.locator("title").text_content()
-    page.screenshot(path=str(SCREENSHOTS / "system.png"))
+    page.screenshot(path=str(shots / "system.png"))
+    assert all((shots / name).stat().st_size > 0 for name in ("index.png", "system.png"))
     assert page.errors == []  # type: ignore[attr-defined]

@@ -53,7 +53,7 @@ from app.upstream.links import origins_of
 from app.upstream.listpage import parse_list_page
 from app.upstream.rss import parse_rss
 from app.upstream.sanitize import clean_html
-from tests.conftest import FIXTURES, ROOT, SAMPLES, Upstream, polled_at
+from tests.conftest import FIXTURES, ROOT, SAMPLES, Upstream, polled_at, store_of
 from tests.test_merge import MemoryIndex, observations
 
 CATALOGUE = load_catalogue(ROOT / "feeds" / "systems.toml")
@@ -150,8 +150,8 @@ def test_a_stored_link_that_may_not_be_published_never_becomes_the_entry_link() 
 
 
 def snapshot_of(settings) -> dict:
-    with Runtime.open(settings) as runtime:
-        return {i.key: i for i in runtime.store.iter_incidents()}
+    with store_of(settings) as store:
+        return {i.key: i for i in store.iter_incidents()}
 
 
 def poll(settings, minutes: float):
@@ -228,6 +228,7 @@ def test_a_bad_reading_is_replaced_by_the_next_good_one(filled, upstream: Upstre
     assert "JUNK" not in text and "The cause is being investigated." in text
 
 
+@pytest.mark.slow
 def test_forget_drops_a_message_and_the_next_poll_reads_it_again(
     filled, upstream: Upstream, monkeypatch, capsys
 ) -> None:
@@ -476,6 +477,7 @@ def test_an_over_long_message_is_cut_with_a_visible_marker() -> None:
 # --- 5. query variants within a memory bound -------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_thousand_limit_variants_stay_within_the_byte_bound(filled) -> None:
     with Runtime.open(filled) as runtime:
         small = Library(runtime.store, runtime.urls, runtime.renderer, variant_bytes=300_000)

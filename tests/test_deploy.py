@@ -218,6 +218,7 @@ def test_the_procfile_workers_report_one_set_of_request_counters(procfile: int) 
     assert found is not None and float(found.group(1)) == 20, metrics[:2000]
 
 
+@pytest.mark.slow
 def test_the_shipped_nginx_config_keeps_the_procfile_responsive_under_slow_clients(
     procfile: int, tmp_path: Path
 ) -> None:

@@ -23,18 +23,22 @@ from dataclasses import replace
 
 import feedparser
 import httpx
+import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.runtime import Runtime
 from app.service import Service
-from tests.conftest import ROOT, Upstream
+from tests.conftest import ROOT, Upstream, store_of
+
+pytestmark = pytest.mark.slow
 
 KILLS = 30
 PAGE = "/data.aspx?lang=us&oid=2367397"
 ROW = b"<p>INC000001822307</p>"
 KEY = "INC000001822307"
 WAIT = 30.0  # seconds; only reached when something is broken
+GAP = 0.0005  # seconds between two looks at a running poll
 
 # Forks every `toldfeed poll` from one parent that has imported the app already, so an attempt
 # costs a fork instead of a Python start-up. The parent runs no threads, so forking is safe.
@@ -71,12 +75,10 @@ def grow(upstream: Upstream, original: bytes, lines: int) -> None:
 
 
 def _keys_and_observations(settings) -> tuple[set[str], dict[int, int]]:
-    with Runtime.open(settings) as runtime:
-        keys = {i.key for i in runtime.store.iter_incidents()}
+    with store_of(settings) as store:
+        keys = {i.key for i in store.iter_incidents()}
         counts = {
-            oid: len(runtime.store.observations(oid))
-            for i in runtime.store.iter_incidents()
-            for oid in i.oids
+            oid: len(store.observations(oid)) for i in store.iter_incidents() for oid in i.oids
         }
     return keys, counts
 
@@ -95,9 +97,13 @@ def poll_forker(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
 
 
 def spin_until(done: Callable[[], bool], pidfd: int) -> bool:
-    """Call ``done`` until it holds (True) or the poll process has ended (False)."""
+    """Call ``done`` until it holds (True) or the poll process has ended (False).
+
+    Between calls it waits on the process for up to ``GAP``: a busy loop would take the CPU
+    (and this process's upstream server the GIL) from the poll it watches.
+    """
     while not done():
-        if select.select([pidfd], [], [], 0)[0]:
+        if select.select([pidfd], [], [], GAP)[0]:
             return False
     return True
 

@@ -14,7 +14,7 @@ from werkzeug import Request, Response
 from app import create_app
 from app.runtime import Runtime
 from app.service import Service
-from tests.conftest import SAMPLES, Upstream, polled_at, utc
+from tests.conftest import SAMPLES, Upstream, polled_at, store_of, utc
 
 OVERVIEW = "/data.aspx?lang=us&oid=2367397"
 DANISH = "/data.aspx?oid=2367397"
@@ -22,8 +22,8 @@ RSS = "/rss.aspx?oid=2367397"
 
 
 def snapshot_of(settings) -> dict:
-    with Runtime.open(settings) as runtime:
-        return {i.key: i for i in runtime.store.iter_incidents()}
+    with store_of(settings) as store:
+        return {i.key: i for i in store.iter_incidents()}
 
 
 def served(settings) -> tuple[int, list[str]]:
@@ -52,8 +52,8 @@ def poll(settings, minutes: float) -> None:
 
 
 def health_of(settings, url_part: str) -> dict:
-    with Runtime.open(settings) as runtime:
-        health = runtime.store.get("health:sources")
+    with store_of(settings) as store:
+        health = store.get("health:sources")
     return next(record for url, record in health.items() if url.endswith(url_part))
 
 
@@ -108,6 +108,7 @@ FAULTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_fault_is_survived_reported_and_recovered(fault: str, filled, upstream: Upstream) -> None:
     settings = replace(filled, timeout_seconds=0.5, retries=1, backoff_seconds=0.01)
@@ -178,6 +179,7 @@ def test_backoff_skips_a_failing_source_without_delaying_the_others(
     assert health_of(settings, OVERVIEW)["consecutive_failures"] == 2
 
 
+@pytest.mark.slow
 def test_blind_notice_appears_once_and_goes_away(filled, upstream: Upstream) -> None:
     settings = replace(filled, blind_after_seconds=600, retries=0)
     upstream.server.stop()

@@ -85,6 +85,7 @@ def test_404_is_not_retried(httpserver: HTTPServer, fetcher: Fetcher) -> None:
     assert len(httpserver.log) == 1
 
 
+@pytest.mark.slow
 def test_timeout(httpserver: HTTPServer, fetcher: Fetcher) -> None:
     def slow(request: Request) -> Response:
         time.sleep(1.0)
@@ -204,6 +205,7 @@ def test_static_transport_answers_from_its_table_with_etags(make_settings) -> No
     fetcher.close()
 
 
+@pytest.mark.slow
 def test_a_body_that_ends_with_its_connection_is_not_taken_as_whole_at_the_deadline(
     make_settings,
 ) -> None:

@@ -3,10 +3,12 @@ the poll-by-poll merge of production (the decider) against the whole-set merge."
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -82,6 +84,7 @@ def _by_key(obs: list[Observation]) -> dict[str, object]:
     return {i.key: i for i in derive_incidents(obs)}
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(observations, st.randoms(use_true_random=False))
 def test_merge_is_order_independent(obs: list[Observation], rnd) -> None:
@@ -90,6 +93,7 @@ def test_merge_is_order_independent(obs: list[Observation], rnd) -> None:
     assert _by_key(obs) == _by_key(shuffled)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(observations, observations)
 def test_merge_is_idempotent_and_associative(a: list[Observation], b: list[Observation]) -> None:
@@ -284,14 +288,22 @@ def _poll_in_parts(polls: list[list[Observation]]) -> MemoryIndex:
     return index
 
 
+@functools.cache
+def _whole_merge_of_the_samples() -> dict[str, object]:
+    """The whole-set merge of POOL: the same for every split, so derived once per run."""
+    return _by_key(POOL)
+
+
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)  # each example merges up to 13 polls of real pages
 @given(st.sets(st.integers(1, len(POOL) - 1), max_size=12))
 def test_polling_the_samples_in_any_split_gives_the_whole_merge(cuts: set[int]) -> None:
     """The production path (poll by poll, through the decider) against the whole-set merge."""
     index = _poll_in_parts(_split(POOL, cuts))
-    assert index.incidents == _by_key(POOL)
+    assert index.incidents == _whole_merge_of_the_samples()
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(observations, st.sets(st.integers(1, 24), max_size=6))
 def test_polling_any_observations_in_any_split_gives_the_whole_merge(

@@ -279,6 +279,7 @@ def test_bad_targets_file_makes_the_command_exit_2(
 # --- what a poll queues -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_poll_queues_one_notification_per_real_change_and_target_and_delivers_it(
     upstream: Upstream,
     receiver: Receiver,
@@ -718,6 +719,7 @@ def test_one_given_up_behind_a_failing_one_keeps_the_target_s_real_error(
     assert health["given_up"] == 2 and health["last_error"] == first.last_error
 
 
+@pytest.mark.slow
 def test_an_answer_that_trickles_in_is_cut_short_at_the_timeout(
     filled: Settings, receiver: Receiver, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import feedparser
+import pytest
 from werkzeug import Request, Response
 
 from app import create_app
@@ -87,6 +88,7 @@ def test_processes_on_one_data_dir_poll_at_most_once_per_interval(
         assert later.poll_once() is not None
 
 
+@pytest.mark.slow
 def test_a_hung_upstream_cannot_stall_a_poll_past_its_budget(filled, upstream: Upstream) -> None:
     def hung(request: Request) -> Response:
         time.sleep(3)
@@ -169,6 +171,7 @@ def test_detail_pages_are_bounded_and_only_on_allowed_hosts(
     assert not any("evil" in key for key, _ in upstream.log)
 
 
+@pytest.mark.slow
 def test_demo_store_is_filled_from_the_bundled_samples(tmp_path) -> None:
     from app.cli.serve import build_app
 

@@ -81,6 +81,7 @@ def test_second_poll_of_same_snapshot_changes_nothing(
     assert {status for _, status in upstream.log} == {304}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("order", [["t3", "t1", "t2"], ["t2", "t3", "t1"]])
 def test_snapshots_in_any_order_give_the_same_incidents(
     upstream, make_settings, tmp_path, order

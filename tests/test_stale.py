@@ -18,6 +18,7 @@ from pathlib import Path
 
 import feedparser
 import httpx
+import pytest
 from werkzeug import Request, Response
 
 from app import create_app
@@ -75,6 +76,7 @@ def test_a_running_worker_shows_the_outage_without_restart(filled, upstream: Ups
     assert systems["readable"] is False
 
 
+@pytest.mark.slow
 def test_a_poll_stamped_in_the_future_does_not_stop_polling(filled, upstream: Upstream) -> None:
     tomorrow = T3 + timedelta(days=1)
     with Runtime.open(filled) as runtime:
@@ -99,6 +101,7 @@ def test_a_poll_stamped_in_the_future_does_not_stop_polling(filled, upstream: Up
     assert status == 200 and doc["last_success_at"] == (T3 + timedelta(minutes=21)).isoformat()
 
 
+@pytest.mark.slow
 def test_the_poll_budget_is_a_deadline_even_for_a_dripping_body(filled, upstream: Upstream) -> None:
     rss = next(p for p in upstream.documents if "rss" in p)
 
@@ -125,6 +128,7 @@ def test_the_poll_budget_is_a_deadline_even_for_a_dripping_body(filled, upstream
     assert all(s.outcome != "failed" for u, s in by_kind.items() if "rss" not in u)
 
 
+@pytest.mark.slow
 def test_a_read_that_waits_almost_the_whole_timeout_still_ends_at_the_deadline(
     filled, upstream: Upstream
 ) -> None:
@@ -209,6 +213,7 @@ def test_export_files_are_readable_by_a_web_server(filled, tmp_path: Path) -> No
     assert "/healthz" not in index  # nothing that exists only on the live server
 
 
+@pytest.mark.slow
 def test_poll_and_export_beside_serve_keep_its_base_url(filled, tmp_path: Path) -> None:
     # `toldfeed serve --port 8125` without TOLDFEED_BASE_URL publishes under its own address
     served = replace(filled, base_url="http://localhost:8125", base_url_set=True)
