@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import shutil
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -249,6 +250,39 @@ def filled_data_dir(make_httpserver: HTTPServer, tmp_path_factory: pytest.TempPa
                 assert report is not None and report.ok
     finally:
         make_httpserver.clear_all_handlers()  # each test's ``upstream`` registers its own
+    return settings.data_dir
+
+
+@pytest.fixture(scope="session")
+def live_listener() -> Iterator[socket.socket]:
+    """One listening socket on 127.0.0.1 for every live server of the run (tests/test_browser.py):
+    one port, so one base URL for all the documents they serve."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        yield listener
+
+
+def base_url_of(listener: socket.socket) -> str:
+    return f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+@pytest.fixture(scope="session")
+def live_data_dir(
+    filled_data_dir: Path, live_listener: socket.socket, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The t1 → t2 → t3 store with every document rendered for the live servers' base URL, once
+    per run. Read-only: each live server serves a copy. (A store served under another base URL
+    renders all its documents again, which each browser test did for itself.)"""
+    from app import create_app
+
+    directory = tmp_path_factory.mktemp("live")
+    shutil.copytree(filled_data_dir, directory / "data")
+    settings = settings_for(
+        directory,
+        sources=filled_data_dir.parent / "sources.toml",  # what the t3 poll read
+        base_url=base_url_of(live_listener),
+    )
+    app = create_app(settings, poll=False)  # renders every document for that base URL
+    app.extensions["toldfeed"].runtime.close()
     return settings.data_dir
 
 

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
@@ -39,16 +40,21 @@ ARGS = [
 
 
 @contextmanager
-def serving(settings) -> Iterator[str]:
-    """The app on ``settings`` served on a free local port; yields its base URL."""
+def serving(settings, listener: socket.socket | None = None) -> Iterator[str]:
+    """The app on ``settings`` served on ``listener`` (default: a free local port); yields its
+    base URL."""
     from app import create_app
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    if listener is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+    else:
+        port = listener.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     app = create_app(replace(settings, base_url=base), poll=False)
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    fd = None if listener is None else listener.fileno()
+    server = make_server("127.0.0.1", port, app, threaded=True, fd=fd)
     # a short poll interval: shutdown() waits up to one interval
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -56,13 +62,17 @@ def serving(settings) -> Iterator[str]:
         yield base
     finally:
         server.shutdown()
-        server.server_close()
+        server.server_close()  # with ``listener``, closes a duplicate: it keeps listening
         app.extensions["toldfeed"].runtime.close()
 
 
 @pytest.fixture
-def live(filled) -> Iterator[str]:
-    with serving(filled) as base:
+def live(filled, live_data_dir: Path, live_listener: socket.socket) -> Iterator[str]:
+    """The fixture store served on the run's live listener: a copy of ``live_data_dir``, its
+    documents already rendered for that base URL (``filled`` and its upstream as ever)."""
+    shutil.rmtree(filled.data_dir)
+    shutil.copytree(live_data_dir, filled.data_dir)
+    with serving(filled, live_listener) as base:
         yield base
 
 

@@ -10,6 +10,7 @@ import itertools
 import json
 import math
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,7 @@ from app.service import Service
 from app.site.archive import Archive, derived_changes, history_counts
 from app.site.documents import HISTORY_PAGE, IncidentPage, SystemPage
 from app.store import Batch, Store
-from tests.conftest import Upstream, polled_at
+from tests.conftest import Upstream, polled_at, settings_for
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ONGOING = "INC000001822307"
@@ -381,10 +382,14 @@ def synthetic(n: int, systems: tuple[str, ...] = ("ics",)) -> tuple[Observation,
     return obs, derive_incident([obs])
 
 
-@pytest.fixture
-def archive_store(filled) -> Any:
-    """The fixture store plus 120 archived disruptions of legacy ICS (three history pages)."""
-    with Runtime.open(filled) as runtime:
+@pytest.fixture(scope="session")
+def archive_data_dir(filled_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture store plus 120 archived disruptions of legacy ICS (three history pages), with
+    every document rendered, once per run. Read-only: ``archive_store`` copies it."""
+    directory = tmp_path_factory.mktemp("archive")
+    shutil.copytree(filled_data_dir, directory / "data")
+    settings = settings_for(directory, sources=filled_data_dir.parent / "sources.toml")
+    with Runtime.open(settings) as runtime:
         batch = Batch()
         for n in range(120):
             obs, incident = synthetic(n)
@@ -394,6 +399,16 @@ def archive_store(filled) -> Any:
         store = runtime.store
         Store.stage_generation(batch, store.generation() + 1, store.incident_count() + 120)
         store.commit(batch)
+        service = Service(runtime, clock=lambda: polled_at("t3") + timedelta(minutes=10))
+        assert service.ensure_published()  # 120 more incidents: every document again
+    return settings.data_dir
+
+
+@pytest.fixture
+def archive_store(filled, archive_data_dir: Path) -> Any:
+    """``filled`` holding a copy of ``archive_data_dir``."""
+    shutil.rmtree(filled.data_dir)
+    shutil.copytree(archive_data_dir, filled.data_dir)
     return filled
 
 
