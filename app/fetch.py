@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import random
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeAlias
 
+import certifi
 import httpx
 
 from app.config import Settings
@@ -30,6 +32,19 @@ from app.upstream.links import link_problem, origins_of
 
 Transport: TypeAlias = httpx.BaseTransport
 """What carries requests: the network by default, or a stand-in such as ``StaticTransport``."""
+
+
+_TLS: ssl.SSLContext | None = None
+
+
+def tls_context() -> ssl.SSLContext:
+    """The one TLS context of this process (loading the CA bundle costs about 20 ms), shared by
+    every client it makes: the fetcher and the notification client, in any runtime."""
+    global _TLS
+    if _TLS is None:
+        # the CA bundle httpx verifies against by default (certifi), loaded once
+        _TLS = ssl.create_default_context(cafile=certifi.where())
+    return _TLS
 
 
 class StaticTransport(httpx.BaseTransport):
@@ -81,6 +96,7 @@ class Fetcher:
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
             event_hooks={"request": [self._check_host]},
             trust_env=settings.proxy_from_env,  # env lookups cost CPU on every request
+            verify=tls_context(),
         )
 
     def allowed(self, url: str) -> bool:
@@ -249,6 +265,7 @@ class Poster:
             timeout=httpx.Timeout(settings.notify_timeout_seconds),
             follow_redirects=False,
             headers={"User-Agent": settings.user_agent},
+            verify=tls_context(),
             trust_env=settings.proxy_from_env,
         )
 
