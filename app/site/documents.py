@@ -225,14 +225,11 @@ class StatuspageApi:
     part: StatuspagePart = StatuspagePart.SUMMARY
 
     kind: ClassVar[str] = "statuspage"
-    # component states and window statuses move with time; the status says when the agency
-    # cannot be read (the renderer tells from its inputs whether the bytes can have changed)
-    health_dependent: ClassVar[bool] = True
+    health_dependent: ClassVar[bool] = True  # states move with time (its inputs say when)
     canonical: ClassVar[bool] = True
 
     def shows(self, incident: Incident) -> bool:
-        """Every incident can change a component's state, and every part shows one (incidents
-        carry their components)."""
+        """Every incident can change a component, and every part shows one."""
         return True
 
 
