@@ -411,6 +411,37 @@ def test_rendered_again_only_when_what_they_show_changed(filled) -> None:
     } <= changed
 
 
+def test_a_changed_incident_changes_the_parts_that_show_it(filled) -> None:
+    from app.model import Update
+    from app.store import Batch, Store
+
+    def change(service: Service, runtime: Runtime, new: Any, ctx: Any) -> set[Any]:
+        batch = Batch()
+        Store.stage_incident(batch, new)  # as a poll would: the incident and a generation
+        count = len(service.publisher.archive.by_key)
+        Store.stage_generation(batch, runtime.store.generation() + 1, count)
+        runtime.store.commit(batch)
+        service.publish([new.key], ctx)
+        return {(d.lang, d.part) for d in service.publisher.changed if isinstance(d, StatuspageApi)}
+
+    with Runtime.open(filled) as runtime:
+        service = Service(runtime)
+        service.ensure_published()
+        ctx = service.page_context()
+        service.publish([], ctx)
+        incident = service.publisher.archive.by_key["INC000001822307"]  # the open disruption
+        # a line more, its updated_at as it was: only the parts listing the incident move
+        line = Update("Update 09:00 - Still slow.", Lang.EN, at=incident.updated_at)
+        more = replace(incident, updates=(line, *incident.updates))
+        listing = {StatuspagePart.SUMMARY, StatuspagePart.INCIDENTS, StatuspagePart.UNRESOLVED}
+        assert change(service, runtime, more, ctx) == {(Lang.EN, p) for p in listing}
+        # a later change: the page's updated_at, in every part, and its component's
+        later = replace(more, updated_at=incident.updated_at + timedelta(minutes=5))
+        assert change(service, runtime, later, ctx) == {
+            (lang, part) for lang in Lang for part in StatuspagePart
+        }
+
+
 # a client written for Statuspage ---------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from app.render.i18n import word
 from app.site.archive import Archive
 from app.site.documents import IncidentPage, StatuspageApi, StatuspagePart
 from app.site.statuspage import (
+    LIMIT,
     Component,
     IncidentStatus,
     Listed,
@@ -183,14 +184,33 @@ class StatuspageRenderer:
         self.urls = urls
         self.content_type = content_type
         self._kept: dict[StatuspageApi, tuple[str, Document]] = {}
+        self._versions: dict[str, tuple[Incident, str]] = {}
         self._lock = threading.Lock()  # web workers render from several threads
 
     def _view(self, doc: StatuspageApi, archive: Archive, ctx: PageContext) -> View:
         now = ctx.refreshed_at or archive.latest
         return view_of(doc, archive, self.catalogue, now, ctx.state_known)
 
+    def _version(self, incident: Incident) -> str:
+        """A digest of everything in ``incident`` (a text can change while its ``updated_at``
+        stays), made once per version in this process and the same in any."""
+        with self._lock:
+            kept = self._versions.get(incident.key)
+        if kept is not None and kept[0] is incident:
+            return kept[1]
+        digest = hashlib.blake2b(repr(incident).encode(), digest_size=12).hexdigest()
+        with self._lock:
+            if len(self._versions) > 4 * LIMIT:  # bounded: the listed ones change slowly
+                self._versions.clear()
+            self._versions[incident.key] = (incident, digest)
+        return digest
+
     def _digest(self, doc: StatuspageApi, view: View) -> str:
-        key = (doc, view.fingerprint(), self.urls.base)
+        """Everything ``doc``'s bytes depend on: the part, its view (the listed incidents by
+        version) and the base URL of its links."""
+        listed = [(x.incident.key, self._version(x.incident), x.status) for x in view.all_listed]
+        shown = (view.updated_at, view.indicator, view.components, listed, view.known)
+        key = (doc, shown, self.urls.base)
         return hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest()
 
     def inputs(self, doc: StatuspageApi, archive: Archive, ctx: PageContext) -> str:

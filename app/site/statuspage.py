@@ -108,12 +108,6 @@ class View:
     maintenances: tuple[Listed, ...] = ()
     known: bool = True  # False while toldfeed cannot tell the state (never read, or blind)
 
-    def fingerprint(self) -> tuple[object, ...]:
-        """Everything the part's bytes depend on besides language and links, small: the
-        incidents by version (their ``updated_at`` moves with every real change)."""
-        listed = [(x.incident.key, x.incident.updated_at, x.status) for x in self.all_listed]
-        return (self.part, self.updated_at, self.indicator, self.components, listed, self.known)
-
     @property
     def all_listed(self) -> tuple[Listed, ...]:
         """The incidents, then the maintenances."""
