@@ -203,6 +203,9 @@ def test_updated_at_is_the_last_change_a_window_included() -> None:
     assert last_change([works], NOW + 3 * H) == NOW + 2 * H  # and ended
     cancelled = incident("WO2", window=window(-1, 2, cancelled=True))
     assert last_change([cancelled], NOW) == cancelled.updated_at
+    # a disruption's window changes nothing shown (it is in an outage either way)
+    down = incident("INC1", window=window(-1, 2), **DISRUPTION)
+    assert last_change([down], NOW) == down.updated_at
     comps = {c.slug: c for c in components(Archive([works]), CATALOGUE, NOW)}
     assert comps["dms-import"].updated_at == NOW - H and comps["emcs"].updated_at is None
 

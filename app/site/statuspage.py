@@ -159,14 +159,17 @@ def indicator_of(components: Iterable[Component]) -> Indicator:
 
 def last_change(incidents: Iterable[Incident], now: datetime) -> datetime | None:
     """The last moment by ``now`` that any of ``incidents`` changed what the API shows: its
-    own last change, or its window starting or ending (statuses move with time)."""
+    own last change, or, for an open maintenance, its window starting or ending (its status
+    and its systems' move with time)."""
     moments: list[datetime] = []
     for incident in incidents:
         moments.append(incident.updated_at)
         window = incident.window
-        if window is not None and not window.cancelled:
-            ends = (window.start_at, window.end_at)
-            moments += [t for t in ends if t is not None and t <= now]
+        if is_maintenance(incident) and incident.status is not Status.CLOSED:
+            assert window is not None
+            if not window.cancelled:
+                ends = (window.start_at, window.end_at)
+                moments += [t for t in ends if t is not None and t <= now]
     return max(moments, default=None)
 
 
@@ -174,7 +177,7 @@ def components(archive: Archive, catalogue: Catalogue, now: datetime) -> tuple[C
     """Every system that is not legacy as a component, in catalogue order.
 
     A component's ``updated_at`` is its newest incident's last change, or a window of an open
-    incident naming it starting or ending, whichever came last (None: nothing ever named it).
+    maintenance naming it starting or ending, whichever came last (None: nothing named it).
     """
     states = archive.states(catalogue, now)
     opened = archive.open_incidents()
