@@ -104,9 +104,9 @@ def _resolved_at(listed: Listed, now: datetime) -> datetime | None:
     incident = listed.incident
     if listed.status not in {IncidentStatus.RESOLVED, MaintenanceStatus.COMPLETED}:
         return None
-    end = incident.window.end_at if incident.window is not None else None
     if incident.closed_at is not None:
         return incident.closed_at
+    end = incident.window.end_at if incident.window is not None else None
     return end if end is not None and end <= now else incident.updated_at
 
 
