@@ -203,6 +203,36 @@ class Calendar:
         return incident.window is not None and (not self.system or self.system in incident.systems)
 
 
+class StatuspagePart(StrEnum):
+    """The documents of the Statuspage-compatible API, named by their path under ``/api/v2/``."""
+
+    SUMMARY = "summary"
+    STATUS = "status"
+    COMPONENTS = "components"
+    INCIDENTS = "incidents"
+    UNRESOLVED = "incidents/unresolved"
+    MAINTENANCES = "scheduled-maintenances"
+    UPCOMING = "scheduled-maintenances/upcoming"
+    ACTIVE = "scheduled-maintenances/active"
+
+
+@dataclass(frozen=True, slots=True)
+class StatuspageApi:
+    """``/api/v2/<part>.json``: toldfeed in the shape of Atlassian Statuspage's Status API v2
+    (``app.site.statuspage`` says what each part shows)."""
+
+    lang: Lang
+    part: StatuspagePart = StatuspagePart.SUMMARY
+
+    kind: ClassVar[str] = "statuspage"
+    health_dependent: ClassVar[bool] = True  # states move with time (its inputs say when)
+    canonical: ClassVar[bool] = True
+
+    def shows(self, incident: Incident) -> bool:
+        """Every incident can change a component, and every part shows one."""
+        return True
+
+
 HISTORY_PAGE = 50  # incidents per page of a system's history
 
 
@@ -286,4 +316,5 @@ Doc = (
     | SystemPage
     | IncidentPage
     | StatsApi
+    | StatuspageApi
 )

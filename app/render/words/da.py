@@ -42,6 +42,11 @@ PHRASES: dict[str, str] = {
     "calendar_system": "{name}: servicevinduer",
     "calendar_hint": "Abonnér i Outlook (Tilføj kalender → Fra internettet) eller Google "
     "Kalender (Andre kalendere → Fra webadresse); den opdaterer sig selv.",
+    "statuspage_name": "Toldsystemerne (toldfeed)",
+    "statuspage_none": "Alle systemer i drift",
+    "statuspage_minor": "Driftsforstyrrelse",
+    "statuspage_maintenance": "Servicevindue i gang",
+    "statuspage_unknown": "Tilstand ukendt: toldfeed kan ikke læse Toldstyrelsens driftsside nu; sidst kendt: {last}",
     "systems_api": "Alle systemers status (JSON)",
     "latest": "Seneste",
     "no_messages": "Ingen meddelelser.",

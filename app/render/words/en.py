@@ -42,6 +42,11 @@ PHRASES: dict[str, str] = {
     "calendar_system": "{name}: service windows",
     "calendar_hint": "Subscribe in Outlook (Add calendar → From Internet) or Google Calendar "
     "(Other calendars → From URL); it refreshes by itself.",
+    "statuspage_name": "Danish customs systems (toldfeed)",
+    "statuspage_none": "All Systems Operational",
+    "statuspage_minor": "Minor Service Outage",
+    "statuspage_maintenance": "Service Under Maintenance",
+    "statuspage_unknown": "State unknown: toldfeed cannot read the agency's status page now; last known: {last}",
     "systems_api": "State of every system (JSON)",
     "latest": "Latest",
     "no_messages": "No messages.",
