@@ -180,7 +180,7 @@ def queue(settings: Settings, keys: list[str], now: datetime | None = None) -> N
         incidents = [i for k in keys if (i := store.incident(k)) is not None]
         notes = queue_notifications(incidents, {}, runtime.targets, backfill=False, now=now)
         batch = Batch()
-        Store.stage_notifications(batch, store.outbox_seq(), notes)
+        Store.stage_notifications(batch, notes)
         store.commit(batch)
 
 
@@ -202,7 +202,7 @@ def test_the_sample_targets_file_loads(make_settings) -> None:
     )
     with Runtime.open(settings) as runtime:
         targets = {t.name: t for t in runtime.targets}
-    assert [t.kind for t in targets.values()] == list(ChannelKind)
+    assert list(dict.fromkeys(t.kind for t in targets.values())) == list(ChannelKind)
     desk = targets["customs-desk"]
     assert desk.lang == "da" and desk.to == ("customs-desk@example.com",)
     assert desk.smtp is not None and (desk.smtp.host, desk.smtp.port) == ("mail.example.com", 587)
@@ -386,7 +386,8 @@ def test_a_poll_that_changes_nothing_sends_nothing(
 def test_the_message_shows_the_newest_update_line() -> None:
     from app.catalogue import load_catalogue
     from app.model import Lang, Update
-    from app.notify.message import compose, sample_notification
+    from app.notify.message import compose
+    from app.notify.samples import sample_notification
 
     note = sample_notification("t", Lang.EN, T0, "http://toldfeed.test/")
     updates = (  # newest first, as the merge orders them
@@ -406,7 +407,7 @@ def test_the_message_shows_the_newest_update_line() -> None:
 
 def test_each_sample_is_a_new_thread_and_links_to_the_status_page() -> None:
     from app.model import Lang
-    from app.notify.message import sample_notification
+    from app.notify.samples import sample_notification
 
     a = sample_notification("t", Lang.EN, T0, "http://toldfeed.test/")
     b = sample_notification("t", Lang.EN, T0 + timedelta(minutes=1), "http://toldfeed.test/")
@@ -543,7 +544,8 @@ def test_upstream_text_on_a_teams_card_is_text_never_a_link() -> None:
     from app.catalogue import load_catalogue
     from app.model import Lang, Update
     from app.notify import teams
-    from app.notify.message import compose, sample_notification
+    from app.notify.message import compose
+    from app.notify.samples import sample_notification
 
     note = sample_notification("t", Lang.EN, T0, "http://toldfeed.test/")
     hostile = replace(
@@ -612,7 +614,7 @@ def test_email_is_threaded_per_incident_in_the_targets_language(
             [later], {KEY: incident}, runtime.targets, backfill=False, now=now
         )
         batch = Batch()
-        Store.stage_notifications(batch, 0, notes)
+        Store.stage_notifications(batch, notes)
         store.commit(batch)
         assert Service(runtime).deliverer.deliver().delivered == 2
     first, second = inbox.messages

@@ -1,0 +1,137 @@
+"""Passes over the clock: queue the reminders, window events and digests that are due.
+
+A pass runs in the process that polls (``toldfeed poll`` after its poll; ``toldfeed serve``'s
+poller at least every 60 s), on the incidents of its publisher's archive. It queues into the
+same outbox as changes, in one commit, each notification only if its id was never queued for
+that recipient (checked inside the commit's transaction): of two processes passing at once,
+or a process killed after its commit and started again, each due notification is queued
+exactly once, and delivery then keeps the outbox's promises (retries, give-up, figures).
+
+What a pass that finds nothing due costs: the schedule of every window's moments is kept
+between passes while the archive is unchanged (it is rebuilt, and what toldfeed learnt about
+new or moved windows is recorded, after a change), what this process knows to be queued is
+remembered, and each recipient's digest is looked at again only when its next time comes; so
+such a pass reads nothing from the store and bisects one sorted list.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from app.notify.digest import digest_due, next_moment, take_digest
+from app.notify.recipients import Recipient
+from app.notify.timed import Schedule, due_notifications, learn, plan
+from app.site.archive import Archive
+from app.store import Batch, Store
+from app.store.records import Notification
+from app.upstream.dates import to_local
+
+log = logging.getLogger("toldfeed.notify")
+CLOSED_LOOKED_AT = 500  # the most recently changed closed incidents a digest looks through
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    serial: int  # the archive's
+    leads: frozenset[int]
+    schedule: Schedule
+
+
+class Clockwork:
+    """The passes over the clock of one process, on one store."""
+
+    def __init__(self, store: Store, grace_seconds: int) -> None:
+        self.store = store
+        self.grace = timedelta(seconds=grace_seconds)
+        self._planned: _Planned | None = None
+        self._told: set[tuple[str, str]] = set()  # (recipient, id) known to be queued
+        self._digest_next: dict[str, datetime] = {}  # recipient → when to look again
+        self._tidied_on: date | None = None
+
+    def run(
+        self,
+        archive: Archive,
+        generation: int,
+        now: datetime,
+        recipients: Sequence[Recipient],
+    ) -> list[Notification]:
+        """Queue what is due at ``now`` for ``recipients``; the notifications queued.
+
+        ``archive`` holds the store's incidents as of ``generation``.
+        """
+        chosen = [r for r in recipients if r.told_of_time]
+        if not chosen:
+            return []
+        schedule = self.schedule(archive, generation, now, chosen)
+        notes = due_notifications(
+            schedule, now, chosen, archive.by_key, lambda name, id_: (name, id_) in self._told
+        )
+        batch = Batch()
+        looked = self._digests(batch, archive, now, chosen, notes)
+        queued = Store.stage_notifications(batch, notes, once=True)
+        today = to_local(now).date()
+        if self._tidied_on != today:  # once a day: drop what was kept long enough
+            self.store.stage_forget_queued(batch, now)
+        self.store.commit(batch)
+        # remembered only once committed: a failed commit is tried again at the next pass
+        self._tidied_on = today
+        self._told.update((n.target, n.id) for n in notes)  # queued now, or before
+        self._digest_next.update(looked)
+        for note in queued:
+            log.info("queued %s target=%s id=%s", note.event, note.target, note.id)
+        return list(queued)
+
+    def schedule(
+        self, archive: Archive, generation: int, now: datetime, recipients: Sequence[Recipient]
+    ) -> Schedule:
+        """The moments of every window (kept while the archive and the leads are unchanged);
+        windows new or moved since the last look are recorded as known from ``now``."""
+        leads = frozenset(lead for r in recipients for lead in r.leads)
+        kept = self._planned
+        if kept is not None and kept.serial == archive.serial and kept.leads == leads:
+            return kept.schedule
+        windows = [i for i in archive.open_incidents() if i.window is not None]
+        known = self.store.windows_known()
+        fresh, gone = learn(windows, known, now)
+        if fresh or gone:
+            batch = Batch()
+            Store.stage_windows_known(batch, generation, fresh, gone)
+            self.store.commit(batch)
+            known = self.store.windows_known()
+        schedule = plan(windows, known, leads, self.grace)
+        if not learn(windows, known, now)[0]:  # every window known: keep it
+            self._planned = _Planned(archive.serial, leads, schedule)
+        return schedule
+
+    def _digests(
+        self,
+        batch: Batch,
+        archive: Archive,
+        now: datetime,
+        recipients: Sequence[Recipient],
+        notes: list[Notification],
+    ) -> dict[str, datetime]:
+        """Add the digests due at ``now`` to ``notes`` (their marks staged in ``batch``);
+        when to look at each recipient looked at again."""
+        looked = {}
+        for recipient in recipients:
+            at = recipient.digest_at
+            if at is None or now < self._digest_next.get(recipient.name, now):
+                continue
+            looked[recipient.name] = next_moment(at, now)
+            mark = self.store.digest_mark(recipient.name)
+            if mark is None:  # seen for the first time: its first digest is the next one
+                Store.stage_digest_mark(batch, recipient.name, None, now)
+                continue
+            day = digest_due(recipient, mark, now)
+            if day is None:
+                continue
+            closed = archive.latest_closed(CLOSED_LOOKED_AT)
+            notes.append(
+                take_digest(recipient, archive.open_incidents(), closed, day, now, mark.taken_at)
+            )
+            Store.stage_digest_mark(batch, recipient.name, day, now)
+        return looked
