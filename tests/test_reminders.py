@@ -92,10 +92,7 @@ def due(
     known, _ = learn(incidents, {}, known_at)
     leads = {lead for r in recipients for lead in r.leads}
     schedule = plan(incidents, known, leads, GRACE)
-    by_key = {i.key: i for i in incidents}
-    return due_notifications(
-        schedule, now, recipients, by_key, lambda name, id_: (name, id_) in told
-    )
+    return due_notifications(schedule, now, recipients, lambda name, id_: (name, id_) in told)
 
 
 def events(notes: list[Notification]) -> list[tuple[str, int | None]]:
@@ -198,7 +195,7 @@ def test_a_moved_start_across_midnight_gets_the_reminders_of_its_new_moments() -
     known, _ = learn([before], {}, old_start - timedelta(days=2))
     schedule = plan([before], known, [HOUR], GRACE)
     (reminded,) = due_notifications(
-        schedule, old_start - timedelta(hours=1), (OPS,), {before.key: before}, lambda *_: False
+        schedule, old_start - timedelta(hours=1), (OPS,), lambda *_: False
     )
     # 22:45: moved to 00:30 the next day
     after = window_incident(new_start, new_end)
@@ -207,10 +204,9 @@ def test_a_moved_start_across_midnight_gets_the_reminders_of_its_new_moments() -
     assert fresh[after.key].start_known_at == moved_at and gone == []
     schedule = plan([after], {**known, **fresh}, [HOUR], GRACE)
     told = {("ops", reminded.id)}
-    by_key = {after.key: after}
 
     def at(now: datetime) -> list[Notification]:
-        return due_notifications(schedule, now, (OPS,), by_key, lambda *k: k in told)
+        return due_notifications(schedule, now, (OPS,), lambda *k: k in told)
 
     # nothing for the old start (its "started" at 23:30 is not due), the new reminder at 23:30
     (again,) = at(local("2026-06-02 23:30"))
@@ -254,10 +250,9 @@ def test_not_reported_complete_after_the_planned_end_and_grace_while_open() -> N
     known, _ = learn([incident], {}, known_at)
     fresh, _ = learn([later], known, END + timedelta(minutes=5))
     schedule = plan([later], {**known, **fresh}, [], GRACE)
-    by_key = {later.key: later}
 
     def at(now: datetime) -> list[Notification]:
-        return due_notifications(schedule, now, (OPS,), by_key, lambda *_: False)
+        return due_notifications(schedule, now, (OPS,), lambda *_: False)
 
     def overruns(now: datetime) -> list[Notification]:
         return [n for n in at(now) if n.event == OVERRUN]

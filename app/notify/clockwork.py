@@ -67,7 +67,7 @@ class Clockwork:
             return []
         schedule = self.schedule(archive, generation, now, chosen)
         notes = due_notifications(
-            schedule, now, chosen, archive.by_key, lambda name, id_: (name, id_) in self._told
+            schedule, now, chosen, lambda name, id_: (name, id_) in self._told
         )
         batch = Batch()
         looked = self._digests(batch, archive, now, chosen, notes)
@@ -100,9 +100,13 @@ class Clockwork:
             batch = Batch()
             Store.stage_windows_known(batch, generation, fresh, gone)
             self.store.commit(batch)
-            known = self.store.windows_known()
+            for key in gone:
+                known.pop(key, None)
+            for key in fresh:  # as committed (another process may have known one first)
+                if (record := self.store.window_known(key)) is not None:
+                    known[key] = record
         schedule = plan(windows, known, leads, self.grace)
-        if not learn(windows, known, now)[0]:  # every window known: keep it
+        if not schedule.unknown:  # every window known as it stands: keep it
             self._planned = _Planned(archive.serial, leads, schedule)
         return schedule
 

@@ -93,19 +93,29 @@ def learn(
 @dataclass(frozen=True, slots=True)
 class Moment:
     """One reminder or window event of one window, the same for every recipient: due from
-    ``at``, too late from ``until``."""
+    ``at``, too late from ``until``. Its id is made only when it is due."""
 
     at: datetime
     until: datetime
     event: str
-    key: str
-    id: str
-    systems: frozenset[str]
+    incident: Incident
     lead_seconds: int | None = None
+
+    @property
+    def id(self) -> str:
+        """The notification id, naming the start (or end) the moment is about."""
+        window = self.incident.window
+        assert window is not None
+        if self.event == REMINDER:
+            assert self.lead_seconds is not None
+            return reminder_id(self.incident, self.lead_seconds, window.start_at)
+        if self.event == STARTED:
+            return started_id(self.incident, window.start_at)
+        return overrun_id(self.incident, window.end_at or window.start_at)
 
     def chosen_by(self, recipient: Recipient) -> bool:
         """Whether ``recipient`` asked for this moment."""
-        if recipient.digest_only or not recipient.names_any(self.systems):
+        if recipient.digest_only or not recipient.names_any(self.incident.systems):
             return False
         if self.event == REMINDER:
             return self.lead_seconds in recipient.leads
@@ -117,28 +127,31 @@ def _moments(
 ) -> list[Moment]:
     window = incident.window
     assert window is not None
-    start, end, key = window.start_at, window.end_at, incident.key
-    systems = frozenset(incident.systems)
+    start, end = window.start_at, window.end_at
     found = [
-        Moment(at, start, REMINDER, key, reminder_id(incident, lead, start), systems, lead)
+        Moment(at, start, REMINDER, incident, lead)
         for lead in leads
         if known.start_known_at <= (at := start - timedelta(seconds=lead))
     ]
     if known.start_known_at <= start:
         until = end if end is not None and end > start else start + OVERRUN_SHOWN
-        found.append(Moment(start, until, STARTED, key, started_id(incident, start), systems))
+        found.append(Moment(start, until, STARTED, incident))
     if end is not None and known.end_known_at <= (at := end + grace):
-        found.append(
-            Moment(at, at + OVERRUN_SHOWN, OVERRUN, key, overrun_id(incident, end), systems)
-        )
+        found.append(Moment(at, at + OVERRUN_SHOWN, OVERRUN, incident))
     return found
 
 
-class Schedule:
-    """Every moment of the windows, sorted by when it is due."""
+def _order(moment: Moment) -> tuple[datetime, str, str, int]:
+    return (moment.at, moment.incident.key, moment.event, moment.lead_seconds or 0)
 
-    def __init__(self, moments: Iterable[Moment]) -> None:
-        self.moments = sorted(moments, key=lambda m: (m.at, m.id))
+
+class Schedule:
+    """Every moment of the windows, sorted by when it is due; ``unknown`` counts the windows
+    left out because their times were not recorded as known (yet)."""
+
+    def __init__(self, moments: Iterable[Moment], unknown: int = 0) -> None:
+        self.moments = sorted(moments, key=_order)
+        self.unknown = unknown
         self._ats = [m.at for m in self.moments]
         self._longest = max((m.until - m.at for m in self.moments), default=timedelta(0))
 
@@ -162,34 +175,37 @@ def plan(
     (``learn`` first: a window not yet known has no moments)."""
     leads = sorted(set(leads))
     moments: list[Moment] = []
+    unknown = 0
     for incident in incidents:
         window = incident.window
-        record = known.get(incident.key)
-        if window is None or record is None or not tellable(incident):
+        if window is None or not tellable(incident):
             continue
-        if (record.start_at, record.end_at) == (window.start_at, window.end_at):
-            moments += _moments(incident, record, leads, grace)
-    return Schedule(moments)
+        record = known.get(incident.key)
+        if record is None or (record.start_at, record.end_at) != (window.start_at, window.end_at):
+            unknown += 1
+            continue
+        moments += _moments(incident, record, leads, grace)
+    return Schedule(moments, unknown)
 
 
 def due_notifications(
     schedule: Schedule,
     now: datetime,
     recipients: Sequence[Recipient],
-    incidents: Mapping[str, Incident],
     told: Callable[[str, str], bool],
 ) -> list[Notification]:
     """One notification per due moment and recipient that chose it, unless ``told(name, id)``
     (already queued)."""
     notes = []
     for moment in schedule.due(now):
-        incident = incidents.get(moment.key)
-        if incident is None:
+        chosen = [r for r in recipients if moment.chosen_by(r)]
+        if not chosen:
             continue
+        id_, incident = moment.id, moment.incident
         timing = Timing(moment.at, moment.until, moment.lead_seconds)
         notes += [
-            Notification(moment.id, r.name, moment.event, incident, now, timing=timing)
-            for r in recipients
-            if moment.chosen_by(r) and not told(r.name, moment.id)
+            Notification(id_, r.name, moment.event, incident, now, timing=timing)
+            for r in chosen
+            if not told(r.name, id_)
         ]
     return notes

@@ -52,6 +52,11 @@ class MomentsMixin(StoreCore):
             if value
         }
 
+    def window_known(self, key: str) -> WindowKnown | None:
+        """The record of incident ``key``'s window, or None."""
+        data = self.get(f"{_KNOWN}{key}")
+        return window_known_from_dict(data) if data else None
+
     @staticmethod
     def stage_windows_known(
         batch: Batch, generation: int, fresh: Mapping[str, WindowKnown], gone: Iterable[str]
