@@ -26,7 +26,7 @@ from app.notify.outbox import queue_notifications
 from app.runtime import Runtime
 from app.service import CLOCK_SECONDS, Service
 from app.store import Batch, Store
-from app.store.records import Delivery
+from app.store.records import Delivery, WindowKnown
 from tests.conftest import ROOT, Upstream, polled_at, store_of
 from tests.receivers import WAIT, Hit, Inbox, Receiver
 from tests.test_notify import SECRET, Clock, hook, pending_notes, targets_file
@@ -398,3 +398,37 @@ def test_the_status_page_says_when_a_window_started_and_its_end_was_not_reported
         in (texts["past"][0])
     )
     assert "planlagt slut kl. 13:00 passeret, afslutning ikke meldt" in texts["past"][1]
+
+
+@pytest.mark.slow
+def test_toldfeed_poll_looks_at_the_clock_after_every_poll(
+    filled: Settings,
+    upstream: Upstream,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """As cron runs it, on the real clock: a window 30 minutes ahead that toldfeed knew two
+    hours ago is reminded 1 hour ahead, by the poll's own run, and delivered."""
+    notify = targets_file(tmp_path / "n.toml", hook(receiver, extra='remind = ["1h"]\n'))
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now + HOUR / 2
+    incident = window_incident(start, start + 2 * HOUR)
+    put(filled, incident)
+    known = WindowKnown(start, now - 2 * HOUR, start + 2 * HOUR, now - 2 * HOUR)
+    with store_of(filled) as store:
+        batch = Batch()
+        Store.stage_windows_known(batch, store.generation(), {incident.key: known}, [])
+        store.commit(batch)
+    monkeypatch.setenv("TOLDFEED_DATA_DIR", str(filled.data_dir))
+    monkeypatch.setenv("TOLDFEED_SOURCES", str(filled.sources))
+    monkeypatch.setenv("TOLDFEED_NOTIFY", str(notify))
+    assert main(["poll"]) == 0
+    out = capsys.readouterr().out
+    assert "due now: 1 window.reminder" in out
+    assert "notifications: 1 delivered, 0 failed, 0 given up, 0 pending" in out
+    (hit,) = receiver.to("/hook")
+    assert signed(hit)["type"] == "window.reminder"
+    assert main(["poll"]) == 0  # the next run: nothing more
+    assert "due now" not in capsys.readouterr().out

@@ -85,22 +85,18 @@ class Message:
     @property
     def text(self) -> str:
         """The plain-text body: headline, summary, facts, window and fallback, newest update,
-        sections, link."""
-        lines = [self.headline, ""]
-        if self.summary:
-            lines += [self.summary, ""]
-        lines += [f"{label}: {value}" for label, value in self.facts]
-        lines += [line for line in (self.window, self.fallback) if line]
+        sections, link; a blank line between parts."""
+        facts = [f"{label}: {value}" for label, value in self.facts]
+        facts += [line for line in (self.window, self.fallback) if line]
+        blocks = [[self.headline], [self.summary] if self.summary else [], facts]
         if self.latest:
-            lines += ["", f"{self.labels['latest']}: {self.latest}"]
+            blocks.append([f"{self.labels['latest']}: {self.latest}"])
         for section in self.sections:
-            lines += ["", section.title]
-            lines += [f"- {i.text}" + (f" ({i.detail})" if i.detail else "") for i in section.items]
-            lines += [] if section.items else [section.none]
-        lines += ["", self.link]
-        if self.official:
-            lines.append(f"{self.labels['official']}: {self.official}")
-        return "\n".join(lines)
+            items = [f"- {i.text}" + (f" ({i.detail})" if i.detail else "") for i in section.items]
+            blocks.append([section.title, *(items or [section.none])])
+        official = f"{self.labels['official']}: {self.official}" if self.official else ""
+        blocks.append([self.link, official] if official else [self.link])
+        return "\n\n".join("\n".join(block) for block in blocks if block)
 
 
 LABELS = ("status", "systems", "updated", "reference", "latest", "official", "related")

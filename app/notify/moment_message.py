@@ -189,7 +189,10 @@ def compose_moment(note: Notification, catalogue: Catalogue, lang: Lang, page_ur
             systems=systems, end=_end_words(window.end_at or window.start_at, lang, timing.at)
         ),
     }[note.event]
-    quoted = agency_says(incident, lang) if note.event != OVERRUN else []
+    # after the planned end, what is rejected is no news; what the fallback allows still is
+    quoted = [
+        s for s in agency_says(incident, lang) if note.event != OVERRUN or _FALLBACK.search(s)
+    ]
     if incident.fallback is not None and not any(_FALLBACK.search(s) for s in quoted):
         quoted.append(_fallback_words(incident.fallback, lang))
     headline = f"{w[note.event].format(lead=lead)}: {systems}"
