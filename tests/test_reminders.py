@@ -585,3 +585,42 @@ def test_the_sample_targets_file_shows_the_new_keys(make_settings) -> None:
     assert loaded["ops-teams"].leads == {86400, 3600} and loaded["ops-teams"].window_events
     assert loaded["brokers-slack"].digest_at == time(7)
     assert loaded["morning-shift"].digest_only
+
+
+def test_a_digest_on_teams_slack_and_e_mail_links_each_incident() -> None:
+    now = local("2026-06-01 07:00")
+    open_one = disruption("INC1", local("2026-06-01 05:40"))
+    hostile = replace(open_one, title={"en": "[Verify account](http://evil.example/x) *now*"})
+    note = take_digest(
+        Recipient("shift", digest_at=time(7)),
+        [hostile, window_incident()],
+        [],
+        date(2026, 6, 1),
+        now,
+        now - timedelta(days=1),
+    )
+    message = compose_digest(note, CATALOGUE, Lang.EN, "https://t.test/", page_of)
+    card = teams.payload(message)["attachments"][0]["content"]
+    texts = "\n".join(b.get("text", "") for b in card["body"])
+    assert "**Open disruptions**" in texts
+    assert "](https://t.test/incidents/INC1)" in texts
+    assert teams.escape("[Verify account](http://evil.example/x) *now*") in texts
+    assert "](http://evil" not in texts  # upstream text is text, never a link
+    assert card["actions"][0] == {
+        "type": "Action.OpenUrl",
+        "title": "Status page",
+        "url": "https://t.test/",
+    }
+    blocks = slack.payload(message)["blocks"]
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert any(
+        t.startswith("*Open disruptions*\n• <https://t.test/incidents/INC1|") for t in sections
+    )
+    assert any(t.startswith("*Closed since") and "\nNothing closed since" in t for t in sections)
+    target = Target("desk", ChannelKind.EMAIL, to=("desk@example.com",), sender="t@example.com")
+    mail = build(target, note, message, now)
+    assert mail["Subject"] == "Daily digest, Monday 1 June 2026" and "In-Reply-To" not in mail
+    assert mail["Message-ID"] == "<digest.shift.2026-06-01@example.com>"
+    html = mail.get_body(("html",))
+    assert html is not None
+    assert "<a href='https://t.test/incidents/INC1'>" in html.get_content()

@@ -73,11 +73,14 @@ class Clockwork:
         looked = self._digests(batch, archive, now, chosen, notes)
         queued = Store.stage_notifications(batch, notes, once=True)
         today = to_local(now).date()
-        if self._tidied_on != today:  # once a day: drop what was kept long enough
+        tidy = self._tidied_on != today
+        if tidy:  # once a day: drop what was kept long enough
             self.store.stage_forget_queued(batch, now)
         self.store.commit(batch)
         # remembered only once committed: a failed commit is tried again at the next pass
-        self._tidied_on = today
+        if tidy:  # forgotten here too (what is still due is looked up in the store once more)
+            self._tidied_on = today
+            self._told.clear()
         self._told.update((n.target, n.id) for n in notes)  # queued now, or before
         self._digest_next.update(looked)
         for note in queued:
