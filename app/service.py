@@ -125,6 +125,11 @@ class Service:
             self.deliverer.wake()
         return queued
 
+    def look_between_polls(self) -> list[Notification]:
+        """``look_at_the_clock`` on what the last look saw, while the store is unchanged: the
+        delivery thread's, every few seconds, so a long poll delays no reminder."""
+        return self.clockwork.between(self.clock(), self.recipients())
+
     def ping_hub(self) -> None:
         """One WebSub publish ping naming the feeds the last publish changed (if a hub is set)."""
         hub = self.settings.websub_hub
@@ -341,7 +346,10 @@ class Service:
         threading.Thread(target=self.run, args=(stop,), name="toldfeed-poller", daemon=True).start()
         # notifications in a thread of their own: a slow target never delays a poll
         notify = threading.Thread(
-            target=self.deliverer.run, args=(stop,), name="toldfeed-notify", daemon=True
+            target=self.deliverer.run,
+            args=(stop, self.look_between_polls),
+            name="toldfeed-notify",
+            daemon=True,
         )
         notify.start()
         return stop

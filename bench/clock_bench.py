@@ -131,12 +131,12 @@ def main() -> None:
                 found = service.look_at_the_clock()
                 passes.append((time.process_time() - began) * 1000)
                 assert found == [], found
-            schedule = service.clockwork.schedule(
+            schedule = service.clockwork.view(
                 service.publisher.archive,
                 service.publisher.generation,
                 now[0],
                 service.recipients(),
-            )
+            ).schedule
             moved = windows[500]
             assert moved.window is not None
             later = replace(moved.window, start_at=moved.window.start_at + timedelta(hours=1))

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -432,3 +433,51 @@ def test_toldfeed_poll_looks_at_the_clock_after_every_poll(
     assert signed(hit)["type"] == "window.reminder"
     assert main(["poll"]) == 0  # the next run: nothing more
     assert "due now" not in capsys.readouterr().out
+
+
+class StuckPoll(Service):
+    """A service whose poll waits (as for an upstream that answers slowly) until released."""
+
+    def __init__(self, runtime: Runtime, clock: Clock, release: threading.Event) -> None:
+        super().__init__(runtime, clock=clock)
+        self.release = release
+
+    def poll_once(self, force: bool = False) -> None:
+        self.release.wait(WAIT)
+        return None
+
+
+def test_a_poll_waiting_for_a_slow_upstream_delays_no_reminder(
+    reminded: Settings, receiver: Receiver
+) -> None:
+    clock = Clock(KNOWN)
+    release = threading.Event()
+    with Runtime.open(reminded) as runtime:
+        service = StuckPoll(runtime, clock, release)
+        assert service.look_at_the_clock() == []  # what the poller saw last
+        clock.now = START - HOUR
+        stop = service.start()
+        try:
+            assert receiver.arrived.wait(WAIT), "nothing sent while the poll was stuck"
+            assert not release.is_set()
+        finally:
+            release.set()
+            stop.set()
+    (hit,) = receiver.to("/hook")
+    assert signed(hit)["type"] == "window.reminder"
+
+
+def test_between_polls_nothing_is_queued_from_what_the_store_no_longer_holds(
+    reminded: Settings,
+) -> None:
+    clock = Clock(KNOWN)
+    with Runtime.open(reminded) as runtime:
+        service = Service(runtime, clock=clock)
+        service.look_at_the_clock()
+        # another process's poll moves the window by two hours
+        put(reminded, window_incident(START + 2 * HOUR, END + 2 * HOUR))
+        clock.now = START - HOUR
+        assert service.look_between_polls() == []  # the old start's reminder: not from here
+        assert service.look_at_the_clock() == []  # the poller's look: the new start, not due
+        clock.now = START + HOUR
+        assert [n.event for n in service.look_between_polls()] == ["window.reminder"]

@@ -12,15 +12,21 @@ between passes while the archive is unchanged (it is rebuilt, and what toldfeed 
 new or moved windows is recorded, after a change), what this process knows to be queued is
 remembered, and each recipient's digest is looked at again only when its next time comes; so
 such a pass reads nothing from the store and bisects one sorted list.
+
+What a pass reads is kept as an immutable view, so ``toldfeed serve``'s delivery thread passes
+on it every few seconds (``between``) while the store holds the same incidents, and a poll that
+waits for a slow upstream in the poller thread delays no reminder.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from app.model import Incident
 from app.notify.digest import digest_due, next_moment, take_digest
 from app.notify.recipients import Recipient
 from app.notify.timed import Schedule, due_notifications, learn, plan
@@ -34,19 +40,26 @@ CLOSED_LOOKED_AT = 500  # the most recently changed closed incidents a digest lo
 
 
 @dataclass(frozen=True, slots=True)
-class _Planned:
+class _View:
+    """What a pass reads, taken from the archive by the thread that owns it (the poller):
+    immutable, so a pass in another thread may use it while the store has not moved on."""
+
     serial: int  # the archive's
+    generation: int  # the store's, as the archive reflects it
     leads: frozenset[int]
     schedule: Schedule
+    open_incidents: tuple[Incident, ...]
+    closed: tuple[Incident, ...]  # the most recently changed closed ones
 
 
 class Clockwork:
-    """The passes over the clock of one process, on one store."""
+    """The passes over the clock of one process, on one store (thread-safe)."""
 
     def __init__(self, store: Store, grace_seconds: int) -> None:
         self.store = store
         self.grace = timedelta(seconds=grace_seconds)
-        self._planned: _Planned | None = None
+        self._lock = threading.Lock()
+        self._view: _View | None = None  # kept while every window in it is known
         self._told: set[tuple[str, str]] = set()  # (recipient, id) known to be queued
         self._digest_next: dict[str, datetime] = {}  # recipient → when to look again
         self._tidied_on: date | None = None
@@ -60,17 +73,37 @@ class Clockwork:
     ) -> list[Notification]:
         """Queue what is due at ``now`` for ``recipients``; the notifications queued.
 
-        ``archive`` holds the store's incidents as of ``generation``.
+        ``archive`` holds the store's incidents as of ``generation``; call from the thread
+        that owns it.
         """
         chosen = [r for r in recipients if r.told_of_time]
         if not chosen:
             return []
-        schedule = self.schedule(archive, generation, now, chosen)
+        with self._lock:
+            return self._pass(self.view(archive, generation, now, chosen), now, chosen)
+
+    def between(self, now: datetime, recipients: Sequence[Recipient]) -> list[Notification]:
+        """``run`` on what the last ``run`` saw, from any thread, while the store holds the
+        same incidents (a poll in this process reading a slow upstream delays nothing);
+        nothing when it has moved on or the leads changed (the next ``run`` looks)."""
+        chosen = [r for r in recipients if r.told_of_time]
+        leads = frozenset(lead for r in chosen for lead in r.leads)
+        with self._lock:
+            view = self._view
+            if not chosen or view is None or view.leads != leads:
+                return []
+            if self.store.generation() != view.generation:
+                return []
+            return self._pass(view, now, chosen)
+
+    def _pass(
+        self, view: _View, now: datetime, recipients: Sequence[Recipient]
+    ) -> list[Notification]:
         notes = due_notifications(
-            schedule, now, chosen, lambda name, id_: (name, id_) in self._told
+            view.schedule, now, recipients, lambda name, id_: (name, id_) in self._told
         )
         batch = Batch()
-        looked = self._digests(batch, archive, now, chosen, notes)
+        looked = self._digests(batch, view, now, recipients, notes)
         queued = Store.stage_notifications(batch, notes, once=True)
         today = to_local(now).date()
         tidy = self._tidied_on != today
@@ -87,16 +120,18 @@ class Clockwork:
             log.info("queued %s target=%s id=%s", note.event, note.target, note.id)
         return list(queued)
 
-    def schedule(
+    def view(
         self, archive: Archive, generation: int, now: datetime, recipients: Sequence[Recipient]
-    ) -> Schedule:
-        """The moments of every window (kept while the archive and the leads are unchanged);
-        windows new or moved since the last look are recorded as known from ``now``."""
+    ) -> _View:
+        """The moments of every window and what a digest shows (kept while the archive and
+        the leads are unchanged); windows new or moved since the last look are recorded as
+        known from ``now``."""
         leads = frozenset(lead for r in recipients for lead in r.leads)
-        kept = self._planned
+        kept = self._view
         if kept is not None and kept.serial == archive.serial and kept.leads == leads:
-            return kept.schedule
-        windows = [i for i in archive.open_incidents() if i.window is not None]
+            return kept
+        open_incidents = tuple(archive.open_incidents())
+        windows = [i for i in open_incidents if i.window is not None]
         known = self.store.windows_known()
         fresh, gone = learn(windows, known, now)
         if fresh or gone:
@@ -109,14 +144,15 @@ class Clockwork:
                 if (record := self.store.window_known(key)) is not None:
                     known[key] = record
         schedule = plan(windows, known, leads, self.grace)
-        if not schedule.unknown:  # every window known as it stands: keep it
-            self._planned = _Planned(archive.serial, leads, schedule)
-        return schedule
+        closed = tuple(archive.latest_closed(CLOSED_LOOKED_AT))
+        view = _View(archive.serial, generation, leads, schedule, open_incidents, closed)
+        self._view = view if not schedule.unknown else None  # kept when every window is known
+        return view
 
     def _digests(
         self,
         batch: Batch,
-        archive: Archive,
+        view: _View,
         now: datetime,
         recipients: Sequence[Recipient],
         notes: list[Notification],
@@ -136,9 +172,8 @@ class Clockwork:
             day = digest_due(recipient, mark, now)
             if day is None:
                 continue
-            closed = archive.latest_closed(CLOSED_LOOKED_AT)
             notes.append(
-                take_digest(recipient, archive.open_incidents(), closed, day, now, mark.taken_at)
+                take_digest(recipient, view.open_incidents, view.closed, day, now, mark.taken_at)
             )
             Store.stage_digest_mark(batch, recipient.name, day, now)
         return looked

@@ -102,13 +102,16 @@ class Deliverer:
         """Make the serving loop look at the outbox now (a poll just queued something)."""
         self._wake.set()
 
-    def run(self, stop: threading.Event) -> None:
-        """Deliver until ``stop`` is set, every few seconds and whenever woken; never raises."""
+    def run(self, stop: threading.Event, each_turn: Callable[[], object] | None = None) -> None:
+        """Deliver until ``stop`` is set, every few seconds and whenever woken, after
+        ``each_turn`` (a pass over the clock); never raises."""
         while not stop.is_set():
-            try:
-                self.deliver()
-            except Exception:  # the loop must survive anything a target or the store throws
-                log.exception("delivery pass failed")
+            for step in (each_turn, self.deliver):
+                try:
+                    if step is not None:
+                        step()
+                except Exception:  # the loop must survive anything a target or the store throws
+                    log.exception("delivery pass failed")
             self._wake.wait(IDLE_SECONDS)
             self._wake.clear()
 
