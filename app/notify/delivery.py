@@ -26,7 +26,7 @@ from app.catalogue import Catalogue
 from app.config import Settings
 from app.fetch import Poster
 from app.notify.channel import Answer, Channel, Outgoing
-from app.notify.message import compose
+from app.notify.compose import words_for
 from app.notify.outbox import pending_numbers
 from app.notify.registry import CHANNELS
 from app.notify.retry import (
@@ -37,9 +37,9 @@ from app.notify.retry import (
     DeliveryReport,
     Lock,
     retry_wait,
+    too_late,
 )
 from app.notify.targets import ChannelKind, Target
-from app.site.documents import IncidentPage
 from app.site.urls import Urls
 from app.store import Batch, Store
 from app.store.records import Delivery, Notification, OutboxState, TargetStats
@@ -83,10 +83,10 @@ class Deliverer:
     ) -> Answer:
         """One attempt to tell ``target`` about ``note``; records nothing.
 
-        The button leads to ``page``, by default the incident's page on toldfeed.
+        The button leads to ``page``, by default the incident's page on toldfeed (a digest's:
+        the status page).
         """
-        page = page or self.urls.url(IncidentPage(target.lang, note.incident.key))
-        message = compose(note, self.catalogue, target.lang, page)
+        message = words_for(note, self.catalogue, target.lang, self.urls, page)
         return self.channel(target.kind).send(
             Outgoing(target, note, message, self.clock(), timeout)
         )
@@ -102,13 +102,16 @@ class Deliverer:
         """Make the serving loop look at the outbox now (a poll just queued something)."""
         self._wake.set()
 
-    def run(self, stop: threading.Event) -> None:
-        """Deliver until ``stop`` is set, every few seconds and whenever woken; never raises."""
+    def run(self, stop: threading.Event, each_turn: Callable[[], object] | None = None) -> None:
+        """Deliver until ``stop`` is set, every few seconds and whenever woken, after
+        ``each_turn`` (a pass over the clock); never raises."""
         while not stop.is_set():
-            try:
-                self.deliver()
-            except Exception:  # the loop must survive anything a target or the store throws
-                log.exception("delivery pass failed")
+            for step in (each_turn, self.deliver):
+                try:
+                    if step is not None:
+                        step()
+                except Exception:  # the loop must survive anything a target or the store throws
+                    log.exception("delivery pass failed")
             self._wake.wait(IDLE_SECONDS)
             self._wake.clear()
 
@@ -151,11 +154,12 @@ class Deliverer:
             give_up_at = note.queued_at + timedelta(seconds=self.settings.notify_give_up_seconds)
             target = self.targets.get(name)
             last_retry = note.next_attempt_at is not None and note.next_attempt_at >= give_up_at
-            if target is None or (now > give_up_at and not last_retry):
+            reason = too_late(note, now)
+            if target is None or reason or (now > give_up_at and not last_retry):
                 reason = (
                     "the target is no longer in the targets file"
                     if target is None
-                    else (note.last_error or "never attempted")
+                    else (reason or note.last_error or "never attempted")
                 )
                 state = self._give_up(state, n, note, reason, now)
                 tally[GIVEN_UP] += 1

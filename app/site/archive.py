@@ -116,6 +116,12 @@ class Archive:
         if incident.window is not None:
             self._windows.remove(incident)
 
+    @property
+    def serial(self) -> int:
+        """A number that changes whenever any incident comes, changes or goes (never reused,
+        by any archive of the process)."""
+        return self._version
+
     def apply(self, changed: dict[str, Incident | None]) -> None:
         """Replace or remove the incidents of ``changed`` (key → new incident or None)."""
         for key, incident in changed.items():

@@ -95,6 +95,8 @@ PHRASES: dict[str, str] = {
     "window_running": "i gang",
     "window_coming": "kommende",
     "window_ended": "slut, endnu ikke afsluttet",
+    "window_started": "startet {time}",
+    "window_not_complete": "planlagt slut {time} passeret, afslutning ikke meldt",
     "window_unknown": "tidspunkt ikke oplyst",
     "recently_closed": "Senest afsluttet",
     "since": "siden {time}",

@@ -95,6 +95,8 @@ PHRASES: dict[str, str] = {
     "window_running": "in progress",
     "window_coming": "to come",
     "window_ended": "ended, not yet closed",
+    "window_started": "started {time}",
+    "window_not_complete": "planned end {time} passed, completion not reported",
     "window_unknown": "times not stated",
     "recently_closed": "Recently closed",
     "since": "since {time}",
