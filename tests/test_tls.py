@@ -34,7 +34,7 @@ def _serve(context: ssl.SSLContext | None) -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
     if context is not None:
         server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     scheme = "https" if context is not None else "http"
     yield f"{scheme}://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
