@@ -11,7 +11,7 @@ import vobject
 
 from app.catalogue import load_catalogue
 from app.model import Fallback, Incident, Kind, Lang, Status, Update, Window
-from app.render.calendar import render_calendar
+from app.render.calendar import event_bytes, render_calendar
 from app.render.entry import entry_id
 from app.render.status import describe_fallback, describe_window
 from tests.conftest import ROOT
@@ -187,6 +187,41 @@ def test_identical_input_identical_bytes_and_sorted_events() -> None:
     body = render([a, b, c])
     assert body == render([c, a, b]) == render([a, b, c])
     assert [str(e["UID"]) for e in events_icalendar(body)] == [entry_id(x) for x in (b, c, a)]
+
+
+def test_events_made_one_by_one_give_the_calendar_icalendar_writes_whole() -> None:
+    """A renderer keeps each event's bytes per incident version; joined into the calendar they
+    are byte for byte what icalendar writes for the calendar with its events."""
+    from app.render.calendar import _event, calendar_windows
+
+    long_title = "Servicevindue for " + "æøå toldsystemer " * 20
+    incidents = [
+        incident("WO1", window=Window(T + 48 * H, T + 50 * H)),
+        replace(incident("WO2"), title={"en": long_title, "da": long_title}),
+        incident("WO3", window=Window(T, T + 2 * H, cancelled=True)),
+    ]
+    for lang in Lang:
+        whole = icalendar.Calendar.from_ical(render(incidents, lang))
+        for part in list(whole.subcomponents):
+            whole.subcomponents.remove(part)
+        for found, window in calendar_windows(incidents):
+            whole.add_component(_event(found, window, CATALOGUE, lang))
+        assert render(incidents, lang) == whole.to_ical()
+        made: list[str] = []
+
+        def kept(found: Incident, window: Window, lang: Lang, made: list[str] = made) -> bytes:
+            made.append(found.key)
+            return event_bytes(found, window, CATALOGUE, lang)
+
+        body = render_calendar(
+            incidents,
+            CATALOGUE,
+            lang=lang,
+            name="Danish customs: service windows",
+            refresh_seconds=300,
+            event=kept,
+        )
+        assert body == render(incidents, lang) and sorted(made) == ["WO1", "WO2", "WO3"]
 
 
 def test_crlf_and_folding() -> None:

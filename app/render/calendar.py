@@ -11,7 +11,7 @@ Nothing here reads the clock: ``DTSTAMP`` and ``LAST-MODIFIED`` are the incident
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar, Event, vDuration
@@ -99,6 +99,14 @@ def calendar_windows(incidents: Iterable[Incident]) -> list[tuple[Incident, Wind
     return found
 
 
+def event_bytes(incident: Incident, window: Window, catalogue: Catalogue, lang: Lang) -> bytes:
+    """One ``VEVENT`` as it stands in a calendar (``BEGIN:VEVENT`` to ``END:VEVENT``, folded)."""
+    return bytes(_event(incident, window, catalogue, lang).to_ical())
+
+
+_END = b"END:VCALENDAR\r\n"
+
+
 def render_calendar(
     incidents: Iterable[Incident],
     catalogue: Catalogue,
@@ -106,8 +114,14 @@ def render_calendar(
     lang: Lang,
     name: str,
     refresh_seconds: int,
+    event: Callable[[Incident, Window, Lang], bytes] | None = None,
 ) -> bytes:
-    """An iCalendar document with one event per service window with known times."""
+    """An iCalendar document with one event per service window with known times.
+
+    ``event`` gives each event's bytes (``event_bytes`` by default; a renderer passes one that
+    keeps them per incident version): the calendar is its properties and those events, as
+    icalendar would write the whole.
+    """
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -118,6 +132,8 @@ def render_calendar(
     calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
     # An X- property is TEXT unless told otherwise: give the duration its RFC 5545 form.
     calendar.add("x-published-ttl", vDuration(refresh))
-    for incident, window in calendar_windows(incidents):
-        calendar.add_component(_event(incident, window, catalogue, lang))
-    return bytes(calendar.to_ical())
+    head = bytes(calendar.to_ical())
+    assert head.endswith(_END)
+    make = event or (lambda incident, window, lang: event_bytes(incident, window, catalogue, lang))
+    events = [make(incident, window, lang) for incident, window in calendar_windows(incidents)]
+    return head[: -len(_END)] + b"".join(events) + _END

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from app.catalogue import Catalogue
 from app.config import Settings
-from app.model import Incident, Lang
-from app.render.calendar import render_calendar
+from app.model import Incident, Lang, Window
+from app.render.calendar import event_bytes, render_calendar
 from app.render.entry import Entry, render_entry
 from app.render.feeds import FORMATS, FeedMeta, render_feed
 from app.render.i18n import word
@@ -31,6 +30,7 @@ from app.render.pages import (
     render_embed,
     render_opml,
 )
+from app.render.per_version import PerVersion
 from app.render.stats import render_stats_figures
 from app.render.status import render_systems_api
 from app.render.statuspage import StatuspageRenderer
@@ -77,42 +77,35 @@ class Renderer:
         self.settings = settings
         self.catalogue = catalogue
         self.urls = urls
-        self._entries: OrderedDict[tuple[str, Lang], tuple[Incident, Entry]] = OrderedDict()
+        self._entries: PerVersion[tuple[str, Lang], Entry] = PerVersion(ENTRY_CACHE_SIZE)
+        self._events: PerVersion[tuple[str, Lang], bytes] = PerVersion(ENTRY_CACHE_SIZE)
         self._pages: dict[SystemPage, tuple[str, Document]] = {}
-        self._api: OrderedDict[str, tuple[Incident, bytes]] = OrderedDict()
+        self._api: PerVersion[str, bytes] = PerVersion(ENTRY_CACHE_SIZE)
         self._index_parts: dict[Lang, IndexParts] = {}  # depend on URL map and catalogue only
         self._lock = threading.Lock()  # web workers render variants from several threads
         self._statuspage = StatuspageRenderer(catalogue, urls, TYPES["api"])
 
     def entry(self, incident: Incident, lang: Lang) -> Entry:
         """The entry of ``incident`` in ``lang``, rendered once per version of the incident."""
-        key = (incident.key, lang)
-        with self._lock:
-            cached = self._entries.get(key)
-            if cached is not None and (cached[0] is incident or cached[0] == incident):
-                self._entries.move_to_end(key)
-                return cached[1]
         page = self.urls.url(IncidentPage(lang, incident.key))
-        entry = render_entry(incident, self.catalogue, lang, page)
-        with self._lock:
-            self._entries[key] = (incident, entry)
-            if len(self._entries) > ENTRY_CACHE_SIZE:
-                self._entries.popitem(last=False)
-        return entry
+        return self._entries.get(
+            (incident.key, lang),
+            incident,
+            lambda: render_entry(incident, self.catalogue, lang, page),
+        )
 
     def api_json(self, incident: Incident) -> bytes:
         """The incident as /api/incidents.json gives it, encoded once per version."""
-        with self._lock:
-            cached = self._api.get(incident.key)
-            if cached is not None and (cached[0] is incident or cached[0] == incident):
-                self._api.move_to_end(incident.key)
-                return cached[1]
-        encoded = api_json(incident)
-        with self._lock:
-            self._api[incident.key] = (incident, encoded)
-            if len(self._api) > ENTRY_CACHE_SIZE:
-                self._api.popitem(last=False)
-        return encoded
+        return self._api.get(incident.key, incident, lambda: api_json(incident))
+
+    def _event(self, incident: Incident, window: Window, lang: Lang) -> bytes:
+        """The incident's calendar event in ``lang``, serialized once per version (the "all"
+        calendar and each of its systems' show the same event)."""
+        return self._events.get(
+            (incident.key, lang),
+            incident,
+            lambda: event_bytes(incident, window, self.catalogue, lang),
+        )
 
     def _limit(self, doc: Feed | IncidentsApi) -> int:
         return self.settings.feed_limit_default if doc.limit is None else doc.limit
@@ -266,6 +259,7 @@ class Renderer:
             lang=doc.lang,
             name=name,
             refresh_seconds=int(self.settings.poll_seconds),
+            event=self._event,
         )
         modified = max((i.updated_at for i in chosen), default=_EPOCH)
         return Document.of(body, TYPES["ics"], modified)
