@@ -86,12 +86,15 @@ def test_404_is_not_retried(httpserver: HTTPServer, fetcher: Fetcher) -> None:
 
 
 @pytest.mark.slow
-def test_timeout(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+def test_timeout(httpserver: HTTPServer, make_settings) -> None:
     def slow(request: Request) -> Response:
         time.sleep(1.0)
         return Response("late")
 
     httpserver.expect_request("/slow").respond_with_handler(slow)
+    origin = httpserver.url_for("/")
+    # three tries (as ``fetcher``'s), each cut at 0.2 s: the answer comes after 1 s
+    fetcher = Fetcher(make_settings(timeout_seconds=0.2, retries=2), {origin}, sleep=lambda s: None)
     started = time.monotonic()
     with pytest.raises(FetchError, match="timed out"):
         fetcher.get(httpserver.url_for("/slow"))
@@ -221,8 +224,8 @@ def test_a_body_that_ends_with_its_connection_is_not_taken_as_whole_at_the_deadl
             self.end_headers()
             try:
                 self.wfile.write(b"<rss><channel>")
-                for _ in range(20):
-                    time.sleep(0.5)
+                for _ in range(40):
+                    time.sleep(0.25)
                     self.wfile.write(b" ")
                     self.wfile.flush()
             except OSError:
@@ -240,7 +243,7 @@ def test_a_body_that_ends_with_its_connection_is_not_taken_as_whole_at_the_deadl
         started = time.monotonic()
         try:
             with pytest.raises(FetchError, match="budget exhausted"):
-                fetcher.get(origin + "rss.xml", deadline=time.monotonic() + 1.2)
+                fetcher.get(origin + "rss.xml", deadline=time.monotonic() + 0.6)
             assert time.monotonic() - started < 2.5
         finally:
             fetcher.close()

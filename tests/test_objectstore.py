@@ -1,30 +1,31 @@
 """Publishing to S3-compatible object storage, against a real S3-protocol server on 127.0.0.1.
 
-moto's S3 app runs in server mode for the whole session; every test gets its own bucket. toldfeed talks
-to it through ``S3Front``, a small proxy that logs every request (so PUTs are counted where they
-arrive, not where they are sent), answers 503 while it is told to, and 403 to a request signed
-with an access key it does not know (moto takes any). The ``admin`` client reaches moto
-directly: what it does is neither counted nor failed.
+moto's S3 app is served for the whole session; every test gets its own bucket. toldfeed talks
+to it through ``S3Front``, a layer in front of it that logs every request (so PUTs are counted
+where they arrive, not where they are sent), answers 503 while it is told to, and 403 to a
+request signed with an access key it does not know (moto takes any). The ``admin`` client
+reaches moto on a server of its own: what it does is neither counted nor failed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
+import io
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import boto3
 import pytest
 from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
+from werkzeug import Response
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -41,6 +42,9 @@ from app.store import Batch, Store
 from app.store.records import PublishStatus, UploadRecord
 from app.store.rendered import Document
 from tests.conftest import Upstream, polled_at
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 PREFIX = "cdn/"
 # they link to the others
@@ -60,62 +64,28 @@ UNAVAILABLE = b"<Error><Code>ServiceUnavailable</Code><Message>later</Message></
 
 
 class S3Front:
-    """A proxy in front of moto: logs ``(method, path)``; answers 503 while ``down`` (or for
+    """In front of moto's S3 app: logs ``(method, path)``; answers 503 while ``down`` (or for
     the next ``fail_next`` requests, or once ``up_for`` more requests have passed), and 403
-    ``InvalidAccessKeyId`` to a request not signed with ``KNOWN_KEY``."""
+    ``InvalidAccessKeyId`` to a request not signed with ``KNOWN_KEY``. A WSGI app, served by
+    ``serve``."""
 
-    def __init__(self, moto_port: int) -> None:
-        self.moto_port = moto_port
+    def __init__(self, moto: WSGIApplication) -> None:
+        self.moto = moto
         self.log: list[tuple[str, str]] = []
         self.down = False
         self.fail_next = 0
         self.up_for: int | None = None
         self._lock = threading.Lock()
-        front = self
+        self.url = ""
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def relay(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                signed = self.headers.get("Authorization") or ""
-                refused = front.refuse(self.command, self.path)
-                if refused or f"Credential={KNOWN_KEY}/" not in signed:
-                    error = UNAVAILABLE if refused else BAD_KEY
-                    self.send_response(503 if refused else 403)
-                    self.send_header("Content-Type", "application/xml")
-                    self.send_header("Content-Length", str(len(error)))
-                    self.end_headers()
-                    self.wfile.write(error)
-                    return
-                conn = http.client.HTTPConnection("127.0.0.1", front.moto_port, timeout=5)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "expect"}
-                conn.request(self.command, self.path, body=body, headers=headers)
-                answer = conn.getresponse()
-                data = answer.read()
-                conn.close()
-                self.send_response(answer.status)
-                skip = {"content-length", "transfer-encoding", "connection", "server", "date"}
-                for name, value in answer.getheaders():
-                    if name.lower() not in skip:
-                        self.send_header(name, value)
-                length = answer.getheader("Content-Length") if self.command == "HEAD" else None
-                self.send_header("Content-Length", length or str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-
-            do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = relay
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        refused = self.refuse(environ["REQUEST_METHOD"], environ["RAW_URI"])
+        if refused or f"Credential={KNOWN_KEY}/" not in environ.get("HTTP_AUTHORIZATION", ""):
+            error = UNAVAILABLE if refused else BAD_KEY
+            status = "503 Service Unavailable" if refused else "403 Forbidden"
+            start_response(status, [("Content-Type", "application/xml")])
+            return [error]
+        return self.moto(environ, start_response)
 
     def refuse(self, method: str, path: str) -> bool:
         with self._lock:
@@ -141,35 +111,68 @@ class S3Front:
         return [unquote(urlsplit(p).path).removeprefix(base) for m, p in self.log if m == "PUT"]
 
 
-class QuietMotoHandler(MotoRequestHandler):
-    """moto's request handler (it keeps header names as sent), without a log line per request."""
+class KeepAliveHandler(MotoRequestHandler):
+    """moto's request handler (it keeps header names as sent), quiet, and keeping connections
+    open: werkzeug's closes each one, so every request cost a new connection and a new server
+    thread (twice as much CPU as moto's own work)."""
+
+    disable_nagle_algorithm = True  # the headers and the body are two writes
 
     def log_request(self, *args: Any) -> None:
         pass
 
+    def run_wsgi(self) -> None:  # (``parse_request`` answered any "Expect: 100-continue")
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))  # all of it
+        environ = self.make_environ()
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ.pop("HTTP_EXPECT", None)
+        answer = Response.from_app(self.server.app, environ)
+        data = answer.get_data()
+        self.send_response(answer.status_code)
+        for name, value in answer.headers.items():
+            if name.lower() not in {"content-length", "transfer-encoding", "connection"}:
+                self.send_header(name, value)
+        length = answer.headers.get("Content-Length") if self.command == "HEAD" else None
+        self.send_header("Content-Length", length or str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
-@pytest.fixture(scope="session")
-def moto_port() -> Iterator[int]:
-    """moto's S3 app served on its own: moto's usual server (``ThreadedMotoServer``) puts its
-    all-services dispatcher in front, which looks up the service on every request, a quarter
-    of each request's cost here."""
-    server = make_server(
-        "127.0.0.1", 0, create_backend_app("s3"), threaded=True, request_handler=QuietMotoHandler
-    )
+
+@contextmanager
+def serve(app: WSGIApplication) -> Iterator[str]:
+    """``app`` on a free local port, one thread per connection; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=KeepAliveHandler)
     threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     ).start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="session")
-def session_front(moto_port: int) -> Iterator[S3Front]:
-    front = S3Front(moto_port)
-    yield front
-    front.server.shutdown()
-    front.server.server_close()
+def moto_app() -> WSGIApplication:
+    """moto's S3 app on its own: moto's usual server (``ThreadedMotoServer``) puts its
+    all-services dispatcher in front, which looks up the service on every request, a quarter
+    of each request's cost here. Its buckets live in the process, shared by every server."""
+    app: WSGIApplication = create_backend_app("s3")
+    return app
+
+
+@pytest.fixture(scope="session")
+def moto_url(moto_app: WSGIApplication) -> Iterator[str]:
+    with serve(moto_app) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def session_front(moto_app: WSGIApplication) -> Iterator[S3Front]:
+    front = S3Front(moto_app)
+    with serve(front) as front.url:
+        yield front
 
 
 @pytest.fixture
@@ -189,11 +192,11 @@ def front(session_front: S3Front, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 
 
 @pytest.fixture
-def admin(front: S3Front, moto_port: int) -> Any:
+def admin(front: S3Front, moto_url: str) -> Any:
     """A boto3 client straight to moto, for setting up and inspecting buckets."""
     return boto3.client(
         "s3",
-        endpoint_url=f"http://127.0.0.1:{moto_port}",
+        endpoint_url=moto_url,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
         region_name="us-east-1",

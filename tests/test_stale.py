@@ -108,20 +108,20 @@ def test_the_poll_budget_is_a_deadline_even_for_a_dripping_body(filled, upstream
     def drip(request: Request) -> Response:
         def body():
             yield b"<?xml version='1.0'?><rss version='2.0'><channel>"
-            for _ in range(60):  # 10 bytes a second for a minute
-                time.sleep(1)
+            for _ in range(60):  # 10 bytes every half second for half a minute
+                time.sleep(0.5)
                 yield b"<!-- .. -->"
 
         return Response(body(), status=200, content_type="application/rss+xml")
 
     upstream.overrides[rss] = drip
-    settings = replace(filled, poll_budget_seconds=3, timeout_seconds=15, retries=0)
+    settings = replace(filled, poll_budget_seconds=1.5, timeout_seconds=15, retries=0)
     with Runtime.open(settings) as runtime:
         started = time.monotonic()
         report = Service(runtime, clock=lambda: T3 + timedelta(minutes=10)).poll_once(force=True)
         took = time.monotonic() - started
     assert report is not None
-    assert took < 3 + 2.5, f"poll took {took:.1f}s against a 3 s budget"
+    assert took < 1.5 + 2.5, f"poll took {took:.1f}s against a 1.5 s budget"
     by_kind = {s.url: s for s in report.sources}
     assert by_kind[next(u for u in by_kind if "rss" in u)].outcome == "failed"
     assert "budget" in (by_kind[next(u for u in by_kind if "rss" in u)].error or "")
@@ -132,7 +132,7 @@ def test_the_poll_budget_is_a_deadline_even_for_a_dripping_body(filled, upstream
 def test_a_read_that_waits_almost_the_whole_timeout_still_ends_at_the_deadline(
     filled, upstream: Upstream
 ) -> None:
-    """A byte every 3.8 s under a 4 s read timeout: each wait is legal, yet the body as a whole
+    """A byte every 1.9 s under a 2 s read timeout: each wait is legal, yet the body as a whole
     must end at the poll's deadline, not one read timeout after it."""
     rss = next(p for p in upstream.documents if "rss" in p)
 
@@ -140,13 +140,13 @@ def test_a_read_that_waits_almost_the_whole_timeout_still_ends_at_the_deadline(
         def body():
             yield b"<?xml version='1.0'?><rss version='2.0'><channel>"
             for _ in range(20):
-                time.sleep(3.8)
+                time.sleep(1.9)
                 yield b" "
 
         return Response(body(), status=200, content_type="application/rss+xml")
 
     upstream.overrides[rss] = drip
-    settings = replace(filled, poll_budget_seconds=2.5, timeout_seconds=4, retries=0)
+    settings = replace(filled, poll_budget_seconds=1.0, timeout_seconds=2, retries=0)
     with Runtime.open(settings) as runtime:
         started = time.monotonic()
         report = Service(runtime, clock=lambda: T3 + timedelta(minutes=10)).poll_once(force=True)
@@ -154,7 +154,8 @@ def test_a_read_that_waits_almost_the_whole_timeout_still_ends_at_the_deadline(
     assert report is not None
     rss_report = next(s for s in report.sources if "rss" in s.url)
     assert rss_report.outcome == "failed" and "budget" in (rss_report.error or "")
-    assert took < 2.5 + 1.0, f"poll took {took:.1f}s against a 2.5 s budget"
+    # (ending at the next byte after the deadline would take 1.9 s)
+    assert took < 1.0 + 0.8, f"poll took {took:.1f}s against a 1 s budget"
 
 
 def test_slow_clients_do_not_delay_health_or_feeds(filled) -> None:

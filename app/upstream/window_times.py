@@ -11,6 +11,7 @@ The phrases are data in ``vocab.py``; how the times a timeline names move a wind
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -107,8 +108,12 @@ def _date_at(text: str, pos: int) -> re.Match[str] | None:
     return max(found, key=lambda m: m.end(), default=None)
 
 
-def tokenize(text: str) -> tuple[list[Token], bool]:
-    """Tokens of case-folded ``text`` (glue and spaces dropped) and whether a date is bad."""
+@functools.lru_cache(maxsize=4096)
+def tokenize(text: str) -> tuple[tuple[Token, ...], bool]:
+    """Tokens of case-folded ``text`` (glue and spaces dropped) and whether a date is bad.
+
+    Cached: an incident is derived again at every poll that reads it, from the same texts.
+    """
     toks: list[Token] = []
     broken, pos = False, 0
     while pos < len(text):
@@ -133,7 +138,7 @@ def tokenize(text: str) -> tuple[list[Token], bool]:
             toks.append(Token("S"))
         elif not (gap["glue"] or gap["space"]) and not (toks and toks[-1].kind == "B"):
             toks.append(Token("B"))
-    return toks, broken
+    return tuple(toks), broken
 
 
 def read_times(text: str) -> Reading:
