@@ -7,6 +7,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -102,11 +103,26 @@ class Settings:
     notify_timeout_seconds: float = 10.0  # one attempt (connect, send, answer)
     notify_budget_seconds: float = 60.0  # one delivery pass
     websub_hub: str = ""  # hub URL: <link rel="hub"> in feeds, a publish ping per change
+    # self-service subscriptions (app.notify.signup): "email" turns them on (with smtp_url)
+    subscriptions: str = ""
+    secret_key: str = ""  # signs subscription links; empty: a random key kept in the data dir
+    trusted_proxies: str = ""  # addresses/networks whose X-Forwarded-For is believed, comma list
 
     @property
     def publish_target(self) -> S3Target | None:
         """Where documents are uploaded after each poll (``TOLDFEED_PUBLISH_S3``), or None."""
         return parse_s3_target(self.publish_s3) if self.publish_s3 else None
+
+    @property
+    def subscriptions_on(self) -> bool:
+        """True when anyone may subscribe an address (``TOLDFEED_SUBSCRIPTIONS=email``; never
+        in the demo, whose news is sample data)."""
+        return self.subscriptions == "email" and not self.demo
+
+    @property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The proxies whose ``X-Forwarded-For`` is believed (``TOLDFEED_TRUSTED_PROXIES``)."""
+        return parse_networks(self.trusted_proxies)
 
     @property
     def user_agent(self) -> str:
@@ -161,6 +177,15 @@ class Settings:
             raise ConfigError(
                 "TOLDFEED_NOTIFY_TIMEOUT_SECONDS and _BUDGET_SECONDS must be positive"
             )
+        if self.subscriptions not in {"", "email"}:
+            raise ConfigError(
+                f"TOLDFEED_SUBSCRIPTIONS must be 'email' (or empty: off), not {self.subscriptions!r}"
+            )
+        if self.subscriptions_on and not self.smtp_url:
+            raise ConfigError("TOLDFEED_SUBSCRIPTIONS=email needs TOLDFEED_SMTP_URL (the relay)")
+        if self.subscriptions_on and "@" not in self.smtp_from:
+            raise ConfigError("TOLDFEED_SMTP_FROM must be an e-mail address")
+        parse_networks(self.trusted_proxies)  # a bad address: an error now, not at a request
         if self.feed_limit_max < 1:
             raise ConfigError("TOLDFEED_FEED_LIMIT_MAX must be at least 1")
         if not 1 <= self.feed_limit_default <= self.feed_limit_max:
@@ -209,6 +234,19 @@ def parse_s3_target(value: str) -> S3Target:
     if problem:
         raise ConfigError(f"TOLDFEED_PUBLISH_S3={value!r}: {problem}")
     return S3Target(bucket, "".join(f"{s}/" for s in segments))
+
+
+def parse_networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """``10.0.0.1, 10.1.0.0/16, ::1`` as networks; a ConfigError naming the bad one."""
+    networks = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ip_network(part, strict=False))
+        except ValueError as e:
+            raise ConfigError(f"TOLDFEED_TRUSTED_PROXIES: {part!r}: {e}") from e
+    return tuple(networks)
 
 
 def load_sources(path: Path) -> tuple[Source, ...]:

@@ -25,7 +25,9 @@ from app.ingest import PollReport
 from app.ingest.remerge import remerge_if_needed
 from app.ingest.report import log_report
 from app.model import Incident, SourceKind
+from app.notify.confirmations import Confirmations
 from app.notify.delivery import Deliverer
+from app.notify.fanout import FanOut
 from app.notify.websub import ping_hub
 from app.publish.publisher import Publisher
 from app.publish.render_key import render_key
@@ -80,14 +82,26 @@ class Service:
         """Render and store documents with ``context`` (default: the current health's)."""
         ctx, notice = context or self.page_context()
         self.last_published = self.publisher.publish(ctx, notice, changed)
-        if self.runtime.targets:  # else there is no deliverer to wake (none is built)
+        if self.runtime.targets or self.settings.subscriptions_on:  # else no deliverer is built
             self.deliverer.wake()  # a poll may have queued notifications
         return self.last_published
 
     @cached_property
     def deliverer(self) -> Deliverer:
-        """Delivers the outbox under ``<data dir>/notify.lock``, never under the poll lock."""
+        """Delivers the outbox under ``<data dir>/notify.lock``, never under the poll lock;
+        to the self-service subscribers too when they are on."""
         runtime = self.runtime
+        fanout = confirmations = None
+        if self.settings.subscriptions_on:
+            fanout = FanOut(
+                self.settings,
+                runtime.store,
+                runtime.catalogue,
+                runtime.urls,
+                runtime.letters,
+                self.clock,
+            )
+            confirmations = self.confirmations
         return Deliverer(
             self.settings,
             runtime.store,
@@ -97,6 +111,16 @@ class Service:
             PollLock(self.settings.data_dir / "notify.lock"),
             clock=self.clock,
             urls=runtime.urls,
+            fanout=fanout,
+            upkeep=confirmations.upkeep if confirmations else None,
+        )
+
+    @cached_property
+    def confirmations(self) -> Confirmations:
+        """Sends the subscribers' confirmation mails; sweeps unconfirmed sign-ups."""
+        runtime = self.runtime
+        return Confirmations(
+            self.settings, runtime.store, runtime.subscriptions, runtime.letters, self.clock
         )
 
     def ping_hub(self) -> None:

@@ -26,6 +26,7 @@ from app.catalogue import Catalogue
 from app.config import Settings
 from app.fetch import Poster
 from app.notify.channel import Answer, Channel, Outgoing
+from app.notify.fanout import FanOut
 from app.notify.message import compose
 from app.notify.outbox import pending_numbers
 from app.notify.registry import CHANNELS
@@ -34,11 +35,13 @@ from app.notify.retry import (
     FAILED,
     GIVEN_UP,
     IDLE_SECONDS,
+    MAILS,
+    SWEPT,
     DeliveryReport,
     Lock,
     retry_wait,
 )
-from app.notify.targets import ChannelKind, Target
+from app.notify.targets import SUBSCRIBERS, ChannelKind, Target
 from app.site.documents import IncidentPage
 from app.site.urls import Urls
 from app.store import Batch, Store
@@ -62,8 +65,12 @@ class Deliverer:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
         urls: Urls,
+        fanout: FanOut | None = None,
+        upkeep: Callable[[], None] | None = None,
     ) -> None:
-        """``poster`` makes the notification client, asked only when something is sent."""
+        """``poster`` makes the notification client, asked only when something is sent;
+        ``fanout`` sends to the self-service subscribers (None: they are off), ``upkeep`` is
+        run at the start of every pass (their confirmation mails and sweep)."""
         self.settings = settings
         self.store = store
         self.catalogue = catalogue
@@ -77,6 +84,8 @@ class Deliverer:
         self._wake = threading.Event()
         # the button leads to the incident's page
         self.urls = urls
+        self.fanout = fanout
+        self.upkeep = upkeep
 
     def send(
         self, target: Target, note: Notification, timeout: float, page: str | None = None
@@ -114,8 +123,13 @@ class Deliverer:
 
     def deliver(self, budget: float | None = None, wait_seconds: float = 0.0) -> DeliveryReport:
         """One pass over the due notifications, for at most ``budget`` seconds."""
-        if not self.targets:  # none configured (now): what is queued waits, nothing is lost
-            return DeliveryReport()
+        if self.upkeep is not None:
+            try:
+                self.upkeep()
+            except Exception:  # a relay or store failure here must not stop notifications
+                log.exception("subscription upkeep failed")
+        if not self.targets and self.fanout is None:
+            return DeliveryReport()  # none configured (now): what is queued waits, nothing lost
         if not self.lock.acquire(wait_seconds):
             return DeliveryReport(busy=True)
         try:
@@ -132,7 +146,7 @@ class Deliverer:
             batch = Batch()
             Store.stage_outbox_state(batch, state)
             self.store.commit(batch)
-        tally = {DELIVERED: 0, FAILED: 0, GIVEN_UP: 0}
+        tally = {DELIVERED: 0, FAILED: 0, GIVEN_UP: 0, SWEPT: 0, MAILS: 0}
         waiting: set[str] = set()  # targets whose earlier notification is not out yet
         for n in sorted(state.pending):
             name = state.pending[n]
@@ -149,13 +163,22 @@ class Deliverer:
                 waiting.add(name)
                 continue
             give_up_at = note.queued_at + timedelta(seconds=self.settings.notify_give_up_seconds)
+            if name == SUBSCRIBERS and self.fanout is not None:
+                state, outcome = self._fan_out(state, n, note, deadline, give_up_at, tally)
+                if outcome is not None:
+                    tally[outcome] += 1
+                if outcome not in (DELIVERED, GIVEN_UP, SWEPT):
+                    waiting.add(name)  # later changes wait until this one reached everyone
+                continue
             target = self.targets.get(name)
             last_retry = note.next_attempt_at is not None and note.next_attempt_at >= give_up_at
             if target is None or (now > give_up_at and not last_retry):
                 reason = (
-                    "the target is no longer in the targets file"
-                    if target is None
-                    else (note.last_error or "never attempted")
+                    note.last_error or "never attempted"
+                    if target is not None
+                    else "self-service subscriptions are off (TOLDFEED_SUBSCRIPTIONS)"
+                    if name == SUBSCRIBERS
+                    else "the target is no longer in the targets file"
                 )
                 state = self._give_up(state, n, note, reason, now)
                 tally[GIVEN_UP] += 1
@@ -172,6 +195,7 @@ class Deliverer:
             failed=tally[FAILED],
             given_up=tally[GIVEN_UP],
             pending=len(state.pending),
+            mails=tally[MAILS],
         )
 
     def _attempt(
@@ -190,6 +214,40 @@ class Deliverer:
         now = self.clock()
         if answer.ok:
             return self._delivered(state, n, note, answer, now), DELIVERED
+        return self._failure(state, n, note, answer, now, give_up_at)
+
+    def _fan_out(
+        self,
+        state: OutboxState,
+        n: int,
+        note: Notification,
+        deadline: float,
+        give_up_at: datetime,
+        tally: dict[str, int],
+    ) -> tuple[OutboxState, str | None]:
+        """Go on sending notification ``n`` to the subscribers (``app.notify.fanout``): its
+        outcome once finished or failed, SWEPT while mails wait to be tried again, None while
+        subscribers are left (the budget ran out)."""
+        assert self.fanout is not None
+        result = self.fanout.run(n, note, deadline, give_up_at)
+        tally[MAILS] += result.delivered
+        now = self.clock()
+        if result.error is not None:
+            return self._failure(state, n, note, Answer(False, result.error), now, give_up_at)
+        if result.done:
+            return self._delivered(state, n, note, Answer(True, result.said), now), DELIVERED
+        return state, SWEPT if result.swept else None
+
+    def _failure(
+        self,
+        state: OutboxState,
+        n: int,
+        note: Notification,
+        answer: Answer,
+        now: datetime,
+        give_up_at: datetime,
+    ) -> tuple[OutboxState, str]:
+        """Commit a failed attempt: retried after the backoff, or given up at its time."""
         attempts = note.attempts + 1
         failed = replace(note, attempts=attempts, last_error=answer.said)
         if now >= give_up_at:
@@ -244,6 +302,8 @@ class Deliverer:
         state = replace(state, pending=pending, targets=targets)
         batch = Batch()
         Store.stage_notification(batch, n, note)
+        if done:
+            Store.stage_fanout(batch, n, None)  # a fan-out's progress goes with it
         Store.stage_outbox_state(batch, state)
         self.store.commit(batch)
         return state

@@ -8,9 +8,11 @@ As lemon24/reader's ``_storage/``, one module per kind of record, each spelling 
     app.store.outbox      the outbox of push notifications
     app.store.uploads     uploads to object storage
     app.store.documents   rendered documents, their index and what they reflect
+    app.store.subscribers self-service subscriptions, their sign-ups and fan-outs
+    app.store.secret      the key that signs subscription links (a file in the data directory)
 
 Records live beside them (``records``, ``rendered``, the ``model``), JSON forms in the codecs
-(``codec``, ``records_codec``, ``delivery_codec``). Other modules use the typed methods, never
+(``codec``, ``records_codec``, ``delivery_codec``, ``subscriber_codec``). Other modules use the typed methods, never
 a key.
 """
 
@@ -21,10 +23,19 @@ from app.store.documents import DocumentsMixin
 from app.store.incidents import IncidentsMixin
 from app.store.outbox import OutboxMixin
 from app.store.polls import PollStateMixin
+from app.store.subscribers import SubscribersMixin
 from app.store.uploads import UploadsMixin
 
 __all__ = ["Batch", "Store", "store_error"]
 
 
-class Store(IncidentsMixin, PollStateMixin, OutboxMixin, UploadsMixin, DocumentsMixin, StoreCore):
+class Store(
+    IncidentsMixin,
+    PollStateMixin,
+    OutboxMixin,
+    UploadsMixin,
+    DocumentsMixin,
+    SubscribersMixin,
+    StoreCore,
+):
     """Typed access to the data directory's store."""

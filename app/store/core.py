@@ -24,6 +24,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
 
@@ -90,6 +91,10 @@ class Batch:
 # every record whose key starts with a prefix, read in one statement (the keys are indexed):
 # what a per-key get would return for each, without listing every key of the store
 _PREFIXED = "SELECT key, value FROM Cache WHERE raw = 1 AND key >= ? AND key < ? ORDER BY key"
+# the same after a key, a page at a time
+_PREFIXED_AFTER = (
+    "SELECT key, value FROM Cache WHERE raw = 1 AND key > ? AND key < ? ORDER BY key LIMIT ?"
+)
 
 
 def _after(prefix: str) -> str:
@@ -139,9 +144,9 @@ class _ReadOnlyCache:
             keys = [k for (k,) in self._db.execute("SELECT key FROM Cache WHERE raw = 1")]
         return iter(keys)
 
-    def prefixed(self, prefix: str) -> list[tuple[str, Any]]:
+    def prefixed(self, sql: str, args: tuple[Any, ...]) -> list[tuple[str, Any]]:
         with self._lock:
-            return self._db.execute(_PREFIXED, (prefix, _after(prefix))).fetchall()
+            return self._db.execute(sql, args).fetchall()
 
     def close(self) -> None:
         self._db.close()
@@ -245,16 +250,37 @@ class StoreCore:
             for key, raw in batch.raw.items():
                 self._cache.set(key, raw)
 
-    def _prefixed(self, prefix: str) -> list[tuple[str, Any]]:
-        """(key, JSON value) of every record whose key starts with ``prefix``, in key order."""
+    def _prefixed(
+        self, prefix: str, after: str | None = None, limit: int = -1
+    ) -> list[tuple[str, Any]]:
+        """(key, JSON value) of every record whose key starts with ``prefix``, in key order;
+        with ``after``, only those whose key is greater than ``prefix + after``, at most
+        ``limit`` (-1: all)."""
+        args: tuple[str | int, ...]
+        if after is None:
+            sql, args = _PREFIXED, (prefix, _after(prefix))
+        else:
+            sql, args = _PREFIXED_AFTER, (prefix + after, _after(prefix), limit)
         try:
             if isinstance(self._cache, _ReadOnlyCache):
-                rows = self._cache.prefixed(prefix)
+                rows = self._cache.prefixed(sql, args)
             else:  # diskcache keeps str keys and values as they are (raw) in its Cache table
-                rows = self._cache._sql(_PREFIXED, (prefix, _after(prefix))).fetchall()
+                rows = self._cache._sql(sql, args).fetchall()
         except (OSError, sqlite3.Error, diskcache.Timeout) as e:
             raise store_error(self.path, "read", e) from e
         return [(key, self._decode(key, raw)) for key, raw in rows]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Reads and commits inside are one SQLite transaction: a read-modify-write that no
+        other process or thread interleaves with (they wait, up to the store's timeout)."""
+        if self.read_only:
+            raise StoreError(f"{self.read_only_reason} (the store is open read-only)")
+        try:
+            with self._cache.transact():
+                yield
+        except (OSError, sqlite3.Error, diskcache.Timeout) as e:
+            raise store_error(self.path, "write", e) from e
 
     def _keys(self) -> list[Any]:
         """Every key in the store, read at once."""
