@@ -55,7 +55,10 @@ class Confirmations:
     def kick(self) -> threading.Thread:
         """Send what is queued now, in a thread of its own (after a sign-up)."""
         thread = threading.Thread(
-            target=self.send, kwargs={"wait_seconds": LOCK_WAIT, "force": True}, daemon=True
+            target=self.send,
+            kwargs={"wait_seconds": LOCK_WAIT, "force": True},
+            name="toldfeed-confirm",
+            daemon=True,
         )
         thread.start()
         return thread

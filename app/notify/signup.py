@@ -101,9 +101,13 @@ class Subscriptions:
                 id=sid, address=address, nonce=secrets.token_hex(8), created_at=now
             )
             recent = tuple(t for t in sub.mails_at if now - t < DAY)
-            if len(recent) >= CONFIRM_MAILS_PER_DAY:
+            if self.store.confirmation_waiting(sid):  # not sent yet: it goes once, as asked now
+                pass
+            elif len(recent) >= CONFIRM_MAILS_PER_DAY:
                 return SignUp.LIMITED
-            sub = replace(sub, requested=choices, requested_at=now, mails_at=(*recent, now))
+            else:
+                recent = (*recent, now)
+            sub = replace(sub, requested=choices, requested_at=now, mails_at=recent)
             batch = Batch()
             Store.stage_subscription(batch, sub)
             Store.stage_confirmation_mail(batch, sid, waiting=True)

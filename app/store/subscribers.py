@@ -94,6 +94,10 @@ class SubscribersMixin(StoreCore):
         batch.delete(f"{_SUB}{sid}")
         batch.delete(f"{_CONFIRM}{sid}")
 
+    def confirmation_waiting(self, sid: str) -> bool:
+        """True when a confirmation mail to subscriber ``sid`` waits to be sent."""
+        return self.get(f"{_CONFIRM}{sid}") is not None
+
     def confirmation_mails(self) -> list[str]:
         """The subscriber ids that a confirmation mail waits for."""
         return [key.removeprefix(_CONFIRM) for key, _ in self._prefixed(_CONFIRM)]
