@@ -34,9 +34,7 @@ from app.cli import main
 from app.config import Settings
 from app.model import Lang
 from app.notify.outbox import queue_notifications
-from app.notify.signup import SignUp
 from app.notify.targets import SUBSCRIBERS
-from app.notify.tokens import Purpose
 from app.runtime import Runtime
 from app.service import Service
 from app.store import Batch, Store
@@ -52,6 +50,7 @@ DISRUPTION = "INC000001822307"  # open, dms-transit
 WINDOW = "WO0000001586573"  # dms-export, dms-import, dms-transit, manifest
 TFE_WINDOW = "WO0000001584149"  # tfe only
 WAIT = 10.0
+EVERYTHING = Choices()  # every system; disruptions and windows; English
 
 
 # --- fixtures and helpers ---------------------------------------------------------------------
@@ -84,6 +83,14 @@ def web(on: Settings, clock: Clock) -> Iterator[Any]:
     app = create_app(on, poll=False, clock=clock)
     yield app.test_client()
     app.extensions["toldfeed"].runtime.close()
+
+
+def free_port() -> int:
+    """A local port nobody listens on (for now)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
 
 
 def wait_for(check: Callable[[], bool], seconds: float = WAIT) -> None:
@@ -139,10 +146,14 @@ def confirmed_subscriber(web: Any, inbox: Inbox, address: str = ADDRESS, **form:
 
 
 def add_subscribers(
-    settings: Settings, count: int, choices: Choices = Choices(), at: datetime = T0
+    settings: Settings,
+    count: int,
+    choices: Choices = EVERYTHING,
+    at: datetime = T0,
+    prefix: str = "reader",
 ) -> list[str]:
     """``count`` confirmed subscribers written straight into the store; their addresses."""
-    addresses = [f"reader{i:05d}@example.com" for i in range(count)]
+    addresses = [f"{prefix}{i:05d}@example.com" for i in range(count)]
     with store_of(settings) as store:
         batch = Batch()
         for address in addresses:
@@ -363,9 +374,7 @@ def test_three_confirmation_mails_per_address_a_day(
 def test_sign_ups_before_the_mail_went_out_get_one_mail_with_the_latest_choices(
     on: Settings, clock: Clock, inbox: Inbox
 ) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        down = s.getsockname()[1]
+    down = free_port()
     app = create_app(replace(on, smtp_url=f"smtp://127.0.0.1:{down}"), poll=False, clock=clock)
     try:
         for system in ("emcs", "ics2", "tfe", "ntse", "other"):  # the relay is down meanwhile
@@ -517,9 +526,7 @@ def test_unconfirmed_sign_ups_are_removed_after_48_hours(
 def test_a_mail_refused_at_sign_up_is_sent_by_the_next_pass(
     on: Settings, clock: Clock, tmp_path: Path
 ) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nobody listens: the relay is down
+    port = free_port()  # nobody listens: the relay is down
     settings = replace(on, smtp_url=f"smtp://127.0.0.1:{port}")
     app = create_app(settings, poll=False, clock=clock)
     try:
@@ -537,3 +544,364 @@ def test_a_mail_refused_at_sign_up_is_sent_by_the_next_pass(
     finally:
         controller.stop()
     assert [str(m["To"]) for m in inbox.messages] == ["Clerk.One@customs.example"]
+
+
+# --- the fan-out ------------------------------------------------------------------------------
+
+
+def test_a_change_goes_to_each_confirmed_subscriber_who_wants_it_in_their_language(
+    on: Settings, web: Any, inbox: Inbox, clock: Clock
+) -> None:
+    confirmed_subscriber(
+        web, inbox, "transit@example.com", system=["dms-transit"], what=["disruptions"], lang="da"
+    )
+    confirmed_subscriber(
+        web, inbox, "windows@example.com", system=["dms-transit"], what=["windows"]
+    )
+    confirmed_subscriber(
+        web, inbox, "emcs@example.com", system=["emcs"], what=["disruptions", "windows"]
+    )
+    everything = list(Interest)
+    confirmed_subscriber(
+        web,
+        inbox,
+        "all@example.com",
+        system=[s.slug for s in web.application.extensions["toldfeed"].runtime.catalogue.systems],
+        what=everything,
+    )
+    sign_up(web, "waiting@example.com", what=["disruptions"])  # never confirmed
+    settled()
+    inbox.messages.clear()
+    clock.advance(60)
+    queue_change(on, DISRUPTION, clock.now)
+    queue_change(on, WINDOW, clock.now)
+    report = deliver(on, clock)
+    assert report.delivered == 2 and report.mails == 4 and report.pending == 0
+    got = {
+        (str(m["To"]), str(m["X-Toldfeed-Id"]).split("#")[0].rsplit("/", 1)[-1])
+        for m in inbox.messages
+    }
+    assert got == {
+        ("transit@example.com", DISRUPTION),
+        ("windows@example.com", WINDOW),
+        ("all@example.com", DISRUPTION),
+        ("all@example.com", WINDOW),
+    }
+    danish = next(m for m in inbox.messages if m["To"] == "transit@example.com")
+    assert (
+        danish["Content-Language"] == "da"
+        and danish["Message-ID"] == f"<incident.{DISRUPTION}@feeds.example.test>"
+    )
+    for mail in inbox.messages:
+        assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert mail["List-Id"] == "toldfeed <subscribers.feeds.example.test>"
+        own = link(mail, "/subscription")  # the visible link to their own page
+        assert web.get(own).status_code == 200 and str(mail["To"]) in web.get(own).data.decode()
+        html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert f"{BASE}{own}".replace("&", "&amp;") in html
+    # the one-click header of a change's mail unsubscribes too
+    one_click = link(danish, "/subscription/unsubscribe")
+    assert web.post(one_click, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert subscription(on, "transit@example.com") is None
+
+
+def test_a_subscriber_confirmed_after_the_change_does_not_get_it(
+    on: Settings, clock: Clock, inbox: Inbox
+) -> None:
+    add_subscribers(on, 2, at=T0)
+    queue_change(on, DISRUPTION, T0 - timedelta(seconds=1))
+    assert deliver(on, clock).mails == 0
+    queue_change(on, DISRUPTION, T0)
+    assert deliver(on, clock).mails == 2
+
+
+def test_a_poll_queues_one_record_per_change_for_all_subscribers_and_delivers_it(
+    upstream: Any,
+    smtp: tuple[Inbox, int],  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    inbox, port = smtp
+    for name, value in {
+        "DATA_DIR": str(tmp_path / "data"),
+        "SUBSCRIPTIONS": "email",
+        "SMTP_URL": f"smtp://127.0.0.1:{port}",
+        "SMTP_FROM": "toldfeed@feeds.example.test",
+        "BACKOFF_SECONDS": "0.01",
+    }.items():
+        monkeypatch.setenv(f"TOLDFEED_{name}", value)
+    upstream.load("t1")
+    monkeypatch.setenv("TOLDFEED_SOURCES", str(upstream.sources_toml("t1", tmp_path / "s.toml")))
+    assert main(["poll"]) == 0
+    settings = Settings.from_env()
+    long_ago = datetime(2026, 1, 1, tzinfo=UTC)
+    add_subscribers(settings, 30, Choices(interests=frozenset(Interest)), at=long_ago)
+    windows_only = Choices(frozenset({"tfe"}), frozenset({Interest.WINDOWS}), Lang.DA)
+    (tfe,) = add_subscribers(settings, 1, windows_only, at=long_ago, prefix="tfe")
+    with store_of(settings) as store:
+        seq = store.outbox_seq()
+    upstream.load("t2")
+    monkeypatch.setenv("TOLDFEED_SOURCES", str(upstream.sources_toml("t2", tmp_path / "s.toml")))
+    assert main(["poll"]) == 0
+    out = capsys.readouterr().out
+    with store_of(settings) as store:
+        changes = store.outbox_seq() - seq
+        assert store.notification(seq + 1) is None  # delivered, and removed
+    assert changes >= 3  # one record per change, whatever the number of subscribers
+    assert f"notifications: {changes} delivered ({changes * 30 + 1} mails to subscribers)" in out
+    per_address = recipients(inbox)
+    assert len(per_address) == 31 and set(per_address.values()) == {changes, 1}
+    assert per_address[tfe] == 1  # the one change naming tfe, a window
+    assert main(["poll"]) == 0
+    assert sum(recipients(inbox).values()) == changes * 30 + 1  # nothing new: nothing sent
+
+
+class Relay(Inbox):
+    """A local SMTP server that may refuse a recipient (once), take its time per message, or
+    hold every message until ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse: dict[str, str] = {}
+        self.delay = 0.0
+        self.release = threading.Event()
+        self.release.set()
+        self.arrived = threading.Event()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        answer = self.refuse.pop(address, None)
+        if answer:
+            return answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.arrived.set()
+        while not self.release.is_set():
+            await asyncio.sleep(0.01)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def relay(filled: Settings) -> Iterator[tuple[Relay, Settings]]:
+    port = free_port()
+    handler = Relay()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings = replace(
+        filled,
+        subscriptions="email",
+        smtp_url=f"smtp://127.0.0.1:{port}",
+        smtp_from="toldfeed@feeds.example.test",
+        secret_key="a test key that signs every link of this test",
+        notify_backoff_seconds=60.0,
+    )
+    yield handler, settings
+    handler.release.set()
+    controller.stop()
+
+
+def test_a_refused_recipient_is_tried_again_and_holds_back_nobody(
+    relay: tuple[Relay, Settings], clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    handler, settings = relay
+    full, gone, *others = add_subscribers(settings, 5)
+    handler.refuse[full] = f"452 4.2.2 <{full}>: mailbox full"
+    handler.refuse[gone] = f"550 5.1.1 <{gone}>: no such user"
+    queue_change(settings, DISRUPTION)
+    report = deliver(settings, clock)
+    assert report.mails == 3 and report.pending == 1  # swept; one mail waits for its retry
+    queue_change(settings, WINDOW)  # the next change is not held back by it
+    assert deliver(settings, clock).mails == 5 and recipients(handler)[full] == 1
+    clock.advance(61)
+    report = deliver(settings, clock)
+    assert report.mails == 1 and report.delivered == 1 and report.pending == 0
+    assert recipients(handler) == Counter({full: 2, gone: 1, **{a: 2 for a in others}})
+    with store_of(settings) as store:
+        assert store.fanout(1) is None and store.outbox_state().pending == {}
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "mailbox full" in said and "no such user" in said and "@example.com" not in said
+
+
+def test_a_relay_that_is_down_loses_nothing_and_a_hung_one_delays_no_poll(
+    relay: tuple[Relay, Settings], clock: Clock
+) -> None:
+    handler, settings = relay
+    addresses = add_subscribers(settings, 20)
+    down = replace(settings, smtp_url="smtp://127.0.0.1:9")  # nothing listens on the discard port
+    queue_change(settings, DISRUPTION)
+    report = deliver(down, clock)
+    assert report.failed == 1 and report.pending == 1 and report.mails == 0
+    with store_of(settings) as store:
+        (note,) = [store.notification(n) for n in store.outbox_state().pending]
+        assert note is not None and note.next_attempt_at == T0 + timedelta(seconds=60)
+        assert "Connection refused" in (note.last_error or "")
+    clock.advance(61)
+    assert deliver(settings, clock).mails == 20 and set(recipients(handler)) == set(addresses)
+
+    handler.release.clear()  # the relay now takes the mail and never answers
+    queue_change(replace(settings), WINDOW, datetime.now(UTC))
+    with Runtime.open(replace(settings, notify_timeout_seconds=WAIT)) as runtime:
+        service = Service(runtime, clock=lambda: datetime.now(UTC))
+        stop = service.start()
+        try:
+            assert handler.arrived.wait(WAIT)
+            started = time.monotonic()
+            report = None
+            while report is None and time.monotonic() - started < WAIT:
+                report = service.poll_once(force=True)  # None while the poller thread polls
+            assert report is not None and time.monotonic() - started < WAIT / 2
+        finally:
+            handler.release.set()
+            stop.set()
+
+
+CHILD = """
+import sys, time
+from app.config import Settings
+from app.runtime import Runtime
+from app.service import Service
+
+with Runtime.open(Settings.from_env()) as runtime:
+    deliverer = Service(runtime).deliverer
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        report = deliverer.deliver(wait_seconds=0.05)
+        if not report.busy and report.pending == 0:
+            break
+    print("done", flush=True)
+"""
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TOLDFEED_DATA_DIR": str(settings.data_dir),
+        "TOLDFEED_SOURCES": str(settings.sources),
+        "TOLDFEED_SYSTEMS": str(settings.systems),
+        "TOLDFEED_BASE_URL": settings.base_url,
+        "TOLDFEED_SUBSCRIPTIONS": "email",
+        "TOLDFEED_SMTP_URL": settings.smtp_url,
+        "TOLDFEED_SMTP_FROM": settings.smtp_from,
+        "TOLDFEED_SECRET_KEY": settings.secret_key,
+    }
+
+
+def test_two_processes_delivering_at_once_send_each_mail_once(
+    relay: tuple[Relay, Settings],
+) -> None:
+    handler, settings = relay
+    addresses = add_subscribers(settings, 300)
+    handler.delay = 0.002
+    queue_change(settings, DISRUPTION, datetime.now(UTC))
+    queue_change(settings, WINDOW, datetime.now(UTC))
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD], env=child_env(settings), cwd=ROOT, stdout=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
+    for child in children:
+        out, _ = child.communicate(timeout=90)
+        assert child.returncode == 0 and out == b"done\n"
+    assert recipients(handler) == Counter({a: 2 for a in addresses})
+
+
+def test_sigkill_mid_fan_out_loses_nothing_and_repeats_at_most_one_mail(
+    relay: tuple[Relay, Settings],
+) -> None:
+    handler, settings = relay
+    addresses = add_subscribers(settings, 200)
+    handler.delay = 0.01
+    queue_change(settings, DISRUPTION, datetime.now(UTC))
+    with subprocess.Popen(
+        [sys.executable, "-c", CHILD], env=child_env(settings), cwd=ROOT
+    ) as child:
+        try:
+            wait_for(lambda: len(handler.messages) >= 50, 30)
+        finally:
+            child.send_signal(signal.SIGKILL)
+        assert child.wait(WAIT) == -signal.SIGKILL
+    sent = len(handler.messages)
+    assert sent < 200  # killed mid-way
+    handler.delay = 0.0
+    report = deliver(settings, lambda: datetime.now(UTC))
+    got = recipients(handler)
+    assert set(got) == set(addresses) and report.pending == 0
+    assert sum(got.values()) - 200 <= 1  # only a mail the relay took as the kill fell
+
+
+# --- privacy ----------------------------------------------------------------------------------
+
+
+def test_no_address_in_documents_logs_metrics_or_health(
+    on: Settings,
+    web: Any,
+    inbox: Inbox,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    own = confirmed_subscriber(web, inbox, "private.person@example.org")
+    sign_up(web, "unconfirmed.person@example.org")
+    sign_up(web, "not-an-address@")
+    settled()
+    queue_change(on, DISRUPTION, clock.now + timedelta(seconds=1))
+    with Runtime.open(on) as runtime:
+        service = Service(runtime, clock=lambda: clock.now + timedelta(seconds=2))
+        assert service.deliverer.deliver().mails == 1
+    caplog.set_level(logging.INFO)
+    web.post(own, data={"system": ["emcs"], "what": ["windows"]}, headers=SAME_SITE)
+    secrets = ("private.person", "unconfirmed.person", "not-an-address")
+    assert any(
+        "private.person" in r.getMessage() for r in caplog.records if r.name.startswith("toldfeed")
+    )
+    ours = [r for r in caplog.records if r.name != "mail.log"]  # not the test's SMTP server's
+    loud = [r.getMessage() for r in ours if r.levelno >= logging.INFO]
+    assert loud and not [line for line in loud if any(s in line for s in secrets)]
+    metrics = web.get("/metrics").data.decode()
+    assert 'toldfeed_subscribers{state="confirmed"} 1.0' in metrics
+    assert 'toldfeed_notifications_total{outcome="delivered",target="subscribers"} 1.0' in metrics
+    health = web.get("/healthz").data.decode()
+    assert json.loads(health)["notify"]["subscribers"]["delivered"] == 1
+    assert main_with(on, "export", str(tmp_path / "site")) == 0
+    for served in (
+        metrics,
+        health,
+        *(p.read_text(errors="replace") for p in (tmp_path / "site").rglob("*") if p.is_file()),
+    ):
+        assert not any(s in served for s in secrets)
+    assert all("@" not in urlsplit(m["List-Unsubscribe"].strip("<>")).path for m in inbox.messages)
+
+
+# --- the operator's command -------------------------------------------------------------------
+
+
+def test_subscribers_count_list_remove_export(
+    on: Settings, web: Any, inbox: Inbox, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    confirmed_subscriber(
+        web, inbox, "one@example.com", system=["emcs", "ics2"], what=["digest"], lang="da"
+    )
+    sign_up(web, "two@example.com")
+    settled()
+    capsys.readouterr()
+    assert main_with(on, "subscribers", "count") == 0
+    assert capsys.readouterr().out == "1 confirmed, 1 waiting for confirmation\n"
+    assert main_with(on, "subscribers", "list") == 0
+    lines = sorted(capsys.readouterr().out.splitlines())
+    assert lines[0].startswith("one@example.com  confirmed 2026-05-20  da  emcs,ics2  digest")
+    assert lines[1].startswith("two@example.com  waiting 2026-05-20  en  dms-transit  disruptions")
+    assert main_with(on, "subscribers", "export", str(tmp_path / "s.json")) == 0
+    exported = json.loads((tmp_path / "s.json").read_text())
+    assert {e["address"] for e in exported} == {"one@example.com", "two@example.com"}
+    assert (tmp_path / "s.json").stat().st_mode & 0o777 == 0o600
+    assert main_with(on, "subscribers", "remove", "ONE@Example.com") == 0  # the domain's case
+    assert main_with(on, "subscribers", "remove", "one@example.com") == 1
+    assert subscription(on, "one@example.com") is None and subscription(on, "two@example.com")
