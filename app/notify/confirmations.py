@@ -23,7 +23,7 @@ from app.notify.letters import Letters
 from app.notify.signup import Subscriptions
 from app.notify.smtp import Refused, RelayDown, SmtpSession
 from app.notify.targets import parse_smtp_url
-from app.store import Batch, Store
+from app.store import Store
 from app.store.locks import PollLock
 
 log = logging.getLogger("toldfeed.notify")
@@ -83,24 +83,27 @@ class Confirmations:
     def _drain(self, session: SmtpSession) -> int:
         sent = 0
         held: set[str] = set()  # refused for now: tried again after the backoff
-        while ids := [i for i in self.store.confirmation_mails() if i not in held]:
-            for sid in ids:  # and again: sign-ups meanwhile
+        while waiting := {
+            sid: stamp for sid, stamp in self.store.confirmation_mails().items() if sid not in held
+        }:  # again and again: sign-ups meanwhile
+            for sid, stamp in waiting.items():
+                now = self.clock()
                 sub = self.store.subscription(sid)
-                msg = self.letters.confirmation(sub, self.clock()) if sub else None
-                if sub is not None and msg is not None:
-                    outcome = session.send(msg, self.settings.smtp_from, [sub.address])
-                    if isinstance(outcome, Refused) and not outcome.permanent:
-                        held.add(sid)
-                        log.warning("confirmation mail refused for now subscriber=%s", sid)
-                        continue
-                    if isinstance(outcome, Refused):
-                        log.warning("confirmation mail refused subscriber=%s", sid)
-                    else:
-                        sent += 1
-                        log.info("confirmation mail sent subscriber=%s", sid)
-                batch = Batch()
-                Store.stage_confirmation_mail(batch, sid, waiting=False)
-                self.store.commit(batch)
+                msg = self.letters.confirmation(sub, now) if sub else None
+                if sub is None or msg is None:  # unsubscribed, swept, or confirmed meanwhile
+                    self.subscriptions.mailed(sid, stamp, None)
+                    continue
+                outcome = session.send(msg, self.settings.smtp_from, [sub.address])
+                if isinstance(outcome, Refused) and not outcome.permanent:
+                    held.add(sid)
+                    log.warning("confirmation mail refused for now subscriber=%s", sid)
+                elif isinstance(outcome, Refused):
+                    log.warning("confirmation mail refused subscriber=%s", sid)
+                    self.subscriptions.mailed(sid, stamp, None)
+                else:
+                    self.subscriptions.mailed(sid, stamp, now)
+                    sent += 1
+                    log.info("confirmation mail sent subscriber=%s", sid)
         if held:
             self._retry_at = time.monotonic() + self.settings.notify_backoff_seconds
         return sent

@@ -101,16 +101,14 @@ class Subscriptions:
                 id=sid, address=address, nonce=secrets.token_hex(8), created_at=now
             )
             recent = tuple(t for t in sub.mails_at if now - t < DAY)
-            if self.store.confirmation_waiting(sid):  # not sent yet: it goes once, as asked now
-                pass
-            elif len(recent) >= CONFIRM_MAILS_PER_DAY:
+            # a mail not sent yet goes once, saying what was asked last; the sender counts it
+            waiting = self.store.confirmation_waiting(sid) is not None
+            if not waiting and len(recent) >= CONFIRM_MAILS_PER_DAY:
                 return SignUp.LIMITED
-            else:
-                recent = (*recent, now)
             sub = replace(sub, requested=choices, requested_at=now, mails_at=recent)
             batch = Batch()
             Store.stage_subscription(batch, sub)
-            Store.stage_confirmation_mail(batch, sid, waiting=True)
+            Store.stage_confirmation_mail(batch, sid, secrets.token_hex(8))
             self.store.commit(batch)
         return SignUp.QUEUED
 
@@ -181,6 +179,20 @@ class Subscriptions:
             Store.stage_subscription_removed(batch, claim.sid)
             self.store.commit(batch)
         return True
+
+    def mailed(self, sid: str, stamp: str, now: datetime | None) -> None:
+        """Count the confirmation mail of ``sid`` sent at ``now`` (None: not sent, it never
+        will be) and drop it from the queue, unless a sign-up asked again since it was read
+        (stamped ``stamp``)."""
+        with self.store.transaction():
+            batch = Batch()
+            if self.store.confirmation_waiting(sid) == stamp:
+                Store.stage_confirmation_mail(batch, sid, None)
+            sub = self.store.subscription(sid)
+            if sub is not None and now is not None:
+                recent = tuple(t for t in sub.mails_at if now - t < DAY)
+                Store.stage_subscription(batch, replace(sub, mails_at=(*recent, now)))
+            self.store.commit(batch)
 
     def remove(self, text: str) -> bool:
         """Delete the subscription of the address ``text`` (the operator's command)."""

@@ -94,19 +94,22 @@ class SubscribersMixin(StoreCore):
         batch.delete(f"{_SUB}{sid}")
         batch.delete(f"{_CONFIRM}{sid}")
 
-    def confirmation_waiting(self, sid: str) -> bool:
-        """True when a confirmation mail to subscriber ``sid`` waits to be sent."""
-        return self.get(f"{_CONFIRM}{sid}") is not None
+    def confirmation_waiting(self, sid: str) -> str | None:
+        """The stamp of the confirmation mail waiting for subscriber ``sid`` (None: none)."""
+        stamp = self.get(f"{_CONFIRM}{sid}")
+        return None if stamp is None else str(stamp)
 
-    def confirmation_mails(self) -> list[str]:
-        """The subscriber ids that a confirmation mail waits for."""
-        return [key.removeprefix(_CONFIRM) for key, _ in self._prefixed(_CONFIRM)]
+    def confirmation_mails(self) -> dict[str, str]:
+        """The subscriber ids that a confirmation mail waits for, with its stamp."""
+        return {key.removeprefix(_CONFIRM): str(stamp) for key, stamp in self._prefixed(_CONFIRM)}
 
     @staticmethod
-    def stage_confirmation_mail(batch: Batch, sid: str, waiting: bool) -> None:
-        """Queue (``waiting``) or drop the confirmation mail of subscriber ``sid``."""
-        if waiting:
-            batch.put(f"{_CONFIRM}{sid}", 1)
+    def stage_confirmation_mail(batch: Batch, sid: str, stamp: str | None) -> None:
+        """Queue the confirmation mail of subscriber ``sid`` under a new ``stamp`` (a sign-up
+        since the sender read it changes the stamp: the sender then sends again); None drops
+        it."""
+        if stamp is not None:
+            batch.put(f"{_CONFIRM}{sid}", stamp)
         else:
             batch.delete(f"{_CONFIRM}{sid}")
 
