@@ -88,9 +88,9 @@ class Confirmations:
         }:  # again and again: sign-ups meanwhile
             for sid, stamp in waiting.items():
                 now = self.clock()
-                sub = self.store.subscription(sid)
+                sub = self.subscriptions.to_mail(sid, now)
                 msg = self.letters.confirmation(sub, now) if sub else None
-                if sub is None or msg is None:  # unsubscribed, swept, or confirmed meanwhile
+                if sub is None or msg is None:  # unsubscribed, swept, confirmed, or limited
                     self.subscriptions.mailed(sid, stamp, None)
                     continue
                 outcome = session.send(msg, self.settings.smtp_from, [sub.address])

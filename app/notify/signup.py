@@ -180,6 +180,17 @@ class Subscriptions:
             self.store.commit(batch)
         return True
 
+    def to_mail(self, sid: str, now: datetime) -> Subscription | None:
+        """Subscription ``sid`` if a confirmation mail is to go to it now: it asks for
+        something, and fewer than three went to it within 24 hours (a sign-up that raced the
+        third mail's sending gets none)."""
+        sub = self.store.subscription(sid)
+        if sub is None or sub.requested is None:
+            return None
+        if sum(1 for t in sub.mails_at if now - t < DAY) >= CONFIRM_MAILS_PER_DAY:
+            return None
+        return sub
+
     def mailed(self, sid: str, stamp: str, now: datetime | None) -> None:
         """Count the confirmation mail of ``sid`` sent at ``now`` (None: not sent, it never
         will be) and drop it from the queue, unless a sign-up asked again since it was read
