@@ -10,7 +10,13 @@ Outcomes are committed one by one, each after the target answered: a process kil
 sending leaves the notification pending, and it is sent again with the same id (at least
 once, never lost). A failure is retried after ``notify_backoff_seconds`` doubled per attempt
 (at most an hour) or the target's ``Retry-After`` if longer; a notification not delivered
-within ``notify_give_up_seconds`` of its change is given up, its last error kept.
+within ``notify_give_up_seconds`` of its change is given up, its last error kept (the books:
+``app.notify.ledger``).
+
+The self-service subscribers are one more target, ``subscribers``: its notification is handed
+to ``app.notify.fanout``, which sends it to each of them over one connection, a part per pass
+if the budget runs out (later changes wait for it, so every subscriber gets them in order);
+a relay that is down is that target's failure, retried like any other.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from app.config import Settings
 from app.fetch import Poster
 from app.notify.channel import Answer, Channel, Outgoing
 from app.notify.fanout import FanOut
+from app.notify.ledger import Ledger
 from app.notify.message import compose
 from app.notify.outbox import pending_numbers
 from app.notify.registry import CHANNELS
@@ -39,13 +46,12 @@ from app.notify.retry import (
     SWEPT,
     DeliveryReport,
     Lock,
-    retry_wait,
 )
 from app.notify.targets import SUBSCRIBERS, ChannelKind, Target
 from app.site.documents import IncidentPage
 from app.site.urls import Urls
 from app.store import Batch, Store
-from app.store.records import Delivery, Notification, OutboxState, TargetStats
+from app.store.records import Delivery, Notification, OutboxState
 
 log = logging.getLogger("toldfeed.notify")
 
@@ -86,6 +92,7 @@ class Deliverer:
         self.urls = urls
         self.fanout = fanout
         self.upkeep = upkeep
+        self.ledger = Ledger(settings, store)
 
     def send(
         self, target: Target, note: Notification, timeout: float, page: str | None = None
@@ -156,7 +163,7 @@ class Deliverer:
                 break
             note = self.store.notification(n)
             if note is None or note.state is not Delivery.PENDING:
-                state = self._record(state, n, None, name)
+                state = self.ledger.record(state, n, None, name)
                 continue
             now = self.clock()
             if note.next_attempt_at is not None and note.next_attempt_at > now:
@@ -180,7 +187,7 @@ class Deliverer:
                     if name == SUBSCRIBERS
                     else "the target is no longer in the targets file"
                 )
-                state = self._give_up(state, n, note, reason, now)
+                state = self.ledger.give_up(state, n, note, reason, now)
                 tally[GIVEN_UP] += 1
                 continue
             if not self._pace(state, target, deadline):
@@ -213,8 +220,8 @@ class Deliverer:
         self._sent_at[target.name] = time.monotonic()
         now = self.clock()
         if answer.ok:
-            return self._delivered(state, n, note, answer, now), DELIVERED
-        return self._failure(state, n, note, answer, now, give_up_at)
+            return self.ledger.delivered(state, n, note, answer, now), DELIVERED
+        return self.ledger.failure(state, n, note, answer, now, give_up_at)
 
     def _fan_out(
         self,
@@ -233,28 +240,10 @@ class Deliverer:
         tally[MAILS] += result.delivered
         now = self.clock()
         if result.error is not None:
-            return self._failure(state, n, note, Answer(False, result.error), now, give_up_at)
+            return self.ledger.failure(state, n, note, Answer(False, result.error), now, give_up_at)
         if result.done:
-            return self._delivered(state, n, note, Answer(True, result.said), now), DELIVERED
+            return self.ledger.delivered(state, n, note, Answer(True, result.said), now), DELIVERED
         return state, SWEPT if result.swept else None
-
-    def _failure(
-        self,
-        state: OutboxState,
-        n: int,
-        note: Notification,
-        answer: Answer,
-        now: datetime,
-        give_up_at: datetime,
-    ) -> tuple[OutboxState, str]:
-        """Commit a failed attempt: retried after the backoff, or given up at its time."""
-        attempts = note.attempts + 1
-        failed = replace(note, attempts=attempts, last_error=answer.said)
-        if now >= give_up_at:
-            return self._give_up(state, n, failed, answer.said, now, attempted=True), GIVEN_UP
-        wait = retry_wait(self.settings, attempts, answer.retry_after)
-        failed = replace(failed, next_attempt_at=min(now + timedelta(seconds=wait), give_up_at))
-        return self._failed(state, n, failed, answer, now), FAILED
 
     def _pace(self, state: OutboxState, target: Target, deadline: float) -> bool:
         """Keep the channel's pace per target (Slack: one message a second); False when the
@@ -282,88 +271,3 @@ class Deliverer:
             return False
         self.sleep(wait)
         return True
-
-    def _record(
-        self,
-        state: OutboxState,
-        n: int,
-        note: Notification | None,
-        name: str,
-        stats: TargetStats | None = None,
-        done: bool = True,
-    ) -> OutboxState:
-        """Commit notification ``n`` as it stands and the bookkeeping, in one transaction."""
-        pending = dict(state.pending)
-        if done:
-            pending.pop(n, None)
-        targets = dict(state.targets)
-        if stats is not None:
-            targets[name] = stats
-        state = replace(state, pending=pending, targets=targets)
-        batch = Batch()
-        Store.stage_notification(batch, n, note)
-        if done:
-            Store.stage_fanout(batch, n, None)  # a fan-out's progress goes with it
-        Store.stage_outbox_state(batch, state)
-        self.store.commit(batch)
-        return state
-
-    def _stats(self, state: OutboxState, name: str) -> TargetStats:
-        return state.targets.get(name, TargetStats())
-
-    def _delivered(
-        self, state: OutboxState, n: int, note: Notification, answer: Answer, now: datetime
-    ) -> OutboxState:
-        stats = self._stats(state, note.target)
-        stats = replace(stats, delivered=stats.delivered + 1, last_success_at=now)
-        log.info(
-            "notification delivered target=%s id=%s attempt=%d answer=%s",
-            note.target,
-            note.id,
-            note.attempts + 1,
-            answer.said,
-        )
-        return self._record(state, n, None, note.target, stats)  # delivered: removed
-
-    def _failed(
-        self, state: OutboxState, n: int, note: Notification, answer: Answer, now: datetime
-    ) -> OutboxState:
-        stats = self._stats(state, note.target)
-        stats = replace(stats, failed=stats.failed + 1, last_failure_at=now, last_error=answer.said)
-        log.warning(
-            "notification failed target=%s id=%s attempt=%d reason=%s next_attempt_at=%s",
-            note.target,
-            note.id,
-            note.attempts,
-            answer.said,
-            note.next_attempt_at.isoformat() if note.next_attempt_at else "",
-        )
-        return self._record(state, n, note, note.target, stats, done=False)
-
-    def _give_up(
-        self,
-        state: OutboxState,
-        n: int,
-        note: Notification,
-        reason: str,
-        now: datetime,
-        attempted: bool = False,
-    ) -> OutboxState:
-        stats = self._stats(state, note.target)
-        stats = replace(
-            stats,
-            failed=stats.failed + (1 if attempted else 0),
-            given_up=stats.given_up + 1,
-            last_failure_at=now if attempted else stats.last_failure_at,
-            # one never attempted (it waited behind a failing one) keeps the target's real error
-            last_error=reason if attempted else (stats.last_error or reason),
-        )
-        kept = replace(note, state=Delivery.GIVEN_UP, last_error=reason, finished_at=now)
-        log.error(
-            "notification given up target=%s id=%s attempts=%d reason=%s",
-            note.target,
-            note.id,
-            note.attempts,
-            reason,
-        )
-        return self._record(state, n, kept, note.target, stats)
