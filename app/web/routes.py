@@ -109,11 +109,13 @@ def metrics() -> Response:
 
 # --- the e-mail subscription's pages (app.web.subscription_pages) ----------------------------
 
-# what every subscription page answers with: never cached or indexed, no Referer (the URL
-# holds a token), no frame, no script; forms post to toldfeed only
+# what every subscription page answers with: never cached or indexed, no Referer to other
+# sites (the URL holds a token; "no-referrer" would make browsers send "Origin: null" with
+# the page's own forms, which the cross-site check refuses), no frame, no script; forms post
+# to toldfeed only
 _PAGE_HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Robots-Tag": "noindex",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
