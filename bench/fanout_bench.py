@@ -98,7 +98,9 @@ def main() -> None:
             add_subscribers(store, SUBSCRIBERS, now)
             incident = next(iter(store.iter_incidents()))
             began = time.perf_counter()
-            notes = queue_notifications([incident], {}, (), backfill=False, now=now, subscribers=True)
+            notes = queue_notifications(
+                [incident], {}, (), backfill=False, now=now, subscribers=True
+            )
             batch = Batch()
             Store.stage_notifications(batch, store.outbox_seq(), notes)
             store.commit(batch)
@@ -133,7 +135,9 @@ def main() -> None:
         "poll only ever writes the one record: the fan-out runs in the delivery thread, under "
         "its own lock. Aim: under 2 minutes."
     )
-    write_section(f"Fan-out to {SUBSCRIBERS:,} subscribers", body, "aiosmtpd relay in its own process")
+    write_section(
+        f"Fan-out to {SUBSCRIBERS:,} subscribers", body, "aiosmtpd relay in its own process"
+    )
     print(body)
 
 
