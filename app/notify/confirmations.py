@@ -48,7 +48,7 @@ class Confirmations:
         self.letters = letters
         self.clock = clock
         self.server = parse_smtp_url(settings.smtp_url)
-        self.lock = PollLock(settings.data_dir / "confirm.lock")
+        self.lock_path = settings.data_dir / "confirm.lock"
         self._retry_at = 0.0  # monotonic: after a failure, the loop waits until then
         self._swept_at: float | None = None
 
@@ -68,7 +68,8 @@ class Confirmations:
         try waits for the backoff, unless ``force`` (a new sign-up)."""
         if not force and time.monotonic() < self._retry_at:
             return 0
-        if not self.store.confirmation_mails() or not self.lock.acquire(wait_seconds):
+        lock = PollLock(self.lock_path)  # one per call: threads of one process send too
+        if not self.store.confirmation_mails() or not lock.acquire(wait_seconds):
             return 0
         try:
             with SmtpSession(self.server, self.settings.notify_timeout_seconds) as session:
@@ -78,7 +79,7 @@ class Confirmations:
             log.warning("confirmation mail failed reason=%s (tried again later)", e.said)
             return 0
         finally:
-            self.lock.release()
+            lock.release()
 
     def _drain(self, session: SmtpSession) -> int:
         sent = 0
