@@ -102,6 +102,8 @@ class Settings:
     notify_backoff_seconds: float = 30.0  # first retry; doubled per failure up to an hour
     notify_timeout_seconds: float = 10.0  # one attempt (connect, send, answer)
     notify_budget_seconds: float = 60.0  # one delivery pass
+    # "not reported complete": this long after a window's planned end (app.notify.timed)
+    overrun_grace_seconds: int = 900
     websub_hub: str = ""  # hub URL: <link rel="hub"> in feeds, a publish ping per change
     # self-service subscriptions (app.notify.signup): "email" turns them on (with smtp_url)
     subscriptions: str = ""
@@ -186,6 +188,8 @@ class Settings:
         if self.subscriptions_on and "@" not in self.smtp_from:
             raise ConfigError("TOLDFEED_SMTP_FROM must be an e-mail address")
         parse_networks(self.trusted_proxies)  # a bad address: an error now, not at a request
+        if self.overrun_grace_seconds < 0:
+            raise ConfigError("TOLDFEED_OVERRUN_GRACE_SECONDS must be a whole number, 0 or more")
         if self.feed_limit_max < 1:
             raise ConfigError("TOLDFEED_FEED_LIMIT_MAX must be at least 1")
         if not 1 <= self.feed_limit_default <= self.feed_limit_max:

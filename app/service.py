@@ -25,9 +25,11 @@ from app.ingest import PollReport
 from app.ingest.remerge import remerge_if_needed
 from app.ingest.report import log_report
 from app.model import Incident, SourceKind
+from app.notify.clockwork import Clockwork
 from app.notify.confirmations import Confirmations
 from app.notify.delivery import Deliverer
 from app.notify.fanout import FanOut
+from app.notify.recipients import Recipient
 from app.notify.websub import ping_hub
 from app.publish.publisher import Publisher
 from app.publish.render_key import render_key
@@ -39,10 +41,11 @@ from app.site.documents import Feed
 from app.site.health import CLOCK_SLACK, assess_health, count_poll, due, update_health
 from app.store import Batch, Store
 from app.store.locks import PollLock
-from app.store.records import Health
+from app.store.records import Health, Notification
 from app.store.rendered import PageContext
 
 log = logging.getLogger("toldfeed.service")
+CLOCK_SECONDS = 60.0  # the poller looks at least this often (the clock, other pollers)
 
 
 class Service:
@@ -122,6 +125,34 @@ class Service:
         return Confirmations(
             self.settings, runtime.store, runtime.subscriptions, runtime.letters, self.clock
         )
+
+    def recipients(self) -> list[Recipient]:
+        """Who is told about time: every push target (with what it chose)."""
+        return [t.recipient for t in self.runtime.targets]
+
+    @cached_property
+    def clockwork(self) -> Clockwork:
+        """The passes over the clock: reminders, window events, digests (``app.notify``)."""
+        return Clockwork(self.runtime.store, self.settings.overrun_grace_seconds)
+
+    def look_at_the_clock(self) -> list[Notification]:
+        """Queue the reminders, window events and digests due now (after a poll, and at
+        least every minute in ``serve``); the notifications queued. Needs no lock: each is
+        queued once whoever queues it (``app.notify.clockwork``)."""
+        recipients = self.recipients()
+        if not any(r.told_of_time for r in recipients):
+            return []
+        self.publisher.sync()  # the archive as the store holds it (a read when unchanged)
+        archive, generation = self.publisher.archive, self.publisher.generation
+        queued = self.clockwork.run(archive, generation, self.clock(), recipients)
+        if queued:
+            self.deliverer.wake()
+        return queued
+
+    def look_between_polls(self) -> list[Notification]:
+        """``look_at_the_clock`` on what the last look saw, while the store is unchanged: the
+        delivery thread's, every few seconds, so a long poll delays no reminder."""
+        return self.clockwork.between(self.clock(), self.recipients())
 
     def ping_hub(self) -> None:
         """One WebSub publish ping naming the feeds the last publish changed (if a hub is set)."""
@@ -312,7 +343,8 @@ class Service:
 
     def run(self, stop: threading.Event) -> None:
         """Render stored documents if they are not current, then poll every ``poll_seconds``
-        (with jitter) until ``stop`` is set; never raises."""
+        (with jitter) and look at the clock at least every minute, until ``stop`` is set;
+        never raises."""
         try:
             self.ensure_published()
         except StoreError as e:
@@ -320,15 +352,17 @@ class Service:
         except Exception:
             log.exception("rendering at start failed; serving the documents already stored")
         while not stop.is_set():
-            try:
-                self.poll_once()
-            except StoreError as e:  # a full disk, a damaged store: one line saying what to do
-                log.error("poll failed: %s", e)
-            except Exception:  # the loop must survive anything a poll can throw
-                log.exception("poll failed")
+            for step, name in ((self.poll_once, "poll"), (self.look_at_the_clock, "clock pass")):
+                try:
+                    step()
+                except StoreError as e:  # a full disk, a damaged store: one line, what to do
+                    log.error("%s failed: %s", name, e)
+                except Exception:  # the loop must survive anything a step can throw
+                    log.exception("%s failed", name)
             jitter = 1 + random.uniform(-self.settings.poll_jitter, self.settings.poll_jitter)
-            # wake up often enough to notice when another process's interval has passed
-            stop.wait(min(self.settings.poll_seconds * jitter, 60.0))
+            # wake up often enough to notice when another process's interval has passed, and
+            # to look at the clock at least every minute (reminders, window events, digests)
+            stop.wait(min(self.settings.poll_seconds * jitter, CLOCK_SECONDS))
 
     def start(self) -> threading.Event:
         """Run the loop in a daemon thread; set the returned event to stop it."""
@@ -336,7 +370,10 @@ class Service:
         threading.Thread(target=self.run, args=(stop,), name="toldfeed-poller", daemon=True).start()
         # notifications in a thread of their own: a slow target never delays a poll
         notify = threading.Thread(
-            target=self.deliverer.run, args=(stop,), name="toldfeed-notify", daemon=True
+            target=self.deliverer.run,
+            args=(stop, self.look_between_polls),
+            name="toldfeed-notify",
+            daemon=True,
         )
         notify.start()
         return stop

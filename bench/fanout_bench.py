@@ -102,7 +102,7 @@ def main() -> None:
                 [incident], {}, (), backfill=False, now=now, subscribers=True
             )
             batch = Batch()
-            Store.stage_notifications(batch, store.outbox_seq(), notes)
+            Store.stage_notifications(batch, notes)
             store.commit(batch)
             queued_ms = (time.perf_counter() - began) * 1000
             deliverer = Service(runtime).deliverer

@@ -21,6 +21,7 @@ from werkzeug import Request, Response
 
 from app.config import Settings
 from app.store import Store
+from tests.receivers import receiver, receiver_server, smtp  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "app" / "samples"

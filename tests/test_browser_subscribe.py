@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from app.config import Settings
+from tests.receivers import Inbox
 from tests.test_browser import browser, page, serving  # noqa: F401  (fixtures)
-from tests.test_notify import Inbox, smtp  # noqa: F401  (smtp: a fixture)
 from tests.test_subscriptions import subscription, text_of, wait_for
 
 ADDRESS = "clerk@customs.example"
@@ -30,7 +30,7 @@ def fits(page) -> None:  # noqa: F811
 @pytest.mark.browser
 def test_subscribe_confirm_change_and_unsubscribe_in_a_browser(
     filled: Settings,
-    smtp: tuple[Inbox, int],  # noqa: F811
+    smtp: tuple[Inbox, int],
     page,  # noqa: F811
 ) -> None:
     inbox, port = smtp

@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import logging
 import os
@@ -15,12 +13,10 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -28,12 +24,10 @@ from urllib.parse import parse_qs
 
 import feedparser
 import pytest
-from aiosmtpd.controller import Controller
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook
-from werkzeug import Request, Response
+from werkzeug import Response
 
 from app import create_app
 from app.cli import main
@@ -47,100 +41,11 @@ from app.service import Service
 from app.store import Batch, Store
 from app.store.records import Delivery
 from tests.conftest import ROOT, Upstream, polled_at, settings_for
+from tests.receivers import WAIT, Inbox, Receiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks spec's test secret
 T0 = datetime(2026, 5, 20, 10, 0, tzinfo=UTC)
 KEY = "WO0000001586573"  # in the filled store: window, fallback and update lines known
-WAIT = 10.0  # seconds; only reached when something is broken
-
-
-# --- receivers --------------------------------------------------------------------------------
-
-
-@dataclass
-class Hit:
-    """One request the receiver got."""
-
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    at: float  # monotonic
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Receiver:
-    """A local HTTP receiver: records every request; ``answers[path]`` are used in turn (then
-    200). An answer of None hangs until ``release`` is set."""
-
-    server: HTTPServer
-    hits: list[Hit] = field(default_factory=list)
-    answers: dict[str, list[Response | None]] = field(default_factory=dict)
-    arrived: threading.Event = field(default_factory=threading.Event)
-    release: threading.Event = field(default_factory=threading.Event)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.port}{path}"
-
-    def handle(self, request: Request) -> Response:
-        self.hits.append(
-            Hit(request.path, dict(request.headers), request.get_data(), time.monotonic())
-        )
-        queue = self.answers.get(request.path, [])
-        answer = queue.pop(0) if queue else Response("ok", status=200)
-        self.arrived.set()
-        if answer is None:
-            self.release.wait(WAIT)
-            return Response("late", status=200)
-        return answer
-
-    def to(self, path: str) -> list[Hit]:
-        return [h for h in self.hits if h.path == path]
-
-
-@pytest.fixture(scope="module")
-def receiver_server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
-@pytest.fixture
-def receiver(receiver_server: HTTPServer) -> Iterator[Receiver]:
-    r = Receiver(receiver_server)
-    receiver_server.clear_all_handlers()
-    receiver_server.expect_request(re.compile(".*")).respond_with_handler(r.handle)
-    yield r
-    r.release.set()  # let hung answers finish
-
-
-class Inbox:
-    """aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -180,7 +85,7 @@ def queue(settings: Settings, keys: list[str], now: datetime | None = None) -> N
         incidents = [i for k in keys if (i := store.incident(k)) is not None]
         notes = queue_notifications(incidents, {}, runtime.targets, backfill=False, now=now)
         batch = Batch()
-        Store.stage_notifications(batch, store.outbox_seq(), notes)
+        Store.stage_notifications(batch, notes)
         store.commit(batch)
 
 
@@ -202,7 +107,7 @@ def test_the_sample_targets_file_loads(make_settings) -> None:
     )
     with Runtime.open(settings) as runtime:
         targets = {t.name: t for t in runtime.targets}
-    assert [t.kind for t in targets.values()] == list(ChannelKind)
+    assert list(dict.fromkeys(t.kind for t in targets.values())) == list(ChannelKind)
     desk = targets["customs-desk"]
     assert desk.lang == "da" and desk.to == ("customs-desk@example.com",)
     assert desk.smtp is not None and (desk.smtp.host, desk.smtp.port) == ("mail.example.com", 587)
@@ -386,7 +291,8 @@ def test_a_poll_that_changes_nothing_sends_nothing(
 def test_the_message_shows_the_newest_update_line() -> None:
     from app.catalogue import load_catalogue
     from app.model import Lang, Update
-    from app.notify.message import compose, sample_notification
+    from app.notify.message import compose
+    from app.notify.samples import sample_notification
 
     note = sample_notification("t", Lang.EN, T0, "http://toldfeed.test/")
     updates = (  # newest first, as the merge orders them
@@ -406,7 +312,7 @@ def test_the_message_shows_the_newest_update_line() -> None:
 
 def test_each_sample_is_a_new_thread_and_links_to_the_status_page() -> None:
     from app.model import Lang
-    from app.notify.message import sample_notification
+    from app.notify.samples import sample_notification
 
     a = sample_notification("t", Lang.EN, T0, "http://toldfeed.test/")
     b = sample_notification("t", Lang.EN, T0 + timedelta(minutes=1), "http://toldfeed.test/")
@@ -543,7 +449,8 @@ def test_upstream_text_on_a_teams_card_is_text_never_a_link() -> None:
     from app.catalogue import load_catalogue
     from app.model import Lang, Update
     from app.notify import teams
-    from app.notify.message import compose, sample_notification
+    from app.notify.message import compose
+    from app.notify.samples import sample_notification
 
     note = sample_notification("t", Lang.EN, T0, "http://toldfeed.test/")
     hostile = replace(
@@ -612,7 +519,7 @@ def test_email_is_threaded_per_incident_in_the_targets_language(
             [later], {KEY: incident}, runtime.targets, backfill=False, now=now
         )
         batch = Batch()
-        Store.stage_notifications(batch, 0, notes)
+        Store.stage_notifications(batch, notes)
         store.commit(batch)
         assert Service(runtime).deliverer.deliver().delivered == 2
     first, second = inbox.messages

@@ -411,6 +411,7 @@ def test_a_change_of_state_is_put_at_once_even_when_no_incident_changed(
         assert report is not None and not report.changed_keys and not report.new_keys
         puts = front.puts(bucket)
         assert "api/systems.json" in puts and "index.html" in puts
+        assert "api/v2/components.json" in puts and "da/api/v2/status.json" in puts
         assert_bucket_holds(admin, bucket, service.publisher.stored())
 
 

@@ -40,7 +40,8 @@ from app.service import Service
 from app.store import Batch, Store
 from app.store.subscriber_records import Choices, Interest, Subscription
 from tests.conftest import ROOT, store_of
-from tests.test_notify import Clock, Inbox, smtp  # noqa: F401  (smtp: a fixture)
+from tests.receivers import Inbox
+from tests.test_notify import Clock
 
 BASE = "http://feeds.example.test"
 SAME_SITE = {"Origin": BASE}
@@ -62,7 +63,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def on(filled: Settings, smtp: tuple[Inbox, int]) -> Settings:  # noqa: F811
+def on(filled: Settings, smtp: tuple[Inbox, int]) -> Settings:
     """The filled store with subscriptions on, mail to the local SMTP server."""
     return replace(
         filled,
@@ -74,7 +75,7 @@ def on(filled: Settings, smtp: tuple[Inbox, int]) -> Settings:  # noqa: F811
 
 
 @pytest.fixture
-def inbox(smtp: tuple[Inbox, int]) -> Inbox:  # noqa: F811
+def inbox(smtp: tuple[Inbox, int]) -> Inbox:
     return smtp[0]
 
 
@@ -173,7 +174,7 @@ def queue_change(settings: Settings, key: str, now: datetime = T0) -> None:
         notes = queue_notifications([incident], {}, (), backfill=False, now=now, subscribers=True)
         assert [n.target for n in notes] == [SUBSCRIBERS]
         batch = Batch()
-        Store.stage_notifications(batch, store.outbox_seq(), notes)
+        Store.stage_notifications(batch, notes)
         store.commit(batch)
 
 
@@ -617,7 +618,7 @@ def test_a_subscriber_confirmed_after_the_change_does_not_get_it(
 
 def test_a_poll_queues_one_record_per_change_for_all_subscribers_and_delivers_it(
     upstream: Any,
-    smtp: tuple[Inbox, int],  # noqa: F811
+    smtp: tuple[Inbox, int],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],

@@ -75,7 +75,7 @@ def format_upload(result: UploadResult) -> str:
 
 
 def _cmd_poll(settings: Settings) -> int:
-    from app.cli.notify import deliver_after_poll
+    from app.cli.notify import deliver_after_poll, format_queued
     from app.runtime import Runtime
     from app.service import Service
 
@@ -83,13 +83,17 @@ def _cmd_poll(settings: Settings) -> int:
     with Runtime.open(settings) as runtime:
         service = Service(runtime)
         report = service.poll_once(force=True)
+        # then what the clock makes due (reminders, window events, digests), and delivery
         # after the poll's commit, within what is left of its budget
+        queued = service.look_at_the_clock() if report is not None else []
         delivery = deliver_after_poll(service, started) if report is not None else None
         health = runtime.store.health()
     if report is None:
         return _busy()
     for line in format_report(report):
         print(line)
+    if queued:
+        print(format_queued(queued))
     if delivery is not None:
         print(delivery)
     if service.last_upload is not None:  # the exit status stays the upstream's alone
@@ -189,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "notify-test":
             from app.cli.notify import notify_test
 
-            return notify_test(settings, args.name)
+            return notify_test(settings, args.name, args.kind)
         if args.command == "subscribers":
             from app.cli.subscribers import subscribers
 

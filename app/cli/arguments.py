@@ -65,6 +65,13 @@ def build_parser(description: str | None = None) -> Parser:
         "notify-test", help="send a sample notification to one target and say what it answered"
     )
     notify.add_argument("name", help="the target's name in the TOLDFEED_NOTIFY file")
+    notify.add_argument(
+        "--kind",
+        choices=("change", "reminder", "digest"),
+        default="change",
+        help="what the sample shows: a change (default), a reminder before a service window, "
+        "a daily digest",
+    )
     subscribers = sub.add_parser(
         "subscribers", help="the self-service e-mail subscriptions: count, list, remove, export"
     )

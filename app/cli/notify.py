@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 
 from app.config import Settings
 from app.errors import ConfigError
-from app.notify.message import sample_notification
 from app.notify.retry import DeliveryReport
+from app.notify.samples import sample_notification
 from app.site.documents import IndexPage
+from app.store.records import Notification
 
 if TYPE_CHECKING:
     from app.service import Service
@@ -43,8 +44,17 @@ def format_delivery(report: DeliveryReport) -> str:
     )
 
 
-def notify_test(settings: Settings, name: str) -> int:
-    """Send a sample notification to the target ``name``; print what it answered."""
+def format_queued(queued: list[Notification]) -> str:
+    """One line for what a pass over the clock queued: ``due now: 2 window.reminder, ...``."""
+    counts: dict[str, int] = {}
+    for note in queued:
+        counts[note.event] = counts.get(note.event, 0) + 1
+    return "due now: " + ", ".join(f"{n} {event}" for event, n in sorted(counts.items()))
+
+
+def notify_test(settings: Settings, name: str, kind: str = "change") -> int:
+    """Send a sample notification of ``kind`` (change, reminder, digest) to the target
+    ``name``; print what it answered."""
     from app.runtime import Runtime
     from app.service import Service
 
@@ -55,7 +65,8 @@ def notify_test(settings: Settings, name: str) -> int:
         if target is None:
             names = ", ".join(t.name for t in runtime.targets) or "none"
             raise ConfigError(f"{settings.notify}: no target named {name!r} (targets: {names})")
-        note = sample_notification(name, target.lang, datetime.now(UTC), settings.base_url)
+        now = datetime.now(UTC)
+        note = sample_notification(name, target.lang, now, settings.base_url, kind)
         deliverer = Service(runtime).deliverer
         status_page = deliverer.urls.url(IndexPage(target.lang))  # the sample has no page
         answer = deliverer.send(target, note, settings.notify_timeout_seconds, status_page)

@@ -91,7 +91,7 @@ def run_poll(
         subscribers=subscribers,
     )
     if notes:
-        Store.stage_notifications(batch, store.outbox_seq(), notes)
+        Store.stage_notifications(batch, notes)
     Store.stage_http_states(batch, _remembered({**http, **learned}, now - FORGET_AFTER))
     for source, read in zip(sources, reads, strict=True):
         if read.result is not None:

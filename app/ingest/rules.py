@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from app.store.provenance import digest_of, import_closure
+from app.store.provenance import closure_digest
 
 _RULE_PACKAGES = ("merge", "upstream")  # and every module they import, found by construction
 
@@ -16,4 +16,4 @@ _RULE_PACKAGES = ("merge", "upstream")  # and every module they import, found by
 @cache
 def merge_digest() -> str:
     """The digest of the code that derives incidents from observations."""
-    return digest_of(import_closure(_RULE_PACKAGES))
+    return closure_digest(_RULE_PACKAGES)

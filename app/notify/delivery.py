@@ -32,9 +32,9 @@ from app.catalogue import Catalogue
 from app.config import Settings
 from app.fetch import Poster
 from app.notify.channel import Answer, Channel, Outgoing
+from app.notify.compose import words_for
 from app.notify.fanout import FanOut
 from app.notify.ledger import Ledger
-from app.notify.message import compose
 from app.notify.outbox import pending_numbers
 from app.notify.registry import CHANNELS
 from app.notify.retry import (
@@ -46,9 +46,9 @@ from app.notify.retry import (
     SWEPT,
     DeliveryReport,
     Lock,
+    too_late,
 )
 from app.notify.targets import SUBSCRIBERS, ChannelKind, Target
-from app.site.documents import IncidentPage
 from app.site.urls import Urls
 from app.store import Batch, Store
 from app.store.records import Delivery, Notification, OutboxState
@@ -99,10 +99,10 @@ class Deliverer:
     ) -> Answer:
         """One attempt to tell ``target`` about ``note``; records nothing.
 
-        The button leads to ``page``, by default the incident's page on toldfeed.
+        The button leads to ``page``, by default the incident's page on toldfeed (a digest's:
+        the status page).
         """
-        page = page or self.urls.url(IncidentPage(target.lang, note.incident.key))
-        message = compose(note, self.catalogue, target.lang, page)
+        message = words_for(note, self.catalogue, target.lang, self.urls, page)
         return self.channel(target.kind).send(
             Outgoing(target, note, message, self.clock(), timeout)
         )
@@ -118,13 +118,16 @@ class Deliverer:
         """Make the serving loop look at the outbox now (a poll just queued something)."""
         self._wake.set()
 
-    def run(self, stop: threading.Event) -> None:
-        """Deliver until ``stop`` is set, every few seconds and whenever woken; never raises."""
+    def run(self, stop: threading.Event, each_turn: Callable[[], object] | None = None) -> None:
+        """Deliver until ``stop`` is set, every few seconds and whenever woken, after
+        ``each_turn`` (a pass over the clock); never raises."""
         while not stop.is_set():
-            try:
-                self.deliver()
-            except Exception:  # the loop must survive anything a target or the store throws
-                log.exception("delivery pass failed")
+            for step in (each_turn, self.deliver):
+                try:
+                    if step is not None:
+                        step()
+                except Exception:  # the loop must survive anything a target or the store throws
+                    log.exception("delivery pass failed")
             self._wake.wait(IDLE_SECONDS)
             self._wake.clear()
 
@@ -170,25 +173,18 @@ class Deliverer:
                 waiting.add(name)
                 continue
             give_up_at = note.queued_at + timedelta(seconds=self.settings.notify_give_up_seconds)
-            if name == SUBSCRIBERS and self.fanout is not None:
+            target = self.targets.get(name)
+            reason = self._hopeless(name, target, note, now, give_up_at)
+            if reason:
+                state = self.ledger.give_up(state, n, note, reason, now)
+                tally[GIVEN_UP] += 1
+                continue
+            if target is None:  # the subscribers (``_hopeless`` said they are on)
                 state, outcome = self._fan_out(state, n, note, deadline, give_up_at, tally)
                 if outcome is not None:
                     tally[outcome] += 1
                 if outcome not in (DELIVERED, GIVEN_UP, SWEPT):
                     waiting.add(name)  # later changes wait until this one reached everyone
-                continue
-            target = self.targets.get(name)
-            last_retry = note.next_attempt_at is not None and note.next_attempt_at >= give_up_at
-            if target is None or (now > give_up_at and not last_retry):
-                reason = (
-                    note.last_error or "never attempted"
-                    if target is not None
-                    else "self-service subscriptions are off (TOLDFEED_SUBSCRIPTIONS)"
-                    if name == SUBSCRIBERS
-                    else "the target is no longer in the targets file"
-                )
-                state = self.ledger.give_up(state, n, note, reason, now)
-                tally[GIVEN_UP] += 1
                 continue
             if not self._pace(state, target, deadline):
                 waiting.add(name)  # no time left this pass to keep Slack's pace
@@ -204,6 +200,27 @@ class Deliverer:
             pending=len(state.pending),
             mails=tally[MAILS],
         )
+
+    def _hopeless(
+        self,
+        name: str,
+        target: Target | None,
+        note: Notification,
+        now: datetime,
+        give_up_at: datetime,
+    ) -> str:
+        """Why ``note`` to ``name`` is given up at ``now`` (no one to send it to, too late for
+        a time-driven one, past its give-up time after its last retry), or ""."""
+        if name == SUBSCRIBERS and self.fanout is None:
+            return "self-service subscriptions are off (TOLDFEED_SUBSCRIPTIONS)"
+        if target is None and name != SUBSCRIBERS:
+            return "the target is no longer in the targets file"
+        if late := too_late(note, now):
+            return late
+        if target is None:  # a fan-out gives up each subscriber's mail at ``give_up_at``
+            return ""
+        last_retry = note.next_attempt_at is not None and note.next_attempt_at >= give_up_at
+        return note.last_error or "never attempted" if now > give_up_at and not last_retry else ""
 
     def _attempt(
         self,

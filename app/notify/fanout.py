@@ -46,7 +46,7 @@ log = logging.getLogger("toldfeed.notify")
 
 def wants(choices: Choices, note: Notification) -> bool:
     """True when a subscriber with ``choices`` is to be told ``note``."""
-    if note.event in (CREATED, UPDATED):
+    if note.event in (CREATED, UPDATED) and note.incident is not None:
         return choices.wants(note.incident)
     return False  # reminders and digests: not fanned out to subscribers yet
 
@@ -214,7 +214,7 @@ class FanOut:
         lang = sub.lang
         message = self._composed.get((note.id, lang))
         if message is None:
-            page = self.urls.url(IncidentPage(lang, note.incident.key))
+            page = self.urls.url(IncidentPage(lang, note.key))
             message = self._composed[(note.id, lang)] = compose(note, self.catalogue, lang, page)
         target = Target(
             name=SUBSCRIBERS,

@@ -2,9 +2,11 @@
 
 Threading: the first message about an incident has the Message-ID ``<incident.<key>@<domain>>``
 and every later one answers it (``In-Reply-To`` and ``References`` name it, the subject is the
-title with ``Re:``), so mail readers show one conversation per incident. A message's own id is
-derived from the notification, so a retried message keeps its Message-ID. The connection
-(TLS, STARTTLS, login) is ``app.notify.smtp``'s.
+title with ``Re:``), so mail readers show one conversation per incident. A reminder or window
+event joins its incident's thread too, with a subject of its own that says it ("Service window
+in 1 hour: DMS Import"); a digest is a message of its own. A message's own id is derived from
+the notification, so a retried message keeps its Message-ID. The connection (TLS, STARTTLS,
+login) is ``app.notify.smtp``'s.
 """
 
 from __future__ import annotations
@@ -38,10 +40,29 @@ def thread_id(key: str, domain: str) -> str:
 
 def message_id(note: Notification, domain: str) -> str:
     """This notification's Message-ID (the same on every attempt)."""
+    if note.digest is not None:
+        return f"<{_slug(note.id.replace(':', '.'))}@{domain}>"
+    assert note.incident is not None
+    if note.timing is not None:  # "<entry id>#remind-3600@<start>": the part after the "#"
+        return f"<incident.{_slug(note.key)}.{_slug(note.id.rpartition('#')[2])}@{domain}>"
     if note.event in _FIRST:
-        return thread_id(note.incident.key, domain)
+        return thread_id(note.key, domain)
     stamp = int(note.incident.updated_at.timestamp())
-    return f"<incident.{_slug(note.incident.key)}.{stamp}@{domain}>"
+    return f"<incident.{_slug(note.key)}.{stamp}@{domain}>"
+
+
+def _sections(message: Message) -> str:
+    html = ""
+    for section in message.sections:
+        items = "".join(
+            f"<li><a href='{escape(i.link)}'>{escape(i.text)}</a>"
+            + (f"<br>{escape(i.detail)}" if i.detail else "")
+            + "</li>"
+            for i in section.items
+        )
+        body = f"<ul>{items}</ul>" if items else f"<p>{escape(section.none)}</p>"
+        html += f"<h3>{escape(section.title)}</h3>{body}"
+    return html
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,18 +100,27 @@ def footer_html(listing: Listing | None) -> str:
 
 
 def html_body(message: Message, listing: Listing | None = None) -> str:
-    """The HTML part: headline, a table of facts, window and fallback, newest update, link."""
+    """The HTML part: headline, summary, a table of facts, window and fallback, newest update,
+    sections, link, and a subscriber's footer."""
     rows = "".join(
         f"<tr><th align='left' style='padding-right:1em'>{escape(label)}</th>"
         f"<td>{escape(value)}</td></tr>"
         for label, value in message.facts
     )
     notes = "".join(f"<p>{escape(line)}</p>" for line in (message.window, message.fallback) if line)
+    summary = f"<p>{escape(message.summary)}</p>" if message.summary else ""
+    latest = (
+        f"<p><strong>{escape(message.labels['latest'])}:</strong> {escape(message.latest)}</p>"
+        if message.latest
+        else ""
+    )
+    button = message.button or message.labels["related"]
     return (
         f"<!doctype html><html lang='{message.lang.value}'><body>"
-        f"<h2>{escape(message.headline)}</h2><table>{rows}</table>{notes}"
-        f"<p><strong>{escape(message.labels['latest'])}:</strong> {escape(message.latest)}</p>"
-        f"<p><a href='{escape(message.link)}'>{escape(message.labels['related'])}</a>"
+        f"<h2>{escape(message.headline)}</h2>{summary}"
+        + (f"<table>{rows}</table>" if rows else "")
+        + f"{notes}{latest}{_sections(message)}"
+        f"<p><a href='{escape(message.link)}'>{escape(button)}</a>"
         + (
             f" · <a href='{escape(message.official)}'>{escape(message.labels['official'])}</a>"
             if message.official
@@ -112,12 +142,13 @@ def build(
     """The e-mail for ``note`` (``listing``: to a self-service subscriber)."""
     domain = target.sender.rpartition("@")[2] or "localhost"
     msg = EmailMessage()
-    prefix = "" if note.event in _FIRST else "Re: "
+    prefix = "" if note.event in _FIRST or note.timing is not None else "Re: "
     msg["Subject"] = f"{prefix}{message.title}"
     msg["From"] = target.sender
     msg["To"] = ", ".join(target.to)
     msg["Date"] = format_datetime(now)
-    own, root = message_id(note, domain), thread_id(note.incident.key, domain)
+    own = message_id(note, domain)
+    root = thread_id(note.key, domain) if note.incident is not None else own
     msg["Message-ID"] = own
     if own != root:
         msg["In-Reply-To"] = root

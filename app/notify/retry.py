@@ -1,12 +1,15 @@
 """The deliverer's small print: when to try again (backoff doubled per attempt, a target's
-``Retry-After`` if longer), what a pass reports, and the lock it runs under. Pure."""
+``Retry-After`` if longer), when a time-driven notification is too late to send, what a pass
+reports, and the lock it runs under. Pure."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from app.config import Settings
+from app.store.records import Notification
 
 MAX_BACKOFF_SECONDS = 3600.0
 DELIVERED, FAILED, GIVEN_UP = "delivered", "failed", "given_up"  # outcomes of an attempt
@@ -43,3 +46,18 @@ def retry_wait(settings: Settings, attempts: int, retry_after: float | None) -> 
     """Seconds before the next attempt after ``attempts`` failed ones."""
     wait = settings.notify_backoff_seconds * 2.0 ** max(0, attempts - 1)
     return max(min(MAX_BACKOFF_SECONDS, wait), retry_after or 0.0)
+
+
+_TOO_LATE = {
+    "window.reminder": "too late: the window has started",
+    "window.started": "too late: the window's planned end has passed",
+    "window.overrun": "too late: the planned end passed more than 12 hours ago",
+    "digest": "too late: the next digest is due",
+}
+
+
+def too_late(note: Notification, now: datetime) -> str:
+    """Why ``note`` must not be sent any more at ``now`` (a reminder after the start), or ""."""
+    if note.timing is None or now < note.timing.until:
+        return ""
+    return _TOO_LATE.get(note.event, "too late")

@@ -18,6 +18,28 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_SECTION_CHARS = 3000  # Slack's limit for a section's text
+
+
+def _sections(message: Message) -> list[dict[str, Any]]:
+    """A digest's lists: one section block each, a line per item linking to its page."""
+    blocks: list[dict[str, Any]] = []
+    for section in message.sections:
+        text = f"*{escape(section.title)}*"
+        lines = [
+            f"• <{i.link}|{escape(i.text)}>" + (f" ({escape(i.detail)})" if i.detail else "")
+            for i in section.items
+        ] or [escape(section.none)]
+        for n, line in enumerate(lines):
+            more = f"\n… +{len(lines) - n}"
+            if len(text) + len(line) + len(more) + 1 > _SECTION_CHARS:
+                text += more
+                break
+            text += f"\n{line}"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    return blocks
+
+
 def payload(message: Message) -> dict[str, Any]:
     """The webhook body."""
     fields = [
@@ -26,8 +48,12 @@ def payload(message: Message) -> dict[str, Any]:
     ]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": message.headline[:150]}},
-        {"type": "section", "fields": fields[:10]},
     ]
+    if message.summary:
+        summary = escape(message.summary)[:_SECTION_CHARS]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": summary}})
+    if fields:
+        blocks.append({"type": "section", "fields": fields[:10]})
     notes = [line for line in (message.window, message.fallback) if line]
     if notes:
         blocks.append(
@@ -36,26 +62,28 @@ def payload(message: Message) -> dict[str, Any]:
                 "elements": [{"type": "mrkdwn", "text": escape(line)} for line in notes],
             }
         )
-    blocks += [
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": f"*{escape(message.labels['latest'])}:* {escape(message.latest)}"[:3000],
-            },
-        },
+    if message.latest:
+        latest = f"*{escape(message.labels['latest'])}:* {escape(message.latest)}"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": latest[:3000]}})
+    blocks += _sections(message)
+    blocks.append(
         {
             "type": "actions",
             "elements": [
                 {
                     "type": "button",
-                    "text": {"type": "plain_text", "text": message.labels["related"]},
+                    "text": {
+                        "type": "plain_text",
+                        "text": message.button or message.labels["related"],
+                    },
                     "url": message.link,
                 }
             ],
-        },
-    ]
-    text = f"{message.headline} ({message.state}; {message.systems})"
+        }
+    )
+    text = message.headline
+    if message.state:  # a change: its state and systems too
+        text += f" ({message.state}; {message.systems})"
     return {"text": escape(text), "blocks": blocks}
 
 

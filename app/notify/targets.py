@@ -12,6 +12,10 @@ secret = "whsec_..."          # webhook: the Standard Webhooks signing secret
 to = ["ops@example.com"]      # email; server and sender from TOLDFEED_SMTP_URL/_FROM,
 smtp_url = "smtp://..."       # email, optional: this target's own server
 from = "toldfeed@example.com" # email, optional: this target's own sender
+remind = ["24h", "1h"]        # optional: reminders before a service window's planned start
+window_events = true          # optional: "started" and "not reported complete"
+digest = "07:00"              # optional: a daily digest at this Danish local time
+digest_only = false           # optional: the digest and nothing else
 ```
 
 Every problem is a ConfigError naming the target and the field.
@@ -23,7 +27,8 @@ import base64
 import binascii
 import tomllib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -32,12 +37,16 @@ from urllib.parse import unquote, urlsplit
 from app.config import Settings
 from app.errors import ConfigError
 from app.model import Incident, Lang, Status
+from app.notify.recipients import Recipient, parse_clock, parse_lead
 
 Fail = Callable[[str, str], ConfigError]  # (field, problem) → the error naming them
 # the self-service subscribers, one outbox target together (app.notify.fanout): no file's
 SUBSCRIBERS = "subscribers"
 SECRET_BYTES = 24  # the shortest signing key accepted (Standard Webhooks: 24 to 64)
-_FIELDS = {"name", "kind", "url", "systems", "statuses", "lang", "secret", "to", "smtp_url", "from"}
+_FIELDS = {
+    *("name", "kind", "url", "systems", "statuses", "lang", "secret", "to", "smtp_url", "from"),
+    *("remind", "window_events", "digest", "digest_only"),
+}
 
 
 class ChannelKind(StrEnum):
@@ -76,12 +85,31 @@ class Target:
     to: tuple[str, ...] = ()
     smtp: SmtpServer | None = None
     sender: str = ""
+    leads: frozenset[int] = frozenset()  # reminders, seconds before a window's start
+    window_events: bool = False
+    digest_at: time | None = None  # Danish local time
+    digest_only: bool = False
 
     def wants(self, incident: Incident) -> bool:
-        """True when ``incident`` passes this target's filters."""
-        if self.systems and not self.systems & set(incident.systems):
+        """True when a change of ``incident`` is to be told: it passes this target's filters,
+        and the target is not for the digest only."""
+        if self.digest_only or (self.systems and not self.systems & set(incident.systems)):
             return False
         return not self.statuses or incident.status in self.statuses
+
+    @property
+    def recipient(self) -> Recipient:
+        """This target's choices of time-driven notifications (``statuses`` is about changes
+        only: a reminder is about a window to come, whatever its status says)."""
+        return Recipient(
+            name=self.name,
+            lang=self.lang,
+            systems=self.systems,
+            leads=self.leads,
+            window_events=self.window_events,
+            digest_at=self.digest_at,
+            digest_only=self.digest_only,
+        )
 
 
 def parse_smtp_url(url: str) -> SmtpServer:
@@ -162,12 +190,16 @@ def _target(path: Path, i: int, entry: Any, known: set[str], settings: Settings)
     statuses = _strings(entry.get("statuses", []), fail, "statuses")
     if bad := sorted(set(statuses) - {s.value for s in Status}):
         raise fail("statuses", f"unknown status {bad[0]!r} (valid: current, scheduled, closed)")
-    target = Target(
-        name=name,
-        kind=kind,
-        systems=frozenset(chosen),
-        statuses=frozenset(Status(s) for s in statuses),
-        lang=Lang(lang),
+    target = _timed(
+        Target(
+            name=name,
+            kind=kind,
+            systems=frozenset(chosen),
+            statuses=frozenset(Status(s) for s in statuses),
+            lang=Lang(lang),
+        ),
+        entry,
+        fail,
     )
     if kind is ChannelKind.EMAIL:
         return _email(target, entry, fail, settings)
@@ -187,14 +219,35 @@ def _target(path: Path, i: int, entry: Any, known: set[str], settings: Settings)
             )
     elif secret:
         raise fail("secret", "only for kind = 'webhook'")
-    return Target(
-        name=target.name,
-        kind=kind,
-        url=url,
-        systems=target.systems,
-        statuses=target.statuses,
-        lang=target.lang,
-        secret=secret,
+    return replace(target, url=url, secret=secret)
+
+
+def _timed(target: Target, entry: dict[str, Any], fail: Fail) -> Target:
+    """``target`` with its choices of reminders, window events and digest."""
+    try:
+        leads = frozenset(parse_lead(t) for t in _strings(entry.get("remind", []), fail, "remind"))
+    except ValueError as e:
+        raise fail("remind", str(e)) from None
+    flags = {}
+    for field in ("window_events", "digest_only"):
+        flags[field] = entry.get(field, False)
+        if not isinstance(flags[field], bool):
+            raise fail(field, "true or false")
+    digest = entry.get("digest")
+    try:
+        digest_at = parse_clock(digest) if isinstance(digest, str) else None
+    except ValueError as e:
+        raise fail("digest", str(e)) from None
+    if digest is not None and digest_at is None:
+        raise fail("digest", 'a Danish local time of day in quotes, like "07:00"')
+    if flags["digest_only"] and (digest_at is None or leads or flags["window_events"]):
+        raise fail("digest_only", "needs digest, and excludes remind and window_events")
+    return replace(
+        target,
+        leads=leads,
+        window_events=flags["window_events"],
+        digest_at=digest_at,
+        digest_only=flags["digest_only"],
     )
 
 
@@ -215,16 +268,7 @@ def _email(target: Target, entry: dict[str, Any], fail: Fail, settings: Settings
     sender = entry.get("from", settings.smtp_from)
     if not isinstance(sender, str) or "@" not in sender:
         raise fail("from", "an e-mail address (or TOLDFEED_SMTP_FROM)")
-    return Target(
-        name=target.name,
-        kind=target.kind,
-        systems=target.systems,
-        statuses=target.statuses,
-        lang=target.lang,
-        to=tuple(to),
-        smtp=smtp,
-        sender=sender,
-    )
+    return replace(target, to=tuple(to), smtp=smtp, sender=sender)
 
 
 def _strings(value: Any, fail: Fail, field: str) -> list[str]:

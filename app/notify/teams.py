@@ -41,17 +41,34 @@ def _text(text: str, **style: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
+def _sections(message: Message) -> list[dict[str, Any]]:
+    """A digest's lists: a bold title, then a line per item linking to its page (a link of
+    toldfeed's own; the text beside it is escaped)."""
+    body: list[dict[str, Any]] = []
+    for section in message.sections:
+        body.append(_text(f"**{escape(section.title)}**", spacing="Medium"))
+        lines = [
+            f"- [{escape(i.text)}]({i.link})" + (f"  \n{escape(i.detail)}" if i.detail else "")
+            for i in section.items
+        ]
+        body.append(_text("\n".join(lines) if lines else escape(section.none), spacing="Small"))
+    return body
+
+
 def payload(message: Message) -> dict[str, Any]:
     """The webhook body: one Adaptive Card (1.4, what Teams renders)."""
     facts = [{"title": escape(label), "value": escape(value)} for label, value in message.facts]
-    body: list[dict[str, Any]] = [
-        _text(escape(message.headline), size="Medium", weight="Bolder"),
-        {"type": "FactSet", "facts": facts},
-    ]
+    body: list[dict[str, Any]] = [_text(escape(message.headline), size="Medium", weight="Bolder")]
+    if message.summary:
+        body.append(_text(escape(message.summary)))
+    if facts:
+        body.append({"type": "FactSet", "facts": facts})
     body += [
         _text(escape(line), spacing="Small") for line in (message.window, message.fallback) if line
     ]
-    body.append(_text(f"**{escape(message.labels['latest'])}:** {escape(message.latest)}"))
+    if message.latest:
+        body.append(_text(f"**{escape(message.labels['latest'])}:** {escape(message.latest)}"))
+    body += _sections(message)
     card = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
@@ -59,7 +76,11 @@ def payload(message: Message) -> dict[str, Any]:
         "msteams": {"width": "Full"},
         "body": body,
         "actions": [
-            {"type": "Action.OpenUrl", "title": message.labels["related"], "url": message.link}
+            {
+                "type": "Action.OpenUrl",
+                "title": message.button or message.labels["related"],
+                "url": message.link,
+            }
         ],
     }
     return {

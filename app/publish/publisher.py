@@ -55,6 +55,11 @@ class Publisher:
             self.urls.export_path(doc) for doc in self.docs if doc.health_dependent
         )
 
+    @property
+    def generation(self) -> int:
+        """The store generation the archive reflects (-1: not loaded yet)."""
+        return self._generation
+
     def sync(self) -> None:
         """Load the archive if it does not reflect the store (call before a poll, so that the
         poll's changes can be compared with what they replace)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from app.catalogue import Catalogue
 from app.config import VERSION, Settings
-from app.store.provenance import Sources, digest_of, import_closure
+from app.store.provenance import Sources, closure_digest, import_closure
 
 RENDER_SCHEMA = 3  # bump when stored documents must be rebuilt for a reason the digest misses
 _RENDERING_PACKAGES = ("render", "site", "publish")
@@ -29,7 +29,7 @@ def shaping_sources(root: Path | None = None) -> Sources:
 @cache
 def code_digest() -> str:
     """A digest of the code and templates that shape documents (changes with any upgrade)."""
-    return digest_of(shaping_sources())
+    return closure_digest(_RENDERING_PACKAGES, _RENDERING_DATA)
 
 
 def render_key(settings: Settings, catalogue: Catalogue, code: str) -> str:

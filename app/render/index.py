@@ -119,9 +119,15 @@ def _window_item(
     rank = _window_rank(incident, now)[0]
     tag = ("window_running", "window_coming", "window_ended", "window_unknown")[rank]
     window = incident.window
+    said = word(lang, tag)
+    if window is not None and rank == 0:  # when it started
+        said = word(lang, "window_started", time=clock_time(window.start_at, lang, now))
+    elif window is not None and rank == 2 and window.end_at is not None and not window.cancelled:
+        # past its planned end, its incident open: no completion reported
+        said = word(lang, "window_not_complete", time=clock_time(window.end_at, lang, now))
     return {
         "when": describe_window(window, lang) if window else word(lang, "window_unknown"),
-        "tag": word(lang, tag),
+        "tag": said,
         "cls": "maintenance" if rank == 0 else "closed",
         "url": urls.url(IncidentPage(lang, incident.key)),
         "title": incident.title_in(lang),

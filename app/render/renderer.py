@@ -33,6 +33,7 @@ from app.render.pages import (
 )
 from app.render.stats import render_stats_figures
 from app.render.status import render_systems_api
+from app.render.statuspage import StatuspageRenderer
 from app.render.subscribe import IndexParts, index_parts
 from app.render.system import render_history_page, render_system_page
 from app.site.archive import Archive
@@ -47,6 +48,7 @@ from app.site.documents import (
     IndexPage,
     Opml,
     StatsApi,
+    StatuspageApi,
     SystemPage,
     SystemsApi,
 )
@@ -80,6 +82,7 @@ class Renderer:
         self._api: OrderedDict[str, tuple[Incident, bytes]] = OrderedDict()
         self._index_parts: dict[Lang, IndexParts] = {}  # depend on URL map and catalogue only
         self._lock = threading.Lock()  # web workers render variants from several threads
+        self._statuspage = StatuspageRenderer(catalogue, urls, TYPES["api"])
 
     def entry(self, incident: Incident, lang: Lang) -> Entry:
         """The entry of ``incident`` in ``lang``, rendered once per version of the incident."""
@@ -184,6 +187,8 @@ class Renderer:
                 chosen = archive.select(doc, self._limit(doc))
                 body = render_api([self.api_json(i) for i in chosen], ctx.refreshed_at)
                 return Document.of(body, TYPES["api"], latest)
+            case StatuspageApi():
+                return self._statuspage.render(doc, archive, ctx)
 
     def _parts(self, lang: Lang) -> IndexParts:
         parts = self._index_parts.get(lang)
@@ -196,6 +201,8 @@ class Renderer:
         (the same in any process); "" for the others (they are always rendered)."""
         if isinstance(doc, SystemPage) and doc.page == 1:
             return self._system_inputs(doc, archive, ctx, ctx.refreshed_at or archive.latest)
+        if isinstance(doc, StatuspageApi):
+            return self._statuspage.inputs(doc, archive, ctx)
         return ""
 
     def _system_inputs(

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from app.catalogue import Catalogue
-from app.model import Incident, Status
+from app.model import Incident, Kind, Status
 from app.site.documents import HISTORY_PAGE, Doc, Feed, IncidentsApi, Scope
 from app.site.figures import SystemFigures
 from app.site.sets import history_documents, history_pages, incident_documents
@@ -116,6 +116,12 @@ class Archive:
         if incident.window is not None:
             self._windows.remove(incident)
 
+    @property
+    def serial(self) -> int:
+        """A number that changes whenever any incident comes, changes or goes (never reused,
+        by any archive of the process)."""
+        return self._version
+
     def apply(self, changed: dict[str, Incident | None]) -> None:
         """Replace or remove the incidents of ``changed`` (key → new incident or None)."""
         for key, incident in changed.items():
@@ -138,11 +144,19 @@ class Archive:
         """Incidents not closed, newest change first (all that can make a system's state)."""
         return sorted(self._open.values(), key=_order, reverse=True)
 
-    def windows(self, limit: int, system: str = "") -> list[Incident]:
-        """The ``limit`` incidents with the latest-starting windows (naming ``system``, if
-        given): what a calendar shows, bounded."""
-        found = (i for i in self._windows.newest() if not system or system in i.systems)
+    def windows(self, limit: int, system: str = "", kind: Kind | None = None) -> list[Incident]:
+        """The ``limit`` incidents with the latest-starting windows (naming ``system``, of
+        ``kind``, if given): what a calendar shows, bounded."""
+        found = (
+            i
+            for i in self._windows.newest()
+            if (not system or system in i.systems) and (kind is None or i.kind is kind)
+        )
         return list(itertools.islice(found, limit))
+
+    def latest_of_kind(self, kind: Kind, limit: int) -> list[Incident]:
+        """The ``limit`` incidents of ``kind`` changed last."""
+        return list(itertools.islice((i for i in self._all.newest() if i.kind is kind), limit))
 
     def states(self, catalogue: Catalogue, now: datetime) -> dict[str, SystemState]:
         """Every catalogue system's state at ``now`` (worked out once per archive version and

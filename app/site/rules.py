@@ -30,6 +30,8 @@ from app.site.documents import (
     Opml,
     Scope,
     StatsApi,
+    StatuspageApi,
+    StatuspagePart,
     SystemPage,
     SystemsApi,
 )
@@ -76,6 +78,17 @@ def to_url(converter: str, value: Any) -> str:
     if converter == "incident":
         text = text.replace(":", "-", 1)
     return quote(text, safe="")
+
+
+def _statuspage_rule(part: StatuspagePart) -> Rule:
+    """The rule of one part of the Statuspage-compatible API (``statuspage_summary`` ...)."""
+    return Rule(
+        f"statuspage_{part.name.lower()}",
+        StatuspageApi,
+        (f"/api/v2/{part.value}.json",),
+        lambda lang, v: StatuspageApi(lang, part),
+        serves=lambda d: d.part is part,
+    )
 
 
 RULES: tuple[Rule, ...] = (
@@ -175,6 +188,7 @@ RULES: tuple[Rule, ...] = (
         "systems", SystemsApi, ("/api/systems.json",), lambda lang, v: SystemsApi(), localized=False
     ),
     Rule("stats", StatsApi, ("/api/stats.json",), lambda lang, v: StatsApi(), localized=False),
+    *(_statuspage_rule(part) for part in StatuspagePart),
 )
 BY_ENDPOINT: dict[str, Rule] = {rule.endpoint: rule for rule in RULES}
 BY_CLASS: dict[type[Any], tuple[Rule, ...]] = {

@@ -22,6 +22,8 @@ from app.site.documents import (
     Opml,
     Scope,
     StatsApi,
+    StatuspageApi,
+    StatuspagePart,
     SystemPage,
     SystemsApi,
 )
@@ -75,6 +77,7 @@ def canonical_documents(catalogue: Catalogue) -> list[Doc]:
             docs += [Embed(lang, slug), Badge(lang, slug), Calendar(lang, slug)]
         docs += [SystemPage(lang, slug) for slug in catalogue.slugs]
         docs.append(IncidentsApi(lang))
+        docs += [StatuspageApi(lang, part) for part in StatuspagePart]
     docs += [SystemsApi(), StatsApi()]
     docs += [IndexPage(lang) for lang in Lang]
     docs += [Opml(lang, systems) for lang in Lang for systems in (False, True)]

@@ -6,6 +6,7 @@ As lemon24/reader's ``_storage/``, one module per kind of record, each spelling 
     app.store.incidents   observations, incidents and their indexes
     app.store.polls       the state around a poll: sources, validators, health, counters
     app.store.outbox      the outbox of push notifications
+    app.store.moments     what the passes over the clock remember (windows known, digests)
     app.store.uploads     uploads to object storage
     app.store.documents   rendered documents, their index and what they reflect
     app.store.subscribers self-service subscriptions, their sign-ups and fan-outs
@@ -21,6 +22,7 @@ from __future__ import annotations
 from app.store.core import Batch, StoreCore, store_error
 from app.store.documents import DocumentsMixin
 from app.store.incidents import IncidentsMixin
+from app.store.moments import MomentsMixin
 from app.store.outbox import OutboxMixin
 from app.store.polls import PollStateMixin
 from app.store.subscribers import SubscribersMixin
@@ -33,6 +35,7 @@ class Store(
     IncidentsMixin,
     PollStateMixin,
     OutboxMixin,
+    MomentsMixin,
     UploadsMixin,
     DocumentsMixin,
     SubscribersMixin,

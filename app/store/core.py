@@ -23,7 +23,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
@@ -60,13 +60,29 @@ def store_error(path: Path, doing: str, error: BaseException, what: str = "store
     return describe_failure(path, doing, error, what, busy=isinstance(error, diskcache.Timeout))
 
 
+Reader = Callable[[str], Any]
+"""Reads one JSON value by key inside a commit's transaction (None: absent)."""
+
+
 class Batch:
-    """Writes collected during a poll, committed together by ``Store.commit``."""
+    """Writes collected during a poll, committed together by ``Store.commit``.
+
+    ``later`` adds a step that runs inside the commit's transaction, after the writes queued
+    before it: it reads what the store holds at that moment (no other process can write in
+    between) and returns the writes it decides. Numbering records after the highest one and
+    queueing something only once by its id are such steps, so two processes doing them at
+    once neither overwrite nor repeat each other.
+    """
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
         self.deleted: set[str] = set()
         self.raw: dict[str, bytes] = {}
+        self.steps: list[Callable[[Reader], Batch]] = []
+
+    def later(self, step: Callable[[Reader], Batch]) -> None:
+        """Run ``step`` inside the commit's transaction and write the batch it returns."""
+        self.steps.append(step)
 
     def put(self, key: str, value: Any) -> None:
         """Queue a JSON value."""
@@ -85,7 +101,7 @@ class Batch:
         self.deleted.add(key)
 
     def __bool__(self) -> bool:
-        return bool(self.values or self.deleted or self.raw)
+        return bool(self.values or self.deleted or self.raw or self.steps)
 
 
 # every record whose key starts with a prefix, read in one statement (the keys are indexed):
@@ -242,13 +258,19 @@ class StoreCore:
 
     def _write(self, batch: Batch) -> None:
         """The one transaction of a batch (a subclass may stand in for a failing disk)."""
-        with self._cache.transact():
-            for key in batch.deleted:
-                self._cache.delete(key)
-            for key, value in batch.values.items():
-                self._cache.set(key, _dumps(value))
-            for key, raw in batch.raw.items():
-                self._cache.set(key, raw)
+        with self._cache.transact():  # BEGIN IMMEDIATE: no other writer until COMMIT
+            self._apply(batch)
+
+    def _apply(self, batch: Batch) -> None:
+        """A batch's writes, then its steps, inside the open transaction."""
+        for key in batch.deleted:
+            self._cache.delete(key)
+        for key, value in batch.values.items():
+            self._cache.set(key, _dumps(value))
+        for key, raw in batch.raw.items():
+            self._cache.set(key, raw)
+        for step in batch.steps:  # reads this connection: the transaction's own state
+            self._apply(step(self.get))
 
     def _prefixed(
         self, prefix: str, after: str | None = None, limit: int = -1

@@ -2,22 +2,28 @@
 
 Keys (each spelled here only):
 
-    outbox:<n>             notification number <n> (written by a poll, in its batch)
-    meta:outbox_seq        the highest notification number a poll has written
+    outbox:<n>             notification number <n> (written by a poll, in its batch, or by
+                           a pass over the clock)
+    meta:outbox_seq        the highest notification number written
+    queued:<target> <id>   a time-driven notification queued once (its id never again), kept
+                           until a day after it would be too late
     notify:state           the deliverer's bookkeeping: what is pending, figures per target
     meta:news_since        the newest change the first poll filled the store with
 
-A poll only adds numbers above ``outbox_seq`` (under the poll lock); only the deliverer
-rewrites a notification or ``notify:state`` (under its own lock): no lost updates.
+Numbers are given inside the commit's transaction (``Batch.later``), after the highest one
+written, so a poll and a pass over the clock in another process never take the same number;
+a time-driven notification is queued only if its ``queued:`` record is absent in that same
+transaction, so two processes queueing it at once queue it once. Only the deliverer rewrites
+a notification or ``notify:state`` (under its own lock): no lost updates.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from app.store.codec import decode_time, encode_time
-from app.store.core import Batch, StoreCore
+from app.store.core import Batch, Reader, StoreCore
 from app.store.delivery_codec import (
     notification_from_dict,
     notification_to_dict,
@@ -28,6 +34,8 @@ from app.store.records import Notification, OutboxState
 
 _OUTBOX, _OUTBOX_SEQ, _NOTIFY = "outbox:", "meta:outbox_seq", "notify:state"
 _NEWS_SINCE = "meta:news_since"
+_QUEUED = "queued:"
+KEPT_AFTER = timedelta(days=1)  # a queued: record outlives its notification's deadline by this
 
 
 class OutboxMixin(StoreCore):
@@ -48,12 +56,51 @@ class OutboxMixin(StoreCore):
         return int(self.get(_OUTBOX_SEQ) or 0)
 
     @staticmethod
-    def stage_notifications(batch: Batch, after: int, notes: Sequence[Notification]) -> None:
-        """Queue new notifications, numbered from ``after + 1``."""
-        for n, note in enumerate(notes, start=after + 1):
-            batch.put(f"{_OUTBOX}{n}", notification_to_dict(note))
+    def stage_notifications(
+        batch: Batch, notes: Sequence[Notification], *, once: bool = False
+    ) -> list[Notification]:
+        """Queue ``notes``, numbered after the highest number when the batch commits.
+
+        ``once``: only the time-driven notes whose (target, id) was never queued (each has a
+        ``timing``). The list returned holds, after the commit, the notes actually queued.
+        """
+        queued: list[Notification] = []
+
+        def step(read: Reader) -> Batch:
+            queued.clear()
+            out = Batch()
+            seq = after = int(read(_OUTBOX_SEQ) or 0)
+            seen: set[str] = set()
+            for note in notes:
+                if once:
+                    mark = f"{_QUEUED}{note.target} {note.id}"
+                    if mark in seen or read(mark) is not None or note.timing is None:
+                        continue
+                    seen.add(mark)
+                    out.put(mark, encode_time(note.timing.until + KEPT_AFTER))
+                seq += 1
+                out.put(f"{_OUTBOX}{seq}", notification_to_dict(note))
+                queued.append(note)
+            if seq != after:
+                out.put(_OUTBOX_SEQ, seq)
+            return out
+
         if notes:
-            batch.put(_OUTBOX_SEQ, after + len(notes))
+            batch.later(step)
+        return queued
+
+    def was_queued(self, target: str, notification_id: str) -> bool:
+        """Whether the time-driven notification ``notification_id`` was queued for ``target``
+        (and its record not yet dropped, a day after it would be too late)."""
+        return self.get(f"{_QUEUED}{target} {notification_id}") is not None
+
+    def stage_forget_queued(self, batch: Batch, now: datetime) -> int:
+        """Queue dropping the ``queued:`` records kept long enough (their notifications are too
+        late by now); how many."""
+        old = [key for key, until in self._prefixed(_QUEUED) if (decode_time(until) or now) < now]
+        for key in old:
+            batch.delete(key)
+        return len(old)
 
     def notification(self, n: int) -> Notification | None:
         """Notification number ``n``, or None (delivered ones are removed)."""

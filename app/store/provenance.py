@@ -6,13 +6,22 @@ upgrade that changes either, the stored form is made again.
 
 A digest is built, never listed by hand: it starts from a few root packages and follows every
 ``from app.… import`` / ``import app.…`` statement (found in the source text, nothing is
-imported: a cron poll pays about a millisecond for it) until no new module appears, then adds the data folders those modules read (templates,
-styles). A module that a renderer starts to use is covered the moment it is imported.
+imported) until no new module appears, then adds the data folders those modules read
+(templates, styles). A module that a renderer starts to use is covered the moment it is
+imported.
+
+Reading and hashing the closure costs a cron poll 5 to 10 ms, so ``closure_digest`` remembers
+it across processes in the package's ``__pycache__``, as CPython keeps compiled modules there,
+under a signature of every package file's path, size, modification and change times: writing,
+replacing or touching any file moves the signature (a copy can set a file's modification time
+back, never its change time), and the closure is read again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -102,3 +111,44 @@ def digest_of(sources: Sources) -> str:
     for path, data in sources:
         h.update(path.encode() + b"\0" + data + b"\0")
     return h.hexdigest()
+
+
+_MEMO = "__pycache__/toldfeed-digests.json"
+_MEMO_KEPT = 8  # signatures remembered (two digests of the running code, and a few before)
+
+
+def _signature(root: Path, present: set[str], name: str) -> str:
+    """``name`` and every package file's path, size, modification and change times."""
+    h = hashlib.blake2b(name.encode(), digest_size=12)
+    for path in sorted(present):
+        with contextlib.suppress(OSError):  # a file gone meanwhile: the closure will say
+            st = os.stat(root / path)
+            h.update(f"\0{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}".encode())
+    return h.hexdigest()
+
+
+def closure_digest(
+    packages: Sequence[str], data_folders: Sequence[str] = (), root: Path | None = None
+) -> str:
+    """``digest_of(import_closure(packages, data_folders, root))``, remembered in the package's
+    ``__pycache__`` while no package file changed (where it cannot be written, it is made
+    every time, as CPython does with compiled modules)."""
+    root = root or _ROOT
+    signature = _signature(root, _package_files(root), f"{packages}{data_folders}")
+    memo = root / _MEMO
+    try:
+        known = json.loads(memo.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    if isinstance(found := known.get(signature), str):
+        return found
+    digest = digest_of(import_closure(packages, data_folders, root))
+    kept = dict([(signature, digest), *list(known.items())[: _MEMO_KEPT - 1]])
+    with contextlib.suppress(OSError):  # read-only: made again next time
+        memo.parent.mkdir(exist_ok=True)
+        partial = memo.with_name(f"{memo.name}.{os.getpid()}")
+        partial.write_text(json.dumps(kept))
+        os.replace(partial, memo)
+    return digest

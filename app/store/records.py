@@ -7,7 +7,11 @@
     PollReport     the outcome of one poll, with one SourceReport a source
     UploadRecord   what was last put into the object-storage bucket at one path
     PublishStatus  how uploading to the bucket goes: failures, pending, figures
-    Notification   one change to tell one target; OutboxState, TargetStats: delivery
+    Notification   one change or moment to tell one target; OutboxState, TargetStats: delivery
+    Timing         when a time-driven notification is due and when it is too late
+    Digest         what one target's daily digest shows
+    WindowKnown    when toldfeed first knew a window's current start and end
+    DigestMark     the last digest queued for one target
 
 Where each is kept is ``app.store``'s business (its typed methods). Every datetime is
 timezone-aware UTC.
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from app.model import Incident
@@ -183,23 +187,84 @@ class Delivery(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Notification:
-    """One real change of an incident, to be told to one target (``app.notify``).
+class Timing:
+    """When a time-driven notification (a reminder, a window event, a digest) is due: ``at``;
+    not delivered by ``until`` (a reminder: the window's start), it is too late and given up.
+    ``lead_seconds`` is a reminder's lead."""
 
-    ``id`` (``<entry id>#<updated>``) is carried by every attempt, so receivers can drop
-    duplicates; ``incident`` is the incident as it was at that change.
+    at: datetime
+    until: datetime
+    lead_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """What one target's digest for the Danish local ``day`` shows, as taken at ``taken_at``:
+    the open disruptions, the windows of the next 7 days, what closed after ``since``."""
+
+    day: date
+    taken_at: datetime
+    since: datetime
+    open: tuple[Incident, ...] = ()
+    windows: tuple[Incident, ...] = ()
+    closed: tuple[Incident, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """Nothing open, no window to come, nothing closed."""
+        return not (self.open or self.windows or self.closed)
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One real change of an incident, or one moment (``timing``), to be told to one target
+    (``app.notify``).
+
+    ``id`` (``<entry id>#<updated>`` for a change) is carried by every attempt, so receivers
+    can drop duplicates; ``incident`` is the incident as it was at that change or moment (None
+    for a digest, whose incidents are in ``digest``). ``test`` marks a sample of
+    ``toldfeed notify-test`` (never queued).
     """
 
     id: str
     target: str
-    event: str  # incident.created | incident.updated
-    incident: Incident
+    event: str  # incident.created | incident.updated | window.* | digest
+    incident: Incident | None
     queued_at: datetime
     state: Delivery = Delivery.PENDING
     attempts: int = 0
     next_attempt_at: datetime | None = None  # None: as soon as possible
     last_error: str | None = None
     finished_at: datetime | None = None  # delivered or given up
+    timing: Timing | None = None
+    digest: Digest | None = None
+    test: bool = False
+
+    @property
+    def key(self) -> str:
+        """The incident's key ("" for a digest)."""
+        return self.incident.key if self.incident is not None else ""
+
+
+@dataclass(frozen=True, slots=True)
+class WindowKnown:
+    """When toldfeed first knew a window's current planned start and end (``start_known_at``,
+    ``end_known_at``): a moment that had passed by then is not told (the news was the
+    announcement)."""
+
+    start_at: datetime
+    start_known_at: datetime
+    end_at: datetime | None
+    end_known_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DigestMark:
+    """The last digest queued for one target: its Danish local ``day`` and when it was taken
+    (None: none yet; ``taken_at`` is then when the target was first seen)."""
+
+    day: date | None
+    taken_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Fetching upstream documents (the only importer of httpx).
+"""Fetching upstream documents.
 
 Conditional GET (ETag / Last-Modified remembered by the caller and passed in), timeouts, a
 bounded number of redirects, only to allowed hosts, a maximum body size read as a stream, and
@@ -10,68 +10,18 @@ swap the network for a local server or the bundled samples without patching anyt
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import random
-import socket
-import ssl
-import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import TypeAlias
 
-import certifi
 import httpx
 
 from app.config import Settings
 from app.errors import FetchError, HTTPStatusError, NotAllowedError, TooLargeError
+from app.fetch.carriers import Carriers, Transport, Watchdog
 from app.http_records import Response, Validators, parse_max_age, parse_retry_after
 from app.upstream.links import link_problem, origins_of
-
-Transport: TypeAlias = httpx.BaseTransport
-"""What carries requests: the network by default, or a stand-in such as ``StaticTransport``."""
-
-
-_TLS: ssl.SSLContext | None = None
-
-
-def tls_context() -> ssl.SSLContext:
-    """The one TLS context of this process (loading the CA bundle costs about 20 ms), shared by
-    every client it makes: the fetcher and the notification client, in any runtime."""
-    global _TLS
-    if _TLS is None:
-        # the CA bundle httpx verifies against by default (certifi), loaded once
-        _TLS = ssl.create_default_context(cafile=certifi.where())
-    return _TLS
-
-
-class StaticTransport(httpx.BaseTransport):
-    """Answers GETs from ``documents`` (URL → body and content type), with ETag and 304.
-
-    A URL not in the table gets 404. The table may be replaced at any time (``serve``).
-    """
-
-    def __init__(self, documents: Mapping[str, tuple[bytes, str]] | None = None) -> None:
-        self.documents: Mapping[str, tuple[bytes, str]] = documents or {}
-
-    def serve(self, documents: Mapping[str, tuple[bytes, str]]) -> None:
-        """Answer from ``documents`` from now on."""
-        self.documents = documents
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """One answer from the table."""
-        document = self.documents.get(str(request.url))
-        if document is None:
-            return httpx.Response(404, text="not in the table of documents")
-        body, content_type = document
-        etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
-        if request.headers.get("if-none-match") == etag:
-            return httpx.Response(304, headers={"ETag": etag})
-        return httpx.Response(
-            200, content=body, headers={"Content-Type": content_type, "ETag": etag}
-        )
 
 
 class Fetcher:
@@ -88,15 +38,17 @@ class Fetcher:
         # the sources' URLs (their origins: scheme, host and port) or bare host names
         self.origins = origins_of(allowed_hosts)
         self._sleep = sleep
+        carriers = Carriers.of(transport, settings.proxy_from_env)
         self._client = httpx.Client(
-            transport=transport,
             timeout=httpx.Timeout(settings.timeout_seconds),
             follow_redirects=True,
             max_redirects=settings.max_redirects,
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
             event_hooks={"request": [self._check_host]},
             trust_env=settings.proxy_from_env,  # env lookups cost CPU on every request
-            verify=tls_context(),
+            transport=carriers.transport,
+            mounts=carriers.mounts,
+            verify=carriers.verify,
         )
 
     def allowed(self, url: str) -> bool:
@@ -168,7 +120,7 @@ class Fetcher:
                     raise TooLargeError(url, f"body of {declared} bytes exceeds {limit}")
                 chunks: list[bytes] = []
                 size = 0
-                with _Watchdog(r, deadline) as watchdog:
+                with Watchdog(r, deadline) as watchdog:
                     try:
                         for chunk in r.iter_bytes():
                             if deadline is not None and time.monotonic() > deadline:
@@ -201,119 +153,5 @@ class Fetcher:
             raise FetchError(url, "timed out") from e
         except httpx.TooManyRedirects as e:
             raise FetchError(url, "too many redirects") from e
-        except httpx.HTTPError as e:
-            raise FetchError(url, f"{type(e).__name__}: {e}") from e
-
-
-class _Watchdog:
-    """Ends a body read at the poll's deadline: one read may otherwise wait up to the whole
-    timeout past it (a source that sends a byte every 14 s with a 15 s timeout). At the
-    deadline it shuts the connection's socket down, which wakes a blocked read at once."""
-
-    def __init__(self, response: httpx.Response, deadline: float | None) -> None:
-        self.fired = False
-        self._timer: threading.Timer | None = None
-        stream = response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if deadline is not None and sock is not None:
-            self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire, [sock])
-            self._timer.daemon = True
-
-    def _fire(self, sock: socket.socket) -> None:
-        self.fired = True
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-    def __enter__(self) -> _Watchdog:
-        if self._timer is not None:
-            self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-
-
-@dataclass(frozen=True, slots=True)
-class PostAnswer:
-    """What a notification target or a WebSub hub answered to a POST (body cut short)."""
-
-    status: int
-    reason: str
-    body: str = ""
-    retry_after: float | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True for a 2xx answer."""
-        return 200 <= self.status < 300
-
-
-class Poster:
-    """POSTs to notification targets and WebSub hubs: any host, no redirects, own timeouts.
-
-    Apart from ``Fetcher``, which reaches only the hosts of the sources file. An answer of any
-    status is returned; a transport failure (refused, timed out) raises FetchError.
-    """
-
-    BODY_KEPT = 2048  # bytes of an answer kept for logs and ``notify-test``
-
-    def __init__(self, settings: Settings, transport: Transport | None = None) -> None:
-        self.timeout = settings.notify_timeout_seconds
-        self._client = httpx.Client(
-            transport=transport,
-            timeout=httpx.Timeout(settings.notify_timeout_seconds),
-            follow_redirects=False,
-            headers={"User-Agent": settings.user_agent},
-            verify=tls_context(),
-            trust_env=settings.proxy_from_env,
-        )
-
-    def close(self) -> None:
-        """Release connections."""
-        self._client.close()
-
-    def post(
-        self, url: str, body: bytes, headers: Mapping[str, str], timeout: float | None = None
-    ) -> PostAnswer:
-        """POST ``body`` to ``url`` within ``timeout`` seconds (the client's by default).
-
-        The timeout bounds each wait and the answer's body as a whole: the status is known once
-        the headers are in, so a body that trickles in is cut short at the deadline rather than
-        read byte by byte for as long as the target cares to send it.
-        """
-        seconds = timeout if timeout is not None else self.timeout
-        deadline = time.monotonic() + seconds
-        try:
-            with self._client.stream(
-                "POST", url, content=body, headers=dict(headers), timeout=httpx.Timeout(seconds)
-            ) as r:
-                kept = b""
-                with _Watchdog(r, deadline) as watchdog:
-                    try:
-                        for chunk in r.iter_bytes():
-                            kept += chunk
-                            if len(kept) >= self.BODY_KEPT:
-                                break
-                            if time.monotonic() > deadline:
-                                kept += b" [answer cut short: too slow]"
-                                break
-                    except httpx.TimeoutException:  # the status came; the body stopped
-                        kept += b" [answer cut short: too slow]"
-                    except httpx.HTTPError:
-                        if not watchdog.fired:
-                            raise
-                        kept += b" [answer cut short: too slow]"  # ended at the deadline
-                    else:
-                        if watchdog.fired and not kept.endswith(b"too slow]"):
-                            kept += b" [answer cut short: too slow]"
-                return PostAnswer(
-                    status=r.status_code,
-                    reason=r.reason_phrase,
-                    body=kept[: self.BODY_KEPT + 64].decode("utf-8", "replace"),
-                    retry_after=parse_retry_after(r.headers.get("retry-after"), datetime.now(UTC)),
-                )
-        except httpx.TimeoutException as e:
-            raise FetchError(url, "timed out") from e
         except httpx.HTTPError as e:
             raise FetchError(url, f"{type(e).__name__}: {e}") from e

@@ -1,20 +1,4 @@
-"""What toldfeed publishes, as typed records: one frozen record per document kind. Pure.
-
-A record names one document and its parameters; ``app.site.urls`` maps it to and from its URL,
-``app.render.renderer`` renders it. Each record also says what it depends on, so that after a poll
-only the documents whose content can have changed are rebuilt:
-
-* ``shows(incident)``: the incident can appear in it (a feed's scope, a system's embed ...);
-* ``health_dependent``: it shows freshness or the "cannot read the agency" state.
-
-A new document kind is one record here (listed in ``app.site.sets.canonical_documents`` if
-it is stored and exported), one rule in ``app.site.rules`` and one renderer in ``app.render.renderer``.
-
-Two kinds exist once per incident or per 50 incidents, so which of them exist depends on the
-archive: incident pages and a system's later history pages. They are *derived* documents
-(``app.site.sets.is_derived``): not in ``canonical_documents``, listed from the archive by
-the publisher, stored and exported all the same.
-"""
+"""The documents for programs: feeds, OPML, calendars and the JSON APIs. Pure."""
 
 from __future__ import annotations
 
@@ -80,53 +64,6 @@ class Feed:
         if self.scope is Scope.STATUS:
             return incident.status.value == self.value
         return True
-
-
-@dataclass(frozen=True, slots=True)
-class IndexPage:
-    """The index page: per system its state now, latest messages, feed URLs."""
-
-    lang: Lang
-
-    kind: ClassVar[str] = "index"
-    health_dependent: ClassVar[bool] = True
-    canonical: ClassVar[bool] = True
-
-    def shows(self, incident: Incident) -> bool:
-        """Every incident can change the index."""
-        return True
-
-
-@dataclass(frozen=True, slots=True)
-class Embed:
-    """The iframe fragment of one system."""
-
-    lang: Lang
-    system: str
-
-    kind: ClassVar[str] = "embed"
-    health_dependent: ClassVar[bool] = True
-    canonical: ClassVar[bool] = True
-
-    def shows(self, incident: Incident) -> bool:
-        """True when ``incident`` names the system."""
-        return self.system in incident.systems
-
-
-@dataclass(frozen=True, slots=True)
-class Badge:
-    """The SVG status badge of one system."""
-
-    lang: Lang
-    system: str
-
-    kind: ClassVar[str] = "badge"
-    health_dependent: ClassVar[bool] = True  # the state now: windows start and end with time
-    canonical: ClassVar[bool] = True
-
-    def shows(self, incident: Incident) -> bool:
-        """True when ``incident`` names the system."""
-        return self.system in incident.systems
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,60 +140,34 @@ class Calendar:
         return incident.window is not None and (not self.system or self.system in incident.systems)
 
 
-HISTORY_PAGE = 50  # incidents per page of a system's history
+class StatuspagePart(StrEnum):
+    """The documents of the Statuspage-compatible API, named by their path under ``/api/v2/``."""
+
+    SUMMARY = "summary"
+    STATUS = "status"
+    COMPONENTS = "components"
+    INCIDENTS = "incidents"
+    UNRESOLVED = "incidents/unresolved"
+    MAINTENANCES = "scheduled-maintenances"
+    UPCOMING = "scheduled-maintenances/upcoming"
+    ACTIVE = "scheduled-maintenances/active"
 
 
 @dataclass(frozen=True, slots=True)
-class SystemPage:
-    """One system's page: its state now and history (page 1), or older incidents (page 2 on).
-
-    Page 1 shows the state now, the next window, a 90-day strip, the last 12 months, time to
-    close and the newest ``HISTORY_PAGE`` incidents; it depends on the time (the state and the
-    strip move with it). Page N lists the incidents ``(N - 1) * HISTORY_PAGE`` onwards, newest
-    first by publication, and is derived: it exists while the system has that many incidents.
-    ``shows`` says whether an incident can appear on *some* page; which page it is on is the
-    archive's to say (``Archive.history_position``).
-    """
+class StatuspageApi:
+    """``/api/v2/<part>.json``: toldfeed in the shape of Atlassian Statuspage's Status API v2
+    (``app.site.statuspage`` says what each part shows)."""
 
     lang: Lang
-    system: str
-    page: int = 1
+    part: StatuspagePart = StatuspagePart.SUMMARY
 
-    kind: ClassVar[str] = "system"
-
-    @property
-    def canonical(self) -> bool:
-        """Page 1 is canonical; later pages are derived from the archive."""
-        return self.page == 1
-
-    @property
-    def health_dependent(self) -> bool:
-        """Page 1 shows the state now and a strip ending today; later pages only incidents."""
-        return self.page == 1
+    kind: ClassVar[str] = "statuspage"
+    health_dependent: ClassVar[bool] = True  # states move with time (its inputs say when)
+    canonical: ClassVar[bool] = True
 
     def shows(self, incident: Incident) -> bool:
-        """True when ``incident`` names the system."""
-        return self.system in incident.systems
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentPage:
-    """``/incidents/<key>``: everything known about one incident. Derived: one per incident.
-
-    ``key`` is the incident key (``INC…``, ``WO…`` or ``oid:<n>``; the URL spells the last
-    ``oid-<n>``). The page depends on the incident alone, so its bytes change only with it.
-    """
-
-    lang: Lang
-    key: str
-
-    kind: ClassVar[str] = "incident"
-    health_dependent: ClassVar[bool] = False
-    canonical: ClassVar[bool] = False
-
-    def shows(self, incident: Incident) -> bool:
-        """True for the incident itself."""
-        return incident.key == self.key
+        """Every incident can change a component, and every part shows one."""
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,18 +183,3 @@ class StatsApi:
     def shows(self, incident: Incident) -> bool:
         """Every incident counts in some figure."""
         return True
-
-
-Doc = (
-    Feed
-    | IndexPage
-    | Embed
-    | Badge
-    | Opml
-    | IncidentsApi
-    | SystemsApi
-    | Calendar
-    | SystemPage
-    | IncidentPage
-    | StatsApi
-)

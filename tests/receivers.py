@@ -1,0 +1,112 @@
+"""Local receivers of notifications, shared by the tests of push notifications: an HTTP
+receiver on 127.0.0.1 (pytest-httpserver) that records every request and answers as told
+(200 by default, any status, or hanging until released), and an SMTP server (aiosmtpd)
+keeping every message. The fixtures are registered in ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+WAIT = 10.0  # seconds; only reached when something is broken
+
+
+@dataclass
+class Hit:
+    """One request the receiver got."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float  # monotonic
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """A local HTTP receiver: records every request; ``answers[path]`` are used in turn (then
+    200). An answer of None hangs until ``release`` is set."""
+
+    server: HTTPServer
+    hits: list[Hit] = field(default_factory=list)
+    answers: dict[str, list[Response | None]] = field(default_factory=dict)
+    arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.port}{path}"
+
+    def handle(self, request: Request) -> Response:
+        self.hits.append(
+            Hit(request.path, dict(request.headers), request.get_data(), time.monotonic())
+        )
+        queue = self.answers.get(request.path, [])
+        answer = queue.pop(0) if queue else Response("ok", status=200)
+        self.arrived.set()
+        if answer is None:
+            self.release.wait(WAIT)
+            return Response("late", status=200)
+        return answer
+
+    def to(self, path: str) -> list[Hit]:
+        return [h for h in self.hits if h.path == path]
+
+
+@pytest.fixture(scope="module")
+def receiver_server() -> Iterator[HTTPServer]:
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def receiver(receiver_server: HTTPServer) -> Iterator[Receiver]:
+    r = Receiver(receiver_server)
+    receiver_server.clear_all_handlers()
+    receiver_server.expect_request(re.compile(".*")).respond_with_handler(r.handle)
+    yield r
+    r.release.set()  # let hung answers finish
+
+
+class Inbox:
+    """aiosmtpd handler keeping every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
