@@ -7,6 +7,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import time
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ def _default_data_file(name: str) -> Path:
 
 POLLED_KINDS = (SourceKind.PAGE, SourceKind.RSS)  # what a sources file may name
 
+_CLOCK = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -40,6 +42,14 @@ def parse_bool(raw: str) -> bool:
     if word in _FALSE:
         return False
     raise ValueError("not a yes/no value: use 1/0, true/false, yes/no or on/off")
+
+
+def parse_clock(text: str) -> time:
+    """``07:00`` → time(7, 0); ValueError when it is no time of day."""
+    match = _CLOCK.fullmatch(text.strip())
+    if match is None or int(match["h"]) > 23 or int(match["m"]) > 59:
+        raise ValueError(f"cannot read {text!r} as a time of day: write it like 07:00")
+    return time(int(match["h"]), int(match["m"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +119,7 @@ class Settings:
     subscriptions: str = ""
     secret_key: str = ""  # signs subscription links; empty: a random key kept in the data dir
     trusted_proxies: str = ""  # addresses/networks whose X-Forwarded-For is believed, comma list
+    subscription_digest_at: str = "07:00"  # the subscribers' daily digest, Danish local time
 
     @property
     def publish_target(self) -> S3Target | None:
@@ -120,6 +131,11 @@ class Settings:
         """True when anyone may subscribe an address (``TOLDFEED_SUBSCRIPTIONS=email``; never
         in the demo, whose news is sample data)."""
         return self.subscriptions == "email" and not self.demo
+
+    @property
+    def subscription_digest_time(self) -> time:
+        """When the subscribers who chose it get the daily digest (Danish local time)."""
+        return parse_clock(self.subscription_digest_at)
 
     @property
     def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
@@ -188,6 +204,10 @@ class Settings:
         if self.subscriptions_on and "@" not in self.smtp_from:
             raise ConfigError("TOLDFEED_SMTP_FROM must be an e-mail address")
         parse_networks(self.trusted_proxies)  # a bad address: an error now, not at a request
+        try:
+            parse_clock(self.subscription_digest_at)
+        except ValueError as e:
+            raise ConfigError(f"TOLDFEED_SUBSCRIPTION_DIGEST_AT: {e}") from e
         if self.overrun_grace_seconds < 0:
             raise ConfigError("TOLDFEED_OVERRUN_GRACE_SECONDS must be a whole number, 0 or more")
         if self.feed_limit_max < 1:

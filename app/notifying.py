@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import cached_property
 
 from app.config import Settings
+from app.notify.audience import everyone
 from app.notify.clockwork import Clockwork
 from app.notify.confirmations import Confirmations
 from app.notify.delivery import Deliverer
@@ -76,8 +77,12 @@ class Notifying:
         )
 
     def recipients(self) -> list[Recipient]:
-        """Who is told about time: every push target (with what it chose)."""
-        return [t.recipient for t in self.runtime.targets]
+        """Who is told about time: every push target (with what it chose), and the
+        self-service subscribers together when they are on (``fanout.everyone``)."""
+        found = [t.recipient for t in self.runtime.targets]
+        if self.settings.subscriptions_on:
+            found.append(everyone(self.settings.subscription_digest_time))
+        return found
 
     @cached_property
     def clockwork(self) -> Clockwork:

@@ -29,6 +29,7 @@ Self-service e-mail subscriptions (``TOLDFEED_SUBSCRIPTIONS=email``):
     signup.py         the rules: sign up, confirm, change, unsubscribe, limits, sweep
     letters.py        list headers, the subscriber's link, the confirmation mail
     confirmations.py  sending queued confirmation mails; the upkeep
+    audience.py       all of them one recipient of the clock; who wants what, as they read it
     fanout.py         one outbox notification to every subscriber who wants it
 
     websub.py    the WebSub publish ping

@@ -2,12 +2,16 @@
 
 A poll queues **one** notification for the subscribers (target ``subscribers``) per real
 change, whatever their number: the poll's transaction grows by one record, not by one per
-subscriber. The deliverer hands it here, and it is expanded while it is sent: subscribers in
-id order, over one SMTP connection, each mail in the subscriber's language and with their own
-list headers and link. After each mail the progress (``fanout:<n>``: the last id handled, the
-mails to try again) is committed, so a process killed mid-way goes on where it stopped: a
-subscriber gets the change once (twice only if the kill falls between the relay's "250 OK" and
-that commit). A subscriber confirmed after the change was queued does not get it.
+subscriber; a pass over the clock likewise one per due reminder, window event or digest
+(``app.notify.audience``). The deliverer hands it here, and it is expanded while it is sent:
+subscribers in id order, over one SMTP connection, to each who wants it (``audience.wants``),
+each mail in the subscriber's language (a digest narrowed to their systems) and with their own
+list headers and link. A time-driven one still going out when it is too late (a reminder at
+the window's start) stops there, and the deliverer gives the rest up. After each mail the
+progress (``fanout:<n>``: the last id handled, the mails to try again) is committed, so a
+process killed mid-way goes on where it stopped: a subscriber gets the notification once
+(twice only if the kill falls between the relay's "250 OK" and that commit). A subscriber
+confirmed after it was queued does not get it.
 
 A mail refused for its recipient (a full mailbox) is tried again later with the deliverer's
 backoff, a 5xx given up; neither holds back the others, nor the next change. A relay that
@@ -28,27 +32,20 @@ from email.message import EmailMessage
 from app.catalogue import Catalogue
 from app.config import Settings
 from app.model import Lang
+from app.notify.audience import narrowed, wants
+from app.notify.compose import words_for
 from app.notify.letters import Letters
 from app.notify.mail import build
-from app.notify.message import Message, compose
-from app.notify.outbox import CREATED, UPDATED
-from app.notify.retry import retry_wait
+from app.notify.message import Message
+from app.notify.retry import retry_wait, too_late
 from app.notify.smtp import Refused, RelayDown, SmtpSession
 from app.notify.targets import SUBSCRIBERS, ChannelKind, SmtpServer, Target, parse_smtp_url
-from app.site.documents import IncidentPage
 from app.site.urls import Urls
 from app.store import Batch, Store
 from app.store.records import Notification
-from app.store.subscriber_records import Choices, FanOutProgress, RecipientRetry, Subscription
+from app.store.subscriber_records import FanOutProgress, RecipientRetry, Subscription
 
 log = logging.getLogger("toldfeed.notify")
-
-
-def wants(choices: Choices, note: Notification) -> bool:
-    """True when a subscriber with ``choices`` is to be told ``note``."""
-    if note.event in (CREATED, UPDATED) and note.incident is not None:
-        return choices.wants(note.incident)
-    return False  # reminders and digests: not fanned out to subscribers yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +95,7 @@ class FanOut:
         self.letters = letters
         self.clock = clock
         self.server: SmtpServer = parse_smtp_url(settings.smtp_url)
-        self._composed: dict[tuple[str, Lang], Message] = {}
+        self._composed: dict[tuple[str, Lang, frozenset[str]], Message] = {}
 
     def run(
         self, n: int, note: Notification, deadline: float, give_up_at: datetime
@@ -143,7 +140,7 @@ class FanOut:
         """Every subscriber after the cursor once, in id order, until ``deadline``."""
         skipped = False
         for sub in self.store.subscriptions(after=progress.cursor):
-            if time.monotonic() >= run.deadline:
+            if self._stop(run):
                 if skipped:
                     self._commit(run.n, progress)
                 return progress
@@ -159,7 +156,7 @@ class FanOut:
     def _retry(self, run: _Run, progress: FanOutProgress) -> FanOutProgress:
         """The mails refused for a reason that may pass, when their time has come."""
         for sid, retry in sorted(progress.retries.items()):
-            if time.monotonic() >= run.deadline:
+            if self._stop(run):
                 break
             if retry.next_attempt_at > self.clock():
                 continue
@@ -171,6 +168,11 @@ class FanOut:
                 continue
             progress = self._send(run, sub, progress, retry.attempts)
         return progress
+
+    def _stop(self, run: _Run) -> bool:
+        """True when the run is to stop: its budget spent, or too late for what it tells (a
+        reminder at the window's start: the deliverer then gives the rest up)."""
+        return time.monotonic() >= run.deadline or bool(too_late(run.note, self.clock()))
 
     def _eligible(self, sub: Subscription, note: Notification) -> bool:
         return (
@@ -210,12 +212,15 @@ class FanOut:
         return progress
 
     def message(self, note: Notification, sub: Subscription, now: datetime) -> EmailMessage:
-        """The mail telling ``sub`` about ``note``: the target's mail, with their list headers."""
+        """The mail telling ``sub`` about ``note``: the target's mail in their language (a
+        digest narrowed to their systems), with their list headers and link. The words are
+        composed once per run for each language (and, for a digest, each set of systems)."""
         lang = sub.lang
-        message = self._composed.get((note.id, lang))
+        systems = sub.choices.systems if note.digest is not None and sub.choices else frozenset()
+        message = self._composed.get((note.id, lang, systems))
         if message is None:
-            page = self.urls.url(IncidentPage(lang, note.key))
-            message = self._composed[(note.id, lang)] = compose(note, self.catalogue, lang, page)
+            message = words_for(narrowed(note, systems), self.catalogue, lang, self.urls)
+            self._composed[(note.id, lang, systems)] = message
         target = Target(
             name=SUBSCRIBERS,
             kind=ChannelKind.EMAIL,

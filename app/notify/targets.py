@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from app.config import Settings
+from app.config import Settings, parse_clock
 from app.errors import ConfigError
 from app.model import Incident, Lang, Status
-from app.notify.recipients import Recipient, parse_clock, parse_lead
+from app.notify.recipients import Recipient, parse_lead
 
 Fail = Callable[[str, str], ConfigError]  # (field, problem) → the error naming them
 # the self-service subscribers, one outbox target together (app.notify.fanout): no file's
