@@ -189,7 +189,7 @@ PHRASES: dict[str, str] = {
     "sub_language": "Sprog i mailene",
     "sub_submit": "Abonnér",
     "sub_disruptions": "Driftsforstyrrelser: nye, opdaterede, lukkede",
-    "sub_windows": "Servicevinduer: varslede, flyttede, aflyste",
+    "sub_windows": "Servicevinduer: varslede, flyttede, aflyste, startet, ikke meldt afsluttet",
     "sub_remind-24h": "En påmindelse 24 timer før et servicevindue",
     "sub_remind-1h": "En påmindelse 1 time før et servicevindue",
     "sub_digest": "Et dagligt overblik",

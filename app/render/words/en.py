@@ -187,7 +187,7 @@ PHRASES: dict[str, str] = {
     "sub_language": "Language of the mails",
     "sub_submit": "Subscribe",
     "sub_disruptions": "Disruptions: new, updated, closed",
-    "sub_windows": "Service windows: announced, moved, cancelled",
+    "sub_windows": "Service windows: announced, moved, cancelled, started, not reported complete",
     "sub_remind-24h": "A reminder 24 hours before a service window",
     "sub_remind-1h": "A reminder 1 hour before a service window",
     "sub_digest": "A daily digest",
