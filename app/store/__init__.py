@@ -3,6 +3,7 @@
 As lemon24/reader's ``_storage/``, one module per kind of record, each spelling its own keys:
 
     app.store.core        opening, reading, committing, errors (the only importer of diskcache)
+    app.store.readonly    the file read with SQLite alone when it cannot be written
     app.store.incidents   observations, incidents and their indexes
     app.store.polls       the state around a poll: sources, validators, health, counters
     app.store.outbox      the outbox of push notifications
@@ -13,8 +14,8 @@ As lemon24/reader's ``_storage/``, one module per kind of record, each spelling 
     app.store.secret      the key that signs subscription links (a file in the data directory)
 
 Records live beside them (``records``, ``rendered``, the ``model``), JSON forms in the codecs
-(``codec``, ``records_codec``, ``delivery_codec``, ``subscriber_codec``). Other modules use the typed methods, never
-a key.
+(``codec``, ``records_codec``, ``delivery_codec``, ``subscriber_codec``). Other modules use the
+typed methods, never a key.
 """
 
 from __future__ import annotations
