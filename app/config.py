@@ -7,6 +7,8 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import time
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +28,7 @@ def _default_data_file(name: str) -> Path:
 
 POLLED_KINDS = (SourceKind.PAGE, SourceKind.RSS)  # what a sources file may name
 
+_CLOCK = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -39,6 +42,14 @@ def parse_bool(raw: str) -> bool:
     if word in _FALSE:
         return False
     raise ValueError("not a yes/no value: use 1/0, true/false, yes/no or on/off")
+
+
+def parse_clock(text: str) -> time:
+    """``07:00`` → time(7, 0); ValueError when it is no time of day."""
+    match = _CLOCK.fullmatch(text.strip())
+    if match is None or int(match["h"]) > 23 or int(match["m"]) > 59:
+        raise ValueError(f"cannot read {text!r} as a time of day: write it like 07:00")
+    return time(int(match["h"]), int(match["m"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +115,32 @@ class Settings:
     # "not reported complete": this long after a window's planned end (app.notify.timed)
     overrun_grace_seconds: int = 900
     websub_hub: str = ""  # hub URL: <link rel="hub"> in feeds, a publish ping per change
+    # self-service subscriptions (app.notify.signup): "email" turns them on (with smtp_url)
+    subscriptions: str = ""
+    secret_key: str = ""  # signs subscription links; empty: a random key kept in the data dir
+    trusted_proxies: str = ""  # addresses/networks whose X-Forwarded-For is believed, comma list
+    subscription_digest_at: str = "07:00"  # the subscribers' daily digest, Danish local time
 
     @property
     def publish_target(self) -> S3Target | None:
         """Where documents are uploaded after each poll (``TOLDFEED_PUBLISH_S3``), or None."""
         return parse_s3_target(self.publish_s3) if self.publish_s3 else None
+
+    @property
+    def subscriptions_on(self) -> bool:
+        """True when anyone may subscribe an address (``TOLDFEED_SUBSCRIPTIONS=email``; never
+        in the demo, whose news is sample data)."""
+        return self.subscriptions == "email" and not self.demo
+
+    @property
+    def subscription_digest_time(self) -> time:
+        """When the subscribers who chose it get the daily digest (Danish local time)."""
+        return parse_clock(self.subscription_digest_at)
+
+    @property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The proxies whose ``X-Forwarded-For`` is believed (``TOLDFEED_TRUSTED_PROXIES``)."""
+        return parse_networks(self.trusted_proxies)
 
     @property
     def user_agent(self) -> str:
@@ -163,6 +195,19 @@ class Settings:
             raise ConfigError(
                 "TOLDFEED_NOTIFY_TIMEOUT_SECONDS and _BUDGET_SECONDS must be positive"
             )
+        if self.subscriptions not in {"", "email"}:
+            raise ConfigError(
+                f"TOLDFEED_SUBSCRIPTIONS must be 'email' (or empty: off), not {self.subscriptions!r}"
+            )
+        if self.subscriptions_on and not self.smtp_url:
+            raise ConfigError("TOLDFEED_SUBSCRIPTIONS=email needs TOLDFEED_SMTP_URL (the relay)")
+        if self.subscriptions_on and "@" not in self.smtp_from:
+            raise ConfigError("TOLDFEED_SMTP_FROM must be an e-mail address")
+        parse_networks(self.trusted_proxies)  # a bad address: an error now, not at a request
+        try:
+            parse_clock(self.subscription_digest_at)
+        except ValueError as e:
+            raise ConfigError(f"TOLDFEED_SUBSCRIPTION_DIGEST_AT: {e}") from e
         if self.overrun_grace_seconds < 0:
             raise ConfigError("TOLDFEED_OVERRUN_GRACE_SECONDS must be a whole number, 0 or more")
         if self.feed_limit_max < 1:
@@ -213,6 +258,19 @@ def parse_s3_target(value: str) -> S3Target:
     if problem:
         raise ConfigError(f"TOLDFEED_PUBLISH_S3={value!r}: {problem}")
     return S3Target(bucket, "".join(f"{s}/" for s in segments))
+
+
+def parse_networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """``10.0.0.1, 10.1.0.0/16, ::1`` as networks; a ConfigError naming the bad one."""
+    networks = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ip_network(part, strict=False))
+        except ValueError as e:
+            raise ConfigError(f"TOLDFEED_TRUSTED_PROXIES: {part!r}: {e}") from e
+    return tuple(networks)
 
 
 def load_sources(path: Path) -> tuple[Source, ...]:

@@ -16,13 +16,18 @@ from types import TracebackType
 
 from app.catalogue import Catalogue, load_catalogue
 from app.config import Settings, Source, load_sources
+from app.errors import ConfigError
 from app.fetch import Fetcher, Poster, Transport
 from app.ingest import PollReport, run_poll
-from app.notify.targets import Target, load_targets
+from app.notify.letters import Letters
+from app.notify.signup import Subscriptions
+from app.notify.targets import Target, load_targets, parse_smtp_url
+from app.notify.tokens import Tokens
 from app.publish.render_key import code_digest
 from app.render.renderer import Renderer
 from app.site.urls import Urls
 from app.store import Store
+from app.store.secret import data_dir_secret
 
 
 def clock_from(now: datetime) -> Callable[[], datetime]:
@@ -61,6 +66,23 @@ class Runtime:
         return Renderer(self.settings, self.catalogue, self.urls)
 
     @cached_property
+    def tokens(self) -> Tokens:
+        """Signs and reads subscription links (``TOLDFEED_SECRET_KEY``, else the data
+        directory's own key)."""
+        key = self.settings.secret_key.encode() or data_dir_secret(self.settings.data_dir)
+        return Tokens(key)
+
+    @cached_property
+    def subscriptions(self) -> Subscriptions:
+        """The self-service subscription rules over this process's store."""
+        return Subscriptions(self.store, self.tokens)
+
+    @cached_property
+    def letters(self) -> Letters:
+        """The list headers, page links and confirmation mails of subscribers."""
+        return Letters(self.settings, self.tokens, self.catalogue)
+
+    @cached_property
     def poster(self) -> Poster:
         """The client that POSTs to targets and the hub (its TLS context only when used)."""
         return Poster(self.settings)
@@ -82,6 +104,11 @@ class Runtime:
         catalogue = load_catalogue(settings.systems)
         sources = load_sources(settings.sources)
         targets = load_targets(settings, catalogue.slugs)
+        if settings.subscriptions_on:
+            try:
+                parse_smtp_url(settings.smtp_url)
+            except ValueError as e:
+                raise ConfigError(f"TOLDFEED_SMTP_URL: {e}") from None
         store = Store.open(settings.data_dir, read_only_fallback=read_only_fallback)
         if not settings.base_url_set and (published := store.published_base_url()):
             # TOLDFEED_BASE_URL unset: keep the base URL the stored documents use (a `serve`
@@ -110,6 +137,7 @@ class Runtime:
             skip=skip,
             clock=clock or clock_from(now),
             targets=self.targets,
+            subscribers=self.settings.subscriptions_on,
         )
 
     def close(self) -> None:

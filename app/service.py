@@ -18,17 +18,14 @@ import random
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 
 from app.errors import StoreError
 from app.ingest import PollReport
 from app.ingest.remerge import remerge_if_needed
 from app.ingest.report import log_report
 from app.model import Incident, SourceKind
-from app.notify.clockwork import Clockwork
-from app.notify.delivery import Deliverer
-from app.notify.recipients import Recipient
 from app.notify.websub import ping_hub
+from app.notifying import Notifying
 from app.publish.publisher import Publisher
 from app.publish.render_key import render_key
 from app.publish.s3 import Uploader
@@ -39,15 +36,15 @@ from app.site.documents import Feed
 from app.site.health import CLOCK_SLACK, assess_health, count_poll, due, update_health
 from app.store import Batch, Store
 from app.store.locks import PollLock
-from app.store.records import Health, Notification
+from app.store.records import Health
 from app.store.rendered import PageContext
 
 log = logging.getLogger("toldfeed.service")
 CLOCK_SECONDS = 60.0  # the poller looks at least this often (the clock, other pollers)
 
 
-class Service:
-    """Polls and publishes for one process."""
+class Service(Notifying):
+    """Polls and publishes for one process; tells (``app.notifying``)."""
 
     def __init__(
         self, runtime: Runtime, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -83,52 +80,8 @@ class Service:
         """Render and store documents with ``context`` (default: the current health's)."""
         ctx, notice = context or self.page_context()
         self.last_published = self.publisher.publish(ctx, notice, changed)
-        if self.runtime.targets:  # else there is no deliverer to wake (none is built)
-            self.deliverer.wake()  # a poll may have queued notifications
+        self.wake_deliverer()  # a poll may have queued notifications
         return self.last_published
-
-    @cached_property
-    def deliverer(self) -> Deliverer:
-        """Delivers the outbox under ``<data dir>/notify.lock``, never under the poll lock."""
-        runtime = self.runtime
-        return Deliverer(
-            self.settings,
-            runtime.store,
-            runtime.catalogue,
-            runtime.targets,
-            lambda: runtime.poster,
-            PollLock(self.settings.data_dir / "notify.lock"),
-            clock=self.clock,
-            urls=runtime.urls,
-        )
-
-    def recipients(self) -> list[Recipient]:
-        """Who is told about time: every push target (with what it chose)."""
-        return [t.recipient for t in self.runtime.targets]
-
-    @cached_property
-    def clockwork(self) -> Clockwork:
-        """The passes over the clock: reminders, window events, digests (``app.notify``)."""
-        return Clockwork(self.runtime.store, self.settings.overrun_grace_seconds)
-
-    def look_at_the_clock(self) -> list[Notification]:
-        """Queue the reminders, window events and digests due now (after a poll, and at
-        least every minute in ``serve``); the notifications queued. Needs no lock: each is
-        queued once whoever queues it (``app.notify.clockwork``)."""
-        recipients = self.recipients()
-        if not any(r.told_of_time for r in recipients):
-            return []
-        self.publisher.sync()  # the archive as the store holds it (a read when unchanged)
-        archive, generation = self.publisher.archive, self.publisher.generation
-        queued = self.clockwork.run(archive, generation, self.clock(), recipients)
-        if queued:
-            self.deliverer.wake()
-        return queued
-
-    def look_between_polls(self) -> list[Notification]:
-        """``look_at_the_clock`` on what the last look saw, while the store is unchanged: the
-        delivery thread's, every few seconds, so a long poll delays no reminder."""
-        return self.clockwork.between(self.clock(), self.recipients())
 
     def ping_hub(self) -> None:
         """One WebSub publish ping naming the feeds the last publish changed (if a hub is set)."""
@@ -341,15 +294,9 @@ class Service:
             stop.wait(min(self.settings.poll_seconds * jitter, CLOCK_SECONDS))
 
     def start(self) -> threading.Event:
-        """Run the loop in a daemon thread; set the returned event to stop it."""
+        """Run the loop in a daemon thread, and delivery in another; set the returned event to
+        stop them."""
         stop = threading.Event()
         threading.Thread(target=self.run, args=(stop,), name="toldfeed-poller", daemon=True).start()
-        # notifications in a thread of their own: a slow target never delays a poll
-        notify = threading.Thread(
-            target=self.deliverer.run,
-            args=(stop, self.look_between_polls),
-            name="toldfeed-notify",
-            daemon=True,
-        )
-        notify.start()
+        self.start_delivery(stop)
         return stop

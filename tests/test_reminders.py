@@ -12,6 +12,7 @@ import pytest
 
 from app.catalogue import load_catalogue
 from app.cli import main
+from app.config import parse_clock
 from app.errors import ConfigError
 from app.model import Fallback, Incident, Kind, Lang, Status, Update, Window
 from app.notify import slack, teams, webhook
@@ -19,7 +20,7 @@ from app.notify.digest import digest_due, latest_moment, moment_of, take_digest
 from app.notify.digest_message import compose_digest
 from app.notify.mail import build
 from app.notify.moment_message import compose_moment, lead_words
-from app.notify.recipients import Recipient, parse_clock, parse_lead
+from app.notify.recipients import Recipient, parse_lead
 from app.notify.targets import ChannelKind, Target, load_targets
 from app.notify.timed import (
     OVERRUN,

@@ -218,30 +218,18 @@ def child_env(settings: Settings) -> dict[str, str]:
     }
 
 
-@pytest.mark.slow
-def test_several_processes_at_once_queue_and_deliver_each_notification_once(
-    make_settings, receiver: Receiver, tmp_path: Path
-) -> None:
-    """``toldfeed serve`` and a cron ``toldfeed poll`` (and more) on one data directory."""
-    notify = targets_file(
-        tmp_path / "n.toml",
-        hook(receiver, "a", 'remind = ["24h", "1h"]\nwindow_events = true\ndigest = "07:00"\n'),
-        hook(receiver, "b", 'remind = ["1h"]\n'),
-    )
-    settings = make_settings(notify=str(notify))
-    put(settings, window_incident(), window_incident(key="WO0000001590002"))
-    now = START - HOUR + timedelta(seconds=5)  # both windows' 1-hour and 24-hour reminders
-    assert look(settings, KNOWN) == []  # learnt; the digest target seen
-    go = tmp_path / "go"
+def race(env: dict[str, str], now: datetime, go: Path, count: int) -> list[int]:
+    """``count`` processes (``RACER``) on ``env`` pass over the clock at ``now`` at once, when
+    ``go`` appears, then deliver; how many notifications each queued."""
     children = [
         subprocess.Popen(
             [sys.executable, "-c", RACER, now.isoformat(), str(go), "deliver"],
-            env=child_env(settings),
+            env=env,
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
         )
-        for _ in range(3)
+        for _ in range(count)
     ]
     try:
         for child in children:
@@ -256,6 +244,24 @@ def test_several_processes_at_once_queue_and_deliver_each_notification_once(
             child.wait()
             if child.stdout is not None:
                 child.stdout.close()
+    return counts
+
+
+@pytest.mark.slow
+def test_several_processes_at_once_queue_and_deliver_each_notification_once(
+    make_settings, receiver: Receiver, tmp_path: Path
+) -> None:
+    """``toldfeed serve`` and a cron ``toldfeed poll`` (and more) on one data directory."""
+    notify = targets_file(
+        tmp_path / "n.toml",
+        hook(receiver, "a", 'remind = ["24h", "1h"]\nwindow_events = true\ndigest = "07:00"\n'),
+        hook(receiver, "b", 'remind = ["1h"]\n'),
+    )
+    settings = make_settings(notify=str(notify))
+    put(settings, window_incident(), window_incident(key="WO0000001590002"))
+    now = START - HOUR + timedelta(seconds=5)  # both windows' 1-hour and 24-hour reminders
+    assert look(settings, KNOWN) == []  # learnt; the digest target seen
+    counts = race(child_env(settings), now, tmp_path / "go", 3)
     # a: 2 windows x (24h + 1h), and the digest of 07:00 (first seen days before); b: 2 x 1h
     told = [(h.path, h.headers["Webhook-Id"]) for h in receiver.hits]  # ids: one per moment
     assert sum(counts) == len(told) == len(set(told)) == 7, (counts, told)

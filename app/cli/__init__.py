@@ -1,6 +1,7 @@
 """toldfeed: clean feeds, pages and calendars from the Danish Customs Agency's status page.
 
-Commands: poll, serve, export, publish, forget, notify-test (see README.md and docs/operations.md).
+Commands: poll, serve, export, publish, forget, notify-test, subscribers (see README.md and
+docs/operations.md).
 """
 
 from __future__ import annotations
@@ -193,6 +194,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app.cli.notify import notify_test
 
             return notify_test(settings, args.name, args.kind)
+        if args.command == "subscribers":
+            from app.cli.subscribers import subscribers
+
+            value = getattr(args, "address", None) or getattr(args, "file", None)
+            return subscribers(settings, args.action, value)
     except ConfigError as e:
         print(f"toldfeed: configuration error: {e}", file=sys.stderr)
         return CONFIG_ERROR

@@ -72,6 +72,16 @@ def build_parser(description: str | None = None) -> Parser:
         help="what the sample shows: a change (default), a reminder before a service window, "
         "a daily digest",
     )
+    subscribers = sub.add_parser(
+        "subscribers", help="the self-service e-mail subscriptions: count, list, remove, export"
+    )
+    actions = subscribers.add_subparsers(dest="action", required=True)
+    actions.add_parser("count", help="how many are confirmed and waiting")
+    actions.add_parser("list", help="one line each: address, state, language, systems, what")
+    remove = actions.add_parser("remove", help="delete one address and its choices")
+    remove.add_argument("address")
+    export = actions.add_parser("export", help="write every subscription as JSON (mode 0600)")
+    export.add_argument("file")
     forget = sub.add_parser(
         "forget", help="drop every observation of one message; the next poll reads it again"
     )

@@ -24,7 +24,7 @@ def deliver_after_poll(service: Service, started: float) -> str | None:
     One line for the poll's output, or None when no target is configured.
     """
     settings = service.settings
-    if not service.runtime.targets:
+    if not service.runtime.targets and not settings.subscriptions_on:
         return None
     left = settings.poll_budget_seconds - (time.monotonic() - started)
     if left <= 0.5:
@@ -37,8 +37,9 @@ def format_delivery(report: DeliveryReport) -> str:
     """One line for a delivery pass."""
     if report.busy:
         return "notifications: another toldfeed process is delivering them"
+    mails = f" ({report.mails} mails to subscribers)" if report.mails else ""
     return (
-        f"notifications: {report.delivered} delivered, {report.failed} failed, "
+        f"notifications: {report.delivered} delivered{mails}, {report.failed} failed, "
         f"{report.given_up} given up, {report.pending} pending"
     )
 

@@ -41,12 +41,14 @@ def run_poll(
     skip: frozenset[str],
     clock: Callable[[], datetime],
     targets: Sequence[Target] = (),
+    subscribers: bool = False,
 ) -> PollReport:
     """Run one poll at ``now`` and commit what it found; ``clock`` tells when it finished.
 
     Sources in ``skip`` (backing off) are not fetched; their stored detail links still are.
-    The notifications of the real changes, one per matching target in ``targets``, are
-    queued in the same commit (``app.notify.outbox``).
+    The notifications of the real changes, one per matching target in ``targets`` (and with
+    ``subscribers`` one for the self-service subscribers), are queued in the same commit
+    (``app.notify.outbox``).
     """
     deadline = time.monotonic() + settings.poll_budget_seconds
     http = store.http_states()
@@ -86,6 +88,7 @@ def run_poll(
         backfill=backfill,
         now=now,
         news_since=store.news_since(),
+        subscribers=subscribers,
     )
     if notes:
         Store.stage_notifications(batch, notes)

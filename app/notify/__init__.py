@@ -17,9 +17,22 @@ once a day in a digest.
     webhook.py   Standard Webhooks: JSON signed with the target's whsec_ secret
     mail.py      e-mail over SMTP (smtplib): text + HTML, one thread per incident
     channel.py   what a send answered (``Answer``), the shared HTTP POST of the three above
-    delivery.py  the deliverer: due notifications out, retries with backoff, give-up, figures
+    delivery.py  the deliverer: due notifications out, retries with backoff, give-up
+    ledger.py    its books: each outcome committed with the target's figures, and logged
+    smtp.py      one SMTP connection for many messages (TLS, STARTTLS, login)
+    retry.py     when to try again, what a pass reports, the lock it runs under
+    registry.py  the channels by kind
+
+Self-service e-mail subscriptions (``TOLDFEED_SUBSCRIPTIONS=email``):
+
+    tokens.py         signed links (itsdangerous), one subscription and one purpose each
+    signup.py         the rules: sign up, confirm, change, unsubscribe, limits, sweep
+    letters.py        list headers, the subscriber's link, the confirmation mail
+    confirmations.py  sending queued confirmation mails; the upkeep
+    audience.py       all of them one recipient of the clock; who wants what, as they read it
+    fanout.py         one outbox notification to every subscriber who wants it
+
     websub.py    the WebSub publish ping
-    commands.py  delivery after ``toldfeed poll``, and ``toldfeed notify-test NAME``
 
 A real change is an incident that is new, or whose ``updated_at`` moved; the first poll into
 an empty store is a backfill and queues nothing. Delivery is at least once: a notification is

@@ -10,7 +10,13 @@ Outcomes are committed one by one, each after the target answered: a process kil
 sending leaves the notification pending, and it is sent again with the same id (at least
 once, never lost). A failure is retried after ``notify_backoff_seconds`` doubled per attempt
 (at most an hour) or the target's ``Retry-After`` if longer; a notification not delivered
-within ``notify_give_up_seconds`` of its change is given up, its last error kept.
+within ``notify_give_up_seconds`` of its change is given up, its last error kept (the books:
+``app.notify.ledger``).
+
+The self-service subscribers are one more target, ``subscribers``: its notification is handed
+to ``app.notify.fanout``, which sends it to each of them over one connection, a part per pass
+if the budget runs out (later changes wait for it, so every subscriber gets them in order);
+a relay that is down is that target's failure, retried like any other.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from app.config import Settings
 from app.fetch import Poster
 from app.notify.channel import Answer, Channel, Outgoing
 from app.notify.compose import words_for
+from app.notify.fanout import FanOut
+from app.notify.ledger import Ledger
 from app.notify.outbox import pending_numbers
 from app.notify.registry import CHANNELS
 from app.notify.retry import (
@@ -34,15 +42,16 @@ from app.notify.retry import (
     FAILED,
     GIVEN_UP,
     IDLE_SECONDS,
+    MAILS,
+    SWEPT,
     DeliveryReport,
     Lock,
-    retry_wait,
     too_late,
 )
-from app.notify.targets import ChannelKind, Target
+from app.notify.targets import SUBSCRIBERS, ChannelKind, Target
 from app.site.urls import Urls
 from app.store import Batch, Store
-from app.store.records import Delivery, Notification, OutboxState, TargetStats
+from app.store.records import Delivery, Notification, OutboxState
 
 log = logging.getLogger("toldfeed.notify")
 
@@ -62,8 +71,12 @@ class Deliverer:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
         urls: Urls,
+        fanout: FanOut | None = None,
+        upkeep: Callable[[], None] | None = None,
     ) -> None:
-        """``poster`` makes the notification client, asked only when something is sent."""
+        """``poster`` makes the notification client, asked only when something is sent;
+        ``fanout`` sends to the self-service subscribers (None: they are off), ``upkeep`` is
+        run at the start of every pass (their confirmation mails and sweep)."""
         self.settings = settings
         self.store = store
         self.catalogue = catalogue
@@ -77,6 +90,9 @@ class Deliverer:
         self._wake = threading.Event()
         # the button leads to the incident's page
         self.urls = urls
+        self.fanout = fanout
+        self.upkeep = upkeep
+        self.ledger = Ledger(settings, store)
 
     def send(
         self, target: Target, note: Notification, timeout: float, page: str | None = None
@@ -117,8 +133,13 @@ class Deliverer:
 
     def deliver(self, budget: float | None = None, wait_seconds: float = 0.0) -> DeliveryReport:
         """One pass over the due notifications, for at most ``budget`` seconds."""
-        if not self.targets:  # none configured (now): what is queued waits, nothing is lost
-            return DeliveryReport()
+        if self.upkeep is not None:
+            try:
+                self.upkeep()
+            except Exception:  # a relay or store failure here must not stop notifications
+                log.exception("subscription upkeep failed")
+        if not self.targets and self.fanout is None:
+            return DeliveryReport()  # none configured (now): what is queued waits, nothing lost
         if not self.lock.acquire(wait_seconds):
             return DeliveryReport(busy=True)
         try:
@@ -135,7 +156,7 @@ class Deliverer:
             batch = Batch()
             Store.stage_outbox_state(batch, state)
             self.store.commit(batch)
-        tally = {DELIVERED: 0, FAILED: 0, GIVEN_UP: 0}
+        tally = {DELIVERED: 0, FAILED: 0, GIVEN_UP: 0, SWEPT: 0, MAILS: 0}
         waiting: set[str] = set()  # targets whose earlier notification is not out yet
         for n in sorted(state.pending):
             name = state.pending[n]
@@ -145,7 +166,7 @@ class Deliverer:
                 break
             note = self.store.notification(n)
             if note is None or note.state is not Delivery.PENDING:
-                state = self._record(state, n, None, name)
+                state = self.ledger.record(state, n, None, name)
                 continue
             now = self.clock()
             if note.next_attempt_at is not None and note.next_attempt_at > now:
@@ -153,16 +174,17 @@ class Deliverer:
                 continue
             give_up_at = note.queued_at + timedelta(seconds=self.settings.notify_give_up_seconds)
             target = self.targets.get(name)
-            last_retry = note.next_attempt_at is not None and note.next_attempt_at >= give_up_at
-            reason = too_late(note, now)
-            if target is None or reason or (now > give_up_at and not last_retry):
-                reason = (
-                    "the target is no longer in the targets file"
-                    if target is None
-                    else (reason or note.last_error or "never attempted")
-                )
-                state = self._give_up(state, n, note, reason, now)
+            reason = self._hopeless(name, target, note, now, give_up_at)
+            if reason:
+                state = self.ledger.give_up(state, n, note, reason, now)
                 tally[GIVEN_UP] += 1
+                continue
+            if target is None:  # the subscribers (``_hopeless`` said they are on)
+                state, outcome = self._fan_out(state, n, note, deadline, give_up_at, tally)
+                if outcome is not None:
+                    tally[outcome] += 1
+                if outcome not in (DELIVERED, GIVEN_UP, SWEPT):
+                    waiting.add(name)  # later changes wait until this one reached everyone
                 continue
             if not self._pace(state, target, deadline):
                 waiting.add(name)  # no time left this pass to keep Slack's pace
@@ -176,7 +198,29 @@ class Deliverer:
             failed=tally[FAILED],
             given_up=tally[GIVEN_UP],
             pending=len(state.pending),
+            mails=tally[MAILS],
         )
+
+    def _hopeless(
+        self,
+        name: str,
+        target: Target | None,
+        note: Notification,
+        now: datetime,
+        give_up_at: datetime,
+    ) -> str:
+        """Why ``note`` to ``name`` is given up at ``now`` (no one to send it to, too late for
+        a time-driven one, past its give-up time after its last retry), or ""."""
+        if name == SUBSCRIBERS and self.fanout is None:
+            return "self-service subscriptions are off (TOLDFEED_SUBSCRIPTIONS)"
+        if target is None and name != SUBSCRIBERS:
+            return "the target is no longer in the targets file"
+        if late := too_late(note, now):
+            return late
+        if target is None:  # a fan-out gives up each subscriber's mail at ``give_up_at``
+            return ""
+        last_retry = note.next_attempt_at is not None and note.next_attempt_at >= give_up_at
+        return note.last_error or "never attempted" if now > give_up_at and not last_retry else ""
 
     def _attempt(
         self,
@@ -193,14 +237,30 @@ class Deliverer:
         self._sent_at[target.name] = time.monotonic()
         now = self.clock()
         if answer.ok:
-            return self._delivered(state, n, note, answer, now), DELIVERED
-        attempts = note.attempts + 1
-        failed = replace(note, attempts=attempts, last_error=answer.said)
-        if now >= give_up_at:
-            return self._give_up(state, n, failed, answer.said, now, attempted=True), GIVEN_UP
-        wait = retry_wait(self.settings, attempts, answer.retry_after)
-        failed = replace(failed, next_attempt_at=min(now + timedelta(seconds=wait), give_up_at))
-        return self._failed(state, n, failed, answer, now), FAILED
+            return self.ledger.delivered(state, n, note, answer, now), DELIVERED
+        return self.ledger.failure(state, n, note, answer, now, give_up_at)
+
+    def _fan_out(
+        self,
+        state: OutboxState,
+        n: int,
+        note: Notification,
+        deadline: float,
+        give_up_at: datetime,
+        tally: dict[str, int],
+    ) -> tuple[OutboxState, str | None]:
+        """Go on sending notification ``n`` to the subscribers (``app.notify.fanout``): its
+        outcome once finished or failed, SWEPT while mails wait to be tried again, None while
+        subscribers are left (the budget ran out)."""
+        assert self.fanout is not None
+        result = self.fanout.run(n, note, deadline, give_up_at)
+        tally[MAILS] += result.delivered
+        now = self.clock()
+        if result.error is not None:
+            return self.ledger.failure(state, n, note, Answer(False, result.error), now, give_up_at)
+        if result.done:
+            return self.ledger.delivered(state, n, note, Answer(True, result.said), now), DELIVERED
+        return state, SWEPT if result.swept else None
 
     def _pace(self, state: OutboxState, target: Target, deadline: float) -> bool:
         """Keep the channel's pace per target (Slack: one message a second); False when the
@@ -228,86 +288,3 @@ class Deliverer:
             return False
         self.sleep(wait)
         return True
-
-    def _record(
-        self,
-        state: OutboxState,
-        n: int,
-        note: Notification | None,
-        name: str,
-        stats: TargetStats | None = None,
-        done: bool = True,
-    ) -> OutboxState:
-        """Commit notification ``n`` as it stands and the bookkeeping, in one transaction."""
-        pending = dict(state.pending)
-        if done:
-            pending.pop(n, None)
-        targets = dict(state.targets)
-        if stats is not None:
-            targets[name] = stats
-        state = replace(state, pending=pending, targets=targets)
-        batch = Batch()
-        Store.stage_notification(batch, n, note)
-        Store.stage_outbox_state(batch, state)
-        self.store.commit(batch)
-        return state
-
-    def _stats(self, state: OutboxState, name: str) -> TargetStats:
-        return state.targets.get(name, TargetStats())
-
-    def _delivered(
-        self, state: OutboxState, n: int, note: Notification, answer: Answer, now: datetime
-    ) -> OutboxState:
-        stats = self._stats(state, note.target)
-        stats = replace(stats, delivered=stats.delivered + 1, last_success_at=now)
-        log.info(
-            "notification delivered target=%s id=%s attempt=%d answer=%s",
-            note.target,
-            note.id,
-            note.attempts + 1,
-            answer.said,
-        )
-        return self._record(state, n, None, note.target, stats)  # delivered: removed
-
-    def _failed(
-        self, state: OutboxState, n: int, note: Notification, answer: Answer, now: datetime
-    ) -> OutboxState:
-        stats = self._stats(state, note.target)
-        stats = replace(stats, failed=stats.failed + 1, last_failure_at=now, last_error=answer.said)
-        log.warning(
-            "notification failed target=%s id=%s attempt=%d reason=%s next_attempt_at=%s",
-            note.target,
-            note.id,
-            note.attempts,
-            answer.said,
-            note.next_attempt_at.isoformat() if note.next_attempt_at else "",
-        )
-        return self._record(state, n, note, note.target, stats, done=False)
-
-    def _give_up(
-        self,
-        state: OutboxState,
-        n: int,
-        note: Notification,
-        reason: str,
-        now: datetime,
-        attempted: bool = False,
-    ) -> OutboxState:
-        stats = self._stats(state, note.target)
-        stats = replace(
-            stats,
-            failed=stats.failed + (1 if attempted else 0),
-            given_up=stats.given_up + 1,
-            last_failure_at=now if attempted else stats.last_failure_at,
-            # one never attempted (it waited behind a failing one) keeps the target's real error
-            last_error=reason if attempted else (stats.last_error or reason),
-        )
-        kept = replace(note, state=Delivery.GIVEN_UP, last_error=reason, finished_at=now)
-        log.error(
-            "notification given up target=%s id=%s attempts=%d reason=%s",
-            note.target,
-            note.id,
-            note.attempts,
-            reason,
-        )
-        return self._record(state, n, kept, note.target, stats)

@@ -5,16 +5,14 @@ and every later one answers it (``In-Reply-To`` and ``References`` name it, the 
 title with ``Re:``), so mail readers show one conversation per incident. A reminder or window
 event joins its incident's thread too, with a subject of its own that says it ("Service window
 in 1 hour: DMS Import"); a digest is a message of its own. A message's own id is derived from
-the notification, so a retried message keeps its Message-ID. ``smtps://`` is TLS
-from the start; ``smtp://`` uses STARTTLS when the server offers it and refuses to log in
-without it.
+the notification, so a retried message keeps its Message-ID. The connection (TLS, STARTTLS,
+login) is ``app.notify.smtp``'s.
 """
 
 from __future__ import annotations
 
 import re
-import smtplib
-import ssl
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -24,6 +22,7 @@ from typing import ClassVar
 from app.notify.channel import Answer, Outgoing
 from app.notify.message import Message
 from app.notify.outbox import CREATED, TEST
+from app.notify.smtp import Refused, RelayDown, SmtpSession
 from app.notify.targets import ChannelKind, Target
 from app.store.records import Notification
 
@@ -66,9 +65,43 @@ def _sections(message: Message) -> str:
     return html
 
 
-def html_body(message: Message) -> str:
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What makes a mail one to a self-service subscriber: the list headers (RFC 2369's
+    ``List-Unsubscribe``, RFC 8058's one-click ``List-Unsubscribe-Post``, RFC 2919's
+    ``List-Id``) and a visible link to the subscriber's own page, under ``footer``."""
+
+    page: str  # the subscriber's page: change what they get, unsubscribe
+    unsubscribe: str  # POST here unsubscribes (one click)
+    list_id: str  # "toldfeed <subscribers.example.com>"
+    footer: str  # the words before the link, in the subscriber's language
+
+
+def add_listing(msg: EmailMessage, listing: Listing) -> None:
+    """Put the list headers on ``msg`` (its parts already carry the footer)."""
+    msg["List-Id"] = listing.list_id
+    msg["List-Unsubscribe"] = f"<{listing.unsubscribe}>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+
+
+def footer_text(listing: Listing | None) -> str:
+    """The plain-text footer: a signature separator, the words, the link."""
+    return f"\n\n-- \n{listing.footer}\n{listing.page}\n" if listing else ""
+
+
+def footer_html(listing: Listing | None) -> str:
+    """The HTML footer: the words and the link."""
+    if listing is None:
+        return ""
+    return (
+        f"<hr><p style='font-size:small'>{escape(listing.footer)} "
+        f"<a href='{escape(listing.page)}'>{escape(listing.page)}</a></p>"
+    )
+
+
+def html_body(message: Message, listing: Listing | None = None) -> str:
     """The HTML part: headline, summary, a table of facts, window and fallback, newest update,
-    sections, link."""
+    sections, link, and a subscriber's footer."""
     rows = "".join(
         f"<tr><th align='left' style='padding-right:1em'>{escape(label)}</th>"
         f"<td>{escape(value)}</td></tr>"
@@ -94,12 +127,19 @@ def html_body(message: Message) -> str:
             else ""
         )
         + "</p>"
-        "</body></html>"
+        + footer_html(listing)
+        + "</body></html>"
     )
 
 
-def build(target: Target, note: Notification, message: Message, now: datetime) -> EmailMessage:
-    """The e-mail for ``note``."""
+def build(
+    target: Target,
+    note: Notification,
+    message: Message,
+    now: datetime,
+    listing: Listing | None = None,
+) -> EmailMessage:
+    """The e-mail for ``note`` (``listing``: to a self-service subscriber)."""
     domain = target.sender.rpartition("@")[2] or "localhost"
     msg = EmailMessage()
     prefix = "" if note.event in _FIRST or note.timing is not None else "Re: "
@@ -114,8 +154,10 @@ def build(target: Target, note: Notification, message: Message, now: datetime) -
         msg["In-Reply-To"] = root
         msg["References"] = root
     msg["X-Toldfeed-Id"] = note.id
-    msg.set_content(message.text)
-    msg.add_alternative(html_body(message), subtype="html")
+    if listing is not None:
+        add_listing(msg, listing)
+    msg.set_content(message.text + footer_text(listing))
+    msg.add_alternative(html_body(message, listing), subtype="html")
     msg["Content-Language"] = message.lang.value  # after the parts: set_content clears it
     return msg
 
@@ -138,40 +180,17 @@ def _send(
     target: Target, note: Notification, message: Message, timeout: float, now: datetime
 ) -> Answer:
     """Hand the e-mail to the target's SMTP server."""
-    server = target.smtp
-    if server is None:
+    if target.smtp is None:
         return Answer(False, "no SMTP server configured")
     msg = build(target, note, message, now)
-    context = ssl.create_default_context()
     try:
-        client: smtplib.SMTP
-        if server.tls == "ssl":
-            client = smtplib.SMTP_SSL(server.host, server.port, timeout=timeout, context=context)
-        else:
-            client = smtplib.SMTP(server.host, server.port, timeout=timeout)
-        with client:
-            client.ehlo()
-            if server.tls == "starttls" and client.has_extn("starttls"):
-                client.starttls(context=context)
-                client.ehlo()
-            elif server.user and server.tls != "ssl":
-                return Answer(False, "the server offers no STARTTLS; not logging in without TLS")
-            if server.user:
-                client.login(server.user, server.password)
-            refused = client.send_message(msg)
-    except smtplib.SMTPResponseException as e:
-        said = (
-            e.smtp_error.decode("utf-8", "replace")
-            if isinstance(e.smtp_error, bytes)
-            else str(e.smtp_error)
-        )
-        return Answer(False, f"SMTP {e.smtp_code} {said}")
-    except smtplib.SMTPRecipientsRefused as e:
-        return Answer(False, f"every recipient refused: {', '.join(e.recipients)}")
-    except (smtplib.SMTPException, OSError) as e:
-        return Answer(False, f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
-    accepted = len(target.to) - len(refused)
-    said = f"SMTP accepted for {accepted} recipient(s)"
-    if refused:
-        said += f"; refused: {', '.join(refused)}"
+        with SmtpSession(target.smtp, timeout) as session:
+            result = session.send(msg, target.sender, list(target.to))
+    except RelayDown as e:
+        return Answer(False, e.said)
+    if isinstance(result, Refused):
+        return Answer(False, result.said)
+    said = f"SMTP accepted for {len(target.to) - len(result)} recipient(s)"
+    if result:
+        said += f"; refused: {', '.join(result)}"
     return Answer(True, said)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.model import Incident
-from app.notify.targets import Target
+from app.notify.targets import SUBSCRIBERS, ChannelKind, Target
 from app.render.entry import entry_id
 from app.store import Store
 from app.store.records import Delivery, Notification, OutboxState, TargetStats
@@ -42,14 +42,19 @@ def queue_notifications(
     backfill: bool,
     now: datetime,
     news_since: datetime | None = None,
+    subscribers: bool = False,
 ) -> list[Notification]:
-    """One notification per matching target for each real change among ``incidents``.
+    """One notification per matching target for each real change among ``incidents``, and
+    with ``subscribers`` one more for all the self-service subscribers together (expanded
+    while it is sent: ``app.notify.fanout``).
 
     ``before`` holds the stored versions (by key) of the incidents being written; changes
     dated before ``news_since`` (the first poll) are old news.
     """
-    if backfill or not targets:
+    if backfill or not (targets or subscribers):
         return []
+    names = [t.name for t in targets] + ([SUBSCRIBERS] if subscribers else [])
+    wanted = {t.name: t.wants for t in targets}
     queued: list[Notification] = []
     for incident in incidents:
         old = before.get(incident.key)
@@ -61,13 +66,13 @@ def queue_notifications(
         queued += [
             Notification(
                 id=notification_id(incident),
-                target=target.name,
+                target=name,
                 event=event,
                 incident=incident,
                 queued_at=now,
             )
-            for target in targets
-            if target.wants(incident)
+            for name in names
+            if name not in wanted or wanted[name](incident)  # each subscriber's: when sent
         ]
     return queued
 
@@ -103,9 +108,14 @@ def pending_numbers(store: Store, state: OutboxState) -> dict[int, str]:
     return pending
 
 
-def health_section(store: Store, targets: Sequence[Target]) -> dict[str, dict[str, object]]:
-    """The /healthz ``notify`` section: per target its figures, last success and last error."""
+def health_section(
+    store: Store, targets: Sequence[Target], subscribers: bool = False
+) -> dict[str, dict[str, object]]:
+    """The /healthz ``notify`` section: per target its figures, last success and last error
+    (with ``subscribers``, the self-service subscribers' too, as one target of kind email)."""
     kinds = {t.name: t.kind.value for t in targets}
+    if subscribers:
+        kinds[SUBSCRIBERS] = ChannelKind.EMAIL.value
     return {
         name: {
             "kind": kinds.get(name),  # None: no longer in the targets file

@@ -6,7 +6,7 @@ self-service subscriber) gives one the same way, with a ``name`` unique in the o
 
 Leads are written as a duration: ``24h``, ``1h``, ``90m``, ``1h30m``, ``2d`` (days, hours,
 minutes, in that order, each at most once); the digest's time as ``HH:MM`` in Danish local
-time.
+time (``app.config.parse_clock``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from app.model import Lang
 
 MAX_LEAD_SECONDS = 7 * 86400  # a reminder at most a week ahead
 _LEAD = re.compile(r"(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?")
-_CLOCK = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +60,3 @@ def parse_lead(text: str) -> int:
     if not 0 < seconds <= MAX_LEAD_SECONDS:
         raise ValueError(f"the lead {text!r} must be more than 0 and at most 7 days")
     return seconds
-
-
-def parse_clock(text: str) -> time:
-    """``07:00`` → time(7, 0); ValueError when it is no time of day."""
-    match = _CLOCK.fullmatch(text.strip())
-    if match is None or int(match["h"]) > 23 or int(match["m"]) > 59:
-        raise ValueError(f"cannot read {text!r} as a time of day: write it like 07:00")
-    return time(int(match["h"]), int(match["m"]))

@@ -13,6 +13,8 @@ from app.store.records import Notification
 
 MAX_BACKOFF_SECONDS = 3600.0
 DELIVERED, FAILED, GIVEN_UP = "delivered", "failed", "given_up"  # outcomes of an attempt
+SWEPT = "swept"  # a fan-out that reached every subscriber once; some mails wait for a retry
+MAILS = "mails"  # mails to subscribers (a fan-out's attempt sends many)
 IDLE_SECONDS = 2.0  # how often the serving loop looks for due notifications
 
 
@@ -37,6 +39,7 @@ class DeliveryReport:
     given_up: int = 0
     pending: int = 0
     busy: bool = False
+    mails: int = 0  # mails sent to self-service subscribers
 
 
 def retry_wait(settings: Settings, attempts: int, retry_after: float | None) -> float:

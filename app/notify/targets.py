@@ -34,12 +34,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from app.config import Settings
+from app.config import Settings, parse_clock
 from app.errors import ConfigError
 from app.model import Incident, Lang, Status
-from app.notify.recipients import Recipient, parse_clock, parse_lead
+from app.notify.recipients import Recipient, parse_lead
 
 Fail = Callable[[str, str], ConfigError]  # (field, problem) → the error naming them
+# the self-service subscribers, one outbox target together (app.notify.fanout): no file's
+SUBSCRIBERS = "subscribers"
 SECRET_BYTES = 24  # the shortest signing key accepted (Standard Webhooks: 24 to 64)
 _FIELDS = {
     *("name", "kind", "url", "systems", "statuses", "lang", "secret", "to", "smtp_url", "from"),
@@ -171,6 +173,8 @@ def _target(path: Path, i: int, entry: Any, known: set[str], settings: Settings)
         raise fail(unknown[0], f"unknown field (known: {', '.join(sorted(_FIELDS))})")
     if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
         raise fail("name", "required, one word")
+    if name == SUBSCRIBERS:
+        raise fail("name", f"{SUBSCRIBERS!r} is the self-service subscribers' name; choose another")
     try:
         kind = ChannelKind(str(entry.get("kind")))
     except ValueError:

@@ -45,5 +45,6 @@ def render_key(settings: Settings, catalogue: Catalogue, code: str) -> str:
         str(settings.feed_limit_default),
         str(settings.feed_limit_max),
         settings.websub_hub,  # feeds name the hub
+        settings.subscriptions,  # system pages and the index show the e-mail form
     ]
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=12).hexdigest()

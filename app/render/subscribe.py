@@ -31,6 +31,7 @@ from app.site.documents import (
     Scope,
     SystemPage,
 )
+from app.site.forms import SUBSCRIBE, form_url
 from app.site.urls import Urls
 
 
@@ -142,6 +143,10 @@ def index_parts(catalogue: Catalogue, lang: Lang, urls: Urls) -> IndexParts:
         urls.url(Opml(lang, systems=True)),
         patterns,
         list(catalogue.slugs),
+        # self-service e-mail subscriptions: the form of the running service
+        form_url(urls.settings.base_url, SUBSCRIBE, lang=lang)
+        if urls.settings.subscriptions_on
+        else "",
     )
     return IndexParts(
         trusted_html(module.autodiscovery(feeds)),  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from app.render.chrome import (
 from app.render.i18n import clock_time, day_name, duration_words, hours_number, month_name, word
 from app.render.pages import ENV, state_details
 from app.render.status import describe_window
+from app.render.subscription import system_form
 from app.render.words import WORDS
 from app.site.documents import Badge, Calendar, Embed, Feed, IncidentPage, Scope, SystemPage
 from app.site.stats import Figures
@@ -173,6 +174,8 @@ def render_system_page(
         incidents=[incident_item(i, catalogue, lang, urls) for i in incidents],
         pager_info=_pager(urls, lang, slug, 1, pages),
         links=links,
+        # with self-service subscriptions on: the sign-up form, this system ticked
+        mailform=system_form(catalogue, lang, urls, slug) if urls.settings.subscriptions_on else "",
     )
     return html.encode("utf-8")
 

@@ -3,16 +3,19 @@
 As lemon24/reader's ``_storage/``, one module per kind of record, each spelling its own keys:
 
     app.store.core        opening, reading, committing, errors (the only importer of diskcache)
+    app.store.readonly    the file read with SQLite alone when it cannot be written
     app.store.incidents   observations, incidents and their indexes
     app.store.polls       the state around a poll: sources, validators, health, counters
     app.store.outbox      the outbox of push notifications
     app.store.moments     what the passes over the clock remember (windows known, digests)
     app.store.uploads     uploads to object storage
     app.store.documents   rendered documents, their index and what they reflect
+    app.store.subscribers self-service subscriptions, their sign-ups and fan-outs
+    app.store.secret      the key that signs subscription links (a file in the data directory)
 
 Records live beside them (``records``, ``rendered``, the ``model``), JSON forms in the codecs
-(``codec``, ``records_codec``, ``delivery_codec``). Other modules use the typed methods, never
-a key.
+(``codec``, ``records_codec``, ``delivery_codec``, ``subscriber_codec``). Other modules use the
+typed methods, never a key.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from app.store.incidents import IncidentsMixin
 from app.store.moments import MomentsMixin
 from app.store.outbox import OutboxMixin
 from app.store.polls import PollStateMixin
+from app.store.subscribers import SubscribersMixin
 from app.store.uploads import UploadsMixin
 
 __all__ = ["Batch", "Store", "store_error"]
@@ -35,6 +39,7 @@ class Store(
     MomentsMixin,
     UploadsMixin,
     DocumentsMixin,
+    SubscribersMixin,
     StoreCore,
 ):
     """Typed access to the data directory's store."""

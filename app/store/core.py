@@ -22,8 +22,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
 
@@ -32,6 +32,7 @@ import diskcache
 from app.errors import StoreDamagedError, StoreError
 from app.store.codec import SCHEMA
 from app.store.failures import describe_failure
+from app.store.readonly import PREFIXED, PREFIXED_AFTER, ReadOnlyCache, after_all
 
 log = logging.getLogger("toldfeed.store")
 
@@ -103,66 +104,6 @@ class Batch:
         return bool(self.values or self.deleted or self.raw or self.steps)
 
 
-# every record whose key starts with a prefix, read in one statement (the keys are indexed):
-# what a per-key get would return for each, without listing every key of the store
-_PREFIXED = "SELECT key, value FROM Cache WHERE raw = 1 AND key >= ? AND key < ? ORDER BY key"
-
-
-def _after(prefix: str) -> str:
-    """The smallest string greater than every string that starts with ``prefix``."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
-
-
-class _ReadOnlyCache:
-    """diskcache's table read with SQLite in read-only mode (what a full disk still allows).
-
-    Every value toldfeed stores is a str key with its value inside the table (``raw`` keys,
-    values of mode raw), so a plain SELECT reads exactly what ``diskcache.Cache.get`` would.
-    """
-
-    def __init__(self, path: Path) -> None:
-        if not path.is_file():
-            raise FileNotFoundError(f"no store file at {path}")
-        self._lock = threading.Lock()
-        try:
-            self._db = self._connect(path, "mode=ro")
-        except sqlite3.OperationalError:
-            # read-only WAL needs a -shm file, which a full disk cannot hold; a store closed
-            # cleanly has no -wal left, so its one file is the whole store: read it as is
-            wal = path.with_name(path.name + "-wal")
-            if wal.exists() and wal.stat().st_size > 0:
-                raise
-            self._db = self._connect(path, "immutable=1")
-
-    def _connect(self, path: Path, mode: str) -> sqlite3.Connection:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, check_same_thread=False)
-        try:
-            db.execute("SELECT value FROM Cache WHERE key = ?", (GENERATION,)).fetchone()
-        except sqlite3.Error:
-            db.close()
-            raise
-        return db
-
-    def get(self, key: str) -> Any:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT value FROM Cache WHERE key = ? AND raw = 1", (key,)
-            ).fetchone()
-        return row[0] if row else None
-
-    def iterkeys(self) -> Iterator[Any]:
-        with self._lock:
-            keys = [k for (k,) in self._db.execute("SELECT key FROM Cache WHERE raw = 1")]
-        return iter(keys)
-
-    def prefixed(self, prefix: str) -> list[tuple[str, Any]]:
-        with self._lock:
-            return self._db.execute(_PREFIXED, (prefix, _after(prefix))).fetchall()
-
-    def close(self) -> None:
-        self._db.close()
-
-
 class StoreCore:
     """Opening, reading and committing the data directory's store; the typed reads and writes
     of each kind of record are in the per-domain mixins (``app.store.Store`` has them all)."""
@@ -178,7 +119,7 @@ class StoreCore:
         self._cache: Any
         try:
             if read_only:
-                self._cache = _ReadOnlyCache(self.path / "cache.db")
+                self._cache = ReadOnlyCache(self.path / "cache.db", GENERATION)
                 return
             directory.mkdir(parents=True, exist_ok=True)
             self._cache = diskcache.Cache(
@@ -267,16 +208,37 @@ class StoreCore:
         for step in batch.steps:  # reads this connection: the transaction's own state
             self._apply(step(self.get))
 
-    def _prefixed(self, prefix: str) -> list[tuple[str, Any]]:
-        """(key, JSON value) of every record whose key starts with ``prefix``, in key order."""
+    def _prefixed(
+        self, prefix: str, after: str | None = None, limit: int = -1
+    ) -> list[tuple[str, Any]]:
+        """(key, JSON value) of every record whose key starts with ``prefix``, in key order;
+        with ``after``, only those whose key is greater than ``prefix + after``, at most
+        ``limit`` (-1: all)."""
+        args: tuple[str | int, ...]
+        if after is None:
+            sql, args = PREFIXED, (prefix, after_all(prefix))
+        else:
+            sql, args = PREFIXED_AFTER, (prefix + after, after_all(prefix), limit)
         try:
-            if isinstance(self._cache, _ReadOnlyCache):
-                rows = self._cache.prefixed(prefix)
+            if isinstance(self._cache, ReadOnlyCache):
+                rows = self._cache.prefixed(sql, args)
             else:  # diskcache keeps str keys and values as they are (raw) in its Cache table
-                rows = self._cache._sql(_PREFIXED, (prefix, _after(prefix))).fetchall()
+                rows = self._cache._sql(sql, args).fetchall()
         except (OSError, sqlite3.Error, diskcache.Timeout) as e:
             raise store_error(self.path, "read", e) from e
         return [(key, self._decode(key, raw)) for key, raw in rows]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Reads and commits inside are one SQLite transaction: a read-modify-write that no
+        other process or thread interleaves with (they wait, up to the store's timeout)."""
+        if self.read_only:
+            raise StoreError(f"{self.read_only_reason} (the store is open read-only)")
+        try:
+            with self._cache.transact():
+                yield
+        except (OSError, sqlite3.Error, diskcache.Timeout) as e:
+            raise store_error(self.path, "write", e) from e
 
     def _keys(self) -> list[Any]:
         """Every key in the store, read at once."""

@@ -17,6 +17,7 @@ from app.store import Store
 from app.web.hotpath import DocumentServer
 from app.web.metrics import Metrics
 from app.web.routes import App, new_app
+from app.web.subscription_pages import SubscriptionPages
 
 log = logging.getLogger("toldfeed.web")
 
@@ -31,6 +32,7 @@ class AppState:
     service: Service
     library: Library
     metrics: Metrics
+    pages: SubscriptionPages | None = None  # the e-mail subscription's (when on)
 
 
 def build(
@@ -48,10 +50,19 @@ def build(
     service = Service(runtime) if clock is None else Service(runtime, clock=clock)
     settings = runtime.settings  # with the base URL the stored documents use, when adopted
     library = Library(runtime.store, runtime.urls, runtime.renderer)
-    metrics = Metrics(runtime.store, [t.name for t in runtime.targets])
+    metrics = Metrics(runtime.store, [t.name for t in runtime.targets], settings.subscriptions_on)
     app = new_app()
+    pages = None
+    if settings.subscriptions_on and not runtime.store.read_only:
+        pages = SubscriptionPages(
+            settings,
+            runtime.catalogue,
+            runtime.urls,
+            runtime.subscriptions,
+            service.confirmations.kick,
+        )
     app.extensions["toldfeed"] = AppState(
-        settings, runtime.store, runtime, service, library, metrics
+        settings, runtime.store, runtime, service, library, metrics, pages
     )
     inner: Any = app.wsgi_app
 

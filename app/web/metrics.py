@@ -17,6 +17,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from app.notify.outbox import target_figures
+from app.notify.targets import SUBSCRIBERS
 from app.store import Store
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -100,9 +101,10 @@ class StoreCollector(Collector):
 class NotifyCollector(Collector):
     """Push notifications per target, read from the store at scrape time."""
 
-    def __init__(self, store: Store, targets: Sequence[str]) -> None:
+    def __init__(self, store: Store, targets: Sequence[str], subscribers: bool = False) -> None:
         self.store = store
-        self.targets = targets
+        self.targets = [*targets, SUBSCRIBERS] if subscribers else list(targets)
+        self.subscribers = subscribers
 
     def collect(self) -> Iterator[Any]:
         figures = target_figures(self.store, self.targets)
@@ -121,15 +123,27 @@ class NotifyCollector(Collector):
             pending.add_metric([name], f.pending)
         yield total
         yield pending
+        if self.subscribers:  # how many, never who
+            counts = GaugeMetricFamily(
+                "toldfeed_subscribers",
+                "Self-service e-mail subscriptions (confirmed, or waiting for confirmation)",
+                labels=["state"],
+            )
+            confirmed, waiting = self.store.subscription_counts()
+            counts.add_metric(["confirmed"], confirmed)
+            counts.add_metric(["unconfirmed"], waiting)
+            yield counts
 
 
 class Metrics:
     """Request counters plus the store collector, rendered in the Prometheus text format."""
 
-    def __init__(self, store: Store, targets: Sequence[str] = ()) -> None:
+    def __init__(
+        self, store: Store, targets: Sequence[str] = (), subscribers: bool = False
+    ) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(StoreCollector(store))
-        self.registry.register(NotifyCollector(store, targets))
+        self.registry.register(NotifyCollector(store, targets, subscribers))
         self.requests = Counter(
             "toldfeed_requests",
             "HTTP requests served",

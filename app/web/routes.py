@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 
+from app.model import Lang
 from app.notify.outbox import health_section
+from app.site.forms import CONFIRM, SUBSCRIBE, SUBSCRIPTION, UNSUBSCRIBE
 from app.site.health import assess_health
 from app.store import Store
 from app.store.records_codec import poll_report_to_dict
@@ -56,7 +58,7 @@ def health_report(state: Any, now: datetime) -> tuple[dict[str, Any], int]:
             for url, r in health.items()
         },
         "last_poll": poll_report_to_dict(last_poll) if last_poll else None,
-        "notify": health_section(store, state.runtime.targets),
+        "notify": health_section(store, state.runtime.targets, settings.subscriptions_on),
         "publish": _publish_report(settings, store),
     }
     return doc, 200 if health_state.fresh else 503
@@ -103,6 +105,71 @@ def metrics() -> Response:
     return Response(
         state.metrics.render(), mimetype="text/plain", headers={"Cache-Control": "no-store"}
     )
+
+
+# --- the e-mail subscription's pages (app.web.subscription_pages) ----------------------------
+
+# what every subscription page answers with: never cached or indexed, no Referer to other
+# sites (the URL holds a token; "no-referrer" would make browsers send "Origin: null" with
+# the page's own forms, which the cross-site check refuses), no frame, no script; forms post
+# to toldfeed only
+_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "same-origin",
+    "X-Robots-Tag": "noindex",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'",
+}
+
+
+def _answer(handler: str, *args: Any) -> Response:
+    pages = current_app.extensions["toldfeed"].pages
+    if pages is None:
+        abort(404)  # TOLDFEED_SUBSCRIPTIONS is not "email"
+    from app.web.subscription_pages import FormRequest
+
+    req = FormRequest(
+        method=request.method,
+        now=current_app.extensions["toldfeed"].service.clock(),
+        form={name: request.form.getlist(name) for name in request.form},
+        token=request.args.get("token", ""),
+        origin=request.headers.get("Origin"),
+        fetch_site=request.headers.get("Sec-Fetch-Site"),
+        host_url=request.host_url,
+        remote_addr=request.remote_addr or "",
+        forwarded_for=request.headers.get("X-Forwarded-For", ""),
+    )
+    reply = getattr(pages, handler)(req, *args)
+    response = Response(reply.body, status=reply.status, mimetype="text/html")
+    response.headers.update(_PAGE_HEADERS)
+    response.headers.update(dict(reply.headers))
+    return response
+
+
+@bp.route(SUBSCRIBE, methods=["GET", "POST"], defaults={"lang": "en"})
+@bp.route(f"/da{SUBSCRIBE}", methods=["GET", "POST"], defaults={"lang": "da"})
+def subscribe(lang: str) -> Response:
+    """The sign-up form, and a sign-up."""
+    return _answer("subscribe", Lang(lang))
+
+
+@bp.route(CONFIRM, methods=["GET", "POST"])
+def confirm() -> Response:
+    """A page with the Confirm button; POST confirms."""
+    return _answer("confirm")
+
+
+@bp.route(SUBSCRIPTION, methods=["GET", "POST"])
+def subscription() -> Response:
+    """The subscriber's own page; POST saves it."""
+    return _answer("manage")
+
+
+@bp.route(UNSUBSCRIBE, methods=["GET", "POST"])
+def unsubscribe() -> Response:
+    """A page with the Unsubscribe button; POST (RFC 8058 one-click too) unsubscribes."""
+    return _answer("unsubscribe")
 
 
 @bp.app_errorhandler(404)

@@ -174,4 +174,69 @@ PHRASES: dict[str, str] = {
     "hours_unit": "t",
     "minutes_unit": "min",
     "days_unit": "d",
+    # selvbetjente abonnementer på e-mail (formularen, dens sider, bekræftelsesmailen)
+    "sub_by_mail": "På e-mail",
+    "sub_by_mail_intro": "Få en e-mail, når et system, du vælger, har driftsforstyrrelser, "
+    "eller når et servicevindue bliver varslet; påmindelser og et dagligt overblik, hvis du "
+    "vil.",
+    "sub_title": "Abonnér på e-mail",
+    "sub_intro": "Vælg systemerne og hvad du vil høre om. Først kommer et bekræftelseslink: "
+    "intet andet sendes, før du bekræfter, og hver mail har et link, hvor du ændrer eller "
+    "stopper dit abonnement.",
+    "sub_address": "Din e-mailadresse",
+    "sub_systems": "Systemer",
+    "sub_what": "Hvad",
+    "sub_language": "Sprog i mailene",
+    "sub_submit": "Abonnér",
+    "sub_disruptions": "Driftsforstyrrelser: nye, opdaterede, lukkede",
+    "sub_windows": "Servicevinduer: varslede, flyttede, aflyste, startet, ikke meldt afsluttet",
+    "sub_remind-24h": "En påmindelse 24 timer før et servicevindue",
+    "sub_remind-1h": "En påmindelse 1 time før et servicevindue",
+    "sub_digest": "Et dagligt overblik",
+    "sub_all_systems": "alle systemer",
+    "sub_sent_title": "Se i din indbakke",
+    "sub_sent": "Hvis adressen kan modtage mail, er et bekræftelseslink på vej. Åbn det og "
+    "tryk Bekræft inden 48 timer; indtil da sendes intet. Ingen mail? Se i spam-mappen.",
+    "sub_need_system": "Vælg mindst ét system.",
+    "sub_need_what": "Vælg mindst én ting at få besked om.",
+    "sub_confirm_title": "Bekræft dit abonnement",
+    "sub_confirm_intro": "Tryk Bekræft for at få e-mail om dette:",
+    "sub_confirm_button": "Bekræft",
+    "sub_confirmed_title": "Abonnementet er bekræftet",
+    "sub_confirmed": "Du får e-mail om det, der står nedenfor. Hver mail har et link til din "
+    "egen side, hvor du ændrer det eller afmelder dig.",
+    "sub_page_title": "Dit abonnement",
+    "sub_page_intro": "Mail går til {address}. Ændr hvad du får, eller afmeld dig.",
+    "sub_not_confirmed": "Endnu ikke bekræftet: åbn linket i bekræftelsesmailen og tryk Bekræft.",
+    "sub_save": "Gem",
+    "sub_saved": "Gemt. Fremover får du e-mail om det, der er sat kryds ved nedenfor.",
+    "sub_unsubscribe_title": "Afmeld",
+    "sub_unsubscribe_intro": "Tryk Afmeld for at stoppe alle mails og slette din adresse hos "
+    "toldfeed.",
+    "sub_unsubscribe_button": "Afmeld",
+    "sub_unsubscribed_title": "Afmeldt",
+    "sub_unsubscribed": "Din adresse er slettet; toldfeed sender ikke mere til den.",
+    "sub_expired_title": "Linket er udløbet",
+    "sub_expired": "Bekræftelseslinks gælder i 48 timer. Tilmeld dig igen for at få et nyt.",
+    "sub_invalid_title": "Linket virker ikke",
+    "sub_invalid": "Det er måske afkortet eller ændret. Brug linket i din seneste mail, eller "
+    "tilmeld dig igen.",
+    "sub_gone_title": "Abonnementet findes ikke",
+    "sub_gone": "Abonnementet findes ikke længere: det er afmeldt eller blev ikke bekræftet "
+    "inden 48 timer. Tilmeld dig igen, hvis du vil.",
+    "sub_foreign_title": "Ikke sendt fra dette websted",
+    "sub_foreign": "Formularen blev sendt fra et andet websted, så intet er ændret. Brug "
+    "formularen på toldfeeds egne sider.",
+    "sub_limited_title": "For mange tilmeldinger",
+    "sub_limited": "Der kom for mange tilmeldinger fra dit netværk den seneste time. Prøv igen "
+    "om {minutes} minutter.",
+    "sub_mail_subject": "Bekræft dit abonnement hos toldfeed",
+    "sub_mail_intro": "Nogen, forhåbentlig dig, har bedt toldfeed sende e-mail til denne "
+    "adresse om Toldstyrelsens systemer:",
+    "sub_mail_action": "Åbn dette link og tryk Bekræft for at bekræfte (inden 48 timer):",
+    "sub_mail_ignore": "Har du ikke bedt om det? Så se bort fra denne mail: intet sendes, og "
+    "anmodningen slettes efter 48 timer.",
+    "sub_footer": "Du får denne mail, fordi du abonnerer hos toldfeed. Ændr hvad du får, eller "
+    "afmeld dig:",
+    "sub_list_name": "toldfeed-beskeder",
 }

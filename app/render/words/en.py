@@ -173,4 +173,70 @@ PHRASES: dict[str, str] = {
     "hours_unit": "h",
     "minutes_unit": "min",
     "days_unit": "d",
+    # self-service e-mail subscriptions (the form, its pages, the confirmation mail)
+    "sub_by_mail": "By e-mail",
+    "sub_by_mail_intro": "Get an e-mail when a system you choose is disrupted or a service "
+    "window is announced; reminders and a daily digest if you like.",
+    "sub_title": "Subscribe by e-mail",
+    "sub_intro": "Choose the systems and what you want to hear about. A confirmation link "
+    "comes first: nothing else is sent until you confirm, and every mail has a link to change "
+    "or stop your subscription.",
+    "sub_address": "Your e-mail address",
+    "sub_systems": "Systems",
+    "sub_what": "What",
+    "sub_language": "Language of the mails",
+    "sub_submit": "Subscribe",
+    "sub_disruptions": "Disruptions: new, updated, closed",
+    "sub_windows": "Service windows: announced, moved, cancelled, started, not reported complete",
+    "sub_remind-24h": "A reminder 24 hours before a service window",
+    "sub_remind-1h": "A reminder 1 hour before a service window",
+    "sub_digest": "A daily digest",
+    "sub_all_systems": "every system",
+    "sub_sent_title": "Check your mail",
+    "sub_sent": "If the address can receive mail, a confirmation link is on its way. Open it "
+    "and press Confirm within 48 hours; until then nothing is sent. No mail? Look in the spam "
+    "folder.",
+    "sub_need_system": "Choose at least one system.",
+    "sub_need_what": "Choose at least one thing to be told about.",
+    "sub_confirm_title": "Confirm your subscription",
+    "sub_confirm_intro": "Press Confirm to get e-mail about this:",
+    "sub_confirm_button": "Confirm",
+    "sub_confirmed_title": "Subscription confirmed",
+    "sub_confirmed": "You will get e-mail about what is listed below. Every mail has a link to "
+    "your own page, where you change it or unsubscribe.",
+    "sub_page_title": "Your subscription",
+    "sub_page_intro": "Mail goes to {address}. Change what you get, or unsubscribe.",
+    "sub_not_confirmed": "Not confirmed yet: open the link in the confirmation mail and press "
+    "Confirm.",
+    "sub_save": "Save",
+    "sub_saved": "Saved. From now on you get e-mail about what is ticked below.",
+    "sub_unsubscribe_title": "Unsubscribe",
+    "sub_unsubscribe_intro": "Press Unsubscribe to stop every mail and delete your address "
+    "from toldfeed.",
+    "sub_unsubscribe_button": "Unsubscribe",
+    "sub_unsubscribed_title": "Unsubscribed",
+    "sub_unsubscribed": "Your address is deleted; toldfeed sends it nothing more.",
+    "sub_expired_title": "This link has expired",
+    "sub_expired": "Confirmation links last 48 hours. Sign up again for a new one.",
+    "sub_invalid_title": "This link does not work",
+    "sub_invalid": "It may be cut short or changed. Use the link in your latest mail, or sign "
+    "up again.",
+    "sub_gone_title": "No such subscription",
+    "sub_gone": "This subscription no longer exists: it was unsubscribed, or not confirmed "
+    "within 48 hours. Sign up again if you like.",
+    "sub_foreign_title": "Not sent from this site",
+    "sub_foreign": "This form was sent from another web site, so nothing was changed. Use the "
+    "form on toldfeed's own pages.",
+    "sub_limited_title": "Too many sign-ups",
+    "sub_limited": "Too many sign-ups came from your network in the last hour. Try again in "
+    "{minutes} minutes.",
+    "sub_mail_subject": "Confirm your toldfeed subscription",
+    "sub_mail_intro": "Someone, hopefully you, asked toldfeed to send this address e-mail "
+    "about the Danish Customs Agency's systems:",
+    "sub_mail_action": "To confirm, open this link and press Confirm (within 48 hours):",
+    "sub_mail_ignore": "Did not ask for this? Ignore this mail: nothing is sent, and the "
+    "request is deleted after 48 hours.",
+    "sub_footer": "You get this mail because you subscribed to toldfeed. Change what you get, "
+    "or unsubscribe:",
+    "sub_list_name": "toldfeed notifications",
 }
