@@ -19,13 +19,13 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from app.courier import Courier
 from app.errors import StoreError
 from app.ingest import PollReport
 from app.ingest.remerge import remerge_if_needed
 from app.ingest.report import log_report
 from app.model import Incident, SourceKind
 from app.notify.websub import ping_hub
-from app.notifying import Notifying
 from app.publish.publisher import Publisher
 from app.publish.render_key import render_key
 from app.publish.s3 import Uploader
@@ -43,8 +43,8 @@ log = logging.getLogger("toldfeed.service")
 CLOCK_SECONDS = 60.0  # the poller looks at least this often (the clock, other pollers)
 
 
-class Service(Notifying):
-    """Polls and publishes for one process; tells (``app.notifying``)."""
+class Service(Courier):
+    """Polls and publishes for one process; tells (``app.courier``)."""
 
     def __init__(
         self, runtime: Runtime, clock: Callable[[], datetime] = lambda: datetime.now(UTC)

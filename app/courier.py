@@ -26,8 +26,8 @@ from app.store.locks import PollLock
 from app.store.records import Notification
 
 
-class Notifying:
-    """Delivery and the clock, for ``app.service.Service``."""
+class Courier:
+    """Delivery and the clock, for ``app.service.Service``: what the outbox holds is carried out."""
 
     runtime: Runtime
     settings: Settings
