@@ -124,6 +124,30 @@ def test_a_reminder_still_undelivered_at_the_start_is_given_up(
     assert len(receiver.to("/hook")) == 1
 
 
+@pytest.mark.parametrize(
+    ("then", "why"),
+    [
+        (window_incident(cancelled=True), "the window was cancelled or closed"),
+        (window_incident(START + 2 * HOUR, END + 2 * HOUR), "the window was moved"),
+    ],
+)
+def test_a_reminder_waiting_for_its_retry_is_not_sent_once_the_window_is_cancelled_or_moved(
+    reminded: Settings, receiver: Receiver, then: Incident, why: str
+) -> None:
+    def deliver(now: datetime) -> Any:
+        with Runtime.open(reminded) as runtime:
+            return Service(runtime, clock=lambda: now).deliverer.deliver()
+
+    receiver.answers["/hook"] = [Response("down", status=503)]
+    assert look(reminded, KNOWN) == [] and look(reminded, START - HOUR) == ["window.reminder"]
+    assert deliver(START - HOUR).failed == 1
+    put(reminded, then)  # a poll learns it before the retry
+    assert deliver(START - HOUR / 2).given_up == 1
+    (note,) = pending_notes(reminded)
+    assert note.state is Delivery.GIVEN_UP and note.last_error == f"no longer true: {why}"
+    assert len(receiver.to("/hook")) == 1  # the failed attempt only
+
+
 def test_started_and_not_reported_complete_then_nothing_once_closed(
     reminded: Settings, receiver: Receiver
 ) -> None:

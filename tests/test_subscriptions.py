@@ -34,6 +34,7 @@ from app.cli import main
 from app.config import Settings
 from app.model import Lang
 from app.notify.outbox import queue_notifications
+from app.notify.signup import normalize_address
 from app.notify.targets import SUBSCRIBERS
 from app.runtime import Runtime
 from app.service import Service
@@ -453,6 +454,53 @@ def test_a_cross_site_post_changes_nothing(on: Settings, web: Any, inbox: Inbox)
         == 403
     )
     assert subscription(on).choices.systems == {"dms-transit"}  # type: ignore[union-attr]
+
+
+def test_a_cross_site_unsubscribe_changes_nothing_unless_it_is_the_one_click_body(
+    on: Settings, web: Any, inbox: Inbox
+) -> None:
+    confirmed_subscriber(web, inbox)
+    one_click = link(inbox.messages[-1], "/subscription/unsubscribe")
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        answer = web.post(one_click, data={"confirm": "1"}, headers=headers)
+        assert answer.status_code == 403 and subscription(on) is not None
+    answer = web.post(  # RFC 8058's body: whoever sends it
+        one_click, data={"List-Unsubscribe": "One-Click"}, headers={"Origin": "https://mail.test"}
+    )
+    assert answer.status_code == 200 and subscription(on) is None
+
+
+def test_an_address_the_relay_cannot_take_holds_back_no_other_confirmation(
+    on: Settings, clock: Clock
+) -> None:
+    # a relay without SMTPUTF8 cannot take a non-ASCII address: that mail is refused for
+    # good, not the relay counted down with every mail queued behind it
+    port, inbox = free_port(), Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
+    controller.start()
+    settings = replace(on, smtp_url=f"smtp://127.0.0.1:{port}")
+    app = create_app(settings, poll=False, clock=clock)
+    try:
+        web = app.test_client()
+        assert sign_up(web, "kunde@blåbær.dk").status_code == 200
+        settled()
+        for n in range(3):
+            assert sign_up(web, f"clerk{n}@example.com").status_code == 200
+            settled()
+    finally:
+        app.extensions["toldfeed"].runtime.close()
+        controller.stop()
+    assert sorted(recipients(inbox)) == [f"clerk{n}@example.com" for n in range(3)]
+    with store_of(settings) as store:
+        assert store.confirmation_mails() == {}
+
+
+@pytest.mark.parametrize(
+    "address", ["a\x01b@example.com", "a\x7fb@example.com", "a\x00@example.com"]
+)
+def test_an_address_with_a_control_character_is_not_one(address: str) -> None:
+    assert normalize_address(address) is None
+    assert normalize_address("a.b+c@example.com") == "a.b+c@example.com"
 
 
 def test_tampered_expired_and_cross_purpose_tokens_do_nothing(

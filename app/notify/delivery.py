@@ -49,6 +49,7 @@ from app.notify.retry import (
     too_late,
 )
 from app.notify.targets import SUBSCRIBERS, ChannelKind, Target
+from app.notify.timed import outdated
 from app.site.urls import Urls
 from app.store import Batch, Store
 from app.store.records import Delivery, Notification, OutboxState
@@ -215,7 +216,7 @@ class Deliverer:
             return "self-service subscriptions are off (TOLDFEED_SUBSCRIPTIONS)"
         if target is None and name != SUBSCRIBERS:
             return "the target is no longer in the targets file"
-        if late := too_late(note, now):
+        if late := too_late(note, now) or outdated(note, self.store.incident(note.key)):
             return late
         if target is None:  # a fan-out gives up each subscriber's mail at ``give_up_at``
             return ""

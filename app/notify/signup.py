@@ -31,10 +31,10 @@ SIGNUPS_PER_HOUR = 20
 DAY, HOUR = timedelta(hours=24), timedelta(hours=1)
 UNCONFIRMED_FOR = CONFIRM_FOR  # a sign-up lives as long as its confirmation link
 
-# one address, as forms take it: no spaces, quotes, brackets or commas (no header tricks), a
-# domain of at least two labels
+# one address, as forms take it: no spaces, control characters, quotes, brackets or commas (no
+# header tricks), a domain of at least two labels
 _ADDRESS = re.compile(
-    r"[^\s@\"(),:;<>\[\]\\]{1,64}@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}"
+    r"[^\s\x00-\x1f\x7f@\"(),:;<>\[\]\\]{1,64}@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}"
 )
 
 

@@ -106,6 +106,8 @@ class SmtpSession:
                 raise RelayDown(said_of(e)) from e  # refused for every message alike
             except smtplib.SMTPDataError as e:
                 return Refused(said_of(e), e.smtp_code >= 500)
+            except smtplib.SMTPNotSupportedError as e:  # an address the server cannot take
+                return Refused(describe(e), permanent=True)  # (non-ASCII, without SMTPUTF8)
             except (smtplib.SMTPServerDisconnected, OSError) as e:
                 self.close()
                 if again:

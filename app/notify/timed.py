@@ -64,6 +64,21 @@ def tellable(incident: Incident) -> bool:
     return window is not None and not window.cancelled and incident.status is not Status.CLOSED
 
 
+def outdated(note: Notification, now: Incident | None) -> str:
+    """Why a queued reminder or window event ``note`` is no longer true of its window as the
+    store holds it ``now`` (cancelled, closed, gone, or moved since: its id names the old
+    times), or ""."""
+    told = note.incident.window if note.incident is not None else None
+    if note.timing is None or told is None or note.event not in {REMINDER, STARTED, OVERRUN}:
+        return ""
+    if now is None or now.window is None or not tellable(now):
+        return "no longer true: the window was cancelled or closed"
+    moved = now.window.end_at != told.end_at if note.event == OVERRUN else None
+    if moved or (moved is None and now.window.start_at != told.start_at):
+        return "no longer true: the window was moved"
+    return ""
+
+
 def learn(
     incidents: Iterable[Incident], known: Mapping[str, WindowKnown], now: datetime
 ) -> tuple[dict[str, WindowKnown], list[str]]:

@@ -6,7 +6,7 @@ the framework: a ``FormRequest`` in, a ``Reply`` out (``app.web.routes`` adapts 
 - A POST from another web site changes nothing: a browser names the page a form was sent from
   in ``Origin``, which must be toldfeed's own (its base URL, or the address it was reached
   at). The one-click unsubscribe is the exception (RFC 8058: the mailbox provider's server
-  POSTs it): its token alone is the proof.
+  POSTs it, with the body ``List-Unsubscribe=One-Click``): its token alone is the proof.
 - The answer to a sign-up is the same page for every address; its time does not depend on
   the address either (the mail is sent by another thread).
 - At most ``SIGNUPS_PER_HOUR`` sign-ups per client address an hour, then 429 with
@@ -283,6 +283,9 @@ class SubscriptionPages:
             )
         found = self.subscriptions.find(req.token, Purpose.MANAGE, req.now)
         lang = found.lang if isinstance(found, Subscription) else Lang.EN
+        one_click = req.value("List-Unsubscribe") == "One-Click"  # RFC 8058: from anywhere
+        if not one_click and not self._same_site(req):
+            return self._foreign(lang)
         done = self.subscriptions.unsubscribe(req.token, req.now)
         if isinstance(done, TokenProblem):
             return self._problem(done, lang)
