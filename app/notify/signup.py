@@ -178,6 +178,7 @@ class Subscriptions:
             batch = Batch()
             Store.stage_subscription_removed(batch, claim.sid)
             self.store.commit(batch)
+        self.store.erase_freed()
         return True
 
     def to_mail(self, sid: str, now: datetime) -> Subscription | None:
@@ -217,6 +218,7 @@ class Subscriptions:
             batch = Batch()
             Store.stage_subscription_removed(batch, sid)
             self.store.commit(batch)
+        self.store.erase_freed()
         return True
 
     def sweep(self, now: datetime) -> Upkept:
@@ -249,4 +251,6 @@ class Subscriptions:
                 if all(now - t >= HOUR for t in times):
                     Store.stage_signups(batch, client, ())
             self.store.commit(batch)
+        if removed:
+            self.store.erase_freed()
         return Upkept(removed, expired)

@@ -135,6 +135,10 @@ class StoreCore:
                 # OS's file cache is shared by every process
                 sqlite_mmap_size=0,
                 sqlite_cache_size=1024,
+                # what is deleted is overwritten, not left in free pages (a subscriber's
+                # address is gone when they unsubscribe; Debian's SQLite does this by default,
+                # other builds do not)
+                sqlite_secure_delete=1,
             )
         except (OSError, sqlite3.Error, diskcache.Timeout) as e:
             raise store_error(self.path, "open", e) from e
@@ -239,6 +243,17 @@ class StoreCore:
                 yield
         except (OSError, sqlite3.Error, diskcache.Timeout) as e:
             raise store_error(self.path, "write", e) from e
+
+    def erase_freed(self) -> None:
+        """Copy the write-ahead log into the database and empty it, so that what was deleted
+        is gone from the files too, not only from the records (best effort: while another
+        process reads, the log is emptied at a later checkpoint)."""
+        if self.read_only:
+            return
+        try:
+            self._cache._sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except (OSError, sqlite3.Error, diskcache.Timeout) as e:
+            log.warning("%s", store_error(self.path, "write", e))
 
     def _keys(self) -> list[Any]:
         """Every key in the store, read at once."""
