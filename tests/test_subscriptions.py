@@ -417,6 +417,11 @@ def test_twenty_sign_ups_per_client_an_hour_then_429_with_retry_after(
         assert from_("203.0.113.1", remote="192.0.2.1").status_code == 429
         clock.advance(3601)
         assert from_("198.51.100.7").status_code == 400
+        # IPv6: a line's whole /64 is one client, whichever address in it a request comes from
+        for n in range(20):
+            assert from_(f"2001:db8:1:2::{n + 1:x}").status_code == 400
+        assert from_("2001:db8:1:2:ffff::1").status_code == 429
+        assert from_("2001:db8:1:3::1").status_code == 400  # the next /64 is another client
     finally:
         app.extensions["toldfeed"].runtime.close()
 

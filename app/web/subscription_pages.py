@@ -93,6 +93,18 @@ def client_address(remote_addr: str, forwarded_for: str, trusted: Networks) -> s
     return client
 
 
+def rate_key(client: str) -> str:
+    """What the sign-up limit counts by: an IPv4 address, or an IPv6 address's /64 (one
+    subscriber line holds a whole /64, and picks any address in it at will)."""
+    try:
+        ip = ip_address(client)
+    except ValueError:
+        return client
+    if ip.version == 6:
+        return str(IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 def _trusted(address: str, trusted: Networks) -> bool:
     try:
         ip = ip_address(address)
@@ -179,7 +191,7 @@ class SubscriptionPages:
         if not self._same_site(req):
             return self._foreign(lang)
         client = client_address(req.remote_addr, req.forwarded_for, self.settings.trusted_networks)
-        wait = self.subscriptions.admit(client, req.now)
+        wait = self.subscriptions.admit(rate_key(client), req.now)
         if wait is not None:
             log.warning("sign-ups limited: more than %d from one client an hour", SIGNUPS_PER_HOUR)
             minutes = str(math.ceil(wait / 60))
