@@ -529,6 +529,8 @@ def test_email_is_threaded_per_incident_in_the_targets_language(
     assert second["Message-ID"] != first["Message-ID"]
     assert second["Subject"] == f"Re: {first['Subject']}" and second["Content-Language"] == "da"
     assert second["X-Toldfeed-Id"].endswith("#" + later.updated_at.isoformat())
+    # as sent: the id on one line, as written, for a receiver that drops duplicates by it
+    assert f"X-Toldfeed-Id: {second['X-Toldfeed-Id']}" in inbox.raw[1].decode().splitlines()
     plain = second.get_body(("plain",))
     html = second.get_body(("html",))
     assert plain is not None and html is not None

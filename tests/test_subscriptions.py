@@ -268,6 +268,10 @@ def test_sign_up_confirm_change_and_one_click_unsubscribe(
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert mail["List-Id"] == "toldfeed <subscribers.feeds.example.test>"
     assert re.fullmatch(rf"<{BASE}/subscription/unsubscribe\?token=\S+>", mail["List-Unsubscribe"])
+    # as sent: one line, the URL as written (mail programs read no encoded word there)
+    sent = inbox.raw[0].decode("ascii").splitlines()
+    assert f"List-Unsubscribe: {mail['List-Unsubscribe']}" in sent
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in sent
     assert re.search(r"Systemer: DMS Forsendelse \(NCTS\), ICS2", text_of(mail)) and link(
         mail, "/subscription"
     )

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from app.catalogue import Catalogue
 from app.config import Settings
-from app.notify.mail import Listing, add_listing, footer_html, footer_text
+from app.notify.mail import MAIL_POLICY, Listing, add_listing, footer_html, footer_text
 from app.notify.tokens import Purpose, Tokens
 from app.render.subscription import describe_choices
 from app.render.words import WORDS
@@ -76,7 +76,7 @@ class Letters:
             f"<p>{escape(w['sub_mail_action'])}<br><a href='{escape(link)}'>{escape(link)}</a></p>"
             f"<p>{escape(w['sub_mail_ignore'])}</p>{footer_html(listing)}</body></html>"
         )
-        msg = EmailMessage()
+        msg = EmailMessage(policy=MAIL_POLICY)
         msg["Subject"] = w["sub_mail_subject"]
         msg["From"] = self.sender
         msg["To"] = sub.address

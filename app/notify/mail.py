@@ -11,10 +11,13 @@ login) is ``app.notify.smtp``'s.
 
 from __future__ import annotations
 
+import email.policy
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import format_datetime
 from html import escape
 from typing import ClassVar
@@ -27,6 +30,32 @@ from app.notify.targets import ChannelKind, Target
 from app.store.records import Notification
 
 _FIRST = frozenset({CREATED, TEST})  # events that start a thread (a test: its own, every time)
+_LONGEST_LINE = 998  # RFC 5322, 2.1.1
+
+
+class _Verbatim(UnstructuredHeader, BaseHeader):
+    """A header whose value is one token that must reach the reader as written (a URL in angle
+    brackets, an id): neither folded nor made an RFC 2047 encoded word, which is what the
+    default policy does with a word longer than a line and what no mail program reads as
+    ``List-Unsubscribe``. A value that is not ASCII or would not fit a line is folded as usual.
+    """
+
+    def fold(self, *, policy: Policy) -> str:
+        text = str(self)
+        if text.isascii() and len(self.name) + 2 + len(text) <= _LONGEST_LINE:
+            return f"{self.name}: {text}{policy.linesep}"
+        return str(super().fold(policy=policy))
+
+
+def _policy() -> Policy:
+    registry = HeaderRegistry()
+    for name in ("list-unsubscribe", "list-unsubscribe-post", "x-toldfeed-id"):
+        registry.map_to_type(name, _Verbatim)
+    return email.policy.default.clone(header_factory=registry)
+
+
+MAIL_POLICY = _policy()
+"""The policy of every mail toldfeed writes (the default one, but for ``_Verbatim`` headers)."""
 
 
 def _slug(text: str) -> str:
@@ -141,7 +170,7 @@ def build(
 ) -> EmailMessage:
     """The e-mail for ``note`` (``listing``: to a self-service subscriber)."""
     domain = target.sender.rpartition("@")[2] or "localhost"
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MAIL_POLICY)
     prefix = "" if note.event in _FIRST or note.timing is not None else "Re: "
     msg["Subject"] = f"{prefix}{message.title}"
     msg["From"] = target.sender
