@@ -965,3 +965,8 @@ def test_subscribers_count_list_remove_export(
     assert main_with(on, "subscribers", "remove", "ONE@Example.com") == 0  # the domain's case
     assert main_with(on, "subscribers", "remove", "one@example.com") == 1
     assert subscription(on, "one@example.com") is None and subscription(on, "two@example.com")
+    # a data directory without a store (a mistyped TOLDFEED_DATA_DIR) is said, not made
+    elsewhere = replace(on, data_dir=tmp_path / "no-such-dir")
+    capsys.readouterr()
+    assert main_with(elsewhere, "subscribers", "count") == 3
+    assert "no store in" in capsys.readouterr().err and not elsewhere.data_dir.exists()

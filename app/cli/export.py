@@ -19,6 +19,7 @@ from app.config import Settings
 from app.runtime import Runtime
 from app.service import Service
 from app.site.archive import derived_documents
+from app.store import Store
 from app.store.core import store_error
 from app.store.rendered import Document
 
@@ -49,7 +50,7 @@ def _write(path: Path, body: bytes, root: Path) -> None:
 
 def has_data(settings: Settings) -> bool:
     """True when the data directory's store exists and was polled or holds incidents."""
-    store = settings.data_dir / "store"
+    store = Store.location(settings.data_dir)
     if store.exists() and not store.is_dir():
         raise store_error(store, "open", NotADirectoryError(str(store)))
     if not store.is_dir():

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 from app.config import Settings
+from app.store import Store
 from app.store.subscriber_records import Subscription
 
 NOT_FOUND = 1
+NO_STORE = 3  # as for any store that cannot be used (app.cli's STORE_ERROR)
 
 
 def _state(sub: Subscription) -> str:
@@ -42,6 +45,13 @@ def subscribers(settings: Settings, action: str, value: str | None) -> int:
     """Run one subscribers action; the exit status."""
     from app.runtime import Runtime
 
+    if not Store.location(settings.data_dir).is_dir():  # a wrong TOLDFEED_DATA_DIR, likely
+        print(
+            f"toldfeed: no store in {settings.data_dir} (is TOLDFEED_DATA_DIR right?); "
+            "nothing was created",
+            file=sys.stderr,
+        )
+        return NO_STORE
     with Runtime.open(settings) as runtime:
         store = runtime.store
         if action == "count":

@@ -108,12 +108,17 @@ class StoreCore:
     """Opening, reading and committing the data directory's store; the typed reads and writes
     of each kind of record are in the per-domain mixins (``app.store.Store`` has them all)."""
 
+    @staticmethod
+    def location(directory: Path) -> Path:
+        """Where the store of the data directory ``directory`` is (or would be)."""
+        return directory / "store"
+
     def __init__(
         self, directory: Path, *, read_only: bool = False, read_only_reason: str = ""
     ) -> None:
         """Open the store (``read_only``: for reading only; ``read_only_reason`` says why)."""
         self.directory = directory
-        self.path = directory / "store"
+        self.path = self.location(directory)
         self.read_only = read_only
         self.read_only_reason = read_only_reason or f"store {self.path} is open read-only"
         self._cache: Any
