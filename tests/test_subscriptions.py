@@ -275,6 +275,7 @@ def test_sign_up_confirm_change_and_one_click_unsubscribe(
     assert re.search(r"Systemer: DMS Forsendelse \(NCTS\), ICS2", text_of(mail)) and link(
         mail, "/subscription"
     )
+    assert "tilmeldingsformular" in text_of(mail) and "du abonnerer" not in text_of(mail)
     pending = subscription(on)
     assert pending is not None and not pending.confirmed
 

@@ -9,6 +9,7 @@ headers for mailbox providers to offer the one-click button (docs/operations.md)
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -56,7 +57,8 @@ class Letters:
         w = WORDS[lang]
         link = form_url(self.base_url, CONFIRM, self.tokens.make(sub, Purpose.CONFIRM, now))
         lines = describe_choices(choices, self.catalogue, lang)
-        listing = self.listing(sub, now)
+        # not yet a subscriber: the footer says why the mail came, not "you subscribed"
+        listing = replace(self.listing(sub, now), footer=w["sub_footer_asked"])
         shown = [f"  {line}" for line in lines]
         text = "\n".join(
             [

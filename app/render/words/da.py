@@ -238,5 +238,7 @@ PHRASES: dict[str, str] = {
     "anmodningen slettes efter 48 timer.",
     "sub_footer": "Du får denne mail, fordi du abonnerer hos toldfeed. Ændr hvad du får, eller "
     "afmeld dig:",
+    "sub_footer_asked": "Du får denne mail, fordi adressen blev skrevet i toldfeeds "
+    "tilmeldingsformular. Se eller ændr anmodningen, eller annullér den:",
     "sub_list_name": "toldfeed-beskeder",
 }

@@ -238,5 +238,7 @@ PHRASES: dict[str, str] = {
     "request is deleted after 48 hours.",
     "sub_footer": "You get this mail because you subscribed to toldfeed. Change what you get, "
     "or unsubscribe:",
+    "sub_footer_asked": "You get this mail because this address was entered on toldfeed's "
+    "sign-up form. See or change the request, or cancel it:",
     "sub_list_name": "toldfeed notifications",
 }
