@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 from app.config import Settings
+from app.errors import StoreError
 from app.store import Store
 from app.store.subscriber_records import Subscription
 
 NOT_FOUND = 1
-NO_STORE = 3  # as for any store that cannot be used (app.cli's STORE_ERROR)
 
 
 def _state(sub: Subscription) -> str:
@@ -42,16 +41,14 @@ def _record(sub: Subscription) -> dict[str, object]:
 
 
 def subscribers(settings: Settings, action: str, value: str | None) -> int:
-    """Run one subscribers action; the exit status."""
+    """Run one subscribers action; the exit status (StoreError when the data directory holds
+    no store: the command creates none)."""
     from app.runtime import Runtime
 
     if not Store.location(settings.data_dir).is_dir():  # a wrong TOLDFEED_DATA_DIR, likely
-        print(
-            f"toldfeed: no store in {settings.data_dir} (is TOLDFEED_DATA_DIR right?); "
-            "nothing was created",
-            file=sys.stderr,
+        raise StoreError(
+            f"no store in {settings.data_dir} (is TOLDFEED_DATA_DIR right?); nothing was created"
         )
-        return NO_STORE
     with Runtime.open(settings) as runtime:
         store = runtime.store
         if action == "count":

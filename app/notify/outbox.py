@@ -53,7 +53,7 @@ def queue_notifications(
     """
     if backfill or not (targets or subscribers):
         return []
-    names = [t.name for t in targets] + ([SUBSCRIBERS] if subscribers else [])
+    names = channel_names((t.name for t in targets), subscribers)
     wanted = {t.name: t.wants for t in targets}
     queued: list[Notification] = []
     for incident in incidents:
@@ -106,6 +106,12 @@ def pending_numbers(store: Store, state: OutboxState) -> dict[int, str]:
         if note is not None and note.state is Delivery.PENDING:
             pending[n] = note.target
     return pending
+
+
+def channel_names(names: Iterable[str], subscribers: bool) -> list[str]:
+    """The names notifications are queued and counted under: the targets', and with
+    ``subscribers`` the one of all the self-service subscribers together."""
+    return [*names, *([SUBSCRIBERS] if subscribers else [])]
 
 
 def health_section(

@@ -20,11 +20,13 @@ CATCH_UP_MAX = 2000  # more changed incidents than this: reading everything is n
 @dataclass(frozen=True, slots=True)
 class Followed:
     """The archive as the store holds it at ``generation``; ``changed`` the incidents applied
-    to it (key → new version, None when gone), or None when it was read whole."""
+    to it (key → new version, None when gone), or None when it was read whole (then a new
+    archive: the one given is left as it was)."""
 
     archive: Archive
     generation: int
     changed: dict[str, Incident | None] | None
+    removed: frozenset[str] = frozenset()  # keys ``changed`` took out of the archive
 
 
 def follow(archive: Archive | None, generation: int, store: Store) -> Followed:
@@ -35,5 +37,6 @@ def follow(archive: Archive | None, generation: int, store: Store) -> Followed:
     if archive is None or keys is None or len(keys) > CATCH_UP_MAX:
         return Followed(Archive(store.iter_incidents()), current, None)
     changed = {key: store.incident(key) for key in sorted(keys)}
+    removed = frozenset(k for k, i in changed.items() if i is None and k in archive.by_key)
     archive.apply(changed)
-    return Followed(archive, current, changed)
+    return Followed(archive, current, changed, removed)

@@ -63,15 +63,14 @@ class Publisher:
     def sync(self) -> None:
         """Load the archive if it does not reflect the store (call before a poll, so that the
         poll's changes can be compared with what they replace)."""
-        loaded = self._generation >= 0
-        before = set(self.archive.by_key)
-        followed = follow(self.archive if loaded else None, self._generation, self.store)
+        old = self.archive
+        followed = follow(old if self._generation >= 0 else None, self._generation, self.store)
         if followed.generation == self._generation:
             return
-        if followed.changed is None:
-            self._gone |= before - set(followed.archive.by_key)
+        if followed.changed is None:  # read whole: a new archive, the old one untouched
+            self._gone |= old.by_key.keys() - followed.archive.by_key.keys()
         else:
-            self._gone |= {k for k, i in followed.changed.items() if i is None and k in before}
+            self._gone |= followed.removed
         self.archive, self._generation = followed.archive, followed.generation
 
     def _catch_up(
@@ -170,7 +169,7 @@ class Publisher:
         if full:
             derived, deleted = derived_documents(self.archive, self.slugs), []
         # incidents gone from the archive, unless this very change brought them back
-        gone = sorted(self._gone - set(self.archive.by_key))
+        gone = sorted(k for k in self._gone if k not in self.archive.by_key)
         deleted += [doc for key in gone for doc in incident_documents(key)]
         deleted += self._pages_past_end()
         self._gone.clear()

@@ -108,7 +108,8 @@ class Uploader:
             record = UploadRecord(target, w.sha256, now, self.cache_control, etag or "")
             Store.stage_upload(batch, w.path, record)
         left = tuple(w.path for w in plan.put[len(done) :])
-        reached = self.bucket.requests > sent
+        requests = self.bucket.requests - sent
+        reached = requests > 0
         status = replace(
             self._status(target, now, len(done), len(left), error, reached),
             serial=request.serial,
@@ -124,7 +125,7 @@ class Uploader:
             tuple(w.path for w, _ in done),
             checked,
             status.pending,
-            self.bucket.requests - sent,
+            requests,
             error,
             len(plan.deferred),
         )

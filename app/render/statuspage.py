@@ -18,6 +18,7 @@ from app.catalogue import Catalogue
 from app.model import Incident, Lang, public_key
 from app.render.entry import timeline
 from app.render.i18n import word
+from app.render.per_version import PerVersion
 from app.site.archive import Archive
 from app.site.documents import IncidentPage, StatuspageApi, StatuspagePart
 from app.site.statuspage import (
@@ -184,26 +185,34 @@ class StatuspageRenderer:
         self.urls = urls
         self.content_type = content_type
         self._kept: dict[StatuspageApi, tuple[str, Document]] = {}
-        self._versions: dict[str, tuple[Incident, str]] = {}
+        # per part, the view and its digest for (archive serial, moment, state known): a
+        # publish asks for the inputs and then, when they moved, the document
+        self._shown: dict[StatuspageApi, tuple[tuple[int, datetime, bool], View, str]] = {}
+        self._versions: PerVersion[str, str] = PerVersion(4 * LIMIT)
         self._lock = threading.Lock()  # web workers render from several threads
 
-    def _view(self, doc: StatuspageApi, archive: Archive, ctx: PageContext) -> View:
+    def _view(self, doc: StatuspageApi, archive: Archive, ctx: PageContext) -> tuple[View, str]:
+        """What ``doc`` shows now, and its digest (made once per archive version and moment)."""
         now = ctx.refreshed_at or archive.latest
-        return view_of(doc, archive, self.catalogue, now, ctx.state_known)
+        at = (archive.serial, now, ctx.state_known)
+        with self._lock:
+            shown = self._shown.get(doc)
+        if shown is not None and shown[0] == at:
+            return shown[1], shown[2]
+        view = view_of(doc, archive, self.catalogue, now, ctx.state_known)
+        digest = self._digest(doc, view)
+        with self._lock:
+            self._shown[doc] = (at, view, digest)
+        return view, digest
 
     def _version(self, incident: Incident) -> str:
         """A digest of everything in ``incident`` (a text can change while its ``updated_at``
         stays), made once per version in this process and the same in any."""
-        with self._lock:
-            kept = self._versions.get(incident.key)
-        if kept is not None and kept[0] is incident:
-            return kept[1]
-        digest = hashlib.blake2b(repr(incident).encode(), digest_size=12).hexdigest()
-        with self._lock:
-            if len(self._versions) > 4 * LIMIT:  # bounded: the listed ones change slowly
-                self._versions.clear()
-            self._versions[incident.key] = (incident, digest)
-        return digest
+        return self._versions.get(
+            incident.key,
+            incident,
+            lambda: hashlib.blake2b(repr(incident).encode(), digest_size=12).hexdigest(),
+        )
 
     def _digest(self, doc: StatuspageApi, view: View) -> str:
         """Everything ``doc``'s bytes depend on: the part, its view (the listed incidents by
@@ -215,12 +224,11 @@ class StatuspageRenderer:
 
     def inputs(self, doc: StatuspageApi, archive: Archive, ctx: PageContext) -> str:
         """A digest of everything ``doc`` shows (the same in any process)."""
-        return self._digest(doc, self._view(doc, archive, ctx))
+        return self._view(doc, archive, ctx)[1]
 
     def render(self, doc: StatuspageApi, archive: Archive, ctx: PageContext) -> Document:
         """``doc`` as a document; the one made last time when it shows the same."""
-        view = self._view(doc, archive, ctx)
-        key = self._digest(doc, view)
+        view, key = self._view(doc, archive, ctx)
         with self._lock:
             kept = self._kept.get(doc)
         if kept is not None and kept[0] == key:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from app.model import Lang
+from app.model import Lang, public_key
 from app.site.documents import (
     Badge,
     Calendar,
@@ -76,7 +76,7 @@ def to_url(converter: str, value: Any) -> str:
     in a path is awkward for static files)."""
     text = str(value)
     if converter == "incident":
-        text = text.replace(":", "-", 1)
+        text = public_key(text)
     return quote(text, safe="")
 
 

@@ -180,10 +180,10 @@ def components(archive: Archive, catalogue: Catalogue, now: datetime) -> tuple[C
     maintenance naming it starting or ending, whichever came last (None: nothing named it).
     """
     states = archive.states(catalogue, now)
-    opened = archive.open_incidents()
     found = []
     for position, system in enumerate((s for s in catalogue.systems if not s.legacy), 1):
-        named = [i for i in opened if system.slug in i.systems]
+        # the open incidents naming it (its state lists them) and its newest
+        named = [archive.by_key[k] for k in states[system.slug].incidents]
         named += archive.latest_of(system.slug, 1)
         status = component_status(states[system.slug])
         found.append(Component(system.slug, status, position, last_change(named, now)))

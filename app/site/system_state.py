@@ -130,9 +130,10 @@ def _state_of(slug: str, named: list[Incident], now: datetime) -> SystemState:
         state, until_at = State.MAINTENANCE, _until(running)
     else:
         state, until_at = State.OPERATIONAL, None
-    overruns = sorted(
+    overrun = max(  # the latest planned end
         (o for i in named if (o := overrun_of(i, now)) is not None),
         key=lambda o: (o.planned_end, o.key),
+        default=None,
     )
     next_window = None
     if coming and coming[0].window is not None:
@@ -145,7 +146,7 @@ def _state_of(slug: str, named: list[Incident], now: datetime) -> SystemState:
         next_window=next_window,
         fallback_allowed=any(i.fallback is not None and i.fallback.allowed for i in open_ones),
         incidents=tuple(sorted(i.key for i in open_ones)),
-        overrun=overruns[-1] if overruns else None,  # the latest planned end
+        overrun=overrun,
     )
 
 

@@ -16,8 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from app.notify.outbox import target_figures
-from app.notify.targets import SUBSCRIBERS
+from app.notify.outbox import channel_names, target_figures
 from app.store import Store
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -103,7 +102,7 @@ class NotifyCollector(Collector):
 
     def __init__(self, store: Store, targets: Sequence[str], subscribers: bool = False) -> None:
         self.store = store
-        self.targets = [*targets, SUBSCRIBERS] if subscribers else list(targets)
+        self.targets = channel_names(targets, subscribers)
         self.subscribers = subscribers
 
     def collect(self) -> Iterator[Any]:

@@ -14,6 +14,7 @@ from app.site.forms import CONFIRM, SUBSCRIBE, SUBSCRIPTION, UNSUBSCRIBE
 from app.site.health import assess_health
 from app.store import Store
 from app.store.records_codec import poll_report_to_dict
+from app.web.subscription_pages import FormRequest
 
 bp = Blueprint("toldfeed", __name__)
 App: TypeAlias = Flask
@@ -127,8 +128,6 @@ def _answer(handler: str, *args: Any) -> Response:
     pages = current_app.extensions["toldfeed"].pages
     if pages is None:
         abort(404)  # TOLDFEED_SUBSCRIPTIONS is not "email"
-    from app.web.subscription_pages import FormRequest
-
     req = FormRequest(
         method=request.method,
         now=current_app.extensions["toldfeed"].service.clock(),

@@ -154,12 +154,17 @@ class SubscriptionPages:
         log.info("subscription form refused: sent from another site")
         return self._page(403, lang, said_page(lang, "foreign"))
 
+    @staticmethod
+    def _interests(req: FormRequest) -> frozenset[Interest]:
+        """The kinds of mail ticked in the form (unknown values dropped)."""
+        known = {i.value for i in Interest}
+        return frozenset(Interest(i) for i in req.form.get("what", ()) if i in known)
+
     def _values(self, req: FormRequest, lang: Lang, error: str, address: str = "") -> FormValues:
         """The form as ``req`` filled it in, with ``error`` above it."""
-        known = {i.value for i in Interest}
         return FormValues(
             frozenset(req.form.get("system", ())),
-            frozenset(Interest(i) for i in req.form.get("what", ()) if i in known),
+            self._interests(req),
             lang,
             address,
             error,
@@ -169,8 +174,7 @@ class SubscriptionPages:
         """The choices a form sent, or what is wrong with them (in ``lang``)."""
         slugs = set(self.catalogue.slugs)
         systems = frozenset(s for s in req.form.get("system", ()) if s in slugs)
-        known = {i.value for i in Interest}
-        interests = frozenset(Interest(i) for i in req.form.get("what", ()) if i in known)
+        interests = self._interests(req)
         if not systems:
             return WORDS[lang]["sub_need_system"]
         if not interests:
@@ -214,10 +218,10 @@ class SubscriptionPages:
     def confirm(self, req: FormRequest) -> Reply:
         """``/subscription/confirm``: GET a page with the Confirm button; POST confirms."""
         base = self.settings.base_url
+        found = self.subscriptions.find(req.token, Purpose.CONFIRM, req.now)
+        if not isinstance(found, Subscription):
+            return self._problem(found, Lang.EN)
         if req.method == "POST":
-            found = self.subscriptions.find(req.token, Purpose.CONFIRM, req.now)
-            if not isinstance(found, Subscription):
-                return self._problem(found, Lang.EN)
             if not self._same_site(req):
                 return self._foreign(found.lang)
             done = self.subscriptions.confirm(req.token, req.now)
@@ -225,9 +229,6 @@ class SubscriptionPages:
                 return self._problem(done, found.lang)
             log.info("subscription confirmed")
             return self._confirmed(done, req.now)
-        found = self.subscriptions.find(req.token, Purpose.CONFIRM, req.now)
-        if not isinstance(found, Subscription):
-            return self._problem(found, Lang.EN)
         if found.requested is None:  # confirmed before: say so, change nothing
             return self._confirmed(found, req.now)
         summary = describe_choices(found.requested, self.catalogue, found.lang)
