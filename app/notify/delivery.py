@@ -216,7 +216,10 @@ class Deliverer:
             return "self-service subscriptions are off (TOLDFEED_SUBSCRIPTIONS)"
         if target is None and name != SUBSCRIBERS:
             return "the target is no longer in the targets file"
-        if late := too_late(note, now) or outdated(note, self.store.incident(note.key)):
+        late = too_late(note, now)
+        if not late and note.timing is not None and note.incident is not None:
+            late = outdated(note, self.store.incident(note.key))  # a reminder, a window event
+        if late:
             return late
         if target is None:  # a fan-out gives up each subscriber's mail at ``give_up_at``
             return ""

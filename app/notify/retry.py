@@ -5,10 +5,12 @@ reports, and the lock it runs under. Pure."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from app.config import Settings
+from app.notify.timed import DIGEST, OVERRUN, REMINDER, STARTED
+from app.site.system_state import OVERRUN_SHOWN
 from app.store.records import Notification
 
 MAX_BACKOFF_SECONDS = 3600.0
@@ -49,10 +51,11 @@ def retry_wait(settings: Settings, attempts: int, retry_after: float | None) -> 
 
 
 _TOO_LATE = {
-    "window.reminder": "too late: the window has started",
-    "window.started": "too late: the window's planned end has passed",
-    "window.overrun": "too late: the planned end passed more than 12 hours ago",
-    "digest": "too late: the next digest is due",
+    REMINDER: "too late: the window has started",
+    STARTED: "too late: the window's planned end has passed",
+    OVERRUN: "too late: the planned end passed more than "
+    f"{OVERRUN_SHOWN // timedelta(hours=1)} hours ago",
+    DIGEST: "too late: the next digest is due",
 }
 
 

@@ -15,7 +15,6 @@ from app.notify.timed import DIGEST, REMINDER, digest_id, reminder_id
 from app.store.records import Digest, Notification, Timing
 from app.upstream.dates import to_local
 
-KINDS = ("change", "reminder", "digest")
 SAMPLE_LEAD = 3600  # the sample reminder's lead
 
 _WORDS = {
@@ -60,7 +59,7 @@ def sample_incident(lang: Lang, now: datetime, base_url: str) -> Incident:
 def sample_notification(
     target: str, lang: Lang, now: datetime, base_url: str, kind: str = "change"
 ) -> Notification:
-    """The sample of ``kind`` (one of ``KINDS``) for ``target``."""
+    """The sample of ``kind`` ("change", "reminder" or "digest") for ``target``."""
     incident = sample_incident(lang, now, base_url)
     if kind == "reminder":
         window = incident.window

@@ -54,7 +54,6 @@ class SmtpSession:
         self.server = server
         self.timeout = timeout
         self._client: smtplib.SMTP | None = None
-        self.sent = 0  # messages the server accepted on this session
 
     def open(self) -> None:
         """Connect (TLS, login) unless connected; RelayDown when that fails."""
@@ -121,7 +120,6 @@ class SmtpSession:
             except smtplib.SMTPException as e:
                 self.close()
                 raise RelayDown(describe(e)) from e
-            self.sent += 1
             return tuple(refused)
         raise AssertionError("not reached")
 

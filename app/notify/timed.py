@@ -31,7 +31,6 @@ from app.site.system_state import OVERRUN_SHOWN
 from app.store.records import Notification, Timing, WindowKnown
 
 REMINDER, STARTED, OVERRUN, DIGEST = "window.reminder", "window.started", "window.overrun", "digest"
-TIMED_EVENTS = (REMINDER, STARTED, OVERRUN, DIGEST)
 
 
 def _utc(value: datetime) -> str:

@@ -89,18 +89,12 @@ class OutboxMixin(StoreCore):
             batch.later(step)
         return queued
 
-    def was_queued(self, target: str, notification_id: str) -> bool:
-        """Whether the time-driven notification ``notification_id`` was queued for ``target``
-        (and its record not yet dropped, a day after it would be too late)."""
-        return self.get(f"{_QUEUED}{target} {notification_id}") is not None
-
-    def stage_forget_queued(self, batch: Batch, now: datetime) -> int:
+    def stage_forget_queued(self, batch: Batch, now: datetime) -> None:
         """Queue dropping the ``queued:`` records kept long enough (their notifications are too
-        late by now); how many."""
-        old = [key for key, until in self._prefixed(_QUEUED) if (decode_time(until) or now) < now]
-        for key in old:
-            batch.delete(key)
-        return len(old)
+        late by now)."""
+        for key, until in self._prefixed(_QUEUED):
+            if (decode_time(until) or now) < now:
+                batch.delete(key)
 
     def notification(self, n: int) -> Notification | None:
         """Notification number ``n``, or None (delivered ones are removed)."""

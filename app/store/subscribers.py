@@ -18,6 +18,7 @@ import hashlib
 import secrets
 from collections.abc import Iterator
 from datetime import datetime
+from functools import cached_property
 
 from app.store.codec import decode_required_time, encode_time
 from app.store.core import Batch, StoreCore
@@ -37,7 +38,9 @@ PAGE = 500  # subscriptions read at a time
 class SubscribersMixin(StoreCore):
     """Subscriptions, their confirmation mails and sign-up counts, and fan-out progress."""
 
+    @cached_property
     def _salt(self) -> bytes:
+        """The key of ``keyed_hash``: made once per store, read once per process."""
         salt = self.get(_SALT)
         if salt is None:
             with self.transaction():  # two workers at once: one salt
@@ -52,7 +55,7 @@ class SubscribersMixin(StoreCore):
     def keyed_hash(self, text: str) -> str:
         """A hash of ``text`` keyed with this store's salt: the same for the same text, and
         no dictionary of addresses turns it back into one."""
-        return hashlib.blake2b(text.encode(), key=self._salt(), digest_size=16).hexdigest()
+        return hashlib.blake2b(text.encode(), key=self._salt, digest_size=16).hexdigest()
 
     def subscriber_id(self, address: str) -> str:
         """The id of ``address`` (already in the form ``app.notify.signup`` keeps)."""
