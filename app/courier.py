@@ -96,8 +96,7 @@ class Courier:
         recipients = self.recipients()
         if not any(r.told_of_time for r in recipients):
             return []
-        self.publisher.sync()  # the archive as the store holds it (a read when unchanged)
-        archive, generation = self.publisher.archive, self.publisher.generation
+        archive, generation = self.publisher.archive, self.runtime.store.generation()
         queued = self.clockwork.run(archive, generation, self.clock(), recipients)
         if queued:
             self.deliverer.wake()

@@ -7,7 +7,7 @@ edge (``app.upstream.dates``) and never travel further as naive values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -202,3 +202,63 @@ class Incident:
     def link_in(self, lang: Lang) -> str:
         """The official detail page in ``lang``, falling back to the other language."""
         return self.links.get(lang) or next(iter(self.links.values()), "")
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What the archive's indexes know of an incident: enough to place it in every feed,
+    history and figure, and to tell which documents show it, without its texts and timeline.
+
+    The store keeps one per incident (``app.store.heads``); ``head_of`` makes it.
+    """
+
+    key: str
+    systems: tuple[str, ...]
+    status: Status
+    kind: Kind
+    published_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    window: Window | None = None
+
+
+def head_of(incident: Incident) -> Head:
+    """The head of ``incident``."""
+    return Head(
+        incident.key,
+        incident.systems,
+        incident.status,
+        incident.kind,
+        incident.published_at,
+        incident.updated_at,
+        incident.closed_at,
+        incident.window,
+    )
+
+
+def reach(incident: Incident | Head) -> datetime | None:
+    """The latest instant any interval of ``incident`` can end at; None while it is open.
+
+    An open incident's intervals run up to now. Past its reach, an incident's figures no
+    longer change with time (``app.site.stats``).
+    """
+    if incident.status is not Status.CLOSED:
+        return None
+    ended = max(incident.closed_at or incident.updated_at, incident.published_at)
+    times = [incident.published_at, ended]
+    if incident.window is not None:
+        times.append(incident.window.start_at)
+        if incident.window.end_at is not None:
+            times.append(incident.window.end_at)
+    return max(times)
+
+
+def close_duration(incident: Incident | Head) -> timedelta | None:
+    """How long a closed disruption stayed open; None for anything else."""
+    if (
+        incident.kind is not Kind.DISRUPTION
+        or incident.status is not Status.CLOSED
+        or incident.closed_at is None
+    ):
+        return None
+    return max(incident.closed_at - incident.published_at, timedelta(0))

@@ -195,7 +195,6 @@ class Service(Courier):
             health = self.runtime.store.health()
             skip = self._sources_backing_off(health, now)
             rederived = self._derive_again_if_rules_changed()
-            self.publisher.sync()  # so that the poll's changes can be told from what they replace
             report, seconds = self._read_and_apply(now, skip)
             self._record_health(health, report, seconds, now)
             changed = [*report.new_keys, *report.changed_keys, *report.removed_keys]

@@ -26,9 +26,10 @@ from app.model import Incident, Kind, Lang, Observation, SourceKind, Status, Upd
 from app.render.i18n import duration_words
 from app.runtime import Runtime
 from app.service import Service
-from app.site.archive import Archive, derived_changes, history_counts
+from app.site.archive import derived_changes, history_counts
 from app.site.documents import HISTORY_PAGE, IncidentPage, SystemPage
 from app.store import Batch, Store
+from tests.archives import archive_of, put
 from tests.conftest import Upstream, polled_at, settings_for
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -462,14 +463,16 @@ def test_a_changed_incident_rewrites_its_own_pages_only(archive_store, upstream:
     assert len([p for p in after if "/page/" in p]) == 2 * 2  # ICS has pages 2 and 3
 
 
-def test_derived_changes_follow_where_an_incident_stands() -> None:
+def test_derived_changes_follow_where_an_incident_stands(tmp_path: Path) -> None:
     incidents = [synthetic(n)[1] for n in range(120)]
-    archive = Archive(incidents)
+    archive = archive_of(tmp_path, incidents)
+    store = archive.holdings
+    assert isinstance(store, Store)
     # an update in place (same publication time) touches only the page it stands on
     old = incidents[10]  # position 109 from the newest: page 3
     new = replace(old, updated_at=old.updated_at + timedelta(hours=1))
     before = history_counts(archive, [old, new])
-    archive.apply({new.key: new})
+    put(store, [new])
     render, delete = derived_changes(archive, before, [old, new])
     assert {d for d in render if isinstance(d, SystemPage)} == {
         SystemPage(Lang.EN, "ics", 3),
@@ -482,14 +485,14 @@ def test_derived_changes_follow_where_an_incident_stands() -> None:
     # a new incident on top shifts every later page by one; none is past the end yet
     fresh = synthetic(500)[1]
     before = history_counts(archive, [fresh])
-    archive.apply({fresh.key: fresh})
+    put(store, [fresh])
     render, delete = derived_changes(archive, before, [fresh])
     pages = sorted({d.page for d in render if isinstance(d, SystemPage)})
     assert pages == [2, 3] and delete == []
     # taking 21 away leaves two pages: page 3 is deleted
     gone = incidents[:21]
     before = history_counts(archive, gone)
-    archive.apply({i.key: None for i in gone})
+    put(store, removed=[i.key for i in gone])
     render, delete = derived_changes(archive, before, gone)
     assert {d for d in delete if isinstance(d, SystemPage)} == {
         SystemPage(lang, "ics", 3) for lang in Lang

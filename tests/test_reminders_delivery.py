@@ -220,7 +220,6 @@ now = datetime.fromisoformat(sys.argv[1])
 go = Path(sys.argv[2])
 with Runtime.open(Settings.from_env()) as runtime:
     service = Service(runtime, clock=lambda: now)
-    service.publisher.sync()
     print("ready", flush=True)
     while not go.exists():
         time.sleep(0.005)

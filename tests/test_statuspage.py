@@ -21,7 +21,6 @@ from app.config import Settings
 from app.model import Kind, Lang, Status, Window
 from app.runtime import Runtime
 from app.service import Service
-from app.site.archive import Archive
 from app.site.documents import StatuspageApi, StatuspagePart
 from app.site.statuspage import (
     ComponentStatus,
@@ -32,6 +31,7 @@ from app.site.statuspage import (
     maintenance_status,
     view_of,
 )
+from tests.archives import archive_of, put
 from tests.conftest import FIXTURES
 from tests.test_state import CATALOGUE, DISRUPTION, NOW, H, incident, window
 
@@ -172,10 +172,11 @@ def test_a_maintenance_status_follows_its_window(case: str, record: Any, expecte
     assert maintenance_status(record, NOW) == expected, case
 
 
-def test_components_and_indicator_follow_the_system_states() -> None:
+def test_components_and_indicator_follow_the_system_states(tmp_path: Path) -> None:
     def summary(*records: Any) -> Any:
         doc = StatuspageApi(Lang.EN)
-        return view_of(doc, Archive(records), CATALOGUE, NOW, known=True)
+        archive = archive_of(tmp_path / str(len(list(tmp_path.iterdir()))), records)
+        return view_of(doc, archive, CATALOGUE, NOW, known=True)
 
     quiet = summary()
     assert quiet.indicator is Indicator.NONE and not quiet.incidents and not quiet.maintenances
@@ -197,7 +198,7 @@ def test_components_and_indicator_follow_the_system_states() -> None:
     assert [i.incident.key for i in view.incidents] == ["INC1"]
 
 
-def test_updated_at_is_the_last_change_a_window_included() -> None:
+def test_updated_at_is_the_last_change_a_window_included(tmp_path: Path) -> None:
     works = incident("WO1", window=window(-1, 2))  # updated 24 h ago, started 1 h ago
     assert last_change([works], NOW) == NOW - H
     assert last_change([works], NOW + 3 * H) == NOW + 2 * H  # and ended
@@ -206,19 +207,18 @@ def test_updated_at_is_the_last_change_a_window_included() -> None:
     # a disruption's window changes nothing shown (it is in an outage either way)
     down = incident("INC1", window=window(-1, 2), **DISRUPTION)
     assert last_change([down], NOW) == down.updated_at
-    comps = {c.slug: c for c in components(Archive([works]), CATALOGUE, NOW)}
+    comps = {c.slug: c for c in components(archive_of(tmp_path, [works]), CATALOGUE, NOW)}
     assert comps["dms-import"].updated_at == NOW - H and comps["emcs"].updated_at is None
 
 
 def test_a_window_without_a_known_end_is_a_maintenance_without_scheduled_until(filled) -> None:
     with Runtime.open(filled) as runtime:
         service = Service(runtime)
-        service.publisher.sync()
         key = "WO0000001589016"
         record = runtime.store.incident(key)
         assert record is not None and record.window is not None
         opened = replace(record, window=Window(record.window.start_at, None))
-        service.publisher.archive.apply({key: opened})
+        put(runtime.store, [opened])
         doc = StatuspageApi(Lang.EN, StatuspagePart.UPCOMING)
         ctx, _ = service.page_context()
         rendered = service.publisher.renderer.render(doc, service.publisher.archive, ctx, None)
@@ -331,7 +331,6 @@ def test_danish_under_da(client) -> None:
 def test_the_status_says_when_the_state_is_not_known(filled) -> None:
     with Runtime.open(filled) as runtime:
         service = Service(runtime)
-        service.publisher.sync()
         ctx, _ = service.page_context()
         blind = replace(ctx, blind_notice={Lang.EN: "cannot read"})
         doc = StatuspageApi(Lang.EN, StatuspagePart.STATUS)
@@ -390,7 +389,6 @@ def test_rendered_again_only_when_what_they_show_changed(filled) -> None:
         later = (replace(ctx, refreshed_at=moment), notice)
         with Runtime.open(filled) as runtime:  # a new process (a cron poll): cold caches
             service = Service(runtime)
-            service.publisher.sync()
             service.publish([], later)
             rendered = service.publisher.rendered
             changed = service.publisher.changed
@@ -421,7 +419,7 @@ def test_a_changed_incident_changes_the_parts_that_show_it(filled) -> None:
     def change(service: Service, runtime: Runtime, new: Any, ctx: Any) -> set[Any]:
         batch = Batch()
         Store.stage_incident(batch, new)  # as a poll would: the incident and a generation
-        count = len(service.publisher.archive.by_key)
+        count = runtime.store.incident_count()
         Store.stage_generation(batch, runtime.store.generation() + 1, count)
         runtime.store.commit(batch)
         service.publish([new.key], ctx)
@@ -432,7 +430,8 @@ def test_a_changed_incident_changes_the_parts_that_show_it(filled) -> None:
         service.ensure_published()
         ctx = service.page_context()
         service.publish([], ctx)
-        incident = service.publisher.archive.by_key["INC000001822307"]  # the open disruption
+        incident = service.publisher.archive.get("INC000001822307")  # the open disruption
+        assert incident is not None
         # a line more, its updated_at as it was: only the parts listing the incident move
         line = Update("Update 09:00 - Still slow.", Lang.EN, at=incident.updated_at)
         more = replace(incident, updates=(line, *incident.updates))

@@ -137,7 +137,6 @@ def _cmd_forget(settings: Settings, oid: int) -> int:
         if not service.lock.acquire(wait_seconds=settings.poll_budget_seconds):
             return _busy()
         try:
-            service.publisher.sync()
             done = forget_message(runtime.store, oid)
             if done is not None:
                 service.publish(done.keys)

@@ -80,7 +80,6 @@ def _rendered_apart(service: Service) -> dict[str, Document]:
     """Every document rendered afresh with this process's settings, in memory, in the order
     ``Publisher.stored`` gives (derived documents first); nothing is stored."""
     publisher = service.publisher
-    publisher.sync()
     ctx, notice = service.page_context()
     docs = [*derived_documents(publisher.archive, publisher.slugs), *publisher.docs]
     return {

@@ -12,7 +12,6 @@ from collections import OrderedDict
 
 from app.errors import StoreDamagedError
 from app.model import Incident
-from app.publish.follow import follow
 from app.render.renderer import Renderer
 from app.site.archive import Archive
 from app.site.documents import Doc, IncidentPage
@@ -58,11 +57,9 @@ class Library:
         self.cached_bytes = 0  # what ``_variants`` holds
         self._derived: OrderedDict[Doc, Document] = OrderedDict()  # kept per generation
         self._history: dict[str, int] = {}
-        self._archive: Archive | None = None
-        self._archive_generation = -1
-        self._stale = True
-        # variants render one at a time per worker: the archive follows the store in place
-        # under it, and a client asking for many variants keeps one core busy, not all
+        self._archive = Archive(store)  # read through the store's indexes, per request
+        # variants render one at a time per worker: a client asking for many variants keeps
+        # one core busy, not all
         self._rendering = threading.Lock()
         self.context = PageContext(self.base, None, {})
         self.notice: Incident | None = None
@@ -108,7 +105,6 @@ class Library:
         self._hot = {}
         self._variants.clear()
         self.cached_bytes = 0
-        self._stale = True  # the archive follows the store at the next variant
         self.context, self.notice = self.store.stored_page_context(self.base)
         self._checked = now
 
@@ -163,9 +159,8 @@ class Library:
         if stored is not None:
             document = stored
         elif isinstance(doc, IncidentPage):  # its incident alone is all the page shows
-            incident = self.store.incident(doc.key)
-            archive = Archive([incident] if incident is not None else [])
-            document = self.renderer.render(doc, archive, self.context, self.notice)
+            with self._rendering:
+                document = self.renderer.render(doc, self._archive, self.context, self.notice)
         else:
             return self._render(doc)
         with self._lock:
@@ -184,11 +179,6 @@ class Library:
                 return cached
             mark = self._mark
         with self._rendering:
-            if self._stale or self._archive is None:
-                # after a poll: the incidents it changed, not the whole store
-                followed = follow(self._archive, self._archive_generation, self.store)
-                self._archive, self._archive_generation = followed.archive, followed.generation
-                self._stale = False
             document = self.renderer.render(doc, self._archive, self.context, self.notice)
         size = _size(document)
         with self._lock:

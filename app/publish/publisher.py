@@ -10,11 +10,10 @@ import logging
 from dataclasses import replace
 
 from app.errors import StoreDamagedError
-from app.model import Incident
-from app.publish.follow import follow
+from app.model import Head, Incident
 from app.publish.stored import read_stored
 from app.render.renderer import Renderer
-from app.site.archive import Archive, derived_changes, derived_documents, history_counts
+from app.site.archive import Archive, derived_changes, derived_documents
 from app.site.documents import Calendar, Doc
 from app.site.sets import (
     canonical_documents,
@@ -45,9 +44,7 @@ class Publisher:
         self.poll_seconds = poll_seconds
         self.docs = canonical_documents(catalogue)
         self.slugs = catalogue.slugs
-        self.archive = Archive()
-        self._generation = -1  # the store generation the archive reflects
-        self._gone: set[str] = set()  # incidents that left the archive when it was reloaded
+        self.archive = Archive(store)  # the store's incidents, read through its indexes
         self.changed: list[Doc] = []  # documents whose bytes the last publish changed
         self.rendered: list[Doc] = []  # canonical documents the last publish rendered
         self.last_full = False  # the last publish rendered everything
@@ -55,51 +52,36 @@ class Publisher:
             self.urls.export_path(doc) for doc in self.docs if doc.health_dependent
         )
 
-    @property
-    def generation(self) -> int:
-        """The store generation the archive reflects (-1: not loaded yet)."""
-        return self._generation
-
-    def sync(self) -> None:
-        """Load the archive if it does not reflect the store (call before a poll, so that the
-        poll's changes can be compared with what they replace)."""
-        old = self.archive
-        followed = follow(old if self._generation >= 0 else None, self._generation, self.store)
-        if followed.generation == self._generation:
-            return
-        if followed.changed is None:  # read whole: a new archive, the old one untouched
-            self._gone |= old.by_key.keys() - followed.archive.by_key.keys()
-        else:
-            self._gone |= followed.removed
-        self.archive, self._generation = followed.archive, followed.generation
-
     def _catch_up(
-        self, changed: list[str]
-    ) -> tuple[list[Incident], tuple[list[Doc], list[Doc]]] | None:
-        """Apply ``changed`` to the archive; return the old and new versions of what changed
-        and the derived documents to render and to delete.
+        self, mark: RenderMark | None, changed: list[str]
+    ) -> tuple[list[Head], tuple[list[Doc], list[Doc]]] | None:
+        """The old and new heads of what ``changed`` changed, and the derived documents to
+        render and to delete.
 
-        None when the archive was not in step with the store before the change (first use, or
-        another process wrote the store meanwhile): then what changed is unknown.
+        None when the stored documents do not reflect the store as it was just before this
+        change (first use, another process's poll, a publish that failed), or the heads the
+        change replaced are not known: then what changed is unknown.
         """
         generation = self.store.generation()
-        if self._generation < 0 or generation != self._generation + (1 if changed else 0):
-            self._generation = -1
-            self.sync()
+        if mark is None or mark.generation != generation - (1 if changed else 0):
             return None
-        fresh = {key: self.store.incident(key) for key in changed}
-        touched = [i for key in changed if (i := self.archive.by_key.get(key)) is not None]
-        touched += [i for i in fresh.values() if i is not None]
-        before = history_counts(self.archive, touched)
-        self.archive.apply(fresh)
-        self._generation = generation
-        return touched, derived_changes(self.archive, before, touched)
+        if not changed:
+            return [], ([], [])
+        before = self.store.heads_before(generation)
+        if before is None or not set(changed) <= before.keys():
+            return None
+        touched = [h for h in before.values() if h is not None]
+        touched += [h for key in changed if (h := self.store.head(key)) is not None]
+        try:
+            counts = self.store.history_counts()  # as the last publish left them
+        except StoreDamagedError:
+            return None
+        return touched, derived_changes(self.archive, counts, touched)
 
     def signature(self, ctx: PageContext, notice: Incident | None) -> str:
         """What the documents say besides the time of the poll, as a digest: the state of every
         system now, the blind notice and the source notes. A poll that changes no incident and
         leaves this as it was changed the documents only by the time they show."""
-        self.sync()
         states = self.archive.states(self.catalogue, ctx.refreshed_at) if ctx.refreshed_at else {}
         said = (sorted(states.items()), ctx.blind_notice, ctx.source_notes, notice)
         return hashlib.blake2b(repr(said).encode(), digest_size=12).hexdigest()
@@ -155,24 +137,17 @@ class Publisher:
         if stored is None:
             mark = None  # nothing stored, or damaged: everything is rendered again
         index = stored or {}
-        if changed == [] and self._generation < 0:
-            self.sync()  # a new process with nothing to apply: the archive is the store's now
-        before = self._generation  # what the archive held before this change
-        caught = self._catch_up(changed or [])
-        # the stored documents must reflect the archive as it was before this change; if an
-        # earlier publish failed after its poll committed (a crash, a full disk), they do not,
-        # and only a full render can tell what they miss
-        behind = mark is not None and mark.generation != before
-        full = caught is None or changed is None or mark is None or mark.key != self.key or behind
+        # the stored documents must reflect the store as it was before this change; if an
+        # earlier publish failed after its poll committed (a crash, a full disk), or another
+        # process polled, they do not, and only a full render can tell what they miss
+        caught = self._catch_up(mark, changed or []) if changed is not None else None
+        full = caught is None or mark is None or mark.key != self.key
         self.last_full = full  # for the upload: a full render is never a quiet poll
         touched, (derived, deleted) = caught or ([], ([], []))
         if full:
-            derived, deleted = derived_documents(self.archive, self.slugs), []
-        # incidents gone from the archive, unless this very change brought them back
-        gone = sorted(k for k in self._gone if k not in self.archive.by_key)
-        deleted += [doc for key in gone for doc in incident_documents(key)]
+            derived = derived_documents(self.archive, self.slugs)
+            deleted = self._pages_of_gone_incidents()
         deleted += self._pages_past_end()
-        self._gone.clear()
         same_context, same_notice = (
             self.store.page_context_unchanged(ctx, notice) if stored is not None else (False, False)
         )
@@ -219,7 +194,7 @@ class Publisher:
             {slug: self.archive.history_count(slug) for slug in self.slugs},
             (ctx, notice),
             RenderMark(
-                self._generation,
+                self.store.generation(),
                 self.key,
                 ctx.refreshed_at,
                 serial,
@@ -275,8 +250,19 @@ class Publisher:
             gone += history_documents(slug, range(new + 1, old + 1))
         return gone
 
+    def _pages_of_gone_incidents(self) -> list[Doc]:
+        """The stored incident pages whose incident is no longer stored (merged into another,
+        forgotten): looked for in a full render, which cannot know what changed."""
+        gone: list[Doc] = []
+        for path in self.store.derived_paths():
+            found = self.urls.match("/" + path)
+            if found is not None and found[0] == "incident":
+                key = str(found[1]["key"])
+                if key not in self.archive:
+                    gone += incident_documents(key)
+        return list(dict.fromkeys(gone))
+
     def stored(self, only: set[str] | None = None) -> dict[str, Document]:
         """Every stored document (for export and the bucket), by export path, in the order to
         publish them; with ``only``, just those paths (``app.publish.stored``)."""
-        self.sync()
         return read_stored(self.store, self.urls, self.archive, self.docs, only)

@@ -53,7 +53,7 @@ def _derived_order(urls: Urls, archive: Archive, path: str) -> tuple[object, ...
     lang = list(Lang).index(Lang(values["lang"]))
     slugs = urls.catalogue.slugs
     if endpoint == "incident":
-        incident = archive.by_key.get(values["key"])
+        incident = archive.holdings.head(str(values["key"]))
         at = incident.updated_at if incident is not None else datetime.min.replace(tzinfo=UTC)
         return (0, -at.timestamp(), descending(values["key"]), lang)
     slug = str(values.get("system", ""))

@@ -141,7 +141,7 @@ class Renderer:
                 modified = max((i.updated_at for i in listed), default=_EPOCH)
                 return Document.of(body, TYPES["html"], modified)
             case IncidentPage():
-                incident = archive.by_key.get(doc.key)
+                incident = archive.get(doc.key)
                 body = render_incident_page(doc, incident, self.catalogue, ctx, self.urls)
                 modified = incident.updated_at if incident is not None else latest
                 return Document.of(body, TYPES["html"], modified)
@@ -230,13 +230,9 @@ class Renderer:
             return kept[1]
         listed = archive.history_page(slug, 1)
         pages = history_pages(archive.history_count(slug))
-        opened = [i for k in state.incidents if (i := archive.by_key.get(k)) is not None]
-        titles = {
-            k: i.title_in(doc.lang)
-            for cell in figures.strip
-            for k in cell.keys
-            if (i := archive.by_key.get(k)) is not None
-        }
+        opened = archive.get_many(state.incidents)
+        shown = archive.get_many(k for cell in figures.strip for k in cell.keys)
+        titles = {i.key: i.title_in(doc.lang) for i in shown}
         body = render_system_page(
             doc, state, figures, listed, pages, opened, titles, self.catalogue, ctx, self.urls
         )

@@ -28,10 +28,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-from app.model import Incident, Kind, Status
+from app.model import Head, Incident, Kind, Status, close_duration
 from app.site.system_state import State
 from app.upstream.dates import local_to_utc, to_local
 
+Dated = Incident | Head  # what the figures read of an incident: its head is enough
 _Interval = tuple[datetime, datetime, str]  # start, end (UTC, start <= end), incident key
 
 
@@ -87,13 +88,13 @@ class Figures:
     close: CloseStats
 
 
-def _disruption_end(incident: Incident, now: datetime) -> datetime:
+def _disruption_end(incident: Dated, now: datetime) -> datetime:
     if incident.status is not Status.CLOSED:
         return now
     return incident.closed_at or incident.updated_at
 
 
-def _disruptions(incidents: Iterable[Incident], now: datetime) -> list[_Interval]:
+def _disruptions(incidents: Iterable[Dated], now: datetime) -> list[_Interval]:
     # (start, end, key) of every disruption, cut at now; one published after now is left out
     found: list[_Interval] = []
     for incident in incidents:
@@ -105,7 +106,7 @@ def _disruptions(incidents: Iterable[Incident], now: datetime) -> list[_Interval
     return found
 
 
-def _windows(incidents: Iterable[Incident], now: datetime) -> list[_Interval]:
+def _windows(incidents: Iterable[Dated], now: datetime) -> list[_Interval]:
     # (start, end, key) of every window not cancelled, cut at now; windows to come are left out
     found: list[_Interval] = []
     for incident in incidents:
@@ -117,7 +118,7 @@ def _windows(incidents: Iterable[Incident], now: datetime) -> list[_Interval]:
     return found
 
 
-def _naming(incidents: Iterable[Incident], slug: str | None) -> list[Incident]:
+def _naming(incidents: Iterable[Dated], slug: str | None) -> list[Dated]:
     return [i for i in incidents if slug is None or slug in i.systems]
 
 
@@ -175,7 +176,7 @@ def _spread(
 
 
 def daily_strip(
-    incidents: Iterable[Incident], slug: str, now: datetime, days: int = 90
+    incidents: Iterable[Dated], slug: str, now: datetime, days: int = 90
 ) -> list[DayCell]:
     """The last ``days`` local days for ``slug``, oldest first and ending today."""
     today = to_local(now).date()
@@ -208,22 +209,6 @@ def history_start(now: datetime, months: int = 12, days: int = 90) -> datetime:
     return _midnight(first_day)
 
 
-def reach(incident: Incident) -> datetime | None:
-    """The latest instant any interval of ``incident`` can end at; None while it is open.
-
-    An open incident's intervals run up to now. Past its reach, an incident's figures no
-    longer change with time.
-    """
-    if incident.status is not Status.CLOSED:
-        return None
-    times = [incident.published_at, _disruption_end(incident, incident.published_at)]
-    if incident.window is not None:
-        times.append(incident.window.start_at)
-        if incident.window.end_at is not None:
-            times.append(incident.window.end_at)
-    return max(times)
-
-
 def _month_firsts(now: datetime, months: int) -> tuple[list[date], date]:
     local = to_local(now)
     index = local.year * 12 + local.month - 1  # months since year 0, so stepping back is easy
@@ -232,7 +217,7 @@ def _month_firsts(now: datetime, months: int) -> tuple[list[date], date]:
 
 
 def monthly_stats(
-    incidents: Iterable[Incident], slug: str, now: datetime, months: int = 12
+    incidents: Iterable[Dated], slug: str, now: datetime, months: int = 12
 ) -> list[MonthStats]:
     """The last ``months`` local months for ``slug``, oldest first and ending with this month."""
     firsts, after = _month_firsts(now, months)
@@ -260,17 +245,6 @@ def _nearest_rank(ordered: Sequence[timedelta], p: float) -> timedelta:
     return ordered[rank - 1]
 
 
-def close_duration(incident: Incident) -> timedelta | None:
-    """How long a closed disruption stayed open; None for anything else."""
-    if (
-        incident.kind is not Kind.DISRUPTION
-        or incident.status is not Status.CLOSED
-        or incident.closed_at is None
-    ):
-        return None
-    return max(incident.closed_at - incident.published_at, timedelta(0))
-
-
 def close_stats(ordered: Sequence[timedelta]) -> CloseStats:
     """Median and 90th percentile of durations already sorted, shortest first (O(1))."""
     if not ordered:
@@ -278,7 +252,7 @@ def close_stats(ordered: Sequence[timedelta]) -> CloseStats:
     return CloseStats(len(ordered), _nearest_rank(ordered, 50), _nearest_rank(ordered, 90))
 
 
-def time_to_close(incidents: Iterable[Incident], slug: str | None) -> CloseStats:
+def time_to_close(incidents: Iterable[Dated], slug: str | None) -> CloseStats:
     """Time to close of the closed disruptions naming ``slug`` (every system when None)."""
     durations = sorted(d for i in _naming(incidents, slug) if (d := close_duration(i)) is not None)
     return close_stats(durations)

@@ -183,7 +183,7 @@ def components(archive: Archive, catalogue: Catalogue, now: datetime) -> tuple[C
     found = []
     for position, system in enumerate((s for s in catalogue.systems if not s.legacy), 1):
         # the open incidents naming it (its state lists them) and its newest
-        named = [archive.by_key[k] for k in states[system.slug].incidents]
+        named = archive.get_many(states[system.slug].incidents)
         named += archive.latest_of(system.slug, 1)
         status = component_status(states[system.slug])
         found.append(Component(system.slug, status, position, last_change(named, now)))

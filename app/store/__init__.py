@@ -5,6 +5,7 @@ As lemon24/reader's ``_storage/``, one module per kind of record, each spelling 
     app.store.core        opening, reading, committing, errors (the only importer of diskcache)
     app.store.readonly    the file read with SQLite alone when it cannot be written
     app.store.incidents   observations, incidents and their indexes
+    app.store.heads       the archive's indexes: one head per incident, in SQL tables
     app.store.polls       the state around a poll: sources, validators, health, counters
     app.store.outbox      the outbox of push notifications
     app.store.moments     what the passes over the clock remember (windows known, digests)
@@ -19,6 +20,8 @@ typed methods, never a key.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from app.store.core import Batch, StoreCore, store_error
 from app.store.documents import DocumentsMixin
@@ -43,3 +46,9 @@ class Store(
     StoreCore,
 ):
     """Typed access to the data directory's store."""
+
+    def __init__(
+        self, directory: Path, *, read_only: bool = False, read_only_reason: str = ""
+    ) -> None:
+        super().__init__(directory, read_only=read_only, read_only_reason=read_only_reason)
+        self.prepare_heads(self.iter_incidents())  # reads the incidents only when it builds

@@ -79,6 +79,12 @@ class Batch:
         self.deleted: set[str] = set()
         self.raw: dict[str, bytes] = {}
         self.steps: list[Callable[[Reader], Batch]] = []
+        self.statements: list[tuple[str, tuple[Any, ...]]] = []  # run after the writes
+
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> None:
+        """Queue an SQL statement on the store's own tables (``app.store.heads``), run in
+        order after the key-value writes, in the same transaction."""
+        self.statements.append((sql, args))
 
     def later(self, step: Callable[[Reader], Batch]) -> None:
         """Run ``step`` inside the commit's transaction and write the batch it returns."""
@@ -101,7 +107,7 @@ class Batch:
         self.deleted.add(key)
 
     def __bool__(self) -> bool:
-        return bool(self.values or self.deleted or self.raw or self.steps)
+        return bool(self.values or self.deleted or self.raw or self.steps or self.statements)
 
 
 class StoreCore:
@@ -214,6 +220,8 @@ class StoreCore:
             self._cache.set(key, _dumps(value))
         for key, raw in batch.raw.items():
             self._cache.set(key, raw)
+        for sql, args in batch.statements:
+            self._cache._sql(sql, args)
         for step in batch.steps:  # reads this connection: the transaction's own state
             self._apply(step(self.get))
 
@@ -228,14 +236,17 @@ class StoreCore:
             sql, args = PREFIXED, (prefix, after_all(prefix))
         else:
             sql, args = PREFIXED_AFTER, (prefix + after, after_all(prefix), limit)
+        # diskcache keeps str keys and values as they are (raw) in its Cache table
+        return [(key, self._decode(key, raw)) for key, raw in self._query(sql, args)]
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        """The rows of one SELECT on the store's file (either mode)."""
         try:
             if isinstance(self._cache, ReadOnlyCache):
-                rows = self._cache.prefixed(sql, args)
-            else:  # diskcache keeps str keys and values as they are (raw) in its Cache table
-                rows = self._cache._sql(sql, args).fetchall()
+                return self._cache.query(sql, args)
+            return self._cache._sql(sql, args).fetchall()  # type: ignore[no-any-return]
         except (OSError, sqlite3.Error, diskcache.Timeout) as e:
             raise store_error(self.path, "read", e) from e
-        return [(key, self._decode(key, raw)) for key, raw in rows]
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

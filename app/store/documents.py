@@ -124,6 +124,10 @@ class DocumentsMixin(StoreCore):
             return None
         return Document(gzip.decompress(gz), meta.content_type, meta.etag, meta.last_modified, gz)
 
+    def derived_paths(self) -> list[str]:
+        """The export path of every stored derived document."""
+        return [key[len(_DOCMETA) :] for key, _ in self._prefixed(_DOCMETA)]
+
     def changes_since(self, serial: int, current: int) -> set[str] | None:
         """Export paths changed by the publishes after ``serial`` up to ``current``; None when
         not all are known (``serial`` too old, or never)."""

@@ -5,7 +5,7 @@ Keys (each spelled here only):
     obs:<oid>              every distinct observation of one message
     ref:<ref>              the oids whose primary reference is <ref>
     key:<oid>              the incident key an oid belongs to
-    inc:<key>              the derived incident
+    inc:<key>              the derived incident (its head: ``app.store.heads``)
     meta:incident_count    how many incidents are stored
     meta:merge_rules       the digest of the merge rules the stored incidents were derived by
 
@@ -24,6 +24,7 @@ from app.store.codec import (
     observation_to_dict,
 )
 from app.store.core import GENERATION, Batch, StoreCore
+from app.store.heads import HeadsMixin
 
 _OBS, _REF, _KEY, _INC = "obs:", "ref:", "key:", "inc:"
 _INCIDENT_COUNT = "meta:incident_count"
@@ -32,7 +33,7 @@ CHANGED_KEPT = 1000  # generations whose change lists are kept (older: load ever
 _MERGE_RULES = "meta:merge_rules"
 
 
-class IncidentsMixin(StoreCore):
+class IncidentsMixin(HeadsMixin, StoreCore):
     """Observations, incidents and their indexes."""
 
     def observations(self, oid: int) -> list[Observation]:
@@ -99,6 +100,7 @@ class IncidentsMixin(StoreCore):
         batch.put(f"{_INC}{incident.key}", incident_to_dict(incident))
         for oid in incident.oids:
             batch.put(f"{_KEY}{oid}", incident.key)
+        HeadsMixin.stage_head(batch, incident)
 
     @staticmethod
     def stage_forgotten(batch: Batch, oid: int) -> None:
@@ -110,6 +112,7 @@ class IncidentsMixin(StoreCore):
     def stage_incident_removed(batch: Batch, key: str) -> None:
         """Queue the deletion of an incident merged into another (its oids are re-keyed)."""
         batch.delete(f"{_INC}{key}")
+        HeadsMixin.stage_head_removed(batch, key)
 
     def changed_since(self, generation: int) -> tuple[int, set[str] | None]:
         """(the store's generation now, the keys of the incidents changed since

@@ -68,7 +68,7 @@ class ReadOnlyCache:
             keys = [k for (k,) in self._db.execute("SELECT key FROM Cache WHERE raw = 1")]
         return iter(keys)
 
-    def prefixed(self, sql: str, args: tuple[Any, ...]) -> list[tuple[str, Any]]:
+    def query(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
 
-from app.model import Incident, Lang, Status
+from app.model import Head, Incident, Lang, Status
 
 
 class Format(StrEnum):
@@ -55,7 +55,7 @@ class Feed:
             return self.status in {None, Status.CURRENT}
         return self.scope is Scope.STATUS and self.value == Status.CURRENT.value
 
-    def shows(self, incident: Incident) -> bool:
+    def shows(self, incident: Head | Incident) -> bool:
         """True when ``incident`` belongs to this feed."""
         if self.status is not None and incident.status is not self.status:
             return False
@@ -80,7 +80,7 @@ class Opml:
     health_dependent: ClassVar[bool] = False
     canonical: ClassVar[bool] = True
 
-    def shows(self, incident: Incident) -> bool:
+    def shows(self, incident: Head | Incident) -> bool:
         """The OPML lists feeds, not incidents."""
         return False
 
@@ -102,7 +102,7 @@ class IncidentsApi:
         """True for the default parameters (stored and exported)."""
         return not self.system and self.status is None and self.limit is None
 
-    def shows(self, incident: Incident) -> bool:
+    def shows(self, incident: Head | Incident) -> bool:
         """True when ``incident`` passes the filters."""
         if self.system and self.system not in incident.systems:
             return False
@@ -119,7 +119,7 @@ class SystemsApi:
     health_dependent: ClassVar[bool] = True  # a window starts or ends with time
     canonical: ClassVar[bool] = True
 
-    def shows(self, incident: Incident) -> bool:
+    def shows(self, incident: Head | Incident) -> bool:
         """Every incident can change a system's state."""
         return True
 
@@ -135,7 +135,7 @@ class Calendar:
     health_dependent: ClassVar[bool] = False  # bytes change only with the windows
     canonical: ClassVar[bool] = True
 
-    def shows(self, incident: Incident) -> bool:
+    def shows(self, incident: Head | Incident) -> bool:
         """True when ``incident`` has a window and names the system (if any)."""
         return incident.window is not None and (not self.system or self.system in incident.systems)
 
@@ -165,7 +165,7 @@ class StatuspageApi:
     health_dependent: ClassVar[bool] = True  # states move with time (its inputs say when)
     canonical: ClassVar[bool] = True
 
-    def shows(self, incident: Incident) -> bool:
+    def shows(self, incident: Head | Incident) -> bool:
         """Every incident can change a component, and every part shows one."""
         return True
 
@@ -180,6 +180,6 @@ class StatsApi:
     health_dependent: ClassVar[bool] = True  # open incidents count up to now
     canonical: ClassVar[bool] = True
 
-    def shows(self, incident: Incident) -> bool:
+    def shows(self, incident: Head | Incident) -> bool:
         """Every incident counts in some figure."""
         return True

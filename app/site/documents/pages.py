@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from app.model import Incident, Lang
+from app.model import Head, Incident, Lang
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +18,7 @@ class IndexPage:
     health_dependent: ClassVar[bool] = True
     canonical: ClassVar[bool] = True
 
-    def shows(self, incident: Incident) -> bool:
+    def shows(self, incident: Head | Incident) -> bool:
         """Every incident can change the index."""
         return True
 
@@ -34,7 +34,7 @@ class Embed:
     health_dependent: ClassVar[bool] = True
     canonical: ClassVar[bool] = True
 
-    def shows(self, incident: Incident) -> bool:
+    def shows(self, incident: Head | Incident) -> bool:
         """True when ``incident`` names the system."""
         return self.system in incident.systems
 
@@ -50,7 +50,7 @@ class Badge:
     health_dependent: ClassVar[bool] = True  # the state now: windows start and end with time
     canonical: ClassVar[bool] = True
 
-    def shows(self, incident: Incident) -> bool:
+    def shows(self, incident: Head | Incident) -> bool:
         """True when ``incident`` names the system."""
         return self.system in incident.systems
 
@@ -86,7 +86,7 @@ class SystemPage:
         """Page 1 shows the state now and a strip ending today; later pages only incidents."""
         return self.page == 1
 
-    def shows(self, incident: Incident) -> bool:
+    def shows(self, incident: Head | Incident) -> bool:
         """True when ``incident`` names the system."""
         return self.system in incident.systems
 
@@ -106,6 +106,6 @@ class IncidentPage:
     health_dependent: ClassVar[bool] = False
     canonical: ClassVar[bool] = False
 
-    def shows(self, incident: Incident) -> bool:
+    def shows(self, incident: Head | Incident) -> bool:
         """True for the incident itself."""
         return incident.key == self.key
