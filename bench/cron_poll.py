@@ -10,8 +10,8 @@ process, in the order it loaded them), then times ``app.cli.main(["poll"])`` wit
 ``time.process_time()`` (CPU of every thread of this process) from the call to its return,
 and writes the CPU and wall time, the exit status and the modules imported inside the timer
 (none, when LIST is complete) to OUT.json. ``--probe`` writes the names of every loaded module
-instead; ``--profile`` runs the poll under cProfile (its default, wall-clock timer; one
-profiler per thread, merged) and dumps the stats to STATS.
+instead; ``--profile`` runs the poll under cProfile (its default, wall-clock timer, or with ``--cpu``
+each thread's CPU time; one profiler per thread, merged) and dumps the stats to STATS.
 Interpreter start and teardown are outside the timer (the parent counts them apart).
 """
 
@@ -49,18 +49,22 @@ def main() -> None:
     parser.add_argument("--modules")
     parser.add_argument("--probe", action="store_true")
     parser.add_argument("--profile")
+    parser.add_argument(
+        "--cpu", action="store_true", help="profile by each thread's CPU time, not the wall clock"
+    )
     args = parser.parse_args()
     import app.cli
 
     failed = preload(json.loads(Path(args.modules).read_text())) if args.modules else []
     before = set(sys.modules)
-    profile = cProfile.Profile() if args.profile else None
+    timer = (time.thread_time,) if args.cpu else ()
+    profile = cProfile.Profile(*timer) if args.profile else None
     threads: list[cProfile.Profile] = []
     if profile is not None:
 
         def per_thread(*_: object) -> None:  # the first event in each new thread
             sys.setprofile(None)
-            threads.append(cProfile.Profile())
+            threads.append(cProfile.Profile(*timer))
             threads[-1].enable()
 
         threading.setprofile(per_thread)

@@ -469,3 +469,33 @@ def test_ten_thousand_incidents_give_the_same_figures_in_any_order() -> None:
         strip = daily_strip(incidents, slug, NOW)
         assert strip == daily_strip(shuffled, slug, NOW)
         assert len(strip) == 90 and any(day.state is State.DISRUPTED for day in strip)
+
+
+def test_the_figures_token_moves_whenever_time_changes_the_figures(tmp_path) -> None:
+    """A stored system page is rendered again only when its figures' token moves: so two
+    moments with the same token must give the same figures, whatever the incidents do."""
+    from tests.archives import archive_of
+
+    incidents = [
+        disruption("INC1", at(5, 2, 9), at(5, 2, 11)),  # closed before the moments
+        disruption("INC2", at(5, 4, 10)),  # opens during them, stays open
+        window("WO1", at(5, 3, 22), at(5, 4, 2)),  # starts and ends during them
+        window("WO2", at(5, 5, 8), at(5, 5, 9)),  # still to come
+        window("WO3", at(5, 3, 23), at(5, 4, 1), cancelled=True),
+        window("WO4", at(5, 3, 12), None, closed_at=at(5, 3, 15)),  # no end: until closed
+    ]
+    archive = archive_of(tmp_path, incidents)
+    moments = [at(5, 3, 10) + k * 20 * timedelta(minutes=1) for k in range(6 * 24 * 3)]
+    seen: dict[object, object] = {}
+    changes = 0
+    previous = None
+    for now in moments:
+        token = archive.figures_token(SLUG, now)
+        figures = archive.figures(SLUG, now)
+        if token in seen:
+            assert seen[token] == figures, now  # the same token, the same figures
+        seen[token] = figures
+        changes += token != previous
+        previous = token
+    # quiet stretches share a token (nothing re-rendered), but not every moment does
+    assert 10 < changes < len(moments)

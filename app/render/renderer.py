@@ -196,6 +196,16 @@ class Renderer:
             return self._system_inputs(doc, archive, ctx, ctx.refreshed_at or archive.latest)
         if isinstance(doc, StatuspageApi):
             return self._statuspage.inputs(doc, archive, ctx)
+        if isinstance(doc, Badge):
+            # the state in words: an end on another day names the day (``describe_state``)
+            now = ctx.refreshed_at or archive.latest
+            state = archive.states(self.catalogue, now)[doc.system]
+            return _digest((doc, state, ctx.state_known, to_local(now).date()))
+        if isinstance(doc, StatsApi):
+            # its figures, and the time to close over every system: any incident's change
+            now = ctx.refreshed_at or archive.latest
+            tokens = [archive.figures_token(slug, now) for slug in self.catalogue.slugs]
+            return _digest((doc, archive.serial, tokens))
         return ""
 
     def _system_inputs(
@@ -207,14 +217,13 @@ class Renderer:
         slug = doc.system
         key = (
             doc,
-            archive.contents(slug),
             archive.states(self.catalogue, now)[slug],
-            archive.figures(slug, now),
+            archive.figures_token(slug, now),
             ctx.blind_notice.get(doc.lang, ""),
             ctx.base_url,
             to_local(now).date(),
         )
-        return hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest()
+        return _digest(key)
 
     def _system_page(
         self, doc: SystemPage, archive: Archive, ctx: PageContext, now: datetime
@@ -293,3 +302,8 @@ class Renderer:
         """(record, document) for each of ``docs``."""
         for doc in docs:
             yield doc, self.render(doc, archive, ctx, notice)
+
+
+def _digest(inputs: object) -> str:
+    """A digest of what a document shows, the same in every process (``repr`` of records)."""
+    return hashlib.blake2b(repr(inputs).encode(), digest_size=12).hexdigest()

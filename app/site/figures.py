@@ -9,10 +9,11 @@ computed by ``app.site.stats``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from app.model import Head
+from app.model import Head, Kind, Status
 from app.site.stats import (
     CloseStats,
     Figures,
@@ -39,9 +40,37 @@ class FigureSource(Protocol):
 
 
 def _moving(contents: Contents, now: datetime) -> bool:
-    """True while time alone changes the figures: an incident is open, or reaches past now."""
+    """True while time alone can change the figures: an incident is open, or reaches past now."""
     _count, _marks, latest, opened = contents
     return opened > 0 or (latest is not None and _EPOCH + timedelta(microseconds=latest) > now)
+
+
+def _interval_end(head: Head) -> datetime | None:
+    """When a closed incident's disruption ended; None while it is open (it runs up to now)."""
+    if head.status is not Status.CLOSED:
+        return None
+    return head.closed_at or head.updated_at
+
+
+def next_change(heads: Iterable[Head], now: datetime) -> datetime | None:
+    """The first instant from ``now`` on at which time alone changes figures made from
+    ``heads``: ``now`` itself while an interval is under way (its hours grow), else the next
+    start of a disruption or window to come; None when none will (``app.site.stats`` cuts every
+    interval at now and leaves out what has not begun)."""
+    moments: list[datetime] = []
+    for head in heads:
+        starts: list[tuple[datetime, datetime | None]] = []
+        if head.kind is Kind.DISRUPTION:
+            starts.append((head.published_at, _interval_end(head)))
+        window = head.window
+        if window is not None and not window.cancelled:
+            starts.append((window.start_at, window.end_at or _interval_end(head)))
+        for start, end in starts:
+            if start > now:
+                moments.append(start)
+            elif end is None or end > now:
+                return now  # under way
+    return min(moments, default=None)
 
 
 class SystemFigures:
@@ -53,9 +82,14 @@ class SystemFigures:
 
     def token(self, slug: str, now: datetime) -> tuple[object, ...]:
         """What the figures of ``slug`` at ``now`` depend on: its incidents' versions, the
-        local day, and ``now`` itself while an incident is open or reaches past it."""
+        local day, and the next moment time changes them (``next_change``: ``now`` itself while
+        an interval is under way), read from the few incidents reaching past ``now``."""
         contents = self._source.system_contents(slug)
-        return (contents, to_local(now).date(), now if _moving(contents, now) else None)
+        moment = None
+        if _moving(contents, now):
+            moment = next_change(self._source.heads_reaching(slug, now), now)
+        # "under way at T" and "changes next at T" are different figures at T
+        return (contents, to_local(now).date(), moment == now, moment)
 
     def figures(self, slug: str, now: datetime) -> Figures:
         """The strip, months and time to close of ``slug`` at ``now``.
