@@ -28,6 +28,7 @@ from app.site.statuspage import (
     Listed,
     MaintenanceStatus,
     View,
+    components,
     view_of,
 )
 from app.site.urls import Urls
@@ -189,6 +190,8 @@ class StatuspageRenderer:
         # publish asks for the inputs and then, when they moved, the document
         self._shown: dict[StatuspageApi, tuple[tuple[int, datetime, bool], View, str]] = {}
         self._versions: PerVersion[str, str] = PerVersion(4 * LIMIT)
+        # the components every part shows, for the last (archive serial, moment)
+        self._components: tuple[tuple[int, datetime], tuple[Component, ...]] | None = None
         self._lock = threading.Lock()  # web workers render from several threads
 
     def _view(self, doc: StatuspageApi, archive: Archive, ctx: PageContext) -> tuple[View, str]:
@@ -199,7 +202,13 @@ class StatuspageRenderer:
             shown = self._shown.get(doc)
         if shown is not None and shown[0] == at:
             return shown[1], shown[2]
-        view = view_of(doc, archive, self.catalogue, now, ctx.state_known)
+        with self._lock:
+            kept = self._components
+        if kept is None or kept[0] != at[:2]:
+            kept = (at[:2], components(archive, self.catalogue, now))
+            with self._lock:
+                self._components = kept
+        view = view_of(doc, archive, self.catalogue, now, ctx.state_known, kept[1])
         digest = self._digest(doc, view)
         with self._lock:
             self._shown[doc] = (at, view, digest)

@@ -201,11 +201,17 @@ def _maintenances(incidents: Iterable[Incident], now: datetime) -> list[Listed]:
 
 
 def view_of(
-    doc: StatuspageApi, archive: Archive, catalogue: Catalogue, now: datetime, known: bool
+    doc: StatuspageApi,
+    archive: Archive,
+    catalogue: Catalogue,
+    now: datetime,
+    known: bool,
+    comps: tuple[Component, ...] | None = None,
 ) -> View:
-    """What ``doc`` shows at ``now`` (``known``: whether toldfeed can tell the state now)."""
+    """What ``doc`` shows at ``now`` (``known``: whether toldfeed can tell the state now;
+    ``comps``: the ``components`` at ``now``, when the caller has them)."""
     part = doc.part
-    comps = components(archive, catalogue, now)
+    comps = components(archive, catalogue, now) if comps is None else comps
     opened = archive.open_incidents()
     incidents: list[Incident] = []
     if part is StatuspagePart.INCIDENTS:

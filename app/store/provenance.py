@@ -120,9 +120,10 @@ _MEMO_KEPT = 8  # signatures remembered (two digests of the running code, and a 
 def _signature(root: Path, present: set[str], name: str) -> str:
     """``name`` and every package file's path, size, modification and change times."""
     h = hashlib.blake2b(name.encode(), digest_size=12)
+    base = str(root)  # joined as text: a Path per file costs more than its stat
     for path in sorted(present):
         with contextlib.suppress(OSError):  # a file gone meanwhile: the closure will say
-            st = os.stat(root / path)
+            st = os.stat(f"{base}/{path}")
             h.update(f"\0{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}".encode())
     return h.hexdigest()
 
