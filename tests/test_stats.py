@@ -499,3 +499,65 @@ def test_the_figures_token_moves_whenever_time_changes_the_figures(tmp_path) -> 
         previous = token
     # quiet stretches share a token (nothing re-rendered), but not every moment does
     assert 10 < changes < len(moments)
+
+
+def test_figures_kept_in_the_store_serve_a_new_process_while_their_token_holds(tmp_path) -> None:
+    """A cron poll is a new process: it reads a system's last months of incidents again only
+    when what its figures depend on moved."""
+    from app.site.archive import Archive
+    from app.store import Batch, Store
+    from tests.archives import archive_of, put
+
+    incidents = [
+        disruption("INC1", at(5, 2, 9), at(5, 2, 11)),
+        window("WO1", at(5, 3, 22), at(5, 4, 2), closed_at=at(5, 4, 2)),
+    ]
+    first = archive_of(tmp_path, incidents)
+    store = first.holdings
+    assert isinstance(store, Store)
+    now = at(5, 10, 12)  # every interval has ended: time alone changes nothing today
+    made = first.figures(SLUG, now)
+    batch = Batch()
+    for slug, (token, figures) in first.made_figures().items():
+        Store.stage_figures(batch, slug, token, figures)
+    store.commit(batch)
+    assert first.made_figures() == {}  # handed over once
+
+    read: list[str] = []
+
+    class Counting(Store):
+        def heads_reaching(self, system: str, since: datetime) -> list:  # type: ignore[type-arg]
+            read.append(system)
+            return super().heads_reaching(system, since)
+
+    def cold() -> Archive:  # a new process on the same store
+        return Archive(Counting(tmp_path))
+
+    assert cold().figures(SLUG, now) == made and read == []  # kept, as made (the JSON form)
+    assert cold().figures(SLUG, now + 3 * H) == made and read == []  # the same day
+    later = cold().figures(SLUG, now + 24 * H)  # another day: the strip moved
+    assert read == [SLUG] and later != made
+    read.clear()
+    put(store, [disruption("INC2", at(5, 9, 9), at(5, 9, 10))])  # a new incident
+    again = cold().figures(SLUG, now)
+    assert read == [SLUG] and again.close.count == made.close.count + 1
+
+
+def test_time_to_close_read_from_the_index_is_the_nearest_rank_of_every_duration(
+    tmp_path,
+) -> None:
+    from tests.archives import archive_of
+
+    rng = random.Random(7)
+    incidents = []
+    for n in range(1, 60):
+        start = at(4, 1) + n * 7 * H
+        systems = (SLUG,) if n % 3 else ("emcs", SLUG)
+        closed = start + timedelta(minutes=rng.randrange(0, 3000))
+        incidents.append(disruption(f"INC{n}", start, closed if n % 11 else None, systems))
+    archive = archive_of(tmp_path, incidents)
+    now = at(6, 1)
+    assert archive.figures(SLUG, now).close == time_to_close(incidents, SLUG)
+    assert archive.figures("emcs", now).close == time_to_close(incidents, "emcs")
+    assert archive.close_overall() == time_to_close(incidents, None)
+    assert archive.figures("ics2", now).close == CloseStats(0)

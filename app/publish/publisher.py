@@ -185,6 +185,8 @@ class Publisher:
             modified = forward(old, document.last_modified)
             index[path] = DocMeta(document.etag, document.content_type, modified, inputs)
             written += 1
+        for slug, (token, figures) in self.archive.made_figures().items():
+            Store.stage_figures(batch, slug, token, figures)  # a new process finds them
         serial = mark.serial + 1 if mark is not None else 1
         # a change log, so that a copier (the bucket upload) reads only what changed
         changed_paths = [self.urls.export_path(d) for d in [*self.changed, *deleted]]

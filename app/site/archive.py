@@ -19,7 +19,7 @@ from typing import Protocol
 from app.catalogue import Catalogue
 from app.model import Head, Incident, Kind, Status, head_of
 from app.site.documents import HISTORY_PAGE, Doc, Feed, IncidentsApi, Scope
-from app.site.figures import FigureSource, SystemFigures
+from app.site.figures import Contents, FigureSource, SystemFigures
 from app.site.sets import history_documents, history_pages, incident_documents
 from app.site.stats import CloseStats, Figures
 from app.site.system_state import SystemState, system_states
@@ -65,6 +65,7 @@ class Archive:
         self._kept: OrderedDict[str, tuple[int, Incident]] = OrderedDict()
         self._figures = SystemFigures(holdings)
         self._states: tuple[tuple[int, datetime, int], dict[str, SystemState]] | None = None
+        self._contents: dict[str, tuple[int, Contents]] = {}
 
     @property
     def serial(self) -> int:
@@ -152,10 +153,14 @@ class Archive:
 
     # a system's history ------------------------------------------------------------------
 
-    def contents(self, slug: str) -> tuple[object, ...]:
+    def contents(self, slug: str) -> Contents:
         """What stands for the versions of the incidents naming ``slug``: equal in any process
-        for the same incidents."""
-        return self.holdings.system_contents(slug)
+        for the same incidents (read once per archive version)."""
+        serial = self.serial
+        kept = self._contents.get(slug)
+        if kept is None or kept[0] != serial:
+            kept = self._contents[slug] = (serial, self.holdings.system_contents(slug))
+        return kept[1]
 
     def history_count(self, slug: str) -> int:
         """How many incidents name ``slug``."""
@@ -173,15 +178,21 @@ class Archive:
 
     def figures(self, slug: str, now: datetime) -> Figures:
         """The strip, months and time to close of ``slug`` at ``now`` (kept while current)."""
-        return self._figures.figures(slug, now)
+        return self._figures.figures(slug, now, self.contents(slug))
 
     def figures_token(self, slug: str, now: datetime) -> tuple[object, ...]:
         """What ``figures(slug, now)`` depends on, without making them."""
-        return self._figures.token(slug, now)
+        return self._figures.token(slug, now, self.contents(slug))
 
     def close_overall(self) -> CloseStats:
         """Time to close over every closed disruption (any system)."""
         return self._figures.close_overall()
+
+    def made_figures(self) -> dict[str, tuple[str, Figures]]:
+        """The figures made since the last call, by system, with their tokens: for the
+        publisher to keep in the store (then a new process finds them)."""
+        made, self._figures.made = self._figures.made, {}
+        return made
 
     @property
     def latest(self) -> datetime:

@@ -9,19 +9,13 @@ computed by ``app.site.stats``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from app.model import Head, Kind, Status
-from app.site.stats import (
-    CloseStats,
-    Figures,
-    close_stats,
-    daily_strip,
-    history_start,
-    monthly_stats,
-)
+from app.site.stats import CloseStats, Figures, daily_strip, history_start, monthly_stats
 from app.upstream.dates import to_local
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -36,7 +30,8 @@ class FigureSource(Protocol):
 
     def system_contents(self, system: str) -> Contents: ...
     def heads_reaching(self, system: str, since: datetime) -> list[Head]: ...
-    def close_durations(self, system: str | None = None) -> list[timedelta]: ...
+    def close_figures(self, system: str | None = None) -> CloseStats: ...
+    def kept_figures(self, system: str) -> tuple[str, Figures] | None: ...
 
 
 def _moving(contents: Contents, now: datetime) -> bool:
@@ -74,51 +69,42 @@ def next_change(heads: Iterable[Head], now: datetime) -> datetime | None:
 
 
 class SystemFigures:
-    """The figures of each system, made from the stored heads and kept while current."""
+    """The figures of each system, made from the stored heads and kept while current: in
+    memory, and in the store (what a new process finds there is used while its token holds)."""
 
     def __init__(self, source: FigureSource) -> None:
         self._source = source
-        self._figures: dict[str, tuple[Contents, datetime, Figures]] = {}
+        self._figures: dict[str, tuple[str, Figures]] = {}
+        self.made: dict[str, tuple[str, Figures]] = {}  # made here, not stored yet
 
-    def token(self, slug: str, now: datetime) -> tuple[object, ...]:
-        """What the figures of ``slug`` at ``now`` depend on: its incidents' versions, the
-        local day, and the next moment time changes them (``next_change``: ``now`` itself while
-        an interval is under way), read from the few incidents reaching past ``now``."""
-        contents = self._source.system_contents(slug)
+    def token(self, slug: str, now: datetime, contents: Contents) -> tuple[object, ...]:
+        """What the figures of ``slug`` at ``now`` depend on: its incidents' versions
+        (``contents``), the local day, and the next moment time changes them
+        (``next_change``: ``now`` itself while an interval is under way), read from the few
+        incidents reaching past ``now``."""
         moment = None
         if _moving(contents, now):
             moment = next_change(self._source.heads_reaching(slug, now), now)
         # "under way at T" and "changes next at T" are different figures at T
         return (contents, to_local(now).date(), moment == now, moment)
 
-    def figures(self, slug: str, now: datetime) -> Figures:
-        """The strip, months and time to close of ``slug`` at ``now``.
-
-        Only incidents reaching into the months shown are read. The figures are kept per
-        system and reused while no incident of it changed, the local day is the same and every
-        incident of it ended before the figures were made (then time changes nothing).
-        """
-        contents = self._source.system_contents(slug)
-        kept = self._figures.get(slug)
-        if kept is not None and kept[0] == contents:
-            made_at, figures = kept[1], kept[2]
-            if made_at == now:
-                return figures
-            if (
-                made_at < now
-                and to_local(made_at).date() == to_local(now).date()
-                and not _moving(contents, made_at)
-            ):
-                return figures
+    def figures(self, slug: str, now: datetime, contents: Contents) -> Figures:
+        """The strip, months and time to close of ``slug`` at ``now``: made from the
+        incidents reaching into the months shown, unless figures with the same token are kept."""
+        token = hashlib.blake2b(repr(self.token(slug, now, contents)).encode()).hexdigest()[:24]
+        kept = self._figures.get(slug) or self._source.kept_figures(slug)
+        if kept is not None and kept[0] == token:
+            self._figures[slug] = kept
+            return kept[1]
         recent = self._source.heads_reaching(slug, history_start(now))
         figures = Figures(
             tuple(daily_strip(recent, slug, now)),
             tuple(monthly_stats(recent, slug, now)),
-            close_stats(self._source.close_durations(slug)),
+            self._source.close_figures(slug),
         )
-        self._figures[slug] = (contents, now, figures)
+        self._figures[slug] = self.made[slug] = (token, figures)
         return figures
 
     def close_overall(self) -> CloseStats:
         """Time to close over every closed disruption (any system)."""
-        return close_stats(self._source.close_durations(None))
+        return self._source.close_figures(None)

@@ -19,19 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from app.catalogue import Catalogue
-from app.model import Incident, Kind, Status, Window
+from app.model import Incident, Kind, State, Status, Window
 
-
-class State(StrEnum):
-    """A system's state, worst first."""
-
-    DISRUPTED = "disrupted"
-    MAINTENANCE = "maintenance"
-    OPERATIONAL = "operational"
-
+__all__ = ["OVERRUN_SHOWN", "NextWindow", "Overrun", "State", "SystemState"]
 
 _RANK = {State.DISRUPTED: 0, State.MAINTENANCE: 1, State.OPERATIONAL: 2}
 OVERRUN_SHOWN = timedelta(hours=12)

@@ -11,6 +11,7 @@ As lemon24/reader's ``_storage/``, one module per kind of record, each spelling 
     app.store.moments     what the passes over the clock remember (windows known, digests)
     app.store.uploads     uploads to object storage
     app.store.documents   rendered documents, their index and what they reflect
+    app.store.figures     each system's figures as last made, with what they were made from
     app.store.subscribers self-service subscriptions, their sign-ups and fan-outs
     app.store.secret      the key that signs subscription links (a file in the data directory)
 
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from app.store.core import Batch, StoreCore, store_error
 from app.store.documents import DocumentsMixin
+from app.store.figures import FiguresMixin
 from app.store.incidents import IncidentsMixin
 from app.store.moments import MomentsMixin
 from app.store.outbox import OutboxMixin
@@ -42,6 +44,7 @@ class Store(
     MomentsMixin,
     UploadsMixin,
     DocumentsMixin,
+    FiguresMixin,
     SubscribersMixin,
     StoreCore,
 ):
