@@ -58,7 +58,7 @@ def _derived_order(urls: Urls, archive: Archive, path: str) -> tuple[object, ...
         return (0, -at.timestamp(), descending(values["key"]), lang)
     slug = str(values.get("system", ""))
     place = slugs.index(slug) if slug in slugs else len(slugs)
-    return (1, place, lang, -int(values.get("page", 0)))
+    return (1, place, -int(values.get("page", 0)), lang)
 
 
 def descending(text: str) -> tuple[int, ...]:

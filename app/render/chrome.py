@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.catalogue import Catalogue, System
 from app.model import Incident, Kind, Lang, Status
@@ -118,18 +118,25 @@ def other_language(lang: Lang) -> Lang:
 
 def incident_item(
     incident: Incident, catalogue: Catalogue, lang: Lang, urls: Urls, with_systems: bool = True
-) -> dict[str, Any]:
-    """One incident as a line of a list: status, title, systems, when."""
+) -> Markup:
+    """One incident as a line of a list (``<li>``): status, title, systems, when.
+
+    Written here rather than as a template macro: a system with 10,000 incidents has 200
+    history pages of 50 lines, all rendered again when a new incident shifts them.
+    """
     if incident.status is Status.CLOSED:
         closed = incident.closed_at or incident.updated_at
         when = f"{word(lang, 'closed_at')} {local_time(closed, lang)}"
     else:
         when = f"{word(lang, 'published')} {local_time(incident.published_at, lang)}"
-    return {
-        "chip": status_chip(incident, lang),
-        "url": urls.url(IncidentPage(lang, incident.key)),
-        "title": incident.title_in(lang),
-        "systems": ", ".join(system_names(incident, catalogue, lang)) if with_systems else "",
-        "when": when,
-        "ref": incident.ref or "",
-    }
+    badge = status_chip(incident, lang)
+    systems = ", ".join(system_names(incident, catalogue, lang)) if with_systems else ""
+    ref = incident.ref or ""
+    return Markup(
+        f'<li><span class="chip s-{escape(badge["cls"])}"><span aria-hidden="true">'
+        f"{escape(badge['icon'])}</span> {escape(badge['word'])}</span> "
+        f'<a href="{escape(urls.url(IncidentPage(lang, incident.key)))}">'
+        f"{escape(incident.title_in(lang))}</a>\n"
+        f'<div class="meta">{escape(systems)}{" · " if systems else ""}{escape(when)}'
+        f"{' · ' + escape(ref) if ref else ''}</div></li>"
+    )

@@ -36,6 +36,7 @@ class Holdings(FigureSource, Protocol):
 
     def generation(self) -> int: ...
     def incident(self, key: str) -> Incident | None: ...
+    def incidents(self, keys: Sequence[str]) -> dict[str, Incident]: ...
     def head(self, key: str) -> Head | None: ...
     def marked_newest(
         self,
@@ -52,7 +53,6 @@ class Holdings(FigureSource, Protocol):
     ) -> list[Marked]: ...
     def marked_history(self, system: str, offset: int, limit: int) -> list[Marked]: ...
     def history_place(self, system: str, head: Head) -> int: ...
-    def history_size(self, system: str) -> int: ...
     def latest_head(self) -> Head | None: ...
     def iter_keys_newest(self) -> Iterator[str]: ...
 
@@ -66,6 +66,7 @@ class Archive:
         self._figures = SystemFigures(holdings)
         self._states: tuple[tuple[int, datetime, int], dict[str, SystemState]] | None = None
         self._contents: dict[str, tuple[int, Contents]] = {}
+        self._histories: dict[str, tuple[int, list[Marked]]] = {}  # per system, whole
 
     @property
     def serial(self) -> int:
@@ -74,21 +75,21 @@ class Archive:
         return self.holdings.generation()
 
     def _read(self, marked: Sequence[Marked]) -> list[Incident]:
-        """The incidents ``marked`` names, in that order: kept ones while their mark holds."""
+        """The incidents ``marked`` names, in that order: kept ones while their mark holds,
+        the others read in one statement."""
+        missing = [k for k, m in marked if (kept := self._kept.get(k)) is None or kept[0] != m]
+        loaded = self.holdings.incidents(missing) if missing else {}
         found: list[Incident] = []
         for key, mark in marked:
+            if key in loaded:
+                self._kept[key] = (mark, loaded[key])
             kept = self._kept.get(key)
-            if kept is not None and kept[0] == mark:
-                self._kept.move_to_end(key)
-                found.append(kept[1])
-                continue
-            incident = self.holdings.incident(key)
-            if incident is None:
+            if kept is None or kept[0] != mark:
                 continue  # removed between the two reads
-            self._kept[key] = (mark, incident)
-            if len(self._kept) > KEPT:
-                self._kept.popitem(last=False)
-            found.append(incident)
+            self._kept.move_to_end(key)
+            found.append(kept[1])
+        while len(self._kept) > KEPT:
+            self._kept.popitem(last=False)
         return found
 
     def get(self, key: str) -> Incident | None:
@@ -164,12 +165,21 @@ class Archive:
 
     def history_count(self, slug: str) -> int:
         """How many incidents name ``slug``."""
-        return self.holdings.history_size(slug)
+        return self.contents(slug)[0]
 
     def history_page(self, slug: str, page: int) -> list[Incident]:
-        """Page ``page`` (from 1) of the incidents naming ``slug``, newest published first."""
-        marked = self.holdings.marked_history(slug, (page - 1) * HISTORY_PAGE, HISTORY_PAGE)
-        return self._read(marked)
+        """Page ``page`` (from 1) of the incidents naming ``slug``, newest published first.
+
+        Page 1 is read alone; a later one from the system's whole history, read once per
+        archive version (a new incident on top shifts every page: all are rendered again)."""
+        start = (page - 1) * HISTORY_PAGE
+        if page <= 1:
+            return self._read(self.holdings.marked_history(slug, start, HISTORY_PAGE))
+        serial = self.serial
+        kept = self._histories.get(slug)
+        if kept is None or kept[0] != serial:
+            kept = self._histories[slug] = (serial, self.holdings.marked_history(slug, 0, -1))
+        return self._read(kept[1][start : start + HISTORY_PAGE])
 
     def history_position(self, slug: str, incident: Head | Incident) -> int:
         """Where ``incident`` stands (or would stand) in ``slug``'s history, 0 for the newest."""

@@ -45,8 +45,9 @@ def incident_documents(key: str) -> list[Doc]:
 
 
 def history_documents(slug: str, pages: range) -> list[Doc]:
-    """The history pages ``pages`` (2 and up) of one system, in every language."""
-    return [SystemPage(lang, slug, page) for lang in Lang for page in pages if page > 1]
+    """The history pages ``pages`` (2 and up) of one system, in every language (a page's
+    languages one after the other: they list the same incidents)."""
+    return [SystemPage(lang, slug, page) for page in pages if page > 1 for lang in Lang]
 
 
 def feed_scopes(catalogue: Catalogue) -> list[tuple[Scope, str]]:

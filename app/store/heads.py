@@ -308,11 +308,6 @@ class HeadsMixin(StoreCore):
         sql = f"SELECT count(*) FROM {_MEMBERS} WHERE system = ? AND (published, key) > (?, ?)"
         return int(self._heads(sql, (system, _us(head.published_at), head.key))[0][0])
 
-    def history_size(self, system: str) -> int:
-        """How many incidents name ``system``."""
-        sql = f"SELECT count(*) FROM {_MEMBERS} WHERE system = ?"
-        return int(self._heads(sql, (system,))[0][0])
-
     def heads_reaching(self, system: str, since: datetime) -> list[Head]:
         """The heads of the incidents naming ``system`` whose intervals reach ``since`` or
         later (the open ones included), by reach."""

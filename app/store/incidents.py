@@ -31,6 +31,7 @@ _INCIDENT_COUNT = "meta:incident_count"
 _CHANGED = "gen:changed:"  # per generation: the keys of the incidents its commit changed
 CHANGED_KEPT = 1000  # generations whose change lists are kept (older: load everything)
 _MERGE_RULES = "meta:merge_rules"
+_PER_STATEMENT = 500  # keys read by one SELECT ... IN
 
 
 class IncidentsMixin(HeadsMixin, StoreCore):
@@ -53,6 +54,18 @@ class IncidentsMixin(HeadsMixin, StoreCore):
         """One incident, or None."""
         data = self.get(f"{_INC}{key}")
         return incident_from_dict(data) if data else None
+
+    def incidents(self, keys: Sequence[str]) -> dict[str, Incident]:
+        """The stored ones of the incidents ``keys`` names, read a few hundred per statement."""
+        found: dict[str, Incident] = {}
+        for at in range(0, len(keys), _PER_STATEMENT):
+            wanted = [f"{_INC}{k}" for k in keys[at : at + _PER_STATEMENT]]
+            marks = ",".join("?" * len(wanted))
+            sql = f"SELECT key, value FROM Cache WHERE raw = 1 AND key IN ({marks})"
+            for key, raw in self._query(sql, tuple(wanted)):
+                if (data := self._decode(key, raw)) is not None:
+                    found[key[len(_INC) :]] = incident_from_dict(data)
+        return found
 
     def iter_incidents(self) -> Iterator[Incident]:
         """Every stored incident (order unspecified)."""
