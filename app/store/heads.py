@@ -44,12 +44,13 @@ from app.store.codec import (
 )
 from app.store.core import Batch, StoreCore
 
-HEADS_VERSION = 1  # bump when the tables or what they hold change: they are built again
+HEADS_VERSION = 2  # bump when the tables or what they hold change: they are built again
 _HEADS_META = "meta:heads"
 _HEADS, _MEMBERS, _BEFORE = "toldfeed_heads", "toldfeed_members", "toldfeed_before"
+_SYSTEMS = "toldfeed_systems"
 BEFORE_KEPT = 1000  # generations whose replaced heads are kept (older: render everything)
 _COLUMNS = "key, updated, published, status, kind, window_start, duration, reach, mark"
-_SCHEMA = (
+_SCHEMA: tuple[str, ...] = (
     f"CREATE TABLE IF NOT EXISTS {_HEADS} (key TEXT PRIMARY KEY NOT NULL, head TEXT NOT NULL, "
     "updated INTEGER NOT NULL, published INTEGER NOT NULL, status TEXT NOT NULL, "
     "kind TEXT NOT NULL, window_start INTEGER, duration INTEGER, reach INTEGER, "
@@ -77,7 +78,19 @@ _SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {_BEFORE} (generation INTEGER NOT NULL, key TEXT NOT NULL, "
     "head TEXT, PRIMARY KEY (generation, key)) WITHOUT ROWID",
 )
-_DROP = tuple(f"DROP TABLE IF EXISTS {t}" for t in (_HEADS, _MEMBERS, _BEFORE))
+# per system, the sums its figures' token reads, kept by triggers as members come and go
+_SCHEMA += (
+    f"CREATE TABLE IF NOT EXISTS {_SYSTEMS} (system TEXT PRIMARY KEY NOT NULL, "
+    "count INTEGER NOT NULL, marks INTEGER NOT NULL, opened INTEGER NOT NULL) WITHOUT ROWID",
+    f"CREATE TRIGGER IF NOT EXISTS {_MEMBERS}_in AFTER INSERT ON {_MEMBERS} BEGIN "
+    f"INSERT OR IGNORE INTO {_SYSTEMS} VALUES (new.system, 0, 0, 0); "
+    f"UPDATE {_SYSTEMS} SET count = count + 1, marks = marks + new.mark, "
+    "opened = opened + (new.reach IS NULL) WHERE system = new.system; END",
+    f"CREATE TRIGGER IF NOT EXISTS {_MEMBERS}_out AFTER DELETE ON {_MEMBERS} BEGIN "
+    f"UPDATE {_SYSTEMS} SET count = count - 1, marks = marks - old.mark, "
+    "opened = opened - (old.reach IS NULL) WHERE system = old.system; END",
+)
+_DROP = tuple(f"DROP TABLE IF EXISTS {t}" for t in (_HEADS, _MEMBERS, _BEFORE, _SYSTEMS))
 # the generation a commit is writing (``app.store.core`` writes ``meta:generation`` with the
 # records, before the statements): the replaced heads are kept under it
 _WRITING = (
@@ -157,9 +170,8 @@ def _rows(incident: Incident) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
 
 
 _PUT_HEAD = f"INSERT OR REPLACE INTO {_HEADS} (head, {_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
-_PUT_MEMBER = (
-    f"INSERT OR REPLACE INTO {_MEMBERS} (system, {_COLUMNS}, head) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-)
+# a plain INSERT (the incident's rows are deleted first): the triggers see every row come and go
+_PUT_MEMBER = f"INSERT INTO {_MEMBERS} (system, {_COLUMNS}, head) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 _DELETE_HEAD = f"DELETE FROM {_HEADS} WHERE key = ?"
 # the head an incident had before this commit, kept once per generation (the first wins)
 _KEEP_BEFORE = (
@@ -341,12 +353,12 @@ class HeadsMixin(StoreCore):
     def system_contents(self, system: str) -> tuple[int, int, int | None, int]:
         """What a system's figures depend on besides time: (how many incidents name it, the
         sum of their marks, the latest reach in microseconds, how many are open)."""
-        sql = (
-            f"SELECT count(*), coalesce(sum(mark), 0), max(reach), count(*) - count(reach) FROM {_MEMBERS} "
-            "WHERE system = ?"
+        sums = self._heads(
+            f"SELECT count, marks, opened FROM {_SYSTEMS} WHERE system = ?", (system,)
         )
-        count, marks, latest, open_ = self._heads(sql, (system,))[0]
-        return int(count), int(marks), latest, int(open_)
+        count, marks, opened = sums[0] if sums else (0, 0, 0)
+        sql = f"SELECT max(reach) FROM {_MEMBERS} WHERE system = ?"  # the index's last entry
+        return int(count), int(marks), self._heads(sql, (system,))[0][0], int(opened)
 
     def heads_before(self, generation: int) -> dict[str, Head | None] | None:
         """The incidents the commit of ``generation`` changed, each with the head it had
