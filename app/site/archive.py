@@ -67,6 +67,7 @@ class Archive:
         self._states: tuple[tuple[int, datetime, int], dict[str, SystemState]] | None = None
         self._contents: dict[str, tuple[int, Contents]] = {}
         self._histories: dict[str, tuple[int, list[Marked]]] = {}  # per system, whole
+        self._tokens: dict[str, tuple[tuple[int, datetime], tuple[object, ...]]] = {}
 
     @property
     def serial(self) -> int:
@@ -192,7 +193,11 @@ class Archive:
 
     def figures_token(self, slug: str, now: datetime) -> tuple[object, ...]:
         """What ``figures(slug, now)`` depends on, without making them."""
-        return self._figures.token(slug, now, self.contents(slug))
+        at = (self.serial, now)
+        kept = self._tokens.get(slug)
+        if kept is None or kept[0] != at:
+            kept = self._tokens[slug] = (at, self._figures.token(slug, now, self.contents(slug)))
+        return kept[1]
 
     def close_overall(self) -> CloseStats:
         """Time to close over every closed disruption (any system)."""
