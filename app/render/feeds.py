@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseExtension
@@ -16,6 +16,7 @@ from feedgen.util import xml_elem
 from app.model import Lang
 from app.render.entry import Entry
 
+FeedItem: TypeAlias = FeedEntry  # an entry in feedgen's form (this module imports feedgen)
 AUTHOR = {"name": "Toldstyrelsen (via toldfeed)"}
 FORMATS = {
     "atom": "application/atom+xml",
@@ -69,8 +70,40 @@ class _Entry(FeedEntry):  # type: ignore[misc]
         return entry
 
 
-def render_feed(fmt: str, meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
-    """Render ``entries`` (already ordered and limited) as ``fmt``: atom, rss or json."""
+def feed_entry(entry: Entry, fmt: str) -> FeedItem:
+    """``entry`` as feedgen's entry of an Atom (``fmt`` "atom") or RSS feed: made once per
+    version and shared by every feed that lists it (each writes its own XML from it)."""
+    fe = _Entry()
+    fe.id(entry.id)
+    fe.guid(entry.id, permalink=False)
+    fe.title(entry.title)
+    if entry.link:
+        fe.link(href=entry.link, rel="alternate", type="text/html")
+    if entry.page:  # RSS carries it in the content
+        fe.link(href=entry.page, rel="related", type="text/html")
+    # RSS has one date: the last real change, so RSS readers (Outlook, Power Automate) see
+    # updates and closures as new; Atom keeps creation in <published>
+    fe.published(entry.incident.published_at if fmt == "atom" else entry.incident.updated_at)
+    fe.updated(entry.incident.updated_at)
+    fe.author(AUTHOR)
+    for term, label in entry.categories:
+        fe.category(term=term, label=label)
+    if fmt == "atom":
+        fe.content(entry.content_html, type="html")
+        fe.summary(entry.summary)
+    else:
+        fe.description(entry.content_html)
+    return fe
+
+
+def render_feed(
+    fmt: str,
+    meta: FeedMeta,
+    entries: Sequence[Entry],
+    built: Callable[[Entry, str], FeedItem] = feed_entry,
+) -> bytes:
+    """Render ``entries`` (already ordered and limited) as ``fmt``: atom, rss or json
+    (``built``: each entry's feedgen form, ``feed_entry`` or a cache of it)."""
     if fmt == "json":
         return _json_feed(meta, entries)
     fg = FeedGenerator()
@@ -90,26 +123,7 @@ def render_feed(fmt: str, meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
     fg.lastBuildDate(meta.updated_at)
     fg.generator("toldfeed", uri="https://github.com/toldfeed/toldfeed")
     for entry in entries:
-        fe = fg.add_entry(_Entry(), order="append")
-        fe.id(entry.id)
-        fe.guid(entry.id, permalink=False)
-        fe.title(entry.title)
-        if entry.link:
-            fe.link(href=entry.link, rel="alternate", type="text/html")
-        if entry.page:  # RSS carries it in the content
-            fe.link(href=entry.page, rel="related", type="text/html")
-        # RSS has one date: the last real change, so RSS readers (Outlook, Power Automate) see
-        # updates and closures as new; Atom keeps creation in <published>
-        fe.published(entry.incident.published_at if fmt == "atom" else entry.incident.updated_at)
-        fe.updated(entry.incident.updated_at)
-        fe.author(AUTHOR)
-        for term, label in entry.categories:
-            fe.category(term=term, label=label)
-        if fmt == "atom":
-            fe.content(entry.content_html, type="html")
-            fe.summary(entry.summary)
-        else:
-            fe.description(entry.content_html)
+        fg.add_entry(built(entry, fmt), order="append")
     data: bytes = fg.atom_str(pretty=False) if fmt == "atom" else fg.rss_str(pretty=False)
     return data
 

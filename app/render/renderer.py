@@ -18,7 +18,7 @@ from app.config import Settings
 from app.model import Incident, Lang, Window
 from app.render.calendar import event_bytes, render_calendar
 from app.render.entry import Entry, render_entry
-from app.render.feeds import FORMATS, FeedMeta, render_feed
+from app.render.feeds import FORMATS, FeedItem, FeedMeta, feed_entry, render_feed
 from app.render.i18n import word
 from app.render.incident import render_incident_page
 from app.render.index import render_index
@@ -79,6 +79,9 @@ class Renderer:
         self.urls = urls
         self._entries: PerVersion[tuple[str, Lang], Entry] = PerVersion(ENTRY_CACHE_SIZE)
         self._events: PerVersion[tuple[str, Lang], bytes] = PerVersion(ENTRY_CACHE_SIZE)
+        self._feed_entries: PerVersion[tuple[str, Lang, str], FeedItem] = PerVersion(
+            ENTRY_CACHE_SIZE
+        )
         self._pages: dict[SystemPage, tuple[str, Document]] = {}
         self._api: PerVersion[str, bytes] = PerVersion(ENTRY_CACHE_SIZE)
         self._index_parts: dict[Lang, IndexParts] = {}  # depend on URL map and catalogue only
@@ -92,6 +95,14 @@ class Renderer:
             (incident.key, lang),
             incident,
             lambda: render_entry(incident, self.catalogue, lang, page),
+        )
+
+    def _feed_entry(self, entry: Entry, fmt: str, lang: Lang) -> FeedItem:
+        """``entry`` (in ``lang``) in feedgen's form for ``fmt``, made once per version of its
+        incident and shared by every feed that lists it."""
+        incident = entry.incident
+        return self._feed_entries.get(
+            (incident.key, lang, fmt), incident, lambda: feed_entry(entry, fmt)
         )
 
     def api_json(self, incident: Incident) -> bytes:
@@ -293,7 +304,9 @@ class Renderer:
             updated_at=updated,
             hub=self.settings.websub_hub,
         )
-        body = render_feed(doc.fmt.value, meta, entries)
+        body = render_feed(
+            doc.fmt.value, meta, entries, lambda e, fmt: self._feed_entry(e, fmt, doc.lang)
+        )
         return Document.of(body, TYPES[doc.fmt.value], updated)
 
     def render_many(
