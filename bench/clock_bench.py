@@ -95,7 +95,7 @@ def fill(settings: Settings, incidents: list[Incident]) -> None:
             Store.stage_incident(batch, incident)
         generation = store.generation() + 1
         count = max(store.incident_count(), len(incidents))
-        Store.stage_generation(batch, generation, count, [i.key for i in incidents])
+        Store.stage_generation(batch, generation, count)
         store.commit(batch)
     finally:
         store.close()

@@ -24,7 +24,7 @@ def put(store: Store, incidents: Iterable[Incident] = (), removed: Iterable[str]
         keys.append(key)
     generation = store.generation() + 1
     count = store.incident_count() + len(keys)  # an upper bound is all the tests need
-    Store.stage_generation(batch, generation, count, keys)
+    Store.stage_generation(batch, generation, count)
     store.commit(batch)
     return generation
 

@@ -56,8 +56,7 @@ def put(settings: Settings, *incidents: Incident) -> None:
         for incident in incidents:
             Store.stage_incident(batch, incident)
         count = store.incident_count() + sum(store.incident(i.key) is None for i in incidents)
-        changed = [i.key for i in incidents]
-        Store.stage_generation(batch, store.generation() + 1, count, changed)
+        Store.stage_generation(batch, store.generation() + 1, count)
         store.commit(batch)
 
 

@@ -596,7 +596,7 @@ def test_a_worker_follows_a_poll_by_reading_the_incidents_it_changed(filled) -> 
     import json
     from dataclasses import replace
 
-    from app.model import Lang, public_key
+    from app.model import Lang, head_of, public_key
     from app.publish.library import Library
     from app.render.pages import api_incident
     from app.runtime import Runtime
@@ -615,9 +615,9 @@ def test_a_worker_follows_a_poll_by_reading_the_incidents_it_changed(filled) -> 
         generation = runtime.store.generation() + 1
         batch = Batch()
         Store.stage_incident(batch, changed)
-        Store.stage_generation(batch, generation, runtime.store.incident_count(), [incident.key])
+        Store.stage_generation(batch, generation, runtime.store.incident_count())
         runtime.store.commit(batch)
-        assert runtime.store.changed_since(generation - 1) == (generation, {incident.key})
+        assert runtime.store.heads_before(generation) == {incident.key: head_of(incident)}
         Service(runtime).publish([incident.key])
         shown = library.get(IncidentsApi(Lang.EN, limit=500))
         assert shown is not None and library._archive is archive  # the same, reading the store

@@ -139,8 +139,7 @@ def stage_decision(batch: Batch, decision: Decision) -> None:
     for key in decision.removed_keys:
         Store.stage_incident_removed(batch, key)
     if decision.generation is not None and decision.incident_count is not None:
-        changed = [i.key for i in decision.incidents] + list(decision.removed_keys)
-        Store.stage_generation(batch, decision.generation, decision.incident_count, changed)
+        Store.stage_generation(batch, decision.generation, decision.incident_count)
 
 
 def _remembered(http: Mapping[str, HttpState], since: datetime) -> dict[str, HttpState]:

@@ -28,8 +28,6 @@ from app.store.heads import HeadsMixin
 
 _OBS, _REF, _KEY, _INC = "obs:", "ref:", "key:", "inc:"
 _INCIDENT_COUNT = "meta:incident_count"
-_CHANGED = "gen:changed:"  # per generation: the keys of the incidents its commit changed
-CHANGED_KEPT = 1000  # generations whose change lists are kept (older: load everything)
 _MERGE_RULES = "meta:merge_rules"
 _PER_STATEMENT = 500  # keys read by one SELECT ... IN
 
@@ -127,29 +125,9 @@ class IncidentsMixin(HeadsMixin, StoreCore):
         batch.delete(f"{_INC}{key}")
         HeadsMixin.stage_head_removed(batch, key)
 
-    def changed_since(self, generation: int) -> tuple[int, set[str] | None]:
-        """(the store's generation now, the keys of the incidents changed since
-        ``generation``); None for the keys when they are not all known (too old, or a commit
-        that did not say): then everything must be read."""
-        current = self.generation()
-        if generation < 0 or current - generation > CHANGED_KEPT or generation > current:
-            return current, None
-        keys: set[str] = set()
-        for number in range(generation + 1, current + 1):
-            listed = self.get(f"{_CHANGED}{number}")
-            if not isinstance(listed, list):
-                return current, None
-            keys.update(str(k) for k in listed)
-        return current, keys
-
     @staticmethod
-    def stage_generation(
-        batch: Batch, generation: int, incident_count: int, changed: Iterable[str] | None = None
-    ) -> None:
-        """Queue a new generation and incident count, with the keys of the incidents it changed
-        (``changed``: None when unknown), so a reader can follow without reading everything."""
+    def stage_generation(batch: Batch, generation: int, incident_count: int) -> None:
+        """Queue a new generation and incident count (what each incident was before the
+        commit is kept under it: ``app.store.heads``)."""
         batch.put(GENERATION, generation)
         batch.put(_INCIDENT_COUNT, incident_count)
-        if changed is not None:
-            batch.put(f"{_CHANGED}{generation}", sorted(set(changed)))
-        batch.delete(f"{_CHANGED}{generation - CHANGED_KEPT}")
