@@ -222,6 +222,21 @@ class Head:
     window: Window | None = None
 
 
+Marked = tuple[str, int]
+"""An incident's key and mark (32 bits that change with every version of it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SystemContents:
+    """What a system's figures depend on besides time: how many incidents name it, the sum
+    of their marks, how far into time the closed ones reach (the latest), how many are open."""
+
+    count: int = 0
+    marks: int = 0
+    latest_reach: datetime | None = None
+    opened: int = 0
+
+
 def head_of(incident: Incident) -> Head:
     """The head of ``incident``."""
     return Head(

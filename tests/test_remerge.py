@@ -77,7 +77,8 @@ def _tamper(settings: Settings, key: str) -> tuple[str, str]:
         assert incident is not None
         stale = replace(incident, title={**incident.title, "en": "As the old rules said"})
         batch = Batch()
-        Store.stage_incident(batch, stale)
+        Store.stage_incident(batch, stale)  # as a poll of the older code committed it
+        Store.stage_generation(batch, store.generation() + 1, store.incident_count())
         Store.stage_merge_rules(batch, "the rules before the upgrade")
         store.commit(batch)
         return incident.title["en"], stale.title["en"]

@@ -512,8 +512,9 @@ def test_figures_kept_in_the_store_serve_a_new_process_while_their_token_holds(t
         disruption("INC1", at(5, 2, 9), at(5, 2, 11)),
         window("WO1", at(5, 3, 22), at(5, 4, 2), closed_at=at(5, 4, 2)),
     ]
-    first = archive_of(tmp_path, incidents)
-    store = first.holdings
+    store = archive_of(tmp_path, incidents).holdings
+    assert isinstance(store, Store)
+    first = Archive(store, "the running code")  # its render key: figures kept for it
     assert isinstance(store, Store)
     now = at(5, 10, 12)  # every interval has ended: time alone changes nothing today
     made = first.figures(SLUG, now)
@@ -530,10 +531,12 @@ def test_figures_kept_in_the_store_serve_a_new_process_while_their_token_holds(t
             read.append(system)
             return super().heads_reaching(system, since)
 
-    def cold() -> Archive:  # a new process on the same store
-        return Archive(Counting(tmp_path))
+    def cold(code: str = "the running code") -> Archive:  # a new process on the same store
+        return Archive(Counting(tmp_path), code)
 
     assert cold().figures(SLUG, now) == made and read == []  # kept, as made (the JSON form)
+    assert cold("an upgrade").figures(SLUG, now) == made and read == [SLUG]  # made again
+    read.clear()
     assert cold().figures(SLUG, now + 3 * H) == made and read == []  # the same day
     later = cold().figures(SLUG, now + 24 * H)  # another day: the strip moved
     assert read == [SLUG] and later != made

@@ -159,8 +159,7 @@ class Library:
         if stored is not None:
             document = stored
         elif isinstance(doc, IncidentPage):  # its incident alone is all the page shows
-            with self._rendering:
-                document = self.renderer.render(doc, self._archive, self.context, self.notice)
+            document = self.renderer.render(doc, self._archive, self.context, self.notice)
         else:
             return self._render(doc)
         with self._lock:

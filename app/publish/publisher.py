@@ -44,7 +44,7 @@ class Publisher:
         self.poll_seconds = poll_seconds
         self.docs = canonical_documents(catalogue)
         self.slugs = catalogue.slugs
-        self.archive = Archive(store)  # the store's incidents, read through its indexes
+        self.archive = Archive(store, key)  # the store's incidents, read through its indexes
         self.changed: list[Doc] = []  # documents whose bytes the last publish changed
         self.rendered: list[Doc] = []  # canonical documents the last publish rendered
         self.last_full = False  # the last publish rendered everything
@@ -53,7 +53,7 @@ class Publisher:
         )
 
     def _catch_up(
-        self, mark: RenderMark | None, changed: list[str]
+        self, mark: RenderMark | None, changed: list[str], generation: int
     ) -> tuple[list[Head], tuple[list[Doc], list[Doc]]] | None:
         """The old and new heads of what ``changed`` changed, and the derived documents to
         render and to delete.
@@ -62,7 +62,6 @@ class Publisher:
         change (first use, another process's poll, a publish that failed), or the heads the
         change replaced are not known: then what changed is unknown.
         """
-        generation = self.store.generation()
         if mark is None or mark.generation != generation - (1 if changed else 0):
             return None
         if not changed:
@@ -71,7 +70,7 @@ class Publisher:
         if before is None or not set(changed) <= before.keys():
             return None
         touched = [h for h in before.values() if h is not None]
-        touched += [h for key in changed if (h := self.store.head(key)) is not None]
+        touched += [h for key in before if (h := self.store.head(key)) is not None]
         try:
             counts = self.store.history_counts()  # as the last publish left them
         except StoreDamagedError:
@@ -140,7 +139,8 @@ class Publisher:
         # the stored documents must reflect the store as it was before this change; if an
         # earlier publish failed after its poll committed (a crash, a full disk), or another
         # process polled, they do not, and only a full render can tell what they miss
-        caught = self._catch_up(mark, changed or []) if changed is not None else None
+        generation = self.store.generation()  # what this publish renders (under the poll lock)
+        caught = self._catch_up(mark, changed or [], generation) if changed is not None else None
         full = caught is None or mark is None or mark.key != self.key
         self.last_full = full  # for the upload: a full render is never a quiet poll
         touched, (derived, deleted) = caught or ([], ([], []))
@@ -196,7 +196,7 @@ class Publisher:
             {slug: self.archive.history_count(slug) for slug in self.slugs},
             (ctx, notice),
             RenderMark(
-                self.store.generation(),
+                generation,
                 self.key,
                 ctx.refreshed_at,
                 serial,

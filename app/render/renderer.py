@@ -8,7 +8,6 @@ cached entry can never outlive the incident it shows).
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from app.render.feeds import FORMATS, FeedItem, FeedMeta, feed_entry, render_fee
 from app.render.i18n import word
 from app.render.incident import render_incident_page
 from app.render.index import render_index
+from app.render.inputs import document_inputs, system_inputs
 from app.render.pages import (
     api_json,
     feed_title,
@@ -55,7 +55,6 @@ from app.site.documents import (
 from app.site.sets import history_pages
 from app.site.urls import Urls
 from app.store.rendered import Document, PageContext
-from app.upstream.dates import to_local
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 TYPES = {
@@ -203,38 +202,9 @@ class Renderer:
     def inputs(self, doc: Doc, archive: Archive, ctx: PageContext) -> str:
         """A digest of everything ``doc`` shows, for the documents whose renderer can tell
         (the same in any process); "" for the others (they are always rendered)."""
-        if isinstance(doc, SystemPage) and doc.page == 1:
-            return self._system_inputs(doc, archive, ctx, ctx.refreshed_at or archive.latest)
         if isinstance(doc, StatuspageApi):
             return self._statuspage.inputs(doc, archive, ctx)
-        if isinstance(doc, Badge):
-            # the state in words: an end on another day names the day (``describe_state``)
-            now = ctx.refreshed_at or archive.latest
-            state = archive.states(self.catalogue, now)[doc.system]
-            return _digest((doc, state, ctx.state_known, to_local(now).date()))
-        if isinstance(doc, StatsApi):
-            # its figures, and the time to close over every system: any incident's change
-            now = ctx.refreshed_at or archive.latest
-            tokens = [archive.figures_token(slug, now) for slug in self.catalogue.slugs]
-            return _digest((doc, archive.serial, tokens))
-        return ""
-
-    def _system_inputs(
-        self, doc: SystemPage, archive: Archive, ctx: PageContext, now: datetime
-    ) -> str:
-        """Everything a system's page 1 shows: the system's incidents (their versions), its
-        state, its figures, the blindness notice, the base URL and the local day (dates in
-        words)."""
-        slug = doc.system
-        key = (
-            doc,
-            archive.states(self.catalogue, now)[slug],
-            archive.figures_token(slug, now),
-            ctx.blind_notice.get(doc.lang, ""),
-            ctx.base_url,
-            to_local(now).date(),
-        )
-        return _digest(key)
+        return document_inputs(doc, archive, ctx, self.catalogue)
 
     def _system_page(
         self, doc: SystemPage, archive: Archive, ctx: PageContext, now: datetime
@@ -243,7 +213,7 @@ class Renderer:
         slug = doc.system
         state = archive.states(self.catalogue, now)[slug]
         figures = archive.figures(slug, now)
-        key = self._system_inputs(doc, archive, ctx, now)
+        key = system_inputs(doc, archive, ctx, self.catalogue, now)
         with self._lock:
             kept = self._pages.get(doc)
         if kept is not None and kept[0] == key:
@@ -315,8 +285,3 @@ class Renderer:
         """(record, document) for each of ``docs``."""
         for doc in docs:
             yield doc, self.render(doc, archive, ctx, notice)
-
-
-def _digest(inputs: object) -> str:
-    """A digest of what a document shows, the same in every process (``repr`` of records)."""
-    return hashlib.blake2b(repr(inputs).encode(), digest_size=12).hexdigest()

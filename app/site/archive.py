@@ -11,24 +11,22 @@ and history pages exist and which a change affects.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
 from app.catalogue import Catalogue
-from app.model import Head, Incident, Kind, Status, head_of
+from app.model import Head, Incident, Kind, Marked, Status, SystemContents, head_of
 from app.site.documents import HISTORY_PAGE, Doc, Feed, IncidentsApi, Scope
-from app.site.figures import Contents, FigureSource, SystemFigures
+from app.site.figures import FigureSource, SystemFigures
 from app.site.sets import history_documents, history_pages, incident_documents
 from app.site.stats import CloseStats, Figures
 from app.site.system_state import SystemState, system_states
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 KEPT = 4096  # incidents kept in memory per archive (a feed shows at most feed_limit_max)
-
-Marked = tuple[str, int]
-"""An incident's key and mark (32 bits that change with every version of it)."""
 
 
 class Holdings(FigureSource, Protocol):
@@ -60,12 +58,15 @@ class Holdings(FigureSource, Protocol):
 class Archive:
     """The stored incidents, read through their indexes, the last ``KEPT`` read kept."""
 
-    def __init__(self, holdings: Holdings) -> None:
+    def __init__(self, holdings: Holdings, salt: str | None = None) -> None:
+        """``salt``: the render key of the running code, with which the figures kept in the
+        store are used (``app.site.figures``)."""
         self.holdings = holdings
         self._kept: OrderedDict[str, tuple[int, Incident]] = OrderedDict()
-        self._figures = SystemFigures(holdings)
+        self._lock = threading.Lock()
+        self._figures = SystemFigures(holdings, salt)
         self._states: tuple[tuple[int, datetime, int], dict[str, SystemState]] | None = None
-        self._contents: dict[str, tuple[int, Contents]] = {}
+        self._contents: dict[str, tuple[int, SystemContents]] = {}
         self._histories: dict[str, tuple[int, list[Marked]]] = {}  # per system, whole
         self._tokens: dict[str, tuple[tuple[int, datetime], tuple[object, ...]]] = {}
 
@@ -78,19 +79,21 @@ class Archive:
     def _read(self, marked: Sequence[Marked]) -> list[Incident]:
         """The incidents ``marked`` names, in that order: kept ones while their mark holds,
         the others read in one statement."""
-        missing = [k for k, m in marked if (kept := self._kept.get(k)) is None or kept[0] != m]
+        with self._lock:
+            missing = [k for k, m in marked if (kept := self._kept.get(k)) is None or kept[0] != m]
         loaded = self.holdings.incidents(missing) if missing else {}
         found: list[Incident] = []
-        for key, mark in marked:
-            if key in loaded:
-                self._kept[key] = (mark, loaded[key])
-            kept = self._kept.get(key)
-            if kept is None or kept[0] != mark:
-                continue  # removed between the two reads
-            self._kept.move_to_end(key)
-            found.append(kept[1])
-        while len(self._kept) > KEPT:
-            self._kept.popitem(last=False)
+        with self._lock:  # a web worker renders from several threads
+            for key, mark in marked:
+                if key in loaded:
+                    self._kept[key] = (mark, loaded[key])
+                kept = self._kept.get(key)
+                if kept is None or kept[0] != mark:
+                    continue  # removed between the two reads
+                self._kept.move_to_end(key)
+                found.append(kept[1])
+            while len(self._kept) > KEPT:
+                self._kept.popitem(last=False)
         return found
 
     def get(self, key: str) -> Incident | None:
@@ -155,7 +158,7 @@ class Archive:
 
     # a system's history ------------------------------------------------------------------
 
-    def contents(self, slug: str) -> Contents:
+    def contents(self, slug: str) -> SystemContents:
         """What stands for the versions of the incidents naming ``slug``: equal in any process
         for the same incidents (read once per archive version)."""
         serial = self.serial
@@ -166,7 +169,7 @@ class Archive:
 
     def history_count(self, slug: str) -> int:
         """How many incidents name ``slug``."""
-        return self.contents(slug)[0]
+        return self.contents(slug).count
 
     def history_page(self, slug: str, page: int) -> list[Incident]:
         """Page ``page`` (from 1) of the incidents naming ``slug``, newest published first.

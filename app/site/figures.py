@@ -11,33 +11,27 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
-from app.model import Head, Kind, Status
+from app.model import Head, Kind, Status, SystemContents
 from app.site.stats import CloseStats, Figures, daily_strip, history_start, monthly_stats
 from app.upstream.dates import to_local
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-Contents = tuple[int, int, int | None, int]
-"""(how many incidents name a system, the sum of their marks, their latest reach in
-microseconds since the epoch, how many are open)."""
 
 
 class FigureSource(Protocol):
     """What the figures read of the store (``app.store.heads``)."""
 
-    def system_contents(self, system: str) -> Contents: ...
+    def system_contents(self, system: str) -> SystemContents: ...
     def heads_reaching(self, system: str, since: datetime) -> list[Head]: ...
     def close_figures(self, system: str | None = None) -> CloseStats: ...
     def kept_figures(self, system: str) -> tuple[str, Figures] | None: ...
 
 
-def _moving(contents: Contents, now: datetime) -> bool:
+def _moving(contents: SystemContents, now: datetime) -> bool:
     """True while time alone can change the figures: an incident is open, or reaches past now."""
-    _count, _marks, latest, opened = contents
-    return opened > 0 or (latest is not None and _EPOCH + timedelta(microseconds=latest) > now)
+    latest = contents.latest_reach
+    return contents.opened > 0 or (latest is not None and latest > now)
 
 
 def _interval_end(head: Head) -> datetime | None:
@@ -72,12 +66,16 @@ class SystemFigures:
     """The figures of each system, made from the stored heads and kept while current: in
     memory, and in the store (what a new process finds there is used while its token holds)."""
 
-    def __init__(self, source: FigureSource) -> None:
+    def __init__(self, source: FigureSource, salt: str | None = None) -> None:
+        """``salt``: what else the figures depend on (the running code: the render key); the
+        figures kept in the store are used only with one (a figure kept by other code is
+        made again)."""
         self._source = source
+        self._salt = salt
         self._figures: dict[str, tuple[str, Figures]] = {}
         self.made: dict[str, tuple[str, Figures]] = {}  # made here, not stored yet
 
-    def token(self, slug: str, now: datetime, contents: Contents) -> tuple[object, ...]:
+    def token(self, slug: str, now: datetime, contents: SystemContents) -> tuple[object, ...]:
         """What the figures of ``slug`` at ``now`` depend on: its incidents' versions
         (``contents``), the local day, and the next moment time changes them
         (``next_change``: ``now`` itself while an interval is under way), read from the few
@@ -88,11 +86,14 @@ class SystemFigures:
         # "under way at T" and "changes next at T" are different figures at T
         return (contents, to_local(now).date(), moment == now, moment)
 
-    def figures(self, slug: str, now: datetime, contents: Contents) -> Figures:
+    def figures(self, slug: str, now: datetime, contents: SystemContents) -> Figures:
         """The strip, months and time to close of ``slug`` at ``now``: made from the
         incidents reaching into the months shown, unless figures with the same token are kept."""
-        token = hashlib.blake2b(repr(self.token(slug, now, contents)).encode()).hexdigest()[:24]
-        kept = self._figures.get(slug) or self._source.kept_figures(slug)
+        said = repr((self._salt, self.token(slug, now, contents)))
+        token = hashlib.blake2b(said.encode(), digest_size=12).hexdigest()
+        kept = self._figures.get(slug)
+        if kept is None and self._salt is not None:
+            kept = self._source.kept_figures(slug)
         if kept is not None and kept[0] == token:
             self._figures[slug] = kept
             return kept[1]

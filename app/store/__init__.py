@@ -6,6 +6,7 @@ As lemon24/reader's ``_storage/``, one module per kind of record, each spelling 
     app.store.readonly    the file read with SQLite alone when it cannot be written
     app.store.incidents   observations, incidents and their indexes
     app.store.heads       the archive's indexes: one head per incident, in SQL tables
+                          (head_rows: the tables, their rows and the SQL that writes them)
     app.store.polls       the state around a poll: sources, validators, health, counters
     app.store.outbox      the outbox of push notifications
     app.store.moments     what the passes over the clock remember (windows known, digests)
@@ -54,4 +55,4 @@ class Store(
         self, directory: Path, *, read_only: bool = False, read_only_reason: str = ""
     ) -> None:
         super().__init__(directory, read_only=read_only, read_only_reason=read_only_reason)
-        self.prepare_heads(self.iter_incidents())  # reads the incidents only when it builds
+        self.prepare_heads(self.iter_incidents)  # reads the incidents only when it builds

@@ -6,7 +6,7 @@ records of the state around a poll have theirs in ``app.store.records_codec``, w
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.model import (
@@ -29,6 +29,20 @@ SCHEMA = 1
 def encode_time(value: datetime | None) -> str | None:
     """A datetime as ISO 8601 text (``None`` stays ``None``)."""
     return value.isoformat() if value else None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(value: datetime) -> int:
+    """An instant as microseconds since the epoch (what the SQL tables keep: they sort as the
+    instants do)."""
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(value: int) -> datetime:
+    """Inverse of ``micros`` (in UTC)."""
+    return _EPOCH + timedelta(microseconds=value)
 
 
 def decode_time(value: Any) -> datetime | None:

@@ -80,6 +80,7 @@ class Batch:
         self.raw: dict[str, bytes] = {}
         self.steps: list[Callable[[Reader], Batch]] = []
         self.statements: list[tuple[str, tuple[Any, ...]]] = []  # run after the writes
+        self.required: set[str] = set()  # keys the batch must write (its statements read them)
 
     def execute(self, sql: str, args: tuple[Any, ...] = ()) -> None:
         """Queue an SQL statement on the store's own tables (``app.store.heads``), run in
@@ -105,6 +106,10 @@ class Batch:
         self.values.pop(key, None)
         self.raw.pop(key, None)
         self.deleted.add(key)
+
+    def requires(self, key: str) -> None:
+        """Say that the batch's statements read ``key``, which it must therefore write."""
+        self.required.add(key)
 
     def __bool__(self) -> bool:
         return bool(self.values or self.deleted or self.raw or self.steps or self.statements)
@@ -214,6 +219,8 @@ class StoreCore:
 
     def _apply(self, batch: Batch) -> None:
         """A batch's writes, then its steps, inside the open transaction."""
+        if missing := batch.required - batch.values.keys():
+            raise StoreError(f"a commit must write {', '.join(sorted(missing))} (a bug)")
         for key in batch.deleted:
             self._cache.delete(key)
         for key, value in batch.values.items():

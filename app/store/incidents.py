@@ -25,6 +25,7 @@ from app.store.codec import (
 )
 from app.store.core import GENERATION, Batch, StoreCore
 from app.store.heads import HeadsMixin
+from app.store.readonly import values_of
 
 _OBS, _REF, _KEY, _INC = "obs:", "ref:", "key:", "inc:"
 _INCIDENT_COUNT = "meta:incident_count"
@@ -58,9 +59,7 @@ class IncidentsMixin(HeadsMixin, StoreCore):
         found: dict[str, Incident] = {}
         for at in range(0, len(keys), _PER_STATEMENT):
             wanted = [f"{_INC}{k}" for k in keys[at : at + _PER_STATEMENT]]
-            marks = ",".join("?" * len(wanted))
-            sql = f"SELECT key, value FROM Cache WHERE raw = 1 AND key IN ({marks})"
-            for key, raw in self._query(sql, tuple(wanted)):
+            for key, raw in self._query(values_of(len(wanted)), tuple(wanted)):
                 if (data := self._decode(key, raw)) is not None:
                     found[key[len(_INC) :]] = incident_from_dict(data)
         return found
@@ -131,3 +130,4 @@ class IncidentsMixin(HeadsMixin, StoreCore):
         commit is kept under it: ``app.store.heads``)."""
         batch.put(GENERATION, generation)
         batch.put(_INCIDENT_COUNT, incident_count)
+        HeadsMixin.stage_heads_generation(batch, generation)

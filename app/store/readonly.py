@@ -14,10 +14,23 @@ from typing import Any
 # every record whose key starts with a prefix, read in one statement (the keys are indexed):
 # what a per-key get would return for each, without listing every key of the store
 PREFIXED = "SELECT key, value FROM Cache WHERE raw = 1 AND key >= ? AND key < ? ORDER BY key"
+# and deleted in one statement
+PREFIXED_DELETE = "DELETE FROM Cache WHERE raw = 1 AND key >= ? AND key < ?"
 # the same after a key, a page at a time
 PREFIXED_AFTER = (
     "SELECT key, value FROM Cache WHERE raw = 1 AND key > ? AND key < ? ORDER BY key LIMIT ?"
 )
+
+
+def value_of(key: str) -> str:
+    """A subquery giving one record's value (``key``: a constant of toldfeed's, never input)."""
+    assert "'" not in key
+    return f"(SELECT value FROM Cache WHERE key = '{key}' AND raw = 1)"
+
+
+def values_of(count: int) -> str:
+    """A statement reading (key, value) of ``count`` keys given as its parameters."""
+    return f"SELECT key, value FROM Cache WHERE raw = 1 AND key IN ({','.join('?' * count)})"
 
 
 def after_all(prefix: str) -> str:
