@@ -64,11 +64,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def on(filled: Settings, smtp: tuple[Inbox, int]) -> Settings:
+def on(filled_subscribed: Settings, smtp: tuple[Inbox, int]) -> Settings:
     """The filled store with subscriptions on, mail to the local SMTP server."""
     return replace(
-        filled,
-        subscriptions="email",
+        filled_subscribed,
         smtp_url=f"smtp://127.0.0.1:{smtp[1]}",
         smtp_from="toldfeed@feeds.example.test",
         secret_key="a test key that signs every link of this test",
@@ -748,14 +747,13 @@ class Relay(Inbox):
 
 
 @pytest.fixture
-def relay(filled: Settings) -> Iterator[tuple[Relay, Settings]]:
+def relay(filled_subscribed: Settings) -> Iterator[tuple[Relay, Settings]]:
     port = free_port()
     handler = Relay()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     settings = replace(
-        filled,
-        subscriptions="email",
+        filled_subscribed,
         smtp_url=f"smtp://127.0.0.1:{port}",
         smtp_from="toldfeed@feeds.example.test",
         secret_key="a test key that signs every link of this test",
