@@ -21,7 +21,8 @@ from werkzeug import Request, Response
 
 from app.config import Settings
 from app.store import Store
-from tests.receivers import receiver, receiver_server, smtp  # noqa: F401  (fixtures)
+from tests.processes import forker  # noqa: F401  (a fixture)
+from tests.receivers import LocalServer, receiver, receiver_server, smtp  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "app" / "samples"
@@ -159,14 +160,6 @@ class Upstream:
             response = Response("not found", status=404)
         self.log.append((key, response.status_code))
         return response
-
-
-class LocalServer(HTTPServer):
-    """pytest-httpserver's server, stopping within 50 ms (tests stop it to refuse connections)."""
-
-    def thread_target(self) -> None:
-        assert self.server is not None
-        self.server.serve_forever(poll_interval=0.05)  # stop() waits up to one interval
 
 
 @pytest.fixture(scope="session")
