@@ -106,6 +106,13 @@ class Child:
         self.wait()
 
 
+def _stream(given: int | None, own: int) -> int:
+    """A descriptor of its own for a child's stream given as Popen takes it."""
+    if given == subprocess.DEVNULL:
+        return os.open(os.devnull, os.O_WRONLY)
+    return os.dup(own if given is None else given)
+
+
 class Forker:
     """The forking process of this test worker (``FORKER``)."""
 
@@ -129,17 +136,17 @@ class Forker:
         stderr: int | None = None,
     ) -> Child:
         """A child running ``code`` with ``argv`` and ``env`` in the project directory, its
-        stdin empty; ``stdout``: ``subprocess.PIPE`` (text), ``subprocess.DEVNULL``, or None
-        (this process's own, as Popen has it); ``stderr``: ``subprocess.DEVNULL`` or None."""
+        stdin empty. ``stdout`` and ``stderr`` as Popen takes them: None (this process's own),
+        ``subprocess.DEVNULL``, a file descriptor, or for ``stdout`` ``subprocess.PIPE`` (read
+        as text from the child's ``stdout``)."""
         request = {"code": code, "argv": list(argv), "env": env, "cwd": self.cwd}
         reader = None
         if stdout == subprocess.PIPE:
             read, write = os.pipe()
             reader = os.fdopen(read, "r")
         else:
-            write = os.open(os.devnull, os.O_WRONLY) if stdout == subprocess.DEVNULL else os.dup(1)
-        errors = os.open(os.devnull, os.O_WRONLY) if stderr == subprocess.DEVNULL else os.dup(2)
-        streams = [os.open(os.devnull, os.O_RDONLY), write, errors]
+            write = _stream(stdout, 1)
+        streams = [os.open(os.devnull, os.O_RDONLY), write, _stream(stderr, 2)]
         try:
             socket.send_fds(self.control, [json.dumps(request).encode()], streams)
             pid = json.loads(self.control.recv(64))

@@ -53,14 +53,15 @@ def free_port() -> int:
 
 def wait_for(url: str, seconds: float = 20) -> None:
     until = time.monotonic() + seconds
-    while True:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            if time.monotonic() > until:
-                raise
-            time.sleep(0.02)
+    with httpx.Client(timeout=1) as http:  # one for every try: each client loads the CA bundle
+        while True:
+            try:
+                http.get(url)
+                return
+            except httpx.HTTPError:
+                if time.monotonic() > until:
+                    raise
+                time.sleep(0.02)
 
 
 def procfile_web() -> str:
