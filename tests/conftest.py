@@ -21,7 +21,8 @@ from werkzeug import Request, Response
 
 from app.config import Settings
 from app.store import Store
-from tests.receivers import receiver, receiver_server, smtp  # noqa: F401  (fixtures)
+from tests.processes import forker  # noqa: F401  (a fixture)
+from tests.receivers import LocalServer, receiver, receiver_server, smtp  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "app" / "samples"
@@ -40,13 +41,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+# test files whose tests run on one worker, one after the other (see the scheduler below)
+TOGETHER = ("tests/test_browser", "tests/test_deploy.py")
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """On workers (``-n``, xdist's default ``--dist load``): one test at a time to whichever
     worker is free, in the order above, so the long tests are spread over the workers and the
     short ones fill in behind them (``load`` sends fixed chunks of neighbouring tests, leaving
-    one worker alone with a long test at the end); the browser tests go together to one
-    worker, so Chromium starts once (tests/test_browser.py). Another ``--dist`` is obeyed.
+    one worker alone with a long test at the end); the tests of each of ``TOGETHER`` go
+    together to one worker, so what they share starts once: Chromium (tests/test_browser.py),
+    the Procfile's gunicorn (tests/test_deploy.py). Another ``--dist`` is obeyed.
     """
     if config.getoption("dist") != "load":
         return None
@@ -54,7 +60,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class OneTestAtATime(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "browser" if nodeid.startswith("tests/test_browser") else nodeid
+            return next((p for p in TOGETHER if nodeid.startswith(p)), nodeid)
 
     return OneTestAtATime(config, log)
 
@@ -154,14 +160,6 @@ class Upstream:
             response = Response("not found", status=404)
         self.log.append((key, response.status_code))
         return response
-
-
-class LocalServer(HTTPServer):
-    """pytest-httpserver's server, stopping within 50 ms (tests stop it to refuse connections)."""
-
-    def thread_target(self) -> None:
-        assert self.server is not None
-        self.server.serve_forever(poll_interval=0.05)  # stop() waits up to one interval
 
 
 @pytest.fixture(scope="session")
@@ -287,16 +285,54 @@ def live_data_dir(
     return settings.data_dir
 
 
-@pytest.fixture
-def filled(filled_data_dir: Path, upstream: Upstream, make_settings, tmp_path: Path) -> Settings:
-    """A copy of the t1 → t2 → t3 store for this test; returns settings on it.
+# e-mail subscriptions on; the relay is a placeholder (nothing listens on the discard port):
+# each test names its own local SMTP server
+SUBSCRIBED = {
+    "subscriptions": "email",
+    "smtp_url": "smtp://127.0.0.1:9",
+    "smtp_from": "toldfeed@feeds.example.test",
+}
 
-    ``upstream`` is left as the three polls would leave it: serving t3, no overrides; its log
-    is empty (the polls happened once, before this test).
-    """
-    shutil.copytree(filled_data_dir, tmp_path / "data")
+
+@pytest.fixture(scope="session")
+def subscribed_data_dir(filled_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The t1 → t2 → t3 store with every document rendered with e-mail subscriptions on (the
+    form on the pages), once per run: what each test of subscriptions rendered for itself.
+    Read-only: tests get a copy (``filled_subscribed``)."""
+    from app.runtime import Runtime
+    from app.service import Service
+
+    directory = tmp_path_factory.mktemp("subscribed")
+    shutil.copytree(filled_data_dir, directory / "data")
+    settings = settings_for(
+        directory, sources=filled_data_dir.parent / "sources.toml", **SUBSCRIBED
+    )
+    with Runtime.open(settings) as runtime:
+        assert Service(runtime).ensure_published()
+    return settings.data_dir
+
+
+def copy_for_test(template: Path, upstream: Upstream, tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings on a copy of the store ``template`` in ``tmp_path``, its sources served by
+    ``upstream``, now serving t3 as the three polls left it (no overrides; its log is empty:
+    the polls happened once, before this test)."""
+    shutil.copytree(template, tmp_path / "data")
     upstream.load("t3")
-    return make_settings(sources=upstream.sources_toml("t3", tmp_path / "sources.toml"))
+    sources = upstream.sources_toml("t3", tmp_path / "sources.toml")
+    return settings_for(tmp_path, sources=sources, **overrides)
+
+
+@pytest.fixture
+def filled(filled_data_dir: Path, upstream: Upstream, tmp_path: Path) -> Settings:
+    """A copy of the t1 → t2 → t3 store for this test; returns settings on it."""
+    return copy_for_test(filled_data_dir, upstream, tmp_path)
+
+
+@pytest.fixture
+def filled_subscribed(subscribed_data_dir: Path, upstream: Upstream, tmp_path: Path) -> Settings:
+    """Like ``filled``, with e-mail subscriptions on (``SUBSCRIBED``) and its documents
+    rendered so."""
+    return copy_for_test(subscribed_data_dir, upstream, tmp_path, **SUBSCRIBED)
 
 
 @pytest.fixture

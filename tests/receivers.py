@@ -69,9 +69,18 @@ class Receiver:
         return [h for h in self.hits if h.path == path]
 
 
+class LocalServer(HTTPServer):
+    """pytest-httpserver's server, stopping within 50 ms (its own stop() waits up to 0.5 s;
+    tests also stop it to refuse connections)."""
+
+    def thread_target(self) -> None:
+        assert self.server is not None
+        self.server.serve_forever(poll_interval=0.05)  # stop() waits up to one interval
+
+
 @pytest.fixture(scope="module")
 def receiver_server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server = LocalServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     yield server
     server.clear()

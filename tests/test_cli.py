@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import subprocess
-import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -14,7 +12,8 @@ import pytest
 from app.cli import main
 from app.config import Settings
 from app.errors import ConfigError
-from tests.conftest import ROOT, Upstream
+from tests.conftest import Upstream
+from tests.processes import Forker
 
 
 @pytest.fixture
@@ -233,7 +232,7 @@ def test_a_misspelt_yes_no_setting_makes_the_command_exit_2(env: Path, monkeypat
     ids=["poll", "forget", "publish"],
 )
 def test_a_command_that_finds_another_process_polling_exits_75_not_1(
-    tmp_path: Path, argv: list[str], env: dict[str, str]
+    tmp_path: Path, argv: list[str], env: dict[str, str], forker: Forker
 ) -> None:
     """Another process holds the poll lock (this test process: an flock on poll.lock, as a
     running poll holds it); the command, a process of its own, says so and exits 75, which
@@ -243,21 +242,23 @@ def test_a_command_that_finds_another_process_polling_exits_75_not_1(
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("TOLDFEED_", "AWS_"))}
     environment.update(
         TOLDFEED_DATA_DIR=str(data),
-        TOLDFEED_POLL_BUDGET_SECONDS="0.5",  # how long forget and publish wait for the lock
+        TOLDFEED_POLL_BUDGET_SECONDS="0.1",  # how long forget and publish wait for the lock
         **env,
     )
-    with open(data / "poll.lock", "w") as held:
+    out, err = tmp_path / "out", tmp_path / "err"
+    with open(data / "poll.lock", "w") as held, open(out, "w") as o, open(err, "w") as e:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        done = subprocess.run(
-            [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())", *argv],
-            cwd=ROOT,
+        command = forker.spawn(
+            "import sys; from app.cli import main; sys.exit(main())",
+            *argv,
             env=environment,
-            capture_output=True,
-            text=True,
-            timeout=60,
+            stdout=o.fileno(),
+            stderr=e.fileno(),
         )
-    assert done.returncode == 75, done.stderr
-    assert done.stderr == (
+        status = command.wait(60)
+    stderr = err.read_text()
+    assert status == 75, stderr
+    assert stderr == (
         "toldfeed: another toldfeed process is polling this data directory; try again later\n"
     )
-    assert done.stdout == ""
+    assert out.read_text() == ""

@@ -27,7 +27,6 @@ import feedparser
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from app import create_app
@@ -54,6 +53,7 @@ from app.upstream.listpage import parse_list_page
 from app.upstream.rss import parse_rss
 from app.upstream.sanitize import clean_html
 from tests.conftest import FIXTURES, ROOT, SAMPLES, Upstream, polled_at, store_of
+from tests.receivers import LocalServer
 from tests.test_merge import MemoryIndex, observations
 
 CATALOGUE = load_catalogue(ROOT / "feeds" / "systems.toml")
@@ -310,7 +310,7 @@ def test_fetcher_follows_only_the_configured_origins(make_settings) -> None:
 def test_no_request_goes_to_another_port_and_no_such_link_is_published(
     filled, upstream: Upstream
 ) -> None:
-    other = HTTPServer(host="127.0.0.1", port=0)
+    other = LocalServer(host="127.0.0.1", port=0)
     other.expect_request(re.compile(".*")).respond_with_data("should never be asked")
     other.start()
     try:

@@ -15,10 +15,9 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import replace
 
 import feedparser
@@ -29,7 +28,8 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.runtime import Runtime
 from app.service import Service
-from tests.conftest import ROOT, Upstream, store_of
+from tests.conftest import Upstream, store_of
+from tests.processes import Forker
 
 pytestmark = pytest.mark.slow
 
@@ -40,32 +40,8 @@ KEY = "INC000001822307"
 WAIT = 30.0  # seconds; only reached when something is broken
 GAP = 0.0005  # seconds between two looks at a running poll
 
-# Forks every `toldfeed poll` from one parent that has imported the app already (and made what
-# every process makes once: the TLS context, the page templates), so an attempt costs a fork
-# instead of a Python start-up. The parent runs no threads, so forking is safe.
-# Each line read starts a poll; it answers the poll's pid, then the poll's wait status.
-FORKER = """
-import os, sys, threading
-import app.cli, app.fetch, app.render.pages, app.runtime, app.service
-
-app.fetch.tls_context()
-for name in app.render.pages.ENV.list_templates(extensions=["html"]):
-    app.render.pages.ENV.get_template(name)
-assert threading.active_count() == 1, "forking is only safe without threads"
-for _ in sys.stdin:
-    pid = os.fork()
-    if pid == 0:
-        code = 70
-        try:
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, 1)
-            os.dup2(null, 2)
-            code = app.cli.main(["poll"])
-        finally:
-            os._exit(code)
-    print(pid, flush=True)
-    print(os.waitpid(pid, 0)[1], flush=True)
-"""
+# one `toldfeed poll`, a process of its own (forked: tests/processes.py)
+POLL = "import sys, app.cli; sys.exit(app.cli.main(['poll']))"
 
 
 def update_line(n: int) -> str:
@@ -87,19 +63,6 @@ def _keys_and_observations(settings) -> tuple[set[str], dict[int, int]]:
     return keys, counts
 
 
-@contextmanager
-def poll_forker(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    with subprocess.Popen(
-        [sys.executable, "-c", FORKER],
-        env=env,
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        yield proc  # leaving closes its stdin: the forker ends
-
-
 def spin_until(done: Callable[[], bool], pidfd: int) -> bool:
     """Call ``done`` until it holds (True) or the poll process has ended (False).
 
@@ -113,9 +76,13 @@ def spin_until(done: Callable[[], bool], pidfd: int) -> bool:
 
 
 def poll_killed_at(
-    forker: subprocess.Popen[str], upstream: Upstream, db: sqlite3.Connection, point: tuple
+    forker: Forker,
+    env: dict[str, str],
+    upstream: Upstream,
+    db: sqlite3.Connection,
+    point: tuple,
 ) -> tuple[int, int]:
-    """Start one poll and SIGKILL it at ``point``; return (wait status, requests it made).
+    """Start one poll and SIGKILL it at ``point``; return (exit status, requests it made).
 
     ``("request", n)``: the poll's n-th upstream request is held unanswered until the poll is
     dead, so it dies mid-fetch. ``("commit", 1)``: it dies as soon as the store shows a commit
@@ -146,31 +113,29 @@ def poll_killed_at(
         return commits >= n
 
     upstream.on_request = on_request
-    assert forker.stdin is not None and forker.stdout is not None
-    forker.stdin.write("poll\n")
-    forker.stdin.flush()
-    # a pidfd names this process for good; the poll cannot end before its requests are answered
-    pidfd = os.pidfd_open(int(forker.stdout.readline()))
+    poll = forker.spawn(POLL, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # its pidfd names the process for good; the poll cannot end before its requests are answered
     opened.set()
     try:
         if hold_from is not None:
-            assert spin_until(lambda: reached.wait(0.002), pidfd), f"{point}: poll ended first"
+            assert spin_until(lambda: reached.wait(0.002), poll.pidfd), f"{point}: ended first"
         if what == "commit":
             # counted from the poll's first request: its earlier commits are not its findings
             commits, last = 0, db.execute("PRAGMA data_version").fetchone()[0]
             release.set()
-            assert spin_until(committed, pidfd), f"{point}: poll ended first"
+            assert spin_until(committed, poll.pidfd), f"{point}: poll ended first"
         if hold_from is not None:
-            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-        status = int(forker.stdout.readline())
+            poll.kill()
+        status = poll.wait(WAIT)
     finally:
         release.set()  # held answers go to a dead poll
-        os.close(pidfd)
         upstream.on_request = None
     return status, made[0]
 
 
-def test_sigkill_at_random_points_of_a_poll_loses_nothing(filled, upstream: Upstream) -> None:
+def test_sigkill_at_random_points_of_a_poll_loses_nothing(
+    filled, upstream: Upstream, forker: Forker
+) -> None:
     env = {
         **os.environ,
         "TOLDFEED_DATA_DIR": str(filled.data_dir),
@@ -182,22 +147,22 @@ def test_sigkill_at_random_points_of_a_poll_loses_nothing(filled, upstream: Upst
     (database,) = filled.data_dir.rglob("*.db")  # the store's SQLite file, watched for commits
     original = upstream.documents[PAGE]
     rnd = random.Random(20260520)
-    with closing(sqlite3.connect(database, isolation_level=None)) as db, poll_forker(env) as forker:
+    with closing(sqlite3.connect(database, isolation_level=None)) as db:
         grow(upstream, original, 1)
-        status, requests = poll_killed_at(forker, upstream, db, ("none", 0))
-        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0  # a whole poll, measured
+        status, requests = poll_killed_at(forker, env, upstream, db, ("none", 0))
+        assert status == 0  # a whole poll, measured
         keys, counts = _keys_and_observations(filled)
         for attempt in range(KILLS):
             grow(upstream, original, 2 + attempt)  # one more line each time: real writes
             point = ("request", rnd.randint(1, requests)) if attempt % 2 else ("commit", 1)
-            status, _ = poll_killed_at(forker, upstream, db, point)
-            assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, point
+            status, _ = poll_killed_at(forker, env, upstream, db, point)
+            assert status == -signal.SIGKILL, point
             now_keys, now_counts = _keys_and_observations(filled)  # readable after every kill
             assert keys <= now_keys
             assert all(now_counts.get(oid, 0) >= n for oid, n in counts.items())
             keys, counts = now_keys, now_counts
-        status, _ = poll_killed_at(forker, upstream, db, ("none", 0))  # the next whole poll
-        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        status, _ = poll_killed_at(forker, env, upstream, db, ("none", 0))  # the next whole poll
+        assert status == 0
     assert _keys_and_observations(filled)[0] >= keys
     with Runtime.open(filled) as runtime:
         incident = runtime.store.incident(KEY)

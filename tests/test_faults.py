@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import feedparser
 import pytest
@@ -14,7 +16,7 @@ from werkzeug import Request, Response
 from app import create_app
 from app.runtime import Runtime
 from app.service import Service
-from tests.conftest import SAMPLES, Upstream, polled_at, store_of, utc
+from tests.conftest import SAMPLES, Upstream, polled_at, settings_for, store_of, utc
 
 OVERVIEW = "/data.aspx?lang=us&oid=2367397"
 DANISH = "/data.aspx?oid=2367397"
@@ -108,11 +110,23 @@ FAULTS = {
 }
 
 
+@pytest.fixture(scope="session")
+def as_filled(filled_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    """The incidents and the entries of /feeds/all.atom of the filled store, read once per run
+    from a copy of it: what every test's own copy holds before its fault."""
+    directory = tmp_path_factory.mktemp("as-filled")
+    shutil.copytree(filled_data_dir, directory / "data")
+    settings = settings_for(directory, sources=filled_data_dir.parent / "sources.toml")
+    return snapshot_of(settings), served(settings)[1]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_fault_is_survived_reported_and_recovered(fault: str, filled, upstream: Upstream) -> None:
+def test_fault_is_survived_reported_and_recovered(
+    fault: str, filled, upstream: Upstream, as_filled: tuple
+) -> None:
     settings = replace(filled, timeout_seconds=0.5, retries=1, backoff_seconds=0.01)
-    before, (_, entries) = snapshot_of(settings), served(settings)
+    before, entries = as_filled
     path, make, reason = FAULTS[fault]
     upstream.overrides[path] = make(upstream)
     poll(settings, 10)

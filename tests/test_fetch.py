@@ -236,7 +236,8 @@ def test_a_body_that_ends_with_its_connection_is_not_taken_as_whole_at_the_deadl
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # a short poll interval: shutdown() waits up to one interval
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         origin = f"http://127.0.0.1:{server.server_address[1]}/"
         fetcher = Fetcher(make_settings(timeout_seconds=2, retries=0), {origin})

@@ -11,8 +11,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -41,6 +39,7 @@ from app.service import Service
 from app.store import Batch, Store
 from app.store.records import Delivery
 from tests.conftest import ROOT, Upstream, polled_at, settings_for
+from tests.processes import Forker
 from tests.receivers import WAIT, Inbox, Receiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks spec's test secret
@@ -730,7 +729,7 @@ sys.exit(3)  # not reached: the target hangs until the test kills this process
 
 
 def test_sigkill_while_sending_loses_nothing(
-    filled: Settings, receiver: Receiver, tmp_path: Path
+    filled: Settings, receiver: Receiver, tmp_path: Path, forker: Forker
 ) -> None:
     notify = targets_file(tmp_path / "n.toml", hook(receiver))
     settings = replace(filled, notify=str(notify))
@@ -744,7 +743,7 @@ def test_sigkill_while_sending_loses_nothing(
         "TOLDFEED_NOTIFY": str(notify),
         "TOLDFEED_NOTIFY_TIMEOUT_SECONDS": "60",
     }
-    with subprocess.Popen([sys.executable, "-c", KILLED], env=env, cwd=ROOT) as child:
+    with forker.spawn(KILLED, env=env) as child:
         try:
             assert receiver.arrived.wait(WAIT), "the child never sent"
         finally:

@@ -41,7 +41,8 @@ def served(filled: Settings) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     app = create_app(replace(filled, base_url=base, base_url_set=True), poll=False)
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # a short poll interval: shutdown() waits up to one interval
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield base
@@ -69,23 +70,24 @@ def newsboat(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_newsboat_imports_the_opml_as_feeds_that_each_show_all_their_entries(
     served: str, tmp_path: Path, lang: str
 ) -> None:
-    opml = tmp_path / "feeds.opml"
-    opml.write_bytes(httpx.get(f"{served}{lang}/feeds.opml").content)
-    (tmp_path / "config").write_text("", encoding="utf-8")
-    newsboat(tmp_path, "-i", str(opml))
-    subscribed = (tmp_path / "urls").read_text(encoding="utf-8").split()
-    assert subscribed and not [u for u in subscribed if not u.startswith(served)], subscribed
-    assert not [u for u in subscribed if u.endswith(".ics")]  # no calendar taken for a feed
-    newsboat(tmp_path, "-x", "reload")
-    with sqlite3.connect(tmp_path / "cache.db") as db:
-        shown = dict(db.execute("SELECT feedurl, count(*) FROM rss_item GROUP BY feedurl"))
-        guids = {guid for (guid,) in db.execute("SELECT guid FROM rss_item")}
-    every = {
-        e.id for e in feedparser.parse(httpx.get(f"{served}{lang}/feeds/all.atom").text).entries
-    }
-    assert guids == every  # every incident, once
-    for url in subscribed:
-        entries = len(feedparser.parse(httpx.get(url).text).entries)
-        assert shown.get(url, 0) == entries, (
-            f"{url}: newsboat shows {shown.get(url, 0)} of {entries}"
-        )
+    with httpx.Client() as http:  # one for every request: each client loads the CA bundle
+        opml = tmp_path / "feeds.opml"
+        opml.write_bytes(http.get(f"{served}{lang}/feeds.opml").content)
+        (tmp_path / "config").write_text("", encoding="utf-8")
+        newsboat(tmp_path, "-i", str(opml))
+        subscribed = (tmp_path / "urls").read_text(encoding="utf-8").split()
+        assert subscribed and not [u for u in subscribed if not u.startswith(served)], subscribed
+        assert not [u for u in subscribed if u.endswith(".ics")]  # no calendar taken for a feed
+        newsboat(tmp_path, "-x", "reload")
+        with sqlite3.connect(tmp_path / "cache.db") as db:
+            shown = dict(db.execute("SELECT feedurl, count(*) FROM rss_item GROUP BY feedurl"))
+            guids = {guid for (guid,) in db.execute("SELECT guid FROM rss_item")}
+        every = {
+            e.id for e in feedparser.parse(http.get(f"{served}{lang}/feeds/all.atom").text).entries
+        }
+        assert guids == every  # every incident, once
+        for url in subscribed:
+            entries = len(feedparser.parse(http.get(url).text).entries)
+            assert shown.get(url, 0) == entries, (
+                f"{url}: newsboat shows {shown.get(url, 0)} of {entries}"
+            )

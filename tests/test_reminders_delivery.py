@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -28,7 +27,8 @@ from app.runtime import Runtime
 from app.service import CLOCK_SECONDS, Service
 from app.store import Batch, Store
 from app.store.records import Delivery, WindowKnown
-from tests.conftest import ROOT, Upstream, polled_at, store_of
+from tests.conftest import Upstream, polled_at, store_of
+from tests.processes import Forker
 from tests.receivers import WAIT, Hit, Inbox, Receiver
 from tests.test_notify import SECRET, Clock, hook, pending_notes, targets_file
 from tests.test_pages import text_of
@@ -240,17 +240,11 @@ def child_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def race(env: dict[str, str], now: datetime, go: Path, count: int) -> list[int]:
+def race(forker: Forker, env: dict[str, str], now: datetime, go: Path, count: int) -> list[int]:
     """``count`` processes (``RACER``) on ``env`` pass over the clock at ``now`` at once, when
     ``go`` appears, then deliver; how many notifications each queued."""
     children = [
-        subprocess.Popen(
-            [sys.executable, "-c", RACER, now.isoformat(), str(go), "deliver"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        forker.spawn(RACER, now.isoformat(), str(go), "deliver", env=env, stdout=subprocess.PIPE)
         for _ in range(count)
     ]
     try:
@@ -271,7 +265,7 @@ def race(env: dict[str, str], now: datetime, go: Path, count: int) -> list[int]:
 
 @pytest.mark.slow
 def test_several_processes_at_once_queue_and_deliver_each_notification_once(
-    make_settings, receiver: Receiver, tmp_path: Path
+    make_settings, receiver: Receiver, tmp_path: Path, forker: Forker
 ) -> None:
     """``toldfeed serve`` and a cron ``toldfeed poll`` (and more) on one data directory."""
     notify = targets_file(
@@ -283,7 +277,7 @@ def test_several_processes_at_once_queue_and_deliver_each_notification_once(
     put(settings, window_incident(), window_incident(key="WO0000001590002"))
     now = START - HOUR + timedelta(seconds=5)  # both windows' 1-hour and 24-hour reminders
     assert look(settings, KNOWN) == []  # learnt; the digest target seen
-    counts = race(child_env(settings), now, tmp_path / "go", 3)
+    counts = race(forker, child_env(settings), now, tmp_path / "go", 3)
     # a: 2 windows x (24h + 1h), and the digest of 07:00 (first seen days before); b: 2 x 1h
     told = [(h.path, h.headers["Webhook-Id"]) for h in receiver.hits]  # ids: one per moment
     assert sum(counts) == len(told) == len(set(told)) == 7, (counts, told)
@@ -293,18 +287,14 @@ def test_several_processes_at_once_queue_and_deliver_each_notification_once(
 
 @pytest.mark.slow
 def test_sigkill_between_queueing_and_sending_sends_it_once(
-    reminded: Settings, receiver: Receiver, tmp_path: Path
+    reminded: Settings, receiver: Receiver, tmp_path: Path, forker: Forker
 ) -> None:
     assert look(reminded, KNOWN) == []
     now = START - HOUR
     go = tmp_path / "go"
     go.touch()
-    with subprocess.Popen(
-        [sys.executable, "-c", RACER, now.isoformat(), str(go), "hang"],
-        env=child_env(reminded),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
+    with forker.spawn(
+        RACER, now.isoformat(), str(go), "hang", env=child_env(reminded), stdout=subprocess.PIPE
     ) as child:
         try:
             assert child.stdout is not None and child.stdout.readline().strip() == "ready"

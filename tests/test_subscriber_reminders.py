@@ -26,6 +26,7 @@ from app.runtime import Runtime
 from app.service import Service
 from app.store.records import Delivery
 from app.store.subscriber_records import Choices, Interest
+from tests.processes import Forker
 from tests.receivers import Inbox
 from tests.test_notify import Clock, pending_notes
 from tests.test_reminders import START, local, window_incident
@@ -239,7 +240,7 @@ def test_a_bad_digest_time_is_a_configuration_error(
 
 
 def test_two_processes_passing_over_the_clock_at_once_send_each_reminder_once(
-    relay: tuple[Relay, Settings], tmp_path: Path
+    relay: tuple[Relay, Settings], tmp_path: Path, forker: Forker
 ) -> None:
     handler, settings = relay
     everywhere = add_subscribers(settings, 60, choices(Interest.REMIND_1H))
@@ -253,7 +254,7 @@ def test_two_processes_passing_over_the_clock_at_once_send_each_reminder_once(
     with Runtime.open(settings) as runtime:  # the windows learnt three days ahead
         assert Service(runtime, clock=lambda: START - 72 * HOUR).look_at_the_clock() == []
     now = START - HOUR + 5 * SECOND  # the 1-hour and 24-hour reminders of both windows
-    counts = race(child_env(settings), now, tmp_path / "go", 2)
+    counts = race(forker, child_env(settings), now, tmp_path / "go", 2)
     assert sum(counts) == 5  # 2 windows x (24 h + 1 h) and the digest, for all subscribers
     mails = Counter((str(m["To"]), str(m["X-Toldfeed-Id"])) for m in handler.messages)
     expected = {(a, reminder(k, 3600)) for a in everywhere for k in (DMS, ICS2)}

@@ -14,7 +14,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -40,7 +39,8 @@ from app.runtime import Runtime
 from app.service import Service
 from app.store import Batch, Store
 from app.store.subscriber_records import Choices, Interest, Subscription
-from tests.conftest import ROOT, store_of
+from tests.conftest import store_of
+from tests.processes import Forker
 from tests.receivers import Inbox
 from tests.test_notify import Clock
 
@@ -64,11 +64,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def on(filled: Settings, smtp: tuple[Inbox, int]) -> Settings:
+def on(filled_subscribed: Settings, smtp: tuple[Inbox, int]) -> Settings:
     """The filled store with subscriptions on, mail to the local SMTP server."""
     return replace(
-        filled,
-        subscriptions="email",
+        filled_subscribed,
         smtp_url=f"smtp://127.0.0.1:{smtp[1]}",
         smtp_from="toldfeed@feeds.example.test",
         secret_key="a test key that signs every link of this test",
@@ -748,14 +747,13 @@ class Relay(Inbox):
 
 
 @pytest.fixture
-def relay(filled: Settings) -> Iterator[tuple[Relay, Settings]]:
+def relay(filled_subscribed: Settings) -> Iterator[tuple[Relay, Settings]]:
     port = free_port()
     handler = Relay()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     settings = replace(
-        filled,
-        subscriptions="email",
+        filled_subscribed,
         smtp_url=f"smtp://127.0.0.1:{port}",
         smtp_from="toldfeed@feeds.example.test",
         secret_key="a test key that signs every link of this test",
@@ -854,7 +852,7 @@ def child_env(settings: Settings) -> dict[str, str]:
 
 
 def test_two_processes_delivering_at_once_send_each_mail_once(
-    relay: tuple[Relay, Settings],
+    relay: tuple[Relay, Settings], forker: Forker
 ) -> None:
     handler, settings = relay
     addresses = add_subscribers(settings, 300)
@@ -862,27 +860,22 @@ def test_two_processes_delivering_at_once_send_each_mail_once(
     queue_change(settings, DISRUPTION, datetime.now(UTC))
     queue_change(settings, WINDOW, datetime.now(UTC))
     children = [
-        subprocess.Popen(
-            [sys.executable, "-c", CHILD], env=child_env(settings), cwd=ROOT, stdout=subprocess.PIPE
-        )
-        for _ in range(2)
+        forker.spawn(CHILD, env=child_env(settings), stdout=subprocess.PIPE) for _ in range(2)
     ]
     for child in children:
         out, _ = child.communicate(timeout=90)
-        assert child.returncode == 0 and out == b"done\n"
+        assert child.returncode == 0 and out == "done\n"
     assert recipients(handler) == Counter({a: 2 for a in addresses})
 
 
 def test_sigkill_mid_fan_out_loses_nothing_and_repeats_at_most_one_mail(
-    relay: tuple[Relay, Settings],
+    relay: tuple[Relay, Settings], forker: Forker
 ) -> None:
     handler, settings = relay
     addresses = add_subscribers(settings, 200)
     handler.delay = 0.01
     queue_change(settings, DISRUPTION, datetime.now(UTC))
-    with subprocess.Popen(
-        [sys.executable, "-c", CHILD], env=child_env(settings), cwd=ROOT
-    ) as child:
+    with forker.spawn(CHILD, env=child_env(settings)) as child:
         try:
             wait_for(lambda: len(handler.messages) >= 50, 30)
         finally:

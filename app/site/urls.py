@@ -20,7 +20,7 @@ from typing import Any
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter, Map, MapAdapter, RequestRedirect, Rule
 
-from app.catalogue import Catalogue
+from app.catalogue import Catalogue, System
 from app.config import Settings
 from app.errors import RequestError
 from app.model import Lang
@@ -112,6 +112,9 @@ CONVERTERS: dict[str, type[BaseConverter]] = {
 }
 
 
+_ADAPTERS: dict[tuple[System, ...], MapAdapter] = {}  # compiled matchers, by catalogue
+
+
 class Urls:
     """Matches request paths to documents and builds every document's URL."""
 
@@ -126,7 +129,14 @@ class Urls:
     @cached_property
     def _adapter(self) -> MapAdapter:
         """The Werkzeug matcher, compiled from the rules table on the first request (a process
-        that only builds links never pays for it)."""
+        that only builds links never pays for it), once per process and catalogue: it depends
+        on nothing else, and compiling costs some 25 ms."""
+        systems = self.catalogue.systems
+        if systems not in _ADAPTERS:
+            _ADAPTERS[systems] = self._compile()
+        return _ADAPTERS[systems]
+
+    def _compile(self) -> MapAdapter:
         rules = []
         for rule in RULES:
             for lang, prefix in PREFIX.items() if rule.localized else [(Lang.EN, "")]:

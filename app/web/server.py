@@ -57,6 +57,18 @@ def make_server(
     )
 
 
+class _SignalPipe(wasyncore.file_dispatcher):  # type: ignore[misc]  # waitress: no hints
+    """The read end of the pipe gunicorn has every signal to a worker written to
+    (``signal.set_wakeup_fd``), in the worker's I/O loop: a stop signal ends the loop's wait
+    at once instead of at the next heartbeat."""
+
+    def writable(self) -> bool:
+        return False
+
+    def handle_read(self) -> None:
+        self.recv(64)  # the signal numbers; the handlers have run
+
+
 class WaitressWorker(Worker):  # type: ignore[misc]  # gunicorn has no type hints
     """A gunicorn worker class: waitress's I/O loop and ``--threads`` application threads.
 
@@ -71,6 +83,7 @@ class WaitressWorker(Worker):  # type: ignore[misc]  # gunicorn has no type hint
         server = make_server(
             self.wsgi, threads=max(self.cfg.threads, 1), sockets=sockets, connections=connections
         )
+        _SignalPipe(self.PIPE[0], connections)  # a stop signal wakes the loop at once
         while self.alive:
             self.notify()
             if self.ppid != os.getppid():
