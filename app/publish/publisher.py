@@ -135,11 +135,25 @@ class Publisher:
         stored = self._stored_index() if mark is not None else None
         if stored is None:
             mark = None  # nothing stored, or damaged: everything is rendered again
+        generation = self.store.generation()  # what this publish renders (under the poll lock)
+        with self.archive.pinned(generation):
+            return self._publish(ctx, notice, changed, mark, stored, generation)
+
+    def _publish(
+        self,
+        ctx: PageContext,
+        notice: Incident | None,
+        changed: list[str] | None,
+        mark: RenderMark | None,
+        stored: dict[str, DocMeta] | None,
+        generation: int,
+    ) -> int:
+        """``publish`` once the stored state is read: ``mark`` and ``stored`` (the index)
+        describe the documents stored, ``generation`` the store they are made from."""
         index = stored or {}
         # the stored documents must reflect the store as it was before this change; if an
         # earlier publish failed after its poll committed (a crash, a full disk), or another
         # process polled, they do not, and only a full render can tell what they miss
-        generation = self.store.generation()  # what this publish renders (under the poll lock)
         caught = self._catch_up(mark, changed or [], generation) if changed is not None else None
         full = caught is None or mark is None or mark.key != self.key
         self.last_full = full  # for the upload: a full render is never a quiet poll

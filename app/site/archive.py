@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -64,6 +65,7 @@ class Archive:
         self.holdings = holdings
         self._kept: OrderedDict[str, tuple[int, Incident]] = OrderedDict()
         self._lock = threading.Lock()
+        self._pinned: int | None = None
         self._figures = SystemFigures(holdings, salt)
         self._states: tuple[tuple[int, datetime, int], dict[str, SystemState]] | None = None
         self._contents: dict[str, tuple[int, SystemContents]] = {}
@@ -73,8 +75,18 @@ class Archive:
     @property
     def serial(self) -> int:
         """A number that changes whenever any incident comes, changes or goes (the store's
-        generation)."""
-        return self.holdings.generation()
+        generation; the one ``pinned`` while a publish holds it still)."""
+        return self._pinned if self._pinned is not None else self.holdings.generation()
+
+    @contextmanager
+    def pinned(self, generation: int) -> Iterator[None]:
+        """Take ``generation`` as the store's for a while: a publish, under the poll lock, in
+        which no other process writes incidents (it reads the generation once, not per page)."""
+        self._pinned = generation
+        try:
+            yield
+        finally:
+            self._pinned = None
 
     def _read(self, marked: Sequence[Marked]) -> list[Incident]:
         """The incidents ``marked`` names, in that order: kept ones while their mark holds,
