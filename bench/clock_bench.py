@@ -133,7 +133,7 @@ def main() -> None:
                 assert found == [], found
             schedule = service.clockwork.view(
                 service.publisher.archive,
-                service.publisher.generation,
+                runtime.store.generation(),
                 now[0],
                 service.recipients(),
             ).schedule
