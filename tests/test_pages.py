@@ -26,7 +26,7 @@ from app.model import Incident, Kind, Lang, Observation, SourceKind, Status, Upd
 from app.render.i18n import duration_words
 from app.runtime import Runtime
 from app.service import Service
-from app.site.archive import derived_changes, history_counts
+from app.site.archive import Archive, derived_changes
 from app.site.documents import HISTORY_PAGE, IncidentPage, SystemPage
 from app.store import Batch, Store
 from tests.archives import archive_of, put
@@ -461,6 +461,12 @@ def test_a_changed_incident_rewrites_its_own_pages_only(archive_store, upstream:
     }
     assert not [p for p in rewritten if "/page/" in p]
     assert len([p for p in after if "/page/" in p]) == 2 * 2  # ICS has pages 2 and 3
+
+
+def history_counts(archive: Archive, incidents: list[Incident]) -> dict[str, int]:
+    """How many incidents each system ``incidents`` name has (taken before a change, as the
+    last publish stores them)."""
+    return {slug: archive.history_count(slug) for i in incidents for slug in i.systems}
 
 
 def test_derived_changes_follow_where_an_incident_stands(tmp_path: Path) -> None:

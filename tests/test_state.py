@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.catalogue import load_catalogue
-from app.model import Fallback, Incident, Kind, Lang, Status, Window
+from app.model import Fallback, Incident, Kind, Lang, State, Status, Window
 from app.render.status import describe_state, render_systems_api
-from app.site.system_state import NextWindow, State, SystemState, overall_state, system_states
+from app.site.system_state import NextWindow, SystemState, overall_state, system_states
 from tests.conftest import ROOT
 
 CATALOGUE = load_catalogue(ROOT / "feeds" / "systems.toml")

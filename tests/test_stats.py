@@ -14,10 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from app.catalogue import load_catalogue
-from app.model import Incident, Kind, Status, Window
+from app.model import CloseStats, Incident, Kind, State, Status, Window
 from app.render.stats import render_stats_api
-from app.site.stats import CloseStats, daily_strip, monthly_stats, time_to_close
-from app.site.system_state import State
+from app.site.stats import daily_strip, monthly_stats, time_to_close
 from app.upstream.dates import local_to_utc
 from tests.conftest import ROOT
 

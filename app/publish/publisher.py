@@ -5,13 +5,13 @@ See ``app.store.documents`` for the store layout and the render key.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import replace
 
 from app.errors import StoreDamagedError
 from app.model import Head, Incident
 from app.publish.stored import read_stored
+from app.render.inputs import digest
 from app.render.renderer import Renderer
 from app.site.archive import Archive, derived_changes, derived_documents
 from app.site.documents import Calendar, Doc
@@ -83,7 +83,7 @@ class Publisher:
         leaves this as it was changed the documents only by the time they show."""
         states = self.archive.states(self.catalogue, ctx.refreshed_at) if ctx.refreshed_at else {}
         said = (sorted(states.items()), ctx.blind_notice, ctx.source_notes, notice)
-        return hashlib.blake2b(repr(said).encode(), digest_size=12).hexdigest()
+        return digest(said)
 
     def stored_mark(self) -> RenderMark | None:
         """What the stored documents reflect; None (render everything again) when the record is

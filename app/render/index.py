@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from app.catalogue import OTHER, Catalogue
-from app.model import Incident, Kind, Lang
+from app.model import Incident, Kind, Lang, State
 from app.render.chrome import (
     ICONS,
     blind_details,
@@ -29,7 +29,6 @@ from app.site.documents import (
     SystemPage,
 )
 from app.site.system_state import (
-    State,
     SystemState,
     overall_state,
     window_in_progress,

@@ -16,13 +16,13 @@ from typing import Any
 from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
 
 from app.catalogue import Catalogue, System
-from app.model import Incident, Lang, Status, Window, public_key
+from app.model import Incident, Lang, State, Status, Window, public_key
 from app.render.i18n import local_time, status_word
 from app.render.status import describe_state, describe_window
 from app.render.words import WORDS
 from app.site.documents import Feed, Format, IndexPage, Scope
 from app.site.sets import feed_scopes
-from app.site.system_state import State, SystemState
+from app.site.system_state import SystemState
 from app.site.urls import Urls
 from app.store.codec import incident_to_dict
 from app.store.rendered import PageContext

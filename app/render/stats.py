@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from app.catalogue import Catalogue
-from app.model import Incident
-from app.site.stats import CloseStats, MonthStats, monthly_stats, time_to_close
+from app.model import CloseStats, Incident, MonthStats
+from app.site.stats import monthly_stats, time_to_close
 
 
 def _rfc3339(value: datetime) -> str:

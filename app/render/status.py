@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from app.catalogue import Catalogue
-from app.model import Fallback, Lang, Window, public_key
+from app.model import Fallback, Lang, State, Window, public_key
 from app.render.i18n import word
 from app.render.words import MONTHS_LONG, WEEKDAYS
-from app.site.system_state import NextWindow, Overrun, State, SystemState
+from app.site.system_state import NextWindow, Overrun, SystemState
 from app.upstream.dates import to_local
 
 

@@ -18,6 +18,7 @@ from app.catalogue import Catalogue
 from app.model import Incident, Lang, public_key
 from app.render.entry import timeline
 from app.render.i18n import word
+from app.render.inputs import digest
 from app.render.per_version import PerVersion
 from app.site.archive import Archive
 from app.site.documents import IncidentPage, StatuspageApi, StatuspagePart
@@ -209,10 +210,10 @@ class StatuspageRenderer:
             with self._lock:
                 self._components = kept
         view = view_of(doc, archive, self.catalogue, now, ctx.state_known, kept[1])
-        digest = self._digest(doc, view)
+        said = self._digest(doc, view)
         with self._lock:
-            self._shown[doc] = (at, view, digest)
-        return view, digest
+            self._shown[doc] = (at, view, said)
+        return view, said
 
     def _version(self, incident: Incident) -> str:
         """A digest of everything in ``incident`` (a text can change while its ``updated_at``
@@ -220,7 +221,7 @@ class StatuspageRenderer:
         return self._versions.get(
             incident.key,
             incident,
-            lambda: hashlib.blake2b(repr(incident).encode(), digest_size=12).hexdigest(),
+            lambda: digest(incident),
         )
 
     def _digest(self, doc: StatuspageApi, view: View) -> str:
@@ -228,8 +229,7 @@ class StatuspageRenderer:
         version) and the base URL of its links."""
         listed = [(x.incident.key, self._version(x.incident), x.status) for x in view.all_listed]
         shown = (view.updated_at, view.indicator, view.components, listed, view.known)
-        key = (doc, shown, self.urls.base)
-        return hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest()
+        return digest((doc, shown, self.urls.base))
 
     def inputs(self, doc: StatuspageApi, archive: Archive, ctx: PageContext) -> str:
         """A digest of everything ``doc`` shows (the same in any process)."""

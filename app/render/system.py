@@ -8,7 +8,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from app.catalogue import Catalogue
-from app.model import Incident, Kind, Lang
+from app.model import Figures, Incident, Kind, Lang, State
 from app.render.chrome import (
     FEED_LABELS,
     FEED_TYPES,
@@ -24,8 +24,7 @@ from app.render.status import describe_window
 from app.render.subscription import system_form
 from app.render.words import WORDS
 from app.site.documents import Badge, Calendar, Embed, Feed, IncidentPage, Scope, SystemPage
-from app.site.stats import Figures
-from app.site.system_state import State, SystemState
+from app.site.system_state import SystemState
 from app.site.urls import Urls
 from app.store.rendered import PageContext
 

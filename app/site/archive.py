@@ -13,17 +13,26 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from app.catalogue import Catalogue
-from app.model import Head, Incident, Kind, Marked, Status, SystemContents, head_of
+from app.model import (
+    CloseStats,
+    Figures,
+    Head,
+    Incident,
+    Kind,
+    Marked,
+    Status,
+    SystemContents,
+    head_of,
+)
 from app.site.documents import HISTORY_PAGE, Doc, Feed, IncidentsApi, Scope
 from app.site.figures import FigureSource, SystemFigures
 from app.site.sets import history_documents, history_pages, incident_documents
-from app.site.stats import CloseStats, Figures
 from app.site.system_state import SystemState, system_states
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -56,6 +65,19 @@ class Holdings(FigureSource, Protocol):
     def iter_keys_newest(self) -> Iterator[str]: ...
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _kept(cache: dict[K, tuple[Hashable, V]], key: K, at: Hashable, make: Callable[[], V]) -> V:
+    """``cache[key]``'s value while it was made ``at`` this version (and moment); else made
+    again by ``make`` and kept."""
+    kept = cache.get(key)
+    if kept is None or kept[0] != at:
+        kept = cache[key] = (at, make())
+    return kept[1]
+
+
 class Archive:
     """The stored incidents, read through their indexes, the last ``KEPT`` read kept."""
 
@@ -67,10 +89,12 @@ class Archive:
         self._lock = threading.Lock()
         self._pinned: int | None = None
         self._figures = SystemFigures(holdings, salt)
-        self._states: tuple[tuple[int, datetime, int], dict[str, SystemState]] | None = None
-        self._contents: dict[str, tuple[int, SystemContents]] = {}
-        self._histories: dict[str, tuple[int, list[Marked]]] = {}  # per system, whole
-        self._tokens: dict[str, tuple[tuple[int, datetime], tuple[object, ...]]] = {}
+        # what is worked out once per archive version (and moment), by key
+        self._states: dict[int, tuple[Hashable, dict[str, SystemState]]] = {}
+        self._contents: dict[str, tuple[Hashable, SystemContents]] = {}
+        self._histories: dict[str, tuple[Hashable, list[Marked]]] = {}  # per system, whole
+        self._tokens: dict[str, tuple[Hashable, tuple[object, ...]]] = {}
+        self._latest: dict[str, tuple[Hashable, datetime]] = {}
 
     @property
     def serial(self) -> int:
@@ -140,12 +164,12 @@ class Archive:
     def states(self, catalogue: Catalogue, now: datetime) -> dict[str, SystemState]:
         """Every catalogue system's state at ``now`` (worked out once per archive version and
         moment: a publish asks for it once per page, embed and badge)."""
-        key = (self.serial, now, id(catalogue))
-        if self._states is not None and self._states[0] == key:
-            return self._states[1]
-        states = system_states(self.open_incidents(), catalogue, now)
-        self._states = (key, states)
-        return states
+        return _kept(
+            self._states,
+            id(catalogue),
+            (self.serial, now),
+            lambda: system_states(self.open_incidents(), catalogue, now),
+        )
 
     def latest_of(self, slug: str, count: int) -> list[Incident]:
         """The newest ``count`` incidents naming ``slug``."""
@@ -173,11 +197,7 @@ class Archive:
     def contents(self, slug: str) -> SystemContents:
         """What stands for the versions of the incidents naming ``slug``: equal in any process
         for the same incidents (read once per archive version)."""
-        serial = self.serial
-        kept = self._contents.get(slug)
-        if kept is None or kept[0] != serial:
-            kept = self._contents[slug] = (serial, self.holdings.system_contents(slug))
-        return kept[1]
+        return _kept(self._contents, slug, self.serial, lambda: self.holdings.system_contents(slug))
 
     def history_count(self, slug: str) -> int:
         """How many incidents name ``slug``."""
@@ -191,11 +211,10 @@ class Archive:
         start = (page - 1) * HISTORY_PAGE
         if page <= 1:
             return self._read(self.holdings.marked_history(slug, start, HISTORY_PAGE))
-        serial = self.serial
-        kept = self._histories.get(slug)
-        if kept is None or kept[0] != serial:
-            kept = self._histories[slug] = (serial, self.holdings.marked_history(slug, 0, -1))
-        return self._read(kept[1][start : start + HISTORY_PAGE])
+        whole = _kept(
+            self._histories, slug, self.serial, lambda: self.holdings.marked_history(slug, 0, -1)
+        )
+        return self._read(whole[start : start + HISTORY_PAGE])
 
     def history_position(self, slug: str, incident: Head | Incident) -> int:
         """Where ``incident`` stands (or would stand) in ``slug``'s history, 0 for the newest."""
@@ -208,11 +227,12 @@ class Archive:
 
     def figures_token(self, slug: str, now: datetime) -> tuple[object, ...]:
         """What ``figures(slug, now)`` depends on, without making them."""
-        at = (self.serial, now)
-        kept = self._tokens.get(slug)
-        if kept is None or kept[0] != at:
-            kept = self._tokens[slug] = (at, self._figures.token(slug, now, self.contents(slug)))
-        return kept[1]
+        return _kept(
+            self._tokens,
+            slug,
+            (self.serial, now),
+            lambda: self._figures.token(slug, now, self.contents(slug)),
+        )
 
     def close_overall(self) -> CloseStats:
         """Time to close over every closed disruption (any system)."""
@@ -226,9 +246,14 @@ class Archive:
 
     @property
     def latest(self) -> datetime:
-        """The newest change of any incident."""
-        head = self.holdings.latest_head()
-        return head.updated_at if head is not None else _EPOCH
+        """The newest change of any incident (read once per archive version: every document
+        a publish renders asks)."""
+
+        def read() -> datetime:
+            head = self.holdings.latest_head()
+            return head.updated_at if head is not None else _EPOCH
+
+        return _kept(self._latest, "", self.serial, read)
 
 
 def derived_documents(archive: Archive, slugs: Iterable[str]) -> list[Doc]:
@@ -245,18 +270,13 @@ def derived_documents(archive: Archive, slugs: Iterable[str]) -> list[Doc]:
     return docs
 
 
-def history_counts(archive: Archive, incidents: Iterable[Head | Incident]) -> dict[str, int]:
-    """How many incidents each system named by ``incidents`` has (taken before a change)."""
-    return {slug: archive.history_count(slug) for i in incidents for slug in i.systems}
-
-
 def derived_changes(
     archive: Archive, before: dict[str, int], touched: Iterable[Head | Incident]
 ) -> tuple[list[Doc], list[Doc]]:
     """(to render, to delete): the derived documents a change can affect, after it is applied.
 
     ``touched`` are the old and new versions of the changed incidents, ``before`` the history
-    counts taken before the change (``history_counts``). An incident's own pages are rendered
+    counts taken before the change (what the last publish stored). An incident's own pages are rendered
     (or deleted when it is gone); in each system it names, the history pages from where its
     versions stand are rendered: only those pages when the system's count is unchanged, up to
     the last page when incidents came or went (everything after shifts by one). Pages past the

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from app.model import Head, Kind, Status, SystemContents
-from app.site.stats import CloseStats, Figures, daily_strip, history_start, monthly_stats
+from app.model import CloseStats, Figures, Head, Kind, Status, SystemContents
+from app.site.stats import daily_strip, history_start, monthly_stats
 from app.upstream.dates import to_local
 
 

@@ -30,7 +30,6 @@ from functools import lru_cache
 from app.model import (
     CloseStats,
     DayCell,
-    Figures,
     Head,
     Incident,
     Kind,
@@ -38,11 +37,8 @@ from app.model import (
     State,
     Status,
     close_duration,
-    reach,
 )
 from app.upstream.dates import local_to_utc, to_local
-
-__all__ = ["CloseStats", "DayCell", "Figures", "MonthStats", "close_duration", "reach"]
 
 Dated = Incident | Head  # what the figures read of an incident: its head is enough
 _Interval = tuple[datetime, datetime, str]  # start, end (UTC, start <= end), incident key

@@ -26,10 +26,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from app.catalogue import Catalogue
-from app.model import Incident, Kind, Status
+from app.model import Incident, Kind, State, Status
 from app.site.archive import Archive
 from app.site.documents import StatuspageApi, StatuspagePart
-from app.site.system_state import State, SystemState, window_in_progress
+from app.site.system_state import SystemState, window_in_progress
 
 LIMIT = 50  # the most recent incidents (maintenances) a list gives, as Statuspage's do
 

@@ -23,8 +23,6 @@ from datetime import datetime, timedelta
 from app.catalogue import Catalogue
 from app.model import Incident, Kind, State, Status, Window
 
-__all__ = ["OVERRUN_SHOWN", "NextWindow", "Overrun", "State", "SystemState"]
-
 _RANK = {State.DISRUPTED: 0, State.MAINTENANCE: 1, State.OPERATIONAL: 2}
 OVERRUN_SHOWN = timedelta(hours=12)
 
