@@ -121,19 +121,19 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
     incident = _derive(key, obs)
 
     # replay in change-time order: updated_at is when the visible content last changed
-    def order(o: Observation) -> tuple[datetime, datetime, str]:
-        return (change_time(o), o.observed_at, fingerprint(o))
-
-    by_time = sorted(obs, key=order)
+    timed = sorted(
+        (((change_time(o), o.observed_at, fingerprint(o)), o) for o in obs), key=lambda t: t[0]
+    )
+    by_time = [o for _, o in timed]
     last_change = incident.published_at
     closed_at: datetime | None = None
     previous: tuple[object, ...] | None = None
     messages: set[int] = set()  # the messages (oids) the replay has taken in so far
     index = 0
     while index < len(by_time):
-        moment, seen_at = order(by_time[index])[:2]
+        moment, seen_at = timed[index][0][:2]
         start = index
-        while index < len(by_time) and order(by_time[index])[:2] == (moment, seen_at):
+        while index < len(by_time) and timed[index][0][:2] == (moment, seen_at):
             index += 1
         joined = {o.oid for o in by_time[start:index]} - messages
         messages |= joined

@@ -7,9 +7,10 @@ kind, language). These are the building blocks of the merge (``app.merge``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from typing import TypeAlias
 
@@ -22,11 +23,17 @@ RankKey: TypeAlias = tuple[datetime, bool, datetime, int, str, str]
 Ranking: TypeAlias = Callable[[Observation], RankKey]
 
 
+# every field of an observation but when it was observed: its content
+_CONTENT = tuple(
+    f.name for f in fields(Observation) if f.name not in {"observed_at", "last_seen_at"}
+)
+
+
+@functools.lru_cache(maxsize=2048)  # a merge asks again for the same observations
 def fingerprint(obs: Observation) -> str:
     """Identity of an observation's content (everything but when it was observed)."""
-    return hashlib.blake2b(
-        repr(replace(obs, observed_at=EPOCH, last_seen_at=None)).encode(), digest_size=12
-    ).hexdigest()
+    content = tuple(getattr(obs, name) for name in _CONTENT)
+    return hashlib.blake2b(repr(content).encode(), digest_size=12).hexdigest()
 
 
 def last_seen(obs: Observation) -> datetime:

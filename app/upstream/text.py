@@ -9,6 +9,7 @@ update, else its creation). Nothing ambiguous is guessed: such lines keep ``at=N
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -95,11 +96,13 @@ def drop_format(text: str) -> str:
     return text if text.isascii() else _NON_ASCII.sub(_drop_if_format, text)
 
 
+@functools.lru_cache(maxsize=8192)  # the merge asks again for the same lines, many times
 def normalize(text: str) -> str:
     """Collapse white space (including non-breaking spaces), drop control characters, trim."""
     return " ".join(strip_controls(text).replace("\xa0", " ").split())
 
 
+@functools.lru_cache(maxsize=8192)
 def update_identity(text: str) -> str:
     """The key under which two renderings of the same update line count once."""
     return normalize(text).casefold().rstrip(" .")
