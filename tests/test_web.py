@@ -589,6 +589,36 @@ def test_a_new_process_renders_no_system_page_whose_inputs_are_stored_unchanged(
         assert "dms-transit" in pages and pages <= set(changed.systems)
 
 
+def test_a_quiet_poll_stamps_its_time_on_the_stored_index_embeds_and_api(filled) -> None:
+    """A poll that changes nothing but the time puts its time into the stored index pages,
+    embeds and /api/incidents.json without rendering them (``app.render.stamps``): in a new
+    process, the bytes are those a render gives."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from app.runtime import Runtime
+    from app.service import Service
+    from app.site.documents import Embed, IncidentsApi, IndexPage
+
+    with Runtime.open(filled) as runtime:
+        service = Service(runtime)
+        service.ensure_published()
+        ctx = service.page_context()
+        service.publish([], ctx)  # the inputs and stamps of every page are stored now
+    stamped = (IndexPage, Embed, IncidentsApi)
+    ctx = (replace(ctx[0], refreshed_at=ctx[0].refreshed_at + timedelta(minutes=5)), ctx[1])
+    with Runtime.open(filled) as runtime:  # a new process: its caches are cold
+        service = Service(runtime)
+        service.publish([], ctx)
+        publisher = service.publisher
+        changed = [d for d in publisher.changed if isinstance(d, stamped)]
+        assert not [d for d in publisher.rendered if isinstance(d, stamped)]
+        assert len(changed) == len([d for d in publisher.docs if isinstance(d, stamped)])
+        for doc in changed:
+            fresh = publisher.renderer.render(doc, publisher.archive, ctx[0], ctx[1])
+            assert runtime.store.canonical_body(publisher.urls.export_path(doc)) == fresh.body
+
+
 def test_a_worker_follows_a_poll_by_reading_the_incidents_it_changed(filled) -> None:
     """A worker's archive for ?limit= and ?status= variants reads the store's indexes, so it
     shows a poll's changes at once without reading every incident; and the API's bytes, made

@@ -13,6 +13,7 @@ from app.model import Head, Incident
 from app.publish.stored import read_stored
 from app.render.inputs import digest
 from app.render.renderer import Renderer
+from app.render.stamps import stamp_text
 from app.site.archive import Archive, derived_changes, derived_documents
 from app.site.documents import Calendar, Doc
 from app.site.sets import (
@@ -186,18 +187,26 @@ class Publisher:
             # the digest of what it shows, kept beside it: a new process (a cron poll) that
             # finds the same inputs does not render it again
             inputs = self.renderer.inputs(doc, self.archive, ctx)
-            if not full and inputs and old is not None and old.inputs == inputs:
+            same = not full and bool(inputs) and old is not None and old.inputs == inputs
+            if same and (
+                old is None or old.stamp is None or old.stamp.text == stamp_text(doc, ctx)
+            ):
                 continue
-            document = self.renderer.render(doc, self.archive, ctx, notice)
-            self.rendered.append(doc)
+            # the same inputs, another poll's time: the stored bytes with this poll's stamp
+            document = self._restamped(doc, path, old, ctx) if same else None
+            if document is None:
+                document = self.renderer.render(doc, self.archive, ctx, notice)
+                self.rendered.append(doc)
             if old is not None and old.etag == document.etag:
-                if inputs != old.inputs:
-                    index[path] = replace(old, inputs=inputs)
+                if inputs != old.inputs or document.stamp != old.stamp:
+                    index[path] = replace(old, inputs=inputs, stamp=document.stamp)
                 continue
             self.changed.append(doc)
             Store.stage_canonical(batch, path, document)
             modified = forward(old, document.last_modified)
-            index[path] = DocMeta(document.etag, document.content_type, modified, inputs)
+            index[path] = DocMeta(
+                document.etag, document.content_type, modified, inputs, document.stamp
+            )
             written += 1
         for slug, (token, figures) in self.archive.made_figures().items():
             Store.stage_figures(batch, slug, token, figures)  # a new process finds them
@@ -221,6 +230,18 @@ class Publisher:
         )
         self.store.commit(batch)
         return written
+
+    def _restamped(
+        self, doc: Doc, path: str, old: DocMeta | None, ctx: PageContext
+    ) -> Document | None:
+        """The stored ``doc`` with the stamp of ``ctx``'s poll (``app.render.stamps``); None
+        when it has no stamp or its stored bytes cannot be restamped."""
+        if old is None or old.stamp is None:
+            return None
+        body = self.store.canonical_body(path)
+        if body is None or Document.etag_of(body) != old.etag:
+            return None  # not what the index says (another publish wrote it since)
+        return self.renderer.restamp(doc, body, old.stamp, self.archive, ctx)
 
     def changed_since(self, serial: int) -> set[str] | None:
         """Export paths changed by the publishes after ``serial``; None when not all are known

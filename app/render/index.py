@@ -101,7 +101,10 @@ def _disruption(
     }
 
 
-def _window_rank(incident: Incident, now: datetime) -> tuple[int, datetime, str]:
+RECENTLY_CLOSED = 8  # closed incidents on the index
+
+
+def window_rank(incident: Incident, now: datetime) -> tuple[int, datetime, str]:
     window = incident.window
     if window is None:
         return (3, incident.published_at, incident.key)
@@ -115,7 +118,7 @@ def _window_rank(incident: Incident, now: datetime) -> tuple[int, datetime, str]
 def _window_item(
     incident: Incident, catalogue: Catalogue, lang: Lang, urls: Urls, now: datetime
 ) -> dict[str, Any]:
-    rank = _window_rank(incident, now)[0]
+    rank = window_rank(incident, now)[0]
     tag = ("window_running", "window_coming", "window_ended", "window_unknown")[rank]
     window = incident.window
     said = word(lang, tag)
@@ -143,11 +146,13 @@ def render_index(
     ctx: PageContext,
     lang: Lang,
     urls: Urls,
+    stamp: str | None = None,
 ) -> bytes:
     """The status page: the whole picture, each system now, open disruptions, windows, recent
     closed incidents, then compact subscribing (every feed autodiscoverable in the head).
 
-    ``parts`` are ``index_parts(catalogue, lang, urls)``.
+    ``parts`` are ``index_parts(catalogue, lang, urls)``; ``stamp`` is written where the time
+    of the poll goes (``app.render.stamps``).
     """
     now = ctx.refreshed_at
     at = now or max((i.updated_at for i in open_incidents), default=None)
@@ -193,7 +198,7 @@ def render_index(
     )
     planned = [i for i in open_incidents if i.kind is Kind.SCHEDULED]
     if at is not None:
-        planned.sort(key=lambda i: _window_rank(i, at))
+        planned.sort(key=lambda i: window_rank(i, at))
     html = ENV.get_template("index.html").render(
         **page_chrome(
             urls, ctx, lang, IndexPage(other_language(lang)), WORDS[lang]["index_title"], True
@@ -202,7 +207,7 @@ def render_index(
         subscribe=parts.subscribe,
         overall=overall,
         notes=ctx.source_notes.get(lang, ""),
-        refreshed=local_time(now, lang) if now else "",
+        refreshed=stamp if stamp is not None else local_time(now, lang) if now else "",
         systems=systems,
         apart=apart,
         known=ctx.state_known,

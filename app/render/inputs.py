@@ -8,8 +8,10 @@ import hashlib
 from datetime import datetime
 
 from app.catalogue import Catalogue
+from app.model import Kind, Status
+from app.render.index import RECENTLY_CLOSED, window_rank
 from app.site.archive import Archive
-from app.site.documents import Badge, Doc, StatsApi, SystemPage
+from app.site.documents import Badge, Doc, Embed, IncidentsApi, IndexPage, StatsApi, SystemPage
 from app.store.rendered import PageContext
 from app.upstream.dates import to_local
 
@@ -38,8 +40,36 @@ def system_inputs(
     )
 
 
-def document_inputs(doc: Doc, archive: Archive, ctx: PageContext, catalogue: Catalogue) -> str:
-    """The digest of what ``doc`` shows; "" when it cannot be told (it is always rendered)."""
+def index_inputs(doc: IndexPage, archive: Archive, ctx: PageContext, catalogue: Catalogue) -> str:
+    """Everything an index page shows but the time of the poll (its stamp): the state of
+    every system, the open incidents and the windows' places (in progress, to come, past),
+    the closed ones listed, the notices, the base URL and the local day (dates in words)."""
+    now = ctx.refreshed_at
+    opened = archive.open_incidents()
+    at = now or max((i.updated_at for i in opened), default=None)
+    planned = [i for i in opened if i.kind is Kind.SCHEDULED]
+    return digest(
+        (
+            doc,
+            sorted(archive.states(catalogue, now or archive.latest).items()),
+            archive.open_marks(),
+            [window_rank(i, at)[0] for i in planned] if at else None,
+            archive.marks(status=Status.CLOSED, limit=RECENTLY_CLOSED),
+            ctx.state_known,
+            ctx.blind_notice.get(doc.lang, ""),
+            ctx.source_notes.get(doc.lang, ""),
+            ctx.base_url,
+            to_local(now).date() if now else None,
+        )
+    )
+
+
+def document_inputs(
+    doc: Doc, archive: Archive, ctx: PageContext, catalogue: Catalogue, limit: int = -1
+) -> str:
+    """The digest of what ``doc`` shows (for a document with a stamp, all but the time of the
+    poll); "" when it cannot be told (it is always rendered). ``limit``: the incidents an
+    ``IncidentsApi`` lists."""
     now = ctx.refreshed_at or archive.latest
     if isinstance(doc, SystemPage) and doc.page == 1:
         return system_inputs(doc, archive, ctx, catalogue, now)
@@ -51,4 +81,22 @@ def document_inputs(doc: Doc, archive: Archive, ctx: PageContext, catalogue: Cat
         # its figures, and the time to close over every system: any incident's change
         tokens = [archive.figures_token(slug, now) for slug in catalogue.slugs]
         return digest((doc, archive.serial, tokens))
+    if isinstance(doc, Embed):
+        # its system's state, its three newest messages, the notices (the state is not shown
+        # while the agency cannot be read)
+        return digest(
+            (
+                doc,
+                archive.states(catalogue, now)[doc.system],
+                archive.marks(doc.system, limit=3),
+                ctx.state_known,
+                ctx.blind_notice.get(doc.lang, ""),
+                ctx.base_url,
+                to_local(ctx.refreshed_at).date() if ctx.refreshed_at else None,
+            )
+        )
+    if isinstance(doc, IndexPage):
+        return index_inputs(doc, archive, ctx, catalogue)
+    if isinstance(doc, IncidentsApi):
+        return digest((doc, limit, archive.marks(doc.system, doc.status, limit)))
     return ""

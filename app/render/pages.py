@@ -129,8 +129,10 @@ def render_embed(
     slug: str,
     lang: Lang,
     urls: Urls,
+    stamp: str | None = None,
 ) -> bytes:
-    """A self-contained fragment for an iframe: inline styles, no script, fine at 300 px."""
+    """A self-contained fragment for an iframe: inline styles, no script, fine at 300 px.
+    ``stamp``: written where the time of the poll goes (``app.render.stamps``)."""
     system = catalogue.get(slug)
     assert system is not None
     w = WORDS[lang]
@@ -149,7 +151,11 @@ def render_embed(
         feed_url=urls.url(Feed(lang, Format.ATOM, Scope.SYSTEM, slug)),
         refreshed_label=w["refreshed"],
         zone=w["danish_time"],
-        refreshed=local_time(ctx.refreshed_at, lang) if ctx.refreshed_at else w["never"],
+        refreshed=stamp
+        if stamp is not None
+        else local_time(ctx.refreshed_at, lang)
+        if ctx.refreshed_at
+        else w["never"],
     )
     return html.encode("utf-8")
 
@@ -226,9 +232,13 @@ def api_json(incident: Incident) -> bytes:
     return json.dumps(api_incident(incident), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def render_api(encoded: Sequence[bytes], generated_at: datetime | None) -> bytes:
+def render_api(
+    encoded: Sequence[bytes], generated_at: datetime | None, stamp: str | None = None
+) -> bytes:
     """The incidents with their timelines as JSON, from each one's ``api_json``: the same
-    bytes as encoding the whole document at once."""
-    stamp = json.dumps(generated_at.isoformat() if generated_at else None)
+    bytes as encoding the whole document at once. ``stamp``: written for ``generated_at``
+    (``app.render.stamps``)."""
+    if stamp is None:
+        stamp = json.dumps(generated_at.isoformat() if generated_at else None)
     head = f'{{"generated_at":{stamp},"count":{len(encoded)},"incidents":['.encode()
     return head + b",".join(encoded) + b"]}"

@@ -20,7 +20,7 @@ from app.render.entry import Entry, render_entry
 from app.render.feeds import FORMATS, FeedItem, FeedMeta, feed_entry, render_feed
 from app.render.i18n import word
 from app.render.incident import render_incident_page
-from app.render.index import render_index
+from app.render.index import RECENTLY_CLOSED, render_index
 from app.render.inputs import document_inputs, system_inputs
 from app.render.pages import (
     api_json,
@@ -31,6 +31,7 @@ from app.render.pages import (
     render_opml,
 )
 from app.render.per_version import PerVersion
+from app.render.stamps import PLACEHOLDER, restamped, stamp_text, stamped
 from app.render.stats import render_stats_figures
 from app.render.status import render_systems_api
 from app.render.statuspage import StatuspageRenderer
@@ -54,7 +55,7 @@ from app.site.documents import (
 )
 from app.site.sets import history_pages
 from app.site.urls import Urls
-from app.store.rendered import Document, PageContext
+from app.store.rendered import Document, PageContext, Stamp
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 TYPES = {
@@ -65,8 +66,12 @@ TYPES = {
     "api": "application/json; charset=utf-8",
     "ics": "text/calendar; charset=utf-8",
 }
+_TYPE_OF: dict[type, str] = {
+    IndexPage: TYPES["html"],
+    Embed: TYPES["html"],
+    IncidentsApi: TYPES["api"],
+}  # the documents with a stamp (``app.render.stamps``)
 ENTRY_CACHE_SIZE = 4096  # entries (incident × language); a feed shows at most feed_limit_max
-RECENTLY_CLOSED = 8  # closed incidents on the index
 
 
 class Renderer:
@@ -131,7 +136,7 @@ class Renderer:
                 return self._feed(doc, archive, notice)
             case IndexPage():
                 states = archive.states(self.catalogue, refreshed)
-                body = render_index(
+                frame = render_index(
                     states,
                     archive.open_incidents(),
                     archive.latest_closed(RECENTLY_CLOSED),
@@ -140,8 +145,9 @@ class Renderer:
                     ctx,
                     doc.lang,
                     self.urls,
+                    PLACEHOLDER,
                 )
-                return Document.of(body, TYPES["html"], refreshed)
+                return self._stamped(doc, frame, ctx, refreshed)
             case SystemPage():
                 if doc.page == 1:
                     return self._system_page(doc, archive, ctx, refreshed)
@@ -166,10 +172,17 @@ class Renderer:
             case Embed():
                 state = archive.states(self.catalogue, refreshed)[doc.system]
                 incidents = archive.latest_of(doc.system, 3)
-                body = render_embed(
-                    incidents, state, self.catalogue, ctx, doc.system, doc.lang, self.urls
+                frame = render_embed(
+                    incidents,
+                    state,
+                    self.catalogue,
+                    ctx,
+                    doc.system,
+                    doc.lang,
+                    self.urls,
+                    PLACEHOLDER,
                 )
-                return Document.of(body, TYPES["html"], refreshed)
+                return self._stamped(doc, frame, ctx, refreshed)
             case Badge():
                 state = archive.states(self.catalogue, refreshed)[doc.system]
                 readable = ctx.state_known
@@ -188,10 +201,30 @@ class Renderer:
                 return Document.of(body, TYPES["opml"], _EPOCH)
             case IncidentsApi():
                 chosen = archive.select(doc, self._limit(doc))
-                body = render_api([self.api_json(i) for i in chosen], ctx.refreshed_at)
-                return Document.of(body, TYPES["api"], latest)
+                frame = render_api([self.api_json(i) for i in chosen], None, PLACEHOLDER)
+                return self._stamped(doc, frame, ctx, latest)
             case StatuspageApi():
                 return self._statuspage.render(doc, archive, ctx)
+
+    def _stamped(self, doc: Doc, frame: bytes, ctx: PageContext, modified: datetime) -> Document:
+        """A document rendered with ``PLACEHOLDER`` for the time of the poll, with it put in."""
+        text = stamp_text(doc, ctx)
+        assert text is not None
+        body, stamp = stamped(frame, text)
+        return Document.of(body, _TYPE_OF[type(doc)], modified, stamp)
+
+    def restamp(
+        self, doc: Doc, body: bytes, old: Stamp, archive: Archive, ctx: PageContext
+    ) -> Document | None:
+        """``doc`` from its stored ``body`` (showing the stamp ``old``; everything else it shows
+        unchanged) with the stamp of ``ctx``'s poll: the bytes a render would give. None when
+        the stored body does not hold the stamp where it was written: render it then."""
+        text = stamp_text(doc, ctx)
+        made = restamped(body, old, text) if text is not None else None
+        if made is None:
+            return None
+        modified = archive.latest if isinstance(doc, IncidentsApi) else ctx.refreshed_at
+        return Document.of(made[0], _TYPE_OF[type(doc)], modified or archive.latest, made[1])
 
     def _parts(self, lang: Lang) -> IndexParts:
         parts = self._index_parts.get(lang)
@@ -204,7 +237,8 @@ class Renderer:
         (the same in any process); "" for the others (they are always rendered)."""
         if isinstance(doc, StatuspageApi):
             return self._statuspage.inputs(doc, archive, ctx)
-        return document_inputs(doc, archive, ctx, self.catalogue)
+        limit = self._limit(doc) if isinstance(doc, IncidentsApi) else -1
+        return document_inputs(doc, archive, ctx, self.catalogue, limit)
 
     def _system_page(
         self, doc: SystemPage, archive: Archive, ctx: PageContext, now: datetime

@@ -148,6 +148,17 @@ class Archive:
         """Every incident's key, newest change first (the key breaks ties)."""
         return self.holdings.iter_keys_newest()
 
+    def marks(
+        self, system: str = "", status: Status | None = None, limit: int = -1
+    ) -> list[Marked]:
+        """The keys and marks of the incidents (naming ``system``, of ``status``) changed last,
+        newest first: what stands for them in a document's inputs, without reading them."""
+        return self.holdings.marked_newest(system, status, limit=limit)
+
+    def open_marks(self) -> list[Marked]:
+        """The keys and marks of the incidents not closed."""
+        return self.holdings.marked_open()
+
     def open_incidents(self) -> list[Incident]:
         """Incidents not closed, newest change first (all that can make a system's state)."""
         return self._read(self.holdings.marked_open())

@@ -112,6 +112,10 @@ class DocumentsMixin(StoreCore):
         etag = Document.etag_of(body)
         return Document(body, meta.content_type, etag, meta.last_modified, gz if gz_fits else None)
 
+    def canonical_body(self, path: str) -> bytes | None:
+        """The stored bytes of the canonical document at ``path`` (no gzip form)."""
+        return self.get_bytes(_DOC + path)
+
     def derived_meta(self, path: str) -> DocMeta | None:
         """The stored headers of the derived document at ``path``; None if it is not stored."""
         return meta_from(self.get(_DOCMETA + path))

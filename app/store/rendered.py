@@ -3,6 +3,7 @@
     Document      rendered bytes with type, ETag, Last-Modified and the gzip form
     PageContext   what every page shows besides incidents: base URL, freshness, notices
     DocMeta       one stored document's headers
+    Stamp         where a document shows the time of the last poll
     RenderMark    what the stored documents reflect (store generation, render key, serial)
 
 Rendering makes them (``app.render``), the store keeps them (``app.store.documents``), the web
@@ -22,6 +23,15 @@ from app.store.codec import incident_from_dict, incident_to_dict
 
 
 @dataclass(frozen=True, slots=True)
+class Stamp:
+    """The time of the last poll as a document shows it (``text``, as written in its bytes) and
+    how often it stands there; the text is found nowhere else in them (``app.render.stamps``)."""
+
+    text: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class Document:
     """Rendered bytes with what conditional GET and compression need.
 
@@ -34,6 +44,7 @@ class Document:
     etag: str
     last_modified: datetime
     stored_gzip: bytes | None = field(default=None, repr=False, compare=False)
+    stamp: Stamp | None = field(default=None, repr=False, compare=False)
 
     @staticmethod
     def etag_of(body: bytes) -> str:
@@ -41,10 +52,12 @@ class Document:
         return '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
 
     @classmethod
-    def of(cls, body: bytes, content_type: str, last_modified: datetime) -> Document:
+    def of(
+        cls, body: bytes, content_type: str, last_modified: datetime, stamp: Stamp | None = None
+    ) -> Document:
         """Wrap bytes: the ETag is a hash of the body."""
         etag = cls.etag_of(body)
-        return cls(body, content_type, etag, last_modified.replace(microsecond=0))
+        return cls(body, content_type, etag, last_modified.replace(microsecond=0), None, stamp)
 
     @property
     def gzipped(self) -> bytes:
@@ -83,6 +96,7 @@ class DocMeta:
     content_type: str
     last_modified: datetime
     inputs: str = ""
+    stamp: Stamp | None = None  # where it shows the time of the last poll
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,18 +137,31 @@ def mark_to(mark: RenderMark) -> dict[str, Any]:
 
 
 def index_from(data: Any) -> dict[str, DocMeta]:
-    # [etag, type, modified] before inputs were kept, [etag, type, modified, inputs] since
+    # [etag, type, modified] before inputs were kept, [etag, type, modified, inputs] since,
+    # [..., inputs, stamp text, stamp count] for a document that shows the time of the poll
     return {
-        path: DocMeta(meta[0], meta[1], datetime.fromisoformat(meta[2]), *meta[3:4])
+        path: DocMeta(
+            meta[0],
+            meta[1],
+            datetime.fromisoformat(meta[2]),
+            str(meta[3]) if len(meta) > 3 else "",
+            Stamp(str(meta[4]), int(meta[5])) if len(meta) == 6 else None,
+        )
         for path, meta in (data or {}).items()
     }
 
 
-def index_to(index: dict[str, DocMeta]) -> dict[str, list[str]]:
-    return {
-        p: [m.etag, m.content_type, m.last_modified.isoformat(), *([m.inputs] if m.inputs else [])]
-        for p, m in index.items()
-    }
+def index_to(index: dict[str, DocMeta]) -> dict[str, list[Any]]:
+    return {p: _meta_row(m) for p, m in index.items()}
+
+
+def _meta_row(m: DocMeta) -> list[Any]:
+    row: list[Any] = [m.etag, m.content_type, m.last_modified.isoformat()]
+    if m.inputs or m.stamp:
+        row.append(m.inputs)
+    if m.stamp:
+        row += [m.stamp.text, m.stamp.count]
+    return row
 
 
 def meta_from(data: Any) -> DocMeta | None:
