@@ -5,6 +5,7 @@ See ``app.store.documents`` for the store layout and the render key.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import replace
 
@@ -49,9 +50,12 @@ class Publisher:
         self.changed: list[Doc] = []  # documents whose bytes the last publish changed
         self.rendered: list[Doc] = []  # canonical documents the last publish rendered
         self.last_full = False  # the last publish rendered everything
-        self.time_paths = frozenset(
-            self.urls.export_path(doc) for doc in self.docs if doc.health_dependent
-        )
+
+    @functools.cached_property
+    def time_paths(self) -> frozenset[str]:
+        """The export paths of the documents that show the poll's time or health (for the
+        upload: made when first asked, as a poll with no bucket never does)."""
+        return frozenset(self.urls.export_path(doc) for doc in self.docs if doc.health_dependent)
 
     def _catch_up(
         self, mark: RenderMark | None, changed: list[str], generation: int

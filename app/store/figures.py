@@ -10,6 +10,7 @@ Keys (each spelled here only):
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 from typing import Any
 
@@ -49,14 +50,19 @@ def figures_to_dict(figures: Figures) -> dict[str, Any]:
     }
 
 
+_STATES = {state.value: state for state in State}
+
+
+@functools.lru_cache(maxsize=512)  # every system's strip shows the same 90 days
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
 def figures_from_dict(d: dict[str, Any]) -> Figures:
     """Inverse of ``figures_to_dict``."""
     count, median, p90 = d["close"]
     return Figures(
-        tuple(
-            DayCell(date.fromisoformat(day), State(state), tuple(keys))
-            for day, state, keys in d["strip"]
-        ),
+        tuple(DayCell(_day(day), _STATES[state], tuple(keys)) for day, state, keys in d["strip"]),
         tuple(
             MonthStats(
                 date.fromisoformat(month),
