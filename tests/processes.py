@@ -31,8 +31,8 @@ import json, os, socket, sys, threading
 import app.cli, app.fetch, app.render.pages, app.runtime, app.service
 
 app.fetch.tls_context()
-for name in app.render.pages.ENV.list_templates(extensions=["html"]):
-    app.render.pages.ENV.get_template(name)
+for name in app.render.pages.templates().list_templates(extensions=["html"]):
+    app.render.pages.templates().get_template(name)
 assert threading.active_count() == 1, "forking is only safe without threads"
 control = socket.socket(fileno=int(sys.argv[1]))
 while True:

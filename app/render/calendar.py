@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-
-from icalendar import Calendar, Event, vDuration
+from typing import TYPE_CHECKING
 
 from app.catalogue import Catalogue
 from app.model import Incident, Lang, Update, Window
@@ -22,6 +21,11 @@ from app.render.entry import entry_id, system_names, timeline
 from app.render.i18n import local_time, status_word, word
 from app.render.status import describe_fallback, describe_window
 
+if TYPE_CHECKING:
+    from icalendar import Event
+
+# icalendar is imported where a calendar is made: a poll that makes none (most polls) never
+# loads it (some 100 ms of a cron poll's start)
 PRODID = "-//toldfeed//service windows//EN"
 
 
@@ -64,6 +68,8 @@ def _category_names(incident: Incident, catalogue: Catalogue, lang: Lang) -> lis
 
 def _event(incident: Incident, window: Window, catalogue: Catalogue, lang: Lang) -> Event:
     assert window.end_at is not None  # windows without an end are filtered out before
+    from icalendar import Event
+
     event = Event()
     event.add("uid", entry_id(incident))
     event.add("dtstamp", _utc(incident.updated_at))
@@ -122,6 +128,8 @@ def render_calendar(
     keeps them per incident version): the calendar is its properties and those events, as
     icalendar would write the whole.
     """
+    from icalendar import Calendar, vDuration
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
-
-from feedgen.entry import FeedEntry
-from feedgen.ext.base import BaseExtension
-from feedgen.feed import FeedGenerator
-from feedgen.util import xml_elem
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from app.model import Lang
 from app.render.entry import Entry
 
-FeedItem: TypeAlias = FeedEntry  # an entry in feedgen's form (this module imports feedgen)
+if TYPE_CHECKING:
+    from feedgen.entry import FeedEntry
+
+# an entry in feedgen's form. feedgen (and lxml) are imported when a feed is first made: a poll
+# that makes none never loads them
+FeedItem: TypeAlias = "FeedEntry"
 AUTHOR = {"name": "Toldstyrelsen (via toldfeed)"}
 FORMATS = {
     "atom": "application/atom+xml",
@@ -39,41 +40,50 @@ class FeedMeta:
     hub: str = ""  # a WebSub hub: <link rel="hub"> in Atom and RSS, "hubs" in JSON Feed
 
 
-class _WebSub(BaseExtension):  # type: ignore[misc]
-    """Adds ``<atom:link rel="hub">`` to an RSS channel (feedgen writes only rel="self")."""
+@functools.cache
+def _feedgen() -> tuple[type[Any], type[Any], type[Any]]:
+    """feedgen's generator, and toldfeed's entry and WebSub extension on it (made once)."""
+    from feedgen.entry import FeedEntry
+    from feedgen.ext.base import BaseExtension
+    from feedgen.feed import FeedGenerator
+    from feedgen.util import xml_elem
 
-    hub = ""
+    class _WebSub(BaseExtension):  # type: ignore[misc]
+        """Adds ``<atom:link rel="hub">`` to an RSS channel (feedgen writes only rel="self")."""
 
-    def extend_rss(self, feed: Any) -> Any:
-        channel = feed[0]
-        link = xml_elem("{http://www.w3.org/2005/Atom}link", channel, href=self.hub, rel="hub")
-        # beside the self link, before the items
-        channel.remove(link)
-        items = channel.findall("item")
-        channel.insert(channel.index(items[0]) if items else len(channel), link)
-        return feed
+        hub = ""
 
+        def extend_rss(self, feed: Any) -> Any:
+            channel = feed[0]
+            link = xml_elem("{http://www.w3.org/2005/Atom}link", channel, href=self.hub, rel="hub")
+            # beside the self link, before the items
+            channel.remove(link)
+            items = channel.findall("item")
+            channel.insert(channel.index(items[0]) if items else len(channel), link)
+            return feed
 
-class _Entry(FeedEntry):  # type: ignore[misc]
-    """feedgen's entry, writing each Atom link's ``rel`` and ``type``.
+    class _Entry(FeedEntry):  # type: ignore[misc]
+        """feedgen's entry, writing each Atom link's ``rel`` and ``type``.
 
-    feedgen 1.0 drops them (its loop variable shadows the link), so every link reads as
-    ``rel="alternate"``; the incident page's ``rel="related"`` needs them.
-    """
+        feedgen 1.0 drops them (its loop variable shadows the link), so every link reads as
+        ``rel="alternate"``; the incident page's ``rel="related"`` needs them.
+        """
 
-    def atom_entry(self, extensions: bool = True) -> Any:
-        entry = super().atom_entry(extensions)
-        for element, link in zip(entry.findall("link"), self.link() or [], strict=False):
-            for attr in ("rel", "type"):
-                if link.get(attr):
-                    element.set(attr, link[attr])
-        return entry
+        def atom_entry(self, extensions: bool = True) -> Any:
+            entry = super().atom_entry(extensions)
+            for element, link in zip(entry.findall("link"), self.link() or [], strict=False):
+                for attr in ("rel", "type"):
+                    if link.get(attr):
+                        element.set(attr, link[attr])
+            return entry
+
+    return FeedGenerator, _Entry, _WebSub
 
 
 def feed_entry(entry: Entry, fmt: str) -> FeedItem:
     """``entry`` as feedgen's entry of an Atom (``fmt`` "atom") or RSS feed: made once per
     version and shared by every feed that lists it (each writes its own XML from it)."""
-    fe = _Entry()
+    fe = _feedgen()[1]()
     fe.id(entry.id)
     fe.guid(entry.id, permalink=False)
     fe.title(entry.title)
@@ -106,7 +116,8 @@ def render_feed(
     (``built``: each entry's feedgen form, ``feed_entry`` or a cache of it)."""
     if fmt == "json":
         return _json_feed(meta, entries)
-    fg = FeedGenerator()
+    generator, _, websub = _feedgen()
+    fg = generator()
     fg.id(meta.id)
     fg.title(meta.title)
     fg.subtitle(meta.subtitle)
@@ -115,7 +126,7 @@ def render_feed(
     if meta.hub and fmt == "atom":
         fg.link(href=meta.hub, rel="hub")
     elif meta.hub:
-        fg.register_extension("websub", _WebSub, atom=False, rss=True)
+        fg.register_extension("websub", websub, atom=False, rss=True)
         fg.websub.hub = meta.hub
     fg.link(href=meta.home_url, rel="alternate", type="text/html")
     fg.language(meta.lang.value)

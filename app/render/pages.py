@@ -6,14 +6,13 @@ request or an application context, so ``toldfeed export`` renders the very same 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 from importlib.resources import files
-from typing import Any
-
-from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from app.catalogue import Catalogue, System
 from app.model import Incident, Lang, State, Status, Window, public_key
@@ -27,14 +26,26 @@ from app.site.urls import Urls
 from app.store.codec import incident_to_dict
 from app.store.rendered import PageContext
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+
 # compiled templates are kept as bytecode in a per-user temporary directory (Jinja's default,
 # created 0700; keyed by each template's source), so a new process (a cron poll, a recycled
 # worker) loads them instead of compiling them again
-ENV = Environment(
-    loader=PackageLoader("app", "templates"),
-    autoescape=select_autoescape(["html"]),
-    bytecode_cache=FileSystemBytecodeCache(),
-)
+@functools.cache
+def templates() -> Environment:
+    """The page templates (jinja2 is imported with the first page made: a poll that makes
+    none never loads it); compiled templates are kept in a bytecode cache."""
+    from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("app", "templates"),
+        autoescape=select_autoescape(["html"]),
+        bytecode_cache=FileSystemBytecodeCache(),
+    )
+
+
 CSS = files("app").joinpath("templates/base.css").read_text(encoding="utf-8")
 UNKNOWN_COLORS = {"bg": "#eaecef", "fg": "#24292e", "badge": "#5a6169"}
 STATE_COLORS = {
@@ -138,24 +149,28 @@ def render_embed(
     w = WORDS[lang]
     # no state is known before the first read or while the agency cannot be read
     blind = ctx.blind_notice.get(lang, "") or ("" if ctx.state_known else w["never_read"])
-    html = ENV.get_template("embed.html").render(
-        lang=lang.value,
-        details=[] if blind else state_details(state, lang, ctx.refreshed_at),
-        name=system.name_in(lang),
-        # never green while the agency cannot be read: the state shown may be out of date
-        state_word=w["state_unknown"] if blind else state_words(state, lang, ctx.refreshed_at),
-        colors=UNKNOWN_COLORS if blind else STATE_COLORS[shown_state(state)],
-        messages=_messages(incidents, slug, lang, 3),
-        no_messages=w["no_messages"],
-        blind=blind,
-        feed_url=urls.url(Feed(lang, Format.ATOM, Scope.SYSTEM, slug)),
-        refreshed_label=w["refreshed"],
-        zone=w["danish_time"],
-        refreshed=stamp
-        if stamp is not None
-        else local_time(ctx.refreshed_at, lang)
-        if ctx.refreshed_at
-        else w["never"],
+    html = (
+        templates()
+        .get_template("embed.html")
+        .render(
+            lang=lang.value,
+            details=[] if blind else state_details(state, lang, ctx.refreshed_at),
+            name=system.name_in(lang),
+            # never green while the agency cannot be read: the state shown may be out of date
+            state_word=w["state_unknown"] if blind else state_words(state, lang, ctx.refreshed_at),
+            colors=UNKNOWN_COLORS if blind else STATE_COLORS[shown_state(state)],
+            messages=_messages(incidents, slug, lang, 3),
+            no_messages=w["no_messages"],
+            blind=blind,
+            feed_url=urls.url(Feed(lang, Format.ATOM, Scope.SYSTEM, slug)),
+            refreshed_label=w["refreshed"],
+            zone=w["danish_time"],
+            refreshed=stamp
+            if stamp is not None
+            else local_time(ctx.refreshed_at, lang)
+            if ctx.refreshed_at
+            else w["never"],
+        )
     )
     return html.encode("utf-8")
 

@@ -1,10 +1,9 @@
 """The one URL map: matches requests and builds every URL (links, self URLs, OPML, export paths).
 
 Both from the table of ``app.site.rules``: building reads it directly, matching uses Werkzeug's
-``routing.Map`` (Flask's own ``url_for`` is built on it; this is the only
-importer of werkzeug). Each document kind of ``app.site.documents`` has its rules in
-``app.site.rules``, once in English and once under ``/da/``; the converters here check catalogue
-slugs, statuses and formats and say what is valid when a value is not. Query parameters
+``routing.Map`` (Flask's own ``url_for`` is built on it), compiled by ``app.site.matcher`` at
+the first match. Each document kind of ``app.site.documents`` has its rules in
+``app.site.rules``, once in English and once under ``/da/``. Query parameters
 (``lang``, ``limit``, ``status``, ``system``, ``page``) are checked by ``resolve``; both use the
 checks of ``app.site.values``. Whether an incident or a history page
 exists depends on the store, not on the map: ``resolve`` asks a ``Holdings`` (the web worker's
@@ -15,10 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
-
-from werkzeug.exceptions import NotFound
-from werkzeug.routing import BaseConverter, Map, MapAdapter, RequestRedirect, Rule
+from typing import TYPE_CHECKING, Any
 
 from app.catalogue import Catalogue, System
 from app.config import Settings
@@ -32,13 +28,10 @@ from app.site.documents import (
     Scope,
     SystemPage,
 )
-from app.site.rules import BY_ENDPOINT, PREFIX, RULES, build_path
+from app.site.rules import BY_ENDPOINT, build_path
 from app.site.values import (
     Holdings,
-    check_format,
     check_incident,
-    check_page,
-    check_status,
     check_system,
     parse_history_page,
     parse_lang,
@@ -46,71 +39,8 @@ from app.site.values import (
     parse_status,
 )
 
-
-class CatalogueMap(Map):
-    """A Map that knows the catalogue, for the converters."""
-
-    catalogue: Catalogue
-
-
-class SystemConverter(BaseConverter):
-    """A catalogue slug; anything else is a 404 that lists the valid ones."""
-
-    regex = r"[^/.]+"
-
-    def to_python(self, value: str) -> str:
-        """Check the slug against the catalogue."""
-        return check_system(self.map.catalogue, value)  # type: ignore[attr-defined]
-
-
-class StatusConverter(BaseConverter):
-    """A status in a path (``/feeds/status/<status>.atom``)."""
-
-    regex = r"[^/.]+"
-
-    def to_python(self, value: str) -> str:
-        """Check the status word."""
-        return check_status(value)
-
-
-class FormatConverter(BaseConverter):
-    """A feed format extension."""
-
-    regex = r"[^/.]+"
-
-    def to_python(self, value: str) -> str:
-        """Check the extension."""
-        return check_format(value)
-
-
-class IncidentConverter(BaseConverter):
-    """An incident key: ``INC…``/``WO…`` as they are, ``oid:<n>`` spelled ``oid-<n>``."""
-
-    regex = r"[^/.]+"
-
-    def to_python(self, value: str) -> str:
-        """Check the form (whether it is stored is for ``Urls.resolve``)."""
-        return check_incident(value, None)
-
-
-class PageConverter(BaseConverter):
-    """A history page number from 2 on (page 1 is the system page itself)."""
-
-    regex = r"[^/.]+"
-
-    def to_python(self, value: str) -> int:
-        """Check the number."""
-        return check_page(value)
-
-
-CONVERTERS: dict[str, type[BaseConverter]] = {
-    "system": SystemConverter,
-    "status": StatusConverter,
-    "fmt": FormatConverter,
-    "incident": IncidentConverter,
-    "page": PageConverter,
-}
-
+if TYPE_CHECKING:
+    from werkzeug.routing import MapAdapter
 
 _ADAPTERS: dict[tuple[System, ...], MapAdapter] = {}  # compiled matchers, by catalogue
 
@@ -131,36 +61,24 @@ class Urls:
         """The Werkzeug matcher, compiled from the rules table on the first request (a process
         that only builds links never pays for it), once per process and catalogue: it depends
         on nothing else, and compiling costs some 25 ms."""
+        from app.site.matcher import compile_matcher  # werkzeug: loaded by the first match
+
         systems = self.catalogue.systems
         if systems not in _ADAPTERS:
-            _ADAPTERS[systems] = self._compile()
+            _ADAPTERS[systems] = compile_matcher(self.catalogue)
         return _ADAPTERS[systems]
-
-    def _compile(self) -> MapAdapter:
-        rules = []
-        for rule in RULES:
-            for lang, prefix in PREFIX.items() if rule.localized else [(Lang.EN, "")]:
-                rules += [
-                    Rule(prefix + p, endpoint=rule.endpoint, defaults={"lang": lang.value})
-                    for p in rule.paths
-                ]
-        url_map = CatalogueMap(
-            rules,
-            converters=CONVERTERS,
-            strict_slashes=False,  # /da and /da/ alike
-            redirect_defaults=False,  # /embed/x.html is the same document as /embed/x, not a redirect
-            merge_slashes=False,
-        )
-        url_map.catalogue = self.catalogue
-        return url_map.bind("toldfeed.invalid")
 
     def match(self, path: str) -> tuple[str, dict[str, Any]] | None:
         """(endpoint, values) of a document path; None when no document lives there.
 
         Raises RequestError when the path names a document with an invalid value.
         """
+        adapter = self._adapter
+        from werkzeug.exceptions import NotFound
+        from werkzeug.routing import RequestRedirect
+
         try:
-            endpoint, values = self._adapter.match(path, method="GET")
+            endpoint, values = adapter.match(path, method="GET")
         except (NotFound, RequestRedirect):
             return None
         return str(endpoint), dict(values)

@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import feedparser
-
 from app.catalogue import Catalogue
 from app.model import Kind, Lang, Observation, SourceKind
 from app.upstream.links import Origin, link_problem
@@ -56,6 +54,8 @@ def parse_rss(
     text, refused = decode_checked(body, headers.get("content-type"), url)
     if refused is not None:
         return ParseResult(warnings=(refused,))
+    import feedparser  # here: a poll whose feed answered 304 never loads it
+
     parsed = feedparser.parse(
         text.encode("utf-8"),
         response_headers={"content-type": "application/xml; charset=utf-8"},
