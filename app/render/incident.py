@@ -7,7 +7,7 @@ from app.model import Incident, Kind
 from app.render.chrome import other_language, page_chrome, status_chip, trusted_html
 from app.render.entry import timeline
 from app.render.i18n import local_time, word
-from app.render.pages import templates
+from app.render.pages import template
 from app.render.status import describe_fallback, describe_window
 from app.render.words import WORDS
 from app.site.documents import IncidentPage, SystemPage
@@ -27,10 +27,8 @@ def render_incident_page(
     other = IncidentPage(other_language(lang), doc.key)
     if incident is None:
         title = word(lang, "incident_gone", ref=doc.key)
-        html = (
-            templates()
-            .get_template("incident.html")
-            .render(**page_chrome(urls, ctx, lang, other, title, False), gone=True)
+        html = template("incident.html").render(
+            **page_chrome(urls, ctx, lang, other, title, False), gone=True
         )
         return html.encode("utf-8")
     systems = [
@@ -76,36 +74,30 @@ def render_incident_page(
         if url
     ]
     kind = "disruption" if incident.kind is Kind.DISRUPTION else "service_window"
-    html = (
-        templates()
-        .get_template("incident.html")
-        .render(
-            **page_chrome(urls, ctx, lang, other, incident.title_in(lang), False),
-            gone=False,
-            status=status_chip(incident, lang),
-            kind=WORDS[lang][kind],
-            systems=systems,
-            window=describe_window(incident.window, lang).split(": ", 1)[-1]
-            if incident.window
-            else "",
-            fallback=describe_fallback(incident.fallback, lang).split(": ", 1)[-1]
-            if incident.fallback
-            else "",
-            published=local_time(incident.published_at, lang),
-            published_iso=incident.published_at.isoformat(),
-            updated=local_time(incident.updated_at, lang),
-            closed=local_time(incident.closed_at, lang) if incident.closed_at else "",
-            refs=", ".join(incident.refs),
-            oids=str(len(incident.oids)),
-            links=links,
-            timeline=lines,
-            messages_note=word(lang, "messages_note", count=str(len(incident.oids)))
-            if len(incident.oids) > 1
-            else "",
-            message=trusted_html(incident.message_html.get(shown, "")),  # sanitised when read
-            message_lang=shown,
-            other_messages=others,
-            earlier=earlier,
-        )
+    html = template("incident.html").render(
+        **page_chrome(urls, ctx, lang, other, incident.title_in(lang), False),
+        gone=False,
+        status=status_chip(incident, lang),
+        kind=WORDS[lang][kind],
+        systems=systems,
+        window=describe_window(incident.window, lang).split(": ", 1)[-1] if incident.window else "",
+        fallback=describe_fallback(incident.fallback, lang).split(": ", 1)[-1]
+        if incident.fallback
+        else "",
+        published=local_time(incident.published_at, lang),
+        published_iso=incident.published_at.isoformat(),
+        updated=local_time(incident.updated_at, lang),
+        closed=local_time(incident.closed_at, lang) if incident.closed_at else "",
+        refs=", ".join(incident.refs),
+        oids=str(len(incident.oids)),
+        links=links,
+        timeline=lines,
+        messages_note=word(lang, "messages_note", count=str(len(incident.oids)))
+        if len(incident.oids) > 1
+        else "",
+        message=trusted_html(incident.message_html.get(shown, "")),  # sanitised when read
+        message_lang=shown,
+        other_messages=others,
+        earlier=earlier,
     )
     return html.encode("utf-8")

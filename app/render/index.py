@@ -19,7 +19,7 @@ from app.render.chrome import (
 )
 from app.render.entry import system_names, timeline
 from app.render.i18n import clock_time, local_time, word
-from app.render.pages import state_details, templates
+from app.render.pages import state_details, template
 from app.render.status import describe_fallback, describe_window
 from app.render.subscribe import IndexParts
 from app.render.words import WORDS
@@ -199,24 +199,20 @@ def render_index(
     planned = [i for i in open_incidents if i.kind is Kind.SCHEDULED]
     if at is not None:
         planned.sort(key=lambda i: window_rank(i, at))
-    html = (
-        templates()
-        .get_template("index.html")
-        .render(
-            **page_chrome(
-                urls, ctx, lang, IndexPage(other_language(lang)), WORDS[lang]["index_title"], True
-            ),
-            autodiscovery=parts.autodiscovery,
-            subscribe=parts.subscribe,
-            overall=overall,
-            notes=ctx.source_notes.get(lang, ""),
-            refreshed=stamp if stamp is not None else local_time(now, lang) if now else "",
-            systems=systems,
-            apart=apart,
-            known=ctx.state_known,
-            disruptions=[_disruption(i, catalogue, lang, urls, now) for i in disruptions],
-            windows=[_window_item(i, catalogue, lang, urls, at) for i in planned] if at else [],
-            closed=[incident_item(i, catalogue, lang, urls) for i in closed],
-        )
+    html = template("index.html").render(
+        **page_chrome(
+            urls, ctx, lang, IndexPage(other_language(lang)), WORDS[lang]["index_title"], True
+        ),
+        autodiscovery=parts.autodiscovery,
+        subscribe=parts.subscribe,
+        overall=overall,
+        notes=ctx.source_notes.get(lang, ""),
+        refreshed=stamp if stamp is not None else local_time(now, lang) if now else "",
+        systems=systems,
+        apart=apart,
+        known=ctx.state_known,
+        disruptions=[_disruption(i, catalogue, lang, urls, now) for i in disruptions],
+        windows=[_window_item(i, catalogue, lang, urls, at) for i in planned] if at else [],
+        closed=[incident_item(i, catalogue, lang, urls) for i in closed],
     )
     return html.encode("utf-8")

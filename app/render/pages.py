@@ -27,7 +27,7 @@ from app.store.codec import incident_to_dict
 from app.store.rendered import PageContext
 
 if TYPE_CHECKING:
-    from jinja2 import Environment
+    from jinja2 import Environment, Template
 
 
 # compiled templates are kept as bytecode in a per-user temporary directory (Jinja's default,
@@ -44,6 +44,11 @@ def templates() -> Environment:
         autoescape=select_autoescape(["html"]),
         bytecode_cache=FileSystemBytecodeCache(),
     )
+
+
+def template(name: str) -> Template:
+    """The page template ``name`` (``templates/``)."""
+    return templates().get_template(name)
 
 
 CSS = files("app").joinpath("templates/base.css").read_text(encoding="utf-8")
@@ -149,28 +154,24 @@ def render_embed(
     w = WORDS[lang]
     # no state is known before the first read or while the agency cannot be read
     blind = ctx.blind_notice.get(lang, "") or ("" if ctx.state_known else w["never_read"])
-    html = (
-        templates()
-        .get_template("embed.html")
-        .render(
-            lang=lang.value,
-            details=[] if blind else state_details(state, lang, ctx.refreshed_at),
-            name=system.name_in(lang),
-            # never green while the agency cannot be read: the state shown may be out of date
-            state_word=w["state_unknown"] if blind else state_words(state, lang, ctx.refreshed_at),
-            colors=UNKNOWN_COLORS if blind else STATE_COLORS[shown_state(state)],
-            messages=_messages(incidents, slug, lang, 3),
-            no_messages=w["no_messages"],
-            blind=blind,
-            feed_url=urls.url(Feed(lang, Format.ATOM, Scope.SYSTEM, slug)),
-            refreshed_label=w["refreshed"],
-            zone=w["danish_time"],
-            refreshed=stamp
-            if stamp is not None
-            else local_time(ctx.refreshed_at, lang)
-            if ctx.refreshed_at
-            else w["never"],
-        )
+    html = template("embed.html").render(
+        lang=lang.value,
+        details=[] if blind else state_details(state, lang, ctx.refreshed_at),
+        name=system.name_in(lang),
+        # never green while the agency cannot be read: the state shown may be out of date
+        state_word=w["state_unknown"] if blind else state_words(state, lang, ctx.refreshed_at),
+        colors=UNKNOWN_COLORS if blind else STATE_COLORS[shown_state(state)],
+        messages=_messages(incidents, slug, lang, 3),
+        no_messages=w["no_messages"],
+        blind=blind,
+        feed_url=urls.url(Feed(lang, Format.ATOM, Scope.SYSTEM, slug)),
+        refreshed_label=w["refreshed"],
+        zone=w["danish_time"],
+        refreshed=stamp
+        if stamp is not None
+        else local_time(ctx.refreshed_at, lang)
+        if ctx.refreshed_at
+        else w["never"],
     )
     return html.encode("utf-8")
 

@@ -18,7 +18,7 @@ from app.render.chrome import (
     trusted_html,
 )
 from app.render.i18n import status_word, word
-from app.render.pages import feed_title, templates
+from app.render.pages import feed_title, template
 from app.render.words import WORDS
 from app.site.documents import (
     Badge,
@@ -134,7 +134,7 @@ def index_parts(catalogue: Catalogue, lang: Lang, urls: Urls) -> IndexParts:
             )
     most = str(urls.settings.feed_limit_max)
     patterns = _patterns(catalogue, lang, urls, most)
-    module = templates().get_template("subscribe.html").module
+    module = template("subscribe.html").module
     subscribe = module.subscribe(  # type: ignore[attr-defined]
         WORDS[lang],
         word(lang, "subscribe_intro", most=most),

@@ -16,7 +16,7 @@ from app.catalogue import Catalogue
 from app.model import Lang
 from app.render.chrome import Html, ordered_systems, other_language, page_chrome, trusted_html
 from app.render.i18n import word
-from app.render.pages import templates
+from app.render.pages import template
 from app.render.words import WORDS
 from app.site.documents import IndexPage
 from app.site.forms import CONFIRM, SUBSCRIBE, SUBSCRIPTION, UNSUBSCRIBE, form_url
@@ -130,7 +130,7 @@ def system_form(catalogue: Catalogue, lang: Lang, urls: Urls, slug: str) -> Html
     part = form_part(
         catalogue, lang, action, values, submit=WORDS[lang]["sub_submit"], form_id=slug
     )
-    module = templates().get_template("mailform.html").module
+    module = template("mailform.html").module
     return trusted_html(module.subscribe_form(part, WORDS[lang]))  # type: ignore[attr-defined]
 
 
@@ -148,18 +148,14 @@ def render_page(urls: Urls, lang: Lang, parts: PageParts, other_url: str = "") -
     )
     if other_url:
         chrome["other_lang_url"] = other_url
-    html = (
-        templates()
-        .get_template("subscription.html")
-        .render(
-            **chrome,
-            heading=parts.heading,
-            paragraphs=parts.paragraphs,
-            summary=parts.summary,
-            form=parts.form,
-            button=parts.button,
-            link=parts.link,
-        )
+    html = template("subscription.html").render(
+        **chrome,
+        heading=parts.heading,
+        paragraphs=parts.paragraphs,
+        summary=parts.summary,
+        form=parts.form,
+        button=parts.button,
+        link=parts.link,
     )
     return html.encode("utf-8")
 

@@ -19,7 +19,7 @@ from app.render.chrome import (
     state_chip,
 )
 from app.render.i18n import clock_time, day_name, duration_words, hours_number, month_name, word
-from app.render.pages import state_details, templates
+from app.render.pages import state_details, template
 from app.render.status import describe_window
 from app.render.subscription import system_form
 from app.render.words import WORDS
@@ -156,32 +156,26 @@ def render_system_page(
         {"url": urls.url(Embed(lang, slug)), "label": w["embed"], "type": ""},
         {"url": urls.url(Badge(lang, slug)), "label": w["badge"], "type": "image/svg+xml"},
     ]
-    html = (
-        templates()
-        .get_template("system.html")
-        .render(
-            **page_chrome(urls, ctx, lang, SystemPage(other_language(lang), slug), name, True),
-            page=1,
-            pages=pages,
-            name=name,
-            state={
-                "chip": state_chip(state, lang, now, blind),
-                "details": blind_details(state, lang, now)
-                if blind
-                else state_details(state, lang, now),
-                "open": opened,
-            },
-            strip=_strip(figures, name, titles, lang),
-            months=_months(figures, lang),
-            close=_close(figures, lang),
-            incidents=[incident_item(i, catalogue, lang, urls) for i in incidents],
-            pager_info=_pager(urls, lang, slug, 1, pages),
-            links=links,
-            # with self-service subscriptions on: the sign-up form, this system ticked
-            mailform=system_form(catalogue, lang, urls, slug)
-            if urls.settings.subscriptions_on
-            else "",
-        )
+    html = template("system.html").render(
+        **page_chrome(urls, ctx, lang, SystemPage(other_language(lang), slug), name, True),
+        page=1,
+        pages=pages,
+        name=name,
+        state={
+            "chip": state_chip(state, lang, now, blind),
+            "details": blind_details(state, lang, now)
+            if blind
+            else state_details(state, lang, now),
+            "open": opened,
+        },
+        strip=_strip(figures, name, titles, lang),
+        months=_months(figures, lang),
+        close=_close(figures, lang),
+        incidents=[incident_item(i, catalogue, lang, urls) for i in incidents],
+        pager_info=_pager(urls, lang, slug, 1, pages),
+        links=links,
+        # with self-service subscriptions on: the sign-up form, this system ticked
+        mailform=system_form(catalogue, lang, urls, slug) if urls.settings.subscriptions_on else "",
     )
     return html.encode("utf-8")
 
@@ -199,20 +193,16 @@ def render_history_page(
     system = catalogue.get(slug)
     name = system.name_in(lang) if system else slug
     heading = word(lang, "history_of", name=name, page=str(doc.page))
-    html = (
-        templates()
-        .get_template("system.html")
-        .render(
-            **page_chrome(
-                urls, ctx, lang, SystemPage(other_language(lang), slug, doc.page), heading, False
-            ),
-            page=doc.page,
-            pages=pages,
-            heading=heading,
-            back=word(lang, "back_to_system", name=name),
-            system_url=urls.url(SystemPage(lang, slug)),
-            incidents=[incident_item(i, catalogue, lang, urls) for i in incidents],
-            pager_info=_pager(urls, lang, slug, doc.page, max(pages, doc.page)),
-        )
+    html = template("system.html").render(
+        **page_chrome(
+            urls, ctx, lang, SystemPage(other_language(lang), slug, doc.page), heading, False
+        ),
+        page=doc.page,
+        pages=pages,
+        heading=heading,
+        back=word(lang, "back_to_system", name=name),
+        system_url=urls.url(SystemPage(lang, slug)),
+        incidents=[incident_item(i, catalogue, lang, urls) for i in incidents],
+        pager_info=_pager(urls, lang, slug, doc.page, max(pages, doc.page)),
     )
     return html.encode("utf-8")
