@@ -5,8 +5,10 @@ and every module a poll loads (the list comes from a probe poll), then times
 ``app.cli.main(["poll"])`` with ``time.process_time()`` (every thread of the process) from the
 call to its return. So the figure holds everything a cron poll does once per process (opening
 the store, building the URL map, the HTTP client and its TLS context, compiling templates,
-rendering what a warm process would have cached) and no imports. The whole process's CPU
-(interpreter start, imports, exit; from the parent's rusage) is shown beside it.
+rendering what a warm process would have cached) and no imports. Beside it, the *whole
+process*: a plain ``toldfeed poll`` process (the console script's ``main``, nothing preloaded)
+in the same scenario, its CPU from start to exit from the parent's rusage: what cron pays,
+imports included.
 
 Scenarios, each with 100, 2,000 and 10,000 archived incidents (synthetic, closed) beside the
 samples, whose documents were all rendered before (``ensure_published``):
@@ -56,6 +58,8 @@ from app.service import Service  # noqa: E402
 from bench.poll_bench import fill_archive, free_port, sources_file, write_section  # noqa: E402
 
 REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
+# what the console script runs (``toldfeed = app.cli:main``), from the checkout
+PLAIN = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from app.cli import main; sys.exit(main(['poll']))"
 ARCHIVES = (100, 2_000, 10_000)
 SCENARIOS = ("all 304", "all changed", "one changed")
 DRIVER = ROOT / "bench" / "cron_poll.py"
@@ -136,7 +140,7 @@ class Cell:
     """The runs of one scenario with one archive."""
 
     cron: list[float] = field(default_factory=list)  # CPU ms, main() to its return
-    process: list[float] = field(default_factory=list)  # CPU ms, the whole process
+    process: list[float] = field(default_factory=list)  # CPU ms, a plain `toldfeed poll`
     warm: list[float] = field(default_factory=list)  # CPU ms, poll_once in this process
     did: Did | None = None
 
@@ -217,14 +221,31 @@ class Cron:
         known += [m for m in json.loads(out.read_text()) if m not in known]
         self.modules.write_text(json.dumps(known))
 
-    def poll(self, data: Path, *extra: str) -> tuple[float, float, Did]:
-        """(CPU ms of main(), CPU ms of the whole process, what it did)."""
-        stdout, process_ms, out = self._run(data, "--modules", str(self.modules), *extra)
+    def poll(self, data: Path, *extra: str) -> tuple[float, Did]:
+        """(CPU ms of main(), what it did)."""
+        stdout, _, out = self._run(data, "--modules", str(self.modules), *extra)
         result = json.loads(out.read_text())
         if result["status"] != 0:
             raise SystemExit(f"`toldfeed poll` exited with {result['status']}:\n{stdout}")
         self.imported_in_timer |= set(result["imported_in_timer"])
-        return result["cpu_ms"], process_ms, did_of_output(stdout)
+        return result["cpu_ms"], did_of_output(stdout)
+
+    def plain(self, data: Path) -> tuple[float, Did]:
+        """(CPU ms of a plain `toldfeed poll` process from start to exit, what it did): the
+        console script's ``main``, nothing loaded before it."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run(
+            [sys.executable, "-c", PLAIN],
+            env=poll_env(data, self.sources),
+            capture_output=True,
+            text=True,
+            cwd=self.work,
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:
+            raise SystemExit(f"`toldfeed poll` exited with {done.returncode}:\n{done.stderr}")
+        cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
+        return cpu, did_of_output(done.stdout)
 
 
 def seed(base: Path, archive: int, sources: Path) -> Path:
@@ -257,29 +278,26 @@ def measure_archive(
     seeded = seed(base, archive, sources)
     steady = base / f"steady{archive}"
     # all changed: each run on a copy of the archive that never saw the samples
-    for i in range(REPEATS):
+    for i in range(2 * REPEATS):  # the driver, then a plain `toldfeed poll`, in turn
         data = base / f"changed{archive}-{i}"
         shutil.copytree(seeded, data)
-        cpu, process, did = cron.poll(data)
+        cpu, did = cron.poll(data) if i % 2 == 0 else cron.plain(data)
         check(cells["all changed"], "all changed", did)
-        cells["all changed"].cron.append(cpu)
-        cells["all changed"].process.append(process)
+        (cells["all changed"].cron if i % 2 == 0 else cells["all changed"].process).append(cpu)
         if i == 0:
             data.rename(steady)  # the store later polls run on
         else:
             shutil.rmtree(data)
-    for i in range(REPEATS + 1):  # the first only settles the validators (not counted)
-        cpu, process, did = cron.poll(steady)
-        if i:
-            check(cells["all 304"], "all 304", did)
-            cells["all 304"].cron.append(cpu)
-            cells["all 304"].process.append(process)
-    for _ in range(REPEATS):
+    cron.poll(steady)  # settles the validators (not counted)
+    for i in range(2 * REPEATS):
+        cpu, did = cron.poll(steady) if i % 2 == 0 else cron.plain(steady)
+        check(cells["all 304"], "all 304", did)
+        (cells["all 304"].cron if i % 2 == 0 else cells["all 304"].process).append(cpu)
+    for i in range(2 * REPEATS):
         upstream.bump()
-        cpu, process, did = cron.poll(steady)
+        cpu, did = cron.poll(steady) if i % 2 == 0 else cron.plain(steady)
         check(cells["one changed"], "one changed", did)
-        cells["one changed"].cron.append(cpu)
-        cells["one changed"].process.append(process)
+        (cells["one changed"].cron if i % 2 == 0 else cells["one changed"].process).append(cpu)
     # warm, in-process: a fresh runtime per copy for "all changed" (modules and templates warm
     # from the runs before), one runtime for the rest after a first, uncounted poll
     for i in range(REPEATS + 1):
@@ -317,7 +335,7 @@ def profile_archive(
         if scenario == "one changed":
             upstream.bump()
         path = out / f"{scenario.replace(' ', '-')}-{archive}.prof"
-        _, _, did = cron.poll(steady, "--profile", str(path))
+        _, did = cron.poll(steady, "--profile", str(path))
         if not did.fits(scenario):
             raise SystemExit(f"a profiled poll meant as {scenario!r} did: {did.words()}")
         written.append(path)
@@ -339,8 +357,10 @@ def table(
         '`app.cli.main(["poll"])` in a new process, from the call to its return, after the '
         "process imported every module a poll loads (listed by a probe poll; "
         f"{', '.join(sorted(imported)) or 'no module'} imported inside "
-        "the timer). *Whole process*: the same process's CPU from the parent's rusage "
-        "(interpreter start, imports, the poll, exit). *Warm, in-process*: "
+        "the timer). *Whole process*: a plain `toldfeed poll` process (the console script's "
+        "`main`, nothing loaded before it) in the same scenario, taking turns with the timed "
+        "ones, its CPU from start to exit from the parent's rusage: what cron pays, imports "
+        "included. *Warm, in-process*: "
         "`Service.poll_once(force=True)` in the bench's own process after a first poll, what "
         "the other sections measure: **not what cron runs** (for *all changed*, a new "
         "`Runtime` on a copy of the archive each time, in a process that has run such polls).",
