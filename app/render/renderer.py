@@ -31,7 +31,7 @@ from app.render.pages import (
     render_opml,
 )
 from app.render.per_version import PerVersion
-from app.render.stamps import PLACEHOLDER, restamped, stamp_text, stamped
+from app.render.stamps import PLACEHOLDER, restamped_document, stamped_document
 from app.render.stats import render_stats_figures
 from app.render.status import render_systems_api
 from app.render.statuspage import StatuspageRenderer
@@ -66,11 +66,6 @@ TYPES = {
     "api": "application/json; charset=utf-8",
     "ics": "text/calendar; charset=utf-8",
 }
-_TYPE_OF: dict[type, str] = {
-    IndexPage: TYPES["html"],
-    Embed: TYPES["html"],
-    IncidentsApi: TYPES["api"],
-}  # the documents with a stamp (``app.render.stamps``)
 ENTRY_CACHE_SIZE = 4096  # entries (incident × language); a feed shows at most feed_limit_max
 
 
@@ -147,7 +142,7 @@ class Renderer:
                     self.urls,
                     PLACEHOLDER,
                 )
-                return self._stamped(doc, frame, ctx, refreshed)
+                return stamped_document(doc, frame, ctx, TYPES["html"], refreshed)
             case SystemPage():
                 if doc.page == 1:
                     return self._system_page(doc, archive, ctx, refreshed)
@@ -182,7 +177,7 @@ class Renderer:
                     self.urls,
                     PLACEHOLDER,
                 )
-                return self._stamped(doc, frame, ctx, refreshed)
+                return stamped_document(doc, frame, ctx, TYPES["html"], refreshed)
             case Badge():
                 state = archive.states(self.catalogue, refreshed)[doc.system]
                 readable = ctx.state_known
@@ -202,29 +197,18 @@ class Renderer:
             case IncidentsApi():
                 chosen = archive.select(doc, self._limit(doc))
                 frame = render_api([self.api_json(i) for i in chosen], None, PLACEHOLDER)
-                return self._stamped(doc, frame, ctx, latest)
+                return stamped_document(doc, frame, ctx, TYPES["api"], latest)
             case StatuspageApi():
                 return self._statuspage.render(doc, archive, ctx)
-
-    def _stamped(self, doc: Doc, frame: bytes, ctx: PageContext, modified: datetime) -> Document:
-        """A document rendered with ``PLACEHOLDER`` for the time of the poll, with it put in."""
-        text = stamp_text(doc, ctx)
-        assert text is not None
-        body, stamp = stamped(frame, text)
-        return Document.of(body, _TYPE_OF[type(doc)], modified, stamp)
 
     def restamp(
         self, doc: Doc, body: bytes, old: Stamp, archive: Archive, ctx: PageContext
     ) -> Document | None:
-        """``doc`` from its stored ``body`` (showing the stamp ``old``; everything else it shows
-        unchanged) with the stamp of ``ctx``'s poll: the bytes a render would give. None when
-        the stored body does not hold the stamp where it was written: render it then."""
-        text = stamp_text(doc, ctx)
-        made = restamped(body, old, text) if text is not None else None
-        if made is None:
-            return None
-        modified = archive.latest if isinstance(doc, IncidentsApi) else ctx.refreshed_at
-        return Document.of(made[0], _TYPE_OF[type(doc)], modified or archive.latest, made[1])
+        """``doc`` from its stored ``body`` (showing ``old``) with the stamp of ``ctx``'s poll
+        (``app.render.stamps``); None when it cannot be: render it then."""
+        api = isinstance(doc, IncidentsApi)
+        modified = archive.latest if api else ctx.refreshed_at or archive.latest
+        return restamped_document(doc, body, old, ctx, TYPES["api" if api else "html"], modified)
 
     def _parts(self, lang: Lang) -> IndexParts:
         parts = self._index_parts.get(lang)

@@ -11,13 +11,14 @@ written as the template writes it (HTML-escaped, or as JSON).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from markupsafe import escape
 
 from app.render.i18n import local_time
 from app.render.words import WORDS
 from app.site.documents import Doc, Embed, IncidentsApi, IndexPage
-from app.store.rendered import PageContext, Stamp
+from app.store.rendered import Document, PageContext, Stamp
 
 # where the stamp goes while rendering: plain ASCII, unchanged by HTML escaping
 PLACEHOLDER = "@@toldfeed-stamp@@"
@@ -54,3 +55,26 @@ def restamped(body: bytes, old: Stamp, text: str) -> tuple[bytes, Stamp | None] 
     new = body.replace(was, text.encode())
     written = text.encode()
     return new, Stamp(text, old.count) if new.count(written) == old.count else None
+
+
+def stamped_document(
+    doc: Doc, frame: bytes, ctx: PageContext, content_type: str, modified: datetime
+) -> Document:
+    """``doc`` rendered with ``PLACEHOLDER`` for its stamp (``frame``), with ``ctx``'s put in."""
+    text = stamp_text(doc, ctx)
+    assert text is not None, doc
+    body, stamp = stamped(frame, text)
+    return Document.of(body, content_type, modified, stamp)
+
+
+def restamped_document(
+    doc: Doc, body: bytes, old: Stamp, ctx: PageContext, content_type: str, modified: datetime
+) -> Document | None:
+    """``doc`` from its stored ``body`` (showing ``old``; everything else it shows unchanged)
+    with the stamp of ``ctx``'s poll: the bytes a render would give. None when ``body`` does
+    not hold the stamp where it was written."""
+    text = stamp_text(doc, ctx)
+    made = restamped(body, old, text) if text is not None else None
+    if made is None:
+        return None
+    return Document.of(made[0], content_type, modified, made[1])
