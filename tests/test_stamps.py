@@ -5,7 +5,7 @@ a render gives, at every moment, whatever the incidents and the notices do."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from app.model import Lang, Status
@@ -103,3 +103,38 @@ def test_restamping_gives_the_bytes_of_a_render_at_every_moment(tmp_path: Path) 
     # most moments only stamp again; the windows, incidents, days and notices render anew
     assert renders > 10 * len(DOCS) // 2 and restamps > 10 * renders
     assert unstamped < len(DOCS)
+
+
+def test_a_document_whose_stamp_cannot_be_told_apart_is_rendered_again(tmp_path: Path) -> None:
+    """An incident closed in the very minute of a poll shows that time on the index, its embed
+    and in the API, so their stamp cannot be told apart; and before anything was read the API
+    says null everywhere. The next quiet polls must still show their own time: such documents
+    are rendered again, never left as they were."""
+    from app.publish.publisher import Publisher
+
+    settings = settings_for(tmp_path)
+    urls = Urls(settings, CATALOGUE)
+    store = Store(tmp_path / "store")
+    put(store, [disruption("INC1", at(5, 4, 9))])
+
+    def publish(at_: datetime | None, changed: list[str] | None) -> Publisher:
+        # a new process each time, as a cron poll
+        publisher = Publisher(store, urls, Renderer(settings, CATALOGUE, urls), "key", 300.0)
+        publisher.publish(PageContext("http://feeds.example.test", at_, {}), None, changed)
+        return publisher
+
+    publish(None, None)  # nothing read yet: the API's time is null, as everything unset
+    polled = at(5, 4, 10) + timedelta(seconds=30)
+    put(store, [disruption("INC1", at(5, 4, 9), polled)])  # closed, seen at the poll's time
+    publish(polled, ["INC1"])
+    docs = [IndexPage(Lang.EN), IndexPage(Lang.DA), Embed(Lang.EN, SLUG), IncidentsApi(Lang.EN)]
+    assert all(store.document_index()[urls.export_path(d)].stamp is None for d in docs)
+    for minutes in (5, 10, 60):
+        moment = polled + timedelta(minutes=minutes)
+        publisher = publish(moment, [])
+        ctx = PageContext("http://feeds.example.test", moment, {})
+        for doc in docs:
+            fresh = publisher.renderer.render(doc, publisher.archive, ctx, None)
+            assert store.canonical_body(urls.export_path(doc)) == fresh.body, (doc, minutes)
+    # once the time stands alone again, it is stamped, not rendered
+    assert not [d for d in publisher.rendered if d in docs]

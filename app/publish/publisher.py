@@ -192,8 +192,13 @@ class Publisher:
             # finds the same inputs does not render it again
             inputs = self.renderer.inputs(doc, self.archive, ctx)
             same = not full and bool(inputs) and old is not None and old.inputs == inputs
-            if same and (
-                old is None or old.stamp is None or old.stamp.text == stamp_text(doc, ctx)
+            # nothing it shows moved: skip it, unless it shows the poll's time and that moved
+            # (a stamp that could not be told apart in its bytes (None) is rendered again)
+            text = stamp_text(doc, ctx)
+            if (
+                same
+                and old is not None
+                and (text is None or (old.stamp and old.stamp.text == text))
             ):
                 continue
             # the same inputs, another poll's time: the stored bytes with this poll's stamp
