@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from app.errors import StoreDamagedError
 from app.model import Head, Incident
+from app.publish.reuse import kept_entries, restamped
 from app.publish.stored import read_stored
 from app.render.inputs import digest
 from app.render.renderer import Renderer
@@ -202,9 +203,14 @@ class Publisher:
             ):
                 continue
             # the same inputs, another poll's time: the stored bytes with this poll's stamp
-            document = self._restamped(doc, path, old, ctx) if same else None
+            document = (
+                restamped(self.store, self.renderer, self.archive, doc, path, old, ctx)
+                if same
+                else None
+            )
             if document is None:
-                document = self.renderer.render(doc, self.archive, ctx, notice)
+                kept = kept_entries(self.store, doc, path, old) if not full else None
+                document = self.renderer.render(doc, self.archive, ctx, notice, kept)
                 self.rendered.append(doc)
             if old is not None and old.etag == document.etag:
                 if inputs != old.inputs or document.stamp != old.stamp:
@@ -239,18 +245,6 @@ class Publisher:
         )
         self.store.commit(batch)
         return written
-
-    def _restamped(
-        self, doc: Doc, path: str, old: DocMeta | None, ctx: PageContext
-    ) -> Document | None:
-        """The stored ``doc`` with the stamp of ``ctx``'s poll (``app.render.stamps``); None
-        when it has no stamp or its stored bytes cannot be restamped."""
-        if old is None or old.stamp is None:
-            return None
-        body = self.store.canonical_body(path)
-        if body is None or Document.etag_of(body) != old.etag:
-            return None  # not what the index says (another publish wrote it since)
-        return self.renderer.restamp(doc, body, old.stamp, self.archive, ctx)
 
     def changed_since(self, serial: int) -> set[str] | None:
         """Export paths changed by the publishes after ``serial``; None when not all are known

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from app.catalogue import Catalogue
 from app.model import Lang
 from app.render.entry import Entry
+from app.render.i18n import word
+from app.render.pages import feed_title
+from app.site.documents import Feed, IndexPage
+from app.site.urls import Urls
+from app.store.rendered import FeedPart
 
 if TYPE_CHECKING:
     from feedgen.entry import FeedEntry
@@ -18,6 +24,8 @@ if TYPE_CHECKING:
 # an entry in feedgen's form. feedgen (and lxml) are imported when a feed is first made: a poll
 # that makes none never loads them
 FeedItem: TypeAlias = "FeedEntry"
+# a feed's entries as they stood in its stored bytes: incident key → (version mark, bytes)
+Kept: TypeAlias = Mapping[str, tuple[int, bytes]]
 AUTHOR = {"name": "Toldstyrelsen (via toldfeed)"}
 FORMATS = {
     "atom": "application/atom+xml",
@@ -106,16 +114,66 @@ def feed_entry(entry: Entry, fmt: str) -> FeedItem:
     return fe
 
 
-def render_feed(
-    fmt: str,
-    meta: FeedMeta,
-    entries: Sequence[Entry],
-    built: Callable[[Entry, str], FeedItem] = feed_entry,
-) -> bytes:
-    """Render ``entries`` (already ordered and limited) as ``fmt``: atom, rss or json
-    (``built``: each entry's feedgen form, ``feed_entry`` or a cache of it)."""
+def feed_meta(doc: Feed, catalogue: Catalogue, urls: Urls, updated: datetime, hub: str) -> FeedMeta:
+    """The feed-level fields of ``doc``: its stable id, title, links, language and hub."""
+    title = feed_title(catalogue, doc.scope, doc.value, doc.lang)
+    if doc.status is not None:
+        title = f"{title} ({word(doc.lang, doc.status.value)})"
+    scope = f"feeds/{doc.scope.value}" + (f"/{doc.value}" if doc.value else "")
+    lang = "da:" if doc.lang is Lang.DA else ""
+    query = f"?status={doc.status.value}" if doc.status else ""
+    return FeedMeta(
+        id=f"tag:toldfeed,2026:{lang}{scope}{query}",
+        title=title,
+        subtitle=word(doc.lang, "feed_subtitle"),
+        self_url=urls.url(doc),
+        home_url=urls.url(IndexPage(doc.lang)),
+        lang=doc.lang,
+        updated_at=updated,
+        hub=hub,
+    )
+
+
+def entry_bytes(entry: Entry, fmt: str) -> bytes:
+    """``entry`` as it stands in a feed of ``fmt``: an Atom ``<entry>``, an RSS ``<item>`` or a
+    JSON Feed item. The same in every feed that lists it (``render_feed`` joins them)."""
     if fmt == "json":
-        return _json_feed(meta, entries)
+        return _json(_json_item(entry))
+    from lxml import etree  # type: ignore[import-untyped]  # feedgen's
+
+    item = feed_entry(entry, fmt)
+    element = item.atom_entry() if fmt == "atom" else item.rss_entry()
+    data: bytes = etree.tostring(element, encoding="UTF-8", xml_declaration=False)
+    return data
+
+
+_TAILS = {"atom": b"</feed>", "rss": b"</channel></rss>"}
+_JSON_ITEMS = b'"items":['
+
+
+def render_feed(
+    fmt: str, meta: FeedMeta, entries: Sequence[bytes]
+) -> tuple[bytes, list[tuple[int, int]]]:
+    """The feed in ``fmt`` (atom, rss or json) of ``entries`` (each as ``entry_bytes`` gives
+    it; already ordered and limited), and where each entry stands in its bytes. The bytes are
+    those feedgen and ``json`` write for the whole feed: the feed without entries, with the
+    entries put where they go."""
+    frame = _json_frame(meta) if fmt == "json" else _xml_frame(fmt, meta)
+    cut = frame.index(_JSON_ITEMS) + len(_JSON_ITEMS) if fmt == "json" else -len(_TAILS[fmt])
+    pieces, spans, at = [frame[:cut]], [], len(frame[:cut])
+    for n, entry in enumerate(entries):
+        if fmt == "json" and n:
+            pieces.append(b",")
+            at += 1
+        pieces.append(entry)
+        spans.append((at, at + len(entry)))
+        at += len(entry)
+    pieces.append(frame[cut:])
+    return b"".join(pieces), spans
+
+
+def _xml_frame(fmt: str, meta: FeedMeta) -> bytes:
+    """The Atom or RSS feed of ``meta`` without entries (they go before its closing tags)."""
     generator, _, websub = _feedgen()
     fg = generator()
     fg.id(meta.id)
@@ -133,37 +191,37 @@ def render_feed(
     fg.updated(meta.updated_at)
     fg.lastBuildDate(meta.updated_at)
     fg.generator("toldfeed", uri="https://github.com/toldfeed/toldfeed")
-    for entry in entries:
-        fg.add_entry(built(entry, fmt), order="append")
     data: bytes = fg.atom_str(pretty=False) if fmt == "atom" else fg.rss_str(pretty=False)
+    assert data.endswith(_TAILS[fmt])
     return data
 
 
-def _json_feed(meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
-    items = []
-    for entry in entries:
-        incident = entry.incident
-        items.append(
-            {
-                "id": entry.id,
-                "url": entry.link or None,
-                "title": entry.title,
-                "content_html": entry.content_html,
-                "summary": entry.summary,
-                "date_published": incident.published_at.isoformat(),
-                "date_modified": incident.updated_at.isoformat(),
-                "tags": [term for term, _ in entry.categories],
-                "authors": [AUTHOR],
-                "_toldfeed": {
-                    "status": incident.status.value,
-                    "systems": list(incident.systems),
-                    "reference": incident.ref,
-                    "oids": list(incident.oids),
-                    "page": entry.page or None,
-                },
-            }
-        )
-    doc = {
+def _json_item(entry: Entry) -> dict[str, Any]:
+    incident = entry.incident
+    return {
+        "id": entry.id,
+        "url": entry.link or None,
+        "title": entry.title,
+        "content_html": entry.content_html,
+        "summary": entry.summary,
+        "date_published": incident.published_at.isoformat(),
+        "date_modified": incident.updated_at.isoformat(),
+        "tags": [term for term, _ in entry.categories],
+        "authors": [AUTHOR],
+        "_toldfeed": {
+            "status": incident.status.value,
+            "systems": list(incident.systems),
+            "reference": incident.ref,
+            "oids": list(incident.oids),
+            "page": entry.page or None,
+        },
+    }
+
+
+def _json_frame(meta: FeedMeta) -> bytes:
+    """The JSON Feed of ``meta`` without items (they go inside ``"items":[]``, the only place
+    those bytes can stand: inside a string every quote is escaped)."""
+    doc: dict[str, Any] = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": meta.title,
         "description": meta.subtitle,
@@ -171,9 +229,21 @@ def _json_feed(meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
         "feed_url": meta.self_url,
         "language": meta.lang.value,
         "authors": [AUTHOR],
-        "items": items,
+        "items": [],
     }
     if meta.hub:
         doc["hubs"] = [{"type": "WebSub", "url": meta.hub}]
+    return _json(doc)
+
+
+def _json(value: object) -> bytes:
     # compact: json's C encoder (an indent falls back to the pure Python one, 10x slower)
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def stored_entries(body: bytes, parts: Iterable[FeedPart]) -> Kept:
+    """The entries of a stored feed's ``body`` by incident key, as ``Renderer.render`` takes
+    them (``parts``: where each stood, as the render that wrote the body said)."""
+    return {
+        p.key: (p.mark, body[p.start : p.end]) for p in parts if 0 <= p.start <= p.end <= len(body)
+    }

@@ -17,14 +17,13 @@ from app.config import Settings
 from app.model import Incident, Lang, Window
 from app.render.calendar import event_bytes, render_calendar
 from app.render.entry import Entry, render_entry
-from app.render.feeds import FORMATS, FeedItem, FeedMeta, feed_entry, render_feed
+from app.render.feeds import FORMATS, Kept, entry_bytes, feed_meta, render_feed
 from app.render.i18n import word
 from app.render.incident import render_incident_page
 from app.render.index import RECENTLY_CLOSED, render_index
 from app.render.inputs import document_inputs, system_inputs
 from app.render.pages import (
     api_json,
-    feed_title,
     render_api,
     render_badge,
     render_embed,
@@ -55,7 +54,7 @@ from app.site.documents import (
 )
 from app.site.sets import history_pages
 from app.site.urls import Urls
-from app.store.rendered import Document, PageContext, Stamp
+from app.store.rendered import Document, FeedPart, PageContext, Stamp
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 TYPES = {
@@ -78,9 +77,8 @@ class Renderer:
         self.urls = urls
         self._entries: PerVersion[tuple[str, Lang], Entry] = PerVersion(ENTRY_CACHE_SIZE)
         self._events: PerVersion[tuple[str, Lang], bytes] = PerVersion(ENTRY_CACHE_SIZE)
-        self._feed_entries: PerVersion[tuple[str, Lang, str], FeedItem] = PerVersion(
-            ENTRY_CACHE_SIZE
-        )
+        self._entry_bytes: PerVersion[tuple[str, Lang, str], bytes] = PerVersion(ENTRY_CACHE_SIZE)
+        self.entries_made = 0  # feed entries written from an incident (not taken as they stood)
         self._pages: dict[SystemPage, tuple[str, Document]] = {}
         self._api: PerVersion[str, bytes] = PerVersion(ENTRY_CACHE_SIZE)
         self._index_parts: dict[Lang, IndexParts] = {}  # depend on URL map and catalogue only
@@ -96,13 +94,15 @@ class Renderer:
             lambda: render_entry(incident, self.catalogue, lang, page),
         )
 
-    def _feed_entry(self, entry: Entry, fmt: str, lang: Lang) -> FeedItem:
-        """``entry`` (in ``lang``) in feedgen's form for ``fmt``, made once per version of its
-        incident and shared by every feed that lists it."""
-        incident = entry.incident
-        return self._feed_entries.get(
-            (incident.key, lang, fmt), incident, lambda: feed_entry(entry, fmt)
-        )
+    def _entry_bytes_of(self, incident: Incident, lang: Lang, fmt: str) -> bytes:
+        """``incident``'s entry in a ``fmt`` feed in ``lang``, written once per version and
+        shared by every feed that lists it."""
+
+        def make() -> bytes:
+            self.entries_made += 1
+            return entry_bytes(self.entry(incident, lang), fmt)
+
+        return self._entry_bytes.get((incident.key, lang, fmt), incident, make)
 
     def api_json(self, incident: Incident) -> bytes:
         """The incident as /api/incidents.json gives it, encoded once per version."""
@@ -121,14 +121,20 @@ class Renderer:
         return self.settings.feed_limit_default if doc.limit is None else doc.limit
 
     def render(
-        self, doc: Doc, archive: Archive, ctx: PageContext, notice: Incident | None
+        self,
+        doc: Doc,
+        archive: Archive,
+        ctx: PageContext,
+        notice: Incident | None,
+        kept: Kept | None = None,
     ) -> Document:
-        """Render one document."""
+        """Render one document (``kept``: a feed's entries as they stood in its stored bytes,
+        ``stored_entries``)."""
         latest = archive.latest
         refreshed = ctx.refreshed_at or latest
         match doc:
             case Feed():
-                return self._feed(doc, archive, notice)
+                return self._feed(doc, archive, notice, kept)
             case IndexPage():
                 states = archive.states(self.catalogue, refreshed)
                 frame = render_index(
@@ -268,34 +274,35 @@ class Renderer:
         modified = max((i.updated_at for i in chosen), default=_EPOCH)
         return Document.of(body, TYPES["ics"], modified)
 
-    def _feed(self, doc: Feed, archive: Archive, notice: Incident | None) -> Document:
+    def _feed(
+        self, doc: Feed, archive: Archive, notice: Incident | None, kept: Kept | None
+    ) -> Document:
+        """``kept``: the entries of the feed's stored bytes, by incident key with their
+        version's mark: an entry whose version still holds is taken as it stood."""
+        fmt = doc.fmt.value
         chosen = archive.select(doc, self._limit(doc))
-        entries = [self.entry(incident, doc.lang) for incident in chosen]
+        marks = [archive.mark_of(incident) for incident in chosen]
+        entries = []
+        for incident, mark in zip(chosen, marks, strict=True):
+            stood = (kept or {}).get(incident.key)
+            if stood is not None and mark is not None and stood[0] == mark:
+                entries.append(stood[1])
+            else:
+                entries.append(self._entry_bytes_of(incident, doc.lang, fmt))
+        shown = list(chosen)
         if notice is not None and doc.carries_notice:
-            entries.insert(0, render_entry(notice, self.catalogue, doc.lang))
-        updated = max(
-            (e.incident.updated_at for e in entries), default=_EPOCH
-        )  # its own members only
-        title = feed_title(self.catalogue, doc.scope, doc.value, doc.lang)
-        if doc.status is not None:
-            title = f"{title} ({word(doc.lang, doc.status.value)})"
-        scope = f"feeds/{doc.scope.value}" + (f"/{doc.value}" if doc.value else "")
-        lang = "da:" if doc.lang is Lang.DA else ""
-        query = f"?status={doc.status.value}" if doc.status else ""
-        meta = FeedMeta(
-            id=f"tag:toldfeed,2026:{lang}{scope}{query}",
-            title=title,
-            subtitle=word(doc.lang, "feed_subtitle"),
-            self_url=self.urls.url(doc),
-            home_url=self.urls.url(IndexPage(doc.lang)),
-            lang=doc.lang,
-            updated_at=updated,
-            hub=self.settings.websub_hub,
+            entries.insert(0, entry_bytes(render_entry(notice, self.catalogue, doc.lang), fmt))
+            shown.insert(0, notice)
+        updated = max((i.updated_at for i in shown), default=_EPOCH)  # its own members only
+        meta = feed_meta(doc, self.catalogue, self.urls, updated, self.settings.websub_hub)
+        body, spans = render_feed(fmt, meta, entries)
+        first = len(shown) - len(chosen)  # after the notice, if any
+        parts = tuple(
+            FeedPart(incident.key, mark, *spans[first + n])
+            for n, (incident, mark) in enumerate(zip(chosen, marks, strict=True))
+            if mark is not None
         )
-        body = render_feed(
-            doc.fmt.value, meta, entries, lambda e, fmt: self._feed_entry(e, fmt, doc.lang)
-        )
-        return Document.of(body, TYPES[doc.fmt.value], updated)
+        return Document.of(body, TYPES[fmt], updated, parts=parts)
 
     def render_many(
         self, docs: Iterable[Doc], archive: Archive, ctx: PageContext, notice: Incident | None

@@ -132,6 +132,13 @@ class Archive:
                 self._kept.popitem(last=False)
         return found
 
+    def mark_of(self, incident: Incident) -> int | None:
+        """The mark of ``incident`` as this archive read it (None: not read here, or since
+        replaced by another version)."""
+        with self._lock:
+            kept = self._kept.get(incident.key)
+        return kept[0] if kept is not None and kept[1] is incident else None
+
     def get(self, key: str) -> Incident | None:
         """One incident, or None when it is not stored."""
         found = self.get_many([key])

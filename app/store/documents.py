@@ -12,6 +12,7 @@ Keys (each spelled here only):
     doc:<path>, docgz:<path>   a canonical document's body and gzip form
     docs:meta                  the index of canonical documents: path → ETag, type, Last-Modified
     docmeta:<path>             one derived document's headers (its body: docgz:<path>)
+    docparts:<path>            where a feed's entries stand in its body, by incident version
     docs:history               how many incidents each system's history shows, for paging
     docs:changed:<serial>      the export paths a publish changed (the last CHANGES_KEPT)
     meta:context               what pages show besides incidents (freshness, notices)
@@ -29,6 +30,7 @@ from app.store.core import Batch, StoreCore
 from app.store.rendered import (
     DocMeta,
     Document,
+    FeedPart,
     PageContext,
     RenderMark,
     context_from_json,
@@ -41,10 +43,11 @@ from app.store.rendered import (
     meta_to,
 )
 
-_DOC, _DOCGZ, _DOCMETA, _INDEX, _HISTORY, _CHANGES, _CONTEXT, _RENDERED = (
+_DOC, _DOCGZ, _DOCMETA, _DOCPARTS, _INDEX, _HISTORY, _CHANGES, _CONTEXT, _RENDERED = (
     "doc:",
     "docgz:",
     "docmeta:",
+    "docparts:",
     "docs:meta",
     "docs:history",
     "docs:changed:",
@@ -116,6 +119,15 @@ class DocumentsMixin(StoreCore):
         """The stored bytes of the canonical document at ``path`` (no gzip form)."""
         return self.get_bytes(_DOC + path)
 
+    def feed_parts(self, path: str) -> tuple[FeedPart, ...]:
+        """Where the stored feed at ``path`` has each incident's entry (none when not known or
+        the record cannot be read: the feed is then made from the incidents alone)."""
+        try:
+            data = self.get(_DOCPARTS + path)
+            return tuple(FeedPart(str(k), int(m), int(a), int(b)) for k, m, a, b in data or ())
+        except (StoreDamagedError, TypeError, ValueError):
+            return ()
+
     def derived_meta(self, path: str) -> DocMeta | None:
         """The stored headers of the derived document at ``path``; None if it is not stored."""
         return meta_from(self.get(_DOCMETA + path))
@@ -147,9 +159,12 @@ class DocumentsMixin(StoreCore):
 
     @staticmethod
     def stage_canonical(batch: Batch, path: str, document: Document) -> None:
-        """Queue a canonical document's bytes (its headers go into the index)."""
+        """Queue a canonical document's bytes (its headers go into the index), and where a
+        feed's entries stand in them."""
         batch.put_bytes(_DOC + path, document.body)
         batch.put_bytes(_DOCGZ + path, document.gzipped)
+        if document.parts is not None:
+            batch.put(_DOCPARTS + path, [[p.key, p.mark, p.start, p.end] for p in document.parts])
 
     @staticmethod
     def stage_derived(batch: Batch, path: str, document: Document, meta: DocMeta) -> None:
@@ -160,7 +175,7 @@ class DocumentsMixin(StoreCore):
     @staticmethod
     def stage_document_deleted(batch: Batch, path: str) -> None:
         """Queue the removal of the document at ``path``, canonical or derived."""
-        for prefix in (_DOC, _DOCGZ, _DOCMETA):
+        for prefix in (_DOC, _DOCGZ, _DOCMETA, _DOCPARTS):
             batch.delete(prefix + path)
 
     @staticmethod

@@ -4,6 +4,7 @@
     PageContext   what every page shows besides incidents: base URL, freshness, notices
     DocMeta       one stored document's headers
     Stamp         where a document shows the time of the last poll
+    FeedPart      where a feed's entry of one incident version stands in its bytes
     RenderMark    what the stored documents reflect (store generation, render key, serial)
 
 Rendering makes them (``app.render``), the store keeps them (``app.store.documents``), the web
@@ -32,6 +33,17 @@ class Stamp:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedPart:
+    """The entry of incident ``key`` (its version ``mark``) at ``start:end`` of a feed's bytes:
+    the next render of that feed takes it from there while the version holds."""
+
+    key: str
+    mark: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
 class Document:
     """Rendered bytes with what conditional GET and compression need.
 
@@ -45,6 +57,7 @@ class Document:
     last_modified: datetime
     stored_gzip: bytes | None = field(default=None, repr=False, compare=False)
     stamp: Stamp | None = field(default=None, repr=False, compare=False)
+    parts: tuple[FeedPart, ...] | None = field(default=None, repr=False, compare=False)
 
     @staticmethod
     def etag_of(body: bytes) -> str:
@@ -53,11 +66,17 @@ class Document:
 
     @classmethod
     def of(
-        cls, body: bytes, content_type: str, last_modified: datetime, stamp: Stamp | None = None
+        cls,
+        body: bytes,
+        content_type: str,
+        last_modified: datetime,
+        stamp: Stamp | None = None,
+        parts: tuple[FeedPart, ...] | None = None,
     ) -> Document:
         """Wrap bytes: the ETag is a hash of the body."""
         etag = cls.etag_of(body)
-        return cls(body, content_type, etag, last_modified.replace(microsecond=0), None, stamp)
+        modified = last_modified.replace(microsecond=0)
+        return cls(body, content_type, etag, modified, None, stamp, parts)
 
     @property
     def gzipped(self) -> bytes:

@@ -1,0 +1,104 @@
+"""A feed rendered again takes the entries of unchanged incidents as they stood in its stored
+bytes (``FeedPart``: where each entry of an incident version stands) and writes only the
+changed ones: the bytes must be those of a render from the incidents alone."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from app.model import Lang, Status
+from app.publish.publisher import Publisher
+from app.render.feeds import stored_entries
+from app.render.renderer import Renderer
+from app.site.archive import Archive
+from app.site.documents import Feed, Scope
+from app.site.sets import canonical_documents
+from app.site.urls import Urls
+from app.store import Store
+from app.store.rendered import Document, PageContext
+from tests.archives import put
+from tests.conftest import settings_for
+from tests.test_stats import CATALOGUE, SLUG, at, disruption, window
+
+OTHER = "dms-export"
+FEEDS = [d for d in canonical_documents(CATALOGUE) if isinstance(d, Feed)]
+
+
+def _incidents() -> list:
+    found = [
+        disruption(
+            f"INC{n}",
+            at(5, 1 + n % 20, 8 + n % 9),
+            at(5, 1 + n % 20, 18),
+            (SLUG, OTHER)[: 1 + n % 2],
+        )
+        for n in range(60)
+    ]
+    return [*found, window("WO1", at(5, 25, 22), at(5, 26, 2), systems=(OTHER,))]
+
+
+def test_entries_taken_as_they_stood_give_the_bytes_of_a_render(tmp_path: Path) -> None:
+    """Three rounds of changes (an update, a closure, a new incident on top, one that drops
+    out of the newest 50, a blind notice first in the feed): each feed rendered with its last
+    bytes' entries equals the feed rendered from the incidents alone, and writes only the
+    entries of what changed."""
+    settings = settings_for(tmp_path)
+    urls = Urls(settings, CATALOGUE)
+    store = Store(tmp_path / "store")
+    incidents = _incidents()
+    put(store, incidents)
+    ctx = PageContext("http://feeds.example.test", at(5, 28), {})
+    stored: dict[Feed, Document] = {}
+    for doc in FEEDS:
+        stored[doc] = Renderer(settings, CATALOGUE, urls).render(doc, Archive(store), ctx, None)
+    # every member's entry located (a feed of a system or status with none has none)
+    assert all(len(stored[d].parts or ()) == 50 for d in FEEDS if d.scope is Scope.ALL)
+    notice = replace(disruption("NOTICE", at(5, 28)), title={"en": "cannot be read"})
+    rounds = [
+        [replace(incidents[3], title={"en": "changed title"}, updated_at=at(5, 28, 1))],
+        [
+            disruption("INC900", at(5, 28, 2), None, (SLUG,)),
+            replace(incidents[7], status=Status.CLOSED),
+        ],
+        [replace(incidents[0], updated_at=at(5, 28, 3))],
+    ]
+    for n, changes in enumerate(rounds):
+        put(store, changes)
+        shown = notice if n == 1 else None  # the agency unreadable in the second round
+        taking = Renderer(settings, CATALOGUE, urls)  # a new process each round
+        fresh = Renderer(settings, CATALOGUE, urls)
+        for doc in FEEDS:
+            before = stored[doc]
+            kept = stored_entries(before.body, before.parts or ())
+            again = taking.render(doc, Archive(store), ctx, shown, kept)
+            whole = fresh.render(doc, Archive(store), ctx, shown)
+            assert again.body == whole.body and again.parts == whole.parts, (n, doc)
+            stored[doc] = again
+        # each changed incident's entry is written once per language and format
+        assert 0 < taking.entries_made <= len(changes) * 2 * 3 < fresh.entries_made
+
+
+def test_a_new_process_writes_only_the_changed_entries_of_the_feeds(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    urls = Urls(settings, CATALOGUE)
+    store = Store(tmp_path / "store")
+    incidents = _incidents()
+    put(store, incidents)
+    ctx = PageContext("http://feeds.example.test", at(5, 28), {})
+
+    def publish(changed: list[str] | None) -> Publisher:  # a new process each time
+        publisher = Publisher(store, urls, Renderer(settings, CATALOGUE, urls), "key", 300.0)
+        publisher.publish(ctx, None, changed)
+        return publisher
+
+    publish(None)
+    put(store, [replace(incidents[5], title={"en": "an update"}, updated_at=at(5, 28, 1))])
+    publisher = publish([incidents[5].key])
+    feeds = [d for d in publisher.rendered if isinstance(d, Feed)]
+    assert len(feeds) > 6  # all, its systems', its status's, in three formats and two languages
+    assert publisher.renderer.entries_made <= 2 * 3  # its entry, per language and format
+    for doc in feeds:
+        fresh = Renderer(settings, CATALOGUE, urls).render(doc, publisher.archive, ctx, None)
+        assert store.canonical_body(urls.export_path(doc)) == fresh.body, doc
+    assert Lang.DA in {d.lang for d in feeds}
