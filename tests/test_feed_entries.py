@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from app.model import Lang, Status
+from app.config import Settings
+from app.model import Incident, Lang, Status
 from app.publish.publisher import Publisher
 from app.render.feeds import stored_entries
 from app.render.renderer import Renderer
@@ -25,7 +26,7 @@ OTHER = "dms-export"
 FEEDS = [d for d in canonical_documents(CATALOGUE) if isinstance(d, Feed)]
 
 
-def _incidents() -> list:
+def _incidents() -> list[Incident]:
     found = [
         disruption(
             f"INC{n}",
@@ -38,20 +39,27 @@ def _incidents() -> list:
     return [*found, window("WO1", at(5, 25, 22), at(5, 26, 2), systems=(OTHER,))]
 
 
+CTX = PageContext("http://feeds.example.test", at(5, 28), {})
+
+
+def _archive(tmp_path: Path) -> tuple[Settings, Urls, Store, list[Incident]]:
+    """Settings, URL map and a store holding ``_incidents()``."""
+    settings = settings_for(tmp_path)
+    store = Store(tmp_path / "store")
+    incidents = _incidents()
+    put(store, incidents)
+    return settings, Urls(settings, CATALOGUE), store, incidents
+
+
 def test_entries_taken_as_they_stood_give_the_bytes_of_a_render(tmp_path: Path) -> None:
     """Three rounds of changes (an update, a closure, a new incident on top, one that drops
     out of the newest 50, a blind notice first in the feed): each feed rendered with its last
     bytes' entries equals the feed rendered from the incidents alone, and writes only the
     entries of what changed."""
-    settings = settings_for(tmp_path)
-    urls = Urls(settings, CATALOGUE)
-    store = Store(tmp_path / "store")
-    incidents = _incidents()
-    put(store, incidents)
-    ctx = PageContext("http://feeds.example.test", at(5, 28), {})
+    settings, urls, store, incidents = _archive(tmp_path)
     stored: dict[Feed, Document] = {}
     for doc in FEEDS:
-        stored[doc] = Renderer(settings, CATALOGUE, urls).render(doc, Archive(store), ctx, None)
+        stored[doc] = Renderer(settings, CATALOGUE, urls).render(doc, Archive(store), CTX, None)
     # every member's entry located (a feed of a system or status with none has none)
     assert all(len(stored[d].parts or ()) == 50 for d in FEEDS if d.scope is Scope.ALL)
     notice = replace(disruption("NOTICE", at(5, 28)), title={"en": "cannot be read"})
@@ -71,8 +79,8 @@ def test_entries_taken_as_they_stood_give_the_bytes_of_a_render(tmp_path: Path) 
         for doc in FEEDS:
             before = stored[doc]
             kept = stored_entries(before.body, before.parts or ())
-            again = taking.render(doc, Archive(store), ctx, shown, kept)
-            whole = fresh.render(doc, Archive(store), ctx, shown)
+            again = taking.render(doc, Archive(store), CTX, shown, kept)
+            whole = fresh.render(doc, Archive(store), CTX, shown)
             assert again.body == whole.body and again.parts == whole.parts, (n, doc)
             stored[doc] = again
         # each changed incident's entry is written once per language and format
@@ -80,16 +88,11 @@ def test_entries_taken_as_they_stood_give_the_bytes_of_a_render(tmp_path: Path) 
 
 
 def test_a_new_process_writes_only_the_changed_entries_of_the_feeds(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path)
-    urls = Urls(settings, CATALOGUE)
-    store = Store(tmp_path / "store")
-    incidents = _incidents()
-    put(store, incidents)
-    ctx = PageContext("http://feeds.example.test", at(5, 28), {})
+    settings, urls, store, incidents = _archive(tmp_path)
 
     def publish(changed: list[str] | None) -> Publisher:  # a new process each time
         publisher = Publisher(store, urls, Renderer(settings, CATALOGUE, urls), "key", 300.0)
-        publisher.publish(ctx, None, changed)
+        publisher.publish(CTX, None, changed)
         return publisher
 
     publish(None)
@@ -99,6 +102,6 @@ def test_a_new_process_writes_only_the_changed_entries_of_the_feeds(tmp_path: Pa
     assert len(feeds) > 6  # all, its systems', its status's, in three formats and two languages
     assert publisher.renderer.entries_made <= 2 * 3  # its entry, per language and format
     for doc in feeds:
-        fresh = Renderer(settings, CATALOGUE, urls).render(doc, publisher.archive, ctx, None)
+        fresh = Renderer(settings, CATALOGUE, urls).render(doc, publisher.archive, CTX, None)
         assert store.canonical_body(urls.export_path(doc)) == fresh.body, doc
     assert Lang.DA in {d.lang for d in feeds}
