@@ -4,8 +4,12 @@ changed ones: the bytes must be those of a render from the incidents alone."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from app.config import Settings
 from app.model import Incident, Lang, Status
@@ -29,14 +33,14 @@ FEEDS = [d for d in canonical_documents(CATALOGUE) if isinstance(d, Feed)]
 def _incidents() -> list[Incident]:
     found = [
         disruption(
-            f"INC{n}",
+            f"INC{n:012d}",
             at(5, 1 + n % 20, 8 + n % 9),
             at(5, 1 + n % 20, 18),
             (SLUG, OTHER)[: 1 + n % 2],
         )
         for n in range(60)
     ]
-    return [*found, window("WO1", at(5, 25, 22), at(5, 26, 2), systems=(OTHER,))]
+    return [*found, window("WO0000000000001", at(5, 25, 22), at(5, 26, 2), systems=(OTHER,))]
 
 
 CTX = PageContext("http://feeds.example.test", at(5, 28), {})
@@ -66,7 +70,7 @@ def test_entries_taken_as_they_stood_give_the_bytes_of_a_render(tmp_path: Path) 
     rounds = [
         [replace(incidents[3], title={"en": "changed title"}, updated_at=at(5, 28, 1))],
         [
-            disruption("INC900", at(5, 28, 2), None, (SLUG,)),
+            disruption("INC000000000900", at(5, 28, 2), None, (SLUG,)),
             replace(incidents[7], status=Status.CLOSED),
         ],
         [replace(incidents[0], updated_at=at(5, 28, 3))],
@@ -105,3 +109,53 @@ def test_a_new_process_writes_only_the_changed_entries_of_the_feeds(tmp_path: Pa
         fresh = Renderer(settings, CATALOGUE, urls).render(doc, publisher.archive, CTX, None)
         assert store.canonical_body(urls.export_path(doc)) == fresh.body, doc
     assert Lang.DA in {d.lang for d in feeds}
+
+
+def test_entries_are_taken_only_from_the_bytes_they_were_written_with(tmp_path: Path) -> None:
+    """Code that does not keep where entries stand (the code before, after a rollback) may
+    rewrite a feed; the record of where they stood in the earlier bytes must then never be read
+    through: after rolling forward, a change renders every feed as a whole render would."""
+    settings, urls, store, incidents = _archive(tmp_path)
+
+    class Before(Renderer):  # the same bytes, no record of where the entries stand
+        def render(self, *args: Any, **kwargs: Any) -> Document:
+            return replace(super().render(*args, **kwargs), parts=None)
+
+    def publish(
+        key: str, changed: list[str] | None, renderer: type[Renderer] = Renderer
+    ) -> Publisher:
+        publisher = Publisher(store, urls, renderer(settings, CATALOGUE, urls), key, 300.0)
+        publisher.publish(CTX, None, changed)
+        return publisher
+
+    publish("now", None)
+    put(store, [disruption("INC000000000900", at(5, 28, 2), None, (SLUG,))])  # on top of every feed
+    publish("before", None, Before)  # rolled back: every feed written again, no record
+    publish("now", None)  # rolled forward: the same bytes again
+    put(store, [replace(incidents[5], title={"en": "an update"}, updated_at=at(5, 28, 3))])
+    publisher = publish("now", [incidents[5].key])
+    feeds = [d for d in publisher.rendered if isinstance(d, Feed)]
+    assert feeds
+    for doc in feeds:
+        fresh = Renderer(settings, CATALOGUE, urls).render(doc, publisher.archive, CTX, None)
+        assert store.canonical_body(urls.export_path(doc)) == fresh.body, doc
+
+
+def test_installing_a_library_that_writes_the_bytes_moves_the_render_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept entries and unchanged documents hold bytes the libraries wrote: a new version of
+    one (pip writes into the folder that holds it) must render everything again, as a new
+    toldfeed does; the time zone data likewise."""
+    from app.publish.render_key import libraries_installed
+
+    site = tmp_path / "site"
+    (site / "writer").mkdir(parents=True)
+    (site / "writer" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(site))
+    before = libraries_installed(("writer",), "Europe/Copenhagen")
+    assert str(site) in before and "Copenhagen" in before
+    assert libraries_installed(("writer",), "Europe/Copenhagen") == before  # nothing moved
+    (site / "writer-2.0.dist-info").mkdir()  # pip installs another version beside it
+    os.utime(site, ns=(1, 10**18))
+    assert libraries_installed(("writer",), "Europe/Copenhagen") != before

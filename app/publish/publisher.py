@@ -215,6 +215,7 @@ class Publisher:
             if old is not None and old.etag == document.etag:
                 if inputs != old.inputs or document.stamp != old.stamp:
                     index[path] = replace(old, inputs=inputs, stamp=document.stamp)
+                Store.stage_feed_parts(batch, path, document)  # its entries' versions may move
                 continue
             self.changed.append(doc)
             Store.stage_canonical(batch, path, document)

@@ -9,6 +9,9 @@ everything is rendered again, once, under the poll lock.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import os
+import zoneinfo
 from functools import cache
 from pathlib import Path
 
@@ -17,6 +20,9 @@ from app.config import VERSION, Settings
 from app.store.provenance import Sources, closure_digest, import_closure
 
 RENDER_SCHEMA = 3  # bump when stored documents must be rebuilt for a reason the digest misses
+# the libraries that write documents' bytes, and the time zone their local times are in
+_WRITERS = ("feedgen", "lxml", "jinja2", "markupsafe", "icalendar")
+_ZONE = "Europe/Copenhagen"
 _RENDERING_PACKAGES = ("render", "site", "publish")
 _RENDERING_DATA = ("templates",)
 
@@ -30,6 +36,31 @@ def shaping_sources(root: Path | None = None) -> Sources:
 def code_digest() -> str:
     """A digest of the code and templates that shape documents (changes with any upgrade)."""
     return closure_digest(_RENDERING_PACKAGES, _RENDERING_DATA)
+
+
+@cache
+def installed() -> str:
+    """``libraries_installed`` for the libraries and zone toldfeed uses (once per process)."""
+    return libraries_installed(_WRITERS, _ZONE)
+
+
+def libraries_installed(names: tuple[str, ...], zone_name: str) -> str:
+    """When the libraries that write documents' bytes, and the time zone data, were last
+    installed (the modification times of the folders that hold them, found without importing
+    them): an upgrade of either alone renders every document again, once, as an upgrade of
+    toldfeed does (kept feed entries and unchanged documents would otherwise mix their old
+    bytes with the new ones)."""
+    stamps = set()
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        places = spec.submodule_search_locations if spec is not None else None
+        for place in places or ():
+            stamps.add(f"{os.path.dirname(place)}:{os.stat(os.path.dirname(place)).st_mtime_ns}")
+    for base in zoneinfo.TZPATH:
+        if os.path.exists(zone := os.path.join(base, zone_name)):
+            stamps.add(f"{zone}:{os.stat(zone).st_mtime_ns}")
+            break
+    return ";".join(sorted(stamps))
 
 
 def render_key(settings: Settings, catalogue: Catalogue, code: str) -> str:
@@ -46,5 +77,6 @@ def render_key(settings: Settings, catalogue: Catalogue, code: str) -> str:
         str(settings.feed_limit_max),
         settings.websub_hub,  # feeds name the hub
         settings.subscriptions,  # system pages and the index show the e-mail form
+        installed(),
     ]
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=12).hexdigest()

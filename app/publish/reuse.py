@@ -41,6 +41,6 @@ def kept_entries(store: Store, doc: Doc, path: str, old: DocMeta | None) -> Kept
     change (a new process, as a cron poll, then writes only the changed ones)."""
     if not isinstance(doc, Feed) or old is None:
         return None
-    parts = store.feed_parts(path)
+    parts = store.feed_parts(path, old.etag)
     body = _vouched_body(store, path, old) if parts else None
     return stored_entries(body, parts) if body is not None else None

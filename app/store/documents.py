@@ -119,13 +119,16 @@ class DocumentsMixin(StoreCore):
         """The stored bytes of the canonical document at ``path`` (no gzip form)."""
         return self.get_bytes(_DOC + path)
 
-    def feed_parts(self, path: str) -> tuple[FeedPart, ...]:
-        """Where the stored feed at ``path`` has each incident's entry (none when not known or
-        the record cannot be read: the feed is then made from the incidents alone)."""
+    def feed_parts(self, path: str, etag: str) -> tuple[FeedPart, ...]:
+        """Where the stored feed at ``path`` with ETag ``etag`` has each incident's entry (none
+        when not known, written for other bytes, or unreadable: the feed is then made from the
+        incidents alone)."""
         try:
             data = self.get(_DOCPARTS + path)
-            return tuple(FeedPart(str(k), int(m), int(a), int(b)) for k, m, a, b in data or ())
-        except (StoreDamagedError, TypeError, ValueError):
+            if not isinstance(data, dict) or data.get("etag") != etag:
+                return ()
+            return tuple(FeedPart(str(k), int(m), int(a), int(b)) for k, m, a, b in data["parts"])
+        except (StoreDamagedError, KeyError, TypeError, ValueError):
             return ()
 
     def derived_meta(self, path: str) -> DocMeta | None:
@@ -163,8 +166,15 @@ class DocumentsMixin(StoreCore):
         feed's entries stand in them."""
         batch.put_bytes(_DOC + path, document.body)
         batch.put_bytes(_DOCGZ + path, document.gzipped)
+        DocumentsMixin.stage_feed_parts(batch, path, document)
+
+    @staticmethod
+    def stage_feed_parts(batch: Batch, path: str, document: Document) -> None:
+        """Queue where a feed's entries stand in ``document``'s bytes (tied to its ETag: a body
+        written by anything else is never read through them); nothing for other documents."""
         if document.parts is not None:
-            batch.put(_DOCPARTS + path, [[p.key, p.mark, p.start, p.end] for p in document.parts])
+            parts = [[p.key, p.mark, p.start, p.end] for p in document.parts]
+            batch.put(_DOCPARTS + path, {"etag": document.etag, "parts": parts})
 
     @staticmethod
     def stage_derived(batch: Batch, path: str, document: Document, meta: DocMeta) -> None:
