@@ -1,4 +1,9 @@
-"""Atom 1.0, RSS 2.0 and JSON Feed 1.1 documents (the only importer of feedgen). Pure."""
+"""Atom 1.0, RSS 2.0 and JSON Feed 1.1 documents (the only importer of feedgen). Pure.
+
+A feed is written as the feed without entries with each entry's bytes put where they go
+(``render_feed``): the bytes of writing it whole, with every entry written once per incident
+version and shared by the feeds that list it, or taken from a feed's stored bytes.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +26,8 @@ from app.store.rendered import FeedPart
 if TYPE_CHECKING:
     from feedgen.entry import FeedEntry
 
-# an entry in feedgen's form. feedgen (and lxml) are imported when a feed is first made: a poll
-# that makes none never loads them
-FeedItem: TypeAlias = "FeedEntry"
+# feedgen (and lxml) are imported when a feed is first made: a poll that makes none never
+# loads them
 # a feed's entries as they stood in its stored bytes: incident key → (version mark, bytes)
 Kept: TypeAlias = Mapping[str, tuple[int, bytes]]
 AUTHOR = {"name": "Toldstyrelsen (via toldfeed)"}
@@ -88,9 +92,9 @@ def _feedgen() -> tuple[type[Any], type[Any], type[Any]]:
     return FeedGenerator, _Entry, _WebSub
 
 
-def feed_entry(entry: Entry, fmt: str) -> FeedItem:
-    """``entry`` as feedgen's entry of an Atom (``fmt`` "atom") or RSS feed: made once per
-    version and shared by every feed that lists it (each writes its own XML from it)."""
+def feed_entry(entry: Entry, fmt: str) -> FeedEntry:
+    """``entry`` as feedgen's entry of an Atom (``fmt`` "atom") or RSS feed (``entry_bytes``
+    writes it)."""
     fe = _feedgen()[1]()
     fe.id(entry.id)
     fe.guid(entry.id, permalink=False)
