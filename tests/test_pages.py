@@ -26,7 +26,8 @@ from app.model import Incident, Kind, Lang, Observation, SourceKind, Status, Upd
 from app.render.i18n import duration_words
 from app.runtime import Runtime
 from app.service import Service
-from app.site.archive import Archive, derived_changes
+from app.site.archive import Archive
+from app.site.derived import derived_changes
 from app.site.documents import HISTORY_PAGE, IncidentPage, SystemPage
 from app.store import Batch, Store
 from tests.archives import archive_of, put

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from app.config import Settings
 from app.runtime import Runtime
 from app.service import Service
-from app.site.archive import derived_documents
+from app.site.derived import derived_documents
 from app.store import Store
 from app.store.core import store_error
 from app.store.rendered import Document

@@ -16,7 +16,8 @@ from app.publish.stored import read_stored
 from app.render.inputs import digest
 from app.render.renderer import Renderer
 from app.render.stamps import stamp_text
-from app.site.archive import Archive, derived_changes, derived_documents
+from app.site.archive import Archive
+from app.site.derived import derived_changes, derived_documents
 from app.site.documents import Calendar, Doc
 from app.site.sets import (
     canonical_documents,

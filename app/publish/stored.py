@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from app.model import Lang
-from app.site.archive import Archive, derived_documents
+from app.site.archive import Archive
+from app.site.derived import derived_documents
 from app.site.documents import Doc
 from app.site.urls import Urls
 from app.store import Store
