@@ -29,11 +29,22 @@ _CONTENT = tuple(
 )
 
 
-@functools.lru_cache(maxsize=2048)  # a merge asks again for the same observations
-def fingerprint(obs: Observation) -> str:
-    """Identity of an observation's content (everything but when it was observed)."""
+_REMEMBERED_TEXT = 32_000  # messages up to this long have their fingerprint remembered
+
+
+def _fingerprint(obs: Observation) -> str:
     content = tuple(getattr(obs, name) for name in _CONTENT)
     return hashlib.blake2b(repr(content).encode(), digest_size=12).hexdigest()
+
+
+# a merge asks again for the same observations; a bounded memory: a few hundred, none long
+_remembered = functools.lru_cache(maxsize=512)(_fingerprint)
+
+
+def fingerprint(obs: Observation) -> str:
+    """Identity of an observation's content (everything but when it was observed)."""
+    long = len(obs.message_html) + len(obs.message_text) > _REMEMBERED_TEXT
+    return _fingerprint(obs) if long else _remembered(obs)
 
 
 def last_seen(obs: Observation) -> datetime:

@@ -54,8 +54,8 @@ def libraries_installed(names: tuple[str, ...], zone_name: str) -> str:
     for name in names:
         spec = importlib.util.find_spec(name)
         places = spec.submodule_search_locations if spec is not None else None
-        for place in places or ():
-            stamps.add(f"{os.path.dirname(place)}:{os.stat(os.path.dirname(place)).st_mtime_ns}")
+        for folder in map(os.path.dirname, places or ()):
+            stamps.add(f"{folder}:{os.stat(folder).st_mtime_ns}")
     for base in zoneinfo.TZPATH:
         if os.path.exists(zone := os.path.join(base, zone_name)):
             stamps.add(f"{zone}:{os.stat(zone).st_mtime_ns}")

@@ -49,11 +49,10 @@ def stamped(frame: bytes, text: str) -> tuple[bytes, Stamp | None]:
 def restamped(body: bytes, old: Stamp, text: str) -> tuple[bytes, Stamp | None] | None:
     """``body`` (showing ``old``) showing ``text`` instead; None when ``body`` does not hold
     ``old`` exactly where it was written (then render it again)."""
-    was = old.text.encode()
+    was, written = old.text.encode(), text.encode()
     if body.count(was) != old.count:
         return None
-    new = body.replace(was, text.encode())
-    written = text.encode()
+    new = body.replace(was, written)
     return new, Stamp(text, old.count) if new.count(written) == old.count else None
 
 

@@ -96,16 +96,30 @@ def drop_format(text: str) -> str:
     return text if text.isascii() else _NON_ASCII.sub(_drop_if_format, text)
 
 
-@functools.lru_cache(maxsize=8192)  # the merge asks again for the same lines, many times
-def normalize(text: str) -> str:
-    """Collapse white space (including non-breaking spaces), drop control characters, trim."""
+_REMEMBERED_LINE = 1_000  # lines up to this long are remembered: the merge asks again, often
+
+
+def _normalized(text: str) -> str:
     return " ".join(strip_controls(text).replace("\xa0", " ").split())
 
 
-@functools.lru_cache(maxsize=8192)
+def _identity(text: str) -> str:
+    return normalize(text).casefold().rstrip(" .")
+
+
+# bounded memory: a few thousand short lines, never a hostile page's one long line
+_normalized_line = functools.lru_cache(maxsize=8192)(_normalized)
+_identity_line = functools.lru_cache(maxsize=8192)(_identity)
+
+
+def normalize(text: str) -> str:
+    """Collapse white space (including non-breaking spaces), drop control characters, trim."""
+    return _normalized_line(text) if len(text) <= _REMEMBERED_LINE else _normalized(text)
+
+
 def update_identity(text: str) -> str:
     """The key under which two renderings of the same update line count once."""
-    return normalize(text).casefold().rstrip(" .")
+    return _identity_line(text) if len(text) <= _REMEMBERED_LINE else _identity(text)
 
 
 def find_refs(lines: Sequence[str]) -> tuple[str | None, tuple[str, ...]]:
