@@ -589,6 +589,37 @@ def test_a_new_process_renders_no_system_page_whose_inputs_are_stored_unchanged(
         assert "dms-transit" in pages and pages <= set(changed.systems)
 
 
+def test_a_new_process_takes_the_index_parts_kept_under_its_render_key(filled) -> None:
+    """The index's parts that depend on the code and settings only (the ways to subscribe,
+    the autodiscovery links) are kept in the store under the render key: a new process that
+    renders an index page takes them from there, and makes (and keeps) them again when they
+    were kept under another key."""
+    from app.runtime import Runtime
+    from app.service import Service
+    from app.store import Batch, Store
+
+    with Runtime.open(filled) as runtime:
+        service = Service(runtime)
+        service.ensure_published()
+        key = service.publisher.key
+        made = runtime.store.index_parts("en", key)
+        assert made is not None and "/feeds/all.atom" in made[1]  # kept by the first render
+        batch = Batch()
+        Store.stage_index_parts(batch, "en", key, "", "<p>kept-under-this-key</p>")
+        Store.stage_index_parts(batch, "da", "another key", "", "<p>kept-under-another</p>")
+        runtime.store.commit(batch)
+    with Runtime.open(filled) as runtime:  # a new process
+        service = Service(runtime)
+        ctx, notice = service.page_context()
+        service.publisher.publish(ctx, notice)  # everything rendered, index pages included
+        english = runtime.store.canonical_body("index.html") or b""
+        danish = runtime.store.canonical_body("da/index.html") or b""
+        assert b"kept-under-this-key" in english
+        assert b"kept-under-another" not in danish and b"/da/feeds/all.atom" in danish
+        again = runtime.store.index_parts("da", key)  # made again, kept under this key
+        assert again is not None and "/da/feeds/all.atom" in again[1]
+
+
 def test_a_quiet_poll_stamps_its_time_on_the_stored_index_embeds_and_api(filled) -> None:
     """A poll that changes nothing but the time puts its time into the stored index pages,
     embeds and /api/incidents.json without rendering them (``app.render.stamps``): in a new

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from app.errors import StoreDamagedError
 from app.model import Head, Incident
-from app.publish.reuse import kept_entries, restamped
+from app.publish.reuse import adopt_index_parts, kept_entries, restamped, stage_made_index_parts
 from app.publish.stored import read_stored
 from app.render.inputs import digest
 from app.render.renderer import Renderer
@@ -211,6 +211,7 @@ class Publisher:
             )
             if document is None:
                 kept = kept_entries(self.store, doc, path, old) if not full else None
+                adopt_index_parts(self.store, self.renderer, self.key, doc)
                 document = self.renderer.render(doc, self.archive, ctx, notice, kept)
                 self.rendered.append(doc)
             if old is not None and old.etag == document.etag:
@@ -227,6 +228,7 @@ class Publisher:
             written += 1
         for slug, (token, figures) in self.archive.made_figures().items():
             Store.stage_figures(batch, slug, token, figures)  # a new process finds them
+        stage_made_index_parts(batch, self.renderer, self.key)  # as the figures
         serial = mark.serial + 1 if mark is not None else 1
         # a change log, so that a copier (the bucket upload) reads only what changed
         changed_paths = [self.urls.export_path(d) for d in [*self.changed, *deleted]]

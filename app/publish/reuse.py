@@ -1,15 +1,18 @@
 """What a publish takes from the documents it stored before, instead of rendering them whole:
 the bytes of a document whose only change is the poll's time (restamped), and the entries of
 a feed whose incidents did not change. Both only from bytes the document index vouches for:
-a body another publish rewrote since gives nothing (the document is rendered)."""
+a body another publish rewrote since gives nothing (the document is rendered). And the
+index's parts that depend on the code and settings only, kept under the render key."""
 
 from __future__ import annotations
 
+from app.render.chrome import trusted_html
 from app.render.feeds import Kept, stored_entries
 from app.render.renderer import Renderer
+from app.render.subscribe import IndexParts
 from app.site.archive import Archive
-from app.site.documents import Doc, Feed
-from app.store import Store
+from app.site.documents import Doc, Feed, IndexPage
+from app.store import Batch, Store
 from app.store.rendered import DocMeta, Document, PageContext
 
 
@@ -44,3 +47,21 @@ def kept_entries(store: Store, doc: Doc, path: str, old: DocMeta | None) -> Kept
     parts = store.feed_parts(path, old.etag)
     body = _vouched_body(store, path, old) if parts else None
     return stored_entries(body, parts) if body is not None else None
+
+
+def adopt_index_parts(store: Store, renderer: Renderer, key: str, doc: Doc) -> None:
+    """Before ``doc`` is rendered: if it is an index page, give ``renderer`` its parts as a
+    publish with the render key ``key`` kept them (a new process then does not make them)."""
+    if isinstance(doc, IndexPage) and not renderer.has_parts(doc.lang):
+        kept = store.index_parts(doc.lang.value, key)
+        if kept is not None:
+            autodiscovery, subscribe = kept
+            parts = IndexParts(trusted_html(autodiscovery), trusted_html(subscribe))
+            renderer.adopt_parts(doc.lang, parts)
+
+
+def stage_made_index_parts(batch: Batch, renderer: Renderer, key: str) -> None:
+    """Queue the index's parts ``renderer`` made since the last call, under ``key``."""
+    for lang, parts in renderer.made_parts.items():
+        Store.stage_index_parts(batch, lang.value, key, parts.autodiscovery, parts.subscribe)
+    renderer.made_parts.clear()

@@ -82,6 +82,7 @@ class Renderer:
         self._pages: dict[SystemPage, tuple[str, Document]] = {}
         self._api: PerVersion[str, bytes] = PerVersion(ENTRY_CACHE_SIZE)
         self._index_parts: dict[Lang, IndexParts] = {}  # depend on URL map and catalogue only
+        self.made_parts: dict[Lang, IndexParts] = {}  # made here: for the publisher to keep
         self._lock = threading.Lock()  # web workers render variants from several threads
         self._statuspage = StatuspageRenderer(catalogue, urls, TYPES["api"])
 
@@ -220,7 +221,18 @@ class Renderer:
         parts = self._index_parts.get(lang)
         if parts is None:
             parts = self._index_parts[lang] = index_parts(self.catalogue, lang, self.urls)
+            self.made_parts[lang] = parts
         return parts
+
+    def has_parts(self, lang: Lang) -> bool:
+        """True when the index's parts in ``lang`` are at hand (made or adopted)."""
+        return lang in self._index_parts
+
+    def adopt_parts(self, lang: Lang, parts: IndexParts) -> None:
+        """Use ``parts`` (kept by an earlier process with the same render key) for ``lang``:
+        they depend on the URL map, the catalogue and the code only, and take some 4 ms per
+        language to make."""
+        self._index_parts.setdefault(lang, parts)
 
     def inputs(self, doc: Doc, archive: Archive, ctx: PageContext) -> str:
         """A digest of everything ``doc`` shows, for the documents whose renderer can tell

@@ -25,7 +25,7 @@ class FigureSource(Protocol):
     def system_contents(self, system: str) -> SystemContents: ...
     def heads_reaching(self, system: str, since: datetime) -> list[Head]: ...
     def close_figures(self, system: str | None = None) -> CloseStats: ...
-    def kept_figures(self, system: str) -> tuple[str, Figures] | None: ...
+    def kept_figures(self, system: str, token: str) -> Figures | None: ...
 
 
 def _moving(contents: SystemContents, now: datetime) -> bool:
@@ -92,11 +92,12 @@ class SystemFigures:
         said = repr((self._salt, self.token(slug, now, contents)))
         token = hashlib.blake2b(said.encode(), digest_size=12).hexdigest()
         kept = self._figures.get(slug)
-        if kept is None and self._salt is not None:
-            kept = self._source.kept_figures(slug)
         if kept is not None and kept[0] == token:
-            self._figures[slug] = kept
             return kept[1]
+        stored = self._source.kept_figures(slug, token) if self._salt is not None else None
+        if stored is not None:
+            self._figures[slug] = (token, stored)
+            return stored
         recent = self._source.heads_reaching(slug, history_start(now))
         figures = Figures(
             tuple(daily_strip(recent, slug, now)),

@@ -13,6 +13,7 @@ Keys (each spelled here only):
     docs:meta                  the index of canonical documents: path → ETag, type, Last-Modified
     docmeta:<path>             one derived document's headers (its body: docgz:<path>)
     docparts:<path>            where a feed's entries stand in its body, by incident version
+    docs:indexparts:<lang>     the index's parts that depend on the code and settings only
     docs:history               how many incidents each system's history shows, for paging
     docs:changed:<serial>      the export paths a publish changed (the last CHANGES_KEPT)
     meta:context               what pages show besides incidents (freshness, notices)
@@ -43,17 +44,17 @@ from app.store.rendered import (
     meta_to,
 )
 
-_DOC, _DOCGZ, _DOCMETA, _DOCPARTS, _INDEX, _HISTORY, _CHANGES, _CONTEXT, _RENDERED = (
+_DOC, _DOCGZ, _DOCMETA, _DOCPARTS, _INDEXPARTS, _INDEX, _HISTORY, _CHANGES = (
     "doc:",
     "docgz:",
     "docmeta:",
     "docparts:",
+    "docs:indexparts:",
     "docs:meta",
     "docs:history",
     "docs:changed:",
-    "meta:context",
-    "meta:rendered",
 )
+_CONTEXT, _RENDERED = "meta:context", "meta:rendered"
 CHANGES_KEPT = 1000  # publishes whose change lists are kept (older ones: read everything)
 
 
@@ -130,6 +131,27 @@ class DocumentsMixin(StoreCore):
             return tuple(FeedPart(str(k), int(m), int(a), int(b)) for k, m, a, b in data["parts"])
         except (StoreDamagedError, KeyError, TypeError, ValueError):
             return ()
+
+    def index_parts(self, lang: str, key: str) -> tuple[str, str] | None:
+        """The index's parts in ``lang`` (autodiscovery links, the subscribing section) as
+        HTML, kept by a publish with the render key ``key``; None when kept by another, none,
+        or unreadable (they are made again)."""
+        try:
+            data = self.get(_INDEXPARTS + lang)
+            if not isinstance(data, dict) or data.get("key") != key:
+                return None
+            return str(data["autodiscovery"]), str(data["subscribe"])
+        except (StoreDamagedError, KeyError, TypeError, ValueError):
+            return None
+
+    @staticmethod
+    def stage_index_parts(
+        batch: Batch, lang: str, key: str, autodiscovery: str, subscribe: str
+    ) -> None:
+        """Queue the index's parts in ``lang``, made with the render key ``key``."""
+        batch.put(
+            _INDEXPARTS + lang, {"key": key, "autodiscovery": autodiscovery, "subscribe": subscribe}
+        )
 
     def derived_meta(self, path: str) -> DocMeta | None:
         """The stored headers of the derived document at ``path``; None if it is not stored."""

@@ -58,23 +58,35 @@ def _day(text: str) -> date:
     return date.fromisoformat(text)
 
 
+# Decoded once per process: most days of most systems' strips are alike (operational, no
+# incident), and a past month's row does not change. The records are immutable, so one
+# instance serves every strip and every poll (a new process reads every system's figures
+# for /api/stats.json: 28 strips of 90 days).
+@functools.lru_cache(maxsize=8192)
+def _cell(day: str, state: str, keys: tuple[str, ...]) -> DayCell:
+    return DayCell(_day(day), _STATES[state], keys)
+
+
+@functools.lru_cache(maxsize=2048)
+def _month(row: tuple[Any, ...]) -> MonthStats:
+    month, start, end, disruptions, disrupted, windows, in_windows = row
+    return MonthStats(
+        date.fromisoformat(month),
+        decode_required_time(start),
+        decode_required_time(end),
+        int(disruptions),
+        _delta(disrupted) or timedelta(0),
+        int(windows),
+        _delta(in_windows) or timedelta(0),
+    )
+
+
 def figures_from_dict(d: dict[str, Any]) -> Figures:
     """Inverse of ``figures_to_dict``."""
     count, median, p90 = d["close"]
     return Figures(
-        tuple(DayCell(_day(day), _STATES[state], tuple(keys)) for day, state, keys in d["strip"]),
-        tuple(
-            MonthStats(
-                date.fromisoformat(month),
-                decode_required_time(start),
-                decode_required_time(end),
-                int(disruptions),
-                _delta(disrupted) or timedelta(0),
-                int(windows),
-                _delta(in_windows) or timedelta(0),
-            )
-            for month, start, end, disruptions, disrupted, windows, in_windows in d["months"]
-        ),
+        tuple(_cell(day, state, tuple(keys)) for day, state, keys in d["strip"]),
+        tuple(_month(tuple(row)) for row in d["months"]),
         CloseStats(int(count), _delta(median), _delta(p90)),
     )
 
@@ -82,12 +94,15 @@ def figures_from_dict(d: dict[str, Any]) -> Figures:
 class FiguresMixin(StoreCore):
     """Each system's figures as last made."""
 
-    def kept_figures(self, system: str) -> tuple[str, Figures] | None:
-        """(the digest of what they were made from, the figures) of ``system``; None when
-        none are kept or the record cannot be read (they are made again: nothing is lost)."""
+    def kept_figures(self, system: str, token: str) -> Figures | None:
+        """The figures of ``system`` kept with the digest ``token`` of what they were made
+        from; None when others are kept (not decoded then), none, or the record cannot be read
+        (they are made again: nothing is lost)."""
         try:
             data = self.get(f"{_FIGURES}{system}")
-            return (str(data["token"]), figures_from_dict(data["figures"])) if data else None
+            if not data or data["token"] != token:
+                return None
+            return figures_from_dict(data["figures"])
         except (KeyError, TypeError, ValueError, StoreDamagedError):
             return None
 
