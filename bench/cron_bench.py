@@ -17,10 +17,13 @@ samples, whose documents were all rendered before (``ensure_published``):
                   polls before);
   * all changed:  every document answers 200 with content new to the store (a copy of the
                   archive that never saw the samples, as in poll_bench);
-  * one changed:  one detail page gained a line (``/__bump``), the rest answer 304.
+  * one changed:  one detail page gained a line (``/__bump``), the rest answer 304;
+  * quiet, defaults: every source answers 304 with the default settings, so no detail page
+                  is read (each was read within ``TOLDFEED_DETAIL_REFRESH_SECONDS``, an
+                  hour): what most polls of a cron user who changed nothing cost.
 
-``TOLDFEED_DETAIL_REFRESH_SECONDS=0`` makes every poll re-read every detail page (the
-scenarios above say what each answers); ``toldfeed poll`` polls whatever the interval.
+``TOLDFEED_DETAIL_REFRESH_SECONDS=0`` makes every poll of the first three scenarios re-read
+every detail page (they say what each answers); ``toldfeed poll`` polls whatever the interval.
 The upstream (bench/serve_samples.py) runs in its own process on 127.0.0.1.
 
 Beside each figure: the same poll warm and in-process, ``Service.poll_once(force=True)`` in
@@ -61,7 +64,8 @@ REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
 # what the console script runs (``toldfeed = app.cli:main``), from the checkout
 PLAIN = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from app.cli import main; sys.exit(main(['poll']))"
 ARCHIVES = (100, 2_000, 10_000)
-SCENARIOS = ("all 304", "all changed", "one changed")
+SCENARIOS = ("all 304", "all changed", "one changed", "quiet, defaults")
+DEFAULTS = "quiet, defaults"  # the scenario run with the default detail refresh
 DRIVER = ROOT / "bench" / "cron_poll.py"
 SYSTEMS = ROOT / "feeds" / "systems.toml"
 SUMMARY = re.compile(
@@ -87,6 +91,14 @@ class Did:
             return (
                 self.fetched == 0
                 and self.not_modified > 0
+                and not self.new
+                and not self.changed
+                and all(s == "not modified" for s in self.sources)
+            )
+        if scenario == DEFAULTS:
+            return (
+                self.fetched == 0
+                and self.not_modified == 0
                 and not self.new
                 and not self.changed
                 and all(s == "not modified" for s in self.sources)
@@ -176,15 +188,17 @@ def settings_for(data: Path, sources: Path) -> Settings:
     )
 
 
-def poll_env(data: Path, sources: Path) -> dict[str, str]:
-    """The environment of a cron poll: the same settings as ``settings_for``, nothing else."""
+def poll_env(data: Path, sources: Path, defaults: bool = False) -> dict[str, str]:
+    """The environment of a cron poll: the same settings as ``settings_for``, nothing else
+    (``defaults``: the default detail refresh)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOLDFEED_")}
     env |= {
         "TOLDFEED_DATA_DIR": str(data),
         "TOLDFEED_SOURCES": str(sources),
         "TOLDFEED_SYSTEMS": str(SYSTEMS),
-        "TOLDFEED_DETAIL_REFRESH_SECONDS": "0",
     }
+    if not defaults:
+        env["TOLDFEED_DETAIL_REFRESH_SECONDS"] = "0"
     return env
 
 
@@ -197,13 +211,13 @@ class Cron:
         self.modules = work / "modules.json"
         self.imported_in_timer: set[str] = set()
 
-    def _run(self, data: Path, *extra: str) -> tuple[str, float, Path]:
+    def _run(self, data: Path, *extra: str, defaults: bool = False) -> tuple[str, float, Path]:
         out = self.work / "result.json"
         out.unlink(missing_ok=True)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(
             [sys.executable, str(DRIVER), str(out), *extra],
-            env=poll_env(data, self.sources),
+            env=poll_env(data, self.sources, defaults),
             capture_output=True,
             text=True,
             cwd=self.work,
@@ -221,22 +235,22 @@ class Cron:
         known += [m for m in json.loads(out.read_text()) if m not in known]
         self.modules.write_text(json.dumps(known))
 
-    def poll(self, data: Path, *extra: str) -> tuple[float, Did]:
-        """(CPU ms of main(), what it did)."""
-        stdout, _, out = self._run(data, "--modules", str(self.modules), *extra)
+    def poll(self, data: Path, *extra: str, defaults: bool = False) -> tuple[float, Did]:
+        """(CPU ms of main(), what it did); ``defaults``: with the default detail refresh."""
+        stdout, _, out = self._run(data, "--modules", str(self.modules), *extra, defaults=defaults)
         result = json.loads(out.read_text())
         if result["status"] != 0:
             raise SystemExit(f"`toldfeed poll` exited with {result['status']}:\n{stdout}")
         self.imported_in_timer |= set(result["imported_in_timer"])
         return result["cpu_ms"], did_of_output(stdout)
 
-    def plain(self, data: Path) -> tuple[float, Did]:
+    def plain(self, data: Path, defaults: bool = False) -> tuple[float, Did]:
         """(CPU ms of a plain `toldfeed poll` process from start to exit, what it did): the
         console script's ``main``, nothing loaded before it."""
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(
             [sys.executable, "-c", PLAIN],
-            env=poll_env(data, self.sources),
+            env=poll_env(data, self.sources, defaults),
             capture_output=True,
             text=True,
             cwd=self.work,
@@ -298,6 +312,14 @@ def measure_archive(
         cpu, did = cron.poll(steady) if i % 2 == 0 else cron.plain(steady)
         check(cells["one changed"], "one changed", did)
         (cells["one changed"].cron if i % 2 == 0 else cells["one changed"].process).append(cpu)
+    # quiet with the default settings: the polls above read every detail page a moment ago
+    quiet = cells[DEFAULTS]
+    for i in range(2 * REPEATS):
+        cpu, did = (
+            cron.poll(steady, defaults=True) if i % 2 == 0 else cron.plain(steady, defaults=True)
+        )
+        check(quiet, DEFAULTS, did)
+        (quiet.cron if i % 2 == 0 else quiet.process).append(cpu)
     # warm, in-process: a fresh runtime per copy for "all changed" (modules and templates warm
     # from the runs before), one runtime for the rest after a first, uncounted poll
     for i in range(REPEATS + 1):
@@ -309,6 +331,13 @@ def measure_archive(
         check(cells["all changed"], "all changed", did)
         if i:
             cells["all changed"].warm.append(cpu)
+    defaults = Settings.from_env({}, data_dir=steady, sources=sources, systems=SYSTEMS)
+    with Runtime.open(defaults) as runtime:
+        service = Service(runtime)
+        for _ in range(REPEATS):
+            cpu, did = warm_poll(service)
+            check(quiet, DEFAULTS, did)
+            quiet.warm.append(cpu)
     with Runtime.open(settings_for(steady, sources)) as runtime:
         service = Service(runtime)
         check(cells["all 304"], "all 304", warm_poll(service)[1])
@@ -368,8 +397,11 @@ def table(
         f"{REPEATS} polls per cell, one process each; median (min-max), CPU ms. The upstream "
         "(bench/serve_samples.py, plain HTTP on 127.0.0.1, so no TLS handshakes) runs in its "
         "own process. Every poll re-reads every detail page "
-        "(`TOLDFEED_DETAIL_REFRESH_SECONDS=0`); archives of synthetic closed incidents, "
-        "their documents rendered before. The machine has 2 cores and other work was running "
+        "(`TOLDFEED_DETAIL_REFRESH_SECONDS=0`), but in *quiet, defaults*: the default "
+        "settings, where a detail page read within the hour is not read again (each was, by "
+        "the polls before), so only the five sources are asked; archives of synthetic closed "
+        "incidents, their documents rendered before. The machine has 2 cores and other work "
+        "was running "
         f"(load average {load[0]} at the start, {load[1]} at the end).",
         "",
         "| archive | scenario | `toldfeed poll`, main() to exit | whole process "
