@@ -138,3 +138,50 @@ def test_a_document_whose_stamp_cannot_be_told_apart_is_rendered_again(tmp_path:
             assert store.canonical_body(urls.export_path(doc)) == fresh.body, (doc, minutes)
     # once the time stands alone again, it is stamped, not rendered
     assert not [d for d in publisher.rendered if d in docs]
+
+
+def test_a_system_page_whose_inputs_hold_while_time_moves_its_figures_has_the_same_bytes(
+    tmp_path: Path,
+) -> None:
+    """While a disruption or a window is under way its system's figures move with every
+    moment, what its page shows only every few minutes (hours to one decimal): the page's
+    digest then holds the figures as shown. Polls a minute to several minutes apart, across
+    midnight, each in a new process: whenever the digest is that of the page's last render,
+    a render gives the same bytes; and polls a minute apart often find it so."""
+    from app.site.documents import SystemPage
+
+    settings = settings_for(tmp_path)
+    urls = Urls(settings, CATALOGUE)
+    store = Store(tmp_path / "store")
+    put(
+        store,
+        [
+            disruption("INC1", at(5, 4, 21)),  # open throughout
+            window("WO1", at(5, 4, 23), at(5, 5, 1), systems=(OTHER,)),  # starts and ends
+            disruption("INC2", at(5, 2, 9), at(5, 2, 11)),  # closed: time to close
+        ],
+    )
+    docs = [SystemPage(Lang.EN, SLUG), SystemPage(Lang.DA, OTHER)]
+    last: dict[Doc, tuple[str, bytes]] = {}
+    same = moved = 0
+    moment = at(5, 4, 21) + timedelta(minutes=3, seconds=17)
+    steps = [1, 1, 2, 1, 7]  # minutes between polls, in turn
+    n = 0
+    while moment < at(5, 5, 3):
+        ctx = PageContext("http://feeds.example.test", moment, {})
+        archive = Archive(store)  # a new process, as a cron poll
+        renderer = Renderer(settings, CATALOGUE, urls)  # nothing kept in memory
+        for doc in docs:
+            inputs = renderer.inputs(doc, archive, ctx)
+            body = renderer.render(doc, archive, ctx, None).body
+            before = last.get(doc)
+            if before is not None and before[0] == inputs:
+                assert before[1] == body, (doc, moment)  # not rendered again: the same bytes
+                same += 1
+            else:
+                moved += 1
+            last[doc] = (inputs, body)
+        moment += timedelta(minutes=steps[n % len(steps)])
+        n += 1
+    # a poll a minute after the last one mostly shows the same; the hours do move
+    assert same > moved > 20

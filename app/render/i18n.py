@@ -38,9 +38,15 @@ def day_name(day: date, lang: Lang) -> str:
     return f"{day.day}. {month} {day.year}" if lang is Lang.DA else f"{day.day} {month} {day.year}"
 
 
+def hours_shown(value: timedelta) -> str:
+    """Hours with one decimal, as pages show them (``1.3``): what a page's digest holds of a
+    duration that grows with time."""
+    return f"{value.total_seconds() / 3600:.1f}"
+
+
 def hours_number(value: timedelta, lang: Lang) -> str:
     """Hours with one decimal, in the language's decimal sign: ``1.3`` / ``1,3``."""
-    text = f"{value.total_seconds() / 3600:.1f}"
+    text = hours_shown(value)
     return text.replace(".", ",") if lang is Lang.DA else text
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from app.catalogue import Catalogue
 from app.model import Kind, Status
 from app.render.index import RECENTLY_CLOSED, window_rank
+from app.render.system import shown_figures
 from app.site.archive import Archive
 from app.site.documents import Badge, Doc, Embed, IncidentsApi, IndexPage, StatsApi, SystemPage
 from app.store.rendered import PageContext
@@ -25,14 +26,19 @@ def system_inputs(
     doc: SystemPage, archive: Archive, ctx: PageContext, catalogue: Catalogue, now: datetime
 ) -> str:
     """Everything a system's page 1 shows: the system's incidents (their versions) and the next
-    moment time changes its figures (their token), its state, the blindness notice, the base
-    URL and the local day (dates in words)."""
+    moment time changes its figures (their token; while an interval is under way, the figures
+    as shown), its state, the blindness notice, the base URL and the local day (dates in
+    words)."""
     slug = doc.system
+    token = archive.figures_token(slug, now)
+    figures: object = token
+    if token.under_way:  # the token names the moment itself: what the page shows moves less
+        figures = (token.contents, token.day, shown_figures(archive.figures(slug, now)))
     return digest(
         (
             doc,
             archive.states(catalogue, now)[slug],
-            archive.figures_token(slug, now),
+            figures,
             ctx.blind_notice.get(doc.lang, ""),
             ctx.base_url,
             to_local(now).date(),

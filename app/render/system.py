@@ -18,7 +18,15 @@ from app.render.chrome import (
     page_chrome,
     state_chip,
 )
-from app.render.i18n import clock_time, day_name, duration_words, hours_number, month_name, word
+from app.render.i18n import (
+    clock_time,
+    day_name,
+    duration_words,
+    hours_number,
+    hours_shown,
+    month_name,
+    word,
+)
 from app.render.pages import state_details, template
 from app.render.status import describe_window
 from app.render.subscription import system_form
@@ -90,6 +98,18 @@ def _months(figures: Figures, lang: Lang) -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def shown_figures(figures: Figures) -> tuple[object, ...]:
+    """The figures as the page shows them: the strip, each month's counts and hours to one
+    decimal (``_months``), the time to close (made of closed disruptions only: time does not
+    move it). While an interval is under way the figures move with every moment, what the page
+    shows only every few minutes: its digest holds this."""
+    months = tuple(
+        (m.month, m.disruptions, hours_shown(m.disrupted), m.windows, hours_shown(m.in_windows))
+        for m in figures.months
+    )
+    return (figures.strip, months, figures.close)
 
 
 def _close(figures: Figures, lang: Lang) -> str:

@@ -31,7 +31,7 @@ from app.model import (
     head_of,
 )
 from app.site.documents import HISTORY_PAGE, Feed, IncidentsApi, Scope
-from app.site.figures import FigureSource, SystemFigures
+from app.site.figures import FigureSource, FiguresToken, SystemFigures
 from app.site.system_state import SystemState, system_states
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -92,7 +92,7 @@ class Archive:
         self._states: dict[int, tuple[Hashable, dict[str, SystemState]]] = {}
         self._contents: dict[str, tuple[Hashable, SystemContents]] = {}
         self._histories: dict[str, tuple[Hashable, list[Marked]]] = {}  # per system, whole
-        self._tokens: dict[str, tuple[Hashable, tuple[object, ...]]] = {}
+        self._tokens: dict[str, tuple[Hashable, FiguresToken]] = {}
         self._latest: dict[str, tuple[Hashable, datetime]] = {}
 
     @property
@@ -242,7 +242,7 @@ class Archive:
         """The strip, months and time to close of ``slug`` at ``now`` (kept while current)."""
         return self._figures.figures(slug, now, self.contents(slug))
 
-    def figures_token(self, slug: str, now: datetime) -> tuple[object, ...]:
+    def figures_token(self, slug: str, now: datetime) -> FiguresToken:
         """What ``figures(slug, now)`` depends on, without making them."""
         return _kept(
             self._tokens,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Protocol
+from datetime import date, datetime
+from typing import NamedTuple, Protocol
 
 from app.model import CloseStats, Figures, Head, Kind, Status, SystemContents
 from app.site.stats import daily_strip, history_start, monthly_stats
@@ -62,6 +62,15 @@ def next_change(heads: Iterable[Head], now: datetime) -> datetime | None:
     return min(moments, default=None)
 
 
+class FiguresToken(NamedTuple):
+    """What a system's figures at a moment depend on (``SystemFigures.token``)."""
+
+    contents: SystemContents  # its incidents' versions
+    day: date  # the local day
+    under_way: bool  # an interval is under way: the figures move with every moment
+    moment: datetime | None  # the next moment time changes them (``now`` while under way)
+
+
 class SystemFigures:
     """The figures of each system, made from the stored heads and kept while current: in
     memory, and in the store (what a new process finds there is used while its token holds)."""
@@ -75,7 +84,7 @@ class SystemFigures:
         self._figures: dict[str, tuple[str, Figures]] = {}
         self.made: dict[str, tuple[str, Figures]] = {}  # made here, not stored yet
 
-    def token(self, slug: str, now: datetime, contents: SystemContents) -> tuple[object, ...]:
+    def token(self, slug: str, now: datetime, contents: SystemContents) -> FiguresToken:
         """What the figures of ``slug`` at ``now`` depend on: its incidents' versions
         (``contents``), the local day, and the next moment time changes them
         (``next_change``: ``now`` itself while an interval is under way), read from the few
@@ -84,7 +93,7 @@ class SystemFigures:
         if _moving(contents, now):
             moment = next_change(self._source.heads_reaching(slug, now), now)
         # "under way at T" and "changes next at T" are different figures at T
-        return (contents, to_local(now).date(), moment == now, moment)
+        return FiguresToken(contents, to_local(now).date(), moment == now, moment)
 
     def figures(self, slug: str, now: datetime, contents: SystemContents) -> Figures:
         """The strip, months and time to close of ``slug`` at ``now``: made from the
