@@ -505,6 +505,7 @@ def test_figures_kept_in_the_store_serve_a_new_process_while_their_token_holds(t
     when what its figures depend on moved."""
     from app.site.archive import Archive
     from app.store import Batch, Store
+    from app.store.figures import figures_to_dict
     from tests.archives import archive_of, put
 
     incidents = [
@@ -543,6 +544,24 @@ def test_figures_kept_in_the_store_serve_a_new_process_while_their_token_holds(t
     put(store, [disruption("INC2", at(5, 9, 9), at(5, 9, 10))])  # a new incident
     again = cold().figures(SLUG, now)
     assert read == [SLUG] and again.close.count == made.close.count + 1
+
+    # a damaged record under the token that holds is made again, never an error
+    fresh = cold()
+    fresh.figures(SLUG, now)
+    ((token, figures),) = fresh.made_figures().values()
+    good = figures_to_dict(figures)
+    for damaged in (
+        {**good, "close": [1, 10**23, 1]},  # a duration no timedelta holds
+        {**good, "months": [[*good["months"][0][:3], float("inf"), *good["months"][0][4:]]]},
+        {**good, "strip": []},  # a page shows at least one day
+        {**good, "strip": [[good["strip"][0][0], "operational", [["a list"]]]]},
+        {**good, "months": [good["months"][0][:5]]},
+    ):
+        batch = Batch()
+        batch.put(f"fig:{SLUG}", {"token": token, "figures": damaged})
+        store.commit(batch)
+        read.clear()
+        assert cold().figures(SLUG, now) == again and read == [SLUG], damaged
 
 
 def test_time_to_close_read_from_the_index_is_the_nearest_rank_of_every_duration(

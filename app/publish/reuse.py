@@ -62,6 +62,5 @@ def adopt_index_parts(store: Store, renderer: Renderer, key: str, doc: Doc) -> N
 
 def stage_made_index_parts(batch: Batch, renderer: Renderer, key: str) -> None:
     """Queue the index's parts ``renderer`` made since the last call, under ``key``."""
-    for lang, parts in renderer.made_parts.items():
+    for lang, parts in renderer.take_made_parts().items():
         Store.stage_index_parts(batch, lang.value, key, parts.autodiscovery, parts.subscribe)
-    renderer.made_parts.clear()

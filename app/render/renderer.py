@@ -82,7 +82,7 @@ class Renderer:
         self._pages: dict[SystemPage, tuple[str, Document]] = {}
         self._api: PerVersion[str, bytes] = PerVersion(ENTRY_CACHE_SIZE)
         self._index_parts: dict[Lang, IndexParts] = {}  # depend on URL map and catalogue only
-        self.made_parts: dict[Lang, IndexParts] = {}  # made here: for the publisher to keep
+        self._made_parts: dict[Lang, IndexParts] = {}  # made here: for the publisher to keep
         self._lock = threading.Lock()  # web workers render variants from several threads
         self._statuspage = StatuspageRenderer(catalogue, urls, TYPES["api"])
 
@@ -220,9 +220,16 @@ class Renderer:
     def _parts(self, lang: Lang) -> IndexParts:
         parts = self._index_parts.get(lang)
         if parts is None:
-            parts = self._index_parts[lang] = index_parts(self.catalogue, lang, self.urls)
-            self.made_parts[lang] = parts
+            parts = index_parts(self.catalogue, lang, self.urls)
+            with self._lock:  # a web worker's threads render too
+                self._index_parts[lang] = self._made_parts[lang] = parts
         return parts
+
+    def take_made_parts(self) -> dict[Lang, IndexParts]:
+        """The index's parts made since the last call (for the publisher to keep)."""
+        with self._lock:
+            made, self._made_parts = self._made_parts, {}
+        return made
 
     def has_parts(self, lang: Lang) -> bool:
         """True when the index's parts in ``lang`` are at hand (made or adopted)."""
@@ -232,7 +239,8 @@ class Renderer:
         """Use ``parts`` (kept by an earlier process with the same render key) for ``lang``:
         they depend on the URL map, the catalogue and the code only, and take some 4 ms per
         language to make."""
-        self._index_parts.setdefault(lang, parts)
+        with self._lock:
+            self._index_parts.setdefault(lang, parts)
 
     def inputs(self, doc: Doc, archive: Archive, ctx: PageContext) -> str:
         """A digest of everything ``doc`` shows, for the documents whose renderer can tell

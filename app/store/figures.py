@@ -102,8 +102,9 @@ class FiguresMixin(StoreCore):
             data = self.get(f"{_FIGURES}{system}")
             if not data or data["token"] != token:
                 return None
-            return figures_from_dict(data["figures"])
-        except (KeyError, TypeError, ValueError, StoreDamagedError):
+            figures = figures_from_dict(data["figures"])
+            return figures if figures.strip else None  # a page shows at least one day
+        except (KeyError, TypeError, ValueError, OverflowError, StoreDamagedError):
             return None
 
     @staticmethod
