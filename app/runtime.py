@@ -13,21 +13,24 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from app.catalogue import Catalogue, load_catalogue
 from app.config import Settings, Source, load_sources
 from app.errors import ConfigError
 from app.fetch import Fetcher, Poster, Transport
 from app.ingest import PollReport, run_poll
-from app.notify.letters import Letters
-from app.notify.signup import Subscriptions
 from app.notify.targets import Target, load_targets, parse_smtp_url
-from app.notify.tokens import Tokens
 from app.publish.render_key import code_digest
 from app.render.renderer import Renderer
 from app.site.urls import Urls
 from app.store import Store
 from app.store.secret import data_dir_secret
+
+if TYPE_CHECKING:  # the subscribers' side is imported where it is first needed (mail, signing)
+    from app.notify.letters import Letters
+    from app.notify.signup import Subscriptions
+    from app.notify.tokens import Tokens
 
 
 def clock_from(now: datetime) -> Callable[[], datetime]:
@@ -69,17 +72,23 @@ class Runtime:
     def tokens(self) -> Tokens:
         """Signs and reads subscription links (``TOLDFEED_SECRET_KEY``, else the data
         directory's own key)."""
+        from app.notify.tokens import Tokens
+
         key = self.settings.secret_key.encode() or data_dir_secret(self.settings.data_dir)
         return Tokens(key)
 
     @cached_property
     def subscriptions(self) -> Subscriptions:
         """The self-service subscription rules over this process's store."""
+        from app.notify.signup import Subscriptions
+
         return Subscriptions(self.store, self.tokens)
 
     @cached_property
     def letters(self) -> Letters:
         """The list headers, page links and confirmation mails of subscribers."""
+        from app.notify.letters import Letters
+
         return Letters(self.settings, self.tokens, self.catalogue)
 
     @cached_property

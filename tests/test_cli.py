@@ -262,3 +262,58 @@ def test_a_command_that_finds_another_process_polling_exits_75_not_1(
         "toldfeed: another toldfeed process is polling this data directory; try again later\n"
     )
     assert out.read_text() == ""
+
+
+# libraries (and parts of toldfeed) that only some polls need; a quiet poll loads none of them
+ONLY_WHEN_USED = (
+    "feedparser",  # an RSS body to read
+    "feedgen",  # a feed to write
+    "lxml",
+    "icalendar",  # a calendar to write
+    "werkzeug.routing",  # a request path to match
+    "boto3",  # a bucket
+    "smtplib",  # mail to send
+    "itsdangerous",  # subscription links to sign
+    "app.notify.delivery",  # a target or a subscriber
+)
+LOADED = """
+import json, sys
+from app.cli import main
+status = main(["poll"])
+print(json.dumps([m for m in {names} if m in sys.modules]))
+sys.exit(status)
+"""
+
+
+def test_a_quiet_poll_in_a_new_process_loads_nothing_it_does_not_use(
+    filled: Settings, upstream: Upstream
+) -> None:
+    """A cron poll is a new process: what it imports is part of what it costs. A poll in which
+    every source answers 304, with no target and no subscriber, loads none of the libraries
+    that only a feed, a calendar, an RSS body, a request, a bucket or a mail needs."""
+    import json
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TOLDFEED_", "AWS_"))}
+    environment.update(
+        TOLDFEED_DATA_DIR=str(filled.data_dir),
+        TOLDFEED_SOURCES=str(filled.sources),
+        TOLDFEED_SYSTEMS=str(filled.systems),
+        TOLDFEED_BASE_URL=filled.base_url,
+    )
+    rss = "/rss.aspx?oid=2367397"  # new bytes (not new items): the first poll reads its body
+    upstream.documents[rss] = upstream.documents[rss].replace(b"</channel>", b"\n</channel>")
+    code = LOADED.format(names=repr(ONLY_WHEN_USED))
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code], env=environment, capture_output=True, text=True
+        )
+        for _ in range(2)  # the first reads what is due at this moment; the second is quiet
+    ]
+    first, quiet = runs
+    assert first.returncode == 0, first.stderr
+    assert "feedparser" in json.loads(first.stdout.splitlines()[-1])  # the check can fail
+    assert quiet.returncode == 0, quiet.stderr
+    assert "not modified" in quiet.stdout and "0 new, 0 changed" in quiet.stdout
+    assert json.loads(quiet.stdout.splitlines()[-1]) == []

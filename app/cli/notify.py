@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING
 
 from app.config import Settings
 from app.errors import ConfigError
-from app.notify.retry import DeliveryReport
-from app.notify.samples import sample_notification
 from app.site.documents import IndexPage
 from app.store.records import Notification
 
 if TYPE_CHECKING:
+    from app.notify.retry import DeliveryReport
     from app.service import Service
 
 
@@ -55,6 +54,7 @@ def format_queued(queued: list[Notification]) -> str:
 def notify_test(settings: Settings, name: str, kind: str = "change") -> int:
     """Send a sample notification of ``kind`` (change, reminder, digest) to the target
     ``name``; print what it answered."""
+    from app.notify.samples import sample_notification
     from app.runtime import Runtime
     from app.service import Service
 
