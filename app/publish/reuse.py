@@ -52,15 +52,15 @@ def kept_entries(store: Store, doc: Doc, path: str, old: DocMeta | None) -> Kept
 def adopt_index_parts(store: Store, renderer: Renderer, key: str, doc: Doc) -> None:
     """Before ``doc`` is rendered: if it is an index page, give ``renderer`` its parts as a
     publish with the render key ``key`` kept them (a new process then does not make them)."""
-    if isinstance(doc, IndexPage) and not renderer.has_parts(doc.lang):
+    if isinstance(doc, IndexPage) and not renderer.index_parts.has(doc.lang):
         kept = store.index_parts(doc.lang.value, key)
         if kept is not None:
             autodiscovery, subscribe = kept
             parts = IndexParts(trusted_html(autodiscovery), trusted_html(subscribe))
-            renderer.adopt_parts(doc.lang, parts)
+            renderer.index_parts.adopt(doc.lang, parts)
 
 
 def stage_made_index_parts(batch: Batch, renderer: Renderer, key: str) -> None:
     """Queue the index's parts ``renderer`` made since the last call, under ``key``."""
-    for lang, parts in renderer.take_made_parts().items():
+    for lang, parts in renderer.index_parts.take_made().items():
         Store.stage_index_parts(batch, lang.value, key, parts.autodiscovery, parts.subscribe)

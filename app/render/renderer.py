@@ -34,7 +34,7 @@ from app.render.stamps import PLACEHOLDER, restamped_document, stamped_document
 from app.render.stats import render_stats_figures
 from app.render.status import render_systems_api
 from app.render.statuspage import StatuspageRenderer
-from app.render.subscribe import IndexParts, index_parts
+from app.render.subscribe import PartsAtHand
 from app.render.system import render_history_page, render_system_page
 from app.site.archive import Archive
 from app.site.documents import (
@@ -81,8 +81,7 @@ class Renderer:
         self.entries_made = 0  # feed entries written from an incident (not taken as they stood)
         self._pages: dict[SystemPage, tuple[str, Document]] = {}
         self._api: PerVersion[str, bytes] = PerVersion(ENTRY_CACHE_SIZE)
-        self._index_parts: dict[Lang, IndexParts] = {}  # depend on URL map and catalogue only
-        self._made_parts: dict[Lang, IndexParts] = {}  # made here: for the publisher to keep
+        self.index_parts = PartsAtHand(catalogue, urls)  # depend on URL map and catalogue only
         self._lock = threading.Lock()  # web workers render variants from several threads
         self._statuspage = StatuspageRenderer(catalogue, urls, TYPES["api"])
 
@@ -142,7 +141,7 @@ class Renderer:
                     states,
                     archive.open_incidents(),
                     archive.latest_closed(RECENTLY_CLOSED),
-                    self._parts(doc.lang),
+                    self.index_parts.get(doc.lang),
                     self.catalogue,
                     ctx,
                     doc.lang,
@@ -216,31 +215,6 @@ class Renderer:
         api = isinstance(doc, IncidentsApi)
         modified = archive.latest if api else ctx.refreshed_at or archive.latest
         return restamped_document(doc, body, old, ctx, TYPES["api" if api else "html"], modified)
-
-    def _parts(self, lang: Lang) -> IndexParts:
-        parts = self._index_parts.get(lang)
-        if parts is None:
-            parts = index_parts(self.catalogue, lang, self.urls)
-            with self._lock:  # a web worker's threads render too
-                self._index_parts[lang] = self._made_parts[lang] = parts
-        return parts
-
-    def take_made_parts(self) -> dict[Lang, IndexParts]:
-        """The index's parts made since the last call (for the publisher to keep)."""
-        with self._lock:
-            made, self._made_parts = self._made_parts, {}
-        return made
-
-    def has_parts(self, lang: Lang) -> bool:
-        """True when the index's parts in ``lang`` are at hand (made or adopted)."""
-        return lang in self._index_parts
-
-    def adopt_parts(self, lang: Lang, parts: IndexParts) -> None:
-        """Use ``parts`` (kept by an earlier process with the same render key) for ``lang``:
-        they depend on the URL map, the catalogue and the code only, and take some 4 ms per
-        language to make."""
-        with self._lock:
-            self._index_parts.setdefault(lang, parts)
 
     def inputs(self, doc: Doc, archive: Archive, ctx: PageContext) -> str:
         """A digest of everything ``doc`` shows, for the documents whose renderer can tell
