@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 # feedgen (and lxml) are imported when a feed is first made: a poll that makes none never
 # loads them
+
 # a feed's entries as they stood in its stored bytes: incident key → (version mark, bytes)
 Kept: TypeAlias = Mapping[str, tuple[int, bytes]]
 AUTHOR = {"name": "Toldstyrelsen (via toldfeed)"}
