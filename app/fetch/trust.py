@@ -16,7 +16,8 @@ _HASHED = re.compile(r"[0-9a-f]{8}\.[0-9]+")  # an OpenSSL hashed-directory entr
 
 def tls_context() -> ssl.SSLContext:
     """The one TLS context of this process, shared by every client it makes: the fetcher and
-    the notification client, in any runtime (``trust_context`` of the environment)."""
+    the notification client, the mail relay, in any runtime (``trust_context`` of the
+    environment)."""
     global _TLS
     if _TLS is None:
         _TLS = trust_context(os.environ)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from types import TracebackType
 
+from app.fetch.trust import tls_context
 from app.notify.targets import SmtpServer
 
 
@@ -48,11 +50,20 @@ def describe(e: BaseException) -> str:
 
 
 class SmtpSession:
-    """Sends messages through one server over one connection, opened when first needed."""
+    """Sends messages through one server over one connection, opened when first needed.
 
-    def __init__(self, server: SmtpServer, timeout: float) -> None:
+    TLS is checked against the process's one context (``trust``, made at its first use: a
+    server without TLS costs none), as every HTTPS request is."""
+
+    def __init__(
+        self,
+        server: SmtpServer,
+        timeout: float,
+        trust: Callable[[], ssl.SSLContext] = tls_context,
+    ) -> None:
         self.server = server
         self.timeout = timeout
+        self.trust = trust
         self._client: smtplib.SMTP | None = None
 
     def open(self) -> None:
@@ -60,18 +71,17 @@ class SmtpSession:
         if self._client is not None:
             return
         server = self.server
-        context = ssl.create_default_context()
         client: smtplib.SMTP | None = None
         try:
             if server.tls == "ssl":
                 client = smtplib.SMTP_SSL(
-                    server.host, server.port, timeout=self.timeout, context=context
+                    server.host, server.port, timeout=self.timeout, context=self.trust()
                 )
             else:
                 client = smtplib.SMTP(server.host, server.port, timeout=self.timeout)
             client.ehlo()
             if server.tls == "starttls" and client.has_extn("starttls"):
-                client.starttls(context=context)
+                client.starttls(context=self.trust())
                 client.ehlo()
             elif server.user and server.tls != "ssl":
                 raise RelayDown("the server offers no STARTTLS; not logging in without TLS")
