@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shutil
 import socket
 import threading
 import uuid
@@ -41,7 +42,7 @@ from app.service import Service
 from app.store import Batch, Store
 from app.store.records import PublishStatus, UploadRecord
 from app.store.rendered import Document
-from tests.conftest import Upstream, polled_at
+from tests.conftest import Upstream, copy_for_test, polled_at, settings_for
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -179,21 +180,24 @@ def session_front(moto_app: WSGIApplication) -> Iterator[S3Front]:
 def front(session_front: S3Front, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> S3Front:
     """The proxy, reset, and boto3's environment pointing at it (dummy credentials only)."""
     session_front.reset()
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", session_front.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    aim_boto3_at(monkeypatch, session_front.url, tmp_path)
     return session_front
 
 
-@pytest.fixture
-def admin(front: S3Front, moto_url: str) -> Any:
-    """A boto3 client straight to moto, for setting up and inspecting buckets."""
+def aim_boto3_at(env: pytest.MonkeyPatch, url: str, tmp_path: Path) -> None:
+    """boto3's environment pointing at ``url``, with dummy credentials only."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
+        env.delenv(name, raising=False)
+    env.setenv("AWS_ENDPOINT_URL", url)
+    env.setenv("AWS_ACCESS_KEY_ID", "testing")
+    env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    env.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    env.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def moto_client(moto_url: str) -> Any:
     return boto3.client(
         "s3",
         endpoint_url=moto_url,
@@ -201,6 +205,12 @@ def admin(front: S3Front, moto_url: str) -> Any:
         aws_secret_access_key="testing",
         region_name="us-east-1",
     )
+
+
+@pytest.fixture
+def admin(front: S3Front, moto_url: str) -> Any:
+    """A boto3 client straight to moto, for setting up and inspecting buckets."""
+    return moto_client(moto_url)
 
 
 @pytest.fixture
@@ -212,13 +222,71 @@ def bucket(admin: Any) -> str:
 
 @pytest.fixture
 def s3_settings(filled: Settings, bucket: str) -> Settings:
-    """The filled store, publishing to this test's bucket; no retries, so failures are quick."""
-    return replace(
-        filled,
-        publish_s3=f"s3://{bucket}/{PREFIX}",
-        publish_retries=0,
-        publish_timeout_seconds=2.0,
-    )
+    """The filled store, publishing to this test's bucket (nothing put yet)."""
+    return on_bucket(filled, bucket)
+
+
+# The store put whole into a bucket, made once per run: what most tests start from
+SYNCED = "toldfeed-synced"  # its bucket (each worker has its own moto)
+SYNCED_AS_PUT = "toldfeed-synced-as-put"  # what that bucket held then (moto's own copy)
+PUT_AT = polled_at("t3").replace(hour=12)  # when it was put
+
+
+def on_bucket(settings: Settings, bucket: str) -> Settings:
+    """``settings`` publishing to ``bucket``; no retries, so failures are quick."""
+    s3 = f"s3://{bucket}/{PREFIX}"
+    return replace(settings, publish_s3=s3, publish_retries=0, publish_timeout_seconds=2.0)
+
+
+def _moto_backend(bucket: str) -> Any:
+    """moto's backend holding ``bucket``: in this process, reached without a request."""
+    from moto.s3.models import s3_backends
+
+    partition, account = s3_backends.bucket_accounts[bucket]
+    return s3_backends[account][partition]
+
+
+def copy_bucket(source: str, dest: str) -> None:
+    """Make ``dest`` hold exactly what ``source`` holds, bytes and headers, inside moto (S3's
+    ETags are the MD5 of the bytes, so equal to what was put)."""
+    backend = _moto_backend(source)
+    for name in list(backend.get_bucket(dest).keys.keys()):
+        backend.delete_object(dest, name)
+    for key in list(backend.get_bucket(source).keys.values()):
+        backend.copy_object(key, dest, key.name)
+
+
+@pytest.fixture(scope="session")
+def synced_data_dir(
+    filled_data_dir: Path,
+    session_front: S3Front,
+    moto_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """The t1 → t2 → t3 store put whole into the bucket ``SYNCED`` at ``PUT_AT``, once per run, and
+    the bucket copied as it then was into ``SYNCED_AS_PUT``. Read-only: tests get a copy of
+    both (``synced``), instead of putting some 400 objects each."""
+    directory = tmp_path_factory.mktemp("synced")
+    shutil.copytree(filled_data_dir, directory / "data")
+    settings = settings_for(directory, sources=filled_data_dir.parent / "sources.toml")
+    admin = moto_client(moto_url)
+    for name in (SYNCED, SYNCED_AS_PUT):
+        admin.create_bucket(Bucket=name)
+    with pytest.MonkeyPatch.context() as env:
+        aim_boto3_at(env, session_front.url, directory)
+        with Runtime.open(on_bucket(settings, SYNCED)) as runtime:
+            result = Service(runtime, clock=lambda: PUT_AT).sync_bucket()
+            assert result is not None and result.ok and result.pending == 0
+    copy_bucket(SYNCED, SYNCED_AS_PUT)
+    return settings.data_dir
+
+
+@pytest.fixture
+def synced(synced_data_dir: Path, upstream: Upstream, tmp_path: Path, front: S3Front) -> Settings:
+    """A copy of ``synced_data_dir`` publishing to ``SYNCED``, which holds again what it held
+    when that store was put (made inside moto, no request logged)."""
+    copy_bucket(SYNCED_AS_PUT, SYNCED)
+    return on_bucket(copy_for_test(synced_data_dir, upstream, tmp_path), SYNCED)
 
 
 @dataclass(frozen=True)
@@ -347,16 +415,13 @@ def test_publish_makes_the_bucket_equal_to_the_export_also_after_hands_change_it
 
 
 @pytest.mark.slow
-def test_a_poll_puts_only_the_documents_that_changed(
-    s3_settings, front, admin, bucket, upstream
-) -> None:
-    settings = replace(s3_settings, detail_refresh_seconds=0)
-    at = polled_at("t3").replace(hour=12)
+def test_a_poll_puts_only_the_documents_that_changed(synced, front, admin, upstream) -> None:
+    settings, bucket = replace(synced, detail_refresh_seconds=0), SYNCED
+    at = PUT_AT
     with Runtime.open(settings) as runtime:
         service = Service(runtime, clock=lambda: at)
-        assert service.sync_bucket() is not None
-        before = service.publisher.stored()
-        front.reset()
+        before = service.publisher.stored()  # all in the bucket
+        assert_bucket_holds(admin, bucket, before)
 
         change_one_incident(upstream)
         report = service.poll_once(force=True)
@@ -398,16 +463,16 @@ def test_a_poll_puts_only_the_documents_that_changed(
 
 @pytest.mark.slow
 def test_a_change_of_state_is_put_at_once_even_when_no_incident_changed(
-    s3_settings, front, admin, bucket, upstream
+    synced, front, admin, upstream
 ) -> None:
     """A service window that begins changes the state now: not a quiet poll."""
-    settings = replace(s3_settings, detail_refresh_seconds=0)
+    settings, bucket = replace(synced, detail_refresh_seconds=0), SYNCED
     window = _a_window_to_come(settings)
     at = window.start_at - timedelta(minutes=30)
     with Runtime.open(settings) as runtime:
         service = Service(runtime, clock=lambda: at)
         assert service.poll_once(force=True) is not None
-        assert service.sync_bucket() is not None
+        assert service.last_upload is not None and service.last_upload.ok  # (a quiet poll)
         front.reset()
         at = window.start_at + timedelta(minutes=1)  # the window has begun
         report = service.poll_once(force=True)
@@ -601,19 +666,32 @@ def test_plan_defers_what_changed_only_with_the_time_until_the_refresh_is_due() 
     assert list(plan_uploads([A, B], due, T, CC, fresh=fresh).put) == [A, B]
     assert list(plan_uploads([A, B], {}, T, CC, fresh=fresh).put) == [A, B]  # never put yet
     assert list(plan_uploads([A, B], recent, T, CC).put) == [A, B]  # not quiet: put now
+    # put with another Cache-Control (a new poll interval): put now, whatever its bytes
+    header = {"index.html": UploadRecord(T, "0", AT - timedelta(minutes=5), "max-age=60")}
+    assert list(plan_uploads([A, B], header, T, CC, fresh=fresh).put) == [A, B]
+    assert list(plan_uploads([A, B], header, T, CC, fresh=fresh, header_known=False).put) == [
+        A,
+        B,
+    ]
+    older = {"index.html": UploadRecord(T, "0", AT - timedelta(minutes=5))}  # header not kept
+    assert list(plan_uploads([A, B], older, T, CC, fresh=fresh).deferred) == [B]
+    assert list(plan_uploads([A, B], older, T, CC, fresh=fresh, header_known=False).put) == [
+        A,
+        B,
+    ]
 
 
 @pytest.mark.slow
 def test_a_new_poll_interval_puts_every_object_again_with_its_cache_control(
-    s3_settings, front, admin, bucket
+    synced, front, admin
 ) -> None:
-    at = polled_at("t3").replace(hour=12)
-    with Runtime.open(s3_settings) as runtime:
-        assert Service(runtime, clock=lambda: at).sync_bucket() is not None
-    faster = replace(s3_settings, poll_seconds=60)
-    front.reset()
+    bucket = SYNCED
+    assert {h.cache_control for h in bucket_contents(admin, bucket).values()} == {
+        "public, max-age=300"
+    }
+    faster = replace(synced, poll_seconds=60)
     with Runtime.open(faster) as runtime:
-        service = Service(runtime, clock=lambda: at + timedelta(minutes=5))
+        service = Service(runtime, clock=lambda: PUT_AT + timedelta(minutes=5))
         assert service.poll_once(force=True) is not None
         documents = service.publisher.stored()
     held = bucket_contents(admin, bucket)
@@ -622,10 +700,10 @@ def test_a_new_poll_interval_puts_every_object_again_with_its_cache_control(
 
 
 @pytest.mark.slow
-def test_a_quiet_poll_by_a_new_process_puts_nothing(s3_settings, front, bucket) -> None:
+def test_a_quiet_poll_by_a_new_process_puts_nothing(synced, front) -> None:
     """`toldfeed poll` from cron is a new process each time: what tells a quiet poll is in the
     store, not in memory."""
-    at = polled_at("t3").replace(hour=12)
+    s3_settings, bucket, at = synced, SYNCED, PUT_AT
     with Runtime.open(s3_settings) as runtime:
         service = Service(runtime, clock=lambda: at)
         assert service.poll_once(force=True) is not None
@@ -641,10 +719,10 @@ def test_a_quiet_poll_by_a_new_process_puts_nothing(s3_settings, front, bucket) 
 
 @pytest.mark.slow
 def test_incidents_derived_again_after_an_upgrade_reach_every_page_in_the_bucket(
-    s3_settings, front, bucket, admin
+    synced, front, admin
 ) -> None:
     """Not a quiet poll: the re-derived incidents show on the time pages too (index, API)."""
-    at = polled_at("t3").replace(hour=12)
+    s3_settings, bucket, at = synced, SYNCED, PUT_AT
     with Runtime.open(s3_settings) as runtime:
         assert Service(runtime, clock=lambda: at).poll_once(force=True) is not None
         store = runtime.store
@@ -681,14 +759,14 @@ def test_records_from_before_the_header_was_kept_count_as_put_with_it() -> None:
 
 
 def test_a_poll_says_what_reached_the_bucket_never_published_when_nothing_did(
-    s3_settings, front, bucket, upstream, monkeypatch, capsys
+    synced, front, upstream, monkeypatch, capsys
 ) -> None:
     """With wrong credentials, a poll with nothing to upload asks the bucket nothing: it says
     so (not "published"), and records no success; the next poll with something to put is
     refused, and says that."""
+    s3_settings, bucket = synced, SYNCED  # the bucket holds everything
     cli_env(monkeypatch, s3_settings)
-    assert main(["publish"]) == 0  # the right credentials: the bucket holds everything
-    assert main(["poll"]) == 0  # puts what this poll changed (the time it shows, at least)
+    assert main(["poll"]) == 0  # the right credentials: puts what this poll changed
     capsys.readouterr()
     before = _publish_status(s3_settings)
 

@@ -71,19 +71,19 @@ def plan_uploads(
     for w in wanted:
         record = uploaded.get(w.path)
         mine = record if record is not None and record.target == target else None
-        recorded = (
-            mine is not None
-            and mine.sha256 == w.sha256
-            # "": a record from before records kept the header: it was put with today's one
-            # unless the header has changed since (``header_known`` False)
-            and (mine.cache_control == cache_control or (header_known and not mine.cache_control))
+        # "": a record from before records kept the header: it was put with today's one
+        # unless the header has changed since (``header_known`` False)
+        same_header = mine is not None and (
+            mine.cache_control == cache_control or (header_known and not mine.cache_control)
         )
+        recorded = same_header and mine is not None and mine.sha256 == w.sha256
         if remote is None:
             if recorded:
                 continue
-            if (
+            if (  # only its bytes differ, by the time of the poll: it may wait
                 fresh is not None
                 and mine is not None
+                and same_header
                 and w.path in fresh.paths
                 and fresh.now - mine.uploaded_at < fresh.refresh
             ):
