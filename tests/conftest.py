@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import socket
+import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -188,6 +190,15 @@ def upstream(httpserver: HTTPServer) -> Iterator[Upstream]:
     up = Upstream(httpserver)
     up.serve()
     yield up
+
+
+_NO_TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, trusts nothing: never used
+
+
+def local_http(**options: Any) -> httpx.Client:
+    """An httpx client for the tests' own plain-HTTP servers: a default one loads the CA bundle
+    (some 20 ms each), for TLS these never speak."""
+    return httpx.Client(verify=_NO_TLS, **options)
 
 
 def settings_for(directory: Path, **overrides: Any) -> Settings:

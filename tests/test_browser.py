@@ -15,12 +15,11 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
 from werkzeug import Response
 from werkzeug.serving import make_server
 
-from tests.conftest import Upstream
+from tests.conftest import Upstream, local_http
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None and os.environ.get("CI") != "true":
@@ -126,7 +125,7 @@ def test_index_renders_and_every_feed_link_answers(live: str, page, path: str, t
     feeds = {u for u in shown if u.endswith((".atom", ".rss", ".json"))}
     calendars = {u for u in shown if u.endswith(".ics")}
     assert len(links) == 54 and feeds <= set(links) and len(calendars) == 1 + 14
-    with httpx.Client() as http:
+    with local_http() as http:
         for url in [*links, *sorted(set(shown))]:
             assert http.get(url).status_code == 200, url
     page.screenshot(path=str(tmp_path / "index.png"), full_page=True)

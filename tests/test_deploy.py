@@ -31,7 +31,7 @@ from app.cli.export import export_all
 from app.config import Settings
 from app.runtime import Runtime
 from app.service import Service
-from tests.conftest import ROOT
+from tests.conftest import ROOT, local_http
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
@@ -53,7 +53,7 @@ def free_port() -> int:
 
 def wait_for(url: str, seconds: float = 20) -> None:
     until = time.monotonic() + seconds
-    with httpx.Client(timeout=1) as http:  # one for every try: each client loads the CA bundle
+    with local_http(timeout=1) as http:  # one for every try
         while True:
             try:
                 http.get(url)
@@ -167,7 +167,8 @@ def test_the_procfile_listens_on_every_interface_at_port(procfile: int) -> None:
     """A PaaS router connects from outside the container: 127.0.0.2 stands for any address
     that is not 127.0.0.1 (a socket bound to 127.0.0.1 refuses it)."""
     assert "${PORT" in procfile_web()
-    answer = httpx.get(f"http://127.0.0.2:{procfile}/healthz", timeout=5)
+    with local_http(timeout=5) as http:
+        answer = http.get(f"http://127.0.0.2:{procfile}/healthz")
     assert answer.status_code in {200, 503}  # 503: the fixture's store is old
 
 
@@ -193,7 +194,7 @@ def test_the_procfile_answers_at_once_behind_50_slow_clients_without_nginx(
     try:
         time.sleep(0.5)  # every slow client has begun its headers
         took: dict[str, float] = {}
-        with httpx.Client(timeout=2) as http:
+        with local_http(timeout=2) as http:
             for n, path in enumerate(["/healthz", "/feeds/all.atom", "/", "/api/systems.json"] * 2):
                 started = time.monotonic()
                 try:
@@ -219,14 +220,15 @@ def test_the_procfile_workers_report_one_set_of_request_counters(procfile: int) 
     the module's other tests share it)."""
 
     def feeds_counted() -> float:
-        metrics = httpx.get(f"http://127.0.0.1:{procfile}/metrics").text
+        with local_http() as http:
+            metrics = http.get(f"http://127.0.0.1:{procfile}/metrics").text
         found = re.search(
             r'^toldfeed_requests_total\{kind="feeds",status="200"\} (\S+)$', metrics, re.M
         )
         return 0.0 if found is None else float(found.group(1))
 
     before = feeds_counted()
-    with httpx.Client(headers={"Connection": "close"}) as http:  # a connection each: the
+    with local_http(headers={"Connection": "close"}) as http:  # a connection each: the
         for _ in range(20):  # workers share them
             assert http.get(f"http://127.0.0.1:{procfile}/feeds/all.atom").status_code == 200
     after = feeds_counted()
@@ -257,7 +259,7 @@ def test_the_shipped_nginx_config_keeps_the_procfile_responsive_under_slow_clien
             s.sendall(b"GET /feeds/all.atom HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
             slow.append(s)
         time.sleep(0.3)
-        with httpx.Client(timeout=5) as http:
+        with local_http(timeout=5) as http:
             for path in ("/healthz", "/feeds/all.atom", "/"):
                 started = time.monotonic()
                 response = http.get(deployed + path)
@@ -295,7 +297,7 @@ def test_the_shipped_export_config_serves_every_file_with_toldfeeds_content_type
     base = f"http://127.0.0.1:{listen}"
     try:
         wait_for(f"{base}/feeds/all.atom")
-        with httpx.Client(timeout=5) as http:
+        with local_http(timeout=5) as http:
             served = {path: http.get(f"{base}/{quote(path)}") for path in documents}
             wrong = {
                 path: (answer.status_code, answer.headers.get("content-type"))

@@ -21,14 +21,13 @@ from contextlib import closing
 from dataclasses import replace
 
 import feedparser
-import httpx
 import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.runtime import Runtime
 from app.service import Service
-from tests.conftest import Upstream, store_of
+from tests.conftest import Upstream, local_http, store_of
 from tests.processes import Forker
 
 pytestmark = pytest.mark.slow
@@ -206,7 +205,7 @@ def test_eight_readers_during_polls_always_get_complete_valid_feeds(
         return True
 
     def reader(index: int, path: str) -> None:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        with local_http(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             while not stop.is_set():
                 response = client.get(path)
                 if response.status_code != 200:

@@ -20,12 +20,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import feedparser
-import httpx
 import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.config import Settings
+from tests.conftest import local_http
 
 NEWSBOAT = shutil.which("newsboat")
 if NEWSBOAT is None and os.environ.get("CI") != "true":
@@ -70,7 +70,7 @@ def newsboat(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_newsboat_imports_the_opml_as_feeds_that_each_show_all_their_entries(
     served: str, tmp_path: Path, lang: str
 ) -> None:
-    with httpx.Client() as http:  # one for every request: each client loads the CA bundle
+    with local_http() as http:  # one for every request
         opml = tmp_path / "feeds.opml"
         opml.write_bytes(http.get(f"{served}{lang}/feeds.opml").content)
         (tmp_path / "config").write_text("", encoding="utf-8")

@@ -17,7 +17,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import feedparser
-import httpx
 import pytest
 from werkzeug import Request, Response
 
@@ -26,7 +25,7 @@ from app.runtime import Runtime
 from app.service import Service
 from app.store import Batch, Store
 from app.web.server import make_server
-from tests.conftest import Upstream, polled_at
+from tests.conftest import Upstream, local_http, polled_at
 
 T3 = polled_at("t3")
 
@@ -179,7 +178,7 @@ def test_slow_clients_do_not_delay_health_or_feeds(filled) -> None:
             s = socket.create_connection(("127.0.0.1", port))
             s.sendall(b"GET /feeds/all.atom HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
             slow.append(s)
-        with httpx.Client(timeout=5) as http:
+        with local_http(timeout=5) as http:
             for path in ("/healthz", "/feeds/all.atom", "/"):
                 started = time.monotonic()
                 response = http.get(f"http://127.0.0.1:{port}{path}")
