@@ -21,7 +21,11 @@ samples, whose documents were all rendered before (``ensure_published``):
   * one changed:  one detail page gained a line (``/__bump``), the rest answer 304;
   * quiet, defaults: every source answers 304 with the default settings, so no detail page
                   is read (each was read within ``TOLDFEED_DETAIL_REFRESH_SECONDS``, an
-                  hour): what most polls of a cron user who changed nothing cost.
+                  hour): what most polls of a cron user who changed nothing cost;
+  * one changed, defaults: one incident gained a line on its list row and its detail page
+                  (``/__bump?row``), with the default settings: that list page and that detail
+                  page are read, nothing else (what a cron user's poll costs when the agency
+                  updates one message).
 
 ``TOLDFEED_DETAIL_REFRESH_SECONDS=0`` makes every poll of the first three scenarios re-read
 every detail page (they say what each answers); ``toldfeed poll`` polls whatever the interval.
@@ -66,8 +70,9 @@ REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
 # what the console script runs (``toldfeed = app.cli:main``), from the checkout
 PLAIN = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from app.cli import main; sys.exit(main(['poll']))"
 ARCHIVES = (100, 2_000, 10_000)
-SCENARIOS = ("all 304", "all changed", "one changed", "quiet, defaults")
-DEFAULTS = "quiet, defaults"  # the scenario run with the default detail refresh
+SCENARIOS = ("all 304", "all changed", "one changed", "quiet, defaults", "one changed, defaults")
+DEFAULTS = "quiet, defaults"  # run with the default detail refresh, as is ONE_DEFAULTS
+ONE_DEFAULTS = "one changed, defaults"
 DRIVER = ROOT / "bench" / "cron_poll.py"
 SYSTEMS = ROOT / "feeds" / "systems.toml"
 SUMMARY = re.compile(
@@ -104,6 +109,15 @@ class Did:
                 and not self.new
                 and not self.changed
                 and all(s == "not modified" for s in self.sources)
+            )
+        if scenario == ONE_DEFAULTS:  # its list page and its detail page, nothing else
+            return (
+                self.fetched == 1
+                and self.not_modified == 0
+                and self.changed == 1
+                and not self.new
+                and sorted(self.sources).count("fetched") == 1
+                and all(s in ("fetched", "not modified") for s in self.sources)
             )
         if scenario == "all changed":
             return (
@@ -176,8 +190,9 @@ class Upstream:
                 time.sleep(0.1)
         raise SystemExit("the upstream did not come up")
 
-    def bump(self) -> None:
-        urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__bump").read()
+    def bump(self, row: bool = False) -> None:
+        """One more update line on the bumped detail page (``row``: on its list row too)."""
+        urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__bump{'?row' if row else ''}").read()
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -329,6 +344,15 @@ def measure_archive(
         )
         check(quiet, DEFAULTS, did)
         (quiet.cron if i % 2 == 0 else quiet.process).append(cpu)
+    # one incident changed with the default settings: its list row and its detail page say so
+    one = cells[ONE_DEFAULTS]
+    for i in range(2 * REPEATS):
+        upstream.bump(row=True)
+        cpu, did = (
+            cron.poll(steady, defaults=True) if i % 2 == 0 else cron.plain(steady, defaults=True)
+        )
+        check(one, ONE_DEFAULTS, did)
+        (one.cron if i % 2 == 0 else one.process).append(cpu)
     # warm, in-process: a fresh runtime per copy for "all changed" (modules and templates warm
     # from the runs before), one runtime for the rest after a first, uncounted poll
     for i in range(REPEATS + 1):
@@ -347,6 +371,10 @@ def measure_archive(
             cpu, did = warm_poll(service)
             check(quiet, DEFAULTS, did)
             quiet.warm.append(cpu)
+            upstream.bump(row=True)
+            cpu, did = warm_poll(service)
+            check(one, ONE_DEFAULTS, did)
+            one.warm.append(cpu)
     with Runtime.open(settings_for(steady, sources)) as runtime:
         service = Service(runtime)
         check(cells["all 304"], "all 304", warm_poll(service)[1])
@@ -408,9 +436,10 @@ def table(
         f"{REPEATS} polls per cell, one process each; median (min-max), CPU ms. The upstream "
         "(bench/serve_samples.py, plain HTTP on 127.0.0.1, so no TLS handshakes) runs in its "
         "own process. Every poll re-reads every detail page "
-        "(`TOLDFEED_DETAIL_REFRESH_SECONDS=0`), but in *quiet, defaults*: the default "
-        "settings, where a detail page read within the hour is not read again (each was, by "
-        "the polls before), so only the five sources are asked; archives of synthetic closed "
+        "(`TOLDFEED_DETAIL_REFRESH_SECONDS=0`), but in *quiet, defaults* and *one changed, "
+        "defaults*: the default settings, where a detail page read within the hour is not read "
+        "again (each was, by the polls before), so only the five sources are asked, and the "
+        "detail page of a list row that changed; archives of synthetic closed "
         "incidents, their documents rendered before. The machine has 2 cores and other work "
         "was running "
         f"(load average {load[0]} at the start, {load[1]} at the end).",

@@ -31,6 +31,8 @@ def documents(port: int, name: str) -> dict[str, bytes]:
 
 
 BUMPED = "/data.aspx?lang=us&oid=2461231&x=read"  # a detail page; /__bump adds a line to it
+LISTED = "/data.aspx?lang=us&oid=2367397"  # the list page with its row; /__bump?row adds it there
+MARKER = b'<div class="rteContent">'  # a message: newest update on top
 
 
 def main() -> None:
@@ -42,12 +44,14 @@ def main() -> None:
         protocol_version = "HTTP/1.1"  # keep-alive, as a real server does
 
         def do_GET(self) -> None:
-            if self.path == "/__bump" and "bump" in sys.argv[3:]:
+            if self.path in ("/__bump", "/__bump?row") and "bump" in sys.argv[3:]:
                 bumps[0] += 1
-                page = docs[BUMPED]
-                marker = b'<div class="rteContent">'  # the message: newest update on top
                 line = f"<p>Update 10:{bumps[0] % 60:02d} - bench line {bumps[0]}</p>".encode()
-                docs[BUMPED] = page.replace(marker, marker + line, 1)
+                docs[BUMPED] = docs[BUMPED].replace(MARKER, MARKER + line, 1)
+                if self.path.endswith("?row"):  # the list row says it too, as upstream's does
+                    page = docs[LISTED]
+                    at = page.index(MARKER, page.index(BUMPED.split("?")[1].replace("&", "&amp;")))
+                    docs[LISTED] = page[:at] + MARKER + line + page[at + len(MARKER) :]
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
