@@ -50,7 +50,9 @@ def main() -> None:
                 docs[BUMPED] = docs[BUMPED].replace(MARKER, MARKER + line, 1)
                 if self.path.endswith("?row"):  # the list row says it too, as upstream's does
                     page = docs[LISTED]
-                    at = page.index(MARKER, page.index(BUMPED.split("?")[1].replace("&", "&amp;")))
+                    at = page.index(
+                        MARKER, page.index(BUMPED.split("?")[1].replace("&", "&amp;").encode())
+                    )
                     docs[LISTED] = page[:at] + MARKER + line + page[at + len(MARKER) :]
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
