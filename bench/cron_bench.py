@@ -23,9 +23,9 @@ samples, whose documents were all rendered before (``ensure_published``):
                   is read (each was read within ``TOLDFEED_DETAIL_REFRESH_SECONDS``, an
                   hour): what most polls of a cron user who changed nothing cost;
   * one changed, defaults: one incident gained a line on its list row and its detail page
-                  (``/__bump?row``), with the default settings: that list page and that detail
-                  page are read, nothing else (what a cron user's poll costs when the agency
-                  updates one message).
+                  (``/__bump?row``), with the default settings: that list page is read and
+                  changes the incident (its detail page is read when due, within the hour):
+                  what a cron user's poll costs when the agency updates one message.
 
 ``TOLDFEED_DETAIL_REFRESH_SECONDS=0`` makes every poll of the first three scenarios re-read
 every detail page (they say what each answers); ``toldfeed poll`` polls whatever the interval.
@@ -110,9 +110,9 @@ class Did:
                 and not self.changed
                 and all(s == "not modified" for s in self.sources)
             )
-        if scenario == ONE_DEFAULTS:  # its list page and its detail page, nothing else
+        if scenario == ONE_DEFAULTS:  # its list page (its detail page only when due)
             return (
-                self.fetched == 1
+                self.fetched <= 1
                 and self.not_modified == 0
                 and self.changed == 1
                 and not self.new
@@ -438,8 +438,8 @@ def table(
         "own process. Every poll re-reads every detail page "
         "(`TOLDFEED_DETAIL_REFRESH_SECONDS=0`), but in *quiet, defaults* and *one changed, "
         "defaults*: the default settings, where a detail page read within the hour is not read "
-        "again (each was, by the polls before), so only the five sources are asked, and the "
-        "detail page of a list row that changed; archives of synthetic closed "
+        "again (each was, by the polls before), so only the five sources are asked; archives of "
+        "synthetic closed "
         "incidents, their documents rendered before. The machine has 2 cores and other work "
         "was running "
         f"(load average {load[0]} at the start, {load[1]} at the end).",
