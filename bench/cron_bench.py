@@ -194,6 +194,10 @@ class Upstream:
         """One more update line on the bumped detail page (``row``: on its list row too)."""
         urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__bump{'?row' if row else ''}").read()
 
+    def reset(self) -> None:
+        """Every bump undone: each archive's polls meet the same pages."""
+        urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__reset").read()
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
@@ -313,6 +317,7 @@ def measure_archive(
     base: Path, archive: int, upstream: Upstream, cron: Cron, sources: Path
 ) -> dict[str, Cell]:
     cells = {s: Cell() for s in SCENARIOS}
+    upstream.reset()  # the bumped incident as long as in the other archives' runs
     seeded = seed(base, archive, sources)
     steady = base / f"steady{archive}"
     # all changed: each run on a copy of the archive that never saw the samples

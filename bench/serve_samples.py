@@ -38,6 +38,7 @@ MARKER = b'<div class="rteContent">'  # a message: newest update on top
 def main() -> None:
     port, name = int(sys.argv[1]), sys.argv[2]
     docs = documents(port, name)
+    original = dict(docs)
     bumps = [0]
 
     class Handler(BaseHTTPRequestHandler):
@@ -54,6 +55,14 @@ def main() -> None:
                         MARKER, page.index(BUMPED.split("?")[1].replace("&", "&amp;").encode())
                     )
                     docs[LISTED] = page[:at] + MARKER + line + page[at + len(MARKER) :]
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if self.path == "/__reset" and "bump" in sys.argv[3:]:  # every bump undone
+                docs.clear()
+                docs.update(original)
+                bumps[0] = 0
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
