@@ -294,6 +294,32 @@ def _whole_merge_of_the_samples() -> dict[str, object]:
     return _by_key(POOL)
 
 
+def test_a_page_read_again_changes_nothing_unless_an_older_content_becomes_current() -> None:
+    """Reading the same page at every poll writes when it was last read and changes no
+    incident (the decider skips deriving it: only the benchmark sees that); reading an older
+    content again (the agency put a message back as it was) makes it the current reading once
+    more, and changes the incident, as the whole-set merge says."""
+    a = _obs(title="Slow", message_text="Slow responses.", message_html="<p>Slow responses.</p>")
+    b = replace(a, title="Down", message_text="No answers.", message_html="<p>No answers.</p>")
+    polls = [
+        [a],
+        [replace(a, observed_at=T0 + timedelta(minutes=5))],  # read again
+        [replace(b, observed_at=T0 + timedelta(minutes=10))],
+        [replace(b, observed_at=T0 + timedelta(minutes=15))],  # read again
+        [replace(a, observed_at=T0 + timedelta(minutes=20))],  # the older one, back
+    ]
+    index = MemoryIndex()
+    put = []
+    for n, fresh in enumerate(polls, 1):
+        decision = index.poll(fresh)
+        assert decision.observations  # the reading is written every time
+        put.append(bool(decision.incidents))
+        assert index.incidents == _by_key([o for p in polls[:n] for o in p]), n
+    assert put == [True, False, True, False, True]
+    (incident,) = index.incidents.values()
+    assert incident.title_in(Lang.EN) == "Slow"
+
+
 @pytest.mark.slow
 @settings(max_examples=60, deadline=None)  # each example merges up to 13 polls of real pages
 @given(st.sets(st.integers(1, len(POOL) - 1), max_size=12))

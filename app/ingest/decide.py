@@ -6,10 +6,11 @@ whole-set merge without a store: deciding any split of the observations poll by 
 the incidents ``derive_incidents`` gives for all of them at once (``tests/test_merge.py``).
 
 A message (oid) changed when this poll adds an observation content it had not seen, or saw
-a known content earlier than recorded, or read a known content again (its last reading moves,
-and with it which reading is current: see ``app.merge``). Its incident is derived again together with every
-oid it shares an incident with: those sharing a primary reference (the ref index) and those
-merged with it before (the stored incident). An incident whose key is no longer produced was
+a known content earlier than recorded, or read a known content again (its last reading moves:
+written). Its incident is derived again, unless only its last readings moved and its current
+readings stayed the same contents (see ``app.merge``: nothing else of a derivation reads them),
+together with every oid it shares an incident with: those sharing a primary reference (the ref
+index) and those merged with it before (the stored incident). An incident whose key is no longer produced was
 merged into another and is removed. Invariant kept by the decisions: every stored incident's
 oids point to it in the oid → key index, so the neighbourhood reaches every incident that a
 decision can touch.
@@ -18,9 +19,10 @@ decision can touch.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from app.merge import add_observations, derive_incident, group_oids
+from app.merge.readings import current_readings
 from app.model import Incident, Observation
 
 
@@ -61,16 +63,37 @@ def decide(fresh: Iterable[Observation], around: Neighbourhood) -> Decision:
         by_oid.setdefault(obs.oid, []).append(obs)
     current: dict[int, Sequence[Observation]] = dict(around.observations)
     written: dict[int, tuple[Observation, ...]] = {}
+    moved: list[int] = []  # oids whose incident may derive otherwise
     for oid, new in sorted(by_oid.items()):
         existing = around.observations.get(oid, ())
         merged = tuple(add_observations(existing, new))
         if set(merged) != set(existing):
             current[oid] = written[oid] = merged
+            if not _only_read_again(existing, merged):
+                moved.append(oid)
     if not written:
         return Decision()
-    affected, refs = _affected(written, current, around)
+    if not moved:  # the last readings are kept; no incident can change
+        return Decision(observations=written)
+    affected, refs = _affected(moved, current, around)
     pool = [o for oid in sorted(affected) for o in current[oid]]
     return _rederive(pool, affected, around, written, refs)
+
+
+def _only_read_again(existing: Sequence[Observation], merged: Sequence[Observation]) -> bool:
+    """True when ``merged`` differs from ``existing`` only in when contents were last read,
+    and the current readings stay the same contents: the reading of the page at every poll.
+
+    Derivation reads ``last_seen_at`` only to tell which readings are current
+    (``app.merge.readings``), so the incident derived from either is the same; an older
+    content read again, which becomes current once more, is not this."""
+
+    def unread(pool: Iterable[Observation]) -> set[Observation]:
+        return {replace(o, last_seen_at=None) for o in pool}
+
+    return unread(existing) == unread(merged) and unread(current_readings(existing)) == unread(
+        current_readings(merged)
+    )
 
 
 def _rederive(
