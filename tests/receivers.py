@@ -97,18 +97,39 @@ def receiver(receiver_server: HTTPServer) -> Iterator[Receiver]:
 
 
 class Inbox:
-    """aiosmtpd handler keeping every message it accepts."""
+    """aiosmtpd handler keeping every message it accepts: as it came over the wire (``raw``),
+    parsed when first read (``messages``: parsing is most of a local SMTP server's work, and
+    many tests read few of the messages they cause), and to whom the server delivered each
+    (``delivered``: the envelope's recipients)."""
 
     def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.raw: list[bytes] = []  # as they came over the wire
+        self.raw: list[bytes] = []
+        self.delivered: list[tuple[str, ...]] = []
+        self._parsed: list[EmailMessage] = []
+        self._lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.raw.append(envelope.content)
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
+        with self._lock:
+            self.raw.append(envelope.content)
+            self.delivered.append(tuple(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        """Every message accepted so far, parsed (a copy: ``clear`` forgets them)."""
+        with self._lock:
+            for content in self.raw[len(self._parsed) :]:
+                parsed = email.message_from_bytes(content, policy=email.policy.default)
+                assert isinstance(parsed, EmailMessage)
+                self._parsed.append(parsed)
+            return list(self._parsed)
+
+    def clear(self) -> None:
+        """Forget every message accepted so far."""
+        with self._lock:
+            self.raw.clear()
+            self.delivered.clear()
+            self._parsed.clear()
 
 
 @pytest.fixture

@@ -135,7 +135,7 @@ def test_reminders_and_window_events_reach_only_those_who_chose_them_for_their_s
         assert told(handler) == {day: [reminder(DMS, 86400)], ics2: [reminder(ICS2, 86400)]}
 
         clock.now = START - HOUR + SECOND
-        handler.messages.clear()
+        handler.clear()
         assert {n.event for n in service.look_at_the_clock()} == {REMINDER, DIGEST}
         service.deliverer.deliver()
         assert told(handler) == {
@@ -149,7 +149,7 @@ def test_reminders_and_window_events_reach_only_those_who_chose_them_for_their_s
         listed(danish)
 
         clock.now = START + SECOND
-        handler.messages.clear()
+        handler.clear()
         assert {n.id for n in service.look_at_the_clock()} == {started(DMS), started(ICS2)}
         service.deliverer.deliver()
         assert told(handler) == {events: [started(DMS)], ics2: [started(ICS2)]}
