@@ -320,6 +320,24 @@ def test_a_page_read_again_changes_nothing_unless_an_older_content_becomes_curre
     assert incident.title_in(Lang.EN) == "Slow"
 
 
+def test_an_older_content_read_again_out_of_time_order_is_derived() -> None:
+    """A clock set back between polls reads a content that is not current again, still before
+    the current one's last reading: which reading is current does not change, but it does in
+    the replay's earlier steps, and with them when the incident last changed."""
+
+    def at(minutes: int) -> datetime:
+        return T0 + timedelta(minutes=minutes)
+
+    a = _obs(title="a", message_text="a", message_html="<p>a</p>", last_updated_at=None)
+    b = replace(a, title="b", message_text="b", message_html="<p>b</p>", observed_at=at(1))
+    c = replace(b, link="https://example.org/c", observed_at=at(4))  # b as a reader sees it
+    polls = [[a], [b], [replace(b, observed_at=at(2))], [c], [replace(a, observed_at=at(3))]]
+    index = MemoryIndex()
+    for n, fresh in enumerate(polls, 1):
+        index.poll(fresh)
+        assert index.incidents == _by_key([o for p in polls[:n] for o in p]), n
+
+
 @pytest.mark.slow
 @settings(max_examples=60, deadline=None)  # each example merges up to 13 polls of real pages
 @given(st.sets(st.integers(1, len(POOL) - 1), max_size=12))

@@ -7,11 +7,10 @@ the incidents ``derive_incidents`` gives for all of them at once (``tests/test_m
 
 A message (oid) changed when this poll adds an observation content it had not seen, or saw
 a known content earlier than recorded, or read a known content again (its last reading moves:
-written). Its incident is derived again, unless only its last readings moved and its current
-readings stayed the same contents (see ``app.merge``: nothing else of a derivation reads them),
-together with every oid it shares an incident with: those sharing a primary reference (the ref
-index) and those merged with it before (the stored incident). An incident whose key is no longer produced was
-merged into another and is removed. Invariant kept by the decisions: every stored incident's
+written). Its incident is derived again, unless only the last readings of its current
+readings moved (``_only_read_again``), together with every oid it shares an incident with:
+those sharing a primary reference (the ref index) and those merged with it before (the stored
+incident). An incident whose key is no longer produced was merged into another and is removed. Invariant kept by the decisions: every stored incident's
 oids point to it in the oid → key index, so the neighbourhood reaches every incident that a
 decision can touch.
 """
@@ -82,17 +81,23 @@ def decide(fresh: Iterable[Observation], around: Neighbourhood) -> Decision:
 
 def _only_read_again(existing: Sequence[Observation], merged: Sequence[Observation]) -> bool:
     """True when ``merged`` differs from ``existing`` only in when contents were last read,
-    and the current readings stay the same contents: the reading of the page at every poll.
+    each of those contents was a current reading already, and the current readings stay the
+    same contents: the reading of an unchanged page at every poll.
 
     Derivation reads ``last_seen_at`` only to tell which readings are current
-    (``app.merge.readings``), so the incident derived from either is the same; an older
-    content read again, which becomes current once more, is not this."""
+    (``app.merge.readings``), in the whole set and in each prefix of its replay; a content
+    that was current is the latest of its slot in every prefix that holds it, so reading it
+    later changes neither. Not this: an older content read again, current once more or not
+    (a clock set back can read it again before the current one's last reading)."""
 
     def unread(pool: Iterable[Observation]) -> set[Observation]:
         return {replace(o, last_seen_at=None) for o in pool}
 
-    return unread(existing) == unread(merged) and unread(current_readings(existing)) == unread(
-        current_readings(merged)
+    was_current = unread(current_readings(existing))
+    return (
+        unread(existing) == unread(merged)
+        and unread(set(merged) - set(existing)) <= was_current
+        and was_current == unread(current_readings(merged))
     )
 
 
