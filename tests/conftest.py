@@ -53,7 +53,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # test files whose tests run on one worker, one after the other (see the scheduler below)
-TOGETHER = ("tests/test_browser", "tests/test_deploy.py")
+TOGETHER = ("tests/test_browser", "tests/test_deploy.py", "tests/test_objectstore.py")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -63,7 +63,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     short ones fill in behind them (``load`` sends fixed chunks of neighbouring tests, leaving
     one worker alone with a long test at the end); the tests of each of ``TOGETHER`` go
     together to one worker, so what they share starts once: Chromium (tests/test_browser.py),
-    the Procfile's gunicorn (tests/test_deploy.py). Another ``--dist`` is obeyed.
+    the Procfile's gunicorn (tests/test_deploy.py), moto and the store put whole into it
+    (tests/test_objectstore.py). Another ``--dist`` is obeyed.
     """
     if config.getoption("dist") != "load":
         return None
