@@ -94,10 +94,24 @@ def test_a_certificate_file_wins_over_the_directory(
     assert _get(context, https_url) == 200
 
 
-def test_without_a_hashed_directory_certifi_is_trusted_and_a_stranger_is_refused(
+def test_without_a_hashed_directory_the_systems_bundle_is_trusted(
+    ca: trustme.CA, tmp_path: Path, https_url: str
+) -> None:
+    """A system without a hashed CA directory (RHEL's keeps one bundle file): its bundle, where
+    an administrator adds a private CA, is what mail relays and HTTPS servers are checked
+    against."""
+    bundle = tmp_path / "ca-bundle.crt"
+    ca.cert_pem.write_to_path(str(bundle))
+    context = trust_context({"SSL_CERT_DIR": str(tmp_path)}, system_bundle=str(bundle))
+    assert context.cert_store_stats()["x509_ca"] == 1
+    assert _get(context, https_url) == 200
+
+
+def test_without_a_directory_or_bundle_certifi_is_trusted_and_a_stranger_is_refused(
     tmp_path: Path, https_url: str
 ) -> None:
-    context = trust_context({"SSL_CERT_DIR": str(tmp_path)})  # no hash links in it
+    no_bundle = str(tmp_path / "none.pem")
+    context = trust_context({"SSL_CERT_DIR": str(tmp_path)}, system_bundle=no_bundle)
     assert context.cert_store_stats()["x509_ca"] > 100  # certifi's bundle
     with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
         _get(context, https_url)

@@ -24,24 +24,28 @@ def tls_context() -> ssl.SSLContext:
     return _TLS
 
 
-def trust_context(env: Mapping[str, str]) -> ssl.SSLContext:
+def trust_context(env: Mapping[str, str], system_bundle: str | None = None) -> ssl.SSLContext:
     """A client context (chain and host name verified, TLS 1.2 or later) trusting, in order:
-    ``SSL_CERT_FILE``; ``SSL_CERT_DIR``; the system's hashed CA directory; certifi's bundle.
+    ``SSL_CERT_FILE``; ``SSL_CERT_DIR``; the system's hashed CA directory; the system's CA
+    bundle file (``system_bundle``, by default OpenSSL's, where a system without a hashed
+    directory keeps its CAs and an administrator adds a private one); certifi's bundle.
 
     A directory costs about a millisecond: OpenSSL reads from it only the CA that a server's
     chain names, when it names it. A bundle file is parsed whole, 150 certificates, 20 to 30 ms
-    of every cron poll, so certifi's is the fallback for systems without a CA directory.
+    of every cron poll, so a bundle is the fallback for systems without a CA directory.
     """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if cafile := env.get("SSL_CERT_FILE"):
         context.load_verify_locations(cafile=cafile)
         return context
-    capath = env.get("SSL_CERT_DIR") or ssl.get_default_verify_paths().capath
+    paths = ssl.get_default_verify_paths()
+    capath = env.get("SSL_CERT_DIR") or paths.capath
     if capath and _holds_hashed_certificates(capath):
         context.load_verify_locations(capath=capath)
-    else:
-        context.load_verify_locations(cafile=certifi.where())
+        return context
+    bundle = paths.openssl_cafile if system_bundle is None else system_bundle
+    context.load_verify_locations(cafile=bundle if os.path.isfile(bundle) else certifi.where())
     return context
 
 
