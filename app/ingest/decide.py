@@ -10,9 +10,9 @@ a known content earlier than recorded, or read a known content again (its last r
 written). Its incident is derived again, unless only the last readings of its current
 readings moved (``_only_read_again``), together with every oid it shares an incident with:
 those sharing a primary reference (the ref index) and those merged with it before (the stored
-incident). An incident whose key is no longer produced was merged into another and is removed. Invariant kept by the decisions: every stored incident's
-oids point to it in the oid → key index, so the neighbourhood reaches every incident that a
-decision can touch.
+incident). An incident whose key is no longer produced was merged into another and is
+removed. Invariant kept by the decisions: every stored incident's oids point to it in the
+oid → key index, so the neighbourhood reaches every incident that a decision can touch.
 """
 
 from __future__ import annotations
