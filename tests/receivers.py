@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -132,13 +133,28 @@ class Inbox:
             self._parsed.clear()
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
+def free_port() -> int:
+    """A local port nobody listens on (for now)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def smtp_server(handler: Any, **options: Any) -> Iterator[int]:
+    """aiosmtpd serving ``handler`` on a free local port with ``options`` (TLS, login,
+    SMTPUTF8); yields the port."""
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
-    yield inbox, port
-    controller.stop()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        yield inbox, port

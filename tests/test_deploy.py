@@ -32,6 +32,7 @@ from app.config import Settings
 from app.runtime import Runtime
 from app.service import Service
 from tests.conftest import ROOT, local_http
+from tests.receivers import free_port
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
@@ -43,12 +44,6 @@ def nginx_binary() -> str:
             pytest.fail("nginx is not installed")
         pytest.skip("no nginx on this machine")
     return NGINX
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(url: str, seconds: float = 20) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
-import socket
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
@@ -43,6 +42,7 @@ from app.store import Batch, Store
 from app.store.records import PublishStatus, UploadRecord
 from app.store.rendered import Document
 from tests.conftest import Upstream, copy_for_test, polled_at, settings_for
+from tests.receivers import free_port
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -371,12 +371,6 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
         monkeypatch.setenv(f"TOLDFEED_{name}", str(value))
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # ---------------------------------------------------------------------------------------------
 
 
@@ -514,7 +508,7 @@ def _a_window_to_come(settings: Settings) -> Window:
 def test_an_unreachable_then_failing_bucket_loses_nothing(
     s3_settings, front, admin, bucket, monkeypatch
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
     at = polled_at("t3").replace(hour=12)
     failed_at = at
     with Runtime.open(s3_settings) as runtime:

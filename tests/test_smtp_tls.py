@@ -4,7 +4,6 @@ certificate, checked against the process's one TLS context (made only when TLS i
 from __future__ import annotations
 
 import email.message
-import socket
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,13 +12,12 @@ from typing import Any
 
 import pytest
 import trustme
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from app.fetch import trust_context
 from app.notify.smtp import RelayDown, SmtpSession
 from app.notify.targets import SmtpServer
-from tests.receivers import Inbox
+from tests.receivers import Inbox, smtp_server
 
 
 @pytest.fixture(scope="module")
@@ -48,22 +46,12 @@ def _login(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) 
     return AuthResult(success=good, handled=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
-def serving(**kwargs: Any) -> Iterator[tuple[Inbox, int]]:
-    """An aiosmtpd server on 127.0.0.1 with ``kwargs`` (its TLS and login settings)."""
-    inbox, port = Inbox(), _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, **kwargs)
-    controller.start()
-    try:
+def serving(**options: Any) -> Iterator[tuple[Inbox, int]]:
+    """A local SMTP server with ``options`` (its TLS and login settings), keeping its mail."""
+    inbox = Inbox()
+    with smtp_server(inbox, **options) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 def counted(

@@ -27,7 +27,7 @@ from app.service import Service
 from app.store.records import Delivery
 from app.store.subscriber_records import Choices, Interest
 from tests.processes import Forker
-from tests.receivers import Inbox
+from tests.receivers import Inbox, free_port
 from tests.test_notify import Clock, pending_notes
 from tests.test_reminders import START, local, window_incident
 from tests.test_reminders_delivery import put, race
@@ -37,7 +37,6 @@ from tests.test_subscriptions import (
     Relay,
     add_subscribers,
     child_env,
-    free_port,
     link,
     text_of,
 )

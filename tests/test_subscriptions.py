@@ -12,7 +12,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -41,7 +40,7 @@ from app.store import Batch, Store
 from app.store.subscriber_records import Choices, Interest, Subscription
 from tests.conftest import store_of
 from tests.processes import Forker
-from tests.receivers import Inbox
+from tests.receivers import Inbox, free_port
 from tests.test_notify import Clock
 
 BASE = "http://feeds.example.test"
@@ -84,14 +83,6 @@ def web(on: Settings, clock: Clock) -> Iterator[Any]:
     app = create_app(on, poll=False, clock=clock)
     yield app.test_client()
     app.extensions["toldfeed"].runtime.close()
-
-
-def free_port() -> int:
-    """A local port nobody listens on (for now)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 def wait_for(check: Callable[[], bool], seconds: float = WAIT) -> None:
