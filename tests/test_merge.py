@@ -26,7 +26,10 @@ from tests.conftest import EXPECTED, ROOT, SAMPLES, polled_at
 CATALOGUE = load_catalogue(ROOT / "feeds" / "systems.toml")
 
 
-def _sample_observations() -> list[Observation]:
+@functools.cache
+def pool() -> list[Observation]:
+    """Every observation of the samples, parsed on first use (not while collecting: only the
+    worker that runs these tests needs them)."""
     found: list[Observation] = []
     for snap in EXPECTED["snapshots"]:
         now = polled_at(snap["name"])
@@ -48,7 +51,6 @@ def _sample_observations() -> list[Observation]:
     return found
 
 
-POOL = _sample_observations()
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 
 synthetic = st.builds(
@@ -77,7 +79,9 @@ synthetic = st.builds(
     st.integers(0, 3),
     st.sampled_from(list(SourceKind)),
 )
-observations = st.lists(st.one_of(st.sampled_from(POOL), synthetic), min_size=1, max_size=25)
+observations = st.lists(
+    st.one_of(st.deferred(lambda: st.sampled_from(pool())), synthetic), min_size=1, max_size=25
+)
 
 
 def _by_key(obs: list[Observation]) -> dict[str, object]:
@@ -290,8 +294,8 @@ def _poll_in_parts(polls: list[list[Observation]]) -> MemoryIndex:
 
 @functools.cache
 def _whole_merge_of_the_samples() -> dict[str, object]:
-    """The whole-set merge of POOL: the same for every split, so derived once per run."""
-    return _by_key(POOL)
+    """The whole-set merge of the samples: the same for every split, so derived once per run."""
+    return _by_key(pool())
 
 
 def test_a_page_read_again_changes_nothing_unless_an_older_content_becomes_current() -> None:
@@ -340,10 +344,10 @@ def test_an_older_content_read_again_out_of_time_order_is_derived() -> None:
 
 @pytest.mark.slow
 @settings(max_examples=60, deadline=None)  # each example merges up to 13 polls of real pages
-@given(st.sets(st.integers(1, len(POOL) - 1), max_size=12))
+@given(st.deferred(lambda: st.sets(st.integers(1, len(pool()) - 1), max_size=12)))
 def test_polling_the_samples_in_any_split_gives_the_whole_merge(cuts: set[int]) -> None:
     """The production path (poll by poll, through the decider) against the whole-set merge."""
-    index = _poll_in_parts(_split(POOL, cuts))
+    index = _poll_in_parts(_split(pool(), cuts))
     assert index.incidents == _whole_merge_of_the_samples()
 
 

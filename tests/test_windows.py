@@ -3,6 +3,7 @@ plausible wordings with the UTC instants they name, and every bundled sample rea
 
 from __future__ import annotations
 
+import functools
 import itertools
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -672,7 +673,9 @@ SAMPLE_WINDOWS = {
 }
 
 
-def _sample_observations() -> list[tuple[str, Observation]]:
+@functools.cache
+def sample_observations() -> list[tuple[str, Observation]]:
+    """(sample file, observation) of every sample, parsed on first use."""
     found: list[tuple[str, Observation]] = []
     for path in sorted(SAMPLES.glob("**/*.html")) + sorted(SAMPLES.glob("**/*.xml")):
         lang = Lang.DA if ".da." in path.name else Lang.EN
@@ -692,13 +695,10 @@ def _sample_observations() -> list[tuple[str, Observation]]:
     return found
 
 
-OBSERVATIONS = _sample_observations()
-
-
 def test_every_sample_is_read_and_the_scheduled_ones_give_their_times() -> None:
-    assert len(OBSERVATIONS) > 50
+    assert len(sample_observations()) > 50
     checked = 0
-    for name, obs in OBSERVATIONS:
+    for name, obs in sample_observations():
         found = planned_times(obs.title, obs.message_text.split("\n"))
         if obs.oid in SAMPLE_WINDOWS and obs.message_text:
             start, end = SAMPLE_WINDOWS[obs.oid]
@@ -712,7 +712,7 @@ def test_every_sample_is_read_and_the_scheduled_ones_give_their_times() -> None:
 
 @pytest.mark.parametrize("file", ["2461170.en.v3.html", "2461170.da.v3.html"])
 def test_the_postponed_sample_window(file: str) -> None:
-    obs = next(o for name, o in OBSERVATIONS if Path(name).name == file)
+    obs = next(o for name, o in sample_observations() if Path(name).name == file)
     versions = [(v.at, obs.title, v.text.split("\n")) for v in obs.versions]
     assert obs.last_updated_at is not None
     versions.append((obs.last_updated_at, obs.title, obs.message_text.split("\n")))
@@ -723,7 +723,7 @@ def test_the_postponed_sample_window(file: str) -> None:
 
 @pytest.mark.parametrize("file", ["2460960.en.v2.html", "2460960.da.v2.html"])
 def test_the_withdrawn_fallback_sample(file: str) -> None:
-    obs = next(o for name, o in OBSERVATIONS if Path(name).name == file)
+    obs = next(o for name, o in sample_observations() if Path(name).name == file)
     updates = {x.text for x in obs.updates}
     body = [(None, line) for line in obs.message_text.split("\n") if line not in updates]
     timeline = [(x.sort_at, x.text) for x in obs.updates]
