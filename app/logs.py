@@ -15,5 +15,3 @@ def setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format=FORMAT, stream=sys.stderr
     )
-    # one line per request is httpx's INFO: toldfeed logs its own outcomes per source
-    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)

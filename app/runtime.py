@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from app.catalogue import Catalogue, load_catalogue
 from app.config import Settings, Source, load_sources
 from app.errors import ConfigError
-from app.fetch import Fetcher, Poster, Transport
+from app.fetch import Fetcher, Transport
 from app.ingest import PollReport, run_poll
 from app.notify.targets import Target, load_targets, parse_smtp_url
 from app.publish.render_key import code_digest
@@ -28,6 +28,7 @@ from app.store import Store
 from app.store.secret import data_dir_secret
 
 if TYPE_CHECKING:  # the subscribers' side is imported where it is first needed (mail, signing)
+    from app.fetch.poster import Poster
     from app.notify.letters import Letters
     from app.notify.signup import Subscriptions
     from app.notify.tokens import Tokens
@@ -94,6 +95,8 @@ class Runtime:
     @cached_property
     def poster(self) -> Poster:
         """The client that POSTs to targets and the hub (its TLS context only when used)."""
+        from app.fetch.poster import Poster
+
         return Poster(self.settings)
 
     @classmethod

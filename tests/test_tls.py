@@ -1,20 +1,25 @@
-"""Trust anchors: where they come from, and that a process loads them only for https://."""
+"""Trust anchors: where they come from, and that a process loads them only for https://; and the
+network carrier's proxies from the environment (plain requests forwarded, https:// tunnelled)."""
 
 from __future__ import annotations
 
 import http.server
+import select
 import shutil
+import socket
 import ssl
 import subprocess
 import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
-import httpx
 import pytest
 import trustme
+import urllib3
 
-from app.fetch import Carriers, trust_context
+from app.fetch import Network, trust_context
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
@@ -68,9 +73,21 @@ def ca_dir(ca: trustme.CA, tmp_path: Path) -> Path:
     return folder
 
 
+def _body(network: Network, url: str) -> bytes:
+    answer = network.request("GET", url, {}, 5)
+    body = b"".join(answer.chunks())
+    answer.done()
+    return body
+
+
 def _get(context: ssl.SSLContext, url: str) -> int:
-    with httpx.Client(verify=context) as client:
-        return client.get(url).status_code
+    network = Network(trust=lambda: context)
+    try:
+        answer = network.request("GET", url, {}, 5)
+        answer.abandon()
+        return answer.status
+    finally:
+        network.close()
 
 
 def test_a_hashed_directory_is_trusted_and_read_only_as_needed(
@@ -113,7 +130,7 @@ def test_without_a_directory_or_bundle_certifi_is_trusted_and_a_stranger_is_refu
     no_bundle = str(tmp_path / "none.pem")
     context = trust_context({"SSL_CERT_DIR": str(tmp_path)}, system_bundle=no_bundle)
     assert context.cert_store_stats()["x509_ca"] > 100  # certifi's bundle
-    with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+    with pytest.raises(urllib3.exceptions.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
         _get(context, https_url)
 
 
@@ -126,21 +143,89 @@ def test_a_client_makes_its_tls_context_only_at_its_first_https_request(
         made.append(trust_context({"SSL_CERT_DIR": str(ca_dir)}))
         return made[-1]
 
-    carriers = Carriers.of(None, trust_env=False, trust=trust)
-    with httpx.Client(
-        transport=carriers.transport, mounts=carriers.mounts, verify=carriers.verify
-    ) as client:
-        assert client.get(http_url).text == "hello"
-        assert made == []
-        assert client.get(https_url).text == "hello"
-        assert client.get(https_url).text == "hello"
-        assert len(made) == 1
+    network = Network(trust=trust)
+    assert _body(network, http_url) == b"hello"
+    assert made == []
+    assert _body(network, https_url) == b"hello"
+    assert _body(network, https_url) == b"hello"
+    assert len(made) == 1
+    network.close()
 
 
-def test_the_plain_transport_never_carries_https(http_url: str, https_url: str) -> None:
-    carriers = Carriers.of(None, trust_env=False)
-    assert carriers.transport is not None
-    with httpx.Client(transport=carriers.transport) as client:  # no https:// mount
-        assert client.get(http_url).status_code == 200
-        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-            client.get(https_url)
+def test_the_plain_pool_never_carries_https(ca_dir: Path, http_url: str, https_url: str) -> None:
+    """http:// goes through pools whose TLS context trusts nothing: asked to carry https://
+    anyway (a stand-in for a wrong turn in choosing the pool), it refuses every certificate."""
+    network = Network(trust=lambda: trust_context({"SSL_CERT_DIR": str(ca_dir)}))
+    assert _body(network, http_url) == b"hello"
+    with pytest.raises(urllib3.exceptions.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+        network._plain.urlopen("GET", https_url, retries=False)
+    network.close()
+
+
+class _Proxy(http.server.BaseHTTPRequestHandler):
+    """A forward proxy: a plain request in absolute form is fetched and passed on; CONNECT
+    opens a tunnel. Every request line is kept in ``seen``."""
+
+    seen: ClassVar[list[str]] = []
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # not itself
+
+    def do_GET(self) -> None:
+        self.seen.append(f"GET {self.path}")
+        with self.direct.open(self.path, timeout=5) as upstream:
+            body = upstream.read()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_CONNECT(self) -> None:
+        self.seen.append(f"CONNECT {self.path}")
+        host, _, port = self.path.rpartition(":")
+        with socket.create_connection((host, int(port)), timeout=5) as upstream:
+            self.send_response(200)
+            self.end_headers()
+            ends = [self.connection, upstream]
+            while True:
+                ready, _, _ = select.select(ends, [], [], 5)
+                if not ready:
+                    return
+                for end in ready:
+                    data = end.recv(65536)
+                    if not data:
+                        return
+                    (upstream if end is self.connection else self.connection).sendall(data)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.fixture
+def proxy() -> Iterator[str]:
+    _Proxy.seen = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_proxies_from_the_environment_forward_and_tunnel_and_no_proxy_is_honoured(
+    proxy: str, ca_dir: Path, http_url: str, https_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.setenv("HTTPS_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    trust = lambda: trust_context({"SSL_CERT_DIR": str(ca_dir)})  # noqa: E731
+    network = Network(trust_env=True, trust=trust)
+    assert _body(network, http_url) == b"hello"
+    assert _body(network, https_url) == b"hello"  # checked against the trust, end to end
+    authority = https_url.removeprefix("https://").rstrip("/")
+    assert _Proxy.seen == [f"GET {http_url}", f"CONNECT {authority}"]
+    network.close()
+
+    assert _body(Network(trust_env=False, trust=trust), http_url) == b"hello"  # not asked
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert _body(Network(trust_env=True, trust=trust), http_url) == b"hello"
+    assert len(_Proxy.seen) == 2  # neither went through the proxy

@@ -1,78 +1,213 @@
-"""What carries requests: the network (trust anchors loaded at the first https:// request) or
-a stand-in (``StaticTransport``); and the watchdog that ends a body read at a deadline."""
+"""What carries requests to the upstream, targets and hubs: the network (``Network``:
+urllib3's connection pools, trust anchors loaded at the first https:// request, proxies from
+the environment when asked) or a stand-in (``StaticTransport``); and the watchdog that ends a
+body read at a deadline.
+
+A carrier makes one request and hands back its ``Answer``; redirects, limits and retries are
+the ``Fetcher``'s (and the ``Poster``'s). urllib3 rather than httpx: a conditional GET through
+the fetcher costs about a third of the CPU (docs/design.md), and a cron poll makes some 30.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import socket
 import ssl
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TypeAlias
+from collections.abc import Callable, Iterator, Mapping
+from http import HTTPStatus
+from typing import Protocol
+from urllib.parse import urlsplit
 
-import httpx
+import urllib3
 
+from app.errors import FetchError
 from app.fetch.trust import tls_context
 
-Transport: TypeAlias = httpx.BaseTransport
-"""What carries requests: the network by default, or a stand-in such as ``StaticTransport``."""
+READ_SIZE = 64 * 1024  # bytes of a body handed over at a time (decoded: urllib3 bounds it too)
 
 
-class _SecureOnFirstUse(httpx.BaseTransport):
-    """The https:// transport of a client, made (with ``tls_context``) at its first request: a
-    process that reaches only http:// URLs, or none, never loads trust anchors."""
+def failure(url: str, error: Exception) -> FetchError:
+    """The ``FetchError`` for what a carrier raised: no connection, a timeout, or a broken
+    answer."""
+    if isinstance(error, urllib3.exceptions.NewConnectionError):  # a kind of timeout to urllib3
+        return FetchError(url, f"ConnectError: {error}")
+    if isinstance(error, urllib3.exceptions.TimeoutError):
+        return FetchError(url, "timed out")
+    return FetchError(url, f"{type(error).__name__}: {error}")
 
-    def __init__(self, trust: Callable[[], ssl.SSLContext]) -> None:
+
+class Answer(Protocol):
+    """One answer as a carrier gives it: the status, the headers (names in lower case, repeated
+    ones joined with ", ") and the body as chunks (decoded from gzip or deflate). ``interrupt``
+    (from another thread) ends a read of the body that is waiting, at once. ``done`` after
+    reading the body to its end (the connection is kept for the next request), ``abandon``
+    otherwise (it is closed)."""
+
+    status: int
+    reason: str
+    headers: dict[str, str]
+
+    def chunks(self) -> Iterator[bytes]: ...
+
+    def interrupt(self) -> None: ...
+
+    def done(self) -> None: ...
+
+    def abandon(self) -> None: ...
+
+
+class Transport(Protocol):
+    """What carries requests: ``Network`` by default, or a stand-in such as ``StaticTransport``.
+    ``request`` raises ``urllib3.exceptions.HTTPError`` (timeouts as its ``TimeoutError``) or
+    ``OSError`` when no answer comes; ``timeout`` bounds the connect and each read."""
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        timeout: float,
+        body: bytes | None = None,
+    ) -> Answer: ...
+
+    def close(self) -> None: ...
+
+
+class _PooledAnswer:
+    """An answer read from one of urllib3's pooled connections."""
+
+    def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
+        self._response = response
+        self.status = response.status
+        self.reason = response.reason or ""
+        self.headers = {k.lower(): v for k, v in response.headers.items()}
+
+    def chunks(self) -> Iterator[bytes]:
+        return self._response.stream(READ_SIZE, decode_content=True)
+
+    def interrupt(self) -> None:
+        # shuts the socket down for reading (kept by the answer even when http.client has let
+        # go of it, as for a body that ends with its connection)
+        with contextlib.suppress(OSError, ValueError, RuntimeError):
+            self._response.shutdown()
+
+    def done(self) -> None:
+        self._response.release_conn()
+
+    def abandon(self) -> None:
+        self._response.close()  # closes its connection: a half-read body cannot be reused
+        self._response.release_conn()
+
+
+class Network:
+    """The network: one urllib3 pool per origin, shared by the fetcher's threads.
+
+    http:// goes through a pool whose TLS context trusts nothing, so it can never carry
+    https://; the https:// pools are made at the first https:// request with the context
+    ``trust`` gives, so a process that reaches only http:// URLs never loads trust anchors.
+    With ``trust_env``, ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY`` (read once) choose a proxy
+    per request: http:// through it, https:// tunnelled (``CONNECT``) and checked against the
+    same trust."""
+
+    def __init__(
+        self,
+        trust_env: bool = False,
+        trust: Callable[[], ssl.SSLContext] = tls_context,
+        connections: int = 4,
+    ) -> None:
         self._trust = trust
-        self._made: httpx.HTTPTransport | None = None
+        self._connections = connections
+        self._proxies = urllib.request.getproxies_environment() if trust_env else {}
+        self._plain = self._pools(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+        self._secure: urllib3.PoolManager | None = None
+        self._via: dict[str, urllib3.ProxyManager] = {}
         self._lock = threading.Lock()
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def _pools(self, context: ssl.SSLContext) -> urllib3.PoolManager:
+        return urllib3.PoolManager(
+            maxsize=self._connections, block=False, retries=False, ssl_context=context
+        )
+
+    def _manager(self, url: str) -> urllib3.PoolManager:
+        parts = urlsplit(url)
+        proxy = self._proxies.get(parts.scheme) or self._proxies.get("all")
+        # NO_PROXY as urllib reads it (the function is in the module, not in its stubs)
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        if proxy and not bypass(parts.hostname or "", self._proxies):
+            with self._lock:
+                if proxy not in self._via:
+                    context = self._trust()
+                    self._via[proxy] = urllib3.ProxyManager(
+                        proxy,
+                        maxsize=self._connections,
+                        block=False,
+                        retries=False,
+                        ssl_context=context,
+                        proxy_ssl_context=context,
+                    )
+                return self._via[proxy]
+        if parts.scheme != "https":
+            return self._plain
         with self._lock:
-            if self._made is None:
-                self._made = httpx.HTTPTransport(verify=self._trust())
-        return self._made.handle_request(request)
+            if self._secure is None:
+                self._secure = self._pools(self._trust())
+            return self._secure
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        timeout: float,
+        body: bytes | None = None,
+    ) -> Answer:
+        response = self._manager(url).urlopen(
+            method,
+            url,
+            body=body,
+            headers=dict(headers),
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            decode_content=True,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+        )
+        return _PooledAnswer(response)
 
     def close(self) -> None:
+        """Close every pooled connection."""
         with self._lock:
-            if self._made is not None:
-                self._made.close()
+            managers = [self._plain, self._secure, *self._via.values()]
+        for manager in managers:
+            if manager is not None:
+                manager.clear()
 
 
-@dataclass(frozen=True)
-class Carriers:
-    """What an ``httpx.Client`` is given to carry requests: ``transport`` (for http://, or for
-    everything when it is a stand-in), ``mounts`` (https://) and ``verify`` (used only for the
-    proxies httpx makes from the environment)."""
+class _StaticAnswer:
+    def __init__(self, status: int, headers: Mapping[str, str], body: bytes = b"") -> None:
+        self.status = status
+        self.reason = HTTPStatus(status).phrase
+        self.headers = {k.lower(): v for k, v in headers.items()}
+        self._body = body
 
-    transport: Transport | None
-    mounts: dict[str, Transport] | None
-    verify: ssl.SSLContext | bool
+    def chunks(self) -> Iterator[bytes]:
+        if self._body:
+            yield self._body
 
-    @classmethod
-    def of(
-        cls,
-        transport: Transport | None,
-        trust_env: bool,
-        trust: Callable[[], ssl.SSLContext] = tls_context,
-    ) -> Carriers:
-        """A stand-in as given; else the network, with the context ``trust`` gives made at the
-        first https:// request. With proxies in the environment httpx makes their transports at
-        once, with that context."""
-        if transport is not None:
-            return cls(transport, None, True)
-        if trust_env and urllib.request.getproxies():
-            return cls(None, None, trust())
-        # http:// only: a context that trusts nothing can never carry https://
-        plain = httpx.HTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
-        return cls(plain, {"https://": _SecureOnFirstUse(trust)}, True)
+    def interrupt(self) -> None:
+        pass
+
+    def done(self) -> None:
+        pass
+
+    def abandon(self) -> None:
+        pass
 
 
-class StaticTransport(httpx.BaseTransport):
+class StaticTransport:
     """Answers GETs from ``documents`` (URL → body and content type), with ETag and 304.
 
     A URL not in the table gets 404. The table may be replaced at any time (``serve``).
@@ -85,38 +220,46 @@ class StaticTransport(httpx.BaseTransport):
         """Answer from ``documents`` from now on."""
         self.documents = documents
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """One answer from the table."""
-        document = self.documents.get(str(request.url))
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        timeout: float,
+        body: bytes | None = None,
+    ) -> Answer:
+        """One answer from the table (a GET; anything else is 405)."""
+        document = self.documents.get(url)
+        if method != "GET":
+            return _StaticAnswer(405, {"Allow": "GET"})
         if document is None:
-            return httpx.Response(404, text="not in the table of documents")
+            return _StaticAnswer(404, {"Content-Type": "text/plain"}, b"not in the table")
         body, content_type = document
         etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
-        if request.headers.get("if-none-match") == etag:
-            return httpx.Response(304, headers={"ETag": etag})
-        return httpx.Response(
-            200, content=body, headers={"Content-Type": content_type, "ETag": etag}
-        )
+        if {k.lower(): v for k, v in headers.items()}.get("if-none-match") == etag:
+            return _StaticAnswer(304, {"ETag": etag})
+        return _StaticAnswer(200, {"Content-Type": content_type, "ETag": etag}, body)
+
+    def close(self) -> None:
+        pass
 
 
 class Watchdog:
     """Ends a body read at the poll's deadline: one read may otherwise wait up to the whole
     timeout past it (a source that sends a byte every 14 s with a 15 s timeout). At the
-    deadline it shuts the connection's socket down, which wakes a blocked read at once."""
+    deadline it interrupts the answer (its socket is shut down), which wakes a blocked read."""
 
-    def __init__(self, response: httpx.Response, deadline: float | None) -> None:
+    def __init__(self, answer: Answer, deadline: float | None) -> None:
         self.fired = False
         self._timer: threading.Timer | None = None
-        stream = response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if deadline is not None and sock is not None:
-            self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire, [sock])
+        if deadline is not None:
+            self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
             self._timer.daemon = True
+            self._answer = answer
 
-    def _fire(self, sock: socket.socket) -> None:
+    def _fire(self) -> None:
         self.fired = True
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+        self._answer.interrupt()
 
     def __enter__(self) -> Watchdog:
         if self._timer is not None:

@@ -6,6 +6,7 @@ retries with exponential backoff for timeouts, connection errors, 5xx and 429, h
 ``Retry-After`` up to a cap. The transport is a parameter, so tests and the demo mode can
 swap the network for a local server or the bundled samples without patching anything:
 ``Transport`` names the type, and ``StaticTransport`` answers from a table of documents.
+Redirects are followed here, one hop at a time, so each hop's URL is checked first.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from urllib.parse import urljoin
 
-import httpx
+import urllib3
 
 from app.config import Settings
 from app.errors import FetchError, HTTPStatusError, NotAllowedError, TooLargeError
-from app.fetch.carriers import Carriers, Transport, Watchdog
+from app.fetch.carriers import Answer, Network, Transport, Watchdog, failure
 from app.http_records import Response, Validators, parse_max_age, parse_retry_after
 from app.upstream.links import link_problem, origins_of
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class Fetcher:
@@ -38,32 +42,19 @@ class Fetcher:
         # the sources' URLs (their origins: scheme, host and port) or bare host names
         self.origins = origins_of(allowed_hosts)
         self._sleep = sleep
-        carriers = Carriers.of(transport, settings.proxy_from_env)
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(settings.timeout_seconds),
-            follow_redirects=True,
-            max_redirects=settings.max_redirects,
-            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
-            event_hooks={"request": [self._check_host]},
-            trust_env=settings.proxy_from_env,  # env lookups cost CPU on every request
-            transport=carriers.transport,
-            mounts=carriers.mounts,
-            verify=carriers.verify,
+        self._transport: Transport = transport or Network(
+            trust_env=settings.proxy_from_env, connections=max(2, settings.fetch_workers)
         )
+        self._headers = {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"}
 
     def allowed(self, url: str) -> bool:
         """True when ``url`` is http(s) on an origin (scheme, host, port) the sources file
         names, without a user name or password."""
         return link_problem(url, self.origins) is None
 
-    def _check_host(self, request: httpx.Request) -> None:
-        # every request, redirects included
-        if (problem := link_problem(str(request.url), self.origins)) is not None:
-            raise NotAllowedError(str(request.url), f"not followed: {problem}")
-
     def close(self) -> None:
         """Release connections."""
-        self._client.close()
+        self._transport.close()
 
     def get(
         self, url: str, validators: Validators | None = None, deadline: float | None = None
@@ -89,8 +80,7 @@ class Fetcher:
                 self._sleep(wait)
 
     def _once(self, url: str, validators: Validators | None, deadline: float | None) -> Response:
-        headers = validators.headers() if validators else {}
-        limit = self.settings.max_body_bytes
+        headers = {**self._headers, **(validators.headers() if validators else {})}
         timeout = self.settings.timeout_seconds
         if deadline is not None:
             # the poll's budget is a wall-clock deadline over connect, headers and the whole body:
@@ -99,59 +89,78 @@ class Fetcher:
             if remaining <= 0:
                 raise FetchError(url, "poll time budget exhausted")
             timeout = min(timeout, remaining)
+        target = url
         try:
-            with self._client.stream(
-                "GET", url, headers=headers, timeout=httpx.Timeout(timeout)
-            ) as r:
-                if r.status_code == 304:
-                    r.read()  # empty; reading it lets the connection go back to the pool
-                    return Response(
-                        url=str(r.url),
-                        status=304,
-                        headers=dict(r.headers),
-                        validators=validators or Validators(),
-                        max_age=parse_max_age(r.headers.get("cache-control")),
-                    )
-                if r.status_code >= 400:
-                    retry = parse_retry_after(r.headers.get("retry-after"), datetime.now(UTC))
-                    raise HTTPStatusError(url, r.status_code, retry)
-                declared = r.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > limit:
-                    raise TooLargeError(url, f"body of {declared} bytes exceeds {limit}")
-                chunks: list[bytes] = []
-                size = 0
-                with Watchdog(r, deadline) as watchdog:
-                    try:
-                        for chunk in r.iter_bytes():
-                            if deadline is not None and time.monotonic() > deadline:
-                                raise FetchError(
-                                    url, "poll time budget exhausted while reading the body"
-                                )
-                            size += len(chunk)
-                            if size > limit:
-                                raise TooLargeError(url, f"body exceeds {limit} bytes")
-                            chunks.append(chunk)
-                    except httpx.HTTPError as e:
-                        if watchdog.fired:
-                            raise FetchError(
-                                url, "poll time budget exhausted while reading the body"
-                            ) from e
-                        raise
-                    if watchdog.fired:  # a body that ends with the connection ended with it
+            for _ in range(self.settings.max_redirects + 1):
+                if (problem := link_problem(target, self.origins)) is not None:
+                    raise NotAllowedError(target, f"not followed: {problem}")
+                answer = self._transport.request("GET", target, headers, timeout)
+                if answer.status in REDIRECTS and answer.headers.get("location"):
+                    answer.abandon()
+                    target = urljoin(target, answer.headers["location"])
+                    continue
+                return self._read(url, target, answer, validators, deadline)
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            raise failure(url, e) from e
+        raise FetchError(url, "too many redirects")
+
+    def _read(
+        self,
+        url: str,
+        final: str,
+        answer: Answer,
+        validators: Validators | None,
+        deadline: float | None,
+    ) -> Response:
+        """The response of ``answer`` (to ``url``, from ``final`` after redirects)."""
+        fields = answer.headers
+        if answer.status == 304:
+            answer.done()  # no body: the connection goes back to the pool
+            return Response(
+                url=final,
+                status=304,
+                headers=dict(fields),
+                validators=validators or Validators(),
+                max_age=parse_max_age(fields.get("cache-control")),
+            )
+        if answer.status >= 400:
+            answer.abandon()
+            retry = parse_retry_after(fields.get("retry-after"), datetime.now(UTC))
+            raise HTTPStatusError(url, answer.status, retry)
+        limit = self.settings.max_body_bytes
+        declared = fields.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            answer.abandon()
+            raise TooLargeError(url, f"body of {declared} bytes exceeds {limit}")
+        chunks: list[bytes] = []
+        size = 0
+        whole = False
+        with Watchdog(answer, deadline) as watchdog:
+            try:
+                for chunk in answer.chunks():
+                    if deadline is not None and time.monotonic() > deadline:
                         raise FetchError(url, "poll time budget exhausted while reading the body")
-                return Response(
-                    url=str(r.url),
-                    status=r.status_code,
-                    body=b"".join(chunks),
-                    headers={k.lower(): v for k, v in r.headers.items()},
-                    validators=Validators(r.headers.get("etag"), r.headers.get("last-modified")),
-                    max_age=parse_max_age(r.headers.get("cache-control")),
-                )
-        except FetchError:
-            raise
-        except httpx.TimeoutException as e:
-            raise FetchError(url, "timed out") from e
-        except httpx.TooManyRedirects as e:
-            raise FetchError(url, "too many redirects") from e
-        except httpx.HTTPError as e:
-            raise FetchError(url, f"{type(e).__name__}: {e}") from e
+                    size += len(chunk)
+                    if size > limit:
+                        raise TooLargeError(url, f"body exceeds {limit} bytes")
+                    chunks.append(chunk)
+                # a body that ends with the connection ended with it
+                whole = not watchdog.fired
+            except (urllib3.exceptions.HTTPError, OSError) as e:
+                if watchdog.fired:
+                    raise FetchError(
+                        url, "poll time budget exhausted while reading the body"
+                    ) from e
+                raise
+            finally:
+                answer.done() if whole else answer.abandon()
+        if not whole:
+            raise FetchError(url, "poll time budget exhausted while reading the body")
+        return Response(
+            url=final,
+            status=answer.status,
+            body=b"".join(chunks),
+            headers=dict(fields),
+            validators=Validators(fields.get("etag"), fields.get("last-modified")),
+            max_age=parse_max_age(fields.get("cache-control")),
+        )

@@ -7,11 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import httpx
+import urllib3
 
 from app.config import Settings
-from app.errors import FetchError
-from app.fetch.carriers import Carriers, Transport, Watchdog
+from app.fetch.carriers import Network, Transport, Watchdog, failure
 from app.http_records import parse_retry_after
 
 
@@ -30,6 +29,9 @@ class PostAnswer:
         return 200 <= self.status < 300
 
 
+SLOW = b" [answer cut short: too slow]"
+
+
 class Poster:
     """POSTs to notification targets and WebSub hubs: any host, no redirects, own timeouts.
 
@@ -41,20 +43,12 @@ class Poster:
 
     def __init__(self, settings: Settings, transport: Transport | None = None) -> None:
         self.timeout = settings.notify_timeout_seconds
-        carriers = Carriers.of(transport, settings.proxy_from_env)
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(settings.notify_timeout_seconds),
-            follow_redirects=False,
-            headers={"User-Agent": settings.user_agent},
-            trust_env=settings.proxy_from_env,
-            transport=carriers.transport,
-            mounts=carriers.mounts,
-            verify=carriers.verify,
-        )
+        self._transport: Transport = transport or Network(trust_env=settings.proxy_from_env)
+        self._headers = {"User-Agent": settings.user_agent}
 
     def close(self) -> None:
         """Release connections."""
-        self._client.close()
+        self._transport.close()
 
     def post(
         self, url: str, body: bytes, headers: Mapping[str, str], timeout: float | None = None
@@ -63,40 +57,43 @@ class Poster:
 
         The timeout bounds each wait and the answer's body as a whole: the status is known once
         the headers are in, so a body that trickles in is cut short at the deadline rather than
-        read byte by byte for as long as the target cares to send it.
+        read byte by byte for as long as the target cares to send it. A redirect is an answer
+        like any other (not followed).
         """
         seconds = timeout if timeout is not None else self.timeout
         deadline = time.monotonic() + seconds
         try:
-            with self._client.stream(
-                "POST", url, content=body, headers=dict(headers), timeout=httpx.Timeout(seconds)
-            ) as r:
-                kept = b""
-                with Watchdog(r, deadline) as watchdog:
-                    try:
-                        for chunk in r.iter_bytes():
-                            kept += chunk
-                            if len(kept) >= self.BODY_KEPT:
-                                break
-                            if time.monotonic() > deadline:
-                                kept += b" [answer cut short: too slow]"
-                                break
-                    except httpx.TimeoutException:  # the status came; the body stopped
-                        kept += b" [answer cut short: too slow]"
-                    except httpx.HTTPError:
-                        if not watchdog.fired:
-                            raise
-                        kept += b" [answer cut short: too slow]"  # ended at the deadline
-                    else:
-                        if watchdog.fired and not kept.endswith(b"too slow]"):
-                            kept += b" [answer cut short: too slow]"
-                return PostAnswer(
-                    status=r.status_code,
-                    reason=r.reason_phrase,
-                    body=kept[: self.BODY_KEPT + 64].decode("utf-8", "replace"),
-                    retry_after=parse_retry_after(r.headers.get("retry-after"), datetime.now(UTC)),
-                )
-        except httpx.TimeoutException as e:
-            raise FetchError(url, "timed out") from e
-        except httpx.HTTPError as e:
-            raise FetchError(url, f"{type(e).__name__}: {e}") from e
+            answer = self._transport.request(
+                "POST", url, {**self._headers, **headers}, seconds, body=body
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            raise failure(url, e) from e
+        kept = b""
+        whole = False
+        with Watchdog(answer, deadline) as watchdog:
+            try:
+                for chunk in answer.chunks():
+                    kept += chunk
+                    if len(kept) >= self.BODY_KEPT:
+                        break
+                    if time.monotonic() > deadline:
+                        kept += SLOW
+                        break
+                else:
+                    whole = not watchdog.fired
+                    if watchdog.fired:  # ended at the deadline
+                        kept += SLOW
+            except urllib3.exceptions.TimeoutError:  # the status came; the body stopped
+                kept += SLOW
+            except (urllib3.exceptions.HTTPError, OSError) as e:
+                if not watchdog.fired:
+                    raise failure(url, e) from e
+                kept += SLOW  # ended at the deadline
+            finally:
+                answer.done() if whole else answer.abandon()
+        return PostAnswer(
+            status=answer.status,
+            reason=answer.reason,
+            body=kept[: self.BODY_KEPT + 64].decode("utf-8", "replace"),
+            retry_after=parse_retry_after(answer.headers.get("retry-after"), datetime.now(UTC)),
+        )

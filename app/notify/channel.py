@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 from app.errors import FetchError
-from app.fetch import Poster
+from app.fetch.poster import Poster
 from app.notify.message import Message
 from app.notify.targets import ChannelKind, Target
 from app.store.records import Notification

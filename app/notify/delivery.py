@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.catalogue import Catalogue
 from app.config import Settings
-from app.fetch import Poster
+from app.fetch.poster import Poster
 from app.notify.channel import Answer, Channel, Outgoing
 from app.notify.compose import words_for
 from app.notify.fanout import FanOut

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from app.fetch import Poster
+from app.fetch.poster import Poster
 from app.notify.channel import Channel
 from app.notify.mail import Mail
 from app.notify.slack import Slack

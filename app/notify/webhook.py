@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from standardwebhooks.webhooks import Webhook
 
-from app.fetch import Poster
+from app.fetch.poster import Poster
 from app.notify.channel import Answer, HttpChannel, Outgoing, post_body
 from app.notify.outbox import TEST
 from app.notify.targets import ChannelKind, Target

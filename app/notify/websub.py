@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from urllib.parse import urlencode
 
 from app.errors import FetchError
-from app.fetch import Poster
+from app.fetch.poster import Poster
 from app.notify.channel import Answer
 
 log = logging.getLogger("toldfeed.service")
