@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -110,6 +115,80 @@ def test_redirect_is_followed(httpserver: HTTPServer, fetcher: Fetcher) -> None:
     assert response.body == b"moved here" and response.url.endswith("/new")
 
 
+@contextmanager
+def raw_server(answer: Callable[[BaseHTTPRequestHandler], None]) -> Iterator[str]:
+    """A local HTTP/1.1 server (keep-alive) whose every GET is answered by ``answer``, byte by
+    byte as written: for answers a framework would refuse to send."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            answer(self)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_malformed_redirect_is_a_fetch_error(make_settings) -> None:
+    def odd(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", "http://[::1")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    with raw_server(odd) as base:
+        fetcher = Fetcher(make_settings(retries=0), {base})
+        with pytest.raises(FetchError, match="malformed"):
+            fetcher.get(base + "/odd")
+        fetcher.close()
+
+
+def test_repeated_headers_are_joined_and_gzip_is_decoded(
+    httpserver: HTTPServer, fetcher: Fetcher
+) -> None:
+    body = DANISH.encode() * 100
+    answer = Response(gzip.compress(body), headers={"Content-Encoding": "gzip"})
+    answer.headers.add("Cache-Control", "public")
+    answer.headers.add("Cache-Control", "max-age=60")
+    httpserver.expect_request("/gz").respond_with_response(answer)
+    response = fetcher.get(httpserver.url_for("/gz"))
+    assert response.body == body
+    assert response.headers["cache-control"] == "public, max-age=60"
+    assert response.max_age == 60
+
+
+def test_a_304_kept_by_its_caller_leaves_its_connection_ready_for_the_next(
+    make_settings,
+) -> None:
+    """One keep-alive connection: a 304's answer is finished before the connection goes back
+    to the pool, however long the caller holds the answer."""
+    from app.fetch import Network
+
+    def empty(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(304 if handler.path == "/same" else 200)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    network = Network(connections=1)
+    with raw_server(empty) as base:
+        held = network.request("GET", base + "/same", {}, 2)
+        held.done()
+        answer = network.request("GET", base + "/next", {}, 2)
+        assert (held.status, answer.status) == (304, 200)
+        answer.done()
+    network.close()
+
+
 def test_redirect_loop_is_bounded(httpserver: HTTPServer, fetcher: Fetcher) -> None:
     httpserver.expect_request("/loop").respond_with_data(
         "", status=302, headers={"Location": "/loop"}
@@ -214,8 +293,6 @@ def test_a_body_that_ends_with_its_connection_is_not_taken_as_whole_at_the_deadl
 ) -> None:
     """HTTP/1.0 without Content-Length: the body ends when the connection does, so the
     deadline's shutdown must not pass for the end of a (truncated) body."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Drip(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -251,3 +328,21 @@ def test_a_body_that_ends_with_its_connection_is_not_taken_as_whole_at_the_deadl
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_poster_follows_no_redirect_and_keeps_the_start_of_a_long_answer(
+    httpserver: HTTPServer, make_settings
+) -> None:
+    from app.fetch.poster import Poster
+
+    httpserver.expect_request("/moved", method="POST").respond_with_data(
+        "", status=302, headers={"Location": "/elsewhere"}
+    )
+    httpserver.expect_request("/long", method="POST").respond_with_data("x" * 100_000)
+    poster = Poster(make_settings())
+    moved = poster.post(httpserver.url_for("/moved"), b"{}", {"Content-Type": "application/json"})
+    assert (moved.status, moved.ok) == (302, False)
+    long = poster.post(httpserver.url_for("/long"), b"{}", {})
+    assert long.ok and long.body.startswith("x") and len(long.body) <= Poster.BODY_KEPT + 64
+    assert [r.path for r, _ in httpserver.log] == ["/moved", "/long"]  # nothing followed
+    poster.close()

@@ -3,6 +3,7 @@ network carrier's proxies from the environment (plain requests forwarded, https:
 
 from __future__ import annotations
 
+import base64
 import http.server
 import select
 import shutil
@@ -170,7 +171,7 @@ class _Proxy(http.server.BaseHTTPRequestHandler):
     direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # not itself
 
     def do_GET(self) -> None:
-        self.seen.append(f"GET {self.path}")
+        self.seen.append(f"GET {self.path} {self.headers.get('Proxy-Authorization')}")
         with self.direct.open(self.path, timeout=5) as upstream:
             body = upstream.read()
         self.send_response(200)
@@ -179,7 +180,7 @@ class _Proxy(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_CONNECT(self) -> None:
-        self.seen.append(f"CONNECT {self.path}")
+        self.seen.append(f"CONNECT {self.path} {self.headers.get('Proxy-Authorization')}")
         host, _, port = self.path.rpartition(":")
         with socket.create_connection((host, int(port)), timeout=5) as upstream:
             self.send_response(200)
@@ -213,8 +214,8 @@ def proxy() -> Iterator[str]:
 def test_proxies_from_the_environment_forward_and_tunnel_and_no_proxy_is_honoured(
     proxy: str, ca_dir: Path, http_url: str, https_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HTTP_PROXY", proxy)
-    monkeypatch.setenv("HTTPS_PROXY", proxy)
+    monkeypatch.setenv("HTTP_PROXY", proxy.removeprefix("http://"))  # http:// understood
+    monkeypatch.setenv("HTTPS_PROXY", proxy.replace("://", "://me:p%40ss@"))  # a login
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     trust = lambda: trust_context({"SSL_CERT_DIR": str(ca_dir)})  # noqa: E731
@@ -222,7 +223,8 @@ def test_proxies_from_the_environment_forward_and_tunnel_and_no_proxy_is_honoure
     assert _body(network, http_url) == b"hello"
     assert _body(network, https_url) == b"hello"  # checked against the trust, end to end
     authority = https_url.removeprefix("https://").rstrip("/")
-    assert _Proxy.seen == [f"GET {http_url}", f"CONNECT {authority}"]
+    login = "Basic " + base64.b64encode(b"me:p@ss").decode()
+    assert _Proxy.seen == [f"GET {http_url} None", f"CONNECT {authority} {login}"]
     network.close()
 
     assert _body(Network(trust_env=False, trust=trust), http_url) == b"hello"  # not asked

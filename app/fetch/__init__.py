@@ -1,7 +1,7 @@
-"""HTTP clients: ``Fetcher`` reads the upstream (over urllib3), ``Poster`` (``app.fetch.poster``,
-the only importer of httpx, loaded where a target or hub is first served) posts to notification
-targets and hubs; ``carriers`` says what carries the fetcher's requests (the network, or a
-stand-in such as ``StaticTransport``), ``trust`` which CAs HTTPS servers are checked against.
+"""HTTP clients (the only importer of urllib3): ``Fetcher`` reads the upstream, ``Poster``
+(``app.fetch.poster``, loaded where a target or hub is first served) posts to notification
+targets and hubs; ``carriers`` says what carries their requests (the network, or a stand-in such
+as ``StaticTransport``), ``trust`` which CAs HTTPS servers are checked against.
 """
 
 from app.fetch.carriers import Network, StaticTransport, Transport

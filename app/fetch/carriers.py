@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import urllib3
 
@@ -83,7 +83,7 @@ class _PooledAnswer:
         self._response = response
         self.status = response.status
         self.reason = response.reason or ""
-        self.headers = {k.lower(): v for k, v in response.headers.items()}
+        self.headers = {k.lower(): v for k, v in response.headers.itermerged()}
 
     def chunks(self) -> Iterator[bytes]:
         return self._response.stream(READ_SIZE, decode_content=True)
@@ -95,6 +95,9 @@ class _PooledAnswer:
             self._response.shutdown()
 
     def done(self) -> None:
+        # whatever is left (nothing, for a 304 or a body read to its end) is read first: a
+        # pooled connection whose answer is unfinished cannot carry the next request
+        self._response.drain_conn()
         self._response.release_conn()
 
     def abandon(self) -> None:
@@ -108,7 +111,8 @@ class Network:
     http:// goes through a pool whose TLS context trusts nothing, so it can never carry
     https://; the https:// pools are made at the first https:// request with the context
     ``trust`` gives, so a process that reaches only http:// URLs never loads trust anchors.
-    With ``trust_env``, ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY`` (read once) choose a proxy
+    With ``trust_env``, ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY`` (read once,
+    ``user:password@`` in a proxy's URL sent as its login) choose a proxy
     per request: http:// through it, https:// tunnelled (``CONNECT``) and checked against the
     same trust."""
 
@@ -139,15 +143,7 @@ class Network:
         if proxy and not bypass(parts.hostname or "", self._proxies):
             with self._lock:
                 if proxy not in self._via:
-                    context = self._trust()
-                    self._via[proxy] = urllib3.ProxyManager(
-                        proxy,
-                        maxsize=self._connections,
-                        block=False,
-                        retries=False,
-                        ssl_context=context,
-                        proxy_ssl_context=context,
-                    )
+                    self._via[proxy] = self._proxy(proxy)
                 return self._via[proxy]
         if parts.scheme != "https":
             return self._plain
@@ -155,6 +151,25 @@ class Network:
             if self._secure is None:
                 self._secure = self._pools(self._trust())
             return self._secure
+
+    def _proxy(self, proxy: str) -> urllib3.ProxyManager:
+        """Pools through ``proxy`` as the environment names it: ``host:port`` means http://, and
+        a user and password in it are sent as ``Proxy-Authorization`` (Basic)."""
+        where = urllib3.util.parse_url(proxy if "://" in proxy else f"http://{proxy}")
+        login = {}
+        if where.auth:
+            login = urllib3.make_headers(proxy_basic_auth=unquote(where.auth))
+            where = where._replace(auth=None)
+        context = self._trust()
+        return urllib3.ProxyManager(
+            where.url,
+            proxy_headers=login,
+            maxsize=self._connections,
+            block=False,
+            retries=False,
+            ssl_context=context,
+            proxy_ssl_context=context,
+        )
 
     def request(
         self,

@@ -21,11 +21,28 @@ import urllib3
 
 from app.config import Settings
 from app.errors import FetchError, HTTPStatusError, NotAllowedError, TooLargeError
-from app.fetch.carriers import Answer, Network, Transport, Watchdog, failure
+from app.fetch.carriers import READ_SIZE, Answer, Network, Transport, Watchdog, failure
 from app.http_records import Response, Validators, parse_max_age, parse_retry_after
 from app.upstream.links import link_problem, origins_of
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def _next_hop(url: str, target: str, answer: Answer) -> str:
+    """Where a redirect from ``target`` leads; its (short) body is read so that the
+    connection carries the next hop."""
+    short = (
+        answer.headers.get("content-length", "").isdigit()
+        and int(answer.headers["content-length"]) <= READ_SIZE
+    )
+    if short:
+        for _ in answer.chunks():
+            pass
+    answer.done() if short else answer.abandon()
+    try:
+        return urljoin(target, answer.headers["location"])
+    except ValueError as e:  # e.g. "http://[::1"
+        raise FetchError(url, f"redirect to a malformed URL: {e}") from e
 
 
 class Fetcher:
@@ -96,8 +113,7 @@ class Fetcher:
                     raise NotAllowedError(target, f"not followed: {problem}")
                 answer = self._transport.request("GET", target, headers, timeout)
                 if answer.status in REDIRECTS and answer.headers.get("location"):
-                    answer.abandon()
-                    target = urljoin(target, answer.headers["location"])
+                    target = _next_hop(url, target, answer)
                     continue
                 return self._read(url, target, answer, validators, deadline)
         except (urllib3.exceptions.HTTPError, OSError) as e:
