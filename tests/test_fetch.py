@@ -116,12 +116,14 @@ def test_redirect_is_followed(httpserver: HTTPServer, fetcher: Fetcher) -> None:
 
 
 @contextmanager
-def raw_server(answer: Callable[[BaseHTTPRequestHandler], None]) -> Iterator[str]:
-    """A local HTTP/1.1 server (keep-alive) whose every GET is answered by ``answer``, byte by
-    byte as written: for answers a framework would refuse to send."""
+def raw_server(
+    answer: Callable[[BaseHTTPRequestHandler], None], protocol: str = "HTTP/1.1"
+) -> Iterator[str]:
+    """A local server (HTTP/1.1: keep-alive) whose every GET is answered by ``answer``, byte
+    by byte as written: for answers a framework would refuse to send."""
 
     class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+        protocol_version = protocol
 
         def do_GET(self) -> None:
             answer(self)
@@ -131,6 +133,7 @@ def raw_server(answer: Callable[[BaseHTTPRequestHandler], None]) -> Iterator[str
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    # a short poll interval: shutdown() waits up to one interval
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -294,40 +297,28 @@ def test_a_body_that_ends_with_its_connection_is_not_taken_as_whole_at_the_deadl
     """HTTP/1.0 without Content-Length: the body ends when the connection does, so the
     deadline's shutdown must not pass for the end of a (truncated) body."""
 
-    class Drip(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.end_headers()
-            try:
-                self.wfile.write(b"<rss><channel>")
-                for _ in range(40):
-                    time.sleep(0.25)
-                    self.wfile.write(b" ")
-                    self.wfile.flush()
-            except OSError:
-                return
+    def drip(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/rss+xml")
+        handler.end_headers()
+        try:
+            handler.wfile.write(b"<rss><channel>")
+            for _ in range(40):
+                time.sleep(0.25)
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+        except OSError:
+            return
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
-    server.daemon_threads = True
-    # a short poll interval: shutdown() waits up to one interval
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    try:
-        origin = f"http://127.0.0.1:{server.server_address[1]}/"
+    with raw_server(drip, protocol="HTTP/1.0") as origin:
         fetcher = Fetcher(make_settings(timeout_seconds=2, retries=0), {origin})
         started = time.monotonic()
         try:
             with pytest.raises(FetchError, match="budget exhausted"):
-                fetcher.get(origin + "rss.xml", deadline=time.monotonic() + 0.6)
+                fetcher.get(origin + "/rss.xml", deadline=time.monotonic() + 0.6)
             assert time.monotonic() - started < 2.5
         finally:
             fetcher.close()
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_the_poster_follows_no_redirect_and_keeps_the_start_of_a_long_answer(
