@@ -4,7 +4,8 @@ Run by bench/cron_bench.py as a fresh process per measured poll:
 
     python bench/cron_poll.py OUT.json [--modules LIST] [--probe] [--profile STATS]
 
-Settings come from the ``TOLDFEED_*`` environment, as for the console script. The driver
+Settings come from the ``TOLDFEED_*`` environment, as for the console script; the clock is
+``BENCH_CLOCK_AHEAD`` seconds ahead when that is set (bench/clock_shift.py). The driver
 imports ``app.cli`` and every module named in LIST (the modules a poll loaded in a probe
 process, in the order it loaded them), then times ``app.cli.main(["poll"])`` with
 ``time.process_time()`` (CPU of every thread of this process) from the call to its return,
@@ -54,6 +55,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     import app.cli
+    from bench.clock_shift import shift_from_env
+
+    shift_from_env()  # polls spaced as cron spaces them (bench/clock_shift.py)
 
     failed = preload(json.loads(Path(args.modules).read_text())) if args.modules else []
     before = set(sys.modules)

@@ -1,0 +1,35 @@
+"""The bench's clock ahead of the real one, for polls as cron spaces them (a bench-only patch).
+
+A cron user's polls are ``TOLDFEED_POLL_SECONDS`` apart (5 minutes by default): between two of
+them the time shown on pages moves, a disruption's hours count up, and detail pages come due.
+The bench cannot wait 5 minutes per poll, so its polls run with the clock moved ahead instead:
+``BENCH_CLOCK_AHEAD`` seconds in the environment (set by bench/cron_bench.py) make the default
+clock of ``app.service.Service`` read that much later. Only monotonic waits keep real time.
+Imported by bench/cron_poll.py and the plain ``toldfeed poll`` process before ``main``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+ENV = "BENCH_CLOCK_AHEAD"
+
+
+def clock_ahead(seconds: float) -> Callable[[], datetime]:
+    """A clock ``seconds`` ahead of the real one."""
+    ahead = timedelta(seconds=seconds)
+    return lambda: datetime.now(UTC) + ahead
+
+
+def shift_from_env() -> None:
+    """Make ``Service``'s default clock read ``BENCH_CLOCK_AHEAD`` seconds ahead, if set."""
+    seconds = float(os.environ.get(ENV) or 0)
+    if not seconds:
+        return
+    from app.service import Service
+
+    defaults = list(Service.__init__.__defaults__ or ())
+    defaults[0] = clock_ahead(seconds)  # the only default: ``clock``
+    Service.__init__.__defaults__ = tuple(defaults)
