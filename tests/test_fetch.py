@@ -337,3 +337,21 @@ def test_the_poster_follows_no_redirect_and_keeps_the_start_of_a_long_answer(
     assert long.ok and long.body.startswith("x") and len(long.body) <= Poster.BODY_KEPT + 64
     assert [r.path for r, _ in httpserver.log] == ["/moved", "/long"]  # nothing followed
     poster.close()
+
+
+def test_sources_read_at_once_keep_their_connections_without_a_warning(
+    httpserver: HTTPServer, fetcher: Fetcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A poll reads all its sources at the same time, several from one host: the pool keeps
+    their connections rather than logging that it is full (a line in every cron mail)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def slow(request: Request) -> Response:
+        time.sleep(0.2)  # all in flight together
+        return Response("ok")
+
+    httpserver.expect_request("/s").respond_with_handler(slow)
+    with caplog.at_level("WARNING"), ThreadPoolExecutor(max_workers=6) as pool:
+        bodies = list(pool.map(lambda _: fetcher.get(httpserver.url_for("/s")).body, range(6)))
+    assert bodies == [b"ok"] * 6
+    assert [r.getMessage() for r in caplog.records] == []

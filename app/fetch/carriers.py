@@ -26,6 +26,8 @@ import urllib3
 from app.errors import FetchError
 from app.fetch.trust import tls_context
 
+# no retry inside urllib3 (the Fetcher retries with its own backoff); made once, not per request
+NO_RETRY = urllib3.Retry(total=False)
 READ_SIZE = 64 * 1024  # bytes of a body handed over at a time (decoded: urllib3 bounds it too)
 
 
@@ -106,7 +108,9 @@ class _PooledAnswer:
 
 
 class Network:
-    """The network: one urllib3 pool per origin, shared by the fetcher's threads.
+    """The network: one urllib3 pool per origin, shared by the fetcher's threads, keeping up
+    to ``connections`` open connections to each (more are opened when more requests are in
+    flight at once: a poll reads all its sources at the same time).
 
     http:// goes through a pool whose TLS context trusts nothing, so it can never carry
     https://; the https:// pools are made at the first https:// request with the context
@@ -120,7 +124,7 @@ class Network:
         self,
         trust_env: bool = False,
         trust: Callable[[], ssl.SSLContext] = tls_context,
-        connections: int = 4,
+        connections: int = 10,
     ) -> None:
         self._trust = trust
         self._connections = connections
@@ -132,7 +136,7 @@ class Network:
 
     def _pools(self, context: ssl.SSLContext) -> urllib3.PoolManager:
         return urllib3.PoolManager(
-            maxsize=self._connections, block=False, retries=False, ssl_context=context
+            maxsize=self._connections, block=False, retries=NO_RETRY, ssl_context=context
         )
 
     def _manager(self, url: str) -> urllib3.PoolManager:
@@ -166,7 +170,7 @@ class Network:
             proxy_headers=login,
             maxsize=self._connections,
             block=False,
-            retries=False,
+            retries=NO_RETRY,
             ssl_context=context,
             proxy_ssl_context=context,
         )
@@ -185,7 +189,7 @@ class Network:
             body=body,
             headers=dict(headers),
             redirect=False,
-            retries=False,
+            retries=NO_RETRY,
             preload_content=False,
             decode_content=True,
             timeout=urllib3.Timeout(connect=timeout, read=timeout),

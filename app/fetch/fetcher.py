@@ -59,9 +59,7 @@ class Fetcher:
         # the sources' URLs (their origins: scheme, host and port) or bare host names
         self.origins = origins_of(allowed_hosts)
         self._sleep = sleep
-        self._transport: Transport = transport or Network(
-            trust_env=settings.proxy_from_env, connections=max(2, settings.fetch_workers)
-        )
+        self._transport: Transport = transport or Network(trust_env=settings.proxy_from_env)
         self._headers = {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"}
 
     def allowed(self, url: str) -> bool:
