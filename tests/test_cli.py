@@ -275,6 +275,8 @@ ONLY_WHEN_USED = (
     "smtplib",  # mail to send
     "itsdangerous",  # subscription links to sign
     "app.notify.delivery",  # a target or a subscriber
+    "urllib.request",  # proxies from the environment (TOLDFEED_PROXY_FROM_ENV)
+    "httpx",  # nothing in toldfeed uses it (urllib3 carries its requests)
 )
 LOADED = """
 import json, sys

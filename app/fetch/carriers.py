@@ -15,7 +15,6 @@ import hashlib
 import ssl
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Protocol
@@ -107,6 +106,14 @@ class _PooledAnswer:
         self._response.release_conn()
 
 
+def _bypassed(host: str, proxies: dict[str, str]) -> bool:
+    """True when ``NO_PROXY`` (in ``proxies`` as urllib reads the environment) names ``host``."""
+    import urllib.request
+
+    # the function is in the module, not in its stubs
+    return bool(urllib.request.proxy_bypass_environment(host, proxies))  # type: ignore[attr-defined]
+
+
 class Network:
     """The network: one urllib3 pool per origin, shared by the fetcher's threads, keeping up
     to ``connections`` open connections to each (more are opened when more requests are in
@@ -128,7 +135,11 @@ class Network:
     ) -> None:
         self._trust = trust
         self._connections = connections
-        self._proxies = urllib.request.getproxies_environment() if trust_env else {}
+        self._proxies: dict[str, str] = {}
+        if trust_env:  # urllib.request costs a cron poll some 15 ms to import: only when asked
+            import urllib.request
+
+            self._proxies = urllib.request.getproxies_environment()
         self._plain = self._pools(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
         self._secure: urllib3.PoolManager | None = None
         self._via: dict[str, urllib3.ProxyManager] = {}
@@ -142,9 +153,7 @@ class Network:
     def _manager(self, url: str) -> urllib3.PoolManager:
         parts = urlsplit(url)
         proxy = self._proxies.get(parts.scheme) or self._proxies.get("all")
-        # NO_PROXY as urllib reads it (the function is in the module, not in its stubs)
-        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-        if proxy and not bypass(parts.hostname or "", self._proxies):
+        if proxy and not _bypassed(parts.hostname or "", self._proxies):
             with self._lock:
                 if proxy not in self._via:
                     self._via[proxy] = self._proxy(proxy)
