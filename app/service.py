@@ -18,6 +18,7 @@ import random
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from app.courier import Courier
 from app.errors import StoreError
@@ -25,11 +26,8 @@ from app.ingest import PollReport
 from app.ingest.remerge import remerge_if_needed
 from app.ingest.report import log_report
 from app.model import Incident, SourceKind
-from app.notify.websub import ping_hub
 from app.publish.publisher import Publisher
 from app.publish.render_key import render_key
-from app.publish.s3 import Uploader
-from app.publish.upload_plan import Freshness, UploadRequest, UploadResult, reads_change_log
 from app.render.health import page_context
 from app.runtime import Runtime
 from app.site.documents import Feed
@@ -38,6 +36,10 @@ from app.store import Batch, Store
 from app.store.locks import PollLock
 from app.store.records import Health
 from app.store.rendered import PageContext
+
+if TYPE_CHECKING:  # the bucket's and the hub's code is imported where they are configured
+    from app.publish.s3 import Uploader
+    from app.publish.upload_plan import UploadRequest, UploadResult
 
 log = logging.getLogger("toldfeed.service")
 CLOCK_SECONDS = 60.0  # the poller looks at least this often (the clock, other pollers)
@@ -61,7 +63,11 @@ class Service(Courier):
         self.clock = clock
         self.lock = PollLock(runtime.settings.data_dir / "poll.lock")
         self.last_published = 0  # documents the last publish wrote (for benchmarks and logs)
-        self.uploader = Uploader.from_settings(runtime.settings, runtime.store)
+        self.uploader: Uploader | None = None
+        if runtime.settings.publish_target is not None:
+            from app.publish.s3 import Uploader
+
+            self.uploader = Uploader.from_settings(runtime.settings, runtime.store)
         self.last_upload: UploadResult | None = None  # the last upload run, if any
 
     def upstream_url(self) -> str:
@@ -89,6 +95,8 @@ class Service(Courier):
         urls = [self.publisher.urls.url(d) for d in self.publisher.changed if isinstance(d, Feed)]
         if not hub or not urls or self.settings.demo:  # the demo's feeds are sample data
             return
+        from app.notify.websub import ping_hub
+
         ping_hub(self.runtime.poster, hub, urls, min(5.0, self.settings.notify_timeout_seconds))
 
     def ensure_published(self, wait_seconds: float = 120.0) -> bool:
@@ -141,6 +149,8 @@ class Service(Courier):
         context: tuple[PageContext, Incident | None] | None,
     ) -> UploadRequest:
         """What the next upload run is to do, read from the store before anything is put."""
+        from app.publish.upload_plan import Freshness, UploadRequest, reads_change_log
+
         mark = self.publisher.stored_mark()
         status = self.runtime.store.publish_status()
         incremental, header_known = reads_change_log(

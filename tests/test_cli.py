@@ -277,6 +277,8 @@ ONLY_WHEN_USED = (
     "app.notify.delivery",  # a target or a subscriber
     "urllib.request",  # proxies from the environment (TOLDFEED_PROXY_FROM_ENV)
     "httpx",  # nothing in toldfeed uses it (urllib3 carries its requests)
+    "app.publish.s3",  # a bucket (TOLDFEED_PUBLISH_S3)
+    "app.notify.websub",  # a hub (TOLDFEED_WEBSUB_HUB)
 )
 LOADED = """
 import json, sys
