@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 ENV = "BENCH_CLOCK_AHEAD"
+MARK = "bench clock ahead"
 
 
 def clock_ahead(seconds: float) -> Callable[[], datetime]:
@@ -28,8 +29,16 @@ def shift_from_env() -> None:
     seconds = float(os.environ.get(ENV) or 0)
     if not seconds:
         return
+    import inspect
+    import sys
+
     from app.service import Service
 
+    named = [
+        p.name for p in inspect.signature(Service).parameters.values() if p.default is not p.empty
+    ]
     defaults = list(Service.__init__.__defaults__ or ())
-    defaults[0] = clock_ahead(seconds)  # the only default: ``clock``
-    Service.__init__.__defaults__ = tuple(defaults)
+    if named != ["clock"] or len(defaults) != 1:
+        raise SystemExit(f"bench/clock_shift.py: Service's defaults are {named}, not ['clock']")
+    Service.__init__.__defaults__ = (clock_ahead(seconds),)
+    print(f"{MARK} {seconds:.0f} s", file=sys.stderr)  # the bench checks the shift took

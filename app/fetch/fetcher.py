@@ -57,9 +57,15 @@ class Fetcher:
     ) -> None:
         self.settings = settings
         # the sources' URLs (their origins: scheme, host and port) or bare host names
-        self.origins = origins_of(allowed_hosts)
+        hosts = list(allowed_hosts)
+        self.origins = origins_of(hosts)
         self._sleep = sleep
-        self._transport: Transport = transport or Network(trust_env=settings.proxy_from_env)
+        # as many kept connections as requests can be in flight to one host: every source at
+        # once, or the detail pages' workers
+        self._transport: Transport = transport or Network(
+            trust_env=settings.proxy_from_env,
+            connections=max(10, settings.fetch_workers, len(hosts)),
+        )
         self._headers = {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"}
 
     def allowed(self, url: str) -> bool:
