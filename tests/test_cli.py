@@ -164,6 +164,45 @@ def test_a_number_out_of_range_on_the_command_line_is_one_line_and_exit_2(
 
 
 @pytest.mark.parametrize(
+    "argv",
+    [
+        ["poll"],
+        ["-v", "poll"],
+        ["serve", "--port", "8080", "--demo"],
+        ["export", "site"],
+        ["publish"],
+        ["notify-test", "teams", "--kind", "digest"],
+        ["subscribers", "remove", "someone@example.test"],
+        ["forget", "--oid", "5"],
+    ],
+)
+def test_the_parser_of_one_command_reads_it_as_the_whole_parser_does(argv: list[str]) -> None:
+    """A cron poll builds the parser of its command alone; it must read the same."""
+    from app.cli.arguments import build_parser, command_of
+
+    assert command_of(argv) == next(w for w in argv if not w.startswith("-"))
+    alone = build_parser(only=command_of(argv)).parse_args(argv)
+    assert vars(alone) == vars(build_parser().parse_args(argv))
+
+
+def test_every_command_is_listed_and_help_or_a_typo_gets_the_whole_parser(capsys) -> None:
+    from app.cli import main
+    from app.cli.arguments import COMMANDS, build_parser, command_of
+
+    whole = build_parser()
+    (commands,) = [a for a in whole._actions if a.dest == "command"]
+    assert set(commands.choices or ()) == set(COMMANDS)  # a new command cannot be left out
+    assert command_of(["-h", "poll"]) is None and command_of(["pol"]) is None
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = capsys.readouterr().out
+    assert all(name in shown for name in COMMANDS)
+    with pytest.raises(SystemExit) as typo:
+        main(["pol"])
+    assert typo.value.code == 2 and "invalid choice: 'pol'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
     ("argv", "value"), [(["serve", "--port", "1"], 1), (["serve", "--port", "65535"], 65535)]
 )
 def test_the_ends_of_the_port_range_are_accepted(argv: list[str], value: int) -> None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from app.cli.arguments import build_parser
+from app.cli.arguments import build_parser, command_of
 from app.config import Settings
 from app.errors import ConfigError, StoreError
 from app.ingest import PollReport
@@ -157,7 +157,8 @@ def _cmd_forget(settings: Settings, oid: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    args = build_parser(__doc__).parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = build_parser(__doc__, only=command_of(words)).parse_args(words)
     setup_logging(args.verbose)
     # what is loaded now (modules, the catalogue's tables) lives as long as the process: keep
     # it out of the collector's full passes, which a short poll would otherwise pay for

@@ -8,7 +8,7 @@ and exit status 2, never an exception from deep inside (a socket's ``OverflowErr
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 USAGE_ERROR = 2  # exit status of every usage error (argparse's own)
@@ -44,46 +44,72 @@ PORT = whole_number(1, 65535)  # a TCP port (0, "any free port", would be a surp
 OID = whole_number(1)  # the agency's message numbers are positive
 
 
-def build_parser(description: str | None = None) -> Parser:
-    """Every command with its options."""
+COMMANDS = ("poll", "serve", "export", "publish", "notify-test", "subscribers", "forget")
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names when it can be told before parsing (its first word, no help
+    asked for before it), else None."""
+    for word in argv:
+        if word in ("-h", "--help"):
+            return None
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(description: str | None = None, only: str | None = None) -> Parser:
+    """Every command with its options; with ``only``, that command alone (what a cron poll
+    parses: argparse would otherwise build ten more, some 2 ms of a poll)."""
     parser = Parser(prog="toldfeed", description=description)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("poll", help="run one ingestion cycle over every source")
-    serve = sub.add_parser("serve", help="run the web server and the poller in one process")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=PORT, default=8000, help="1 to 65535 (default 8000)")
-    serve.add_argument(
-        "--demo", action="store_true", help="serve a demo store filled from the bundled samples"
-    )
-    export = sub.add_parser("export", help="write every published document under DIR")
-    export.add_argument("dir")
-    sub.add_parser(
-        "publish", help="make the bucket of TOLDFEED_PUBLISH_S3 hold every published document"
-    )
-    notify = sub.add_parser(
-        "notify-test", help="send a sample notification to one target and say what it answered"
-    )
-    notify.add_argument("name", help="the target's name in the TOLDFEED_NOTIFY file")
-    notify.add_argument(
-        "--kind",
-        choices=("change", "reminder", "digest"),
-        default="change",
-        help="what the sample shows: a change (default), a reminder before a service window, "
-        "a daily digest",
-    )
-    subscribers = sub.add_parser(
-        "subscribers", help="the self-service e-mail subscriptions: count, list, remove, export"
-    )
-    actions = subscribers.add_subparsers(dest="action", required=True)
-    actions.add_parser("count", help="how many are confirmed and waiting")
-    actions.add_parser("list", help="one line each: address, state, language, systems, what")
-    remove = actions.add_parser("remove", help="delete one address and its choices")
-    remove.add_argument("address")
-    export = actions.add_parser("export", help="write every subscription as JSON (mode 0600)")
-    export.add_argument("file")
-    forget = sub.add_parser(
-        "forget", help="drop every observation of one message; the next poll reads it again"
-    )
-    forget.add_argument("--oid", type=OID, required=True, help="the message's oid")
+
+    def wanted(name: str) -> bool:
+        return only is None or only == name
+
+    if wanted("poll"):
+        sub.add_parser("poll", help="run one ingestion cycle over every source")
+    if wanted("serve"):
+        serve = sub.add_parser("serve", help="run the web server and the poller in one process")
+        serve.add_argument("--host", default="127.0.0.1")
+        serve.add_argument("--port", type=PORT, default=8000, help="1 to 65535 (default 8000)")
+        serve.add_argument(
+            "--demo", action="store_true", help="serve a demo store filled from the bundled samples"
+        )
+    if wanted("export"):
+        export = sub.add_parser("export", help="write every published document under DIR")
+        export.add_argument("dir")
+    if wanted("publish"):
+        sub.add_parser(
+            "publish", help="make the bucket of TOLDFEED_PUBLISH_S3 hold every published document"
+        )
+    if wanted("notify-test"):
+        notify = sub.add_parser(
+            "notify-test", help="send a sample notification to one target and say what it answered"
+        )
+        notify.add_argument("name", help="the target's name in the TOLDFEED_NOTIFY file")
+        notify.add_argument(
+            "--kind",
+            choices=("change", "reminder", "digest"),
+            default="change",
+            help="what the sample shows: a change (default), a reminder before a service window, "
+            "a daily digest",
+        )
+    if wanted("subscribers"):
+        subscribers = sub.add_parser(
+            "subscribers", help="the self-service e-mail subscriptions: count, list, remove, export"
+        )
+        actions = subscribers.add_subparsers(dest="action", required=True)
+        actions.add_parser("count", help="how many are confirmed and waiting")
+        actions.add_parser("list", help="one line each: address, state, language, systems, what")
+        remove = actions.add_parser("remove", help="delete one address and its choices")
+        remove.add_argument("address")
+        listing = actions.add_parser("export", help="write every subscription as JSON (mode 0600)")
+        listing.add_argument("file")
+    if wanted("forget"):
+        forget = sub.add_parser(
+            "forget", help="drop every observation of one message; the next poll reads it again"
+        )
+        forget.add_argument("--oid", type=OID, required=True, help="the message's oid")
     return parser
