@@ -34,7 +34,9 @@ def failure(url: str, error: Exception) -> FetchError:
     """The ``FetchError`` for what a carrier raised: no connection, a timeout, or a broken
     answer."""
     if isinstance(error, urllib3.exceptions.NewConnectionError):  # a kind of timeout to urllib3
-        return FetchError(url, f"ConnectError: {error}")
+        # "HTTPSConnection(host=..., port=443): Failed to resolve ...": the URL says the host
+        said = str(error)
+        return FetchError(url, f"ConnectError: {said.partition('): ')[2] or said}")
     if isinstance(error, urllib3.exceptions.TimeoutError):
         return FetchError(url, "timed out")
     return FetchError(url, f"{type(error).__name__}: {error}")
