@@ -1,5 +1,5 @@
 """What an HTTP exchange with the upstream leaves behind, and the header values toldfeed reads
-(no I/O, no httpx: ``app.fetch`` makes the requests).
+(no I/O, no urllib3: ``app.fetch`` makes the requests).
 """
 
 from __future__ import annotations

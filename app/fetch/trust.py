@@ -1,4 +1,4 @@
-"""Trust anchors: the one TLS context of a process, and where its CAs come from (no httpx)."""
+"""Trust anchors: the one TLS context of a process, and where its CAs come from (no urllib3)."""
 
 from __future__ import annotations
 
