@@ -124,10 +124,9 @@ class Network:
     http:// goes through a pool whose TLS context trusts nothing, so it can never carry
     https://; the https:// pools are made at the first https:// request with the context
     ``trust`` gives, so a process that reaches only http:// URLs never loads trust anchors.
-    With ``trust_env``, ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY`` (read once,
-    ``user:password@`` in a proxy's URL sent as its login) choose a proxy
-    per request: http:// through it, https:// tunnelled (``CONNECT``) and checked against the
-    same trust."""
+    With ``trust_env``, ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY`` (read once;
+    ``user:password@`` in a proxy's URL is sent as its login) choose a proxy per request:
+    http:// through it, https:// tunnelled (``CONNECT``) and checked against the same trust."""
 
     def __init__(
         self,
