@@ -30,6 +30,10 @@ NO_RETRY = urllib3.Retry(total=False)
 READ_SIZE = 64 * 1024  # bytes of a body handed over at a time (decoded: urllib3 bounds it too)
 
 
+# what a carrier raises when no answer, or no whole answer, comes (``Transport.request``)
+FAILURES = (urllib3.exceptions.HTTPError, OSError)
+
+
 def failure(url: str, error: Exception) -> FetchError:
     """The ``FetchError`` for what a carrier raised: no connection, a timeout, or a broken
     answer."""
@@ -64,8 +68,8 @@ class Answer(Protocol):
 
 class Transport(Protocol):
     """What carries requests: ``Network`` by default, or a stand-in such as ``StaticTransport``.
-    ``request`` raises ``urllib3.exceptions.HTTPError`` (timeouts as its ``TimeoutError``) or
-    ``OSError`` when no answer comes; ``timeout`` bounds the connect and each read."""
+    ``request`` raises one of ``FAILURES`` when no answer comes (a timeout as urllib3's
+    ``TimeoutError``); ``timeout`` bounds the connect and each read."""
 
     def request(
         self,
@@ -258,9 +262,9 @@ class StaticTransport:
         body: bytes | None = None,
     ) -> Answer:
         """One answer from the table (a GET; anything else is 405)."""
-        document = self.documents.get(url)
         if method != "GET":
             return _StaticAnswer(405, {"Allow": "GET"})
+        document = self.documents.get(url)
         if document is None:
             return _StaticAnswer(404, {"Content-Type": "text/plain"}, b"not in the table")
         body, content_type = document
@@ -280,11 +284,11 @@ class Watchdog:
 
     def __init__(self, answer: Answer, deadline: float | None) -> None:
         self.fired = False
+        self._answer = answer
         self._timer: threading.Timer | None = None
         if deadline is not None:
             self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
             self._timer.daemon = True
-            self._answer = answer
 
     def _fire(self) -> None:
         self.fired = True

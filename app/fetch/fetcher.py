@@ -17,15 +17,22 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
-import urllib3
-
 from app.config import Settings
 from app.errors import FetchError, HTTPStatusError, NotAllowedError, TooLargeError
-from app.fetch.carriers import READ_SIZE, Answer, Network, Transport, Watchdog, failure
+from app.fetch.carriers import (
+    FAILURES,
+    READ_SIZE,
+    Answer,
+    Network,
+    Transport,
+    Watchdog,
+    failure,
+)
 from app.http_records import Response, Validators, parse_max_age, parse_retry_after
 from app.upstream.links import link_problem, origins_of
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+BODY_TOO_LATE = "poll time budget exhausted while reading the body"
 
 
 def _next_hop(url: str, target: str, answer: Answer) -> str:
@@ -120,7 +127,7 @@ class Fetcher:
                     target = _next_hop(url, target, answer)
                     continue
                 return self._read(url, target, answer, validators, deadline)
-        except (urllib3.exceptions.HTTPError, OSError) as e:
+        except FAILURES as e:
             raise failure(url, e) from e
         raise FetchError(url, "too many redirects")
 
@@ -159,23 +166,21 @@ class Fetcher:
             try:
                 for chunk in answer.chunks():
                     if deadline is not None and time.monotonic() > deadline:
-                        raise FetchError(url, "poll time budget exhausted while reading the body")
+                        raise FetchError(url, BODY_TOO_LATE)
                     size += len(chunk)
                     if size > limit:
                         raise TooLargeError(url, f"body exceeds {limit} bytes")
                     chunks.append(chunk)
                 # a body that ends with the connection ended with it
                 whole = not watchdog.fired
-            except (urllib3.exceptions.HTTPError, OSError) as e:
+            except FAILURES as e:
                 if watchdog.fired:
-                    raise FetchError(
-                        url, "poll time budget exhausted while reading the body"
-                    ) from e
+                    raise FetchError(url, BODY_TOO_LATE) from e
                 raise
             finally:
                 answer.done() if whole else answer.abandon()
         if not whole:
-            raise FetchError(url, "poll time budget exhausted while reading the body")
+            raise FetchError(url, BODY_TOO_LATE)
         return Response(
             url=final,
             status=answer.status,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import urllib3
 
 from app.config import Settings
-from app.fetch.carriers import Network, Transport, Watchdog, failure
+from app.fetch.carriers import FAILURES, Network, Transport, Watchdog, failure
 from app.http_records import parse_retry_after
 
 
@@ -66,7 +66,7 @@ class Poster:
             answer = self._transport.request(
                 "POST", url, {**self._headers, **headers}, seconds, body=body
             )
-        except (urllib3.exceptions.HTTPError, OSError) as e:
+        except FAILURES as e:
             raise failure(url, e) from e
         kept = b""
         whole = False
@@ -85,7 +85,7 @@ class Poster:
                         kept += SLOW
             except urllib3.exceptions.TimeoutError:  # the status came; the body stopped
                 kept += SLOW
-            except (urllib3.exceptions.HTTPError, OSError) as e:
+            except FAILURES as e:
                 if not watchdog.fired:
                     raise failure(url, e) from e
                 kept += SLOW  # ended at the deadline
