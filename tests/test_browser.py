@@ -21,7 +21,12 @@ from werkzeug.serving import make_server
 
 from tests.conftest import Upstream, local_http
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# the headless shell when installed (Blink without the browser's window code: a third less CPU
+# for the same pages), else the whole browser
+CHROMIUM = next(
+    filter(None, map(shutil.which, ["chromium-headless-shell", "chromium", "chromium-browser"])),
+    None,
+)
 if CHROMIUM is None and os.environ.get("CI") != "true":
     pytest.skip("no chromium on this machine", allow_module_level=True)
 
@@ -85,7 +90,7 @@ def browser(request: pytest.FixtureRequest) -> Iterator[Browser]:
     (``-n``) every tests/test_browser*.py test goes to the same one (tests/conftest.py), so
     Chromium starts once per run rather than once per worker.
     """
-    assert CHROMIUM, "CI must install chromium"
+    assert CHROMIUM, "CI must install chromium-headless-shell (or chromium)"
     running = getattr(request.config, "_toldfeed_browser", None)
     if running is not None:
         yield running
