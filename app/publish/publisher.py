@@ -8,9 +8,11 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import replace
+from datetime import datetime
 
 from app.errors import StoreDamagedError
 from app.model import Head, Incident
+from app.publish.gone import pages_of_gone_incidents, pages_past_end
 from app.publish.reuse import adopt_index_parts, kept_entries, restamped, stage_made_index_parts
 from app.publish.stored import read_stored
 from app.render.inputs import digest
@@ -21,9 +23,6 @@ from app.site.derived import derived_changes, derived_documents
 from app.site.documents import Calendar, Doc
 from app.site.sets import (
     canonical_documents,
-    history_documents,
-    history_pages,
-    incident_documents,
 )
 from app.site.urls import Urls
 from app.store import Batch, Store
@@ -167,13 +166,18 @@ class Publisher:
         touched, (derived, deleted) = caught or ([], ([], []))
         if full:
             derived = derived_documents(self.archive, self.slugs)
-            deleted = self._pages_of_gone_incidents()
-        deleted += self._pages_past_end()
-        same_context, same_notice = (
-            self.store.page_context_unchanged(ctx, notice) if stored is not None else (False, False)
+            deleted = pages_of_gone_incidents(self.store, self.urls, self.archive)
+        deleted += pages_past_end(self.store, self.archive, self.slugs)
+        same_context, same_notice, same_but_time = (
+            self.store.page_context_unchanged(ctx, notice)
+            if stored is not None
+            else (False, False, False)
         )
         context_changed, notice_changed = not same_context, not same_notice
         interval_changed = mark is None or mark.poll_seconds != self.poll_seconds
+        # the store and the context (but the poll's time) as the last publish left them, the
+        # clock gone on: a document before its inputs' horizon shows what it showed
+        steady = not full and same_but_time and _went_on(mark, generation, ctx.refreshed_at)
         chosen = [
             doc
             for doc in self.docs
@@ -192,7 +196,7 @@ class Publisher:
             old = index.get(path)
             # the digest of what it shows, kept beside it: a new process (a cron poll) that
             # finds the same inputs does not render it again
-            inputs = self.renderer.inputs(doc, self.archive, ctx)
+            inputs, horizon = self._inputs(doc, old, ctx, steady)
             same = not full and bool(inputs) and old is not None and old.inputs == inputs
             # nothing it shows moved: skip it, unless it shows the poll's time and that moved
             # (a stamp that could not be told apart in its bytes (None) is rendered again)
@@ -202,6 +206,8 @@ class Publisher:
                 and old is not None
                 and (text is None or (old.stamp and old.stamp.text == text))
             ):
+                if old.horizon != horizon:
+                    index[path] = replace(old, horizon=horizon)
                 continue
             # the same inputs, another poll's time: the stored bytes with this poll's stamp
             document = (
@@ -215,15 +221,15 @@ class Publisher:
                 document = self.renderer.render(doc, self.archive, ctx, notice, kept)
                 self.rendered.append(doc)
             if old is not None and old.etag == document.etag:
-                if inputs != old.inputs or document.stamp != old.stamp:
-                    index[path] = replace(old, inputs=inputs, stamp=document.stamp)
+                if (inputs, document.stamp, horizon) != (old.inputs, old.stamp, old.horizon):
+                    index[path] = replace(old, inputs=inputs, stamp=document.stamp, horizon=horizon)
                 Store.stage_feed_parts(batch, path, document)  # its entries' versions may move
                 continue
             self.changed.append(doc)
             Store.stage_canonical(batch, path, document)
             modified = forward(old, document.last_modified)
             index[path] = DocMeta(
-                document.etag, document.content_type, modified, inputs, document.stamp
+                document.etag, document.content_type, modified, inputs, document.stamp, horizon
             )
             written += 1
         for slug, (token, figures) in self.archive.made_figures().items():
@@ -256,6 +262,18 @@ class Publisher:
         mark = self.stored_mark()
         return self.store.changes_since(serial, mark.serial if mark is not None else 0)
 
+    def _inputs(
+        self, doc: Doc, old: DocMeta | None, ctx: PageContext, steady: bool
+    ) -> tuple[str, datetime | None]:
+        """The digest of what ``doc`` shows and its horizon (``app.site.horizon``): in a
+        ``steady`` store before the horizon kept with ``old``, the digest kept."""
+        now = ctx.refreshed_at
+        horizon = old.horizon if steady and old is not None and old.inputs else None
+        if old is not None and horizon is not None and now is not None and now < horizon:
+            return old.inputs, horizon
+        inputs = self.renderer.inputs(doc, self.archive, ctx)
+        return inputs, self.renderer.horizon(doc, self.archive, ctx) if inputs else None
+
     def _put_derived(
         self,
         batch: Batch,
@@ -281,32 +299,15 @@ class Publisher:
             Store.stage_document_deleted(batch, self.urls.export_path(doc))
         return written
 
-    def _pages_past_end(self) -> list[Doc]:
-        """History pages stored by an earlier publish that the archive no longer fills."""
-        try:
-            stored = self.store.history_counts()
-        except StoreDamagedError:  # rendered again in full: what it listed is unknown
-            stored = {}
-        gone: list[Doc] = []
-        for slug in self.slugs:
-            old = history_pages(int(stored.get(slug, 0)))
-            new = history_pages(self.archive.history_count(slug))
-            gone += history_documents(slug, range(new + 1, old + 1))
-        return gone
-
-    def _pages_of_gone_incidents(self) -> list[Doc]:
-        """The stored incident pages whose incident is no longer stored (merged into another,
-        forgotten): looked for in a full render, which cannot know what changed."""
-        gone: list[Doc] = []
-        for path in self.store.derived_paths():
-            found = self.urls.match("/" + path)
-            if found is not None and found[0] == "incident":
-                key = str(found[1]["key"])
-                if key not in self.archive:
-                    gone += incident_documents(key)
-        return list(dict.fromkeys(gone))
-
     def stored(self, only: set[str] | None = None) -> dict[str, Document]:
         """Every stored document (for export and the bucket), by export path, in the order to
         publish them; with ``only``, just those paths (``app.publish.stored``)."""
         return read_stored(self.store, self.urls, self.archive, self.docs, only)
+
+
+def _went_on(mark: RenderMark | None, generation: int, now: datetime | None) -> bool:
+    """Whether the store is as the publish of ``mark`` left it (``generation``) and the time of
+    the poll (``now``) has not gone back since."""
+    if mark is None or mark.generation != generation or mark.refreshed_at is None:
+        return False
+    return now is not None and now >= mark.refreshed_at

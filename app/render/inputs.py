@@ -1,6 +1,7 @@
 """What a stored document shows, as a digest kept beside it, for the documents whose renderer
 can tell (pure): a publish in a new process (a cron poll) that finds the same digest does not
-render the document again. The Statuspage parts say their own (``app.render.statuspage``)."""
+render the document again. Beside the digest, its horizon: up to when time alone leaves it as
+it is (``app.site.horizon``). The Statuspage parts say their own (``app.render.statuspage``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from app.render.index import RECENTLY_CLOSED, window_rank
 from app.render.system import shown_figures
 from app.site.archive import Archive
 from app.site.documents import Badge, Doc, Embed, IncidentsApi, IndexPage, StatsApi, SystemPage
+from app.site.horizon import figures_horizon
 from app.store.rendered import PageContext
 from app.upstream.dates import to_local
 
@@ -106,3 +108,21 @@ def document_inputs(
     if isinstance(doc, IncidentsApi):
         return digest((doc, limit, archive.marks(doc.system, doc.status, limit)))
     return ""
+
+
+def document_horizon(
+    doc: Doc, archive: Archive, ctx: PageContext, catalogue: Catalogue
+) -> datetime | None:
+    """Up to when time alone leaves ``document_inputs(doc, ...)`` as it is now, while the
+    archive and the context (but the time of the poll) stay as they are; None when that cannot
+    be told (the digest is then worked out at every poll)."""
+    now = ctx.refreshed_at or archive.latest
+    if isinstance(doc, SystemPage) and doc.page == 1:
+        figures = figures_horizon(archive.figures_token(doc.system, now), now)
+        return min(archive.horizon(now), figures)
+    if isinstance(doc, StatsApi):
+        tokens = [archive.figures_token(slug, now) for slug in catalogue.slugs]
+        return min([archive.horizon(now), *(figures_horizon(t, now) for t in tokens)])
+    if isinstance(doc, (Badge, Embed, IndexPage, IncidentsApi)):
+        return archive.horizon(now)
+    return None

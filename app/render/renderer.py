@@ -21,7 +21,7 @@ from app.render.feeds import FORMATS, Kept, entry_bytes, feed_meta, render_feed
 from app.render.i18n import word
 from app.render.incident import render_incident_page
 from app.render.index import RECENTLY_CLOSED, render_index
-from app.render.inputs import document_inputs, system_inputs
+from app.render.inputs import document_horizon, document_inputs, system_inputs
 from app.render.pages import (
     api_json,
     render_api,
@@ -223,6 +223,13 @@ class Renderer:
             return self._statuspage.inputs(doc, archive, ctx)
         limit = self._limit(doc) if isinstance(doc, IncidentsApi) else -1
         return document_inputs(doc, archive, ctx, self.catalogue, limit)
+
+    def horizon(self, doc: Doc, archive: Archive, ctx: PageContext) -> datetime | None:
+        """Up to when time alone leaves ``inputs(doc, ...)`` as they are now (the archive and
+        the context but the poll's time as they are); None when it cannot be told."""
+        if isinstance(doc, StatuspageApi):
+            return self._statuspage.horizon(doc, archive, ctx)
+        return document_horizon(doc, archive, ctx, self.catalogue)
 
     def _system_page(
         self, doc: SystemPage, archive: Archive, ctx: PageContext, now: datetime

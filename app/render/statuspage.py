@@ -22,6 +22,7 @@ from app.render.inputs import digest
 from app.render.per_version import PerVersion
 from app.site.archive import Archive
 from app.site.documents import IncidentPage, StatuspageApi, StatuspagePart
+from app.site.horizon import ends_horizon
 from app.site.statuspage import (
     LIMIT,
     Component,
@@ -227,13 +228,24 @@ class StatuspageRenderer:
     def _digest(self, doc: StatuspageApi, view: View) -> str:
         """Everything ``doc``'s bytes depend on: the part, its view (the listed incidents by
         version) and the base URL of its links."""
-        listed = [(x.incident.key, self._version(x.incident), x.status) for x in view.all_listed]
+        listed = [
+            (x.incident.key, self._version(x.incident), x.status, _resolved_at(x, view.now))
+            for x in view.all_listed
+        ]
         shown = (view.updated_at, view.indicator, view.components, listed, view.known)
         return digest((doc, shown, self.urls.base))
 
     def inputs(self, doc: StatuspageApi, archive: Archive, ctx: PageContext) -> str:
         """A digest of everything ``doc`` shows (the same in any process)."""
         return self._view(doc, archive, ctx)[1]
+
+    def horizon(self, doc: StatuspageApi, archive: Archive, ctx: PageContext) -> datetime:
+        """Up to when time alone leaves ``inputs`` as they are now (``app.site.horizon``): the
+        states' next moment, or a listed incident's planned end (it says when it ended)."""
+        view = self._view(doc, archive, ctx)[0]
+        ends = ends_horizon((x.incident for x in view.all_listed), view.now)
+        states = archive.horizon(view.now)
+        return states if ends is None else min(states, ends)
 
     def render(self, doc: StatuspageApi, archive: Archive, ctx: PageContext) -> Document:
         """``doc`` as a document; the one made last time when it shows the same."""

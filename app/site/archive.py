@@ -32,6 +32,7 @@ from app.model import (
 )
 from app.site.documents import HISTORY_PAGE, Feed, IncidentsApi, Scope
 from app.site.figures import FigureSource, FiguresToken, SystemFigures
+from app.site.horizon import states_horizon
 from app.site.system_state import SystemState, system_states
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -94,6 +95,7 @@ class Archive:
         self._histories: dict[str, tuple[Hashable, list[Marked]]] = {}  # per system, whole
         self._tokens: dict[str, tuple[Hashable, FiguresToken]] = {}
         self._latest: dict[str, tuple[Hashable, datetime]] = {}
+        self._horizons: dict[str, tuple[Hashable, datetime]] = {}
 
     @property
     def serial(self) -> int:
@@ -186,6 +188,16 @@ class Archive:
             id(catalogue),
             (self.serial, now),
             lambda: system_states(self.open_incidents(), catalogue, now),
+        )
+
+    def horizon(self, now: datetime) -> datetime:
+        """The first moment after ``now`` at which time alone changes a state, a window's place
+        or the local day (``app.site.horizon``; once per archive version and moment)."""
+        return _kept(
+            self._horizons,
+            "",
+            (self.serial, now),
+            lambda: states_horizon(self.open_incidents(), now),
         )
 
     def latest_of(self, slug: str, count: int) -> list[Incident]:

@@ -90,14 +90,16 @@ class DocumentsMixin(StoreCore):
 
     def page_context_unchanged(
         self, ctx: PageContext, notice: Incident | None
-    ) -> tuple[bool, bool]:
-        """(context unchanged, notice unchanged) against what is stored (damaged: changed)."""
+    ) -> tuple[bool, bool, bool]:
+        """(context unchanged, notice unchanged, context unchanged but for the time of the
+        poll) against what is stored (damaged: changed)."""
         try:
             stored = self.get(_CONTEXT) or {}
         except StoreDamagedError:
             stored = {}
         context = context_to_json(ctx, notice)
-        return context == stored, context["notice"] == stored.get("notice")
+        timeless = {**context, "refreshed_at": None} == {**stored, "refreshed_at": None}
+        return context == stored, context["notice"] == stored.get("notice"), timeless
 
     def canonical_document(self, path: str, meta: DocMeta) -> Document | None:
         """The stored canonical document at ``path`` with headers ``meta``, as read now.

@@ -116,6 +116,7 @@ class DocMeta:
     last_modified: datetime
     inputs: str = ""
     stamp: Stamp | None = None  # where it shows the time of the last poll
+    horizon: datetime | None = None  # ``inputs`` hold up to then while the store stays as it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,14 +158,17 @@ def mark_to(mark: RenderMark) -> dict[str, Any]:
 
 def index_from(data: Any) -> dict[str, DocMeta]:
     # [etag, type, modified] before inputs were kept, [etag, type, modified, inputs] since,
-    # [..., inputs, stamp text, stamp count] for a document that shows the time of the poll
+    # [..., inputs, stamp text, stamp count] for a document that shows the time of the poll,
+    # [..., inputs, stamp text or null, stamp count, horizon] for one whose inputs' horizon is
+    # known
     return {
         path: DocMeta(
             meta[0],
             meta[1],
             datetime.fromisoformat(meta[2]),
             str(meta[3]) if len(meta) > 3 else "",
-            Stamp(str(meta[4]), int(meta[5])) if len(meta) == 6 else None,
+            Stamp(str(meta[4]), int(meta[5])) if len(meta) >= 6 and meta[4] is not None else None,
+            datetime.fromisoformat(meta[6]) if len(meta) >= 7 and meta[6] else None,
         )
         for path, meta in (data or {}).items()
     }
@@ -176,10 +180,12 @@ def index_to(index: dict[str, DocMeta]) -> dict[str, list[Any]]:
 
 def _meta_row(m: DocMeta) -> list[Any]:
     row: list[Any] = [m.etag, m.content_type, m.last_modified.isoformat()]
-    if m.inputs or m.stamp:
+    if m.inputs or m.stamp or m.horizon:
         row.append(m.inputs)
-    if m.stamp:
-        row += [m.stamp.text, m.stamp.count]
+    if m.stamp or m.horizon:
+        row += [m.stamp.text, m.stamp.count] if m.stamp else [None, 0]
+    if m.horizon:
+        row.append(m.horizon.isoformat())
     return row
 
 
