@@ -11,11 +11,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from app.model import Incident, Lang
+from app.model import Incident, Lang, SystemContents
 from app.publish.publisher import Publisher
 from app.render.renderer import Renderer
 from app.site.archive import Archive
-from app.site.documents import Doc, StatsApi, SystemPage
+from app.site.documents import Doc, StatsApi, StatuspageApi
 from app.site.figures import FiguresToken
 from app.site.horizon import ends_horizon, figures_horizon, next_local_day, states_horizon
 from app.site.sets import canonical_documents
@@ -95,10 +95,10 @@ def test_the_states_move_when_an_open_window_starts_ends_or_stops_overrunning() 
 
 
 def test_figures_under_way_move_at_every_moment() -> None:
-    contents = (0, 0, None)
+    contents = SystemContents(count=1, marks=7, opened=1)
     now = at(5, 4, 9)
-    assert figures_horizon(FiguresToken(contents, now.date(), True, now), now) == now  # type: ignore[arg-type]
-    coming = FiguresToken(contents, now.date(), False, at(5, 4, 12))  # type: ignore[arg-type]
+    assert figures_horizon(FiguresToken(contents, now.date(), True, now), now) == now
+    coming = FiguresToken(contents, now.date(), False, at(5, 4, 12))
     assert figures_horizon(coming, now) == at(5, 4, 12)
     assert figures_horizon(coming._replace(moment=None), now) == at(5, 5)
 
@@ -108,9 +108,9 @@ def test_quiet_polls_before_the_horizons_leave_every_page_as_a_render_gives_it(
 ) -> None:
     """Polls 7 to 31 minutes apart for a day, each a new process, with incidents arriving
     and changing now and then and the agency unreadable for a while: after each, every
-    health-dependent document in the store has the digest of what it shows at that moment, and
-    (every second poll, system pages every sixth, and the last) the bytes a render then gives; most polls work out only
-    the few digests whose horizon passed."""
+    health-dependent document in the store has the digest of what it shows at that moment,
+    and (every sixth poll, the Statuspage parts every second, and the last) the bytes a
+    render then gives; most polls work out only the few digests whose horizon passed."""
     settings = settings_for(tmp_path)
     urls = Urls(settings, CATALOGUE)
     store = Store(tmp_path / "store")
@@ -144,7 +144,7 @@ def test_quiet_polls_before_the_horizons_leave_every_page_as_a_render_gives_it(
             # (/api/stats.json says when its figures were made: not rendered again while the
             # digest holds, it says an earlier time than a render would)
             last = moment + steps[polls % 4] >= at(5, 4, 23, 30)
-            every = 6 if isinstance(doc, SystemPage) else 2  # (system pages cost the most)
+            every = 2 if isinstance(doc, StatuspageApi) else 6  # (the others cost more)
             if (polls % every == 0 or last) and not isinstance(doc, StatsApi):
                 expected = fresh.render(doc, archive, ctx, None).body
                 assert store.canonical_body(path) == expected, (doc, moment)
