@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_httpserver import HTTPServer
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.config import Settings
 from app.model import Kind, Lang, Status, Window
 from app.runtime import Runtime
 from app.service import Service
@@ -32,7 +32,7 @@ from app.site.statuspage import (
     view_of,
 )
 from tests.archives import archive_of, put
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, Upstream, copy_for_test
 from tests.test_state import CATALOGUE, DISRUPTION, NOW, H, incident, window
 
 DOCUMENTED = FIXTURES / "statuspage"
@@ -60,12 +60,29 @@ def get(client: Any, path: str) -> dict[str, Any]:
     return data
 
 
+@pytest.fixture(scope="module")
+def in_window_data_dir(
+    filled_data_dir: Path, make_httpserver: HTTPServer, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The t3 store polled again during the DMS window, once per module: every list has items.
+    Read-only: tests get a copy (``in_window``)."""
+    directory = tmp_path_factory.mktemp("in-window")
+    up = Upstream(make_httpserver)
+    up.serve()
+    try:
+        settings = copy_for_test(filled_data_dir, up, directory)
+        with Runtime.open(settings) as runtime:
+            Service(runtime, clock=lambda: IN_WINDOW).poll_once(force=True)
+    finally:
+        make_httpserver.clear_all_handlers()  # each test's ``upstream`` registers its own
+    return settings.data_dir
+
+
 @pytest.fixture
-def in_window(filled: Settings) -> Iterator[Any]:
-    """A client of the t3 store polled again during the DMS window: every list has items."""
-    with Runtime.open(filled) as runtime:
-        Service(runtime, clock=lambda: IN_WINDOW).poll_once(force=True)
-    app = create_app(filled, poll=False)
+def in_window(in_window_data_dir: Path, upstream: Upstream, tmp_path: Path) -> Iterator[Any]:
+    """A client of a copy of ``in_window_data_dir`` (beside ``filled``'s, for tests with both)."""
+    settings = copy_for_test(in_window_data_dir, upstream, tmp_path / "in-window")
+    app = create_app(settings, poll=False)
     yield app.test_client()
     app.extensions["toldfeed"].runtime.close()
 
