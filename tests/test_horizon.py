@@ -39,9 +39,11 @@ def _incidents() -> list[Incident]:
         window("WO2", at(5, 4, 6), at(5, 4, 7)),  # overruns: never closed
         window("WO3", at(5, 3, 23), at(5, 4, 1), cancelled=True, systems=(OTHER,)),
         window("WO4", at(5, 3, 12), None, closed_at=at(5, 3, 15)),
-        # closed before its planned end, no time of closing known: Statuspage's maintenance
-        # says it ended at its planned end once that passed
-        replace(window("WO5", at(5, 4, 12), at(5, 4, 20), systems=(OTHER,)), closed_at=None),
+        # closed at 14:00, before its planned end, no time of closing known (``_later``):
+        # Statuspage's maintenance says it ended at its planned end once that passed
+        window("WO5", at(5, 4, 12), at(5, 4, 20), systems=(OTHER,)),
+        # closed before it starts: no state shows it, but the figures do from its start
+        window("WO6", at(5, 4, 15), at(5, 4, 16), closed_at=at(5, 3, 18)),
     ]
 
 
@@ -81,7 +83,8 @@ def test_the_states_move_when_an_open_window_starts_ends_or_stops_overrunning() 
     assert states_horizon([wo], at(5, 5, 1)) == at(5, 4, 23, 30) + OVERRUN_SHOWN
     assert states_horizon([wo], at(5, 5, 12)) == at(5, 6)  # overrun shown no more
     # cancelled, closed or without an end: only the start of an open one moves anything
-    assert states_horizon([replace(wo, window=replace(wo.window, cancelled=True))], at(5, 4, 9))
+    cancelled = replace(wo, window=replace(wo.window, cancelled=True))
+    assert states_horizon([cancelled], at(5, 4, 9)) == midnight
     assert (
         states_horizon(
             [window("WO2", at(5, 4, 9), at(5, 4, 10), closed_at=at(5, 4, 9))], at(5, 4, 8)
@@ -152,3 +155,26 @@ def test_quiet_polls_before_the_horizons_leave_every_page_as_a_render_gives_it(
         polls += 1
     # without horizons every poll works out every one of them
     assert asked["inputs"] < polls * len(docs) / 4
+
+
+def test_a_poll_whose_clock_went_back_works_every_digest_out(tmp_path: Path) -> None:
+    """Polls at 08:00 and 08:05, then one at 06:30 (a clock set back) during a window of
+    06:00-07:00: the horizons kept at 08:05 lie ahead of 06:30, yet what the pages show then
+    differs; every digest is worked out again."""
+    settings = settings_for(tmp_path)
+    urls = Urls(settings, CATALOGUE)
+    store = Store(tmp_path / "store")
+    put(store, [window("WO1", at(5, 4, 6), at(5, 4, 7))])
+    docs = [d for d in canonical_documents(CATALOGUE) if d.health_dependent]
+    for moment, changed in ((at(5, 4, 8), None), (at(5, 4, 8, 5), []), (at(5, 4, 6, 30), [])):
+        ctx = PageContext(BASE, moment, {})
+        renderer = Renderer(settings, CATALOGUE, urls)
+        Publisher(store, urls, renderer, "key", 300.0).publish(ctx, None, changed)
+    index, archive = store.document_index(), Archive(store)
+    fresh = Renderer(settings, CATALOGUE, urls)
+    moved = 0
+    for doc in docs:
+        path = urls.export_path(doc)
+        assert index[path].inputs == fresh.inputs(doc, archive, ctx), doc
+        moved += index[path].horizon == at(5, 4, 7)  # worked out at 06:30: the window's end
+    assert moved

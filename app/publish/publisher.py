@@ -176,8 +176,10 @@ class Publisher:
         context_changed, notice_changed = not same_context, not same_notice
         interval_changed = mark is None or mark.poll_seconds != self.poll_seconds
         # the store and the context (but the poll's time) as the last publish left them, the
-        # clock gone on: a document before its inputs' horizon shows what it showed
-        steady = not full and same_but_time and _went_on(mark, generation, ctx.refreshed_at)
+        # clock gone on: a document before its inputs' horizon shows what it showed. (A digest
+        # kept by a publish that changed incidents but did not choose the document stands: it
+        # shows none of them (``shows``), so the change moved nothing it depends on.)
+        steady = not full and same_but_time and _unchanged_since(mark, generation, ctx.refreshed_at)
         chosen = [
             doc
             for doc in self.docs
@@ -305,7 +307,7 @@ class Publisher:
         return read_stored(self.store, self.urls, self.archive, self.docs, only)
 
 
-def _went_on(mark: RenderMark | None, generation: int, now: datetime | None) -> bool:
+def _unchanged_since(mark: RenderMark | None, generation: int, now: datetime | None) -> bool:
     """Whether the store is as the publish of ``mark`` left it (``generation``) and the time of
     the poll (``now``) has not gone back since."""
     if mark is None or mark.generation != generation or mark.refreshed_at is None:

@@ -119,10 +119,10 @@ def document_horizon(
     now = ctx.refreshed_at or archive.latest
     if isinstance(doc, SystemPage) and doc.page == 1:
         figures = figures_horizon(archive.figures_token(doc.system, now), now)
-        return min(archive.horizon(now), figures)
+        return min(archive.states_horizon(now), figures)
     if isinstance(doc, StatsApi):
         tokens = [archive.figures_token(slug, now) for slug in catalogue.slugs]
-        return min([archive.horizon(now), *(figures_horizon(t, now) for t in tokens)])
+        return min([archive.states_horizon(now), *(figures_horizon(t, now) for t in tokens)])
     if isinstance(doc, (Badge, Embed, IndexPage, IncidentsApi)):
-        return archive.horizon(now)
+        return archive.states_horizon(now)
     return None

@@ -244,7 +244,7 @@ class StatuspageRenderer:
         states' next moment, or a listed incident's planned end (it says when it ended)."""
         view = self._view(doc, archive, ctx)[0]
         ends = ends_horizon((x.incident for x in view.all_listed), view.now)
-        states = archive.horizon(view.now)
+        states = archive.states_horizon(view.now)
         return states if ends is None else min(states, ends)
 
     def render(self, doc: StatuspageApi, archive: Archive, ctx: PageContext) -> Document:

@@ -190,9 +190,9 @@ class Archive:
             lambda: system_states(self.open_incidents(), catalogue, now),
         )
 
-    def horizon(self, now: datetime) -> datetime:
-        """The first moment after ``now`` at which time alone changes a state, a window's place
-        or the local day (``app.site.horizon``; once per archive version and moment)."""
+    def states_horizon(self, now: datetime) -> datetime:
+        """A moment after ``now`` before which time alone changes no state, window's place or
+        local day (``app.site.horizon``; once per archive version and moment)."""
         return _kept(
             self._horizons,
             "",

@@ -1,7 +1,9 @@
-"""When time alone next changes what a page shows (pure: no I/O, no clock).
+"""Up to when time alone leaves what a page shows as it is (pure: no I/O, no clock).
 
-A stored document keeps the digest of its inputs (``app.render.inputs``) and, beside it, the
-moment up to which that digest holds while the store stays as it is: its *horizon*. A poll that
+A stored document keeps the digest of its inputs (``app.render.inputs``) and, beside it, a
+moment up to which that digest holds while the store and the page context (but the poll's time)
+stay as they are: its *horizon*, never later than the first moment time could change it (an
+earlier one only costs working the digest out again). A poll that
 finds the store as the last publish left it, before a document's horizon, knows the digest
 without working it out (``app.publish.publisher``). Time enters the pages in four ways, and each
 has its next moment here:
@@ -11,9 +13,10 @@ has its next moment here:
   ``OVERRUN_SHOWN`` ago;
 - a Statuspage maintenance that is over says when it ended: its planned end once that passed;
 - dates in words change with the local day (Danish time);
-- a system's figures change at their token's next moment (``app.site.figures``); while an
-  interval is under way they move with every moment, and the horizon is ``now`` itself (the
-  digest is worked out at every poll).
+- a system's figures change at their token's next moment (``app.site.figures``: the start of
+  a disruption or window to come, closed or not); while an interval is under way they move
+  with every moment, and the horizon is ``now`` itself (the digest is worked out at every
+  poll).
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ def _after(now: datetime, moments: Iterable[datetime | None]) -> list[datetime]:
 
 
 def states_horizon(opened: Iterable[Incident], now: datetime) -> datetime:
-    """The first moment after ``now`` at which a state, a window's place, an overrun or the
-    local day changes, for the open incidents ``opened``."""
+    """A moment after ``now`` before which no state, window's place, overrun or local day
+    changes, for the open incidents ``opened``: the first start, end or end of an overrun to
+    come, or the next local midnight."""
     moments = [next_local_day(now)]
     for incident in opened:
         window = incident.window
@@ -49,17 +53,18 @@ def states_horizon(opened: Iterable[Incident], now: datetime) -> datetime:
     return min(moments)
 
 
-def ends_horizon(windows: Iterable[Incident], now: datetime) -> datetime | None:
-    """The first planned end after ``now`` of ``windows`` (a maintenance that is over says when
-    it ended: its planned end once that passed); None when none is to come."""
-    return min(
-        _after(now, (i.window.end_at for i in windows if i.window is not None)), default=None
-    )
+def ends_horizon(incidents: Iterable[Incident], now: datetime) -> datetime | None:
+    """The first planned end after ``now`` of the windows of ``incidents`` (a maintenance that
+    is over says when it ended: its planned end once that passed); None when none is to
+    come."""
+    ends = (i.window.end_at for i in incidents if i.window is not None)
+    return min(_after(now, ends), default=None)
 
 
 def figures_horizon(token: FiguresToken, now: datetime) -> datetime:
-    """The first moment after ``now`` at which figures with ``token`` change: ``now`` itself
-    while an interval is under way, else their next moment or the next local day."""
+    """A moment before which figures with ``token`` do not change: ``now`` itself while an
+    interval is under way (they move at every moment), else their next moment or the next
+    local day, whichever comes first."""
     if token.under_way:
         return now
     moments = [next_local_day(now)]

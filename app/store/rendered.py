@@ -116,7 +116,9 @@ class DocMeta:
     last_modified: datetime
     inputs: str = ""
     stamp: Stamp | None = None  # where it shows the time of the last poll
-    horizon: datetime | None = None  # ``inputs`` hold up to then while the store stays as it is
+    # ``inputs`` hold up to then while the store and the page context (but the poll's time)
+    # stay as they are (``app.site.horizon``)
+    horizon: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
