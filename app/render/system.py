@@ -43,6 +43,15 @@ _HEIGHTS = {State.DISRUPTED: 40, State.MAINTENANCE: 26, State.OPERATIONAL: 12}
 def _strip(figures: Figures, name: str, titles: Mapping[str, str], lang: Lang) -> dict[str, Any]:
     w = WORDS[lang]
     counts = dict.fromkeys(State, 0)
+    # what a bar of each state says, made once a strip (90 bars on each of 28 pages)
+    shapes = {
+        state: (
+            f'<rect class="b-{escape(state.value)}" ',
+            f'y="{40 - height}" width="4" height="{height}"><title>',
+            word(lang, f"system_{state.value}"),
+        )
+        for state, height in _HEIGHTS.items()
+    }
     bars = []
     for n, cell in enumerate(figures.strip):
         counts[cell.state] += 1
@@ -57,12 +66,9 @@ def _strip(figures: Figures, name: str, titles: Mapping[str, str], lang: Lang) -
         else:
             what = w["no_incident"]
         # written here rather than in the template: 90 bars on each of 28 pages
-        height = _HEIGHTS[cell.state]
-        title = f"{day}: {word(lang, f'system_{cell.state.value}')} · {what}"
-        bars.append(
-            f'<rect class="b-{escape(cell.state.value)}" x="{n * _BAR}" y="{40 - height}" '
-            f'width="4" height="{height}"><title>{escape(title)}</title></rect>\n'
-        )
+        head, size, said = shapes[cell.state]
+        title = escape(f"{day}: {said} · {what}")
+        bars.append(f'{head}x="{n * _BAR}" {size}{title}</title></rect>\n')
 
     def days(count: int) -> str:
         return w["day_one"] if count == 1 else word(lang, "days", count=str(count))
