@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from werkzeug import Response
@@ -30,7 +31,8 @@ CHROMIUM = next(
 if CHROMIUM is None and os.environ.get("CI") != "true":
     pytest.skip("no chromium on this machine", allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 ARGS = [
     "--no-sandbox",
@@ -95,6 +97,8 @@ def browser(request: pytest.FixtureRequest) -> Iterator[Browser]:
     if running is not None:
         yield running
         return
+    from playwright.sync_api import sync_playwright  # loaded by the worker that runs these
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         request.config._toldfeed_browser = browser  # type: ignore[attr-defined]

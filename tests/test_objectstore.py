@@ -9,6 +9,7 @@ reaches moto on a server of its own: what it does is neither counted nor failed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import shutil
@@ -22,11 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import boto3
 import pytest
-from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
 from werkzeug import Response
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app import create_app
 from app.cli import main
@@ -112,10 +111,22 @@ class S3Front:
         return [unquote(urlsplit(p).path).removeprefix(base) for m, p in self.log if m == "PUT"]
 
 
-class KeepAliveHandler(MotoRequestHandler):
+@functools.cache
+def keep_alive_handler() -> type[WSGIRequestHandler]:
     """moto's request handler (it keeps header names as sent), quiet, and keeping connections
     open: werkzeug's closes each one, so every request cost a new connection and a new server
-    thread (twice as much CPU as moto's own work)."""
+    thread (twice as much CPU as moto's own work). moto is imported here, by the worker that
+    runs these tests only (some 0.6 s of CPU)."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class KeepAliveHandler(_KeepAlive, MotoRequestHandler):
+        pass
+
+    return KeepAliveHandler
+
+
+class _KeepAlive(WSGIRequestHandler):
+    """What ``keep_alive_handler`` puts before moto's handler."""
 
     disable_nagle_algorithm = True  # the headers and the body are two writes
 
@@ -143,7 +154,8 @@ class KeepAliveHandler(MotoRequestHandler):
 @contextmanager
 def serve(app: WSGIApplication) -> Iterator[str]:
     """``app`` on a free local port, one thread per connection; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=KeepAliveHandler)
+    handler = keep_alive_handler()
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=handler)
     threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     ).start()
@@ -159,6 +171,8 @@ def moto_app() -> WSGIApplication:
     """moto's S3 app on its own: moto's usual server (``ThreadedMotoServer``) puts its
     all-services dispatcher in front, which looks up the service on every request, a quarter
     of each request's cost here. Its buckets live in the process, shared by every server."""
+    from moto.moto_server.werkzeug_app import create_backend_app
+
     app: WSGIApplication = create_backend_app("s3")
     return app
 
@@ -198,6 +212,8 @@ def aim_boto3_at(env: pytest.MonkeyPatch, url: str, tmp_path: Path) -> None:
 
 
 def moto_client(moto_url: str) -> Any:
+    import boto3
+
     return boto3.client(
         "s3",
         endpoint_url=moto_url,
