@@ -1,6 +1,7 @@
-"""A document's horizon: up to when time alone leaves the digest of its inputs as it is. A quiet
-poll before it takes the digest kept instead of working it out (``app.site.horizon``), so a
-horizon too late would leave a page showing another moment: these tests sweep days of polls
+"""A document's horizon: up to when time alone leaves the digest of its inputs as it is. A poll
+before it, quiet or changing only incidents the document does not show, takes the digest kept
+instead of working it out (``app.site.horizon``), so a horizon too late, or a digest kept past
+a change the document shows, would leave a page showing another moment: these tests sweep polls
 over windows that start, end, overrun and are cancelled, a maintenance closed before its
 planned end, disruptions that open and close, midnight, and the agency unreadable."""
 

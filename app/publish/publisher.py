@@ -175,11 +175,12 @@ class Publisher:
         )
         context_changed, notice_changed = not same_context, not same_notice
         interval_changed = mark is None or mark.poll_seconds != self.poll_seconds
-        # the store and the context (but the poll's time) as the last publish left them, the
-        # clock gone on: a document before its inputs' horizon shows what it showed. (A digest
-        # kept by a publish that changed incidents but did not choose the document stands: it
-        # shows none of them (``shows``), so the change moved nothing it depends on.)
-        steady = not full and same_but_time and _unchanged_since(mark, generation, ctx.refreshed_at)
+        # the context (but the poll's time) as the last publish left it, the clock gone on, and
+        # the store that publish's but for ``changed`` (not a full render): a document that
+        # shows none of the incidents the change touched (``shows``), before its inputs'
+        # horizon, shows what it showed
+        steady = not full and same_but_time and _clock_went_on(mark, ctx.refreshed_at)
+        affected = {doc for doc in self.docs if any(doc.shows(i) for i in touched)}
         chosen = [
             doc
             for doc in self.docs
@@ -187,7 +188,7 @@ class Publisher:
             or (context_changed and doc.health_dependent)
             or (notice_changed and getattr(doc, "carries_notice", False))
             or (interval_changed and isinstance(doc, Calendar))
-            or any(doc.shows(i) for i in touched)
+            or doc in affected
         ]
         batch = Batch()
         self.changed = []
@@ -198,7 +199,7 @@ class Publisher:
             old = index.get(path)
             # the digest of what it shows, kept beside it: a new process (a cron poll) that
             # finds the same inputs does not render it again
-            inputs, horizon = self._inputs(doc, old, ctx, steady)
+            inputs, horizon = self._inputs(doc, old, ctx, steady and doc not in affected)
             same = not full and bool(inputs) and old is not None and old.inputs == inputs
             # nothing it shows moved: skip it, unless it shows the poll's time and that moved
             # (a stamp that could not be told apart in its bytes (None) is rendered again)
@@ -307,9 +308,8 @@ class Publisher:
         return read_stored(self.store, self.urls, self.archive, self.docs, only)
 
 
-def _unchanged_since(mark: RenderMark | None, generation: int, now: datetime | None) -> bool:
-    """Whether the store is as the publish of ``mark`` left it (``generation``) and the time of
-    the poll (``now``) has not gone back since."""
-    if mark is None or mark.generation != generation or mark.refreshed_at is None:
+def _clock_went_on(mark: RenderMark | None, now: datetime | None) -> bool:
+    """Whether the time of the poll (``now``) is that of the publish of ``mark`` or later."""
+    if mark is None or mark.refreshed_at is None:
         return False
     return now is not None and now >= mark.refreshed_at
