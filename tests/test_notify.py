@@ -536,6 +536,44 @@ def test_email_is_threaded_per_incident_in_the_targets_language(
     assert "Opdateret" in plain.get_content() and "Systemer" in plain.get_content()
     assert "<table>" in html.get_content() and escape(incident.link_in("da")) in html.get_content()
     assert f"http://feeds.example.test/da/incidents/{incident.key}" in html.get_content()
+    # Danish letters and all, as sent: 7-bit clean (no relay has to take 8BITMIME)
+    assert any(ord(c) > 127 for c in plain.get_content())
+    assert all(raw.isascii() for raw in inbox.raw)
+    assert {part["Content-Transfer-Encoding"] for part in (plain, html)} == {"quoted-printable"}
+
+
+def test_every_mail_is_7_bit_clean_however_short_its_danish_lines() -> None:
+    """The email package writes a part whose lines are all short as 8bit, which a relay
+    without 8BITMIME (RFC 6152) may refuse or mangle: every text part is quoted-printable."""
+    from app.model import Lang
+    from app.notify.mail import build
+    from app.notify.message import Message
+    from app.notify.samples import sample_notification
+    from app.notify.targets import Target
+
+    target = Target("desk", ChannelKind.EMAIL, to=("desk@example.com",), sender="t@example.test")
+    short = Message(
+        id="x",
+        event="incident.created",
+        lang=Lang.DA,
+        key="INC1",
+        headline="Forstyrrelse i ÆØÅ",
+        title="Forstyrrelse",
+        state="Åben",
+        systems="EMCS",
+        latest="Kl. 9: løst",
+        window="",
+        fallback="",
+        link="https://example.test/i",
+        labels={"latest": "Seneste", "related": "Se mere"},
+        summary="Kører på nødprocedure",
+    )
+    note = sample_notification("desk", Lang.DA, T0, "https://example.test/")
+    mail = build(target, note, short, T0)
+    raw = mail.as_bytes()
+    assert raw.isascii() and "nødprocedure" in mail.get_body(("plain",)).get_content()
+    parts = [p for p in mail.walk() if not p.is_multipart()]
+    assert {p["Content-Transfer-Encoding"] for p in parts} == {"quoted-printable"}
 
 
 # --- retries, give-up, hangs, kills -----------------------------------------------------------

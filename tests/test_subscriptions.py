@@ -261,7 +261,10 @@ def test_sign_up_confirm_change_and_one_click_unsubscribe(
     assert mail["List-Id"] == "toldfeed <subscribers.feeds.example.test>"
     assert re.fullmatch(rf"<{BASE}/subscription/unsubscribe\?token=\S+>", mail["List-Unsubscribe"])
     # as sent: one line, the URL as written (mail programs read no encoded word there)
-    sent = inbox.raw[0].decode("ascii").splitlines()
+    sent = inbox.raw[0].decode("ascii").splitlines()  # 7-bit clean: its parts quoted-printable
+    assert {p["Content-Transfer-Encoding"] for p in mail.walk() if not p.is_multipart()} == {
+        "quoted-printable"
+    }
     assert f"List-Unsubscribe: {mail['List-Unsubscribe']}" in sent
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in sent
     assert re.search(r"Systemer: DMS Forsendelse \(NCTS\), ICS2", text_of(mail)) and link(
@@ -644,6 +647,7 @@ def test_a_change_goes_to_each_confirmed_subscriber_who_wants_it_in_their_langua
         danish["Content-Language"] == "da"
         and danish["Message-ID"] == f"<incident.{DISRUPTION}@feeds.example.test>"
     )
+    assert all(raw.isascii() for raw in inbox.raw)  # Danish and all: no relay needs 8BITMIME
     for mail in inbox.messages:
         assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert mail["List-Id"] == "toldfeed <subscribers.feeds.example.test>"

@@ -18,7 +18,14 @@ from urllib.parse import urlsplit
 
 from app.catalogue import Catalogue
 from app.config import Settings
-from app.notify.mail import MAIL_POLICY, Listing, add_listing, footer_html, footer_text
+from app.notify.mail import (
+    BODY_ENCODING,
+    MAIL_POLICY,
+    Listing,
+    add_listing,
+    footer_html,
+    footer_text,
+)
 from app.notify.tokens import Purpose, Tokens
 from app.render.subscription import describe_choices
 from app.render.words import WORDS
@@ -86,7 +93,7 @@ class Letters:
         msg["Message-ID"] = make_msgid("confirm", self.domain)
         msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to it
         add_listing(msg, listing)
-        msg.set_content(text + footer_text(listing))
-        msg.add_alternative(html, subtype="html")
+        msg.set_content(text + footer_text(listing), cte=BODY_ENCODING)
+        msg.add_alternative(html, subtype="html", cte=BODY_ENCODING)
         msg["Content-Language"] = lang.value
         return msg

@@ -56,6 +56,8 @@ def _policy() -> Policy:
 
 MAIL_POLICY = _policy()
 """The policy of every mail toldfeed writes (the default one, but for ``_Verbatim`` headers)."""
+BODY_ENCODING = "quoted-printable"
+"""The transfer encoding of every text part: 7-bit clean (see ``build``)."""
 
 
 def _slug(text: str) -> str:
@@ -185,8 +187,10 @@ def build(
     msg["X-Toldfeed-Id"] = note.id
     if listing is not None:
         add_listing(msg, listing)
-    msg.set_content(message.text + footer_text(listing))
-    msg.add_alternative(html_body(message, listing), subtype="html")
+    # quoted-printable: 7-bit clean, so no relay has to speak 8BITMIME (RFC 6152), and the
+    # same bytes whatever the lines' lengths (the email package picks 8bit for short ones)
+    msg.set_content(message.text + footer_text(listing), cte=BODY_ENCODING)
+    msg.add_alternative(html_body(message, listing), subtype="html", cte=BODY_ENCODING)
     msg["Content-Language"] = message.lang.value  # after the parts: set_content clears it
     return msg
 
