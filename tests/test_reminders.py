@@ -4,6 +4,7 @@ the pure core with the clock as a parameter; the targets file's new keys; the wo
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -621,7 +622,13 @@ def test_a_digest_on_teams_slack_and_e_mail_links_each_incident() -> None:
     target = Target("desk", ChannelKind.EMAIL, to=("desk@example.com",), sender="t@example.com")
     mail = build(target, note, message, now)
     assert mail["Subject"] == "Daily digest, Monday 1 June 2026" and "In-Reply-To" not in mail
-    assert mail["Message-ID"] == "<digest.shift.2026-06-01@example.com>"
+    # its own words name it: a digest narrowed otherwise is another message, with another id
+    assert re.fullmatch(
+        r"<digest\.shift\.2026-06-01\.en\.[0-9a-f]{10}@example\.com>", mail["Message-ID"]
+    )
+    assert (
+        build(target, note, message, now + timedelta(hours=1))["Message-ID"] == mail["Message-ID"]
+    )
     html = mail.get_body(("html",))
     assert html is not None
     assert "<a href='https://t.test/incidents/INC1'>" in html.get_content()

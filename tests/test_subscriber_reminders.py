@@ -226,6 +226,9 @@ def test_the_digest_at_the_set_time_is_narrowed_to_each_subscribers_systems(
     for msg in mails.values():
         listed(msg)
         assert str(msg["X-Toldfeed-Id"]) == "digest:subscribers:2026-06-01"
+    # a Message-ID per digest as narrowed: the two ICS2 readers got the same one
+    ids = {reader: str(mails[reader]["Message-ID"]) for reader in mails}
+    assert ids[ics2_readers[0]] == ids[ics2_readers[1]] and len(set(ids.values())) == 3
 
 
 def test_a_bad_digest_time_is_a_configuration_error(

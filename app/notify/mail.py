@@ -5,13 +5,14 @@ and every later one answers it (``In-Reply-To`` and ``References`` name it, the 
 title with ``Re:``), so mail readers show one conversation per incident. A reminder or window
 event joins its incident's thread too, with a subject of its own that says it ("Service window
 in 1 hour: DMS Import"); a digest is a message of its own. A message's own id is derived from
-the notification, so a retried message keeps its Message-ID. The connection (TLS, STARTTLS,
-login) is ``app.notify.smtp``'s.
+the notification (a digest's also from its words), so a retried message keeps its Message-ID.
+The connection (TLS, STARTTLS, login) is ``app.notify.smtp``'s.
 """
 
 from __future__ import annotations
 
 import email.policy
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,10 +70,14 @@ def thread_id(key: str, domain: str) -> str:
     return f"<incident.{_slug(key)}@{domain}>"
 
 
-def message_id(note: Notification, domain: str) -> str:
-    """This notification's Message-ID (the same on every attempt)."""
+def message_id(note: Notification, domain: str, message: Message) -> str:
+    """This notification's Message-ID (the same on every attempt). A digest's names the words
+    it carries (``message``): the subscribers' digest is narrowed to each one's systems and
+    language, and two messages that differ may not share an id (RFC 5322 3.6.4)."""
     if note.digest is not None:
-        return f"<{_slug(note.id.replace(':', '.'))}@{domain}>"
+        own = _slug(note.id.replace(":", "."))
+        words = hashlib.blake2b(message.text.encode(), digest_size=5).hexdigest()
+        return f"<{own}.{message.lang.value}.{words}@{domain}>"
     assert note.incident is not None
     if note.timing is not None:  # "<entry id>#remind-3600@<start>": the part after the "#"
         return f"<incident.{_slug(note.key)}.{_slug(note.id.rpartition('#')[2])}@{domain}>"
@@ -178,7 +183,7 @@ def build(
     msg["From"] = target.sender
     msg["To"] = ", ".join(target.to)
     msg["Date"] = format_datetime(now)
-    own = message_id(note, domain)
+    own = message_id(note, domain, message)
     root = thread_id(note.key, domain) if note.incident is not None else own
     msg["Message-ID"] = own
     if own != root:
