@@ -114,13 +114,14 @@ def test_entry_content_semantics(client) -> None:
     assert entry.title == "PRD-servicewindow DMS Tuesday May 19, 2026"
     assert entry.published == "2026-05-12T12:28:00+00:00"  # creation upstream
     assert entry.updated == "2026-05-19T19:50:00+00:00"  # last real change
-    assert {t.term for t in entry.tags} == {
-        "dms-export",
-        "dms-import",
-        "dms-transit",
-        "manifest",
-        "closed",
-    }
+    slugs = {"dms-export", "dms-import", "dms-transit", "manifest", "closed"}
+    assert {t.term for t in entry.tags} == slugs
+    assert {t.label for t in entry.tags} >= {"DMS Transit (NCTS)", "Closed"}
+    # the same terms in RSS (which has no labels) and JSON Feed
+    rss = feedparser.parse(client.get("/feeds/all.rss").data)
+    assert {t.term for t in next(e for e in rss.entries if e.id == entry.id).tags} == slugs
+    items = json.loads(client.get("/feeds/all.json").data)["items"]
+    assert set(next(i for i in items if i["id"] == entry.id)["tags"]) == slugs
     assert entry.link.endswith("oid=2461170&x=read")
     html = entry.content[0].value
     # status, systems, timeline newest first in Danish local time with the year, message, reference

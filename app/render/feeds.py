@@ -110,7 +110,10 @@ def feed_entry(entry: Entry, fmt: str) -> FeedEntry:
     fe.updated(entry.incident.updated_at)
     fe.author(AUTHOR)
     for term, label in entry.categories:
-        fe.category(term=term, label=label)
+        if fmt == "atom":
+            fe.category(term=term, label=label)
+        else:  # RSS has no label: feedgen would write the label where the term goes
+            fe.category(term=term)
     if fmt == "atom":
         fe.content(entry.content_html, type="html")
         fe.summary(entry.summary)
