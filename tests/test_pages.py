@@ -307,6 +307,23 @@ def test_stats_api(client) -> None:
     assert transit["months"][-1]["hours_disrupted"] == pytest.approx(98 / 60, abs=0.01)
     assert transit["time_to_close"]["count"] >= 2
     assert doc["time_to_close"]["count"] >= transit["time_to_close"]["count"]
+    assert transit["name"] == "DMS Transit (NCTS)"
+    # the same figures in Danish, under the system names of Danish pages
+    danish = client.get("/da/api/stats.json")
+    assert (
+        danish.status_code == 200
+        and danish.headers["Content-Type"] == response.headers["Content-Type"]
+    )
+    dansk = json.loads(danish.data)
+    assert dansk["systems"]["dms-transit"]["name"] == "DMS Forsendelse (NCTS)"
+    for figures in (dansk, doc):
+        for system in figures["systems"].values():
+            del system["name"]
+    assert dansk == doc
+    # each language's pages link to their own
+    assert 'href="http://feeds.example.test/da/api/stats.json"' in client.get("/da/").get_data(
+        as_text=True
+    )
 
 
 # what is not there -------------------------------------------------------------------------
@@ -344,6 +361,7 @@ def test_export_writes_system_and_incident_pages_and_stats(filled, tmp_path: Pat
         f"da/incidents/{CLOSED_WINDOW}.html",
         "incidents/oid-2460944.html",
         "api/stats.json",
+        "da/api/stats.json",
     ):
         assert (site / rel).is_file(), rel
     assert len(list((site / "incidents").glob("*.html"))) == 14

@@ -106,7 +106,7 @@ def page_chrome(
         "opml_url": urls.url(Opml(lang)),
         "api_url": urls.url(IncidentsApi(lang)),
         "systems_url": urls.url(SystemsApi()),
-        "stats_url": urls.url(StatsApi()),
+        "stats_url": urls.url(StatsApi(lang)),
         "blind": ctx.blind_notice.get(lang, "") if blind else "",
     }
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from app.catalogue import Catalogue
-from app.model import CloseStats, Incident, MonthStats
+from app.model import CloseStats, Incident, Lang, MonthStats
 from app.site.stats import monthly_stats, time_to_close
 
 
@@ -47,9 +47,14 @@ def _month(stats: MonthStats) -> dict[str, object]:
 
 
 def render_stats_api(
-    catalogue: Catalogue, incidents: Iterable[Incident], now: datetime, months: int = 12
+    catalogue: Catalogue,
+    incidents: Iterable[Incident],
+    now: datetime,
+    months: int = 12,
+    lang: Lang = Lang.EN,
 ) -> bytes:
-    """The /api/stats.json body: every catalogue system's months and time to close."""
+    """The /api/stats.json body: every catalogue system's name (in ``lang``), months and time
+    to close."""
     everything = list(incidents)
     named: dict[str, list[Incident]] = {slug: [] for slug in catalogue.slugs}
     for incident in everything:
@@ -60,20 +65,26 @@ def render_stats_api(
         slug: (monthly_stats(found, slug, now, months), time_to_close(found, slug))
         for slug, found in named.items()
     }
-    return render_stats_figures(figures, time_to_close(everything, None), now)
+    names = {s.slug: s.name_in(lang) for s in catalogue.systems}
+    return render_stats_figures(figures, time_to_close(everything, None), now, names)
 
 
 def render_stats_figures(
     figures: Mapping[str, tuple[Sequence[MonthStats], CloseStats]],
     overall: CloseStats,
     now: datetime,
+    names: Mapping[str, str],
 ) -> bytes:
     """The /api/stats.json body from figures already worked out (slug → months, time to close).
 
     ``figures`` in catalogue order; ``overall`` is time to close over every system.
     """
     systems = {
-        slug: {"months": [_month(m) for m in months], "time_to_close": _close(close)}
+        slug: {
+            "name": names.get(slug, slug),
+            "months": [_month(m) for m in months],
+            "time_to_close": _close(close),
+        }
         for slug, (months, close) in figures.items()
     }
     doc = {"generated_at": _rfc3339(now), "time_to_close": _close(overall), "systems": systems}

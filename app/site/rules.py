@@ -183,11 +183,12 @@ RULES: tuple[Rule, ...] = (
         lambda lang, v: Opml(lang, systems=True),
         serves=lambda d: d.systems,
     ),
+    # the system names in the document's language (/da/api/stats.json: Danish)
+    Rule("stats", StatsApi, ("/api/stats.json",), lambda lang, v: StatsApi(lang)),
     # one document for every language: no /da/ form
     Rule(
         "systems", SystemsApi, ("/api/systems.json",), lambda lang, v: SystemsApi(), localized=False
     ),
-    Rule("stats", StatsApi, ("/api/stats.json",), lambda lang, v: StatsApi(), localized=False),
     *(_statuspage_rule(part) for part in StatuspagePart),
 )
 BY_ENDPOINT: dict[str, Rule] = {rule.endpoint: rule for rule in RULES}

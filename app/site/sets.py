@@ -77,9 +77,9 @@ def canonical_documents(catalogue: Catalogue) -> list[Doc]:
         for slug in catalogue.slugs:
             docs += [Embed(lang, slug), Badge(lang, slug), Calendar(lang, slug)]
         docs += [SystemPage(lang, slug) for slug in catalogue.slugs]
-        docs.append(IncidentsApi(lang))
+        docs += [IncidentsApi(lang), StatsApi(lang)]
         docs += [StatuspageApi(lang, part) for part in StatuspagePart]
-    docs += [SystemsApi(), StatsApi()]
+    docs.append(SystemsApi())
     docs += [IndexPage(lang) for lang in Lang]
     docs += [Opml(lang, systems) for lang in Lang for systems in (False, True)]
     return docs
