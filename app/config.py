@@ -1,10 +1,10 @@
-"""Settings (the only reader of environment variables) and the sources file."""
+"""Settings: the only reader of environment variables."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import time
@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.errors import ConfigError
-from app.model import Lang, SourceKind
 
 VERSION = "0.1.0"
 _REPO_FEEDS = Path(__file__).resolve().parent.parent / "feeds"
@@ -25,8 +24,6 @@ def _default_data_file(name: str) -> Path:
     local = Path("feeds") / name
     return local if local.exists() or not (_REPO_FEEDS / name).exists() else _REPO_FEEDS / name
 
-
-POLLED_KINDS = (SourceKind.PAGE, SourceKind.RSS)  # what a sources file may name
 
 _CLOCK = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})")
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -52,18 +49,12 @@ def parse_clock(text: str) -> time:
     return time(int(match["h"]), int(match["m"]))
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
-    """One upstream document polled directly (a list page or the RSS feed)."""
-
-    kind: SourceKind  # RSS or PAGE
-    url: str
-    lang: Lang
-
-    @property
-    def host(self) -> str:
-        """The URL's host name."""
-        return urlsplit(self.url).hostname or ""
+# numbers that must be more than 0 (every number must be finite and 0 or more)
+_POSITIVE = (
+    "fetch_workers",
+    "max_backoff_seconds",
+    "notify_give_up_seconds",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +154,8 @@ class Settings:
                 if isinstance(default, bool):
                     values[f.name] = parse_bool(raw)
                 elif isinstance(default, Path):
+                    if not raw.strip():  # Path("") is the current directory: never meant
+                        raise ValueError(f"empty; unset it for the default ({default})")
                     values[f.name] = Path(raw)
                 elif isinstance(default, int):
                     values[f.name] = int(raw)
@@ -179,6 +172,13 @@ class Settings:
 
     def check(self) -> None:
         """Reject values that cannot work."""
+        for f in fields(self):  # every number: finite, never negative (nan, inf, 1e400, -5)
+            value = getattr(self, f.name)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if number and (not math.isfinite(value) or value < 0):
+                raise ConfigError(
+                    f"TOLDFEED_{f.name.upper()} must be a finite number, 0 or more, not {value!r}"
+                )
         if self.poll_seconds < 1:
             raise ConfigError("TOLDFEED_POLL_SECONDS must be at least 1")
         if not self.base_url.startswith(("http://", "https://")):
@@ -201,8 +201,13 @@ class Settings:
             )
         if self.subscriptions_on and not self.smtp_url:
             raise ConfigError("TOLDFEED_SUBSCRIPTIONS=email needs TOLDFEED_SMTP_URL (the relay)")
-        if self.subscriptions_on and "@" not in self.smtp_from:
-            raise ConfigError("TOLDFEED_SMTP_FROM must be an e-mail address")
+        if "@" not in self.smtp_from:
+            raise ConfigError(
+                f"TOLDFEED_SMTP_FROM must be an e-mail address, not {self.smtp_from!r}"
+            )
+        for name in _POSITIVE:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"TOLDFEED_{name.upper()} must be more than 0")
         parse_networks(self.trusted_proxies)  # a bad address: an error now, not at a request
         try:
             parse_clock(self.subscription_digest_at)
@@ -271,25 +276,3 @@ def parse_networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
         except ValueError as e:
             raise ConfigError(f"TOLDFEED_TRUSTED_PROXIES: {part!r}: {e}") from e
     return tuple(networks)
-
-
-def load_sources(path: Path) -> tuple[Source, ...]:
-    """Read the sources file; raise ConfigError saying what is wrong."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise ConfigError(f"cannot read sources file {path}: {e}") from e
-    sources: list[Source] = []
-    for i, entry in enumerate(data.get("source", []), start=1):
-        kind, url, lang = entry.get("kind"), entry.get("url"), entry.get("lang", "da")
-        if kind not in POLLED_KINDS:
-            words = " or ".join(f"'{k}'" for k in POLLED_KINDS)
-            raise ConfigError(f"{path}: source #{i}: kind must be {words}, not {kind!r}")
-        if not isinstance(url, str) or urlsplit(url).scheme not in {"http", "https"}:
-            raise ConfigError(f"{path}: source #{i}: url must be an http(s) URL")
-        if lang not in {"en", "da"}:
-            raise ConfigError(f"{path}: source #{i}: lang must be 'en' or 'da', not {lang!r}")
-        sources.append(Source(kind=SourceKind(kind), url=url, lang=Lang(lang)))
-    if not sources:
-        raise ConfigError(f"{path}: no [[source]] entries")
-    return tuple(sources)

@@ -16,10 +16,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from app.catalogue import Catalogue, load_catalogue
-from app.config import Settings, Source, load_sources
+from app.config import Settings
 from app.errors import ConfigError
 from app.fetch import Fetcher, Transport
 from app.ingest import PollReport, run_poll
+from app.ingest.sources import Source, load_sources
 from app.notify.targets import Target, load_targets, parse_smtp_url
 from app.publish.render_key import code_digest
 from app.render.renderer import Renderer
@@ -116,7 +117,7 @@ class Runtime:
         catalogue = load_catalogue(settings.systems)
         sources = load_sources(settings.sources)
         targets = load_targets(settings, catalogue.slugs)
-        if settings.subscriptions_on:
+        if settings.smtp_url:  # also unused: a bad value is an error now, not at the first mail
             try:
                 parse_smtp_url(settings.smtp_url)
             except ValueError as e:

@@ -122,14 +122,42 @@ def test_serve_on_a_port_in_use_is_one_line_and_exit_2(
         ("TOLDFEED_FEED_LIMIT_DEFAULT", "1000"),
         ("TOLDFEED_POLL_JITTER", "5"),
         ("TOLDFEED_POLL_BUDGET_SECONDS", "0"),
+        # numbers that are no numbers, or negative, in every numeric setting
+        ("TOLDFEED_POLL_SECONDS", "nan"),
+        ("TOLDFEED_POLL_SECONDS", "inf"),
+        ("TOLDFEED_POLL_SECONDS", "1e400"),
+        ("TOLDFEED_TIMEOUT_SECONDS", "nan"),
+        ("TOLDFEED_NOTIFY_GIVE_UP_SECONDS", "-1"),
+        ("TOLDFEED_NOTIFY_BACKOFF_SECONDS", "-inf"),
+        ("TOLDFEED_RETRIES", "-1"),
+        ("TOLDFEED_FETCH_WORKERS", "0"),
+        ("TOLDFEED_STALE_AFTER_SECONDS", "-60"),
+        ("TOLDFEED_MAX_BACKOFF_SECONDS", "0"),
+        # set but empty: a path that would be the working directory
+        ("TOLDFEED_DATA_DIR", ""),
+        ("TOLDFEED_SOURCES", " "),
+        ("TOLDFEED_SMTP_FROM", "nobody"),
     ],
 )
+@pytest.mark.parametrize("command", ["export", "poll"])
 def test_a_setting_that_cannot_be_used_is_exit_2(
-    env: Path, monkeypatch, capsys, name: str, value: str
+    env: Path, monkeypatch, capsys, name: str, value: str, command: str
 ) -> None:
     monkeypatch.setenv(name, value)
-    assert main(["export", str(env / "site")]) == 2
-    assert name in capsys.readouterr().err
+    argv = ["export", str(env / "site")] if command == "export" else ["poll"]
+    assert main(argv) == 2  # one line naming the setting, before anything is read
+    err = capsys.readouterr().err
+    assert name in err and len(err.strip().splitlines()) == 1, err
+    assert not (env / "site").exists()
+
+
+def test_a_bad_mail_relay_is_exit_2_even_with_nothing_to_send(
+    env: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("TOLDFEED_SMTP_URL", "garbage")
+    assert main(["poll"]) == 2  # before any source is read
+    err = capsys.readouterr().err
+    assert "TOLDFEED_SMTP_URL" in err and len(err.strip().splitlines()) == 1, err
 
 
 @pytest.mark.parametrize(

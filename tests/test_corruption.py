@@ -32,11 +32,11 @@ from werkzeug import Response
 from app import create_app
 from app.catalogue import load_catalogue
 from app.cli import STORE_ERROR, main
-from app.config import load_sources
 from app.errors import StoreDamagedError, StoreError
 from app.fetch import Fetcher
 from app.ingest.decide import forget
 from app.ingest.neighbourhood import load_neighbourhood
+from app.ingest.sources import load_sources
 from app.merge import add_observations, derive_incident, derive_incidents
 from app.model import Lang, Observation, SourceKind
 from app.publish.library import Library

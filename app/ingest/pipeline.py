@@ -14,13 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from app.catalogue import Catalogue
-from app.config import Settings, Source
+from app.config import Settings
 from app.fetch import Fetcher
 from app.ingest.decide import Decision, decide
 from app.ingest.neighbourhood import load_neighbourhood
 from app.ingest.plan import plan_details
 from app.ingest.readers import DetailRead, Reader, SourceRead
 from app.ingest.rules import merge_digest
+from app.ingest.sources import Source
 from app.model import Observation, SourceKind
 from app.notify.outbox import queue_notifications
 from app.notify.targets import Target

@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Protocol
 
 from app.catalogue import Catalogue
-from app.config import Source
 from app.errors import FetchError
 from app.fetch import Fetcher
 from app.http_records import Response, Validators
+from app.ingest.sources import Source
 from app.model import Lang, SourceKind
 from app.store.records import HttpState, Outcome, SourceReport, SourceState
 from app.upstream.detail import parse_detail_page
