@@ -55,18 +55,27 @@ def worker_rss_mb(master: int) -> list[float]:
 SYNC = ["--workers", "2", "--worker-class", "sync"]
 
 
-def procfile_options() -> list[str]:
-    """The gunicorn options of the Procfile's web line, without its app and its --bind."""
+def _procfile_words() -> list[str]:
     line = (ROOT / "Procfile").read_text(encoding="utf-8").split("web:", 1)[1].strip()
     words = shlex.split(line)
     assert words[0] == "gunicorn", words
-    options, rest = [], iter(words[1:])
+    return words[1:]
+
+
+def procfile_options() -> list[str]:
+    """The gunicorn options of the Procfile's web line, without its app and its --bind."""
+    options, rest = [], iter(_procfile_words())
     for word in rest:
         if word == "--bind":
             next(rest)
         elif ":" not in word or word.startswith("-"):  # the app is "module:name"
             options.append(word)
     return options
+
+
+def procfile_app() -> str:
+    """The app of the Procfile's web line (``app:create_app()``)."""
+    return next(w for w in _procfile_words() if ":" in w and not w.startswith("-"))
 
 
 def prepare(base: Path) -> Settings:
@@ -133,7 +142,7 @@ def main() -> None:
             str(ROOT),
         ]
         for name, options, app in (
-            ("toldfeed", procfile_options(), "app.wsgi:application"),
+            ("toldfeed", procfile_options(), procfile_app()),
             ("bare", procfile_options(), "bench.bare_wsgi:app"),
             ("bare-sync", SYNC, "bench.bare_wsgi:app"),
         ):

@@ -12,6 +12,7 @@ workers) and runs waitress's loop on the listening sockets the master gives each
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
@@ -21,6 +22,8 @@ import waitress
 from gunicorn.workers.base import Worker
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
+
+from app.logs import setup_logging
 
 # a connection that sends nothing (or drips) is closed after this long: it then costs nothing
 CHANNEL_TIMEOUT = 30
@@ -75,6 +78,13 @@ class WaitressWorker(Worker):  # type: ignore[misc]  # gunicorn has no type hint
     ``gunicorn --worker-class app.web.server.WaitressWorker``: the master binds, forks and
     watches the workers as with any worker class; each worker accepts on the shared sockets.
     """
+
+    def load_wsgi(self) -> None:
+        """Build the app as ``app.wsgi`` does (``gunicorn "app:create_app()"`` too): logging
+        first, and what start-up made kept out of every garbage collection afterwards."""
+        setup_logging()
+        super().load_wsgi()
+        gc.freeze()  # it lives as long as the worker
 
     def run(self) -> None:
         """Serve until the master stops this worker (or goes away), then finish what is begun."""
