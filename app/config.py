@@ -49,14 +49,6 @@ def parse_clock(text: str) -> time:
     return time(int(match["h"]), int(match["m"]))
 
 
-# numbers that must be more than 0 (every number must be finite and 0 or more)
-_POSITIVE = (
-    "fetch_workers",
-    "max_backoff_seconds",
-    "notify_give_up_seconds",
-)
-
-
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every tunable of toldfeed. ``from_env`` reads ``TOLDFEED_<FIELD>`` for each field."""
@@ -155,7 +147,10 @@ class Settings:
                     values[f.name] = parse_bool(raw)
                 elif isinstance(default, Path):
                     if not raw.strip():  # Path("") is the current directory: never meant
-                        raise ValueError(f"empty; unset it for the default ({default})")
+                        raise ValueError(
+                            f"empty; unset it for the default ({default}), or name a path "
+                            "(. is the working directory)"
+                        )
                     values[f.name] = Path(raw)
                 elif isinstance(default, int):
                     values[f.name] = int(raw)
@@ -201,13 +196,12 @@ class Settings:
             )
         if self.subscriptions_on and not self.smtp_url:
             raise ConfigError("TOLDFEED_SUBSCRIPTIONS=email needs TOLDFEED_SMTP_URL (the relay)")
-        if "@" not in self.smtp_from:
+        if (self.smtp_from or self.subscriptions_on) and "@" not in self.smtp_from:
             raise ConfigError(
                 f"TOLDFEED_SMTP_FROM must be an e-mail address, not {self.smtp_from!r}"
             )
-        for name in _POSITIVE:
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"TOLDFEED_{name.upper()} must be more than 0")
+        if self.notify_give_up_seconds <= 0:  # 0 gave every notification up untried
+            raise ConfigError("TOLDFEED_NOTIFY_GIVE_UP_SECONDS must be more than 0")
         parse_networks(self.trusted_proxies)  # a bad address: an error now, not at a request
         try:
             parse_clock(self.subscription_digest_at)

@@ -130,9 +130,10 @@ def test_serve_on_a_port_in_use_is_one_line_and_exit_2(
         ("TOLDFEED_NOTIFY_GIVE_UP_SECONDS", "-1"),
         ("TOLDFEED_NOTIFY_BACKOFF_SECONDS", "-inf"),
         ("TOLDFEED_RETRIES", "-1"),
-        ("TOLDFEED_FETCH_WORKERS", "0"),
+        ("TOLDFEED_FETCH_WORKERS", "-1"),
         ("TOLDFEED_STALE_AFTER_SECONDS", "-60"),
-        ("TOLDFEED_MAX_BACKOFF_SECONDS", "0"),
+        ("TOLDFEED_MAX_BACKOFF_SECONDS", "-1"),
+        ("TOLDFEED_NOTIFY_GIVE_UP_SECONDS", "0"),
         # set but empty: a path that would be the working directory
         ("TOLDFEED_DATA_DIR", ""),
         ("TOLDFEED_SOURCES", " "),
@@ -148,7 +149,6 @@ def test_a_setting_that_cannot_be_used_is_exit_2(
     assert main(argv) == 2  # one line naming the setting, before anything is read
     err = capsys.readouterr().err
     assert name in err and len(err.strip().splitlines()) == 1, err
-    assert not (env / "site").exists()
 
 
 def test_a_bad_mail_relay_is_exit_2_even_with_nothing_to_send(

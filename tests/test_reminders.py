@@ -622,13 +622,24 @@ def test_a_digest_on_teams_slack_and_e_mail_links_each_incident() -> None:
     target = Target("desk", ChannelKind.EMAIL, to=("desk@example.com",), sender="t@example.com")
     mail = build(target, note, message, now)
     assert mail["Subject"] == "Daily digest, Monday 1 June 2026" and "In-Reply-To" not in mail
-    # its own words name it: a digest narrowed otherwise is another message, with another id
+    # its language and what it lists name it: a digest narrowed otherwise, or in Danish, is
+    # another message with another id; other words for the same (an upgrade, a new base URL,
+    # a later attempt) keep it
     assert re.fullmatch(
         r"<digest\.shift\.2026-06-01\.en\.[0-9a-f]{10}@example\.com>", mail["Message-ID"]
     )
+    reworded = replace(message, summary="Other words", link="https://elsewhere.test/")
     assert (
-        build(target, note, message, now + timedelta(hours=1))["Message-ID"] == mail["Message-ID"]
+        build(target, note, reworded, now + timedelta(hours=1))["Message-ID"] == mail["Message-ID"]
     )
+    danish = compose_digest(note, CATALOGUE, Lang.DA, "https://t.test/", page_of)
+    assert (
+        build(replace(target, lang=Lang.DA), note, danish, now)["Message-ID"] != mail["Message-ID"]
+    )
+    digest = note.digest
+    assert digest is not None and digest.open
+    fewer = replace(note, digest=replace(digest, open=digest.open[1:]))
+    assert build(target, fewer, message, now)["Message-ID"] != mail["Message-ID"]
     html = mail.get_body(("html",))
     assert html is not None
     assert "<a href='https://t.test/incidents/INC1'>" in html.get_content()

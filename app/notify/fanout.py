@@ -95,7 +95,7 @@ class FanOut:
         self.letters = letters
         self.clock = clock
         self.server: SmtpServer = parse_smtp_url(settings.smtp_url)
-        self._composed: dict[tuple[str, Lang, frozenset[str]], Message] = {}
+        self._composed: dict[tuple[str, Lang, frozenset[str]], tuple[Notification, Message]] = {}
 
     def run(
         self, n: int, note: Notification, deadline: float, give_up_at: datetime
@@ -217,10 +217,12 @@ class FanOut:
         composed once per run for each language (and, for a digest, each set of systems)."""
         lang = sub.lang
         systems = sub.choices.systems if note.digest is not None and sub.choices else frozenset()
-        message = self._composed.get((note.id, lang, systems))
-        if message is None:
-            message = words_for(narrowed(note, systems), self.catalogue, lang, self.urls)
-            self._composed[(note.id, lang, systems)] = message
+        composed = self._composed.get((note.id, lang, systems))
+        if composed is None:
+            theirs = narrowed(note, systems)
+            composed = theirs, words_for(theirs, self.catalogue, lang, self.urls)
+            self._composed[(note.id, lang, systems)] = composed
+        note, message = composed
         target = Target(
             name=SUBSCRIBERS,
             kind=ChannelKind.EMAIL,

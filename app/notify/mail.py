@@ -23,6 +23,7 @@ from email.utils import format_datetime
 from html import escape
 from typing import ClassVar
 
+from app.model import Lang
 from app.notify.channel import Answer, Outgoing
 from app.notify.message import Message
 from app.notify.outbox import CREATED, TEST
@@ -70,14 +71,17 @@ def thread_id(key: str, domain: str) -> str:
     return f"<incident.{_slug(key)}@{domain}>"
 
 
-def message_id(note: Notification, domain: str, message: Message) -> str:
-    """This notification's Message-ID (the same on every attempt). A digest's names the words
-    it carries (``message``): the subscribers' digest is narrowed to each one's systems and
-    language, and two messages that differ may not share an id (RFC 5322 3.6.4)."""
+def message_id(note: Notification, domain: str, lang: Lang) -> str:
+    """This notification's Message-ID (the same on every attempt). A digest's also names its
+    language and what it lists (each incident as it then stood): the subscribers' digest is
+    narrowed to each one's systems and language, and two messages that differ may not share an
+    id (RFC 5322 3.6.4); its words, links and names do not count (an attempt after an upgrade
+    or a new base URL keeps its id)."""
     if note.digest is not None:
-        own = _slug(note.id.replace(":", "."))
-        words = hashlib.blake2b(message.text.encode(), digest_size=5).hexdigest()
-        return f"<{own}.{message.lang.value}.{words}@{domain}>"
+        d = note.digest
+        listed = [f"{i.key}@{i.updated_at.isoformat()}" for i in (*d.open, *d.windows, *d.closed)]
+        shows = hashlib.blake2b("|".join([lang.value, *listed]).encode(), digest_size=5)
+        return f"<{_slug(note.id.replace(':', '.'))}.{lang.value}.{shows.hexdigest()}@{domain}>"
     assert note.incident is not None
     if note.timing is not None:  # "<entry id>#remind-3600@<start>": the part after the "#"
         return f"<incident.{_slug(note.key)}.{_slug(note.id.rpartition('#')[2])}@{domain}>"
@@ -183,7 +187,7 @@ def build(
     msg["From"] = target.sender
     msg["To"] = ", ".join(target.to)
     msg["Date"] = format_datetime(now)
-    own = message_id(note, domain, message)
+    own = message_id(note, domain, message.lang)
     root = thread_id(note.key, domain) if note.incident is not None else own
     msg["Message-ID"] = own
     if own != root:
