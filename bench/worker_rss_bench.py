@@ -143,7 +143,7 @@ def main() -> None:
         upstream.wait(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
     served = max(pids, key=lambda pid: after[pid][0] - started[pid][0])
-    shown = " ".join(command[3:]).replace(str(port), "<free port>")
+    shown = shlex.join(command[3:]).replace(str(port), "<free port>")
     lines = [
         f"`gunicorn {shown}` (the Procfile's `web:` line), `TOLDFEED_POLL_ON_SERVE=0`; "
         f"{ARCHIVE:,} archived incidents plus the samples, every document rendered before "
