@@ -138,6 +138,34 @@ def test_updated_moves_only_on_real_change() -> None:
     assert derive_incident([first, edited]).updated_at == T0 + timedelta(hours=2)
 
 
+def test_an_update_line_added_in_place_moves_updated_when_it_was_seen() -> None:
+    """The agency adds an update line without moving the page's last-updated time: a new line
+    is a real change, dated when toldfeed first read it (so feeds and notifications show it);
+    the same line first read on another page (a detail page read a poll later than its list
+    row, a list without the message) is no change of that page, and moves nothing."""
+    line = Update("Update 22:10 - the window is extended to 02:00", Lang.EN)
+    first = _obs(source_kind=SourceKind.PAGE)
+    edited = replace(
+        first,
+        message_text="x\nUpdate 22:10 - the window is extended to 02:00",
+        updates=(line,),
+        observed_at=T0 + timedelta(hours=3),
+    )
+    incident = derive_incident([first, edited])
+    assert incident.updated_at == T0 + timedelta(hours=3)
+    assert [u.text for u in incident.updates] == [line.text]
+    # the same again, read later: nothing new
+    again = replace(edited, observed_at=T0 + timedelta(hours=4))
+    assert derive_incident([first, edited, again]).updated_at == T0 + timedelta(hours=3)
+    # first read on a page of its own (the detail page, a poll after the list row that already
+    # had the line; or after a list row without the message), under the same stamp: no change
+    row = replace(edited, observed_at=T0)
+    detail = replace(edited, source_kind=SourceKind.DETAIL, observed_at=T0 + timedelta(hours=2))
+    assert derive_incident([row, detail]).updated_at == T0
+    bare = replace(first, message_text="", message_html="")
+    assert derive_incident([bare, detail]).updated_at == T0
+
+
 def test_summary_row_without_text_never_blanks_the_message() -> None:
     full = _obs(last_updated_at=T0)
     summary = _obs(

@@ -284,6 +284,43 @@ def test_a_poll_that_changes_nothing_sends_nothing(
     assert receiver.hits == []
 
 
+def test_an_update_line_added_without_a_new_last_updated_time_is_news(
+    filled: Settings, upstream: Upstream, receiver: Receiver, tmp_path: Path
+) -> None:
+    """The agency adds an update line to a message and leaves its "Last updated" as it was, on
+    every page that shows the message's HTML (the RSS item, which has no last-updated time to
+    tell, unchanged): `updated` moves to when the poll read it, and the change is pushed once."""
+    settings = replace(
+        filled,
+        notify=str(targets_file(tmp_path / "n.toml", hook(receiver))),
+        detail_refresh_seconds=0,
+    )
+    key, line = "INC000001822307", "Update 13:05: Transit declarations are processed normally."
+    edited = 0
+    for path, body in list(upstream.documents.items()):
+        if b"<p>INC000001822307</p>" in body:  # each page that shows the message's text
+            marked = f"<p>{line}</p><p>INC000001822307</p>".encode()
+            upstream.documents[path] = body.replace(b"<p>INC000001822307</p>", marked)
+            edited += 1
+    assert edited >= 2  # the list rows and the detail page
+    seen = polled_at("t3") + timedelta(hours=2)
+    with Runtime.open(settings) as runtime:
+        before = runtime.store.incident(key)
+        service = Service(runtime, clock=lambda: seen)
+        report = service.poll_once(force=True)
+        assert report is not None and key in report.changed_keys
+        after = runtime.store.incident(key)
+        assert before is not None and after is not None
+        assert after.upstream_updated_at == before.upstream_updated_at  # no new stamp upstream
+        assert before.updated_at < after.updated_at <= seen
+        assert any(u.text.startswith("Update 13:05") for u in after.updates)
+        assert service.deliverer.deliver().delivered == 1
+        assert service.poll_once(force=True) is not None  # read again: nothing new
+        assert service.deliverer.deliver().delivered == 0
+    (hit,) = receiver.hits
+    assert hit.json()["type"] == "incident.updated" and hit.json()["data"]["key"] == key
+
+
 # --- channels ---------------------------------------------------------------------------------
 
 

@@ -23,7 +23,8 @@ Design (see docs/urls.md, "Dedupe rules"):
 * Systems, references and update lines are unions; ``published_at`` is the earliest creation.
 * ``updated_at`` is the change time of the last observation that changed what subscribers see
   (title, status, systems, text, timeline): replaying the observations in change-time order,
-  a poll that finds nothing new cannot move it.
+  a poll that finds nothing new cannot move it. A status change, or an update line a page
+  gained, that the upstream's last-updated time does not account for is dated when seen.
 """
 
 from app.merge.grouping import group_oids

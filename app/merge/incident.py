@@ -14,7 +14,15 @@ from datetime import datetime
 
 from app.merge.derived import earlier_messages, incident_fallback, incident_window, message_texts
 from app.merge.grouping import group_oids, incident_key
-from app.merge.readings import EPOCH, add_observations, change_time, fingerprint, ranking
+from app.merge.readings import (
+    EPOCH,
+    Slot,
+    add_observations,
+    change_time,
+    fingerprint,
+    ranking,
+    reading_slot,
+)
 from app.merge.timeline import merge_updates
 from app.model import Incident, Kind, Lang, Observation, SourceKind, Status
 from app.upstream.links import link_problem
@@ -112,6 +120,22 @@ def _derive(key: str, observations: Sequence[Observation]) -> Incident:
     )
 
 
+def _edited_in_place(batch: Sequence[Observation], lines: dict[Slot, set[str]]) -> bool:
+    """True when a reading in ``batch`` (read at one moment) shows an update line that its page
+    (the same message, source kind and language) did not show in any reading with text before
+    that moment; ``lines`` (the lines each page has shown so far) then takes the batch in. A
+    page read for the first time, or without the message (a summary row), edits nothing."""
+    read = [
+        (reading_slot(o), {update_identity(u.text) for u in o.updates})
+        for o in batch
+        if o.message_text
+    ]
+    edited = any(slot in lines and not shown <= lines[slot] for slot, shown in read)
+    for slot, shown in read:
+        lines.setdefault(slot, set()).update(shown)
+    return edited
+
+
 def derive_incident(observations: Iterable[Observation]) -> Incident:
     """Merge every observation of one incident into the entry subscribers see."""
     obs = add_observations((), observations)
@@ -129,6 +153,7 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
     closed_at: datetime | None = None
     previous: tuple[object, ...] | None = None
     messages: set[int] = set()  # the messages (oids) the replay has taken in so far
+    lines: dict[Slot, set[str]] = {}  # the update lines each page has shown so far
     index = 0
     while index < len(by_time):
         moment, seen_at = timed[index][0][:2]
@@ -137,10 +162,16 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
             index += 1
         joined = {o.oid for o in by_time[start:index]} - messages
         messages |= joined
+        edited = _edited_in_place(by_time[start:index], lines)
         signature = _Fields(_derive(key, by_time[:index])).signature()
         if signature != previous:
-            if previous is not None and signature[1] != previous[1] and moment <= last_change:
-                # the status changed without an upstream edit: date it when it was seen
+            if (
+                previous is not None
+                and moment <= last_change
+                and (signature[1] != previous[1] or edited)
+            ):
+                # the status changed, or a page gained an update line, without an upstream
+                # edit (its last-updated time did not move): date it when it was seen
                 moment = seen_at
             last_change = max(last_change, moment) if previous is not None else moment
             if signature[1] is Status.CLOSED and (

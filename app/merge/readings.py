@@ -74,7 +74,10 @@ def add_observations(
     return merged
 
 
-def _slot(obs: Observation) -> tuple[int, SourceKind, Lang]:
+Slot = tuple[int, SourceKind, Lang]  # a message's page: its oid, the kind of page, the language
+
+
+def reading_slot(obs: Observation) -> Slot:
     """What a fresh reading supersedes: earlier readings of the same message, kind, language."""
     return (obs.oid, obs.source_kind, obs.lang)
 
@@ -84,10 +87,10 @@ def current_readings(observations: Iterable[Observation]) -> list[Observation]:
     pool = list(observations)
     newest: dict[tuple[int, SourceKind, Lang], datetime] = {}
     for obs in pool:
-        slot = _slot(obs)
+        slot = reading_slot(obs)
         if slot not in newest or last_seen(obs) > newest[slot]:
             newest[slot] = last_seen(obs)
-    return [o for o in pool if last_seen(o) == newest[_slot(o)]]
+    return [o for o in pool if last_seen(o) == newest[reading_slot(o)]]
 
 
 def change_time(obs: Observation) -> datetime:
