@@ -164,6 +164,19 @@ def test_an_update_line_added_in_place_moves_updated_when_it_was_seen() -> None:
     assert derive_incident([row, detail]).updated_at == T0
     bare = replace(first, message_text="", message_html="")
     assert derive_incident([bare, detail]).updated_at == T0
+    # a line without an update pattern, added in place, joins the timeline and moves it too
+    plain = replace(first, message_text="x\nTransit declarations are processed normally.")
+    added = replace(plain, observed_at=T0 + timedelta(hours=1))
+    assert derive_incident([first, added]).updated_at == T0 + timedelta(hours=1)
+    # a real edit stamped before a change dated when seen (the agency's clock behind ours, a
+    # cached page) still moves it, to when it was read
+    rewritten = replace(
+        edited,
+        message_text="y\nUpdate 22:10 - the window is extended to 02:00",
+        last_updated_at=T0 + timedelta(hours=2),
+        observed_at=T0 + timedelta(hours=5),
+    )
+    assert derive_incident([first, edited, rewritten]).updated_at == T0 + timedelta(hours=5)
 
 
 def test_summary_row_without_text_never_blanks_the_message() -> None:

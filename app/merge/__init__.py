@@ -23,8 +23,9 @@ Design (see docs/urls.md, "Dedupe rules"):
 * Systems, references and update lines are unions; ``published_at`` is the earliest creation.
 * ``updated_at`` is the change time of the last observation that changed what subscribers see
   (title, status, systems, text, timeline): replaying the observations in change-time order,
-  a poll that finds nothing new cannot move it. A status change, or an update line a page
-  gained, that the upstream's last-updated time does not account for is dated when seen.
+  a poll that finds nothing new cannot move it. A status change, or a line of the timeline a
+  page gained, that the upstream's last-updated time does not account for is dated when seen,
+  as is an edit stamped earlier than a change dated so.
 """
 
 from app.merge.grouping import group_oids

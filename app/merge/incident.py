@@ -42,8 +42,12 @@ class _Fields:
             i.status,
             i.systems,
             tuple(sorted(i.message_text.items())),
-            tuple(sorted((u.lang, update_identity(u.text)) for u in i.updates)),
+            tuple(sorted(self.timeline())),
         )
+
+    def timeline(self) -> frozenset[tuple[Lang, str]]:
+        """The update lines, each once however rendered."""
+        return frozenset((u.lang, update_identity(u.text)) for u in self.incident.updates)
 
 
 def _derive(key: str, observations: Sequence[Observation]) -> Incident:
@@ -121,12 +125,13 @@ def _derive(key: str, observations: Sequence[Observation]) -> Incident:
 
 
 def _edited_in_place(batch: Sequence[Observation], lines: dict[Slot, set[str]]) -> bool:
-    """True when a reading in ``batch`` (read at one moment) shows an update line that its page
-    (the same message, source kind and language) did not show in any reading with text before
-    that moment; ``lines`` (the lines each page has shown so far) then takes the batch in. A
-    page read for the first time, or without the message (a summary row), edits nothing."""
+    """True when a reading in ``batch`` (read at one moment) shows a line of text (an update
+    line, with a pattern or without) that its page (the same message, source kind and
+    language) did not show in any reading with text before that moment; ``lines`` (the lines
+    each page has shown so far) then takes the batch in. A page read for the first time, or
+    without the message (a summary row), edits nothing."""
     read = [
-        (reading_slot(o), {update_identity(u.text) for u in o.updates})
+        (reading_slot(o), {update_identity(line) for line in o.message_text.split("\n")})
         for o in batch
         if o.message_text
     ]
@@ -153,7 +158,9 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
     closed_at: datetime | None = None
     previous: tuple[object, ...] | None = None
     messages: set[int] = set()  # the messages (oids) the replay has taken in so far
-    lines: dict[Slot, set[str]] = {}  # the update lines each page has shown so far
+    lines: dict[Slot, set[str]] = {}  # the lines of text each page has shown so far
+    last_stamp: datetime | None = None  # the newest upstream time replayed so far
+    timeline: frozenset[tuple[Lang, str]] = frozenset()  # the update lines it showed so far
     index = 0
     while index < len(by_time):
         moment, seen_at = timed[index][0][:2]
@@ -163,15 +170,22 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
         joined = {o.oid for o in by_time[start:index]} - messages
         messages |= joined
         edited = _edited_in_place(by_time[start:index], lines)
-        signature = _Fields(_derive(key, by_time[:index])).signature()
+        fields = _Fields(_derive(key, by_time[:index]))
+        signature = fields.signature()
         if signature != previous:
             if (
                 previous is not None
+                and last_stamp is not None
                 and moment <= last_change
-                and (signature[1] != previous[1] or edited)
+                and (
+                    signature[1] != previous[1]
+                    or (edited and not fields.timeline() <= timeline)
+                    or moment > last_stamp
+                )
             ):
-                # the status changed, or a page gained an update line, without an upstream
-                # edit (its last-updated time did not move): date it when it was seen
+                # the status changed, or a page gained a line of the timeline, without an
+                # upstream edit (its last-updated time did not move); or an upstream edit is
+                # stamped before a change that was dated so: date it when it was seen
                 moment = seen_at
             last_change = max(last_change, moment) if previous is not None else moment
             if signature[1] is Status.CLOSED and (
@@ -181,7 +195,10 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
                 # continues it (one reference, several messages) was closed: the incident is
                 # over when its last message is
                 closed_at = moment
-            previous = signature
+            previous, timeline = signature, fields.timeline()
+        last_stamp = (
+            timed[start][0][0] if last_stamp is None else max(last_stamp, timed[start][0][0])
+        )
     texts = message_texts(obs)
     return replace(
         incident,
