@@ -177,6 +177,15 @@ def test_an_update_line_added_in_place_moves_updated_when_it_was_seen() -> None:
         observed_at=T0 + timedelta(hours=5),
     )
     assert derive_incident([first, edited, rewritten]).updated_at == T0 + timedelta(hours=5)
+    # a line put above the old text, in place: the texts follow each other as they were read
+    # (not in the order of their words), so the line is found, first seen when it was read
+    old = replace(first, message_text="b")
+    new = replace(first, message_text="a line on top\nb", observed_at=T0 + timedelta(hours=1))
+    incident = derive_incident([old, new])
+    assert [(u.text, u.seen_at) for u in incident.updates] == [
+        ("a line on top", T0 + timedelta(hours=1))
+    ]
+    assert incident.updated_at == T0 + timedelta(hours=1)
 
 
 def test_summary_row_without_text_never_blanks_the_message() -> None:

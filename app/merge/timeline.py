@@ -23,20 +23,25 @@ def _poll_additions(observations: Sequence[Observation]) -> list[Update]:
     texts over time are compared here: what a later text adds (and still shows) is an update,
     unless the change reads as a rewrite. Pattern-matched update lines merge with these.
     """
-    texts: dict[tuple[int, Lang], dict[str, datetime]] = {}
+    # each text: its upstream time and when it was first read (texts under one upstream time,
+    # a message edited in place, follow each other in the order they were read)
+    texts: dict[tuple[int, Lang], dict[str, tuple[datetime, datetime]]] = {}
     for obs in observations:
         if obs.source_kind is SourceKind.PAGE and obs.message_text and obs.last_updated_at:
             versions = texts.setdefault((obs.oid, obs.lang), {})
-            at = versions.get(obs.message_text)
-            versions[obs.message_text] = min(at, obs.last_updated_at) if at else obs.last_updated_at
+            was = versions.get(obs.message_text)
+            now = (obs.last_updated_at, obs.observed_at)
+            versions[obs.message_text] = min(was, now) if was else now
     found: list[Update] = []
     for (_, lang), versions in texts.items():
         ordered = sorted(versions.items(), key=lambda item: (item[1], item[0]))
         latest = {update_identity(line) for line in ordered[-1][0].split("\n")}
-        for (older, _), (newer, at) in itertools.pairwise(ordered):
+        for (older, (before, _)), (newer, (at, read)) in itertools.pairwise(ordered):
             for line in added_lines(older.split("\n"), newer.split("\n")):
                 if update_identity(line) in latest:
-                    found.append(Update(text=line, lang=lang, at=None, seen_at=at))
+                    # under the same upstream time: first seen when it was read
+                    seen = read if at == before else at
+                    found.append(Update(text=line, lang=lang, at=None, seen_at=seen))
     return found
 
 
