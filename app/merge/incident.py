@@ -35,14 +35,15 @@ class _Fields:
 
     incident: Incident
 
-    def signature(self) -> tuple[object, ...]:
+    def signature(self, timeline: frozenset[tuple[Lang, str]]) -> tuple[object, ...]:
+        """What subscribers see, ``timeline`` being ``self.timeline()``."""
         i = self.incident
         return (
             tuple(sorted(i.title.items())),
             i.status,
             i.systems,
             tuple(sorted(i.message_text.items())),
-            tuple(sorted(self.timeline())),
+            tuple(sorted(timeline)),
         )
 
     def timeline(self) -> frozenset[tuple[Lang, str]]:
@@ -171,7 +172,8 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
         messages |= joined
         edited = _edited_in_place(by_time[start:index], lines)
         fields = _Fields(_derive(key, by_time[:index]))
-        signature = fields.signature()
+        shown = fields.timeline()
+        signature = fields.signature(shown)
         if signature != previous:
             if (
                 previous is not None
@@ -179,7 +181,7 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
                 and moment <= last_change
                 and (
                     signature[1] != previous[1]
-                    or (edited and not fields.timeline() <= timeline)
+                    or (edited and not shown <= timeline)
                     or moment > last_stamp
                 )
             ):
@@ -195,7 +197,7 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
                 # continues it (one reference, several messages) was closed: the incident is
                 # over when its last message is
                 closed_at = moment
-            previous, timeline = signature, fields.timeline()
+            previous, timeline = signature, shown
         last_stamp = (
             timed[start][0][0] if last_stamp is None else max(last_stamp, timed[start][0][0])
         )
