@@ -104,7 +104,9 @@ def _normalized(text: str) -> str:
 
 
 def _identity(text: str) -> str:
-    return normalize(text).casefold().rstrip(" .")
+    # invisible format characters (a zero-width space one rendering has and another not) are
+    # not part of what a line says
+    return drop_format(normalize(text)).casefold().rstrip(" .")
 
 
 # bounded memory: a few thousand short lines, never a hostile page's one long line
