@@ -186,6 +186,11 @@ def test_an_update_line_added_in_place_moves_updated_when_it_was_seen() -> None:
         ("a line on top", T0 + timedelta(hours=1))
     ]
     assert incident.updated_at == T0 + timedelta(hours=1)
+    # a line shown for a while and gone again (the text as it was, under the same stamp) is not
+    # in the timeline: only what the row shows now counts
+    back = replace(old, observed_at=T0 + timedelta(hours=2))
+    reverted = derive_incident([old, new, back])
+    assert reverted.updates == () and reverted.message_text["en"] == "b"
 
 
 def test_summary_row_without_text_never_blanks_the_message() -> None:

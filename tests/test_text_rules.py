@@ -276,3 +276,31 @@ def test_renderings_of_one_line_that_differ_in_invisible_characters_count_once()
         row, source_kind=SourceKind.DETAIL, message_text=marked, updates=(Update(marked, Lang.EN),)
     )
     assert len(derive_incident([row, detail]).updates) == 1  # one line, read twice
+
+
+def test_the_format_characters_are_unicodes_category_cf() -> None:
+    import sys
+    import unicodedata
+
+    from app.upstream.text import FORMAT_CHARACTERS
+
+    listed = {chr(c) for c in range(sys.maxunicode + 1) if FORMAT_CHARACTERS.fullmatch(chr(c))}
+    assert listed == {
+        chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"
+    }
+
+
+@pytest.mark.parametrize(
+    "marked",
+    [
+        "Transit \u200b declarations are processed normally.",
+        "\u200b Transit declarations are processed normally.",
+        "Transit declara\u00adtions are processed normally. \ufeff",
+    ],
+)
+def test_invisible_characters_between_spaces_leave_a_lines_identity(marked: str) -> None:
+    from app.upstream.text import added_lines, update_identity
+
+    assert update_identity(marked) == update_identity("Transit declarations are processed normally")
+    # and a line of nothing but them is no line that was added
+    assert added_lines(["a", "b"], ["\u200b", "a", "b"]) == []

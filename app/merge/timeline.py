@@ -26,16 +26,20 @@ def _poll_additions(observations: Sequence[Observation]) -> list[Update]:
     # each text: its upstream time and when it was first read (texts under one upstream time,
     # a message edited in place, follow each other in the order they were read)
     texts: dict[tuple[int, Lang], dict[str, tuple[datetime, datetime]]] = {}
+    # what the row shows now: its reading with the newest upstream time, then the last read
+    current: dict[tuple[int, Lang], tuple[datetime, datetime, str]] = {}
     for obs in observations:
         if obs.source_kind is SourceKind.PAGE and obs.message_text and obs.last_updated_at:
             versions = texts.setdefault((obs.oid, obs.lang), {})
             was = versions.get(obs.message_text)
             now = (obs.last_updated_at, obs.observed_at)
             versions[obs.message_text] = min(was, now) if was else now
+            shown = (obs.last_updated_at, obs.last_seen_at or obs.observed_at, obs.message_text)
+            current[(obs.oid, obs.lang)] = max(current.get((obs.oid, obs.lang), shown), shown)
     found: list[Update] = []
-    for (_, lang), versions in texts.items():
+    for (oid, lang), versions in texts.items():
         ordered = sorted(versions.items(), key=lambda item: (item[1], item[0]))
-        latest = {update_identity(line) for line in ordered[-1][0].split("\n")}
+        latest = {update_identity(line) for line in current[(oid, lang)][2].split("\n")}
         for (older, (before, _)), (newer, (at, read)) in itertools.pairwise(ordered):
             for line in added_lines(older.split("\n"), newer.split("\n")):
                 if update_identity(line) in latest:
