@@ -20,6 +20,7 @@ from app.model import Incident, Lang, Observation, SourceKind, Status, Update
 from app.upstream.detail import parse_detail_page
 from app.upstream.listpage import parse_list_page
 from app.upstream.rss import parse_rss
+from app.upstream.text import update_identity
 from app.upstream.vocab import lang_of_url
 from tests.conftest import EXPECTED, ROOT, SAMPLES, polled_at
 
@@ -191,6 +192,17 @@ def test_an_update_line_added_in_place_moves_updated_when_it_was_seen() -> None:
     back = replace(old, observed_at=T0 + timedelta(hours=2))
     reverted = derive_incident([old, new, back])
     assert reverted.updates == () and reverted.message_text["en"] == "b"
+
+
+def test_renderings_of_one_line_that_differ_in_invisible_characters_count_once() -> None:
+    plain = "Update 10:00 - Transit declarations are processed normally."
+    marked = "Update 10:00 -\u200b Transit declara\u00adtions are processed normally."
+    assert update_identity(plain) == update_identity(marked)
+    row = _obs(message_text=plain, updates=(Update(plain, Lang.EN),))
+    detail = replace(
+        row, source_kind=SourceKind.DETAIL, message_text=marked, updates=(Update(marked, Lang.EN),)
+    )
+    assert len(derive_incident([row, detail]).updates) == 1  # one line, read twice
 
 
 def test_summary_row_without_text_never_blanks_the_message() -> None:

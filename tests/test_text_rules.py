@@ -4,7 +4,6 @@ and the characters text may not carry (controls, bidi controls) or names may not
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -251,31 +250,6 @@ def test_labels_and_status_words_ignore_format_characters(text: str, key: str, s
 )
 def test_format_characters_do_not_make_text_implausible(text: str, refused: bool) -> None:
     assert (implausible(text) is not None) == refused
-
-
-def test_renderings_of_one_line_that_differ_in_invisible_characters_count_once() -> None:
-    from app.merge import derive_incident
-    from app.model import Observation, SourceKind, Update
-    from app.upstream.text import update_identity
-
-    plain = "Update 10:00 - Transit declarations are processed normally."
-    marked = "Update 10:00 -\u200b Transit declara\u00adtions are processed normally."
-    assert update_identity(plain) == update_identity(marked)
-    at = datetime(2026, 5, 20, 8, 0, tzinfo=UTC)
-    row = Observation(
-        oid=1,
-        lang=Lang.EN,
-        source_kind=SourceKind.PAGE,
-        observed_at=at,
-        title="t",
-        last_updated_at=at,
-        message_text=plain,
-        updates=(Update(plain, Lang.EN),),
-    )
-    detail = replace(
-        row, source_kind=SourceKind.DETAIL, message_text=marked, updates=(Update(marked, Lang.EN),)
-    )
-    assert len(derive_incident([row, detail]).updates) == 1  # one line, read twice
 
 
 def test_the_format_characters_are_unicodes_category_cf() -> None:

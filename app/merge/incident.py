@@ -160,13 +160,14 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
     previous: tuple[object, ...] | None = None
     messages: set[int] = set()  # the messages (oids) the replay has taken in so far
     lines: dict[Slot, set[str]] = {}  # the lines of text each page has shown so far
-    last_stamp: datetime | None = None  # the newest upstream time replayed so far
+    last_stamp = EPOCH  # the newest upstream time replayed so far (batches come in its order)
     timeline: frozenset[tuple[Lang, str]] = frozenset()  # the update lines it showed so far
     index = 0
     while index < len(by_time):
-        moment, seen_at = timed[index][0][:2]
+        stamp, seen_at = timed[index][0][:2]
+        moment = stamp  # when the change came to be: the stamp, or when it was seen
         start = index
-        while index < len(by_time) and timed[index][0][:2] == (moment, seen_at):
+        while index < len(by_time) and timed[index][0][:2] == (stamp, seen_at):
             index += 1
         joined = {o.oid for o in by_time[start:index]} - messages
         messages |= joined
@@ -177,7 +178,6 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
         if signature != previous:
             if (
                 previous is not None
-                and last_stamp is not None
                 and moment <= last_change
                 and (
                     signature[1] != previous[1]
@@ -198,9 +198,7 @@ def derive_incident(observations: Iterable[Observation]) -> Incident:
                 # over when its last message is
                 closed_at = moment
             previous, timeline = signature, shown
-        last_stamp = (
-            timed[start][0][0] if last_stamp is None else max(last_stamp, timed[start][0][0])
-        )
+        last_stamp = stamp
     texts = message_texts(obs)
     return replace(
         incident,

@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 from app.catalogue import Catalogue
 from app.config import Settings
 from app.notify.mail import (
-    BODY_ENCODING,
     MAIL_POLICY,
     Listing,
+    add_bodies,
     add_listing,
     footer_html,
     footer_text,
@@ -93,7 +93,5 @@ class Letters:
         msg["Message-ID"] = make_msgid("confirm", self.domain)
         msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to it
         add_listing(msg, listing)
-        msg.set_content(text + footer_text(listing), cte=BODY_ENCODING)
-        msg.add_alternative(html, subtype="html", cte=BODY_ENCODING)
-        msg["Content-Language"] = lang.value
+        add_bodies(msg, text + footer_text(listing), html, lang)
         return msg

@@ -5,7 +5,8 @@ and every later one answers it (``In-Reply-To`` and ``References`` name it, the 
 title with ``Re:``), so mail readers show one conversation per incident. A reminder or window
 event joins its incident's thread too, with a subject of its own that says it ("Service window
 in 1 hour: DMS Import"); a digest is a message of its own. A message's own id is derived from
-the notification (a digest's also from its words), so a retried message keeps its Message-ID.
+the notification (a digest's also from its language and what it lists), so a retried message
+keeps its Message-ID.
 The connection (TLS, STARTTLS, login) is ``app.notify.smtp``'s.
 """
 
@@ -58,8 +59,15 @@ def _policy() -> Policy:
 
 MAIL_POLICY = _policy()
 """The policy of every mail toldfeed writes (the default one, but for ``_Verbatim`` headers)."""
-BODY_ENCODING = "quoted-printable"
-"""The transfer encoding of every text part: 7-bit clean (see ``build``)."""
+
+
+def add_bodies(msg: EmailMessage, text: str, html: str, lang: Lang) -> None:
+    """The plain-text and HTML parts of ``msg`` in ``lang``. Quoted-printable: 7-bit clean, so
+    no relay has to speak 8BITMIME (RFC 6152), whatever the lines' lengths (the email package
+    writes a part of short lines as 8bit)."""
+    msg.set_content(text, cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", cte="quoted-printable")
+    msg["Content-Language"] = lang.value  # after the parts: set_content clears it
 
 
 def _slug(text: str) -> str:
@@ -196,11 +204,7 @@ def build(
     msg["X-Toldfeed-Id"] = note.id
     if listing is not None:
         add_listing(msg, listing)
-    # quoted-printable: 7-bit clean, so no relay has to speak 8BITMIME (RFC 6152), and the
-    # same bytes whatever the lines' lengths (the email package picks 8bit for short ones)
-    msg.set_content(message.text + footer_text(listing), cte=BODY_ENCODING)
-    msg.add_alternative(html_body(message, listing), subtype="html", cte=BODY_ENCODING)
-    msg["Content-Language"] = message.lang.value  # after the parts: set_content clears it
+    add_bodies(msg, message.text + footer_text(listing), html_body(message, listing), message.lang)
     return msg
 
 

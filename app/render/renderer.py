@@ -168,7 +168,8 @@ class Renderer:
                     {slug: (f.months, f.close) for slug, f in figures.items()},
                     archive.close_overall(),
                     refreshed,
-                    {s.slug: s.name_in(doc.lang) for s in self.catalogue.systems},  # its words
+                    self.catalogue,
+                    doc.lang,
                 )
                 return Document.of(body, TYPES["api"], refreshed)
             case Embed():

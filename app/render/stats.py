@@ -65,15 +65,15 @@ def render_stats_api(
         slug: (monthly_stats(found, slug, now, months), time_to_close(found, slug))
         for slug, found in named.items()
     }
-    names = {s.slug: s.name_in(lang) for s in catalogue.systems}
-    return render_stats_figures(figures, time_to_close(everything, None), now, names)
+    return render_stats_figures(figures, time_to_close(everything, None), now, catalogue, lang)
 
 
 def render_stats_figures(
     figures: Mapping[str, tuple[Sequence[MonthStats], CloseStats]],
     overall: CloseStats,
     now: datetime,
-    names: Mapping[str, str],
+    catalogue: Catalogue,
+    lang: Lang,
 ) -> bytes:
     """The /api/stats.json body from figures already worked out (slug → months, time to close).
 
@@ -81,7 +81,7 @@ def render_stats_figures(
     """
     systems = {
         slug: {
-            "name": names.get(slug, slug),
+            "name": system.name_in(lang) if (system := catalogue.get(slug)) else slug,
             "months": [_month(m) for m in months],
             "time_to_close": _close(close),
         }
