@@ -613,6 +613,25 @@ def test_every_mail_is_7_bit_clean_however_short_its_danish_lines() -> None:
     assert {p["Content-Transfer-Encoding"] for p in parts} == {"quoted-printable"}
 
 
+def test_a_body_that_spells_the_boundary_still_parses_into_its_two_parts() -> None:
+    """Every mail has one boundary, chosen without searching the parts: it must be one that no
+    quoted-printable part can hold, whatever the words say."""
+    import email
+
+    from app.model import Lang
+    from app.notify.mail import MAIL_POLICY, add_bodies
+
+    sly = "\n".join(f"--{b}\n{b}--" for b in ("=_toldfeed-alternative", "toldfeed"))
+    built = email.message.EmailMessage(policy=MAIL_POLICY)
+    built["Subject"] = "x"
+    add_bodies(built, f"Kl. 9:\n{sly}\nslut", f"<p>\n{sly}</p>", Lang.DA)
+    assert built.get_boundary() == "=_toldfeed-alternative"
+    read = email.message_from_bytes(built.as_bytes(), policy=email.policy.default)
+    plain, html = (p.get_content() for p in read.iter_parts())
+    assert plain == f"Kl. 9:\n{sly}\nslut\n" and html == f"<p>\n{sly}</p>\n"
+    assert read["Content-Language"] == "da"
+
+
 # --- retries, give-up, hangs, kills -----------------------------------------------------------
 
 
