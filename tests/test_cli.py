@@ -343,7 +343,8 @@ ONLY_WHEN_USED = (
     "itsdangerous",  # subscription links to sign
     "app.notify.delivery",  # a target or a subscriber
     "urllib.request",  # proxies from the environment (TOLDFEED_PROXY_FROM_ENV)
-    "httpx",  # nothing in toldfeed uses it (urllib3 carries its requests)
+    "httpx",  # nothing in toldfeed uses it (http.client carries its requests)
+    "urllib3",  # nothing but a bucket's boto3 (the fetcher is on http.client)
     "app.publish.s3",  # a bucket (TOLDFEED_PUBLISH_S3)
     "app.notify.websub",  # a hub (TOLDFEED_WEBSUB_HUB)
 )

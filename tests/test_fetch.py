@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -168,6 +169,63 @@ def test_repeated_headers_are_joined_and_gzip_is_decoded(
     assert response.body == body
     assert response.headers["cache-control"] == "public, max-age=60"
     assert response.max_age == 60
+
+
+def test_deflate_wrapped_or_raw_and_gzip_of_two_members_come_whole_in_bounded_pieces(
+    httpserver: HTTPServer, fetcher: Fetcher
+) -> None:
+    """Every way a server may compress a body is read back whole; a body that expands a
+    thousandfold comes in pieces no larger than a read, so the size limit cuts a bomb short; a
+    body that only says it is compressed is a fetch error, not a crash."""
+    from app.fetch import Network
+    from app.fetch.carriers import READ_SIZE
+
+    text = DANISH.encode() * 20_000  # 1.1 MB, some 4 KB compressed
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    bodies = {
+        "/wrapped": (zlib.compress(text), "deflate"),
+        "/raw": (raw.compress(text) + raw.flush(), "deflate"),
+        "/two": (gzip.compress(text[:1000]) + gzip.compress(text[1000:]), "gzip"),
+        "/x": (gzip.compress(text), "x-gzip"),
+    }
+    for path, (body, coding) in bodies.items():
+        httpserver.expect_request(path).respond_with_data(
+            body, headers={"Content-Encoding": coding}
+        )
+        assert fetcher.get(httpserver.url_for(path)).body == text, path
+    network = Network()
+    answer = network.request("GET", httpserver.url_for("/x"), {"Accept-Encoding": "gzip"}, 5)
+    sizes = [len(chunk) for chunk in answer.chunks()]
+    answer.done()
+    network.close()
+    assert sum(sizes) == len(text) and max(sizes) <= READ_SIZE
+    httpserver.expect_request("/liar").respond_with_data(
+        b"plain words", headers={"Content-Encoding": "gzip"}
+    )
+    with pytest.raises(FetchError, match="DecodeFailure: a body that says it is compressed"):
+        fetcher.get(httpserver.url_for("/liar"))
+
+
+def test_a_kept_connection_the_server_closed_is_not_used_again(make_settings) -> None:
+    """A server that closes each connection after its answer, without saying so: every next
+    GET goes out on a new connection and is answered; the URL's unsafe letters are escaped."""
+    paths: list[str] = []
+
+    def once(handler: BaseHTTPRequestHandler) -> None:
+        paths.append(handler.path)
+        handler.send_response(200)
+        handler.send_header("Content-Length", "2")
+        handler.end_headers()
+        handler.wfile.write(b"ok")
+        handler.close_connection = True  # closed, though HTTP/1.1 and no "Connection: close"
+
+    with raw_server(once) as base:
+        fetcher = Fetcher(make_settings(timeout_seconds=2, retries=0), {base})
+        for n in range(3):
+            assert fetcher.get(f"{base}/data.aspx?oid={n}&q=a b").body == b"ok"
+            time.sleep(0.05)  # the server's close reaches the kept connection
+        fetcher.close()
+    assert paths == [f"/data.aspx?oid={n}&q=a%20b" for n in range(3)]
 
 
 def test_a_304_kept_by_its_caller_leaves_its_connection_ready_for_the_next(

@@ -18,7 +18,6 @@ from typing import ClassVar
 
 import pytest
 import trustme
-import urllib3
 
 from app.fetch import Network, trust_context
 
@@ -131,7 +130,7 @@ def test_without_a_directory_or_bundle_certifi_is_trusted_and_a_stranger_is_refu
     no_bundle = str(tmp_path / "none.pem")
     context = trust_context({"SSL_CERT_DIR": str(tmp_path)}, system_bundle=no_bundle)
     assert context.cert_store_stats()["x509_ca"] > 100  # certifi's bundle
-    with pytest.raises(urllib3.exceptions.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+    with pytest.raises(ssl.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
         _get(context, https_url)
 
 
@@ -153,13 +152,17 @@ def test_a_client_makes_its_tls_context_only_at_its_first_https_request(
     network.close()
 
 
-def test_the_plain_pool_never_carries_https(ca_dir: Path, http_url: str, https_url: str) -> None:
-    """http:// goes through pools whose TLS context trusts nothing: asked to carry https://
-    anyway (a stand-in for a wrong turn in choosing the pool), it refuses every certificate."""
+def test_each_scheme_keeps_its_own_connections(ca_dir: Path, http_url: str, https_url: str) -> None:
+    """http:// is carried on plain sockets, which cannot speak TLS, and https:// on sockets
+    checked against the trust, whichever comes first."""
     network = Network(trust=lambda: trust_context({"SSL_CERT_DIR": str(ca_dir)}))
-    assert _body(network, http_url) == b"hello"
-    with pytest.raises(urllib3.exceptions.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
-        network._plain.urlopen("GET", https_url, retries=False)
+    sockets: list[object] = []
+    for url in (http_url, https_url, http_url, https_url):
+        answer = network.request("GET", url, {}, 5)
+        assert b"".join(answer.chunks()) == b"hello"
+        sockets.append(answer._sock)  # the socket it came on
+        answer.done()
+    assert [isinstance(s, ssl.SSLSocket) for s in sockets] == [False, True, False, True]
     network.close()
 
 

@@ -1,11 +1,13 @@
-"""HTTP clients (the only importer of urllib3): ``Fetcher`` reads the upstream, ``Poster``
+"""HTTP clients: ``Fetcher`` reads the upstream, ``Poster``
 (``app.fetch.poster``, loaded where a target or hub is first served) posts to notification
-targets and hubs; ``carriers`` says what carries their requests (the network, or a stand-in such
-as ``StaticTransport``), ``trust`` which CAs HTTPS servers are checked against.
+targets and hubs; ``carriers`` says what carries their requests (a stand-in such as
+``StaticTransport``, or ``network``: kept connections over http.client), ``trust`` which CAs
+HTTPS servers are checked against.
 """
 
-from app.fetch.carriers import Network, StaticTransport, Transport
+from app.fetch.carriers import StaticTransport, Transport
 from app.fetch.fetcher import Fetcher
+from app.fetch.network import Network
 from app.fetch.trust import tls_context, trust_context
 
 __all__ = [

@@ -23,11 +23,11 @@ from app.fetch.carriers import (
     FAILURES,
     READ_SIZE,
     Answer,
-    Network,
     Transport,
     Watchdog,
     failure,
 )
+from app.fetch.network import Network
 from app.http_records import Response, Validators, parse_max_age, parse_retry_after
 from app.upstream.links import link_problem, origins_of
 

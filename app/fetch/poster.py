@@ -7,10 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import urllib3
-
 from app.config import Settings
-from app.fetch.carriers import FAILURES, Network, Transport, Watchdog, failure
+from app.fetch.carriers import FAILURES, Transport, Watchdog, failure
+from app.fetch.network import Network
 from app.http_records import parse_retry_after
 
 
@@ -83,7 +82,7 @@ class Poster:
                     whole = not watchdog.fired
                     if watchdog.fired:  # ended at the deadline
                         kept += SLOW
-            except urllib3.exceptions.TimeoutError:  # the status came; the body stopped
+            except TimeoutError:  # the status came; the body stopped
                 kept += SLOW
             except FAILURES as e:
                 if not watchdog.fired:
