@@ -141,6 +141,7 @@ class StoreCore:
             self._cache = diskcache.Cache(
                 str(self.path),
                 eviction_policy="none",  # an archive: never cull
+                cull_limit=0,  # nothing expires: no search for expired keys at every write
                 size_limit=2**50,
                 disk_min_file_size=2**30,  # keep every value inside SQLite: one transaction
                 statistics=False,
