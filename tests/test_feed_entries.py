@@ -17,7 +17,7 @@ from app.publish.publisher import Publisher
 from app.render.feeds import stored_entries
 from app.render.renderer import Renderer
 from app.site.archive import Archive
-from app.site.documents import Feed, Scope
+from app.site.documents import Feed, Scope, SystemPage
 from app.site.sets import canonical_documents
 from app.site.urls import Urls
 from app.store import Store
@@ -159,3 +159,70 @@ def test_installing_a_library_that_writes_the_bytes_moves_the_render_key(
     (site / "writer-2.0.dist-info").mkdir()  # pip installs another version beside it
     os.utime(site, ns=(1, 10**18))
     assert libraries_installed(("writer",), "Europe/Copenhagen") != before
+
+
+def test_history_pages_take_the_lines_of_unchanged_incidents_and_give_the_bytes_of_a_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new incident on top shifts every history page of its system: each page is made again
+    from the lines its system's stored pages show, writing only the lines of incidents that
+    changed; every page equals a render from the incidents alone. Lines stored by code that did
+    not say where they stand (rolled back, then forward) are not taken."""
+    import app.render.history as history
+    from app.site.derived import derived_documents
+
+    settings = settings_for(tmp_path)
+    urls, store = Urls(settings, CATALOGUE), Store(tmp_path / "store")
+    old = [
+        disruption(
+            f"INC{n:012d}", at(1 + n % 4, 1 + n % 27, n % 24), at(5, 1), (SLUG, OTHER)[: 1 + n % 3]
+        )
+        for n in range(170)
+    ]
+    put(store, old)
+    made = [0]
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        made[0] += 1
+        return line(*args, **kwargs)
+
+    line = history.incident_item
+    monkeypatch.setattr(history, "incident_item", counted)
+
+    class Before(Renderer):  # the same bytes, no record of where the lines stand
+        def render(self, *args: Any, **kwargs: Any) -> Document:
+            return replace(super().render(*args, **kwargs), parts=None)
+
+    def publish(changed: list[str] | None, renderer: type[Renderer] = Renderer) -> None:
+        made[0] = 0  # a new process each time
+        key = "before" if renderer is Before else "now"
+        Publisher(store, urls, renderer(settings, CATALOGUE, urls), key, 300.0).publish(
+            CTX, None, changed
+        )
+
+    def pages() -> list[SystemPage]:
+        archive = Archive(store)
+        return [d for d in derived_documents(archive, [SLUG, OTHER]) if isinstance(d, SystemPage)]
+
+    def as_rendered() -> None:
+        fresh = Renderer(settings, CATALOGUE, urls)
+        for doc in pages():
+            stored = store.derived_document(urls.export_path(doc))
+            assert stored is not None, doc
+            assert stored.body == fresh.render(doc, Archive(store), CTX, None).body, doc
+
+    publish(None)
+    assert len(pages()) == 2 * (3 + 2)  # 170 and 113 incidents: pages 2-4 and 2-3
+    new = disruption("INC000000000900", at(5, 28, 2), None, (SLUG,))
+    put(store, [new, replace(old[4], title={"en": "changed title"}, updated_at=at(5, 28, 3))])
+    publish([new.key, old[4].key])
+    assert 0 < made[0] <= 2 * 3  # the new one and the changed one, per language and system
+    as_rendered()
+    put(store, [disruption("INC000000000901", at(5, 28, 4), None, (SLUG,))])
+    publish(None, Before)  # rolled back: every page written again, no record
+    publish(None)  # rolled forward: the same bytes again, every line written
+    assert made[0] > 2 * 170
+    put(store, [disruption("INC000000000902", at(5, 28, 5), None, (SLUG,))])
+    publish(["INC000000000902"])
+    assert 0 < made[0] <= 2
+    as_rendered()

@@ -13,7 +13,13 @@ from datetime import datetime
 from app.errors import StoreDamagedError
 from app.model import Head, Incident
 from app.publish.gone import pages_of_gone_incidents, pages_past_end
-from app.publish.reuse import adopt_index_parts, kept_entries, restamped, stage_made_index_parts
+from app.publish.reuse import (
+    HistoryLines,
+    adopt_index_parts,
+    kept_entries,
+    restamped,
+    stage_made_index_parts,
+)
 from app.publish.stored import read_stored
 from app.render.inputs import digest
 from app.render.renderer import Renderer
@@ -193,7 +199,13 @@ class Publisher:
         batch = Batch()
         self.changed = []
         self.rendered = []
-        written = self._put_derived(batch, derived, deleted, ctx, notice)
+        # the lines of the stored history pages, while the render key that made them holds
+        lines = (
+            HistoryLines(self.store, self.urls)
+            if mark is not None and mark.key == self.key
+            else None
+        )
+        written = self._put_derived(batch, derived, deleted, ctx, notice, lines)
         for doc in chosen:
             path = self.urls.export_path(doc)
             old = index.get(path)
@@ -284,14 +296,19 @@ class Publisher:
         deleted: list[Doc],
         ctx: PageContext,
         notice: Incident | None,
+        lines: HistoryLines | None,
     ) -> int:
         """Stage the derived documents whose bytes changed and the deletions; return how many
-        were written. Each one's stored headers are read to compare ETags (no shared index)."""
+        were written. Each one's stored headers are read to compare ETags (no shared index).
+        ``lines``: what the stored history pages show, taken where it still holds."""
         written = 0
-        for doc, document in self.renderer.render_many(docs, self.archive, ctx, notice):
+        for doc in docs:
+            kept = lines.kept(doc) if lines is not None else None
+            document = self.renderer.render(doc, self.archive, ctx, notice, kept)
             path = self.urls.export_path(doc)
             old = self.store.derived_meta(path)
             if old is not None and old.etag == document.etag:
+                Store.stage_feed_parts(batch, path, document)  # its lines' versions may move
                 continue
             self.changed.append(doc)
             modified = forward(old, document.last_modified)

@@ -1,17 +1,24 @@
 """What a publish takes from the documents it stored before, instead of rendering them whole:
 the bytes of a document whose only change is the poll's time (restamped), and the entries of
-a feed whose incidents did not change. Both only from bytes the document index vouches for:
+a feed whose incidents did not change, and the lines of history pages whose incidents did not
+change. All only from bytes the document index (or the page's stored headers) vouches for:
 a body another publish rewrote since gives nothing (the document is rendered). And the
 index's parts that depend on the code and settings only, kept under the render key."""
 
 from __future__ import annotations
 
+import contextlib
+
+from app.errors import StoreDamagedError
+from app.model import Lang
 from app.render.chrome import trusted_html
 from app.render.feeds import Kept, stored_entries
 from app.render.renderer import Renderer
 from app.render.subscribe import IndexParts
 from app.site.archive import Archive
-from app.site.documents import Doc, Feed, IndexPage
+from app.site.documents import Doc, Feed, IndexPage, SystemPage
+from app.site.sets import history_pages
+from app.site.urls import Urls
 from app.store import Batch, Store
 from app.store.rendered import DocMeta, Document, PageContext
 
@@ -47,6 +54,46 @@ def kept_entries(store: Store, doc: Doc, path: str, old: DocMeta | None) -> Kept
     parts = store.feed_parts(path, old.etag)
     body = _vouched_body(store, path, old) if parts else None
     return stored_entries(body, parts) if body is not None else None
+
+
+class HistoryLines:
+    """The lines of a system's stored history pages (in one language), for its pages' next
+    render to take those whose incident did not change (``app.render.history``): read once per
+    system and language, from the pages as the last publish stored them."""
+
+    def __init__(self, store: Store, urls: Urls) -> None:
+        self._store = store
+        self._urls = urls
+        self._counts: dict[str, int] | None = None  # as the last publish left them
+        self._read: dict[tuple[Lang, str], Kept] = {}
+
+    def kept(self, doc: Doc) -> Kept | None:
+        """What the stored pages of ``doc``'s system and language show, by incident key (a
+        history page only; None for others)."""
+        if not isinstance(doc, SystemPage) or doc.page < 2:
+            return None
+        place = (doc.lang, doc.system)
+        if place not in self._read:
+            lines: dict[str, tuple[int, bytes]] = {}
+            with contextlib.suppress(*_DAMAGED):  # a damaged record: those lines are made
+                if self._counts is None:
+                    self._counts = self._store.history_counts()
+                for page in range(2, history_pages(self._counts.get(doc.system, 0)) + 1):
+                    path = self._urls.export_path(SystemPage(doc.lang, doc.system, page))
+                    lines.update(self._lines(path))
+            self._read[place] = lines
+        return self._read[place]
+
+    def _lines(self, path: str) -> Kept:
+        meta = self._store.derived_meta(path)
+        parts = self._store.feed_parts(path, meta.etag) if meta is not None else ()
+        stored = self._store.derived_document(path, meta) if parts else None
+        if stored is None or Document.etag_of(stored.body) != stored.etag:
+            return {}
+        return stored_entries(stored.body, parts)
+
+
+_DAMAGED = (StoreDamagedError, KeyError, TypeError, ValueError)
 
 
 def adopt_index_parts(store: Store, renderer: Renderer, key: str, doc: Doc) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 from app.catalogue import Catalogue
 from app.config import Settings
@@ -18,6 +18,7 @@ from app.model import Incident, Lang, Window
 from app.render.calendar import event_bytes, render_calendar
 from app.render.entry import Entry, render_entry
 from app.render.feeds import FORMATS, Kept, entry_bytes, feed_meta, render_feed
+from app.render.history import history_document
 from app.render.i18n import word
 from app.render.incident import render_incident_page
 from app.render.index import RECENTLY_CLOSED, render_index
@@ -35,8 +36,8 @@ from app.render.stats import render_stats_figures
 from app.render.status import render_systems_api
 from app.render.statuspage import StatuspageRenderer
 from app.render.subscribe import PartsAtHand
-from app.render.system import render_history_page, render_system_page
-from app.site.archive import Archive
+from app.render.system import render_system_page
+from app.site.archive import EPOCH, Archive
 from app.site.documents import (
     Badge,
     Calendar,
@@ -56,7 +57,6 @@ from app.site.sets import history_pages
 from app.site.urls import Urls
 from app.store.rendered import Document, FeedPart, PageContext, Stamp
 
-_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 TYPES = {
     **{fmt: f"{ctype}; charset=utf-8" for fmt, ctype in FORMATS.items()},
     "html": "text/html; charset=utf-8",
@@ -128,8 +128,8 @@ class Renderer:
         notice: Incident | None,
         kept: Kept | None = None,
     ) -> Document:
-        """Render one document (``kept``: a feed's entries as they stood in its stored bytes,
-        ``stored_entries``)."""
+        """Render one document (``kept``: a feed's entries, or a history page's lines, as they
+        stood in stored bytes, ``stored_entries``)."""
         latest = archive.latest
         refreshed = ctx.refreshed_at or latest
         match doc:
@@ -152,11 +152,9 @@ class Renderer:
             case SystemPage():
                 if doc.page == 1:
                     return self._system_page(doc, archive, ctx, refreshed)
-                listed = archive.history_page(doc.system, doc.page)
-                pages = history_pages(archive.history_count(doc.system))
-                body = render_history_page(doc, listed, pages, self.catalogue, ctx, self.urls)
-                modified = max((i.updated_at for i in listed), default=_EPOCH)
-                return Document.of(body, TYPES["html"], modified)
+                return history_document(
+                    doc, archive, ctx, self.catalogue, self.urls, TYPES["html"], kept
+                )
             case IncidentPage():
                 incident = archive.get(doc.key)
                 body = render_incident_page(doc, incident, self.catalogue, ctx, self.urls)
@@ -201,7 +199,7 @@ class Renderer:
                 return self._calendar(doc, archive)
             case Opml():
                 body = render_opml(self.catalogue, self.urls, doc.lang, doc.systems)
-                return Document.of(body, TYPES["opml"], _EPOCH)
+                return Document.of(body, TYPES["opml"], EPOCH)
             case IncidentsApi():
                 chosen = archive.select(doc, self._limit(doc))
                 frame = render_api([self.api_json(i) for i in chosen], None, PLACEHOLDER)
@@ -274,7 +272,7 @@ class Renderer:
             refresh_seconds=int(self.settings.poll_seconds),
             event=self._event,
         )
-        modified = max((i.updated_at for i in chosen), default=_EPOCH)
+        modified = max((i.updated_at for i in chosen), default=EPOCH)
         return Document.of(body, TYPES["ics"], modified)
 
     def _feed(
@@ -296,7 +294,7 @@ class Renderer:
         if notice is not None and doc.carries_notice:
             entries.insert(0, entry_bytes(render_entry(notice, self.catalogue, doc.lang), fmt))
             shown.insert(0, notice)
-        updated = max((i.updated_at for i in shown), default=_EPOCH)  # its own members only
+        updated = max((i.updated_at for i in shown), default=EPOCH)  # its own members only
         meta = feed_meta(doc, self.catalogue, self.urls, updated, self.settings.websub_hub)
         body, spans = render_feed(fmt, meta, entries)
         first = len(shown) - len(chosen)  # after the notice, if any

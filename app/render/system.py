@@ -208,13 +208,14 @@ def render_system_page(
 
 def render_history_page(
     doc: SystemPage,
-    incidents: Sequence[Incident],
+    items: Sequence[Markup],
     pages: int,
     catalogue: Catalogue,
     ctx: PageContext,
     urls: Urls,
 ) -> bytes:
-    """Page 2 on of a system's incidents (no state or figures: they do not change with time)."""
+    """Page 2 on of a system's incidents, ``items`` their lines (``incident_item``; no state
+    or figures: they do not change with time)."""
     lang, slug = doc.lang, doc.system
     system = catalogue.get(slug)
     name = system.name_in(lang) if system else slug
@@ -228,7 +229,7 @@ def render_history_page(
         heading=heading,
         back=word(lang, "back_to_system", name=name),
         system_url=urls.url(SystemPage(lang, slug)),
-        incidents=[incident_item(i, catalogue, lang, urls) for i in incidents],
+        incidents=items,
         pager_info=_pager(urls, lang, slug, doc.page, max(pages, doc.page)),
     )
     return html.encode("utf-8")

@@ -35,7 +35,7 @@ from app.site.figures import FigureSource, FiguresToken, SystemFigures
 from app.site.horizon import states_horizon
 from app.site.system_state import SystemState, system_states
 
-_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # the time of a document that shows no incident
 KEPT = 4096  # incidents kept in memory per archive (a feed shows at most feed_limit_max)
 
 
@@ -60,6 +60,7 @@ class Holdings(FigureSource, Protocol):
         self, limit: int, system: str = "", kind: Kind | None = None
     ) -> list[Marked]: ...
     def marked_history(self, system: str, offset: int, limit: int) -> list[Marked]: ...
+    def latest_change_of(self, system: str, keys: Iterable[str]) -> datetime | None: ...
     def history_place(self, system: str, head: Head) -> int: ...
     def latest_head(self) -> Head | None: ...
     def iter_keys_newest(self) -> Iterator[str]: ...
@@ -233,17 +234,29 @@ class Archive:
         return self.contents(slug).count
 
     def history_page(self, slug: str, page: int) -> list[Incident]:
-        """Page ``page`` (from 1) of the incidents naming ``slug``, newest published first.
+        """Page ``page`` (from 1) of the incidents naming ``slug``, newest published first."""
+        return self._read(self.history_marks(slug, page))
+
+    def history_marks(self, slug: str, page: int) -> list[Marked]:
+        """The keys and marks of page ``page`` (from 1) of the incidents naming ``slug``.
 
         Page 1 is read alone; a later one from the system's whole history, read once per
         archive version (a new incident on top shifts every page: all are rendered again)."""
         start = (page - 1) * HISTORY_PAGE
         if page <= 1:
-            return self._read(self.holdings.marked_history(slug, start, HISTORY_PAGE))
+            return self.holdings.marked_history(slug, start, HISTORY_PAGE)
         whole = _kept(
             self._histories, slug, self.serial, lambda: self.holdings.marked_history(slug, 0, -1)
         )
-        return self._read(whole[start : start + HISTORY_PAGE])
+        return whole[start : start + HISTORY_PAGE]
+
+    def read(self, marked: Sequence[Marked]) -> dict[str, Incident]:
+        """The incidents ``marked`` names (those whose mark still holds), by key."""
+        return {incident.key: incident for incident in self._read(marked)}
+
+    def latest_change_of(self, slug: str, keys: Iterable[str]) -> datetime | None:
+        """The latest change of the incidents ``keys`` naming ``slug`` (None: none stored)."""
+        return self.holdings.latest_change_of(slug, keys)
 
     def history_position(self, slug: str, incident: Head | Incident) -> int:
         """Where ``incident`` stands (or would stand) in ``slug``'s history, 0 for the newest."""
@@ -280,6 +293,6 @@ class Archive:
 
         def read() -> datetime:
             head = self.holdings.latest_head()
-            return head.updated_at if head is not None else _EPOCH
+            return head.updated_at if head is not None else EPOCH
 
         return _kept(self._latest, "", self.serial, read)

@@ -202,9 +202,11 @@ class DocumentsMixin(StoreCore):
 
     @staticmethod
     def stage_derived(batch: Batch, path: str, document: Document, meta: DocMeta) -> None:
-        """Queue a derived document: its gzip form and its headers."""
+        """Queue a derived document: its gzip form, its headers, and where a history page's
+        lines stand in it."""
         batch.put_bytes(_DOCGZ + path, document.gzipped)
         batch.put(_DOCMETA + path, meta_to(meta))
+        DocumentsMixin.stage_feed_parts(batch, path, document)
 
     @staticmethod
     def stage_document_deleted(batch: Batch, path: str) -> None:

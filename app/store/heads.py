@@ -190,6 +190,18 @@ class HeadsMixin(StoreCore):
         )
         return [(k, m) for k, m in self._heads(sql, (system, limit, offset))]
 
+    def latest_change_of(self, system: str, keys: Iterable[str]) -> datetime | None:
+        """The latest change of the incidents ``keys`` naming ``system`` (None: none stored)."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return None
+        sql = (
+            f"SELECT max(updated) FROM {MEMBERS} "
+            f"WHERE system = ? AND key IN ({','.join('?' * len(wanted))})"
+        )
+        (latest,) = self._heads(sql, (system, *wanted))[0]
+        return from_micros(int(latest)) if latest is not None else None
+
     def history_place(self, system: str, head: Head) -> int:
         """How many incidents naming ``system`` were published after ``head`` (its place in
         the system's history, 0 for the newest), whether or not ``head`` itself is stored."""
