@@ -11,12 +11,10 @@ incidents.
 
 from __future__ import annotations
 
-from markupsafe import Markup
-
 from app.catalogue import Catalogue
 from app.render.chrome import incident_item
 from app.render.feeds import Kept
-from app.render.system import render_history_page
+from app.render.system import joined_lines, render_history_page
 from app.site.archive import EPOCH, Archive
 from app.site.documents import SystemPage
 from app.site.sets import history_pages
@@ -46,21 +44,23 @@ def history_document(
         elif (incident := read.get(key)) is not None:  # else removed meanwhile
             lines.append((key, mark, incident_item(incident, catalogue, doc.lang, urls)))
     pages = history_pages(archive.history_count(doc.system))
-    items = [Markup(line) for _, _, line in lines]
-    body = render_history_page(doc, items, pages, catalogue, ctx, urls)
+    joined = joined_lines([line for _, _, line in lines])
+    body = render_history_page(doc, joined, pages, catalogue, ctx, urls)
     modified = archive.latest_change_of(doc.system, [key for key, _, _ in lines])
-    return Document.of(body, content_type, modified or EPOCH, parts=_spans(body, lines))
+    return Document.of(body, content_type, modified or EPOCH, parts=_spans(body, joined, lines))
 
 
-def _spans(body: bytes, lines: list[tuple[str, int, str]]) -> tuple[FeedPart, ...] | None:
-    """Where each line stands in ``body`` (in order); None when one is not found as written."""
+def _spans(
+    body: bytes, joined: str, lines: list[tuple[str, int, str]]
+) -> tuple[FeedPart, ...] | None:
+    """Where each line stands in ``body``: the lines stand one after the other, each followed
+    by a newline (``joined``); None when they are not found as written."""
+    at = body.find(joined.encode("utf-8")) if lines else -1
+    if at < 0:
+        return None
     parts = []
-    at = 0
     for key, mark, line in lines:
-        written = line.encode("utf-8")
-        start = body.find(written, at)
-        if start < 0:
-            return None
-        at = start + len(written)
-        parts.append(FeedPart(key, mark, start, at))
+        end = at + len(line.encode("utf-8"))
+        parts.append(FeedPart(key, mark, at, end))
+        at = end + 1  # the newline
     return tuple(parts)
