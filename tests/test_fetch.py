@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import os
+import random
+import socket
 import threading
 import time
 import zlib
@@ -413,3 +416,182 @@ def test_sources_read_at_once_keep_their_connections_without_a_warning(
         bodies = list(pool.map(lambda _: fetcher.get(httpserver.url_for("/s")).body, range(6)))
     assert bodies == [b"ok"] * 6
     assert [r.getMessage() for r in caplog.records] == []
+
+
+# --- answers http.client takes quietly (a second reading's findings) ------------------------
+
+
+@contextmanager
+def socket_server(answer: Callable[[socket.socket], None]) -> Iterator[str]:
+    """A local server whose every connection is handed to ``answer`` as a bare socket: for
+    answers no HTTP server would write."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=closing_after, args=(conn,), daemon=True).start()
+
+    def closing_after(conn: socket.socket) -> None:
+        with conn:
+            answer(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+
+
+def request_line(conn: socket.socket) -> bytes:
+    """The request line of the next request on ``conn`` (b"": none came)."""
+    got = b""
+    while b"\r\n\r\n" not in got:
+        if not (more := conn.recv(4096)):
+            return b""
+        got += more
+    return got.split(b"\r\n")[0]
+
+
+def test_a_body_cut_short_of_its_length_is_an_error_not_a_page(make_settings) -> None:
+    def cut(conn: socket.socket) -> None:
+        request_line(conn)
+        conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nETag: "v1"\r\n\r\n<rss>partial')
+        conn.close()
+
+    with socket_server(cut) as base:
+        fetcher = Fetcher(make_settings(timeout_seconds=2, retries=0), {base})
+        with pytest.raises(FetchError, match="IncompleteRead"):
+            fetcher.get(base + "/rss.xml")
+        fetcher.close()
+
+
+def test_an_interim_answer_is_never_taken_for_the_answer_of_a_later_request(
+    make_settings,
+) -> None:
+    """A 103 (Early Hints) before the answer: http.client passes over a 100 only. The request
+    fails (and is tried again by the poll's retries), but no later request on the connection
+    is ever given the answer meant for it."""
+
+    def hints(conn: socket.socket) -> None:
+        while line := request_line(conn):
+            conn.sendall(b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n")
+            body = b"body of " + line.split()[1]
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    with socket_server(hints) as base:
+        fetcher = Fetcher(make_settings(timeout_seconds=2, retries=0), {base})
+        for path in ("/a", "/b"):
+            with pytest.raises(FetchError, match="interim 103"):
+                fetcher.get(base + path)
+        fetcher.close()
+
+
+def test_gzip_with_bytes_after_it_and_raw_deflate_of_any_length_come_whole(
+    make_settings,
+) -> None:
+    """Bytes after a whole gzip member are ignored, as browsers do (they spun a fetch forever
+    once); raw deflate comes whole at any length around a read's size, also when its first
+    piece is one byte."""
+    from app.fetch.carriers import READ_SIZE
+    from app.fetch.network import _Inflater
+
+    text = b"a" * (READ_SIZE + 1)
+    body = gzip.compress(text) + b"\n" * 8
+
+    def serve(conn: socket.socket) -> None:
+        request_line(conn)
+        head = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n"
+        conn.sendall(head % len(body) + body)
+
+    with socket_server(serve) as base:
+        fetcher = Fetcher(make_settings(timeout_seconds=2, retries=0), {base})
+        assert fetcher.get(base + "/gz", deadline=time.monotonic() + 5).body == text
+        fetcher.close()
+    for size in (1, READ_SIZE - 1, READ_SIZE, READ_SIZE + 1, 2 * READ_SIZE + 1, 300_001):
+        plain = bytes(random.Random(size).choices(b"ab\n", k=size))
+        raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+        packed = raw.compress(plain) + raw.flush()
+        for first in (1, len(packed)):  # the body's first piece
+            inflater = _Inflater(gzip=False)
+            pieces = [*inflater.feed(packed[:first]), *inflater.feed(packed[first:])]
+            assert b"".join(pieces) == plain and max(map(len, pieces)) <= READ_SIZE, size
+
+
+def test_a_failed_redirect_body_closes_its_connection_and_close_keeps_nothing(
+    make_settings,
+) -> None:
+    """A redirect whose short body stops coming closes its socket (no ResourceWarning); an
+    answer read after its network was closed does not put its connection back."""
+    import gc
+    import warnings
+
+    from app.fetch import Network
+
+    def stall(conn: socket.socket) -> None:
+        request_line(conn)
+        conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 10\r\n\r\nabc")
+        time.sleep(1.0)
+        conn.close()
+
+    with socket_server(stall) as base:
+        fetcher = Fetcher(make_settings(timeout_seconds=0.3, retries=0), {base})
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always", ResourceWarning)
+            with pytest.raises(FetchError, match="timed out"):
+                fetcher.get(base + "/a")
+            gc.collect()
+        fetcher.close()
+    assert not [w for w in seen if issubclass(w.category, ResourceWarning)]
+
+    def ok(conn: socket.socket) -> None:
+        while request_line(conn):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    with socket_server(ok) as base:
+        network = Network()
+        answer = network.request("GET", base + "/", {}, 2)
+        network.close()  # as another thread would, while the answer is read
+        assert b"".join(answer.chunks()) == b"ok"
+        answer.done()
+        assert not any(network._idle.values())
+
+
+def test_a_kept_connection_is_used_again_in_a_process_with_many_files_open(
+    make_settings,
+) -> None:
+    """More than 1,024 descriptors open (select() refuses them): the kept connection is still
+    found alive and carries every request."""
+    connections = [0]
+
+    def counted(conn: socket.socket) -> None:
+        connections[0] += 1
+        while request_line(conn):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with socket_server(counted) as base:
+            fetcher = Fetcher(make_settings(timeout_seconds=2, retries=0), {base})
+            for _ in range(3):
+                assert fetcher.get(base + "/").body == b"ok"
+            fetcher.close()
+    finally:
+        for fd in held:
+            os.close(fd)
+    assert connections[0] == 1
+
+
+def test_an_https_proxy_is_refused_rather_than_sent_the_login_in_clear(
+    make_settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "https://me:secret@127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    base = "http://127.0.0.1:8"
+    fetcher = Fetcher(make_settings(proxy_from_env=True, retries=0), {base})
+    with pytest.raises(FetchError, match="a proxy must be http://, not https://"):
+        fetcher.get(base + "/")

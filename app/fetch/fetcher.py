@@ -43,8 +43,12 @@ def _next_hop(url: str, target: str, answer: Answer) -> str:
         and int(answer.headers["content-length"]) <= READ_SIZE
     )
     if short:
-        for _ in answer.chunks():
-            pass
+        try:
+            for _ in answer.chunks():
+                pass
+        except BaseException:
+            answer.abandon()
+            raise
     answer.done() if short else answer.abandon()
     try:
         return urljoin(target, answer.headers["location"])

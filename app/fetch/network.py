@@ -68,6 +68,8 @@ def _proxy_login(proxy: str) -> tuple[str, int, dict[str, str]]:
     """The host, port and login header of ``proxy`` as the environment names it (``host:port``
     means http://)."""
     where = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    if where.scheme.lower() != "http":  # TLS to the proxy itself: its login would go in clear
+        raise http.client.InvalidURL(f"a proxy must be http://, not {where.scheme}://")
     login = {}
     if where.username is not None:
         user = f"{unquote(where.username)}:{unquote(where.password or '')}"
@@ -77,12 +79,15 @@ def _proxy_login(proxy: str) -> tuple[str, int, dict[str, str]]:
 
 def _dropped(conn: http.client.HTTPConnection) -> bool:
     """True when an idle connection can carry no request: closed, or readable (the server
-    closed it, or sent what nobody asked for)."""
+    closed it, or sent what nobody asked for). ``poll``, not ``select``: a process may hold
+    more than 1,024 descriptors."""
     sock = conn.sock
     if sock is None:
         return True
     try:
-        return bool(select.select([sock], [], [], 0)[0])
+        ready = select.poll()
+        ready.register(sock, select.POLLIN)
+        return bool(ready.poll(0))
     except (OSError, ValueError):
         return True
 
@@ -92,29 +97,47 @@ class _Inflater:
 
     def __init__(self, gzip: bool) -> None:
         self._gzip = gzip
-        self._first = True
+        # deflate: the bytes fed until its first two tell whether it is zlib-wrapped (replayed
+        # as raw deflate when they are not); None once known
+        self._head: bytes | None = None if gzip else b""
+        self._later = False  # past a whole gzip member: what does not decode is ignored
         self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
 
-    def _decompress(self, data: bytes) -> bytes:
+    def _decompress(self, data: bytes) -> bytes | None:
+        """Output for ``data`` (at most a read); None when the rest is to be ignored."""
         try:
-            return self._inflate.decompress(data, READ_SIZE)
+            out = self._inflate.decompress(data, READ_SIZE)
         except zlib.error as e:
-            if self._gzip or not self._first:
+            if self._later:  # bytes after a whole member, as browsers and urllib3 take them
+                return None
+            if self._head is None:
                 raise DecodeFailure(f"a body that says it is compressed is not: {e}") from e
+            data, self._head = self._head + data, None
             self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate
-            self._first = False
             return self._decompress(data)
+        if self._head is not None:
+            self._head += data
+            if len(self._head) >= 2:
+                self._head = None  # a zlib header: wrapped
+        return out
 
     def feed(self, data: bytes) -> Iterator[bytes]:
-        while data:
+        while True:
             out = self._decompress(data)
-            self._first = False
+            if out is None:
+                return
             if out:
                 yield out
-            data = self._inflate.unconsumed_tail
-            if not data and self._inflate.eof and self._inflate.unused_data:
-                data = self._inflate.unused_data  # a gzip body of more than one member
+            if self._inflate.eof:  # its unconsumed_tail may repeat unused_data: not fed again
+                data = self._inflate.unused_data
+                if not data or not self._gzip:
+                    return  # (after a whole deflate stream: ignored)
+                self._later = True  # a gzip body of more than one member
                 self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            else:
+                data = self._inflate.unconsumed_tail
+                if not data and len(out) < READ_SIZE:
+                    return  # all taken in, nothing held back
 
 
 class _KeptAnswer:
@@ -149,6 +172,8 @@ class _KeptAnswer:
                 yield data
             else:
                 yield from self._inflater.feed(data)
+        if self._response.length:  # http.client ends a body cut short without a word
+            raise http.client.IncompleteRead(b"", self._response.length)
 
     def interrupt(self) -> None:
         # shuts the socket down for reading, which wakes a read waiting on it
@@ -199,6 +224,7 @@ class Network:
             self._proxies = urllib.request.getproxies_environment()
         self._idle: dict[tuple[str, str, int, str], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
+        self._closed = False  # closed: answers read after it close their connections
 
     def _route(self, url: str) -> _Route:
         parts = urlsplit(url)
@@ -264,7 +290,7 @@ class Network:
         """Take back a connection whose answer was read to its end."""
         with self._lock:
             idle = self._idle.setdefault(key, [])
-            if len(idle) < self._connections:
+            if not self._closed and len(idle) < self._connections:
                 idle.append(conn)
                 return
         conn.close()
@@ -290,7 +316,11 @@ class Network:
                     conn.sock.settimeout(timeout)
             try:
                 conn.request(method, route.target, body=body, headers=sent)
-                return _KeptAnswer(self, route, conn, conn.sock, conn.getresponse())
+                sock = conn.sock  # before the answer: one that ends the connection drops it
+                response = conn.getresponse()
+                if response.status < 200:  # http.client skips a 100 only: the answer follows
+                    raise http.client.HTTPException(f"an interim {response.status} answer")
+                return _KeptAnswer(self, route, conn, sock, response)
             except _STALE:
                 conn.close()
                 if not reused or method not in ("GET", "HEAD"):
@@ -305,5 +335,6 @@ class Network:
         with self._lock:
             kept = [c for idle in self._idle.values() for c in idle]
             self._idle.clear()
+            self._closed = True
         for conn in kept:
             conn.close()

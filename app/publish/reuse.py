@@ -10,14 +10,12 @@ from __future__ import annotations
 import contextlib
 
 from app.errors import StoreDamagedError
-from app.model import Lang
 from app.render.chrome import trusted_html
 from app.render.feeds import Kept, stored_entries
 from app.render.renderer import Renderer
 from app.render.subscribe import IndexParts
 from app.site.archive import Archive
 from app.site.documents import Doc, Feed, IndexPage, SystemPage
-from app.site.sets import history_pages
 from app.site.urls import Urls
 from app.store import Batch, Store
 from app.store.rendered import DocMeta, Document, PageContext
@@ -57,32 +55,29 @@ def kept_entries(store: Store, doc: Doc, path: str, old: DocMeta | None) -> Kept
 
 
 class HistoryLines:
-    """The lines of a system's stored history pages (in one language), for its pages' next
-    render to take those whose incident did not change (``app.render.history``): read once per
-    system and language, from the pages as the last publish stored them."""
+    """The lines of a system's stored history pages, for their next render to take those whose
+    incident did not change (``app.render.history``). Page N's lines stood on the stored pages
+    N - 1 to N + 1 (fewer than 50 incidents came or went since): only those are read, each
+    stored page once per publish."""
 
-    def __init__(self, store: Store, urls: Urls) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
-        self._urls = urls
-        self._counts: dict[str, int] | None = None  # as the last publish left them
-        self._read: dict[tuple[Lang, str], Kept] = {}
+        self._read: dict[SystemPage, Kept] = {}
 
-    def kept(self, doc: Doc) -> Kept | None:
-        """What the stored pages of ``doc``'s system and language show, by incident key (a
-        history page only; None for others)."""
+    def kept(self, doc: Doc, urls: Urls) -> Kept | None:
+        """What the stored pages around ``doc`` show, by incident key (a history page only;
+        None for others)."""
         if not isinstance(doc, SystemPage) or doc.page < 2:
             return None
-        place = (doc.lang, doc.system)
-        if place not in self._read:
-            lines: dict[str, tuple[int, bytes]] = {}
-            with contextlib.suppress(*_DAMAGED):  # a damaged record: those lines are made
-                if self._counts is None:
-                    self._counts = self._store.history_counts()
-                for page in range(2, history_pages(self._counts.get(doc.system, 0)) + 1):
-                    path = self._urls.export_path(SystemPage(doc.lang, doc.system, page))
-                    lines.update(self._lines(path))
-            self._read[place] = lines
-        return self._read[place]
+        lines: dict[str, tuple[int, bytes]] = {}
+        for page in range(max(2, doc.page - 1), doc.page + 2):
+            stood = SystemPage(doc.lang, doc.system, page)
+            if stood not in self._read:
+                self._read[stood] = {}
+                with contextlib.suppress(*_DAMAGED):  # a damaged record: those lines are made
+                    self._read[stood] = self._lines(urls.export_path(stood))
+            lines.update(self._read[stood])
+        return lines
 
     def _lines(self, path: str) -> Kept:
         meta = self._store.derived_meta(path)
