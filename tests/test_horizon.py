@@ -7,6 +7,7 @@ planned end, disruptions that open and close, midnight, and the agency unreadabl
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -179,3 +180,30 @@ def test_a_poll_whose_clock_went_back_works_every_digest_out(tmp_path: Path) -> 
         assert index[path].inputs == fresh.inputs(doc, archive, ctx), doc
         moved += index[path].horizon == at(5, 4, 7)  # worked out at 06:30: the window's end
     assert moved
+
+
+def test_stats_under_way_are_made_again_when_the_hours_they_show_move(tmp_path: Path) -> None:
+    """While a disruption is open its hours count up at every moment; /api/stats.json shows them
+    to two decimals (36 s): a poll 10 s after the last one keeps it, one a minute after makes it
+    again with the hours moved."""
+    settings = settings_for(tmp_path)
+    urls, store = Urls(settings, CATALOGUE), Store(tmp_path / "store")
+    put(store, [disruption("INC9", at(5, 4, 9))])  # open: under way
+    stats = StatsApi(Lang.EN)
+    path = urls.export_path(stats)
+
+    def poll(moment: datetime, changed: list[str] | None) -> bool:
+        """Publish at ``moment`` (a new process); whether /api/stats.json was made again."""
+        publisher = Publisher(store, urls, Renderer(settings, CATALOGUE, urls), "key", 300.0)
+        publisher.publish(PageContext(BASE, moment, {}), None, changed)
+        return stats in publisher.rendered
+
+    def hours() -> object:
+        body = store.canonical_body(path)
+        assert body is not None
+        return json.loads(body)["systems"][SLUG]["months"][-1]["hours_disrupted"]
+
+    assert poll(at(5, 4, 10), None) and hours() == 1.0
+    assert not poll(at(5, 4, 10) + timedelta(seconds=10), [])  # 1.0028 hours: shown as 1.0
+    assert hours() == 1.0
+    assert poll(at(5, 4, 10, 1), []) and hours() == 1.02  # 1.0167 hours

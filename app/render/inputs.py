@@ -11,6 +11,7 @@ from datetime import datetime
 from app.catalogue import Catalogue
 from app.model import Kind, Status
 from app.render.index import RECENTLY_CLOSED, window_rank
+from app.render.stats import shown_stats
 from app.render.system import shown_figures
 from app.site.archive import Archive
 from app.site.documents import Badge, Doc, Embed, IncidentsApi, IndexPage, StatsApi, SystemPage
@@ -86,9 +87,15 @@ def document_inputs(
         state = archive.states(catalogue, now)[doc.system]
         return digest((doc, state, ctx.state_known, to_local(now).date()))
     if isinstance(doc, StatsApi):
-        # its figures, and the time to close over every system: any incident's change
-        tokens = [archive.figures_token(slug, now) for slug in catalogue.slugs]
-        return digest((doc, archive.serial, tokens))
+        # its figures (a system's with an interval under way as it shows them), and the time
+        # to close over every system: any incident's change
+        shown = [
+            (token.contents, token.day, shown_stats(archive.figures(slug, now)))
+            if (token := archive.figures_token(slug, now)).under_way
+            else token
+            for slug in catalogue.slugs
+        ]
+        return digest((doc, archive.serial, shown))
     if isinstance(doc, Embed):
         # its system's state, its three newest messages, the notices (the state is not shown
         # while the agency cannot be read)

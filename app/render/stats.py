@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from app.catalogue import Catalogue
-from app.model import CloseStats, Incident, Lang, MonthStats
+from app.model import CloseStats, Figures, Incident, Lang, MonthStats
 from app.site.stats import monthly_stats, time_to_close
 
 
@@ -44,6 +44,13 @@ def _month(stats: MonthStats) -> dict[str, object]:
         "windows": stats.windows,
         "hours_in_windows": _hours(stats.in_windows),
     }
+
+
+def shown_stats(figures: Figures) -> tuple[object, ...]:
+    """A system's figures as the document shows them: each month's counts and hours to two
+    decimals, the time to close. While an interval is under way the figures move with every
+    moment, what the document shows every 36 seconds: its digest holds this."""
+    return (tuple(_month(m).items() for m in figures.months), tuple(_close(figures.close).items()))
 
 
 def render_stats_api(
