@@ -160,7 +160,13 @@ def main() -> None:
     )
     table = "\n".join(lines)
     print(table)
-    write_section("Poll CPU time", table, f"medians of {REPEATS} runs")
+    write_section(
+        "Poll CPU time",
+        table,
+        f"medians of {REPEATS} runs; warm, in-process: `poll_once` in one long-lived process "
+        "with its runtime built before the timer, **not what cron runs** (that is the next "
+        "section)",
+    )
 
 
 def write_section(title: str, body: str, note: str = "") -> None:
