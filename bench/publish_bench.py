@@ -104,7 +104,12 @@ def main() -> None:
     lines += ["", f"One-changed poll relative to the 100 archive: {ratios}.", "", export_row]
     table = "\n".join(lines)
     print(table)
-    write_section("One changed incident, by archive size", table, f"medians of {REPEATS} polls")
+    write_section(
+        "One changed incident, by archive size",
+        table,
+        f"medians of {REPEATS} polls in this process, one runtime per archive: warm, **not what "
+        "cron runs** (see `toldfeed poll` as cron runs it)",
+    )
 
 
 if __name__ == "__main__":
