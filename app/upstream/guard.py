@@ -47,6 +47,7 @@ _START_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9:-]*)(?:\s[^<>]*)?>")
 TABLE_TAGS = frozenset({"table", "tbody", "thead", "tfoot", "tr", "td", "th"})
 _ROW_BOUNDARY = re.compile(r"</?tr\b|</?table\b", re.I)
 _CELL_BOUNDARY = re.compile(r"</?t[dhr]\b|</?table\b", re.I)
+_GROUPED = frozenset(GROUPS.values())  # the groups whose elements close one another
 
 
 @dataclass
@@ -217,16 +218,17 @@ def bound_markup(
     while (match := _TOKEN.search(text, pos)) is not None:
         start, end = match.span()
         pos = end
-        if match.group(0) == "<!--":
+        token = match[0]
+        if token == "<!--":
             pos = _raw_text(scan, "!--", start, end)
             continue
-        closing, name = match.group(1) == "/", match.group(2).lower()
-        if name in TABLE_TAGS and name != "table" and scan.dropped.get("table"):
+        closing, name = match[1] == "/", match[2].lower()
+        boundary = name in TABLE_TAGS
+        if boundary and name != "table" and scan.dropped.get("table"):
             # the rows and cells of a table dropped for depth go with it (their text stays):
             # kept, they would close the cells and rows of the tables around it
             scan.drop(start, end)
             continue
-        boundary = name in TABLE_TAGS
         if boundary:
             scan.in_cell = not closing and name in {"td", "th"}
             scan.cell_tags = 0
@@ -234,14 +236,15 @@ def bound_markup(
             scan.drop(start, end)
             scan.warn("a </table> inside a table cell, before more rows, was dropped")
             continue
+        group = GROUPS.get(name, name)
         if closing:
             if scan.dropped.get(name):
-                scan.dropped[name] -= scan.drop_run(match.group(0), start, end, scan.dropped[name])
+                scan.dropped[name] -= scan.drop_run(token, start, end, scan.dropped[name])
                 pos = scan.kept_from
             elif scan.tags > scan.max_tags:
                 scan.drop(start, end)
-            elif scan.open_count.get(GROUPS.get(name, name)):
-                scan.pop_to(GROUPS.get(name, name))
+            elif scan.open_count.get(group):
+                scan.pop_to(group)
             continue
         if not boundary and scan.in_cell and scan.cell_tags >= MAX_CELL_TAGS:
             scan.dropped[name] = scan.dropped.get(name, 0) + 1
@@ -260,7 +263,7 @@ def bound_markup(
             scan.drop(start, end)
             scan.warn("a <plaintext> tag was dropped")
             continue
-        if name in VOID or match.group(0).endswith("/>"):
+        if name in VOID or token.endswith("/>"):
             scan.tags += 1
             scan.cell_tags += 1
             continue
@@ -269,10 +272,9 @@ def bound_markup(
             scan.drop(start, end)
             scan.warn(f"tables nested deeper than {MAXTABLE_TAGS_DEPTH} levels were flattened")
             continue
-        group = GROUPS.get(name, name)
         if name in CLOSES_P and scan.in_scope("p"):
             scan.pop_to("p")
-        if group in GROUPS.values() and scan.in_scope(group):
+        if group in _GROUPED and scan.in_scope(group):
             scan.pop_to(group)
         if len(scan.stack) >= scan.max_depth:
             flood = scan.drop_flood(start)
