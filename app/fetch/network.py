@@ -51,7 +51,7 @@ class _Route(NamedTuple):
     key: tuple[str, str, int, str]
     host: str
     port: int
-    tunnel: str  # "host:port" tunnelled to, or ""
+    tunnel: tuple[str, int] | None  # the origin tunnelled to (https:// through a proxy)
     target: str
     login: dict[str, str]  # Proxy-Authorization, when the proxy's URL names a user
 
@@ -241,13 +241,13 @@ class Network:
         )
         proxy = self._proxies.get(scheme) or self._proxies.get("all")
         if not proxy or _bypassed(host, self._proxies):
-            return _Route((scheme, host, port, ""), host, port, "", target, {})
+            return _Route((scheme, host, port, ""), host, port, None, target, {})
         via, via_port, login = _proxy_login(proxy)
         if scheme == "http":  # forwarded: the request names the whole URL
             absolute = f"http://{parts.netloc.rpartition('@')[2]}{target}"
-            return _Route(("via", via, via_port, ""), via, via_port, "", absolute, login)
-        tunnel = f"{host}:{port}"
-        return _Route(("tunnel", via, via_port, tunnel), via, via_port, tunnel, target, login)
+            return _Route(("via", via, via_port, ""), via, via_port, None, absolute, login)
+        key = ("tunnel", via, via_port, f"{host}:{port}")
+        return _Route(key, via, via_port, (host, port), target, login)
 
     def _tls(self) -> ssl.SSLContext:
         with self._lock:
@@ -263,9 +263,8 @@ class Network:
             conn = http.client.HTTPSConnection(
                 route.host, route.port, timeout=timeout, context=self._tls()
             )
-            if route.tunnel:
-                host, _, port = route.tunnel.rpartition(":")
-                conn.set_tunnel(host, int(port), headers=route.login)
+            if route.tunnel is not None:
+                conn.set_tunnel(*route.tunnel, headers=route.login)
         try:
             conn.connect()
         except (TimeoutError, ssl.SSLError):

@@ -200,7 +200,11 @@ class Publisher:
         self.changed = []
         self.rendered = []
         # the lines of the stored history pages, while the render key that made them holds
-        lines = HistoryLines(self.store) if mark is not None and mark.key == self.key else None
+        lines = (
+            HistoryLines(self.store, self.urls)
+            if mark is not None and mark.key == self.key
+            else None
+        )
         written = self._put_derived(batch, derived, deleted, ctx, notice, lines)
         for doc in chosen:
             path = self.urls.export_path(doc)
@@ -299,7 +303,7 @@ class Publisher:
         ``lines``: what the stored history pages show, taken where it still holds."""
         written = 0
         for doc in docs:
-            kept = lines.kept(doc, self.urls) if lines is not None else None
+            kept = lines.kept(doc) if lines is not None else None
             document = self.renderer.render(doc, self.archive, ctx, notice, kept)
             path = self.urls.export_path(doc)
             old = self.store.derived_meta(path)

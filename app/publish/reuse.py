@@ -60,11 +60,12 @@ class HistoryLines:
     N - 1 to N + 1 (fewer than 50 incidents came or went since): only those are read, each
     stored page once per publish."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, urls: Urls) -> None:
         self._store = store
+        self._urls = urls
         self._read: dict[SystemPage, Kept] = {}
 
-    def kept(self, doc: Doc, urls: Urls) -> Kept | None:
+    def kept(self, doc: Doc) -> Kept | None:
         """What the stored pages around ``doc`` show, by incident key (a history page only;
         None for others)."""
         if not isinstance(doc, SystemPage) or doc.page < 2:
@@ -75,7 +76,7 @@ class HistoryLines:
             if stood not in self._read:
                 self._read[stood] = {}
                 with contextlib.suppress(*_DAMAGED):  # a damaged record: those lines are made
-                    self._read[stood] = self._lines(urls.export_path(stood))
+                    self._read[stood] = self._lines(self._urls.export_path(stood))
             lines.update(self._read[stood])
         return lines
 

@@ -33,14 +33,12 @@ def history_document(
 ) -> Document:
     """Page ``doc.page`` (2 on) of ``doc.system``'s incidents, newest published first."""
     marked = archive.history_marks(doc.system, doc.page)
-    kept = kept or {}
-    missing = [(k, m) for k, m in marked if (stood := kept.get(k)) is None or stood[0] != m]
-    read = archive.read(missing) if missing else {}
+    taken = {k: s[1] for k, m in marked if (s := (kept or {}).get(k)) is not None and s[0] == m}
+    read = archive.read([(k, m) for k, m in marked if k not in taken])
     lines: list[tuple[str, int, str]] = []  # key, mark, the line
     for key, mark in marked:
-        stood = kept.get(key)
-        if stood is not None and stood[0] == mark:
-            lines.append((key, mark, stood[1].decode("utf-8")))
+        if key in taken:
+            lines.append((key, mark, taken[key].decode("utf-8")))
         elif (incident := read.get(key)) is not None:  # else removed meanwhile
             lines.append((key, mark, incident_item(incident, catalogue, doc.lang, urls)))
     pages = history_pages(archive.history_count(doc.system))

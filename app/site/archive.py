@@ -252,7 +252,7 @@ class Archive:
 
     def read(self, marked: Sequence[Marked]) -> dict[str, Incident]:
         """The incidents ``marked`` names (those whose mark still holds), by key."""
-        return {incident.key: incident for incident in self._read(marked)}
+        return {incident.key: incident for incident in self._read(marked)} if marked else {}
 
     def latest_change_of(self, slug: str, keys: Iterable[str]) -> datetime | None:
         """The latest change of the incidents ``keys`` naming ``slug`` (None: none stored)."""
