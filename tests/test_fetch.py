@@ -497,7 +497,7 @@ def test_gzip_with_bytes_after_it_and_raw_deflate_of_any_length_come_whole(
     once); raw deflate comes whole at any length around a read's size, also when its first
     piece is one byte."""
     from app.fetch.carriers import READ_SIZE
-    from app.fetch.network import _Inflater
+    from app.fetch.inflate import Inflater
 
     text = b"a" * (READ_SIZE + 1)
     body = gzip.compress(text) + b"\n" * 8
@@ -516,7 +516,7 @@ def test_gzip_with_bytes_after_it_and_raw_deflate_of_any_length_come_whole(
         raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
         packed = raw.compress(plain) + raw.flush()
         for first in (1, len(packed)):  # the body's first piece
-            inflater = _Inflater(gzip=False)
+            inflater = Inflater(gzip=False)
             pieces = [*inflater.feed(packed[:first]), *inflater.feed(packed[first:])]
             assert b"".join(pieces) == plain and max(map(len, pieces)) <= READ_SIZE, size
 

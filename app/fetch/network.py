@@ -14,8 +14,8 @@ process that reaches only http:// URLs never loads trust anchors. With ``trust_e
 proxy's URL is sent as its login) choose a proxy per request: http:// through it, https://
 tunnelled (``CONNECT``) and checked against the same trust.
 
-Bodies come decoded from gzip or deflate, at most ``READ_SIZE`` bytes at a time however much
-a compressed chunk expands, so the fetcher's size limit cuts a bomb short.
+Bodies come decoded from gzip or deflate (``app.fetch.inflate``), at most ``READ_SIZE`` bytes at a
+time however much a compressed chunk expands.
 
 Why not urllib3: it is the same ``http.client`` underneath, and its pools, URL parsing and
 retries cost a conditional GET 0.4-0.5 ms of CPU against 0.2 here (a cron poll makes some
@@ -31,12 +31,12 @@ import select
 import socket
 import ssl
 import threading
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import NamedTuple
 from urllib.parse import quote, unquote, urlsplit
 
-from app.fetch.carriers import READ_SIZE, ConnectFailure, DecodeFailure
+from app.fetch.carriers import READ_SIZE, ConnectFailure
+from app.fetch.inflate import Inflater
 from app.fetch.trust import tls_context
 
 _SAFE = "/%:@!$&'()*+,;=-._~?"  # kept as they are in a request target: the rest is escaped
@@ -92,54 +92,6 @@ def _dropped(conn: http.client.HTTPConnection) -> bool:
         return True
 
 
-class _Inflater:
-    """gzip or deflate (zlib, or raw as some servers send it) decoded in bounded pieces."""
-
-    def __init__(self, gzip: bool) -> None:
-        self._gzip = gzip
-        # deflate: the bytes fed until its first two tell whether it is zlib-wrapped (replayed
-        # as raw deflate when they are not); None once known
-        self._head: bytes | None = None if gzip else b""
-        self._later = False  # past a whole gzip member: what does not decode is ignored
-        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
-
-    def _decompress(self, data: bytes) -> bytes | None:
-        """Output for ``data`` (at most a read); None when the rest is to be ignored."""
-        try:
-            out = self._inflate.decompress(data, READ_SIZE)
-        except zlib.error as e:
-            if self._later:  # bytes after a whole member, as browsers and urllib3 take them
-                return None
-            if self._head is None:
-                raise DecodeFailure(f"a body that says it is compressed is not: {e}") from e
-            data, self._head = self._head + data, None
-            self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate
-            return self._decompress(data)
-        if self._head is not None:
-            self._head += data
-            if len(self._head) >= 2:
-                self._head = None  # a zlib header: wrapped
-        return out
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        while True:
-            out = self._decompress(data)
-            if out is None:
-                return
-            if out:
-                yield out
-            if self._inflate.eof:  # its unconsumed_tail may repeat unused_data: not fed again
-                data = self._inflate.unused_data
-                if not data or not self._gzip:
-                    return  # (after a whole deflate stream: ignored)
-                self._later = True  # a gzip body of more than one member
-                self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            else:
-                data = self._inflate.unconsumed_tail
-                if not data and len(out) < READ_SIZE:
-                    return  # all taken in, nothing held back
-
-
 class _KeptAnswer:
     """An answer read from a kept connection (``carriers.Answer``)."""
 
@@ -164,7 +116,7 @@ class _KeptAnswer:
             merged[key] = f"{merged[key]}, {value}" if key in merged else value
         self.headers = merged
         coding = merged.get("content-encoding", "").strip().lower()
-        self._inflater = _Inflater(coding != "deflate") if coding in _CODINGS else None
+        self._inflater = Inflater(coding != "deflate") if coding in _CODINGS else None
 
     def chunks(self) -> Iterator[bytes]:
         while data := self._response.read1(READ_SIZE):

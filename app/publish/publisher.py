@@ -1,6 +1,9 @@
 """The publisher: renders the documents a poll's changes can affect and stores them.
 
-See ``app.store.documents`` for the store layout and the render key.
+A publish is three steps: the plan (``app.publish.plan``: which documents to look at), the
+documents staged (the history pages, then the canonical documents whose inputs moved), and the
+record of what was published (index, counts, page context, render mark, change log), all in
+one commit. See ``app.store.documents`` for the store layout and the render key.
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from app.errors import StoreDamagedError
-from app.model import Head, Incident
-from app.publish.gone import pages_of_gone_incidents, pages_past_end
+from app.model import Incident
+from app.publish.plan import Plan, make_plan, what_moved
 from app.publish.reuse import (
     HistoryLines,
     adopt_index_parts,
@@ -25,11 +28,8 @@ from app.render.inputs import digest
 from app.render.renderer import Renderer
 from app.render.stamps import stamp_text
 from app.site.archive import Archive
-from app.site.derived import derived_changes, derived_documents
-from app.site.documents import Calendar, Doc
-from app.site.sets import (
-    canonical_documents,
-)
+from app.site.documents import Doc
+from app.site.sets import canonical_documents
 from app.site.urls import Urls
 from app.store import Batch, Store
 from app.store.rendered import DocMeta, Document, PageContext, RenderMark, forward
@@ -63,31 +63,6 @@ class Publisher:
         """The export paths of the documents that show the poll's time or health (for the
         upload: made when first asked, as a poll with no bucket never does)."""
         return frozenset(self.urls.export_path(doc) for doc in self.docs if doc.health_dependent)
-
-    def _catch_up(
-        self, mark: RenderMark | None, changed: list[str], generation: int
-    ) -> tuple[list[Head], tuple[list[Doc], list[Doc]]] | None:
-        """The old and new heads of what ``changed`` changed, and the derived documents to
-        render and to delete.
-
-        None when the stored documents do not reflect the store as it was just before this
-        change (first use, another process's poll, a publish that failed), or the heads the
-        change replaced are not known: then what changed is unknown.
-        """
-        if mark is None or mark.generation != generation - (1 if changed else 0):
-            return None
-        if not changed:
-            return [], ([], [])
-        before = self.store.heads_before(generation)
-        if before is None or not set(changed) <= before.keys():
-            return None
-        touched = [h for h in before.values() if h is not None]
-        touched += [h for key in before if (h := self.store.head(key)) is not None]
-        try:
-            counts = self.store.history_counts()  # as the last publish left them
-        except StoreDamagedError:
-            return None
-        return touched, derived_changes(self.archive, counts, touched)
 
     def signature(self, ctx: PageContext, notice: Incident | None) -> str:
         """What the documents say besides the time of the poll, as a digest: the state of every
@@ -163,56 +138,52 @@ class Publisher:
         """``publish`` once the stored state is read: ``mark`` and ``stored`` (the index)
         describe the documents stored, ``generation`` the store they are made from."""
         index = stored or {}
-        # the stored documents must reflect the store as it was before this change; if an
-        # earlier publish failed after its poll committed (a crash, a full disk), or another
-        # process polled, they do not, and only a full render can tell what they miss
-        caught = self._catch_up(mark, changed or [], generation) if changed is not None else None
-        full = caught is None or mark is None or mark.key != self.key
-        self.last_full = full  # for the upload: a full render is never a quiet poll
-        touched, (derived, deleted) = caught or ([], ([], []))
-        if full:
-            derived = derived_documents(self.archive, self.slugs)
-            deleted = pages_of_gone_incidents(self.store, self.urls, self.archive)
-        deleted += pages_past_end(self.store, self.archive, self.slugs)
-        same_context, same_notice, same_but_time = (
-            self.store.page_context_unchanged(ctx, notice)
-            if stored is not None
-            else (False, False, False)
+        plan = make_plan(
+            self.store,
+            self.archive,
+            self.urls,
+            self.docs,
+            changed,
+            mark,
+            self.key,
+            what_moved(self.store, ctx, notice, mark, stored is not None, self.poll_seconds),
+            generation,
         )
-        context_changed, notice_changed = not same_context, not same_notice
-        interval_changed = mark is None or mark.poll_seconds != self.poll_seconds
-        # the context (but the poll's time) as the last publish left it, the clock gone on, and
-        # the store that publish's but for ``changed`` (not a full render): a document that
-        # shows none of the incidents the change touched (``shows``), before its inputs'
-        # horizon, shows what it showed
-        steady = not full and same_but_time and _clock_went_on(mark, ctx.refreshed_at)
-        affected = {doc for doc in self.docs if any(doc.shows(i) for i in touched)}
-        chosen = [
-            doc
-            for doc in self.docs
-            if full
-            or (context_changed and doc.health_dependent)
-            or (notice_changed and getattr(doc, "carries_notice", False))
-            or (interval_changed and isinstance(doc, Calendar))
-            or doc in affected
-        ]
-        batch = Batch()
+        self.last_full = plan.full  # for the upload: a full render is never a quiet poll
         self.changed = []
         self.rendered = []
+        batch = Batch()
         # the lines of the stored history pages, while the render key that made them holds
         lines = (
             HistoryLines(self.store, self.urls)
             if mark is not None and mark.key == self.key
             else None
         )
-        written = self._put_derived(batch, derived, deleted, ctx, notice, lines)
-        for doc in chosen:
+        written = self._put_derived(batch, plan.derived, plan.deleted, ctx, notice, lines)
+        written += self._put_canonical(batch, plan, index, ctx, notice)
+        moved = [*self.changed, *plan.deleted]
+        self._stage_record(batch, index, moved, ctx, notice, mark, generation)
+        self.store.commit(batch)
+        return written
+
+    def _put_canonical(
+        self,
+        batch: Batch,
+        plan: Plan,
+        index: dict[str, DocMeta],
+        ctx: PageContext,
+        notice: Incident | None,
+    ) -> int:
+        """Stage the chosen canonical documents whose bytes changed, and their entries in
+        ``index``; return how many were written."""
+        written = 0
+        for doc in plan.chosen:
             path = self.urls.export_path(doc)
             old = index.get(path)
             # the digest of what it shows, kept beside it: a new process (a cron poll) that
             # finds the same inputs does not render it again
-            inputs, horizon = self._inputs(doc, old, ctx, steady and doc not in affected)
-            same = not full and bool(inputs) and old is not None and old.inputs == inputs
+            inputs, horizon = self._inputs(doc, old, ctx, plan.steady and doc not in plan.affected)
+            same = not plan.full and bool(inputs) and old is not None and old.inputs == inputs
             # nothing it shows moved: skip it, unless it shows the poll's time and that moved
             # (a stamp that could not be told apart in its bytes (None) is rendered again)
             text = stamp_text(doc, ctx)
@@ -231,7 +202,7 @@ class Publisher:
                 else None
             )
             if document is None:
-                kept = kept_entries(self.store, doc, path, old) if not full else None
+                kept = kept_entries(self.store, doc, path, old) if not plan.full else None
                 adopt_index_parts(self.store, self.renderer, self.key, doc)
                 document = self.renderer.render(doc, self.archive, ctx, notice, kept)
                 self.rendered.append(doc)
@@ -247,12 +218,25 @@ class Publisher:
                 document.etag, document.content_type, modified, inputs, document.stamp, horizon
             )
             written += 1
+        return written
+
+    def _stage_record(
+        self,
+        batch: Batch,
+        index: dict[str, DocMeta],
+        moved: list[Doc],
+        ctx: PageContext,
+        notice: Incident | None,
+        mark: RenderMark | None,
+        generation: int,
+    ) -> None:
+        """Stage what the next publish, a new process and a copier read: the systems' figures
+        and index parts as made, the document index, the history counts, the page context, the
+        render mark (of ``generation``), and the export paths of the ``moved`` documents (written or deleted)."""
         for slug, (token, figures) in self.archive.made_figures().items():
             Store.stage_figures(batch, slug, token, figures)  # a new process finds them
         stage_made_index_parts(batch, self.renderer, self.key)  # as the figures
         serial = mark.serial + 1 if mark is not None else 1
-        # a change log, so that a copier (the bucket upload) reads only what changed
-        changed_paths = [self.urls.export_path(d) for d in [*self.changed, *deleted]]
         Store.stage_published(
             batch,
             index,
@@ -266,10 +250,9 @@ class Publisher:
                 self.urls.base,
                 self.poll_seconds,
             ),
-            changed_paths,
+            # a change log, so that a copier (the bucket upload) reads only what changed
+            [self.urls.export_path(d) for d in moved],
         )
-        self.store.commit(batch)
-        return written
 
     def changed_since(self, serial: int) -> set[str] | None:
         """Export paths changed by the publishes after ``serial``; None when not all are known
@@ -323,10 +306,3 @@ class Publisher:
         """Every stored document (for export and the bucket), by export path, in the order to
         publish them; with ``only``, just those paths (``app.publish.stored``)."""
         return read_stored(self.store, self.urls, self.archive, self.docs, only)
-
-
-def _clock_went_on(mark: RenderMark | None, now: datetime | None) -> bool:
-    """Whether the time of the poll (``now``) is that of the publish of ``mark`` or later."""
-    if mark is None or mark.refreshed_at is None:
-        return False
-    return now is not None and now >= mark.refreshed_at
