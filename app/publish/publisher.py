@@ -1,6 +1,6 @@
 """The publisher: renders the documents a poll's changes can affect and stores them.
 
-A publish is three steps: the plan (``app.publish.plan``: which documents to look at), the
+A publish is three steps: the choice (``app.publish.choice``: which documents to look at), the
 documents staged (the history pages, then the canonical documents whose inputs moved), and the
 record of what was published (index, counts, page context, render mark, change log), all in
 one commit. See ``app.store.documents`` for the store layout and the render key.
@@ -15,7 +15,7 @@ from datetime import datetime
 
 from app.errors import StoreDamagedError
 from app.model import Incident
-from app.publish.plan import Plan, make_plan, what_moved
+from app.publish.choice import Choice, choose, what_moved
 from app.publish.reuse import (
     HistoryLines,
     adopt_index_parts,
@@ -138,7 +138,7 @@ class Publisher:
         """``publish`` once the stored state is read: ``mark`` and ``stored`` (the index)
         describe the documents stored, ``generation`` the store they are made from."""
         index = stored or {}
-        plan = make_plan(
+        choice = choose(
             self.store,
             self.archive,
             self.urls,
@@ -149,7 +149,7 @@ class Publisher:
             what_moved(self.store, ctx, notice, mark, stored is not None, self.poll_seconds),
             generation,
         )
-        self.last_full = plan.full  # for the upload: a full render is never a quiet poll
+        self.last_full = choice.full  # for the upload: a full render is never a quiet poll
         self.changed = []
         self.rendered = []
         batch = Batch()
@@ -159,9 +159,9 @@ class Publisher:
             if mark is not None and mark.key == self.key
             else None
         )
-        written = self._put_derived(batch, plan.derived, plan.deleted, ctx, notice, lines)
-        written += self._put_canonical(batch, plan, index, ctx, notice)
-        moved = [*self.changed, *plan.deleted]
+        written = self._put_derived(batch, choice.derived, choice.deleted, ctx, notice, lines)
+        written += self._put_canonical(batch, choice, index, ctx, notice)
+        moved = [*self.changed, *choice.deleted]
         self._stage_record(batch, index, moved, ctx, notice, mark, generation)
         self.store.commit(batch)
         return written
@@ -169,7 +169,7 @@ class Publisher:
     def _put_canonical(
         self,
         batch: Batch,
-        plan: Plan,
+        choice: Choice,
         index: dict[str, DocMeta],
         ctx: PageContext,
         notice: Incident | None,
@@ -177,13 +177,15 @@ class Publisher:
         """Stage the chosen canonical documents whose bytes changed, and their entries in
         ``index``; return how many were written."""
         written = 0
-        for doc in plan.chosen:
+        for doc in choice.chosen:
             path = self.urls.export_path(doc)
             old = index.get(path)
             # the digest of what it shows, kept beside it: a new process (a cron poll) that
             # finds the same inputs does not render it again
-            inputs, horizon = self._inputs(doc, old, ctx, plan.steady and doc not in plan.affected)
-            same = not plan.full and bool(inputs) and old is not None and old.inputs == inputs
+            inputs, horizon = self._inputs(
+                doc, old, ctx, choice.steady and doc not in choice.affected
+            )
+            same = not choice.full and bool(inputs) and old is not None and old.inputs == inputs
             # nothing it shows moved: skip it, unless it shows the poll's time and that moved
             # (a stamp that could not be told apart in its bytes (None) is rendered again)
             text = stamp_text(doc, ctx)
@@ -202,7 +204,7 @@ class Publisher:
                 else None
             )
             if document is None:
-                kept = kept_entries(self.store, doc, path, old) if not plan.full else None
+                kept = kept_entries(self.store, doc, path, old) if not choice.full else None
                 adopt_index_parts(self.store, self.renderer, self.key, doc)
                 document = self.renderer.render(doc, self.archive, ctx, notice, kept)
                 self.rendered.append(doc)

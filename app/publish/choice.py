@@ -1,4 +1,5 @@
-"""What one publish renders, worked out before anything is rendered (``Publisher``'s first step).
+"""Which documents one publish looks at, chosen before anything is rendered (``Publisher``'s
+first step).
 
 A publish after a poll renders only what the poll's changes can have moved: the history pages
 of the touched incidents' systems, and the canonical documents that show a touched incident,
@@ -25,7 +26,7 @@ from app.store.rendered import PageContext, RenderMark
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class Choice:
     """The documents one publish looks at.
 
     ``full``: every document is rendered again; ``derived``: the history pages to render;
@@ -82,7 +83,7 @@ def caught_up(
     return touched, derived_changes(archive, counts, touched)
 
 
-def make_plan(
+def choose(
     store: Store,
     archive: Archive,
     urls: Urls,
@@ -92,8 +93,8 @@ def make_plan(
     key: str,
     moved: Moved,
     generation: int,
-) -> Plan:
-    """The plan of a publish of ``docs`` for the keys ``changed`` (None: everything), the
+) -> Choice:
+    """What a publish of ``docs`` looks at for the keys ``changed`` (None: everything), the
     stored documents made as ``mark`` says, by the code and settings of ``key``."""
     # the stored documents must reflect the store as it was before this change; if an earlier
     # publish failed after its poll committed (a crash, a full disk), or another process
@@ -118,7 +119,7 @@ def make_plan(
         or (moved.interval and isinstance(doc, Calendar))
         or doc in affected
     ]
-    return Plan(full, derived, deleted, chosen, affected, not full and moved.only_time)
+    return Choice(full, derived, deleted, chosen, affected, not full and moved.only_time)
 
 
 def what_moved(
