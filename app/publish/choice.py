@@ -31,7 +31,8 @@ class Choice:
 
     ``full``: every document is rendered again; ``derived``: the history pages to render;
     ``deleted``: the documents to delete; ``chosen``: the canonical documents whose inputs may
-    have moved (each is skipped when its stored inputs digest still matches); ``affected``:
+    have moved (each is skipped when its stored inputs digest and the time it shows still
+    match, and only restamped when the time alone moved); ``affected``:
     those among them that show an incident the change touched; ``steady``: a store as the last
     publish left it but for the change, the clock gone on (a document not ``affected`` keeps its
     inputs digest until its horizon).
@@ -47,9 +48,9 @@ class Choice:
 
 @dataclass(frozen=True, slots=True)
 class Moved:
-    """What moved besides the incidents since the last publish: the page context (but the
-    poll's time), the blind notice, the poll interval; and whether the context is the same but
-    for the time, with the clock gone on."""
+    """What moved besides the incidents since the last publish: the page context (the poll's
+    time included), the blind notice, the poll interval; and whether the context is the same
+    but for the time, with the clock gone on (``only_time``)."""
 
     context: bool
     notice: bool

@@ -1,7 +1,8 @@
 """The publisher: renders the documents a poll's changes can affect and stores them.
 
 A publish is three steps: the choice (``app.publish.choice``: which documents to look at), the
-documents staged (the history pages, then the canonical documents whose inputs moved), and the
+documents staged (the history pages, then the canonical documents whose inputs or shown time
+moved), and the
 record of what was published (index, counts, page context, render mark, change log), all in
 one commit. See ``app.store.documents`` for the store layout and the render key.
 """
@@ -161,8 +162,8 @@ class Publisher:
         )
         written = self._put_derived(batch, choice.derived, choice.deleted, ctx, notice, lines)
         written += self._put_canonical(batch, choice, index, ctx, notice)
-        moved = [*self.changed, *choice.deleted]
-        self._stage_record(batch, index, moved, ctx, notice, mark, generation)
+        logged = [*self.changed, *choice.deleted]  # what a copier (the upload) must look at
+        self._stage_record(batch, index, logged, ctx, notice, mark, generation)
         self.store.commit(batch)
         return written
 
@@ -226,15 +227,15 @@ class Publisher:
         self,
         batch: Batch,
         index: dict[str, DocMeta],
-        moved: list[Doc],
+        logged: list[Doc],
         ctx: PageContext,
         notice: Incident | None,
         mark: RenderMark | None,
         generation: int,
     ) -> None:
-        """Stage what the next publish, a new process and a copier read: the systems' figures
-        and index parts as made, the document index, the history counts, the page context, the
-        render mark (of ``generation``), and the export paths of the ``moved`` documents (written or deleted)."""
+        """Stage what the next publish, a new process and a copier read: the figures and index
+        parts made, the document index, history counts, page context, the render mark (of
+        ``generation``), and the change log (the ``logged`` documents, written or deleted)."""
         for slug, (token, figures) in self.archive.made_figures().items():
             Store.stage_figures(batch, slug, token, figures)  # a new process finds them
         stage_made_index_parts(batch, self.renderer, self.key)  # as the figures
@@ -252,8 +253,7 @@ class Publisher:
                 self.urls.base,
                 self.poll_seconds,
             ),
-            # a change log, so that a copier (the bucket upload) reads only what changed
-            [self.urls.export_path(d) for d in moved],
+            [self.urls.export_path(d) for d in logged],  # a copier reads only these
         )
 
     def changed_since(self, serial: int) -> set[str] | None:
