@@ -1,8 +1,8 @@
 """HTTP clients: ``Fetcher`` reads the upstream, ``Poster``
 (``app.fetch.poster``, loaded where a target or hub is first served) posts to notification
 targets and hubs; ``carriers`` says what carries their requests (a stand-in such as
-``StaticTransport``, or ``network``: kept connections over http.client, bodies decoded by
-``inflate``), ``trust`` which CAs
+``StaticTransport``, or ``network``: kept connections over http.client, routed by
+``routing``, bodies decoded by ``inflate``), ``trust`` which CAs
 HTTPS servers are checked against.
 """
 

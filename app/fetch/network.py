@@ -24,7 +24,6 @@ retries cost a conditional GET 0.4-0.5 ms of CPU against 0.2 here (a cron poll m
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import http.client
 import select
@@ -32,49 +31,13 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import NamedTuple
-from urllib.parse import quote, unquote, urlsplit
 
 from app.fetch.carriers import READ_SIZE, ConnectFailure
 from app.fetch.inflate import Inflater
+from app.fetch.routing import Route, route_of
 from app.fetch.trust import tls_context
 
-_SAFE = "/%:@!$&'()*+,;=-._~?"  # kept as they are in a request target: the rest is escaped
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
-
-
-class _Route(NamedTuple):
-    """How a request reaches its origin: the connection's key, host and port (the proxy's,
-    when it goes through one), the tunnelled origin (https:// through a proxy) and the
-    request target (absolute for http:// through a proxy)."""
-
-    key: tuple[str, str, int, str]
-    host: str
-    port: int
-    tunnel: tuple[str, int] | None  # the origin tunnelled to (https:// through a proxy)
-    target: str
-    login: dict[str, str]  # Proxy-Authorization, when the proxy's URL names a user
-
-
-def _bypassed(host: str, proxies: dict[str, str]) -> bool:
-    """True when ``NO_PROXY`` (in ``proxies`` as urllib reads the environment) names ``host``."""
-    import urllib.request
-
-    # the function is in the module, not in its stubs
-    return bool(urllib.request.proxy_bypass_environment(host, proxies))  # type: ignore[attr-defined]
-
-
-def _proxy_login(proxy: str) -> tuple[str, int, dict[str, str]]:
-    """The host, port and login header of ``proxy`` as the environment names it (``host:port``
-    means http://)."""
-    where = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-    if where.scheme.lower() != "http":  # TLS to the proxy itself: its login would go in clear
-        raise http.client.InvalidURL(f"a proxy must be http://, not {where.scheme}://")
-    login = {}
-    if where.username is not None:
-        user = f"{unquote(where.username)}:{unquote(where.password or '')}"
-        login = {"Proxy-Authorization": "Basic " + base64.b64encode(user.encode()).decode()}
-    return where.hostname or "", where.port or 80, login
 
 
 def _dropped(conn: http.client.HTTPConnection) -> bool:
@@ -92,13 +55,32 @@ def _dropped(conn: http.client.HTTPConnection) -> bool:
         return True
 
 
+_INTERIM_AT_MOST = 8  # interim answers passed over before one request's answer
+
+
+class _Answer(http.client.HTTPResponse):
+    """http.client's answer, passing over interim ones (102 Processing, 103 Early Hints), as
+    it passes over a 100 Continue: otherwise a 103 would be taken for the answer, and the
+    real answer left on the connection for the next request."""
+
+    def begin(self) -> None:
+        super().begin()
+        for _ in range(_INTERIM_AT_MOST):
+            if not 101 < self.status < 200:  # a 101 (a protocol switch) is refused by the caller
+                return
+            self.headers = self.msg = None  # type: ignore[assignment]  # begin() reads anew
+            super().begin()
+        if 101 < self.status < 200:
+            raise http.client.HTTPException(f"more than {_INTERIM_AT_MOST} interim answers")
+
+
 class _KeptAnswer:
     """An answer read from a kept connection (``carriers.Answer``)."""
 
     def __init__(
         self,
         network: Network,
-        route: _Route,
+        route: Route,
         conn: http.client.HTTPConnection,
         sock: socket.socket | None,
         response: http.client.HTTPResponse,
@@ -178,36 +160,13 @@ class Network:
         self._lock = threading.Lock()
         self._closed = False  # closed: answers read after it close their connections
 
-    def _route(self, url: str) -> _Route:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme not in ("http", "https") or not parts.hostname:
-            raise http.client.InvalidURL(f"not an http:// or https:// URL: {url!r}")
-        try:
-            port = parts.port or (443 if scheme == "https" else 80)
-        except ValueError as e:  # a port that is not a number, or out of range
-            raise http.client.InvalidURL(f"{e}: {url!r}") from None
-        host = parts.hostname
-        target = quote(parts.path or "/", safe=_SAFE) + (
-            f"?{quote(parts.query, safe=_SAFE)}" if parts.query else ""
-        )
-        proxy = self._proxies.get(scheme) or self._proxies.get("all")
-        if not proxy or _bypassed(host, self._proxies):
-            return _Route((scheme, host, port, ""), host, port, None, target, {})
-        via, via_port, login = _proxy_login(proxy)
-        if scheme == "http":  # forwarded: the request names the whole URL
-            absolute = f"http://{parts.netloc.rpartition('@')[2]}{target}"
-            return _Route(("via", via, via_port, ""), via, via_port, None, absolute, login)
-        key = ("tunnel", via, via_port, f"{host}:{port}")
-        return _Route(key, via, via_port, (host, port), target, login)
-
     def _tls(self) -> ssl.SSLContext:
         with self._lock:
             if self._context is None:
                 self._context = self._trust()
             return self._context
 
-    def _open(self, route: _Route, timeout: float) -> http.client.HTTPConnection:
+    def _open(self, route: Route, timeout: float) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection
         if route.key[0] == "http" or route.key[0] == "via":
             conn = http.client.HTTPConnection(route.host, route.port, timeout=timeout)
@@ -217,6 +176,7 @@ class Network:
             )
             if route.tunnel is not None:
                 conn.set_tunnel(*route.tunnel, headers=route.login)
+        conn.response_class = _Answer
         try:
             conn.connect()
         except (TimeoutError, ssl.SSLError):
@@ -254,7 +214,7 @@ class Network:
         timeout: float,
         body: bytes | None = None,
     ) -> _KeptAnswer:
-        route = self._route(url)
+        route = route_of(url, self._proxies)
         sent = {**headers, **route.login} if route.key[0] == "via" else dict(headers)
         conn = self._kept(route.key)
         while True:
@@ -269,8 +229,8 @@ class Network:
                 conn.request(method, route.target, body=body, headers=sent)
                 sock = conn.sock  # before the answer: one that ends the connection drops it
                 response = conn.getresponse()
-                if response.status < 200:  # http.client skips a 100 only: the answer follows
-                    raise http.client.HTTPException(f"an interim {response.status} answer")
+                if response.status < 200:  # a 101: no protocol switch was asked for
+                    raise http.client.HTTPException(f"an unasked {response.status} answer")
                 return _KeptAnswer(self, route, conn, sock, response)
             except _STALE:
                 conn.close()
