@@ -10,7 +10,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -494,6 +494,36 @@ def test_interim_answers_are_passed_over_and_never_taken_for_a_later_request_s(
         with pytest.raises(FetchError, match="more than 8 interim answers"):
             fetcher.get(base + "/endless")
         fetcher.close()
+
+
+@pytest.mark.parametrize(
+    ("status", "count", "gap"),
+    [(b"103 Early Hints", 6, 0.4), (b"102 Processing", 6, 0.4), (b"100 Continue", 60, 0.05)],
+)
+def test_interim_answers_dripped_slowly_cannot_hold_a_request_past_its_timeout(
+    make_settings, status: bytes, count: int, gap: float
+) -> None:
+    """Every status line of one answer comes within the request's timeout, and at most 8
+    interim answers come before it: a server dripping them (one well within the timeout each)
+    held a GET for 2.4-3 s here, 9 x the timeout in all, past the poll's budget."""
+
+    def drip(conn: socket.socket) -> None:
+        with suppress(OSError):
+            while request_line(conn):
+                for _ in range(count):
+                    conn.sendall(b"HTTP/1.1 " + status + b"\r\n\r\n")
+                    time.sleep(gap)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    with socket_server(drip) as base:
+        fetcher = Fetcher(make_settings(timeout_seconds=0.5, retries=0), {base})
+        started = time.monotonic()
+        try:
+            with pytest.raises(FetchError):
+                fetcher.get(base + "/slow", deadline=started + 0.5)
+            assert time.monotonic() - started < 1.5
+        finally:
+            fetcher.close()
 
 
 def test_gzip_with_bytes_after_it_and_raw_deflate_of_any_length_come_whole(

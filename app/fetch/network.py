@@ -5,7 +5,8 @@ fetcher's threads: a request takes an idle connection whose server has not close
 opens one; an answer read to its end gives it back (up to ``connections`` are kept per
 origin, more are opened when more requests are in flight at once). A kept connection that the
 server closed while it was idle is found out before a GET is sent on it, or, when the close
-crosses the request, the GET is sent once more on a new connection.
+crosses the request, the GET is sent once more on a new connection. Interim answers (102,
+103 Early Hints) are passed over, a few and within the request's timeout.
 
 http:// is carried by plain connections, which can never carry https://; https:// by
 connections with the context ``trust`` gives, made at the first https:// request, so a
@@ -30,7 +31,9 @@ import select
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from app.fetch.carriers import READ_SIZE, ConnectFailure
 from app.fetch.inflate import Inflater
@@ -55,23 +58,47 @@ def _dropped(conn: http.client.HTTPConnection) -> bool:
         return True
 
 
-_INTERIM_AT_MOST = 8  # interim answers passed over before one request's answer
+_INTERIM_AT_MOST = 8  # interim answers (100, 102, 103) passed over before one request's answer
 
 
 class _Answer(http.client.HTTPResponse):
     """http.client's answer, passing over interim ones (102 Processing, 103 Early Hints), as
     it passes over a 100 Continue: otherwise a 103 would be taken for the answer, and the
-    real answer left on the connection for the next request."""
+    real answer left on the connection for the next request. At most ``_INTERIM_AT_MOST`` of
+    them, and all the status lines of one answer within the socket's timeout (which the
+    fetcher keeps within the poll's deadline): a server that drips interim answers cannot
+    hold a request longer than one that sends nothing."""
+
+    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        self._sock = sock
+        self._statuses = 0
+        self._until: float | None = None  # when the status lines must have come
+
+    def _read_status(self) -> tuple[str, int, str]:
+        self._statuses += 1
+        if self._statuses > _INTERIM_AT_MOST + 1:
+            raise http.client.HTTPException(f"more than {_INTERIM_AT_MOST} interim answers")
+        read: Callable[[], tuple[str, int, str]] = super()._read_status  # type: ignore[misc]
+        timeout = self._sock.gettimeout()  # (the method is not in the stubs)
+        if timeout is None:
+            return read()
+        now = time.monotonic()
+        if self._until is None:
+            self._until = now + timeout
+        if now >= self._until:
+            raise TimeoutError("interim answers for longer than the timeout")
+        self._sock.settimeout(self._until - now)
+        try:
+            return read()
+        finally:
+            self._sock.settimeout(timeout)
 
     def begin(self) -> None:
         super().begin()
-        for _ in range(_INTERIM_AT_MOST):
-            if not 101 < self.status < 200:  # a 101 (a protocol switch) is refused by the caller
-                return
+        while 101 < self.status < 200:  # a 101 (a protocol switch) is refused by the caller
             self.headers = self.msg = None  # type: ignore[assignment]  # begin() reads anew
             super().begin()
-        if 101 < self.status < 200:
-            raise http.client.HTTPException(f"more than {_INTERIM_AT_MOST} interim answers")
 
 
 class _KeptAnswer:

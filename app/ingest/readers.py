@@ -120,9 +120,10 @@ class Reader:
         self.http = http  # as before the poll; never written here
         self.now = now
         self.deadline = deadline
-        # one parse at a time: the fetch threads' parses are Python and cannot run at once
-        # anyway; two taking turns on the GIL cost some 10-25 % more CPU than one after the
-        # other, and a thread whose answer came waits here instead of contending
+        # one parse at a time: a parse is mostly Python, which runs one thread at a time
+        # anyway (lexbor and nh3, which need no interpreter, are its smaller part); two taking
+        # turns on the interpreter cost some 10-25 % more CPU than one after the other, so a
+        # thread whose answer came waits here instead of contending (measured: benchmarks.md)
         self._parsing = threading.Lock()
 
     def _get(self, url: str) -> Response:
