@@ -631,3 +631,33 @@ def test_an_https_proxy_is_refused_rather_than_sent_the_login_in_clear(
     fetcher = Fetcher(make_settings(proxy_from_env=True, retries=0), {base})
     with pytest.raises(FetchError, match="a proxy must be http://, not https://"):
         fetcher.get(base + "/")
+
+
+def test_every_read_s_watchdog_is_watched_by_one_thread_and_fires_at_its_deadline() -> None:
+    """One thread watches every body read under way (a thread per read cost each some 0.3 ms
+    of CPU); each watchdog interrupts its answer at its deadline, and one left before its
+    deadline never does."""
+    from contextlib import ExitStack
+
+    from app.fetch.watchdog import Watchdog
+
+    class Answer:
+        def __init__(self) -> None:
+            self.interrupted = threading.Event()
+
+        def interrupt(self) -> None:
+            self.interrupted.set()
+
+    Watchdog(Answer(), time.monotonic()).__enter__().__exit__()  # the thread runs
+    threads = threading.active_count()
+    soon, later = Answer(), Answer()
+    with ExitStack() as reads:
+        far = [reads.enter_context(Watchdog(Answer(), time.monotonic() + 60)) for _ in range(50)]
+        assert threading.active_count() <= threads
+        with Watchdog(later, time.monotonic() + 0.3) as left:
+            pass  # the read ended before its deadline
+        with Watchdog(soon, time.monotonic() + 0.1) as fired:
+            assert soon.interrupted.wait(5)
+        assert fired.fired and not any(dog.fired for dog in far)
+    time.sleep(0.4)
+    assert not later.interrupted.is_set() and not left.fired

@@ -1,6 +1,7 @@
 """What carries requests to the upstream, targets and hubs: what a carrier is (``Transport``,
-``Answer``) and raises (``FAILURES``), a stand-in for the network (``StaticTransport``; the
-network itself is ``app.fetch.network``), and the watchdog that ends a body read at a deadline.
+``Answer``) and raises (``FAILURES``), and a stand-in for the network (``StaticTransport``;
+the network itself is ``app.fetch.network``; the watchdog that ends a body read at a deadline
+is ``app.fetch.watchdog``).
 
 A carrier makes one request and hands back its ``Answer``; redirects, limits and retries are
 the ``Fetcher``'s (and the ``Poster``'s).
@@ -10,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import threading
-import time
 from collections.abc import Iterator, Mapping
 from http import HTTPStatus
 from typing import Protocol
@@ -137,30 +136,3 @@ class StaticTransport:
 
     def close(self) -> None:
         pass
-
-
-class Watchdog:
-    """Ends a body read at the poll's deadline: one read may otherwise wait up to the whole
-    timeout past it (a source that sends a byte every 14 s with a 15 s timeout). At the
-    deadline it interrupts the answer (its socket is shut down), which wakes a blocked read."""
-
-    def __init__(self, answer: Answer, deadline: float | None) -> None:
-        self.fired = False
-        self._answer = answer
-        self._timer: threading.Timer | None = None
-        if deadline is not None:
-            self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
-            self._timer.daemon = True
-
-    def _fire(self) -> None:
-        self.fired = True
-        self._answer.interrupt()
-
-    def __enter__(self) -> Watchdog:
-        if self._timer is not None:
-            self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._timer is not None:
-            self._timer.cancel()

@@ -24,10 +24,10 @@ from app.fetch.carriers import (
     READ_SIZE,
     Answer,
     Transport,
-    Watchdog,
     failure,
 )
 from app.fetch.network import Network
+from app.fetch.watchdog import Watchdog
 from app.http_records import Response, Validators, parse_max_age, parse_retry_after
 from app.upstream.links import link_problem, origins_of
 

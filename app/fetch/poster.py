@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.config import Settings
-from app.fetch.carriers import FAILURES, Transport, Watchdog, failure
+from app.fetch.carriers import FAILURES, Transport, failure
 from app.fetch.network import Network
+from app.fetch.watchdog import Watchdog
 from app.http_records import parse_retry_after
 
 
