@@ -661,3 +661,27 @@ def test_every_read_s_watchdog_is_watched_by_one_thread_and_fires_at_its_deadlin
         assert fired.fired and not any(dog.fired for dog in far)
     time.sleep(0.4)
     assert not later.interrupted.is_set() and not left.fired
+
+
+def test_a_watchdog_whose_interrupt_fails_leaves_the_later_ones_firing(caplog) -> None:
+    from app.fetch.watchdog import Watchdog
+
+    class Broken:
+        def interrupt(self) -> None:
+            raise RuntimeError("cannot")
+
+    class Answer:
+        def __init__(self) -> None:
+            self.interrupted = threading.Event()
+
+        def interrupt(self) -> None:
+            self.interrupted.set()
+
+    with Watchdog(Broken(), time.monotonic()) as broken:
+        deadline = time.monotonic() + 5
+        while not broken.fired and time.monotonic() < deadline:
+            time.sleep(0.01)
+    later = Answer()
+    with Watchdog(later, time.monotonic() + 0.05):
+        assert later.interrupted.wait(5)
+    assert "could not interrupt" in caplog.text

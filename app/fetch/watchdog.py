@@ -11,10 +11,13 @@ some 12 ms.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 from typing import Protocol
+
+log = logging.getLogger("toldfeed.fetch")
 
 
 class Interruptible(Protocol):
@@ -58,7 +61,10 @@ class _Clock:
                     self._wakes = float("-inf")  # awake: told of every new deadline
                     continue
             for dog in late:  # outside the lock: an interrupt shuts a socket down
-                dog.fire()
+                try:
+                    dog.fire()
+                except Exception:  # the thread watches every later read: it must go on
+                    log.exception("a watchdog could not interrupt its read")
 
 
 _clock = _Clock()
