@@ -654,13 +654,48 @@ def test_every_read_s_watchdog_is_watched_by_one_thread_and_fires_at_its_deadlin
     with ExitStack() as reads:
         far = [reads.enter_context(Watchdog(Answer(), time.monotonic() + 60)) for _ in range(50)]
         assert threading.active_count() <= threads
-        with Watchdog(later, time.monotonic() + 0.3) as left:
+        with Watchdog(later, time.monotonic() + 0.6) as left:
             pass  # the read ended before its deadline
         with Watchdog(soon, time.monotonic() + 0.1) as fired:
             assert soon.interrupted.wait(5)
         assert fired.fired and not any(dog.fired for dog in far)
-    time.sleep(0.4)
+    time.sleep(0.6)
     assert not later.interrupted.is_set() and not left.fired
+
+
+def test_a_watchdog_never_fires_once_its_read_has_ended() -> None:
+    """Two reads share a deadline and the first one's interrupt is slow: the second read ends
+    meanwhile, and its watchdog must not fire after that (its connection may be another
+    request's by then). One thread firing a batch made it likely, where each timer checked
+    that it was not cancelled just before it fired."""
+    from app.fetch.watchdog import Watchdog
+
+    started, release = threading.Event(), threading.Event()
+
+    class Answer:
+        def __init__(self) -> None:
+            self.at: float | None = None
+
+        def interrupt(self) -> None:
+            self.at = time.monotonic()
+
+    class Slow(Answer):
+        def interrupt(self) -> None:
+            started.set()
+            release.wait(5)
+
+    deadline = time.monotonic() + 0.05
+    answer = Answer()
+    try:
+        with Watchdog(Slow(), deadline):  # its exit waits for its interrupt under way
+            with Watchdog(answer, deadline) as second:
+                assert started.wait(5)
+            ended = time.monotonic()
+            release.set()
+    finally:
+        release.set()
+    time.sleep(0.2)
+    assert (answer.at is None or answer.at < ended) and not second.fired
 
 
 def test_a_watchdog_whose_interrupt_fails_leaves_the_later_ones_firing(caplog) -> None:

@@ -80,23 +80,31 @@ os.register_at_fork(after_in_child=_new_clock)
 
 
 class Watchdog:
-    """Interrupts ``answer`` at ``deadline`` (monotonic; None: never) while in its ``with``;
-    ``fired`` tells whether it did."""
+    """Interrupts ``answer`` at ``deadline`` (monotonic; None: never) while in its ``with``,
+    and never once its ``with`` has ended (the answer's connection may then be another
+    request's); ``fired`` tells whether it did."""
 
     def __init__(self, answer: Interruptible, deadline: float | None) -> None:
         self.fired = False
         self._answer = answer
         self._deadline = deadline
+        self._armed = False
+        self._lock = threading.Lock()
 
     def fire(self) -> None:
-        self.fired = True
-        self._answer.interrupt()
+        with self._lock:
+            if self._armed:
+                self.fired = True
+                self._answer.interrupt()
 
     def __enter__(self) -> Watchdog:
         if self._deadline is not None:
+            self._armed = True
             _clock.watch(self, self._deadline)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._deadline is not None:
             _clock.forget(self)
+            with self._lock:  # a firing under way ends first
+                self._armed = False
