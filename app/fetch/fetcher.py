@@ -166,23 +166,27 @@ class Fetcher:
         chunks: list[bytes] = []
         size = 0
         whole = False
-        with Watchdog(answer, deadline) as watchdog:
-            try:
-                for chunk in answer.chunks():
-                    if deadline is not None and time.monotonic() > deadline:
-                        raise FetchError(url, BODY_TOO_LATE)
-                    size += len(chunk)
-                    if size > limit:
-                        raise TooLargeError(url, f"body exceeds {limit} bytes")
-                    chunks.append(chunk)
-                # a body that ends with the connection ended with it
-                whole = not watchdog.fired
-            except FAILURES as e:
-                if watchdog.fired:
-                    raise FetchError(url, BODY_TOO_LATE) from e
-                raise
-            finally:
-                answer.done() if whole else answer.abandon()
+        watchdog = Watchdog(answer, deadline)
+        try:
+            with watchdog:
+                try:
+                    for chunk in answer.chunks():
+                        if deadline is not None and time.monotonic() > deadline:
+                            raise FetchError(url, BODY_TOO_LATE)
+                        size += len(chunk)
+                        if size > limit:
+                            raise TooLargeError(url, f"body exceeds {limit} bytes")
+                        chunks.append(chunk)
+                    whole = True
+                except FAILURES as e:
+                    if watchdog.fired:
+                        raise FetchError(url, BODY_TOO_LATE) from e
+                    raise
+        finally:
+            # past the with, the watchdog fires no more: a body that ended with its connection
+            # shut down at the deadline ended with it, and that connection is not kept
+            whole = whole and not watchdog.fired
+            answer.done() if whole else answer.abandon()
         if not whole:
             raise FetchError(url, BODY_TOO_LATE)
         return Response(
