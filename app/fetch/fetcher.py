@@ -169,19 +169,18 @@ class Fetcher:
         watchdog = Watchdog(answer, deadline)
         try:
             with watchdog:
-                try:
-                    for chunk in answer.chunks():
-                        if deadline is not None and time.monotonic() > deadline:
-                            raise FetchError(url, BODY_TOO_LATE)
-                        size += len(chunk)
-                        if size > limit:
-                            raise TooLargeError(url, f"body exceeds {limit} bytes")
-                        chunks.append(chunk)
-                    whole = True
-                except FAILURES as e:
-                    if watchdog.fired:
-                        raise FetchError(url, BODY_TOO_LATE) from e
-                    raise
+                for chunk in answer.chunks():
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise FetchError(url, BODY_TOO_LATE)
+                    size += len(chunk)
+                    if size > limit:
+                        raise TooLargeError(url, f"body exceeds {limit} bytes")
+                    chunks.append(chunk)
+                whole = True
+        except FAILURES as e:
+            if watchdog.fired:
+                raise FetchError(url, BODY_TOO_LATE) from e
+            raise
         finally:
             # past the with, the watchdog fires no more: a body that ended with its connection
             # shut down at the deadline ended with it, and that connection is not kept

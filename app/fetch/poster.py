@@ -73,24 +73,23 @@ class Poster:
         watchdog = Watchdog(answer, deadline)
         try:
             with watchdog:
-                try:
-                    for chunk in answer.chunks():
-                        kept += chunk
-                        if len(kept) >= self.BODY_KEPT:
-                            break
-                        if time.monotonic() > deadline:
-                            kept += SLOW
-                            break
-                    else:
-                        whole = not watchdog.fired
-                        if watchdog.fired:  # ended at the deadline
-                            kept += SLOW
-                except TimeoutError:  # the status came; the body stopped
-                    kept += SLOW
-                except FAILURES as e:
-                    if not watchdog.fired:
-                        raise failure(url, e) from e
-                    kept += SLOW  # ended at the deadline
+                for chunk in answer.chunks():
+                    kept += chunk
+                    if len(kept) >= self.BODY_KEPT:
+                        break
+                    if time.monotonic() > deadline:
+                        kept += SLOW
+                        break
+                else:
+                    whole = not watchdog.fired
+                    if watchdog.fired:  # ended at the deadline
+                        kept += SLOW
+        except TimeoutError:  # the status came; the body stopped
+            kept += SLOW
+        except FAILURES as e:
+            if not watchdog.fired:
+                raise failure(url, e) from e
+            kept += SLOW  # ended at the deadline
         finally:  # past the with, the watchdog fires no more: a connection it shut is not kept
             answer.done() if whole and not watchdog.fired else answer.abandon()
         return PostAnswer(

@@ -151,18 +151,15 @@ class Reader:
 
     def _parse(self, kind: SourceKind, response: Response, lang: Lang) -> ParseResult:
         with self._parsing:
-            return self._parse_now(kind, response, lang)
-
-    def _parse_now(self, kind: SourceKind, response: Response, lang: Lang) -> ParseResult:
-        return READERS[kind].parse(
-            response.body,
-            response.headers,
-            url=response.url,
-            lang=lang,
-            catalogue=self.catalogue,
-            observed_at=self.now,
-            origins=self.fetcher.origins,  # links elsewhere are neither followed nor published
-        )
+            return READERS[kind].parse(
+                response.body,
+                response.headers,
+                url=response.url,
+                lang=lang,
+                catalogue=self.catalogue,
+                observed_at=self.now,
+                origins=self.fetcher.origins,  # links elsewhere are neither followed nor published
+            )
 
     def source(self, source: Source, stored: SourceState | None, skipped: bool) -> SourceRead:
         """Read one configured source (the discovered feed URL, for an RSS source that has one)."""
