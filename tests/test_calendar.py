@@ -8,10 +8,13 @@ from datetime import UTC, datetime, timedelta
 import icalendar
 import pytest
 import vobject
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from icalendar.parser.string import _foldline
 
 from app.catalogue import load_catalogue
 from app.model import Fallback, Incident, Kind, Lang, Status, Update, Window
-from app.render.calendar import event_bytes, render_calendar
+from app.render.calendar import event_bytes, fold, ical, render_calendar
 from app.render.entry import entry_id
 from app.render.status import describe_fallback, describe_window
 from tests.conftest import ROOT
@@ -331,3 +334,35 @@ def test_a_new_poll_interval_renders_the_calendars_again_and_nothing_else(filled
         refresh = icalendar.Calendar.from_ical(ics.body)["REFRESH-INTERVAL"].dt
         assert refresh == timedelta(seconds=slower.poll_seconds)
         assert service.publisher.up_to_date()
+
+
+# Text as a content line can hold it: letters of one, two, three and four UTF-8 bytes,
+# the escapes' backslash, RFC 6868's caret, the separators icalendar escapes; no line breaks.
+_LINE_TEXT = st.text(alphabet="a Zæøå€—😀\u0301\\^,;:\"'\t", max_size=400)
+
+
+@settings(max_examples=300, deadline=None)
+@given(summary=_LINE_TEXT, description=_LINE_TEXT, name=_LINE_TEXT)
+def test_events_and_calendars_are_folded_as_icalendar_folds_them(
+    summary: str, description: str, name: str
+) -> None:
+    event = icalendar.Event()
+    event.add("uid", "WO0000001234567@toldfeed")
+    event.add("summary", summary)
+    event.add("description", description)
+    event.add("categories", [name, summary])
+    calendar = icalendar.Calendar()
+    calendar.add("x-wr-calname", name)
+    for component in (event, calendar):
+        assert ical(component) == component.to_ical()
+    assert all(len(line) < 75 for line in ical(event).split(b"\r\n"))
+
+
+def test_a_long_line_is_cut_between_characters_and_never_inside_an_escape() -> None:
+    assert fold("x" * 74) == b"x" * 74
+    assert fold("x" * 75) == b"x" * 74 + b"\r\n x"
+    assert fold("x" * 73 + "æ") == b"x" * 73 + b"\r\n \xc3\xa6"  # 75 octets: æ goes on
+    assert fold("x" * 73 + "\\n") == b"x" * 73 + b"\r\n \\n"  # the escape stays whole
+    assert fold("x" * 73 + "^n") == b"x" * 73 + b"\r\n ^n"  # RFC 6868's too
+    for line in ("x" * 73 + "\\n", "x" * 73 + "^n", "x" * 72 + "æ\\n"):
+        assert fold(line).decode() == _foldline(line)  # as icalendar's own fold

@@ -1,0 +1,54 @@
+"""The store's core (``app.store.core``): what a commit writes on diskcache's table."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import diskcache
+
+from app.store import Store
+from app.store.core import Batch, _dumps
+
+
+def test_a_commit_writes_the_rows_diskcache_s_own_set_writes(tmp_path: Path) -> None:
+    """The commit writes its records in one statement on diskcache's table: the rows, and the
+    count diskcache keeps, are those of ``Cache.set`` (a newer diskcache that changed its
+    table would fail here, not in a store)."""
+    values = {"meta:x": {"a": [1, "æ"]}, "meta:y": "z"}
+    raw = {"doc:/feeds/all.atom": b"<feed/>\x00\xff", "docgz:/feeds/all.atom": b"\x1f\x8b"}
+    store = Store.open(tmp_path / "ours")
+    for _ in range(2):  # written, then written over
+        batch = Batch()
+        for key, value in values.items():
+            batch.put(key, value)
+        for key, body in raw.items():
+            batch.put_bytes(key, body)
+        store.commit(batch)
+    store.close()
+    theirs = diskcache.Cache(str(tmp_path / "theirs"))
+    for _ in range(2):
+        for key, value in values.items():
+            theirs.set(key, _dumps(value))
+        for key, body in raw.items():
+            theirs.set(key, body)
+    theirs.close()
+    columns = "key, raw, expire_time, access_count, tag, size, mode, filename, value"
+
+    def rows(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+        with sqlite3.connect(path / "cache.db") as db:
+            return (
+                db.execute(f"SELECT {columns} FROM Cache ORDER BY key").fetchall(),
+                db.execute("SELECT value FROM Settings WHERE key IN ('count', 'size')").fetchall(),
+            )
+
+    ours = rows(Store.location(tmp_path / "ours"))
+    assert [r for r in ours[0] if r[0] in values.keys() | raw.keys()] == rows(tmp_path / "theirs")[
+        0
+    ]
+    reopened = Store.open(tmp_path / "ours")
+    assert [reopened.get(k) for k in values] == list(values.values())
+    assert [reopened.get_bytes(k) for k in raw] == list(raw.values())
+    with sqlite3.connect(Store.location(tmp_path / "ours") / "cache.db") as db:
+        (count,) = db.execute("SELECT count(*) FROM Cache").fetchone()
+    assert ours[1][0] == (count,)  # diskcache's own count of its rows holds
