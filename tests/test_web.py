@@ -471,6 +471,9 @@ def test_a_document_that_comes_back_is_served_with_its_new_last_modified(filled)
     answers: list[Document] = []
 
     class OneDocument:
+        def current(self) -> int:  # a new version for each of its answers
+            return len(answers)
+
         def get(self, doc):  # what the library holds right now
             return answers[-1]
 
@@ -483,6 +486,52 @@ def test_a_document_that_comes_back_is_served_with_its_new_last_modified(filled)
         _status, headers, _ = server.answer(env, "/feeds/all.atom")
         seen.append(dict(headers)["Last-Modified"])
     assert seen[2] != seen[0] and seen[2].startswith("Sun, 03 May 2026")
+
+
+def test_an_answer_is_made_again_only_when_the_library_moved(filled) -> None:
+    """A document URL asked again is answered with the document and headers kept for it while
+    the library's serial holds (one ``get`` for many requests); a new serial, a new document.
+    Another method is refused each time, whatever was kept."""
+    from datetime import UTC
+    from datetime import datetime as dt
+
+    from app.catalogue import load_catalogue
+    from app.store.rendered import Document
+    from app.web.hotpath import DocumentServer
+
+    serial, asked = [1], []
+
+    class Library:
+        def current(self) -> int:
+            return serial[0]
+
+        def get(self, doc):
+            asked.append(doc)
+            body = f"<feed>{serial[0]}</feed>".encode()
+            return Document.of(body, "application/atom+xml", dt(2026, 5, serial[0], tzinfo=UTC))
+
+    catalogue = load_catalogue(filled.systems)
+    server = DocumentServer(lambda e, s: [], Urls(filled, catalogue), Library(), 300, "*")
+
+    def ask(method: str = "GET", **headers: str) -> tuple[str, dict[str, str], bytes]:
+        env = {"PATH_INFO": "/feeds/all.atom", "REQUEST_METHOD": method, "QUERY_STRING": ""}
+        answer = server.answer(env | headers, "/feeds/all.atom")
+        assert answer is not None
+        return answer[0], dict(answer[1]), answer[2]
+
+    status, headers, body = ask()
+    assert (status, body) == ("200 OK", b"<feed>1</feed>")
+    assert ask("HEAD")[2] == b"" and ask()[2] == body
+    assert ask(HTTP_IF_NONE_MATCH=headers["ETag"])[0] == "304 Not Modified"
+    gzipped = ask(HTTP_ACCEPT_ENCODING="gzip")
+    assert gzipped[1]["Content-Encoding"] == "gzip"
+    assert gzip.decompress(gzipped[2]) == body
+    assert ask("POST")[0] == "405 Method Not Allowed"
+    assert len(asked) == 1
+    serial[0] = 2
+    status, moved, body = ask(HTTP_IF_NONE_MATCH=headers["ETag"])
+    assert (status, body, len(asked)) == ("200 OK", b"<feed>2</feed>", 2)
+    assert moved["ETag"] != headers["ETag"]
 
 
 def test_a_body_and_a_gzip_form_of_two_versions_are_never_served_together(filled) -> None:

@@ -63,6 +63,7 @@ class Library:
         self._rendering = threading.Lock()
         self.context = PageContext(self.base, None, {})
         self.notice: Incident | None = None
+        self.serial = 0  # moves whenever what the library serves may have changed
 
     def _sync(self) -> None:
         now = time.monotonic()
@@ -106,6 +107,7 @@ class Library:
         self._variants.clear()
         self.cached_bytes = 0
         self.context, self.notice = self.store.stored_page_context(self.base)
+        self.serial += 1  # last: a request that reads the new serial gets what follows it
         self._checked = now
 
     def has_incident(self, key: str) -> bool:
@@ -116,6 +118,12 @@ class Library:
         """How many history pages ``slug`` had at the last publish."""
         self._sync()
         return history_pages(self._history.get(slug, 0))
+
+    def current(self) -> int:
+        """The library's ``serial`` once it has followed the store: every document it gives
+        stays what it is while the serial does (the server keeps its answers under it)."""
+        self._sync()
+        return self.serial
 
     def get(self, doc: Doc) -> Document | None:
         """The document ``doc``; None when nothing is stored yet."""

@@ -62,6 +62,16 @@ def _wants_gzip(environ: dict[str, Any]) -> bool:
 
 _Header = tuple[str, str]
 _Heads = tuple[tuple[_Header, ...], tuple[_Header, ...], tuple[_Header, ...]]
+_Answer = tuple[str, list[_Header], bytes]
+_READS = frozenset({"GET", "HEAD"})
+
+
+class _Answered(Exception):
+    """The whole answer to a request for a document's URL, made without the document."""
+
+    def __init__(self, answer: _Answer) -> None:
+        super().__init__(answer[0])
+        self.answer = answer
 
 
 class DocumentServer:
@@ -90,6 +100,9 @@ class DocumentServer:
         }
         self._dates: dict[datetime, str] = {}
         self._heads: dict[tuple[str, datetime, str], _Heads] = {}  # by version (CSP: by kind)
+        # (path, query) → the document a GET of it was answered with and its headers, under
+        # the library's serial then: asked again, only the validators and encoding are looked at
+        self._ready: dict[tuple[str, str], tuple[int, Document, _Heads]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
@@ -103,7 +116,7 @@ class DocumentServer:
 
     def _error(
         self, code: int, message: str, extra: list[tuple[str, str]] | None = None
-    ) -> tuple[str, list[tuple[str, str]], bytes]:
+    ) -> _Answer:
         reason = {
             400: "Bad Request",
             404: "Not Found",
@@ -135,11 +148,41 @@ class DocumentServer:
         """Status line, headers and body for one document request; None for other paths."""
         query = environ.get("QUERY_STRING", "")
         key = (path, query)
+        method = environ.get("REQUEST_METHOD", "GET")
+        serial = self.library.current()
+        ready = self._ready.get(key)
+        if ready is not None and ready[0] == serial and method in _READS:
+            document, heads = ready[1], ready[2]  # asked before, the library unchanged since
+        else:
+            try:
+                found = self._find(key, method)
+            except _Answered as answered:
+                return answered.answer
+            if found is None:
+                return None
+            doc, document = found
+            known = self._heads.get((document.etag, document.last_modified, doc.kind))
+            heads = known if known is not None else self._headers_of(doc, document)
+            if len(self._ready) > 4096:  # bounded: paths come from clients
+                self._ready.clear()
+            self._ready[key] = (serial, document, heads)
+        if _not_modified(environ, document):
+            return "304 Not Modified", list(heads[2]), b""
+        gzipped = _wants_gzip(environ)
+        body = document.gzipped if gzipped else document.body
+        headers = [*heads[1 if gzipped else 0], ("Content-Length", str(len(body)))]
+        return "200 OK", headers, b"" if method == "HEAD" else body
+
+    def _find(self, key: tuple[str, str], method: str) -> tuple[Doc, Document] | None:
+        """The document (and its record) a ``GET`` or ``HEAD`` of ``key`` (path, query) is
+        answered with; None for a path that is not a document's. ``_Answered`` with the whole
+        answer to another method, to a URL that cannot be a document's, or before any poll."""
+        path, query = key
         if key in self._resolved:
             doc = self._resolved[key]
         else:
             if len(path) + len(query) > MAX_URL:
-                return self._error(414, f"URL longer than {MAX_URL} characters")
+                raise _Answered(self._error(414, f"URL longer than {MAX_URL} characters"))
             try:
                 if self.urls.match(path) is None:
                     doc = None
@@ -149,44 +192,39 @@ class DocumentServer:
                     )
                     doc = self.urls.resolve(path, args, self.library)
             except RequestError as e:
-                return self._error(e.status, e.message)
+                raise _Answered(self._error(e.status, e.message)) from e
             except (ValueError, UnicodeDecodeError) as e:
-                return self._error(400, f"malformed query string: {e}")
+                raise _Answered(self._error(400, f"malformed query string: {e}")) from e
             if len(self._resolved) > 4096:
                 self._resolved.clear()
             self._resolved[key] = doc
         if doc is None:
             return None
-        method = environ.get("REQUEST_METHOD", "GET")
         if method == "OPTIONS":
-            return (
-                "204 No Content",
-                [
-                    ("Access-Control-Allow-Origin", "*"),
-                    ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
-                    ("Access-Control-Allow-Headers", "If-None-Match, If-Modified-Since"),
-                    ("Content-Length", "0"),
-                ],
-                b"",
+            raise _Answered(
+                (
+                    "204 No Content",
+                    [
+                        ("Access-Control-Allow-Origin", "*"),
+                        ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+                        ("Access-Control-Allow-Headers", "If-None-Match, If-Modified-Since"),
+                        ("Content-Length", "0"),
+                    ],
+                    b"",
+                )
             )
-        if method not in {"GET", "HEAD"}:
-            return self._error(
-                405,
-                f"method {method[:20]} not allowed; use GET or HEAD",
-                [("Allow", "GET, HEAD, OPTIONS")],
+        if method not in _READS:
+            raise _Answered(
+                self._error(
+                    405,
+                    f"method {method[:20]} not allowed; use GET or HEAD",
+                    [("Allow", "GET, HEAD, OPTIONS")],
+                )
             )
         document = self.library.get(doc)
         if document is None:
-            return self._error(503, "no data yet: the first poll has not completed")
-        heads = self._heads.get((document.etag, document.last_modified, doc.kind))
-        if heads is None:
-            heads = self._headers_of(doc, document)
-        if _not_modified(environ, document):
-            return "304 Not Modified", list(heads[2]), b""
-        gzipped = _wants_gzip(environ)
-        body = document.gzipped if gzipped else document.body
-        headers = [*heads[1 if gzipped else 0], ("Content-Length", str(len(body)))]
-        return "200 OK", headers, b"" if method == "HEAD" else body
+            raise _Answered(self._error(503, "no data yet: the first poll has not completed"))
+        return doc, document
 
     def _headers_of(self, doc: Doc, document: Document) -> _Heads:
         """The headers of one document's answers (plain, gzip, 304), made once per version."""
