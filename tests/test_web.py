@@ -534,6 +534,160 @@ def test_an_answer_is_made_again_only_when_the_library_moved(filled) -> None:
     assert moved["ETag"] != headers["ETag"]
 
 
+def test_the_server_keeps_the_answers_of_published_documents_only(filled) -> None:
+    """Variants (``?limit=``) are answered from the library, which bounds what it keeps; the
+    server keeps the answers of published documents alone, which the library holds anyway."""
+    from app.publish.library import Library
+    from app.runtime import Runtime
+    from app.service import Service
+    from app.web.hotpath import DocumentServer
+
+    with Runtime.open(filled) as runtime:
+        Service(runtime).ensure_published()
+        library = Library(runtime.store, runtime.urls, runtime.renderer)
+        server = DocumentServer(lambda e, s: [], runtime.urls, library, 300, "*")
+        every = 0
+        for query in ["", *(f"limit={n}" for n in range(1, 31)), ""]:
+            env = {"PATH_INFO": "/feeds/all.json", "REQUEST_METHOD": "GET", "QUERY_STRING": query}
+            answer = server.answer(env, "/feeds/all.json")
+            assert answer is not None and answer[0] == "200 OK"
+            items = len(json.loads(answer[2])["items"])
+            every = every or items
+            assert items == (min(int(query[6:]), every) if query else every), query
+        assert [key for key in server._ready] == [("/feeds/all.json", "")]
+
+
+class _Holdings:
+    """A library whose holdings and version the test sets."""
+
+    def __init__(self) -> None:
+        self.serial, self.incidents, self.pages = 1, {"INC000001822307"}, 3
+
+    def current(self) -> int:
+        return self.serial
+
+    def get(self, doc):
+        from datetime import UTC
+        from datetime import datetime as dt
+
+        from app.store.rendered import Document
+
+        return Document.of(repr(doc).encode(), "text/html", dt(2026, 5, 1, tzinfo=UTC))
+
+    def has_incident(self, key: str) -> bool:
+        return key in self.incidents
+
+    def history_pages(self, slug: str) -> int:
+        return self.pages
+
+
+def test_a_page_the_store_no_longer_holds_is_a_404_once_the_library_moved_on(filled) -> None:
+    """An incident forgotten, a history grown shorter: a worker that answered their pages
+    before answers 404 once the library has followed the store, as a new worker does."""
+    from app.catalogue import load_catalogue
+    from app.web.hotpath import DocumentServer
+
+    library = _Holdings()
+    server = DocumentServer(
+        lambda e, s: [], Urls(filled, load_catalogue(filled.systems)), library, 300, "*"
+    )
+    pages = ("/incidents/INC000001822307", "/systems/dms-import/page/3")
+
+    def ask(path: str) -> str:
+        answer = server.answer(
+            {"PATH_INFO": path, "REQUEST_METHOD": "GET", "QUERY_STRING": ""}, path
+        )
+        assert answer is not None
+        return answer[0]
+
+    assert [ask(p) for p in pages * 2] == ["200 OK"] * 4
+    library.incidents, library.pages = set(), 1
+    assert [ask(p) for p in pages] == ["200 OK"] * 2  # the library has not followed yet
+    library.serial = 2
+    assert [ask(p) for p in pages] == ["404 Not Found"] * 2
+
+
+def test_the_library_and_its_server_serve_one_version_whatever_a_follow_meets(filled) -> None:
+    """A follow that cannot read everything it needs replaces nothing (the server and the
+    library keep serving the version before, alike); a publish that lands while a request reads
+    a document leaves that request the version it read and the next one the new version."""
+    from datetime import UTC
+    from datetime import datetime as dt
+
+    from app.catalogue import load_catalogue
+    from app.errors import StoreDamagedError
+    from app.model import Lang
+    from app.publish.library import Library
+    from app.site.documents import Feed, Format
+    from app.store.rendered import DocMeta, Document, PageContext, RenderMark
+    from app.web.hotpath import DocumentServer
+
+    urls = Urls(filled, load_catalogue(filled.systems))
+    feed = Feed(Lang.EN, Format.ATOM)
+
+    def version(n: int) -> Document:
+        return Document.of(
+            f"<feed>{n}</feed>".encode(), "application/atom+xml", dt(2026, 5, n, tzinfo=UTC)
+        )
+
+    class Store:
+        def __init__(self) -> None:
+            self.v, self.damaged, self.meanwhile = 1, False, None
+
+        def render_mark(self) -> RenderMark:
+            return RenderMark(1, "key", None, self.v)
+
+        def history_counts(self) -> dict[str, int]:
+            return {}
+
+        def document_index(self) -> dict[str, DocMeta]:
+            d = version(self.v)
+            return {urls.export_path(feed): DocMeta(d.etag, d.content_type, d.last_modified)}
+
+        def stored_page_context(self, base: str):
+            if self.damaged:
+                raise StoreDamagedError("record 'pages:context' cannot be read")
+            return PageContext(base, None, {}), None
+
+        def canonical_document(self, path: str, meta: DocMeta) -> Document:
+            read = version(self.v)
+            if self.meanwhile is not None:  # another thread publishes and follows right now
+                self.meanwhile, then = None, self.meanwhile
+                then()
+            return read
+
+    store = Store()
+    library = Library(store, urls, None, recheck_seconds=0)  # type: ignore[arg-type]
+    server = DocumentServer(lambda e, s: [], urls, library, 300, "*")
+
+    def served() -> tuple[bytes, bytes]:
+        env = {"PATH_INFO": "/feeds/all.atom", "REQUEST_METHOD": "GET", "QUERY_STRING": ""}
+        answer = server.answer(env, "/feeds/all.atom")
+        got = library.get(feed)
+        assert answer is not None and got is not None
+        return answer[2], got.body
+
+    assert served() == (b"<feed>1</feed>", b"<feed>1</feed>")
+    store.v, store.damaged = 2, True
+    assert served() == (b"<feed>1</feed>", b"<feed>1</feed>")
+    store.damaged = False
+    assert served() == (b"<feed>2</feed>", b"<feed>2</feed>")
+
+    store = Store()
+    library = Library(store, urls, None, recheck_seconds=3600)  # type: ignore[arg-type]
+    server = DocumentServer(lambda e, s: [], urls, library, 300, "*")
+    library.current()
+
+    def publish_and_follow() -> None:
+        store.v = 2
+        library._checked = float("-inf")
+        library.current()
+
+    store.meanwhile = publish_and_follow
+    assert served()[0] == b"<feed>1</feed>"  # the version that request read
+    assert served() == (b"<feed>2</feed>", b"<feed>2</feed>")
+
+
 def test_a_body_and_a_gzip_form_of_two_versions_are_never_served_together(filled) -> None:
     """A publish may commit between a worker's reads of a document's body and its gzip form:
     the worker serves the body it read with a gzip form of those very bytes."""

@@ -47,7 +47,7 @@ class Library:
         self.base = urls.base
         self.recheck = recheck_seconds
         self._lock = threading.Lock()
-        self._checked = 0.0
+        self._checked = float("-inf")  # never: the first request follows the store
         self._mark: RenderMark | None = None
         self._index: dict[str, DocMeta] = {}
         self._docs: dict[str, Document] = {}
@@ -82,31 +82,30 @@ class Library:
                 self._checked = now
 
     def _follow(self, now: float) -> None:
-        """Follow the stored documents (under the lock)."""
+        """Follow the stored documents (under the lock). Everything is read before anything
+        served is replaced: a read that fails leaves the library as it was, to try again."""
         mark = self.store.render_mark()
         if mark == self._mark and self._index:
             self._checked = now
             return
+        history = self.store.history_counts()
+        index = self.store.document_index()
+        context, notice = self.store.stored_page_context(self.base)
         if (
             mark is None
             or self._mark is None
-            or (mark.generation, mark.key)
-            != (
-                self._mark.generation,
-                self._mark.key,
-            )
+            or (mark.generation, mark.key) != (self._mark.generation, self._mark.key)
         ):
             self._derived.clear()  # derived documents change only with incidents
         self._mark = mark
-        self._history = self.store.history_counts()
-        index = self.store.document_index()
+        self._history = history
         # keep what is loaded and unchanged; drop the rest
         self._docs = {p: d for p, d in self._docs.items() if p in index and index[p].etag == d.etag}
         self._index = index
         self._hot = {}
         self._variants.clear()
         self.cached_bytes = 0
-        self.context, self.notice = self.store.stored_page_context(self.base)
+        self.context, self.notice = context, notice
         self.serial += 1  # last: a request that reads the new serial gets what follows it
         self._checked = now
 
@@ -139,8 +138,9 @@ class Library:
             if found is None and path in self._index:
                 found = self._load(path)
             if found is not None:
-                if self._docs.get(path) is found and len(self._hot) < 4096:
-                    self._hot[doc] = found
+                with self._lock:  # kept only if no follow replaced the tables meanwhile
+                    if self._docs.get(path) is found and len(self._hot) < 4096:
+                        self._hot[doc] = found
                 return found
             if not self._index:
                 return None
@@ -149,9 +149,12 @@ class Library:
     def _load(self, path: str) -> Document | None:
         meta = self._index.get(path)
         doc = self.store.canonical_document(path, meta) if meta is not None else None
-        # kept only when it is what the index says (a publish in between: read again)
+        # kept only when it is what the index says, and the index is still the one it was read
+        # from (a publish and a follow in between: it is read again)
         if doc is not None and meta is not None and doc.etag == meta.etag:
-            self._docs[path] = doc
+            with self._lock:
+                if self._index.get(path) is meta:
+                    self._docs[path] = doc
         return doc
 
     def _get_derived(self, doc: Doc) -> Document:

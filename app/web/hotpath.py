@@ -8,6 +8,7 @@ gzip when asked, add caching and CORS headers. Anything else falls through to Fl
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -66,6 +67,9 @@ _Answer = tuple[str, list[_Header], bytes]
 _READS = frozenset({"GET", "HEAD"})
 
 
+_UNSEEN: Any = object()  # a (path, query) not resolved yet
+
+
 class _Answered(Exception):
     """The whole answer to a request for a document's URL, made without the document."""
 
@@ -92,7 +96,13 @@ class DocumentServer:
         self.cache_control = f"public, max-age={max_age}"
         self.frame_ancestors = frame_ancestors
         self.on_response = on_response or (lambda path, status: None)
-        self._resolved: dict[tuple[str, str], Doc | None] = {}  # resolve() is pure: memoize it
+        # (path, query) → the document it names (None: not a document's path), and the answer
+        # a GET of a published document got (its document and headers), both kept while the
+        # library's serial holds: an incident forgotten or a history page gone is a 404 after
+        self._resolved: dict[tuple[str, str], Doc | None] = {}
+        self._ready: dict[tuple[str, str], tuple[int, Document, _Heads]] = {}
+        self._serial = -1
+        self._lock = threading.Lock()  # the threads' writes to the two and the serial
         self._csp = {
             **_CSP,
             "embed": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -100,9 +110,6 @@ class DocumentServer:
         }
         self._dates: dict[datetime, str] = {}
         self._heads: dict[tuple[str, datetime, str], _Heads] = {}  # by version (CSP: by kind)
-        # (path, query) → the document a GET of it was answered with and its headers, under
-        # the library's serial then: asked again, only the validators and encoding are looked at
-        self._ready: dict[tuple[str, str], tuple[int, Document, _Heads]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
@@ -148,24 +155,28 @@ class DocumentServer:
         """Status line, headers and body for one document request; None for other paths."""
         query = environ.get("QUERY_STRING", "")
         key = (path, query)
-        method = environ.get("REQUEST_METHOD", "GET")
-        serial = self.library.current()
-        ready = self._ready.get(key)
-        if ready is not None and ready[0] == serial and method in _READS:
-            document, heads = ready[1], ready[2]  # asked before, the library unchanged since
-        else:
-            try:
-                found = self._find(key, method)
-            except _Answered as answered:
-                return answered.answer
-            if found is None:
-                return None
-            doc, document = found
-            known = self._heads.get((document.etag, document.last_modified, doc.kind))
-            heads = known if known is not None else self._headers_of(doc, document)
-            if len(self._ready) > 4096:  # bounded: paths come from clients
-                self._ready.clear()
-            self._ready[key] = (serial, document, heads)
+        try:
+            doc = self._resolved.get(key, _UNSEEN)
+            if doc is None or (doc is _UNSEEN and not self._document_path(key)):
+                return None  # not a document's path (the path alone says: no library asked)
+            serial = self.library.current()
+            if serial != self._serial:
+                self._moved_on(serial)
+                doc = _UNSEEN  # an incident forgotten, a history page gone: a 404 now
+            if doc is _UNSEEN:
+                doc = self._resolve(key, serial)
+                if doc is None:
+                    return None
+            method = environ.get("REQUEST_METHOD", "GET")
+            ready = self._ready.get(key) if method in _READS else None
+            if ready is not None and ready[0] == serial:
+                document, heads = ready[1], ready[2]  # asked before, the library unchanged since
+            else:
+                document, heads = self._fetch(doc, method)
+                if doc.canonical:  # a published document: the library holds it anyway
+                    self._keep(self._ready, key, (serial, document, heads), serial)
+        except _Answered as answered:
+            return answered.answer
         if _not_modified(environ, document):
             return "304 Not Modified", list(heads[2]), b""
         gzipped = _wants_gzip(environ)
@@ -173,33 +184,57 @@ class DocumentServer:
         headers = [*heads[1 if gzipped else 0], ("Content-Length", str(len(body)))]
         return "200 OK", headers, b"" if method == "HEAD" else body
 
-    def _find(self, key: tuple[str, str], method: str) -> tuple[Doc, Document] | None:
-        """The document (and its record) a ``GET`` or ``HEAD`` of ``key`` (path, query) is
-        answered with; None for a path that is not a document's. ``_Answered`` with the whole
-        answer to another method, to a URL that cannot be a document's, or before any poll."""
+    def _moved_on(self, serial: int) -> None:
+        """The library moved on to ``serial``: forget what was kept under the one before."""
+        with self._lock:
+            if serial > self._serial:  # serials only grow; a request that read an older one
+                self._serial = serial  # answers from the library and keeps nothing
+                self._ready.clear()
+                self._resolved = {k: d for k, d in self._resolved.items() if d is None}
+
+    def _keep(self, table: dict[Any, Any], key: Any, value: Any, serial: int) -> None:
+        """``table[key] = value`` when the library is still at ``serial`` (bounded: clients
+        choose the paths and queries)."""
+        with self._lock:
+            if serial == self._serial:
+                if len(table) > 4096:
+                    table.clear()
+                table[key] = value
+
+    def _document_path(self, key: tuple[str, str]) -> bool:
+        """Whether a document may live at ``key``'s path (the path alone tells, remembered
+        when not). ``_Answered`` for a URL that cannot be a document's."""
         path, query = key
-        if key in self._resolved:
-            doc = self._resolved[key]
-        else:
-            if len(path) + len(query) > MAX_URL:
-                raise _Answered(self._error(414, f"URL longer than {MAX_URL} characters"))
-            try:
-                if self.urls.match(path) is None:
-                    doc = None
-                else:
-                    args = dict(
-                        parse_qsl(query, keep_blank_values=True, errors="strict", max_num_fields=20)
-                    )
-                    doc = self.urls.resolve(path, args, self.library)
-            except RequestError as e:
-                raise _Answered(self._error(e.status, e.message)) from e
-            except (ValueError, UnicodeDecodeError) as e:
-                raise _Answered(self._error(400, f"malformed query string: {e}")) from e
-            if len(self._resolved) > 4096:
-                self._resolved.clear()
-            self._resolved[key] = doc
-        if doc is None:
-            return None
+        if len(path) + len(query) > MAX_URL:
+            raise _Answered(self._error(414, f"URL longer than {MAX_URL} characters"))
+        try:
+            found = self.urls.match(path) is not None
+        except RequestError as e:
+            raise _Answered(self._error(e.status, e.message)) from e
+        if not found:
+            self._keep(self._resolved, key, None, self._serial)
+        return found
+
+    def _resolve(self, key: tuple[str, str], serial: int) -> Doc | None:
+        """The document ``key`` (path, query) names, with the library at ``serial`` (an
+        incident page or a history page only while it holds them). ``_Answered`` for a URL
+        that cannot be a document's."""
+        path, query = key
+        try:
+            args = dict(
+                parse_qsl(query, keep_blank_values=True, errors="strict", max_num_fields=20)
+            )
+            doc = self.urls.resolve(path, args, self.library)
+        except RequestError as e:
+            raise _Answered(self._error(e.status, e.message)) from e
+        except (ValueError, UnicodeDecodeError) as e:
+            raise _Answered(self._error(400, f"malformed query string: {e}")) from e
+        self._keep(self._resolved, key, doc, serial)
+        return doc
+
+    def _fetch(self, doc: Doc, method: str) -> tuple[Document, _Heads]:
+        """The document a ``GET`` or ``HEAD`` of ``doc`` is answered with, and its headers.
+        ``_Answered`` with the whole answer to another method, or before any poll."""
         if method == "OPTIONS":
             raise _Answered(
                 (
@@ -224,7 +259,8 @@ class DocumentServer:
         document = self.library.get(doc)
         if document is None:
             raise _Answered(self._error(503, "no data yet: the first poll has not completed"))
-        return doc, document
+        heads = self._heads.get((document.etag, document.last_modified, doc.kind))
+        return document, heads if heads is not None else self._headers_of(doc, document)
 
     def _headers_of(self, doc: Doc, document: Document) -> _Heads:
         """The headers of one document's answers (plain, gzip, 304), made once per version."""
