@@ -49,6 +49,11 @@ def parse_clock(text: str) -> time:
     return time(int(match["h"]), int(match["m"]))
 
 
+# set by toldfeed itself, never by a variable: ``serve --demo`` (which turns notifications,
+# WebSub and subscriptions off), and whether TOLDFEED_BASE_URL was given
+_NOT_FROM_ENV = frozenset({"demo", "base_url_set"})
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every tunable of toldfeed. ``from_env`` reads ``TOLDFEED_<FIELD>`` for each field."""
@@ -138,6 +143,8 @@ class Settings:
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         for f in fields(cls):
+            if f.name in _NOT_FROM_ENV:
+                continue
             raw = env.get(f"TOLDFEED_{f.name.upper()}")
             if raw is None:
                 continue

@@ -251,7 +251,9 @@ def test_serve_on_port_99999_is_one_line_and_exit_2_not_a_traceback(env: Path, c
 
 
 BOOLEAN_SETTINGS = [
-    f"TOLDFEED_{f.name.upper()}" for f in fields(Settings) if isinstance(f.default, bool)
+    f"TOLDFEED_{f.name.upper()}"
+    for f in fields(Settings)
+    if isinstance(f.default, bool) and f.name not in ("demo", "base_url_set")
 ]
 SPELLINGS = [
     *[(word, True) for word in ("1", "true", "yes", "on", "TRUE", "Yes", " on ", "ON")],
@@ -275,8 +277,18 @@ def test_a_yes_no_setting_is_read_by_one_parser(name: str, raw: str, value: bool
         with pytest.raises(ConfigError) as error:
             Settings.from_env({name: raw})
         assert str(error.value).startswith(f"{name}={raw!r}: not a yes/no value")
-    elif field != "base_url_set":  # derived from TOLDFEED_BASE_URL whatever it says
+    else:
         assert getattr(Settings.from_env({name: raw}), field) is value
+
+
+def test_what_toldfeed_sets_itself_is_no_variable() -> None:
+    """The demo (which turns notifications, WebSub and subscriptions off) is ``serve --demo``
+    only, and whether a base URL was given is TOLDFEED_BASE_URL's presence: variables of their
+    names change nothing, whatever they say."""
+    for env in ({"TOLDFEED_DEMO": "1", "TOLDFEED_BASE_URL_SET": "1"}, {"TOLDFEED_DEMO": "flase"}):
+        settings = Settings.from_env(env)
+        assert (settings.demo, settings.base_url_set) == (False, False)
+    assert Settings.from_env({"TOLDFEED_BASE_URL": "https://feeds.example.dk"}).base_url_set
 
 
 def test_a_misspelt_yes_no_setting_makes_the_command_exit_2(env: Path, monkeypatch, capsys) -> None:
