@@ -502,11 +502,53 @@ def test_an_address_the_relay_cannot_take_holds_back_no_other_confirmation(
 
 
 @pytest.mark.parametrize(
-    "address", ["a\x01b@example.com", "a\x7fb@example.com", "a\x00@example.com"]
+    "address",
+    [
+        "a\x01b@example.com",
+        "a\x7fb@example.com",
+        "a\x00@example.com",
+        "=?utf-8?q?p1=0D=0Ab?=@example.com",  # an encoded word: a line break once decoded
+    ],
 )
 def test_an_address_with_a_control_character_is_not_one(address: str) -> None:
     assert normalize_address(address) is None
     assert normalize_address("a.b+c@example.com") == "a.b+c@example.com"
+
+
+def test_a_mail_that_cannot_be_written_holds_back_no_other_and_stops_no_sweep(
+    on: Settings, web: Any, inbox: Inbox, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A confirmation mail that cannot be written (whatever the reason) is dropped with a log
+    line: the mails queued behind it go out, and the upkeep's sweep runs whatever sending met."""
+    from app.notify.confirmations import Confirmations
+    from app.notify.letters import Letters
+
+    written = Letters.confirmation
+
+    def confirmation(self: Letters, sub: Subscription, now: datetime) -> Any:
+        if sub.address == "cannot@example.com":
+            raise ValueError("address parts cannot contain CR or LF")
+        return written(self, sub, now)
+
+    monkeypatch.setattr(Letters, "confirmation", confirmation)
+    for address in ("cannot@example.com", "first@example.com", "second@example.com"):
+        assert sign_up(web, address).status_code == 200
+        settled()
+    wait_for(lambda: len(inbox.messages) == 2)
+    assert sorted(recipients(inbox)) == ["first@example.com", "second@example.com"]
+    with store_of(on) as store:
+        assert store.confirmation_mails() == {}
+
+    def down(self: Confirmations, *args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("the relay's library broke")
+
+    monkeypatch.setattr(Confirmations, "send", down)
+    clock.advance(48 * 3600 + 1)
+    with Runtime.open(on) as runtime:
+        confirmations = Service(runtime, clock=clock).confirmations
+        with pytest.raises(RuntimeError):
+            confirmations.upkeep()
+    assert subscription(on, "first@example.com") is None  # swept all the same
 
 
 def test_tampered_expired_and_cross_purpose_tokens_do_nothing(

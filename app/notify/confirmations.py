@@ -90,7 +90,11 @@ class Confirmations:
             for sid, stamp in waiting.items():
                 now = self.clock()
                 sub = self.subscriptions.to_mail(sid, now)
-                msg = self.letters.confirmation(sub, now) if sub else None
+                try:
+                    msg = self.letters.confirmation(sub, now) if sub else None
+                except Exception:  # a mail that cannot be written must not hold back the rest
+                    log.exception("confirmation mail cannot be written subscriber=%s", sid)
+                    msg = None
                 if sub is None or msg is None:  # unsubscribed, swept, confirmed, or limited
                     self.subscriptions.mailed(sid, stamp, None)
                     continue
@@ -111,8 +115,13 @@ class Confirmations:
 
     def upkeep(self) -> None:
         """What the delivery loop does besides notifications: the confirmation mails left,
-        and the sweep (at most every ``SWEEP_EVERY`` seconds)."""
-        self.send()
+        and the sweep (at most every ``SWEEP_EVERY`` seconds), whatever the sending met."""
+        try:
+            self.send()
+        finally:
+            self._sweep()
+
+    def _sweep(self) -> None:
         if self._swept_at is not None and time.monotonic() - self._swept_at < SWEEP_EVERY:
             return
         self._swept_at = time.monotonic()

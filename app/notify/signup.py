@@ -55,7 +55,9 @@ class Gone(StrEnum):
 def normalize_address(text: str) -> str | None:
     """The address as kept (the domain in lower case), or None when ``text`` is not one."""
     text = text.strip()
-    if len(text) > 254 or not _ADDRESS.fullmatch(text):
+    # "=?" opens an RFC 2047 encoded word, which has no place in an address and which the mail
+    # headers would decode (into a line break, say) when the mail is written
+    if len(text) > 254 or "=?" in text or not _ADDRESS.fullmatch(text):
         return None
     local, _, domain = text.rpartition("@")
     return f"{local}@{domain.lower()}"
