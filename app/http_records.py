@@ -48,11 +48,11 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = email.utils.parsedate_to_datetime(value[:64])  # a date is some 30 characters
+    except (TypeError, ValueError, OverflowError, IndexError):  # not a date: no wait said
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -63,6 +63,6 @@ def parse_max_age(cache_control: str | None) -> float | None:
     """The ``max-age`` of a Cache-Control header, if any."""
     for part in (cache_control or "").split(","):
         name, _, value = part.strip().partition("=")
-        if name.lower() == "max-age" and value.strip().isdigit():
+        if name.lower() == "max-age" and value.strip().isascii() and value.strip().isdigit():
             return float(value.strip())
     return None

@@ -19,7 +19,7 @@ from werkzeug import Request, Response
 
 from app.errors import FetchError, HTTPStatusError, NotAllowedError, TooLargeError
 from app.fetch import Fetcher
-from app.http_records import Validators, parse_retry_after
+from app.http_records import Validators, parse_max_age, parse_retry_after
 from app.model import Lang
 from app.upstream.markup import decode_body
 from tests.conftest import ROOT
@@ -332,6 +332,14 @@ def test_parse_retry_after_http_date() -> None:
     now = datetime(2026, 5, 20, 7, 0, tzinfo=UTC)
     assert parse_retry_after("Wed, 20 May 2026 07:02:00 GMT", now) == 120
     assert parse_retry_after("soon", now) is None
+    # digits that are not ASCII, a year past any calendar, an offset past any zone: no wait
+    for said in (
+        "²",
+        "Mon, 01 Jan 99999999999999999999 00:00:00 GMT",
+        "Mon, 01 Jan 2026 0:0:0 +9999999999",
+    ):
+        assert parse_retry_after(said, now) is None
+    assert parse_max_age("public, max-age=²") is None and parse_max_age("max-age=60") == 60
 
 
 def test_static_transport_answers_from_its_table_with_etags(make_settings) -> None:

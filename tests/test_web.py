@@ -688,6 +688,22 @@ def test_the_library_and_its_server_serve_one_version_whatever_a_follow_meets(fi
     assert served() == (b"<feed>2</feed>", b"<feed>2</feed>")
 
 
+def test_a_malformed_date_or_number_is_a_client_error_never_a_server_error(client) -> None:
+    """A date no calendar holds in If-Modified-Since is no condition (the document is sent);
+    digits that are not ASCII ("¹²", which Python's isdigit takes) in a page number or a
+    ``?limit=`` are a 404 and a 400, as any other bad value."""
+    for since in (
+        "Mon, 01 Jan 99999999999999999999 00:00:00 GMT",
+        "Mon, 01 Jan 2026 0:0:0 +9999999999",
+    ):
+        response = client.get("/feeds/all.atom", headers={"If-Modified-Since": since})
+        assert response.status_code == 200
+    # a WSGI path is the request's bytes read as latin-1: %B9%B2 is "¹²"
+    assert client.get("/systems/dms-transit/page/%B9%B2").status_code == 404
+    assert client.get("/systems/dms-transit/page/\u00b9\u00b2").status_code == 404
+    assert client.get("/feeds/all.atom?limit=%C2%B2").status_code == 400
+
+
 def test_a_body_and_a_gzip_form_of_two_versions_are_never_served_together(filled) -> None:
     """A publish may commit between a worker's reads of a document's body and its gzip form:
     the worker serves the body it read with a gzip form of those very bytes."""

@@ -39,7 +39,8 @@ def _next_hop(url: str, target: str, answer: Answer) -> str:
     """Where a redirect from ``target`` leads; its (short) body is read so that the
     connection carries the next hop."""
     short = (
-        answer.headers.get("content-length", "").isdigit()
+        answer.headers.get("content-length", "").isascii()
+        and answer.headers.get("content-length", "").isdigit()
         and int(answer.headers["content-length"]) <= READ_SIZE
     )
     if short:
@@ -160,7 +161,7 @@ class Fetcher:
             raise HTTPStatusError(url, answer.status, retry)
         limit = self.settings.max_body_bytes
         declared = fields.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             answer.abandon()
             raise TooLargeError(url, f"body of {declared} bytes exceeds {limit}")
         chunks: list[bytes] = []

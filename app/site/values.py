@@ -76,7 +76,8 @@ def check_incident(value: str, holdings: Holdings | None) -> str:
 
 def check_page(value: str) -> int:
     """A history page number in a path, from 2 on (page 1 is the system page itself)."""
-    if not value.isdigit() or len(value) > 6 or int(value) < 2:
+    # ASCII digits only: str.isdigit() holds for "²" too, which int() refuses
+    if not (value.isascii() and value.isdigit()) or len(value) > 6 or int(value) < 2:
         raise RequestError(
             404,
             f"page must be a whole number from 2 on (page 1 is /systems/<system>), not {value[:20]!r}",
@@ -101,7 +102,7 @@ def parse_limit(value: str | None, top: int, default: int) -> int | None:
     """``?limit=`` from 1 to ``top``; None without it or when it is ``default``."""
     if not value:
         return None
-    if not value.isdigit() or not 1 <= int(value) <= top:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= top:
         raise RequestError(400, f"limit must be a whole number from 1 to {top}, not {value[:40]!r}")
     number = int(value)
     return None if number == default else number
@@ -123,7 +124,7 @@ def parse_history_page(doc: SystemPage, value: str | None, holdings: Holdings | 
     if value:
         if doc.page > 1:
             raise RequestError(400, "the page is already part of this page's path")
-        if not value.isdigit() or len(value) > 6 or int(value) < 1:
+        if not (value.isascii() and value.isdigit()) or len(value) > 6 or int(value) < 1:
             raise RequestError(400, f"page must be a whole number from 1 on, not {value[:20]!r}")
         page = int(value)
     if page > 1 and holdings is not None:

@@ -103,7 +103,7 @@ def oid_of(url: str) -> int | None:
     except ValueError:
         return None
     value = query.get("oid", "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 def lang_of_url(url: str, default: Lang) -> Lang:
