@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -422,8 +423,38 @@ def test_twenty_sign_ups_per_client_an_hour_then_429_with_retry_after(
             assert from_(f"2001:db8:1:2::{n + 1:x}").status_code == 400
         assert from_("2001:db8:1:2:ffff::1").status_code == 429
         assert from_("2001:db8:1:3::1").status_code == 400  # the next /64 is another client
+        # an IPv4 client on a dual-stack socket is itself, not the /64 of ::ffff:0:0
+        for _ in range(20):
+            from_("::ffff:198.51.100.20")
+        assert from_("198.51.100.20").status_code == 429
+        assert from_("::ffff:198.51.100.21").status_code == 400
     finally:
         app.extensions["toldfeed"].runtime.close()
+
+
+def test_the_server_hands_the_proxy_s_x_forwarded_for_to_the_app() -> None:
+    """The HTTP server (waitress, as ``serve`` and every gunicorn worker run it) passes the
+    header on: the app alone decides whether to believe it (TOLDFEED_TRUSTED_PROXIES)."""
+    from app.web.server import make_server
+
+    seen: list[str | None] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ.get("HTTP_X_FORWARDED_FOR"))
+        start_response("200 OK", [("Content-Length", "0")])
+        return [b""]
+
+    server = make_server(app, "127.0.0.1", 0, threads=1)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        port = server.effective_port
+        with httpx.Client() as http:
+            http.get(f"http://127.0.0.1:{port}/", headers={"X-Forwarded-For": "198.51.100.7"})
+    finally:
+        server.close()
+        thread.join(5)
+    assert seen == ["198.51.100.7"]
 
 
 def test_a_form_with_nothing_chosen_is_shown_again(web: Any) -> None:

@@ -55,7 +55,10 @@ def make_server(
         connection_limit=1000,  # sockets, not threads: slow clients wait in the I/O loop
         channel_timeout=CHANNEL_TIMEOUT,
         ident="toldfeed",
-        clear_untrusted_proxy_headers=True,
+        # X-Forwarded-For reaches the app, which believes it only from TOLDFEED_TRUSTED_PROXIES
+        # (app.web.subscription_pages.client_address); cleared here, the sign-up limit would
+        # count every client behind a proxy as one
+        clear_untrusted_proxy_headers=False,
         **where,
     )
 

@@ -100,6 +100,8 @@ def rate_key(client: str) -> str:
         ip = ip_address(client)
     except ValueError:
         return client
+    if ip.version == 6 and ip.ipv4_mapped is not None:  # an IPv4 client on a dual-stack socket
+        return str(ip.ipv4_mapped)
     if ip.version == 6:
         return str(IPv6Network((ip, 64), strict=False))
     return str(ip)
