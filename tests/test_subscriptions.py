@@ -991,6 +991,9 @@ def test_no_address_in_documents_logs_metrics_or_health(
     assert loud and not [line for line in loud if any(s in line for s in secrets)]
     metrics = web.get("/metrics").data.decode()
     assert 'toldfeed_subscribers{state="confirmed"} 1.0' in metrics
+    # who waits for confirmation is not public: signing an address up would tell whether it
+    # was subscribed already (a confirmed one adds no waiting sign-up)
+    assert "unconfirmed" not in metrics
     assert 'toldfeed_notifications_total{outcome="delivered",target="subscribers"} 1.0' in metrics
     health = web.get("/healthz").data.decode()
     assert json.loads(health)["notify"]["subscribers"]["delivered"] == 1

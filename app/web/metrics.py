@@ -123,14 +123,16 @@ class NotifyCollector(Collector):
         yield total
         yield pending
         if self.subscribers:  # how many, never who
+            # confirmed only: the sign-ups waiting would tell anyone who signs an address up
+            # whether it is subscribed already (it then adds none); `toldfeed subscribers
+            # count` says both to the operator
             counts = GaugeMetricFamily(
                 "toldfeed_subscribers",
-                "Self-service e-mail subscriptions (confirmed, or waiting for confirmation)",
+                "Confirmed self-service e-mail subscriptions",
                 labels=["state"],
             )
-            confirmed, waiting = self.store.subscription_counts()
+            confirmed, _ = self.store.subscription_counts()
             counts.add_metric(["confirmed"], confirmed)
-            counts.add_metric(["unconfirmed"], waiting)
             yield counts
 
 
