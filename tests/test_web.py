@@ -526,6 +526,13 @@ def test_an_answer_is_made_again_only_when_the_library_moved(filled) -> None:
     gzipped = ask(HTTP_ACCEPT_ENCODING="gzip")
     assert gzipped[1]["Content-Encoding"] == "gzip"
     assert gzip.decompress(gzipped[2]) == body
+    # the gzip form is another representation: its own strong ETag, and either tag held by a
+    # client (or a cache in front of several) is this version
+    assert gzipped[1]["ETag"] == headers["ETag"][:-1] + '-gz"'
+    for held in (headers["ETag"], gzipped[1]["ETag"], f'W/{gzipped[1]["ETag"]}, "other"'):
+        for encoding, tag in (("identity", headers["ETag"]), ("gzip", gzipped[1]["ETag"])):
+            status, sent, _ = ask(HTTP_IF_NONE_MATCH=held, HTTP_ACCEPT_ENCODING=encoding)
+            assert (status, sent["ETag"]) == ("304 Not Modified", tag)
     assert ask("POST")[0] == "405 Method Not Allowed"
     assert len(asked) == 1
     serial[0] = 2

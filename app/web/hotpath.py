@@ -28,13 +28,20 @@ _PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'sel
 _CSP = {"index": _PAGE_CSP, "system": _PAGE_CSP, "incident": _PAGE_CSP}
 
 
-def _not_modified(environ: dict[str, Any], doc: Document) -> bool:
+def gzip_etag(etag: str) -> str:
+    """The ETag of a document's gzip form: another representation, another strong validator
+    (RFC 9110 8.8.3), so that no cache takes one body for the other."""
+    return etag[:-1] + '-gz"'
+
+
+def _not_modified(environ: dict[str, Any], doc: Document, gz: str) -> bool:
+    """Whether the client holds this version, in either form (``gz``: its gzip form's tag)."""
     match = environ.get("HTTP_IF_NONE_MATCH")
     if match is not None:
-        if match == doc.etag:  # what a feed reader sends back: one tag, as given
+        if match == doc.etag or match == gz:  # what a feed reader sends back: one tag, as given
             return True
         tags = {t.strip().removeprefix("W/") for t in match.split(",")}
-        return "*" in tags or doc.etag in tags
+        return "*" in tags or doc.etag in tags or gz in tags
     since = environ.get("HTTP_IF_MODIFIED_SINCE")
     if since:
         try:
@@ -62,7 +69,10 @@ def _wants_gzip(environ: dict[str, Any]) -> bool:
 
 
 _Header = tuple[str, str]
-_Heads = tuple[tuple[_Header, ...], tuple[_Header, ...], tuple[_Header, ...]]
+# the headers of a 200 plain and gzip, of a 304 plain and gzip; the gzip form's ETag
+_Heads = tuple[
+    tuple[_Header, ...], tuple[_Header, ...], tuple[_Header, ...], tuple[_Header, ...], str
+]
 _Answer = tuple[str, list[_Header], bytes]
 _READS = frozenset({"GET", "HEAD"})
 
@@ -177,11 +187,11 @@ class DocumentServer:
                     self._keep(self._ready, key, (serial, document, heads), serial)
         except _Answered as answered:
             return answered.answer
-        if _not_modified(environ, document):
-            return "304 Not Modified", list(heads[2]), b""
         gzipped = _wants_gzip(environ)
+        if _not_modified(environ, document, heads[4]):
+            return "304 Not Modified", list(heads[3] if gzipped else heads[2]), b""
         body = document.gzipped if gzipped else document.body
-        headers = [*heads[1 if gzipped else 0], ("Content-Length", str(len(body)))]
+        headers = [*(heads[1] if gzipped else heads[0]), ("Content-Length", str(len(body)))]
         return "200 OK", headers, b"" if method == "HEAD" else body
 
     def _moved_on(self, serial: int) -> None:
@@ -263,7 +273,8 @@ class DocumentServer:
         return document, heads if heads is not None else self._headers_of(doc, document)
 
     def _headers_of(self, doc: Doc, document: Document) -> _Heads:
-        """The headers of one document's answers (plain, gzip, 304), made once per version."""
+        """The headers of one document's answers (200 and 304, plain and gzip), made once per
+        version."""
         headers = [
             ("Content-Type", document.content_type),
             ("ETag", document.etag),
@@ -276,10 +287,14 @@ class DocumentServer:
         csp = self._csp.get(doc.kind)
         if csp is not None:
             headers.append(("Content-Security-Policy", csp))
+        gz = gzip_etag(document.etag)
+        zipped = [(n, gz if n == "ETag" else v) for n, v in headers]
         heads = (  # Content-Length goes on per answer, from the very bytes sent
             tuple(headers),
-            (*headers, ("Content-Encoding", "gzip")),
+            (*zipped, ("Content-Encoding", "gzip")),
             tuple(h for h in headers if h[0] != "Content-Type"),
+            tuple(h for h in zipped if h[0] != "Content-Type"),
+            gz,
         )
         if len(self._heads) > 4096:  # bounded: a version of each document at a time, or so
             self._heads.clear()
