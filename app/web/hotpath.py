@@ -147,6 +147,7 @@ class DocumentServer:
             ("Content-Length", str(len(body))),
             ("Access-Control-Allow-Origin", "*"),
             ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),  # it may quote what the client sent
             *(extra or []),
         ]
         return f"{code} {reason}", headers, body
