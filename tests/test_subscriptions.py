@@ -856,6 +856,29 @@ def test_a_refused_recipient_is_tried_again_and_holds_back_nobody(
     assert "mailbox full" in said and "no such user" in said and "@example.com" not in said
 
 
+def test_a_fan_out_mail_that_cannot_be_written_is_given_up_and_holds_back_nobody(
+    relay: tuple[Relay, Settings], clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.notify.fanout import FanOut
+
+    handler, settings = relay
+    broken, *others = add_subscribers(settings, 4)
+    written = FanOut.message
+
+    def message(self: FanOut, note: Any, sub: Subscription, now: datetime) -> Any:
+        if sub.address == broken:
+            raise ValueError("address parts cannot contain CR or LF")
+        return written(self, note, sub, now)
+
+    monkeypatch.setattr(FanOut, "message", message)
+    queue_change(settings, DISRUPTION)
+    report = deliver(settings, clock)
+    assert report.mails == 3 and report.pending == 0
+    assert recipients(handler) == Counter(others)
+    with store_of(settings) as store:
+        assert store.fanout(1) is None and store.outbox_state().pending == {}
+
+
 def test_a_relay_that_is_down_loses_nothing_and_a_hung_one_delays_no_poll(
     relay: tuple[Relay, Settings], clock: Clock
 ) -> None:

@@ -187,9 +187,15 @@ class FanOut:
     ) -> FanOutProgress:
         """One mail to ``sub``; its outcome committed with the progress (RelayDown: nothing)."""
         now, note = self.clock(), run.note
-        message = self.message(note, sub, now)
-        outcome = run.session.send(message, self.settings.smtp_from, [sub.address])
         retries = {k: v for k, v in progress.retries.items() if k != sub.id}
+        try:
+            message = self.message(note, sub, now)
+        except Exception:  # one mail that cannot be written holds back no other subscriber
+            log.exception("fan-out mail cannot be written subscriber=%s id=%s", sub.id, note.id)
+            progress = replace(progress, retries=retries, given_up=progress.given_up + 1)
+            self._commit(run.n, progress)
+            return progress
+        outcome = run.session.send(message, self.settings.smtp_from, [sub.address])
         if not isinstance(outcome, Refused):
             progress = replace(progress, retries=retries, delivered=progress.delivered + 1)
             log.debug("fan-out mail sent id=%s to=%s", note.id, sub.address)
