@@ -428,6 +428,11 @@ def test_twenty_sign_ups_per_client_an_hour_then_429_with_retry_after(
             from_("::ffff:198.51.100.20")
         assert from_("198.51.100.20").status_code == 429
         assert from_("::ffff:198.51.100.21").status_code == 400
+        # and a proxy on a dual-stack socket is the proxy it is trusted as
+        assert from_("198.51.100.22", remote="::ffff:10.0.0.1").status_code == 400
+        for _ in range(19):
+            from_("198.51.100.22")
+        assert from_("198.51.100.22", remote="::ffff:10.0.0.1").status_code == 429
     finally:
         app.extensions["toldfeed"].runtime.close()
 
@@ -863,20 +868,46 @@ def test_a_fan_out_mail_that_cannot_be_written_is_given_up_and_holds_back_nobody
 
     handler, settings = relay
     broken, *others = add_subscribers(settings, 4)
-    written = FanOut.message
+    written = FanOut._letter
 
-    def message(self: FanOut, note: Any, sub: Subscription, now: datetime) -> Any:
+    def letter(self: FanOut, words: Any, sub: Subscription, now: datetime) -> Any:
         if sub.address == broken:
             raise ValueError("address parts cannot contain CR or LF")
-        return written(self, note, sub, now)
+        return written(self, words, sub, now)
 
-    monkeypatch.setattr(FanOut, "message", message)
+    monkeypatch.setattr(FanOut, "_letter", letter)
     queue_change(settings, DISRUPTION)
     report = deliver(settings, clock)
     assert report.mails == 3 and report.pending == 0
     assert recipients(handler) == Counter(others)
     with store_of(settings) as store:
         assert store.fanout(1) is None and store.outbox_state().pending == {}
+
+
+def test_a_fault_in_what_every_fan_out_mail_says_leaves_the_change_to_send(
+    relay: tuple[Relay, Settings], clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a mail says is everyone's: a fault there gives nobody up, the change stays to send
+    (and goes once the fault is gone)."""
+    import app.notify.fanout
+
+    handler, settings = relay
+    add_subscribers(settings, 3)
+    composed = app.notify.fanout.words_for
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("a word the catalogue lacks")
+
+    monkeypatch.setattr(app.notify.fanout, "words_for", broken)
+    queue_change(settings, DISRUPTION)
+    with pytest.raises(KeyError):  # the delivery pass fails, and says why in the log
+        deliver(settings, clock)
+    assert not handler.messages
+    with store_of(settings) as store:
+        assert store.outbox_state().pending  # nobody given up: the change is still to send
+    monkeypatch.setattr(app.notify.fanout, "words_for", composed)
+    clock.advance(3600)
+    assert deliver(settings, clock).mails == 3 and len(handler.messages) == 3
 
 
 def test_a_relay_that_is_down_loses_nothing_and_a_hung_one_delays_no_poll(

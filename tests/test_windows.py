@@ -357,6 +357,11 @@ def upd(text: str, at: str | None, lang: Lang = Lang.EN) -> Update:
             [upd("The service window is extended by 1 hour and 30 minutes.", "2026-05-19T20:50")],
             Window(START, u("2026-05-19T22:30"), sequence=1),
         ),
+        # digits of another script (full-width, as pasted from some editors) count the same
+        (
+            [upd("The service window is extended by \uff13\uff10 minutes.", "2026-05-19T20:50")],
+            Window(START, u("2026-05-19T21:30"), sequence=1),
+        ),
         (
             [
                 upd(

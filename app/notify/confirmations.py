@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from app.config import Settings
-from app.notify.letters import Letters
+from app.notify.letters import UNWRITABLE, Letters
 from app.notify.signup import Subscriptions
 from app.notify.smtp import Refused, RelayDown, SmtpSession
 from app.notify.targets import parse_smtp_url
@@ -92,7 +92,7 @@ class Confirmations:
                 sub = self.subscriptions.to_mail(sid, now)
                 try:
                     msg = self.letters.confirmation(sub, now) if sub else None
-                except Exception:  # a mail that cannot be written must not hold back the rest
+                except UNWRITABLE:  # an address the mail cannot carry holds back no other
                     log.exception("confirmation mail cannot be written subscriber=%s", sid)
                     msg = None
                 if sub is None or msg is None:  # unsubscribed, swept, confirmed, or limited

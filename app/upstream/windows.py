@@ -123,11 +123,8 @@ def _new_times(plan: _Plan, text: str) -> tuple[datetime, datetime]:
         if by := _EXTENDED_BY.match(after.strip()):
             for count, unit in ((by["count"], by["unit"]), (by["count2"], by["unit2"])):
                 if count:
-                    number = (
-                        int(count)
-                        if count.isascii() and count.isdigit()
-                        else vocab.WINDOW_DURATION_WORDS[count]
-                    )
+                    # \d took it: a decimal digit of any script, which int() reads
+                    number = int(count) if count.isdigit() else vocab.WINDOW_DURATION_WORDS[count]
                     end = end + timedelta(minutes=number * vocab.WINDOW_DURATION_UNITS[unit])
         elif clock := clock_after(after):
             utc = _in_utc(plan, after)  # "extended to 2359 UTC", "to 2359 CET (2159 UTC)"

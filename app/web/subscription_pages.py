@@ -112,6 +112,8 @@ def _trusted(address: str, trusted: Networks) -> bool:
         ip = ip_address(address)
     except ValueError:
         return False
+    if ip.version == 6 and ip.ipv4_mapped is not None:  # a proxy on a dual-stack socket
+        ip = ip.ipv4_mapped
     return any(ip in network for network in trusted)
 
 
