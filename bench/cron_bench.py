@@ -77,7 +77,13 @@ from app.service import Service  # noqa: E402
 from bench.clock_shift import ENV as CLOCK_ENV  # noqa: E402
 from bench.clock_shift import MARK as CLOCK_MARK  # noqa: E402
 from bench.clock_shift import clock_ahead  # noqa: E402
-from bench.poll_bench import fill_archive, free_port, sources_file, write_section  # noqa: E402
+from bench.poll_bench import (  # noqa: E402
+    fill_archive,
+    free_port,
+    machine_speed,
+    sources_file,
+    write_section,
+)
 
 REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
 # what the console script runs (``toldfeed = app.cli:main``), from the checkout
@@ -564,6 +570,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--profile", type=Path, help="write cProfile stats here")
     args = parser.parse_args()
+    speed_before = machine_speed()
     began = time.monotonic()
     load_start = f"{os.getloadavg()[0]:.1f}"
     compileall.compile_dir(ROOT / "app", quiet=1)  # as installed (see ``poll_env``)
@@ -594,6 +601,11 @@ def main() -> None:
     seconds = time.monotonic() - began
     load = (load_start, f"{os.getloadavg()[0]:.1f}")
     body = table(results, cron.imported_in_timer, seconds, load)
+    body += (
+        f"\n\nThe machine's speed (`machine_speed` in bench/poll_bench.py: 20 million additions in "
+        f"a Python loop): {speed_before:.1f} s of CPU before the run, {machine_speed():.1f} s "
+        "after (2.2 s at its fastest seen, 3.4 s at its slowest).\n"
+    )
     print(body)
     for path in profiles:
         print_profile(path)
