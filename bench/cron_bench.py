@@ -604,7 +604,7 @@ def main() -> None:
     body += (
         f"\n\nThe machine's speed (`machine_speed` in bench/poll_bench.py: 20 million additions in "
         f"a Python loop): {speed_before:.1f} s of CPU before the run, {machine_speed():.1f} s "
-        "after (2.2 s at its fastest seen, 3.4 s at its slowest).\n"
+        "after.\n"
     )
     print(body)
     for path in profiles:

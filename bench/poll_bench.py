@@ -171,8 +171,8 @@ def main() -> None:
 
 def machine_speed() -> float:
     """CPU seconds of 20 million additions in a Python loop: how fast this machine runs at the
-    moment (it shares its host: the same loop took 2.2 s in a fast hour and 3.4 s in a slow
-    one), written beside figures so that runs at different moments can be compared."""
+    moment (it shares its host, and its speed moves by half from one hour to the next), written
+    beside figures so that runs at different moments can be compared."""
     started, total = time.process_time(), 0
     for i in range(20_000_000):
         total += i

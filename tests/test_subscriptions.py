@@ -1064,6 +1064,21 @@ def test_no_address_in_documents_logs_metrics_or_health(
 # --- the operator's command -------------------------------------------------------------------
 
 
+def test_a_subscription_kept_before_encoded_words_were_refused_can_be_removed(
+    on: Settings, web: Any, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.notify.signup
+
+    kept = "=?utf-8?q?x?=@example.com"  # an address an earlier toldfeed took
+    monkeypatch.setattr(app.notify.signup, "normalize_address", lambda text: text.strip())
+    assert sign_up(web, kept).status_code == 200
+    settled()
+    monkeypatch.undo()
+    assert subscription(on, kept) is not None
+    assert main_with(on, "subscribers", "remove", "=?utf-8?q?x?=@Example.com") == 0
+    assert subscription(on, kept) is None
+
+
 def test_subscribers_count_list_remove_export(
     on: Settings, web: Any, inbox: Inbox, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -211,6 +211,9 @@ class Subscriptions:
     def remove(self, text: str) -> bool:
         """Delete the subscription of the address ``text`` (the operator's command)."""
         address = normalize_address(text)
+        if address is None and "=?" in text:  # kept before encoded words were refused
+            local, _, domain = text.strip().rpartition("@")
+            address = f"{local}@{domain.lower()}" if local and domain else None
         if address is None:
             return False
         sid = self.store.subscriber_id(address)
