@@ -449,15 +449,27 @@ def test_the_server_hands_the_proxy_s_x_forwarded_for_to_the_app() -> None:
         start_response("200 OK", [("Content-Length", "0")])
         return [b""]
 
-    server = make_server(app, "127.0.0.1", 0, threads=1)
-    thread = threading.Thread(target=server.run, daemon=True)
+    from waitress import wasyncore
+
+    connections: dict[int, Any] = {}
+    server = make_server(app, "127.0.0.1", 0, threads=1, connections=connections)
+    stop = threading.Event()
+
+    def loop() -> None:  # the I/O loop, closed in its own thread once told to stop
+        while not stop.is_set():
+            wasyncore.loop(timeout=0.05, map=connections, count=1)
+        server.close()
+
+    thread = threading.Thread(target=loop, daemon=True)
     thread.start()
     try:
-        port = server.effective_port
         with httpx.Client() as http:
-            http.get(f"http://127.0.0.1:{port}/", headers={"X-Forwarded-For": "198.51.100.7"})
+            http.get(
+                f"http://127.0.0.1:{server.effective_port}/",
+                headers={"X-Forwarded-For": "198.51.100.7"},
+            )
     finally:
-        server.close()
+        stop.set()
         thread.join(5)
     assert seen == ["198.51.100.7"]
 
