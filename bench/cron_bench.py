@@ -603,7 +603,7 @@ def main() -> None:
     body = table(results, cron.imported_in_timer, seconds, load)
     body += (
         f"\n\nThe machine's speed (`machine_speed` in bench/poll_bench.py: 20 million additions in "
-        f"a Python loop): {speed_before:.1f} s of CPU before the run, {machine_speed():.1f} s "
+        f"a Python loop): {speed_before:.2f} s of CPU before the run, {machine_speed():.2f} s "
         "after.\n"
     )
     print(body)

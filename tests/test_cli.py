@@ -281,6 +281,22 @@ def test_a_yes_no_setting_is_read_by_one_parser(name: str, raw: str, value: bool
         assert getattr(Settings.from_env({name: raw}), field) is value
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TOLDFEED_SMTP_FROM", "toldfeed@feeds.example.dk\r"),  # an env file with CRLF endings
+        ("TOLDFEED_BASE_URL", "https://feeds.example.dk\n"),
+        ("TOLDFEED_BASE_URL", "https://feeds.example.dk/\u2028"),
+    ],
+)
+def test_a_line_break_in_a_value_written_into_mails_and_links_is_a_configuration_error(
+    name: str, value: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env({name: value})
+    assert str(error.value).startswith(f"{name} holds a control character or line break")
+
+
 def test_what_toldfeed_sets_itself_is_no_variable() -> None:
     """The demo (which turns notifications, WebSub and subscriptions off) is ``serve --demo``
     only, and whether a base URL was given is TOLDFEED_BASE_URL's presence: variables of their

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from app.config import Settings
-from app.notify.letters import UNWRITABLE, Letters
+from app.notify.letters import Letters
+from app.notify.mail import mailable
 from app.notify.signup import Subscriptions
 from app.notify.smtp import Refused, RelayDown, SmtpSession
 from app.notify.targets import parse_smtp_url
@@ -90,11 +91,10 @@ class Confirmations:
             for sid, stamp in waiting.items():
                 now = self.clock()
                 sub = self.subscriptions.to_mail(sid, now)
-                try:
-                    msg = self.letters.confirmation(sub, now) if sub else None
-                except UNWRITABLE:  # an address the mail cannot carry holds back no other
-                    log.exception("confirmation mail cannot be written subscriber=%s", sid)
-                    msg = None
+                if sub is not None and not mailable(sub.address):  # it alone: no other waits
+                    log.warning("confirmation mail given up subscriber=%s reason=address", sid)
+                    sub = None
+                msg = self.letters.confirmation(sub, now) if sub else None
                 if sub is None or msg is None:  # unsubscribed, swept, confirmed, or limited
                     self.subscriptions.mailed(sid, stamp, None)
                     continue

@@ -34,8 +34,8 @@ from app.config import Settings
 from app.model import Lang
 from app.notify.audience import narrowed, wants
 from app.notify.compose import words_for
-from app.notify.letters import UNWRITABLE, Letters
-from app.notify.mail import build
+from app.notify.letters import Letters
+from app.notify.mail import build, mailable
 from app.notify.message import Message
 from app.notify.retry import retry_wait, too_late
 from app.notify.smtp import Refused, RelayDown, SmtpSession
@@ -188,14 +188,12 @@ class FanOut:
         """One mail to ``sub``; its outcome committed with the progress (RelayDown: nothing)."""
         now, note = self.clock(), run.note
         retries = {k: v for k, v in progress.retries.items() if k != sub.id}
-        words = self._words(note, sub)  # shared by a language's subscribers: a fault surfaces
-        try:
-            message = self._letter(words, sub, now)
-        except UNWRITABLE:  # one address the mail cannot carry holds back no other subscriber
-            log.exception("fan-out mail cannot be written subscriber=%s id=%s", sub.id, note.id)
+        if not mailable(sub.address):  # this address alone: it holds back no other subscriber
+            log.warning("fan-out mail given up subscriber=%s id=%s reason=address", sub.id, note.id)
             progress = replace(progress, retries=retries, given_up=progress.given_up + 1)
             self._commit(run.n, progress)
             return progress
+        message = self.message(note, sub, now)  # a fault in what it says is everyone's: it surfaces
         outcome = run.session.send(message, self.settings.smtp_from, [sub.address])
         if not isinstance(outcome, Refused):
             progress = replace(progress, retries=retries, delivered=progress.delivered + 1)
@@ -220,12 +218,8 @@ class FanOut:
 
     def message(self, note: Notification, sub: Subscription, now: datetime) -> EmailMessage:
         """The mail telling ``sub`` about ``note``: the target's mail in their language (a
-        digest narrowed to their systems), with their list headers and link."""
-        return self._letter(self._words(note, sub), sub, now)
-
-    def _words(self, note: Notification, sub: Subscription) -> tuple[Notification, Message]:
-        """What ``sub``'s mail says: composed once per run for each language (and, for a
-        digest, each set of systems)."""
+        digest narrowed to their systems), with their list headers and link. The words are
+        composed once per run for each language (and, for a digest, each set of systems)."""
         lang = sub.lang
         systems = sub.choices.systems if note.digest is not None and sub.choices else frozenset()
         composed = self._composed.get((note.id, lang, systems))
@@ -233,14 +227,7 @@ class FanOut:
             theirs = narrowed(note, systems)
             composed = theirs, words_for(theirs, self.catalogue, lang, self.urls)
             self._composed[(note.id, lang, systems)] = composed
-        return composed
-
-    def _letter(
-        self, words: tuple[Notification, Message], sub: Subscription, now: datetime
-    ) -> EmailMessage:
-        """``words`` as the mail to ``sub`` (their address, list headers and link)."""
-        note, message = words
-        lang = sub.lang
+        note, message = composed
         target = Target(
             name=SUBSCRIBERS,
             kind=ChannelKind.EMAIL,

@@ -9,7 +9,6 @@ headers for mailbox providers to offer the one-click button (docs/operations.md)
 
 from __future__ import annotations
 
-import email.errors
 from dataclasses import replace
 from datetime import datetime
 from email.message import EmailMessage
@@ -32,11 +31,6 @@ from app.render.subscription import describe_choices
 from app.render.words import WORDS
 from app.site.forms import CONFIRM, SUBSCRIPTION, UNSUBSCRIBE, form_url
 from app.store.subscriber_records import Subscription
-
-# what writing an address into a mail's headers raises when it cannot carry it (Python's email
-# package: a line break once decoded, a character the policy refuses), as opposed to a fault in
-# what the mail says, which is everyone's and must surface
-UNWRITABLE = (ValueError, UnicodeError, email.errors.MessageError)
 
 
 class Letters:

@@ -81,6 +81,18 @@ MAIL_POLICY = _policy()
 """The policy of every mail toldfeed writes (the default one, but for ``_Verbatim`` headers)."""
 
 
+def mailable(address: str) -> bool:
+    """Whether a mail's ``To`` header can carry ``address``. The email package parses it, and
+    an encoded word (``=?utf-8?q?...?=``) decodes into a line break, or trips its parser, in
+    an address the sign-up form took before it refused them: such a mail is given up alone,
+    never every subscriber's."""
+    try:
+        MAIL_POLICY.header_store_parse("To", address)  # what msg["To"] = address does
+    except Exception:  # whatever the parser raises for it: this address cannot be written
+        return False
+    return True
+
+
 _BOUNDARY = "=_toldfeed-alternative"
 """Every mail's one boundary. No quoted-printable part can hold it ("=_" is no escape there),
 so it needs no search of the parts, which the email package makes with a new regex per mail."""

@@ -112,9 +112,9 @@ def _trusted(address: str, trusted: Networks) -> bool:
         ip = ip_address(address)
     except ValueError:
         return False
-    if ip.version == 6 and ip.ipv4_mapped is not None:  # a proxy on a dual-stack socket
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in trusted)
+    # a proxy on a dual-stack socket (::ffff:10.0.0.1) is trusted as configured in either form
+    mapped = ip.ipv4_mapped if ip.version == 6 else None
+    return any(ip in network or (mapped is not None and mapped in network) for network in trusted)
 
 
 def _origin(url: str) -> str:
