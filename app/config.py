@@ -52,6 +52,7 @@ def parse_clock(text: str) -> time:
 # set by toldfeed itself, never by a variable: ``serve --demo`` (which turns notifications,
 # WebSub and subscriptions off), and whether TOLDFEED_BASE_URL was given
 _NOT_FROM_ENV = frozenset({"demo", "base_url_set"})
+_BARE_ADDRESS = re.compile(r"[!-~]+@[!-~]+", re.ASCII)  # no name, no brackets: just the address
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +186,8 @@ class Settings:
             raise ConfigError("TOLDFEED_POLL_SECONDS must be at least 1")
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigError("TOLDFEED_BASE_URL must be an http(s) URL")
-        for name, value in (("BASE_URL", self.base_url), ("SMTP_FROM", self.smtp_from)):
+        written = (("BASE_URL", self.base_url), ("SMTP_FROM", self.smtp_from))
+        for name, value in (*written, ("WEBSUB_HUB", self.websub_hub)):
             # written into links and mail headers, where a line break (an env file saved with
             # CRLF endings) would fail every mail
             if any(ord(c) < 32 or ord(c) == 127 or c in "\u2028\u2029\x85" for c in value):
@@ -210,9 +212,13 @@ class Settings:
             )
         if self.subscriptions_on and not self.smtp_url:
             raise ConfigError("TOLDFEED_SUBSCRIPTIONS=email needs TOLDFEED_SMTP_URL (the relay)")
-        if (self.smtp_from or self.subscriptions_on) and "@" not in self.smtp_from:
+        if (self.smtp_from or self.subscriptions_on) and not _BARE_ADDRESS.fullmatch(
+            self.smtp_from
+        ):
+            # the envelope's sender too: a relay without SMTPUTF8 would refuse every mail
             raise ConfigError(
-                f"TOLDFEED_SMTP_FROM must be an e-mail address, not {self.smtp_from!r}"
+                "TOLDFEED_SMTP_FROM must be a bare e-mail address in ASCII (a domain with "
+                f"letters beyond ASCII in its xn-- form), not {self.smtp_from!r}"
             )
         if self.notify_give_up_seconds <= 0:  # 0 gave every notification up untried
             raise ConfigError("TOLDFEED_NOTIFY_GIVE_UP_SECONDS must be more than 0")

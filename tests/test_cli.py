@@ -287,6 +287,7 @@ def test_a_yes_no_setting_is_read_by_one_parser(name: str, raw: str, value: bool
         ("TOLDFEED_SMTP_FROM", "toldfeed@feeds.example.dk\r"),  # an env file with CRLF endings
         ("TOLDFEED_BASE_URL", "https://feeds.example.dk\n"),
         ("TOLDFEED_BASE_URL", "https://feeds.example.dk/\u2028"),
+        ("TOLDFEED_WEBSUB_HUB", "https://hub.example.dk/\r"),
     ],
 )
 def test_a_line_break_in_a_value_written_into_mails_and_links_is_a_configuration_error(
@@ -295,6 +296,17 @@ def test_a_line_break_in_a_value_written_into_mails_and_links_is_a_configuration
     with pytest.raises(ConfigError) as error:
         Settings.from_env({name: value})
     assert str(error.value).startswith(f"{name} holds a control character or line break")
+
+
+@pytest.mark.parametrize(
+    "sender", ["toldfeed@tøld.dk", "Toldfeed <toldfeed@feeds.example.dk>", "toldfeed @x.dk"]
+)
+def test_the_sender_is_a_bare_ascii_address(sender: str) -> None:
+    """The envelope's sender too: a relay without SMTPUTF8 would refuse every mail."""
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env({"TOLDFEED_SMTP_FROM": sender})
+    assert "bare e-mail address in ASCII" in str(error.value)
+    assert Settings.from_env({"TOLDFEED_SMTP_FROM": "toldfeed@xn--tld-ula.dk"}).smtp_from
 
 
 def test_what_toldfeed_sets_itself_is_no_variable() -> None:

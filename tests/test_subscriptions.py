@@ -564,6 +564,28 @@ def test_an_address_the_relay_cannot_take_holds_back_no_other_confirmation(
         assert store.confirmation_mails() == {}
 
 
+def test_a_mail_carries_an_address_only_as_it_is() -> None:
+    """Addresses an earlier sign-up form took, whose encoded words the email package decodes
+    into a line break, trips on, cannot fold, or reads as another address: no mail carries
+    them; every address the form takes now, letters beyond ASCII included, it does."""
+    from app.notify.mail import mailable
+
+    for kept in (
+        "=?utf-8?q?p1=0D=0Ab?=@example.com",
+        "=?utf-8?b?.?=@example.com",
+        "=?utf-8?b?=C3=A9@xn--bcher-kva.dk",
+        "=?utf-8?q?a=40b?=@example.com",
+    ):
+        assert not mailable(kept), kept
+    for address in (
+        "clerk@example.com",
+        "jørgen@blåbær.dk",
+        "a.b+c@example.com",
+        "x" * 64 + "@e.dk",
+    ):
+        assert normalize_address(address) == address and mailable(address), address
+
+
 @pytest.mark.parametrize(
     "address",
     [

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import email.policy
 import hashlib
+import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from email.generator import BytesGenerator
 from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import Policy
@@ -70,7 +72,7 @@ class _Registry(HeaderRegistry):
         self._made.pop(name.lower(), None)
 
 
-def _policy() -> Policy:
+def _policy() -> email.policy.EmailPolicy[EmailMessage]:
     registry = _Registry()
     for name in ("list-unsubscribe", "list-unsubscribe-post", "x-toldfeed-id"):
         registry.map_to_type(name, _Verbatim)
@@ -82,13 +84,20 @@ MAIL_POLICY = _policy()
 
 
 def mailable(address: str) -> bool:
-    """Whether a mail's ``To`` header can carry ``address``. The email package parses it, and
-    an encoded word (``=?utf-8?q?...?=``) decodes into a line break, or trips its parser, in
-    an address the sign-up form took before it refused them: such a mail is given up alone,
-    never every subscriber's."""
+    """Whether a mail's ``To`` header can carry ``address``, as it is, to the bytes sent. The
+    email package parses and folds it, and an encoded word (``=?utf-8?q?...?=``), in an
+    address the sign-up form took before it refused them, can decode into a line break, trip
+    its parser, fail its folding, or read as another address than the envelope's: such a mail
+    is given up alone, never every subscriber's."""
     try:
-        MAIL_POLICY.header_store_parse("To", address)  # what msg["To"] = address does
-    except Exception:  # whatever the parser raises for it: this address cannot be written
+        _, header = MAIL_POLICY.header_store_parse("To", address)  # what msg["To"] = ... does
+        if str(header) != address:  # the header would name another address
+            return False
+        mail = EmailMessage(policy=MAIL_POLICY)
+        mail["To"] = address
+        utf8 = MAIL_POLICY.clone(utf8=not address.isascii())  # as smtplib flattens it
+        BytesGenerator(io.BytesIO(), policy=utf8).flatten(mail, linesep="\r\n")
+    except Exception:  # whatever the email package raises for it: it cannot be written
         return False
     return True
 
