@@ -108,4 +108,13 @@ def load_catalogue(path: Path) -> Catalogue:
             )
         except (KeyError, TypeError) as e:
             raise ConfigError(f"{path}: system #{i + 1} lacks {e}") from e
+        system = systems[-1]
+        for text in (system.name, system.name_da):
+            # names go into mail subjects and page titles: a line break would fail every mail
+            # that names the system, at the first reminder rather than now
+            if not text.strip() or any(not c.isprintable() for c in text):
+                raise ConfigError(
+                    f"{path}: system #{i + 1} ({system.slug}): the name {text!r} is empty or "
+                    "holds a control character or line break"
+                )
     return Catalogue.from_systems(systems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from dataclasses import fields
 from pathlib import Path
@@ -307,6 +308,26 @@ def test_the_sender_is_a_bare_ascii_address(sender: str) -> None:
         Settings.from_env({"TOLDFEED_SMTP_FROM": sender})
     assert "bare e-mail address in ASCII" in str(error.value)
     assert Settings.from_env({"TOLDFEED_SMTP_FROM": "toldfeed@xn--tld-ula.dk"}).smtp_from
+
+
+@pytest.mark.parametrize("name", ["DMS\u2028Import", "DMS\nImport", "DMS\x85Import", " "])
+def test_a_system_name_that_no_subject_line_can_hold_is_refused_when_read(
+    tmp_path: Path, name: str
+) -> None:
+    """A name goes into mail subjects and page titles: a line break there would fail the first
+    reminder that names the system, so the catalogue is refused when it is read."""
+    from app.catalogue import load_catalogue
+
+    path = tmp_path / "systems.toml"
+    path.write_text(
+        f'[[system]]\nslug = "dms-import"\nname = {json.dumps(name)}\n', encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as error:
+        load_catalogue(path)
+    assert "holds a control character or line break" in str(error.value)
+    fine = '[[system]]\nslug = "dms-import"\nname = "DMS Import: øæå"\n'
+    path.write_text(fine + '[[system]]\nslug = "other"\nname = "Other"\n', "utf-8")
+    assert load_catalogue(path).systems[0].name == "DMS Import: øæå"
 
 
 def test_what_toldfeed_sets_itself_is_no_variable() -> None:
