@@ -186,10 +186,14 @@ class Settings:
             raise ConfigError("TOLDFEED_POLL_SECONDS must be at least 1")
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigError("TOLDFEED_BASE_URL must be an http(s) URL")
-        written = (("BASE_URL", self.base_url), ("SMTP_FROM", self.smtp_from))
-        for name, value in (*written, ("WEBSUB_HUB", self.websub_hub)):
-            # written into links and mail headers, where a line break (an env file saved with
-            # CRLF endings) would fail every mail
+        # written into links and mail headers, where a line break (an env file saved with CRLF
+        # endings) would fail every mail
+        written = {
+            "BASE_URL": self.base_url,
+            "SMTP_FROM": self.smtp_from,
+            "WEBSUB_HUB": self.websub_hub,
+        }
+        for name, value in written.items():
             if any(ord(c) < 32 or ord(c) == 127 or c in "\u2028\u2029\x85" for c in value):
                 raise ConfigError(
                     f"TOLDFEED_{name} holds a control character or line break: {value!r}"

@@ -38,11 +38,8 @@ BODY_TOO_LATE = "poll time budget exhausted while reading the body"
 def _next_hop(url: str, target: str, answer: Answer) -> str:
     """Where a redirect from ``target`` leads; its (short) body is read so that the
     connection carries the next hop."""
-    short = (
-        answer.headers.get("content-length", "").isascii()
-        and answer.headers.get("content-length", "").isdigit()
-        and int(answer.headers["content-length"]) <= READ_SIZE
-    )
+    length = answer.headers.get("content-length", "")
+    short = length.isascii() and length.isdigit() and int(length) <= READ_SIZE
     if short:
         try:
             for _ in answer.chunks():

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import email.policy
 import hashlib
-import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from email.generator import BytesGenerator
 from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import Policy
@@ -93,10 +91,7 @@ def mailable(address: str) -> bool:
         _, header = MAIL_POLICY.header_store_parse("To", address)  # what msg["To"] = ... does
         if str(header) != address:  # the header would name another address
             return False
-        mail = EmailMessage(policy=MAIL_POLICY)
-        mail["To"] = address
-        utf8 = MAIL_POLICY.clone(utf8=not address.isascii())  # as smtplib flattens it
-        BytesGenerator(io.BytesIO(), policy=utf8).flatten(mail, linesep="\r\n")
+        header.fold(policy=MAIL_POLICY.clone(utf8=not address.isascii()))  # as smtplib folds it
     except Exception:  # whatever the email package raises for it: it cannot be written
         return False
     return True

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from app.errors import RequestError
@@ -69,10 +69,18 @@ def _wants_gzip(environ: dict[str, Any]) -> bool:
 
 
 _Header = tuple[str, str]
-# the headers of a 200 plain and gzip, of a 304 plain and gzip; the gzip form's ETag
-_Heads = tuple[
-    tuple[_Header, ...], tuple[_Header, ...], tuple[_Header, ...], tuple[_Header, ...], str
-]
+
+
+class _Heads(NamedTuple):
+    """The headers of one document version's answers (Content-Length goes on per answer)."""
+
+    plain: tuple[_Header, ...]  # a 200
+    gzipped: tuple[_Header, ...]  # a 200 in gzip (its own ETag)
+    same: tuple[_Header, ...]  # a 304
+    same_gzipped: tuple[_Header, ...]  # a 304 to a client that takes gzip
+    gzip_etag: str
+
+
 _Answer = tuple[str, list[_Header], bytes]
 _READS = frozenset({"GET", "HEAD"})
 
@@ -189,10 +197,11 @@ class DocumentServer:
         except _Answered as answered:
             return answered.answer
         gzipped = _wants_gzip(environ)
-        if _not_modified(environ, document, heads[4]):
-            return "304 Not Modified", list(heads[3] if gzipped else heads[2]), b""
+        if _not_modified(environ, document, heads.gzip_etag):
+            return "304 Not Modified", list(heads.same_gzipped if gzipped else heads.same), b""
         body = document.gzipped if gzipped else document.body
-        headers = [*(heads[1] if gzipped else heads[0]), ("Content-Length", str(len(body)))]
+        sent = heads.gzipped if gzipped else heads.plain
+        headers = [*sent, ("Content-Length", str(len(body)))]
         return "200 OK", headers, b"" if method == "HEAD" else body
 
     def _moved_on(self, serial: int) -> None:
@@ -290,7 +299,7 @@ class DocumentServer:
             headers.append(("Content-Security-Policy", csp))
         gz = gzip_etag(document.etag)
         zipped = [(n, gz if n == "ETag" else v) for n, v in headers]
-        heads = (  # Content-Length goes on per answer, from the very bytes sent
+        heads = _Heads(
             tuple(headers),
             (*zipped, ("Content-Encoding", "gzip")),
             tuple(h for h in headers if h[0] != "Content-Type"),
