@@ -11,10 +11,11 @@ from app.store import Store
 from app.store.core import Batch, _dumps
 
 
-def test_a_commit_writes_the_rows_diskcache_s_own_set_writes(tmp_path: Path) -> None:
-    """The commit writes its records in one statement on diskcache's table: the rows, and the
-    count diskcache keeps, are those of ``Cache.set`` (a newer diskcache that changed its
-    table would fail here, not in a store)."""
+def test_a_commit_writes_the_rows_diskcache_s_own_set_and_delete_write(tmp_path: Path) -> None:
+    """The commit writes its records, and removes those it deletes, in one statement each on
+    diskcache's table: the rows, and the count diskcache keeps, are those of ``Cache.set`` and
+    ``Cache.delete`` (a newer diskcache that changed its table would fail here, not in a
+    store)."""
     values = {"meta:x": {"a": [1, "æ"]}, "meta:y": "z"}
     raw = {"doc:/feeds/all.atom": b"<feed/>\x00\xff", "docgz:/feeds/all.atom": b"\x1f\x8b"}
     store = Store.open(tmp_path / "ours")
@@ -25,6 +26,11 @@ def test_a_commit_writes_the_rows_diskcache_s_own_set_writes(tmp_path: Path) -> 
         for key, body in raw.items():
             batch.put_bytes(key, body)
         store.commit(batch)
+    gone = ("meta:y", "docgz:/feeds/all.atom", "doc:never-written")
+    batch = Batch()
+    for key in gone:
+        batch.delete(key)
+    store.commit(batch)
     store.close()
     theirs = diskcache.Cache(str(tmp_path / "theirs"))
     for _ in range(2):
@@ -32,7 +38,11 @@ def test_a_commit_writes_the_rows_diskcache_s_own_set_writes(tmp_path: Path) -> 
             theirs.set(key, _dumps(value))
         for key, body in raw.items():
             theirs.set(key, body)
+    for key in gone:
+        theirs.delete(key)
     theirs.close()
+    values.pop("meta:y")
+    raw.pop("docgz:/feeds/all.atom")
     columns = "key, raw, expire_time, access_count, tag, size, mode, filename, value"
 
     def rows(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
@@ -49,6 +59,7 @@ def test_a_commit_writes_the_rows_diskcache_s_own_set_writes(tmp_path: Path) -> 
     reopened = Store.open(tmp_path / "ours")
     assert [reopened.get(k) for k in values] == list(values.values())
     assert [reopened.get_bytes(k) for k in raw] == list(raw.values())
+    assert [reopened.get_bytes(k) for k in gone] == [None] * len(gone)
     with sqlite3.connect(Store.location(tmp_path / "ours") / "cache.db") as db:
         (count,) = db.execute("SELECT count(*) FROM Cache").fetchone()
     assert ours[1][0] == (count,)  # diskcache's own count of its rows holds

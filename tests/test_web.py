@@ -13,6 +13,7 @@ import pytest
 
 from app.site.sets import canonical_documents
 from app.site.urls import Urls
+from tests.conftest import store_of
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$")
@@ -921,3 +922,50 @@ def test_a_worker_follows_a_poll_by_reading_the_incidents_it_changed(filled) -> 
         }
         assert shown.body == json.dumps(whole, ensure_ascii=False, separators=(",", ":")).encode()
         assert public_key(incident.key) in {i["key"] for i in doc["incidents"]}
+
+
+def test_canonical_documents_are_stored_as_bytes_and_gzipped_only_when_served(filled) -> None:
+    """A publish stores a canonical document's bytes, no gzip form (a web worker makes one
+    when a client first takes it); a gzip form an earlier version stored is never served and
+    goes when the document is written again. Derived documents keep theirs (their only form)."""
+    import sqlite3
+
+    from app import create_app
+    from app.store import Batch, Store
+    from app.store.rendered import Document
+
+    def gz_keys() -> set[str]:
+        with sqlite3.connect(Store.location(filled.data_dir) / "cache.db") as db:
+            return {k for (k,) in db.execute("SELECT key FROM Cache WHERE key LIKE 'docgz:%'")}
+
+    with store_of(filled) as store:
+        index = store.document_index()
+    assert "feeds/all.atom" in index and "index.html" in index
+    assert not {f"docgz:{path}" for path in index} & gz_keys()
+    assert any(key.startswith("docgz:incidents/") for key in gz_keys())
+    # as an earlier version left it: a gzip form of other bytes beside two documents
+    stale = gzip.compress(b"an earlier version's bytes", mtime=0)
+    with store_of(filled) as store:
+        batch = Batch()
+        for path in ("feeds/all.atom", "index.html"):
+            batch.put_bytes(f"docgz:{path}", stale)
+        store.commit(batch)
+    app = create_app(filled, poll=False)
+    try:
+        client = app.test_client()
+        for url in ("/feeds/all.atom", "/"):
+            plain = client.get(url).data
+            zipped = client.get(url, headers={"Accept-Encoding": "gzip"})
+            assert zipped.headers["Content-Encoding"] == "gzip"
+            assert gzip.decompress(zipped.data) == plain
+    finally:
+        app.extensions["toldfeed"].runtime.close()
+    with store_of(filled) as store:
+        batch = Batch()
+        body = store.canonical_body("feeds/all.atom")
+        assert body is not None
+        store.stage_canonical(
+            batch, "feeds/all.atom", Document.of(body, "application/atom+xml", datetime.now())
+        )
+        store.commit(batch)
+    assert "docgz:feeds/all.atom" not in gz_keys() and "docgz:index.html" in gz_keys()

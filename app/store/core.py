@@ -49,6 +49,10 @@ _UPSERT = (
     " access_count = 0, tag = NULL, size = 0, mode = 1, filename = NULL, value = ?3"
 )
 
+# ``Cache.delete`` of many records in one statement (its lookup first only finds a file to
+# remove, and there are none)
+_DELETE = "DELETE FROM Cache WHERE key = ? AND raw = 1"
+
 
 def _dumps(value: Any) -> str:
     return json.dumps({"v": SCHEMA, "data": value}, ensure_ascii=False, separators=(",", ":"))
@@ -233,8 +237,7 @@ class StoreCore:
         """A batch's writes, then its steps, inside the open transaction."""
         if missing := batch.required - batch.values.keys():
             raise StoreError(f"a commit must write {', '.join(sorted(missing))} (a bug)")
-        for key in batch.deleted:
-            self._cache.delete(key)
+        self._cache._con.executemany(_DELETE, [(key,) for key in batch.deleted])
         now = time.time()
         rows: list[tuple[str, float, str | bytes]] = [
             (key, now, _dumps(value)) for key, value in batch.values.items()

@@ -3,13 +3,17 @@
 The publisher (``app.publish.publisher``, in the process that polls) renders what a poll's
 changes can affect and stages it here in the poll's transaction; the library
 (``app.publish.library``, in each web worker) reads it back. Canonical documents (feeds,
-pages, calendars: a fixed set) share one index; derived documents (incident pages, later
-history pages) exist per incident, so each keeps its headers under its own key and is stored
-in its gzip form only (a third of the bytes; the body is one decompression away).
+pages, calendars: a fixed set) share one index and are stored as their bytes: a web worker
+makes a gzip form when a client first takes one (a publish that changes every document would
+spend a tenth of its time compressing what may never be asked for in gzip); derived documents
+(incident pages, later history pages) exist per incident, so each keeps its headers under its
+own key and is stored in its gzip form only (a third of the bytes; the body is one
+decompression away).
 
 Keys (each spelled here only):
 
-    doc:<path>, docgz:<path>   a canonical document's body and gzip form
+    doc:<path>                 a canonical document's body
+    docgz:<path>               a derived document's gzip form (a canonical one's before 2026-12-07)
     docs:meta                  the index of canonical documents: path → ETag, type, Last-Modified
     docmeta:<path>             one derived document's headers (its body: docgz:<path>)
     docparts:<path>            where a feed's entries stand in its body, by incident version
@@ -23,7 +27,6 @@ Keys (each spelled here only):
 from __future__ import annotations
 
 import gzip
-import zlib
 
 from app.errors import StoreDamagedError
 from app.model import Incident
@@ -104,19 +107,12 @@ class DocumentsMixin(StoreCore):
     def canonical_document(self, path: str, meta: DocMeta) -> Document | None:
         """The stored canonical document at ``path`` with headers ``meta``, as read now.
 
-        A publish may have committed between reading the index, the body and its gzip form:
-        the document is the body read (its own ETag), with a gzip form only if it is of those
-        very bytes (a damaged or mismatched one is made again from the body)."""
+        A publish may have committed between reading the index and the body: the document is
+        the body read, with its own ETag. Its gzip form is made when first asked for."""
         body = self.get_bytes(_DOC + path)
         if body is None:
             return None
-        gz = self.get_bytes(_DOCGZ + path)
-        try:
-            gz_fits = gz is not None and gzip.decompress(gz) == body
-        except (OSError, EOFError, zlib.error):
-            gz_fits = False
-        etag = Document.etag_of(body)
-        return Document(body, meta.content_type, etag, meta.last_modified, gz if gz_fits else None)
+        return Document(body, meta.content_type, Document.etag_of(body), meta.last_modified, None)
 
     def canonical_body(self, path: str) -> bytes | None:
         """The stored bytes of the canonical document at ``path`` (no gzip form)."""
@@ -187,9 +183,9 @@ class DocumentsMixin(StoreCore):
     @staticmethod
     def stage_canonical(batch: Batch, path: str, document: Document) -> None:
         """Queue a canonical document's bytes (its headers go into the index), and where a
-        feed's entries stand in them."""
+        feed's entries stand in them; a gzip form an earlier version stored goes."""
         batch.put_bytes(_DOC + path, document.body)
-        batch.put_bytes(_DOCGZ + path, document.gzipped)
+        batch.delete(_DOCGZ + path)
         DocumentsMixin.stage_feed_parts(batch, path, document)
 
     @staticmethod
