@@ -168,7 +168,7 @@ def test_history_pages_take_the_lines_of_unchanged_incidents_and_give_the_bytes_
     from the lines its system's stored pages show, writing only the lines of incidents that
     changed; every page equals a render from the incidents alone. Lines stored by code that did
     not say where they stand (rolled back, then forward) are not taken."""
-    import app.render.history as history
+    import app.render.renderer as renderer_module
     from app.site.derived import derived_documents
 
     settings = settings_for(tmp_path)
@@ -180,21 +180,31 @@ def test_history_pages_take_the_lines_of_unchanged_incidents_and_give_the_bytes_
         for n in range(110)
     ]
     put(store, old)
-    made = [0]
+    made: set[tuple[str, Lang]] = set()  # the lines a publish wrote for history pages
+    paging = [False]
 
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        made[0] += 1
-        return line(*args, **kwargs)
+    def counted(incident: Incident, catalogue: Any, lang: Lang, *args: Any) -> Any:
+        if paging[0]:
+            made.add((incident.key, lang))
+        return line(incident, catalogue, lang, *args)
 
-    line = history.incident_item
-    monkeypatch.setattr(history, "incident_item", counted)
+    def page_of(*args: Any) -> Any:
+        paging[0] = True
+        try:
+            return history_document(*args)
+        finally:
+            paging[0] = False
+
+    line, history_document = renderer_module.incident_item, renderer_module.history_document
+    monkeypatch.setattr(renderer_module, "incident_item", counted)
+    monkeypatch.setattr(renderer_module, "history_document", page_of)
 
     class Before(Renderer):  # the same bytes, no record of where the lines stand
         def render(self, *args: Any, **kwargs: Any) -> Document:
             return replace(super().render(*args, **kwargs), parts=None)
 
     def publish(changed: list[str] | None, renderer: type[Renderer] = Renderer) -> None:
-        made[0] = 0  # a new process each time
+        made.clear()  # a new process each time
         key = "before" if renderer is Before else "now"
         Publisher(store, urls, renderer(settings, CATALOGUE, urls), key, 300.0).publish(
             CTX, None, changed
@@ -216,13 +226,20 @@ def test_history_pages_take_the_lines_of_unchanged_incidents_and_give_the_bytes_
     new = disruption("INC000000000900", at(5, 28, 2), None, (SLUG,))
     put(store, [new, replace(old[4], title={"en": "changed title"}, updated_at=at(5, 28, 3))])
     publish([new.key, old[4].key])
-    assert 0 < made[0] <= 2 * 3  # the new one and the changed one, per language and system
+    pushed = Archive(store).history_marks(SLUG, 2)[0][0]  # off page 1 by the new one
+    # the new one and the changed one, if shown on pages 2 on, and the one pushed there
+    assert len(made) > 0 and {key for key, _ in made} <= {new.key, old[4].key, pushed}
     as_rendered()
     put(store, [disruption("INC000000000901", at(5, 28, 4), None, (SLUG,))])
     publish(None, Before)  # rolled back: every page written again, no record
     publish(None)  # rolled forward: the same bytes again, every line written
-    assert made[0] > 2 * 80  # every line of every page
+    archive = Archive(store)
+    shown = {
+        k for s, n in ((SLUG, 2), (SLUG, 3), (OTHER, 2)) for k, _ in archive.history_marks(s, n)
+    }
+    assert len(shown) > 60 and made >= {(k, lang) for k in shown for lang in Lang}
     put(store, [disruption("INC000000000902", at(5, 28, 5), None, (SLUG,))])
     publish(["INC000000000902"])
-    assert 0 < made[0] <= 2
+    pushed = Archive(store).history_marks(SLUG, 2)[0][0]
+    assert made == {(pushed, lang) for lang in Lang}  # every other line taken
     as_rendered()

@@ -11,8 +11,10 @@ incidents.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from app.catalogue import Catalogue
-from app.render.chrome import incident_item
+from app.model import Incident
 from app.render.feeds import Kept
 from app.render.system import joined_lines, render_history_page
 from app.site.archive import EPOCH, Archive
@@ -30,8 +32,10 @@ def history_document(
     urls: Urls,
     content_type: str,
     kept: Kept | None,
+    line: Callable[[Incident], str],
 ) -> Document:
-    """Page ``doc.page`` (2 on) of ``doc.system``'s incidents, newest published first."""
+    """Page ``doc.page`` (2 on) of ``doc.system``'s incidents, newest published first; ``line``
+    writes an incident's line (``incident_item``) when ``kept`` does not hold it as it stands."""
     marked = archive.history_marks(doc.system, doc.page)
     taken = {k: s[1] for k, m in marked if (s := (kept or {}).get(k)) is not None and s[0] == m}
     read = archive.read([(k, m) for k, m in marked if k not in taken])
@@ -40,7 +44,7 @@ def history_document(
         if key in taken:
             lines.append((key, mark, taken[key].decode("utf-8")))
         elif (incident := read.get(key)) is not None:  # else removed meanwhile
-            lines.append((key, mark, incident_item(incident, catalogue, doc.lang, urls)))
+            lines.append((key, mark, line(incident)))
     pages = history_pages(archive.history_count(doc.system))
     joined = joined_lines([line for _, _, line in lines])
     body = render_history_page(doc, joined, pages, catalogue, ctx, urls)

@@ -11,7 +11,6 @@ from app.model import Incident, Kind, Lang, State
 from app.render.chrome import (
     ICONS,
     blind_details,
-    incident_item,
     ordered_systems,
     other_language,
     page_chrome,
@@ -140,7 +139,7 @@ def _window_item(
 def render_index(
     states: Mapping[str, SystemState],
     open_incidents: Sequence[Incident],
-    closed: Sequence[Incident],
+    closed: Sequence[str],
     parts: IndexParts,
     catalogue: Catalogue,
     ctx: PageContext,
@@ -151,7 +150,8 @@ def render_index(
     """The status page: the whole picture, each system now, open disruptions, windows, recent
     closed incidents, then compact subscribing (every feed autodiscoverable in the head).
 
-    ``parts`` are ``index_parts(catalogue, lang, urls)``; ``stamp`` is written where the time
+    ``closed`` are the lines (``incident_item``) of the recently closed incidents; ``parts``
+    are ``index_parts(catalogue, lang, urls)``; ``stamp`` is written where the time
     of the poll goes (``app.render.stamps``).
     """
     now = ctx.refreshed_at
@@ -213,6 +213,6 @@ def render_index(
         known=ctx.state_known,
         disruptions=[_disruption(i, catalogue, lang, urls, now) for i in disruptions],
         windows=[_window_item(i, catalogue, lang, urls, at) for i in planned] if at else [],
-        closed=[incident_item(i, catalogue, lang, urls) for i in closed],
+        closed=closed,
     )
     return html.encode("utf-8")

@@ -12,10 +12,13 @@ import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
+from markupsafe import Markup
+
 from app.catalogue import Catalogue
 from app.config import Settings
 from app.model import Incident, Lang, Window
 from app.render.calendar import event_bytes, render_calendar
+from app.render.chrome import incident_item
 from app.render.entry import Entry, render_entry
 from app.render.feeds import FORMATS, Kept, entry_bytes, feed_meta, render_feed
 from app.render.history import history_document
@@ -36,7 +39,7 @@ from app.render.stats import render_stats_figures
 from app.render.status import render_systems_api
 from app.render.statuspage import StatuspageRenderer
 from app.render.subscribe import PartsAtHand
-from app.render.system import render_system_page
+from app.render.system import joined_lines, render_system_page
 from app.site.archive import EPOCH, Archive
 from app.site.documents import (
     Badge,
@@ -81,6 +84,7 @@ class Renderer:
         self.entries_made = 0  # feed entries written from an incident (not taken as they stood)
         self._pages: dict[SystemPage, tuple[str, Document]] = {}
         self._api: PerVersion[str, bytes] = PerVersion(ENTRY_CACHE_SIZE)
+        self._lines: PerVersion[tuple[str, Lang], Markup] = PerVersion(ENTRY_CACHE_SIZE)
         self.index_parts = PartsAtHand(catalogue, urls)  # depend on URL map and catalogue only
         self._lock = threading.Lock()  # web workers render variants from several threads
         self._statuspage = StatuspageRenderer(catalogue, urls, TYPES["api"])
@@ -103,6 +107,16 @@ class Renderer:
             return entry_bytes(self.entry(incident, lang), fmt)
 
         return self._entry_bytes.get((incident.key, lang, fmt), incident, make)
+
+    def line(self, incident: Incident, lang: Lang) -> Markup:
+        """``incident``'s line in a list of incidents in ``lang`` (``incident_item``), written
+        once per version and shared by the lists that show it: its systems' pages and history
+        pages, the index."""
+        return self._lines.get(
+            (incident.key, lang),
+            incident,
+            lambda: incident_item(incident, self.catalogue, lang, self.urls),
+        )
 
     def api_json(self, incident: Incident) -> bytes:
         """The incident as /api/incidents.json gives it, encoded once per version."""
@@ -140,7 +154,7 @@ class Renderer:
                 frame = render_index(
                     states,
                     archive.open_incidents(),
-                    archive.latest_closed(RECENTLY_CLOSED),
+                    [self.line(i, doc.lang) for i in archive.latest_closed(RECENTLY_CLOSED)],
                     self.index_parts.get(doc.lang),
                     self.catalogue,
                     ctx,
@@ -153,7 +167,14 @@ class Renderer:
                 if doc.page == 1:
                     return self._system_page(doc, archive, ctx, refreshed)
                 return history_document(
-                    doc, archive, ctx, self.catalogue, self.urls, TYPES["html"], kept
+                    doc,
+                    archive,
+                    ctx,
+                    self.catalogue,
+                    self.urls,
+                    TYPES["html"],
+                    kept,
+                    lambda incident: self.line(incident, doc.lang),
                 )
             case IncidentPage():
                 incident = archive.get(doc.key)
@@ -248,8 +269,9 @@ class Renderer:
         opened = archive.get_many(state.incidents)
         shown = archive.get_many(k for cell in figures.strip for k in cell.keys)
         titles = {i.key: i.title_in(doc.lang) for i in shown}
+        lines = joined_lines([self.line(i, doc.lang) for i in listed])
         body = render_system_page(
-            doc, state, figures, listed, pages, opened, titles, self.catalogue, ctx, self.urls
+            doc, state, figures, lines, pages, opened, titles, self.catalogue, ctx, self.urls
         )
         document = Document.of(body, TYPES["html"], now)
         with self._lock:

@@ -13,7 +13,6 @@ from app.render.chrome import (
     FEED_LABELS,
     FEED_TYPES,
     blind_details,
-    incident_item,
     other_language,
     page_chrome,
     state_chip,
@@ -144,7 +143,7 @@ def render_system_page(
     doc: SystemPage,
     state: SystemState,
     figures: Figures,
-    incidents: Sequence[Incident],
+    lines: Markup,
     pages: int,
     open_incidents: Sequence[Incident],
     titles: Mapping[str, str],
@@ -154,8 +153,8 @@ def render_system_page(
 ) -> bytes:
     """Page 1: state now, 90 days, 12 months, time to close, the newest incidents.
 
-    ``open_incidents`` are the system's open ones; ``titles`` names the incidents of the strip
-    by key (in ``doc.lang``).
+    ``lines`` are the newest incidents' lines (``joined_lines``); ``open_incidents`` are the
+    system's open ones; ``titles`` names the incidents of the strip by key (in ``doc.lang``).
     """
     lang, slug, now = doc.lang, doc.system, ctx.refreshed_at
     blind = not ctx.state_known  # nothing read yet, or the agency cannot be read now
@@ -197,7 +196,7 @@ def render_system_page(
         strip=_strip(figures, name, titles, lang),
         months=_months(figures, lang),
         close=_close(figures, lang),
-        incidents=joined_lines([incident_item(i, catalogue, lang, urls) for i in incidents]),
+        incidents=lines,
         pager_info=_pager(urls, lang, slug, 1, pages),
         links=links,
         # with self-service subscriptions on: the sign-up form, this system ticked
