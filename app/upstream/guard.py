@@ -48,6 +48,8 @@ TABLE_TAGS = frozenset({"table", "tbody", "thead", "tfoot", "tr", "td", "th"})
 _ROW_BOUNDARY = re.compile(r"</?tr\b|</?table\b", re.I)
 _CELL_BOUNDARY = re.compile(r"</?t[dhr]\b|</?table\b", re.I)
 _GROUPED = frozenset(GROUPS.values())  # the groups whose elements close one another
+_CELLS = frozenset({"td", "th"})
+_SPECIAL = RAW_TEXT | {"plaintext"}  # start tags whose content is not markup
 
 
 @dataclass
@@ -55,17 +57,13 @@ class _Scan:
     """The state of one pass over a document's tags."""
 
     text: str
-    max_depth: int
-    max_tags: int
     out: list[str] = field(default_factory=list)
     kept_from: int = 0  # text before this position is in ``out`` (or dropped)
     stack: list[str] = field(default_factory=list)  # open elements' groups
     open_count: dict[str, int] = field(default_factory=dict)
     positions: dict[str, list[int]] = field(default_factory=dict)  # stack indexes per group
     dropped: dict[str, int] = field(default_factory=dict)  # start tags dropped, by name
-    tags: int = 0  # start tags kept
-    cell_tags: int = 0  # start tags kept in the current table cell
-    in_cell: bool = False
+    in_cell: bool = False  # in a table cell
     warnings: list[str] = field(default_factory=list)
     _closers: dict[str, tuple[int, int]] = field(default_factory=dict)
     _lower: str | None = None
@@ -140,11 +138,6 @@ class _Scan:
         i = bisect.bisect_left(positions, start)
         return positions[i] if i < len(positions) else -1
 
-    def push(self, group: str) -> None:
-        self.positions.setdefault(group, []).append(len(self.stack))
-        self.stack.append(group)
-        self.open_count[group] = self.open_count.get(group, 0) + 1
-
     def pop_to(self, group: str) -> None:
         """Close the innermost open element of ``group`` and everything inside it."""
         self.dropped.clear()  # tags dropped for depth were inside it: closed with it
@@ -212,83 +205,106 @@ def _raw_text(scan: _Scan, name: str, start: int, end: int) -> int:
 def bound_markup(
     text: str, max_depth: int = MAX_DEPTH, max_tags: int = MAX_TAGS
 ) -> tuple[str, list[str]]:
-    """Return ``text`` with the guards above applied, and the warnings they raised."""
-    scan = _Scan(text, max_depth, max_tags)
+    """Return ``text`` with the guards above applied, and the warnings they raised.
+
+    One turn per tag, each written for the common case (a page has thousands of tags, every
+    one of them legitimate): the scan's lists and counters are local names, the stack is
+    pushed and popped in place."""
+    scan = _Scan(text)
+    stack, open_count, positions, dropped = (
+        scan.stack,
+        scan.open_count,
+        scan.positions,
+        scan.dropped,
+    )
+    search, group_of, grouped = _TOKEN.search, GROUPS.get, _GROUPED
+    tags = cell_tags = 0  # start tags kept, and kept in the current table cell
     pos = 0
-    while (match := _TOKEN.search(text, pos)) is not None:
+    while (match := search(text, pos)) is not None:
         start, end = match.span()
         pos = end
-        token = match[0]
-        if token == "<!--":
+        tag = match[2]
+        if tag is None:  # <!--
             pos = _raw_text(scan, "!--", start, end)
             continue
-        closing, name = match[1] == "/", match[2].lower()
+        closing, name = match[1] == "/", tag.lower()
         boundary = name in TABLE_TAGS
-        if boundary and name != "table" and scan.dropped.get("table"):
-            # the rows and cells of a table dropped for depth go with it (their text stays):
-            # kept, they would close the cells and rows of the tables around it
-            scan.drop(start, end)
-            continue
         if boundary:
-            scan.in_cell = not closing and name in {"td", "th"}
-            scan.cell_tags = 0
-        if closing and name == "table" and not scan.dropped.get(name) and scan.stray_table_end(end):
-            scan.drop(start, end)
-            scan.warn("a </table> inside a table cell, before more rows, was dropped")
-            continue
-        group = GROUPS.get(name, name)
-        if closing:
-            if scan.dropped.get(name):
-                scan.dropped[name] -= scan.drop_run(token, start, end, scan.dropped[name])
-                pos = scan.kept_from
-            elif scan.tags > scan.max_tags:
+            if name != "table" and dropped.get("table"):
+                # the rows and cells of a table dropped for depth go with it (their text
+                # stays): kept, they would close the cells and rows of the tables around it
                 scan.drop(start, end)
-            elif scan.open_count.get(group):
-                scan.pop_to(group)
+                continue
+            scan.in_cell = not closing and name in _CELLS
+            cell_tags = 0
+            if closing and name == "table" and not dropped.get(name) and scan.stray_table_end(end):
+                scan.drop(start, end)
+                scan.warn("a </table> inside a table cell, before more rows, was dropped")
+                continue
+        group = group_of(name, name)
+        if closing:
+            if dropped and dropped.get(name):
+                dropped[name] -= scan.drop_run(match[0], start, end, dropped[name])
+                pos = scan.kept_from
+            elif tags > max_tags:
+                scan.drop(start, end)
+            elif open_count.get(group):
+                dropped.clear()  # tags dropped for depth were inside it: closed with it
+                while stack:  # close the innermost open one of its group, and what it holds
+                    top = stack.pop()
+                    open_count[top] -= 1
+                    positions[top].pop()
+                    if top == group:
+                        break
             continue
-        if not boundary and scan.in_cell and scan.cell_tags >= MAX_CELL_TAGS:
-            scan.dropped[name] = scan.dropped.get(name, 0) + 1
+        if not boundary and cell_tags >= MAX_CELL_TAGS and scan.in_cell:
+            dropped[name] = dropped.get(name, 0) + 1
             scan.drop(start, end)
             scan.warn(f"a table cell with more than {MAX_CELL_TAGS} tags was flattened")
             continue
-        if scan.tags >= scan.max_tags:
-            scan.tags = scan.max_tags + 1
+        if tags >= max_tags:
+            tags = max_tags + 1
             scan.drop(start, end)
-            scan.warn(f"more than {scan.max_tags} tags: the markup after them was flattened")
+            scan.warn(f"more than {max_tags} tags: the markup after them was flattened")
             continue
-        if name in RAW_TEXT:
-            pos = _raw_text(scan, name, start, end)
+        if name in _SPECIAL:
+            if name == "plaintext":  # never ends: everything after it would be one text
+                scan.drop(start, end)
+                scan.warn("a <plaintext> tag was dropped")
+            else:
+                pos = _raw_text(scan, name, start, end)
             continue
-        if name == "plaintext":  # never ends: everything after it would be one text
-            scan.drop(start, end)
-            scan.warn("a <plaintext> tag was dropped")
+        if name in VOID or text[end - 2] == "/":  # void, or written self-closing
+            tags += 1
+            cell_tags += 1
             continue
-        if name in VOID or token.endswith("/>"):
-            scan.tags += 1
-            scan.cell_tags += 1
-            continue
-        if name == "table" and len(scan.positions.get("table") or ()) >= MAXTABLE_TAGS_DEPTH:
-            scan.dropped["table"] = scan.dropped.get("table", 0) + 1  # its rows and cells too
+        if name == "table" and len(positions.get("table") or ()) >= MAXTABLE_TAGS_DEPTH:
+            dropped["table"] = dropped.get("table", 0) + 1  # its rows and cells too
             scan.drop(start, end)
             scan.warn(f"tables nested deeper than {MAXTABLE_TAGS_DEPTH} levels were flattened")
             continue
-        if name in CLOSES_P and scan.in_scope("p"):
+        if name in CLOSES_P and open_count.get("p") and scan.in_scope("p"):
             scan.pop_to("p")
-        if group in _GROUPED and scan.in_scope(group):
+        if group in grouped and open_count.get(group) and scan.in_scope(group):
             scan.pop_to(group)
-        if len(scan.stack) >= scan.max_depth:
+        if len(stack) >= max_depth:
             flood = scan.drop_flood(start)
             if flood is None:
                 scan.drop(start, end)
                 flood = [name], 1
-            for dropped in flood[0]:
-                scan.dropped[dropped] = scan.dropped.get(dropped, 0) + flood[1]
+            for unit in flood[0]:
+                dropped[unit] = dropped.get(unit, 0) + flood[1]
             pos = scan.kept_from
-            scan.warn(f"markup nested deeper than {scan.max_depth} levels was flattened")
+            scan.warn(f"markup nested deeper than {max_depth} levels was flattened")
             continue
-        scan.tags += 1
-        scan.cell_tags += 1
-        scan.push(group)
+        tags += 1
+        cell_tags += 1
+        if (at := positions.get(group)) is None:
+            positions[group] = [len(stack)]
+        else:
+            at.append(len(stack))
+        stack.append(group)
+        open_count[group] = open_count.get(group, 0) + 1
     if not scan.out:
         return text, scan.warnings
     scan.out.append(text[scan.kept_from :])
