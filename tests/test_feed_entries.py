@@ -243,3 +243,24 @@ def test_history_pages_take_the_lines_of_unchanged_incidents_and_give_the_bytes_
     pushed = Archive(store).history_marks(SLUG, 2)[0][0]
     assert made == {(pushed, lang) for lang in Lang}  # every other line taken
     as_rendered()
+
+
+def test_a_renderer_writes_an_incidents_line_once_per_version(tmp_path: Path) -> None:
+    """A long-lived renderer (a web worker's) keeps each incident's line in a list per version
+    and language: the same version (equal, read again) gives the line kept; a new version, or
+    the other language, a line of its own, as ``incident_item`` writes it."""
+    from app.render.chrome import incident_item
+
+    settings = settings_for(tmp_path)
+    urls = Urls(settings, CATALOGUE)
+    renderer = Renderer(settings, CATALOGUE, urls)
+    one = disruption("INC000000000001", at(5, 2, 8), None, (SLUG, OTHER))
+    first = renderer.line(one, Lang.EN)
+    assert first == incident_item(one, CATALOGUE, Lang.EN, urls)
+    assert renderer.line(replace(one), Lang.EN) is first  # equal: read again, not changed
+    closed = replace(one, title={"en": "changed title"}, status=Status.CLOSED, closed_at=at(5, 3))
+    again = renderer.line(closed, Lang.EN)
+    assert again == incident_item(closed, CATALOGUE, Lang.EN, urls) and "changed title" in again
+    assert "changed title" not in first
+    assert renderer.line(closed, Lang.DA) == incident_item(closed, CATALOGUE, Lang.DA, urls)
+    assert renderer.line(one, Lang.EN) == first  # the version before, shown again: its own line
