@@ -66,7 +66,7 @@ class _Scan:
     in_cell: bool = False  # in a table cell
     warnings: list[str] = field(default_factory=list)
     _closers: dict[str, tuple[int, int]] = field(default_factory=dict)
-    _lower: str | None = None
+    _lower: str | None = None  # ``text`` in lower case, once a closing tag is looked for
     _rows: list[int] | None = None
     _cells: list[int] | None = None
 
@@ -123,9 +123,12 @@ class _Scan:
         searched, found = self._closers.get(token, (-2, -2))
         if searched != -2 and searched <= start and (found == -1 or found >= start):
             return found
-        found = (
-            self.text.lower().find(token, start) if token != "-->" else self.text.find(token, start)
-        )
+        if token == "-->":
+            found = self.text.find(token, start)
+        else:  # the page in lower case, made once (a page has a few scripts and styles)
+            if self._lower is None:
+                self._lower = self.text.lower()
+            found = self._lower.find(token, start)
         self._closers[token] = (start, found)
         return found
 
