@@ -1,0 +1,248 @@
+"""Instructions of a `toldfeed poll` process per scenario: a figure the machine's moment does
+not move.
+
+This machine shares its host: the same cron poll costs 290 ms of CPU in one minute and 450 in
+the next (``machine_speed`` moves by half), so two versions' CPU figures compare only when
+measured alternately, many times. The instructions a poll executes do not move: each poll
+runs once under valgrind's cachegrind (``--cache-sim=no``: the instruction count only), in the
+same new process cron runs (``bench/cron_poll.py``, its modules loaded before ``main``), and
+the instructions of a process that only loads those modules are taken off. The same poll
+counted twice differed by 0.04 %.
+
+Scenarios, on 100 archived incidents beside the samples (as ``bench/cron_bench.py``'s first
+three, each poll re-reading every detail page): *all changed* (a copy of the archive that never
+saw the samples), *all 304* (the same store after a settling poll), *one changed* (one detail
+page gained a line). ``--against REV`` counts REV's code too (its files from ``git archive``,
+its own archive seeded by its own code), on the same upstream, for a before and after.
+
+Run: ``python bench/instructions.py [--against REV]`` (writes its section of
+docs/benchmarks.md). Needs ``valgrind`` (Debian package). Under valgrind a poll runs some 50
+times slower; the bench raises the poll's budget and timeouts so that it does the same work,
+and checks that each poll did what its scenario says.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.cron_bench import ROOT, Did, Upstream, did_of_output, poll_env
+from bench.poll_bench import sources_file, write_section
+
+SCENARIOS = ("all changed", "all 304", "one changed")
+ARCHIVE = 100
+_IREFS = re.compile(r"I\s+refs:\s+([\d,]+)")
+# a poll under valgrind is some 50 times slower: its budget and timeouts must not cut it short
+SLOW = {"TOLDFEED_POLL_BUDGET_SECONDS": "3000", "TOLDFEED_TIMEOUT_SECONDS": "600"}
+
+
+@dataclass(frozen=True)
+class Counted:
+    """The instructions of one tree's polls, in millions, the modules' loading taken off."""
+
+    label: str
+    imports: float
+    polls: dict[str, float]
+
+
+def _instructions(command: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """The instructions ``command`` executed under cachegrind, and its standard output."""
+    done = subprocess.run(
+        [
+            "valgrind",
+            "--tool=cachegrind",
+            "--cache-sim=no",
+            "--cachegrind-out-file=/dev/null",
+            *command,
+        ],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+    found = _IREFS.search(done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"{command[:3]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return int(found.group(1).replace(",", "")), done.stdout
+
+
+class Tree:
+    """One version of toldfeed's code: its driver, its seeded archive, its polls."""
+
+    def __init__(self, root: Path, label: str, work: Path, sources: Path) -> None:
+        self.root, self.label, self.work, self.sources = root, label, work, sources
+        self.work.mkdir(parents=True)
+        self.modules = work / "modules.json"
+        self.out = work / "result.json"
+
+    def _python(self, code: str, data: Path | None = None) -> None:
+        env = poll_env(data, self.sources) if data is not None else dict(os.environ)
+        subprocess.run(
+            [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(self.root)!r}); {code}"],
+            env=env,
+            cwd=self.work,
+            check=True,
+            capture_output=True,
+        )
+
+    def seed(self) -> Path:
+        """An archive of ``ARCHIVE`` incidents, every document rendered, by this tree's code."""
+        self._python(
+            "from pathlib import Path; from bench.cron_bench import seed; "
+            f"seed(Path({str(self.work)!r}), {ARCHIVE}, Path({str(self.sources)!r}))"
+        )
+        return self.work / f"seed{ARCHIVE}"
+
+    def _driver(self, data: Path, *extra: str) -> list[str]:
+        return [sys.executable, str(self.root / "bench" / "cron_poll.py"), str(self.out), *extra]
+
+    def probe(self, data: Path) -> None:
+        """The modules a poll of ``data`` loads, added to those loaded before the timer."""
+        env = poll_env(data, self.sources) | SLOW
+        subprocess.run(self._driver(data, "--probe"), env=env, cwd=self.work, check=True)
+        known = json.loads(self.modules.read_text()) if self.modules.exists() else []
+        known += [m for m in json.loads(self.out.read_text()) if m not in known]
+        self.modules.write_text(json.dumps(known))
+
+    def settle(self, data: Path) -> None:
+        """A poll not counted (it learns the validators)."""
+        env = poll_env(data, self.sources) | SLOW
+        subprocess.run(
+            self._driver(data, "--modules", str(self.modules)),
+            env=env,
+            cwd=self.work,
+            capture_output=True,
+            check=True,
+        )
+
+    def count(self, data: Path, scenario: str) -> float:
+        """Millions of instructions of one poll of ``data`` that must do ``scenario``."""
+        env = poll_env(data, self.sources) | SLOW
+        command = self._driver(data, "--modules", str(self.modules))
+        total, stdout = _instructions(command, env, self.work)
+        did: Did = did_of_output(stdout)
+        if not did.fits(scenario):
+            raise SystemExit(f"{self.label}: a poll meant as {scenario!r} did {did.words()}")
+        return total / 1e6
+
+    def imports(self) -> float:
+        """Millions of instructions of a process that loads what a poll loads, and stops."""
+        code = (
+            f"import sys, json; sys.path.insert(0, {str(self.root)!r}); import app.cli; "
+            "from bench.cron_poll import preload; "
+            f"preload(json.loads(open({str(self.modules)!r}).read()))"
+        )
+        total, _ = _instructions([sys.executable, "-c", code], dict(os.environ), self.work)
+        return total / 1e6
+
+
+def measure(tree: Tree, upstream: Upstream) -> Counted:
+    upstream.reset()
+    seeded = tree.seed()
+    probe = tree.work / "probe"
+    shutil.copytree(seeded, probe)
+    tree.probe(probe)  # all changed
+    tree.probe(probe)  # all 304
+    upstream.bump()
+    tree.probe(probe)  # one changed
+    shutil.rmtree(probe)
+    upstream.reset()
+    polls: dict[str, float] = {}
+    polls["all changed"] = tree.count(seeded, "all changed")
+    tree.settle(seeded)
+    polls["all 304"] = tree.count(seeded, "all 304")
+    upstream.bump()
+    polls["one changed"] = tree.count(seeded, "one changed")
+    imports = tree.imports()
+    return Counted(tree.label, imports, {s: n - imports for s, n in polls.items()})
+
+
+def export(rev: str, into: Path) -> Path:
+    """The files of ``rev`` (``git archive``), compiled as an install has them."""
+    tar = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", rev], capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        archive.extractall(into, filter="data")
+    return into
+
+
+def report(counted: list[Counted], seconds: float) -> str:
+    lines = [
+        "Millions of instructions (valgrind's cachegrind) of one `toldfeed poll` process per "
+        "scenario, 100 archived incidents beside the samples, every detail page re-read "
+        "(`bench/instructions.py`: what it runs and why); the instructions of a process that "
+        "only loads the poll's modules (the column *loading*) are taken off each poll's.",
+        "",
+        "| code | loading | " + " | ".join(SCENARIOS) + " |",
+        "|---|---:|" + "---:|" * len(SCENARIOS),
+    ]
+    for c in counted:
+        cells = " | ".join(f"{c.polls[s]:,.0f}" for s in SCENARIOS)
+        lines.append(f"| {c.label} | {c.imports:,.0f} | {cells} |")
+    if len(counted) == 2:
+        before, after = counted
+        lines.append("")
+        lines.append(
+            "Change: "
+            + "; ".join(
+                f"{s} {after.polls[s] / before.polls[s] - 1:+.1%}"
+                for s in SCENARIOS
+                if before.polls[s]
+            )
+            + "."
+        )
+    lines += ["", f"The run took {seconds / 60:.1f} minutes."]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--against", help="a git revision to count too (before, then this)")
+    args = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        raise SystemExit("needs valgrind (apt install valgrind)")
+    began = time.monotonic()
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--", "app"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    upstream = Upstream()
+    counted: list[Counted] = []
+    try:
+        with tempfile.TemporaryDirectory(
+            dir="/dev/shm" if Path("/dev/shm").is_dir() else None
+        ) as tmp:
+            base = Path(tmp)
+            sources = sources_file(base, upstream.port)
+            if args.against:
+                old = export(args.against, base / "before")
+                counted.append(measure(Tree(old, args.against, base / "b", sources), upstream))
+            label = head + (" with changes" if dirty else "")
+            counted.append(measure(Tree(ROOT, label, base / "a", sources), upstream))
+    finally:
+        upstream.stop()
+    body = report(counted, time.monotonic() - began)
+    print(body)
+    write_section("Instructions of a cron poll", body, "valgrind, one poll per cell")
+
+
+if __name__ == "__main__":
+    main()
