@@ -43,6 +43,9 @@ def templates() -> Environment:
         loader=PackageLoader("app", "templates"),
         autoescape=select_autoescape(["html"]),
         bytecode_cache=FileSystemBytecodeCache(),
+        # the templates change with an upgrade only, which starts new processes: no look at
+        # each template file's time at every use (some 270 an all-changed poll)
+        auto_reload=False,
     )
 
 
