@@ -392,6 +392,23 @@ def test_deep_nesting_is_flattened_before_the_parser() -> None:
     assert bound_markup(lists) == (lists, [])
 
 
+def test_text_whose_lower_case_is_longer_moves_no_raw_text_end() -> None:
+    """A closing ``</script>`` is found where it stands: ``İ`` lowers to two characters, and
+    a search in the lowered text put every later end one place off per ``İ`` (a cell's text
+    after a closed script was dropped, with a warning that it was unclosed)."""
+    cells = "<table><tr><td><script>x</script>keep me</td></tr><tr><td>row two</td></tr></table>"
+    for before in ("İ" * 100, "I" * 100, "K" * 50):  # dotted capital I, Kelvin sign
+        page = before + cells
+        assert bound_markup(page) == (page, [])
+    shouting = "<table><tr><td><SCRIPT>x</ScRiPt>kept</td></tr></table>"
+    assert bound_markup(shouting) == (shouting, [])
+    # a closing tag with a letter that only lowers to ASCII is no closing tag (as in a browser)
+    assert bound_markup("<p><script>x</ſcript><b>after</b></p>") == (
+        "<p>x</ſcript><b>after</b></p>",
+        ["an unclosed <script> was dropped"],
+    )
+
+
 def _overview_with(message: str) -> bytes:
     page = (SAMPLES / "t3" / "overview.en.html").read_text(encoding="utf-8")
     return page.replace("<p>The cause is being investigated.</p>", message, 1).encode()

@@ -30,6 +30,7 @@ unclosed ``<p>`` or ``<li>`` are never touched.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -52,6 +53,13 @@ _CELLS = frozenset({"td", "th"})
 _SPECIAL = RAW_TEXT | {"plaintext"}  # start tags whose content is not markup
 
 
+@functools.cache
+def _closing(token: str) -> re.Pattern[str]:
+    """``token`` (``</script`` ...) in any case of its ASCII letters, found where it stands in
+    the text: the text in lower case is not the text (``İ`` lowers to two characters)."""
+    return re.compile(re.escape(token), re.IGNORECASE | re.ASCII)
+
+
 @dataclass
 class _Scan:
     """The state of one pass over a document's tags."""
@@ -66,7 +74,6 @@ class _Scan:
     in_cell: bool = False  # in a table cell
     warnings: list[str] = field(default_factory=list)
     _closers: dict[str, tuple[int, int]] = field(default_factory=dict)
-    _lower: str | None = None  # ``text`` in lower case, once a closing tag is looked for
     _rows: list[int] | None = None
     _cells: list[int] | None = None
 
@@ -125,10 +132,9 @@ class _Scan:
             return found
         if token == "-->":
             found = self.text.find(token, start)
-        else:  # the page in lower case, made once (a page has a few scripts and styles)
-            if self._lower is None:
-                self._lower = self.text.lower()
-            found = self._lower.find(token, start)
+        else:  # tag names match in any case of their ASCII letters, and in no other way
+            match = _closing(token).search(self.text, start)
+            found = match.start() if match is not None else -1
         self._closers[token] = (start, found)
         return found
 
