@@ -2,7 +2,7 @@
 
 Run by bench/cron_bench.py as a fresh process per measured poll:
 
-    python bench/cron_poll.py OUT.json [--modules LIST] [--probe] [--profile STATS]
+    python bench/cron_poll.py OUT.json [--modules LIST] [--probe | --load-only] [--profile STATS]
 
 Settings come from the ``TOLDFEED_*`` environment, as for the console script; the clock is
 ``BENCH_CLOCK_AHEAD`` seconds ahead when that is set (bench/clock_shift.py). The driver
@@ -11,7 +11,8 @@ process, in the order it loaded them), then times ``app.cli.main(["poll"])`` wit
 ``time.process_time()`` (CPU of every thread of this process) from the call to its return,
 and writes the CPU and wall time, the exit status and the modules imported inside the timer
 (none, when LIST is complete) to OUT.json. ``--probe`` writes the names of every loaded module
-instead; ``--profile`` runs the poll under cProfile (its default, wall-clock timer, or with ``--cpu``
+instead; ``--load-only`` stops before the poll (what the process costs without it);
+``--profile`` runs the poll under cProfile (its default, wall-clock timer, or with ``--cpu``
 each thread's CPU time; one profiler per thread, merged) and dumps the stats to STATS.
 Interpreter start and teardown are outside the timer (the parent counts them apart).
 """
@@ -49,6 +50,9 @@ def main() -> None:
     parser.add_argument("out")
     parser.add_argument("--modules")
     parser.add_argument("--probe", action="store_true")
+    parser.add_argument(
+        "--load-only", action="store_true", help="load the modules, then stop before the poll"
+    )
     parser.add_argument("--profile")
     parser.add_argument(
         "--cpu", action="store_true", help="profile by each thread's CPU time, not the wall clock"
@@ -60,6 +64,9 @@ def main() -> None:
     shift_from_env()  # polls spaced as cron spaces them (bench/clock_shift.py)
 
     failed = preload(json.loads(Path(args.modules).read_text())) if args.modules else []
+    if args.load_only:  # what the process costs up to the poll (bench/instructions.py)
+        Path(args.out).write_text(json.dumps({"not_preloaded": failed}))
+        return
     before = set(sys.modules)
     timer = (time.thread_time,) if args.cpu else ()
     profile = cProfile.Profile(*timer) if args.profile else None

@@ -6,14 +6,17 @@ the next (``machine_speed`` moves by half), so two versions' CPU figures compare
 measured alternately, many times. The instructions a poll executes do not move: each poll
 runs once under valgrind's cachegrind (``--cache-sim=no``: the instruction count only), in the
 same new process cron runs (``bench/cron_poll.py``, its modules loaded before ``main``), and
-the instructions of a process that only loads those modules are taken off. The same poll
-counted twice differed by 0.04 %.
+the instructions of the same driver stopped just before the poll (``--load-only``: the
+interpreter, the driver compiled and its arguments read, every module loaded) are taken off.
+The same poll counted twice differed by 0.04 %; the hash seed is fixed.
 
 Scenarios, on 100 archived incidents beside the samples (as ``bench/cron_bench.py``'s first
 three, each poll re-reading every detail page): *all changed* (a copy of the archive that never
 saw the samples), *all 304* (the same store after a settling poll), *one changed* (one detail
-page gained a line). ``--against REV`` counts REV's code too (its files from ``git archive``,
-its own archive seeded by its own code), on the same upstream, for a before and after.
+page gained a line); a poll counts only when it exits 0 and read every detail page, none failed
+or put off. ``--against REV`` counts REV's code too (its files from ``git archive``, compiled,
+with this checkout's driver; its own archive seeded by its own code, its own catalogue), on the
+same upstream, for a before and after.
 
 Run: ``python bench/instructions.py [--against REV]`` (writes its section of
 docs/benchmarks.md). Needs ``valgrind`` (Debian package). Under valgrind a poll runs some 50
@@ -24,6 +27,7 @@ and checks that each poll did what its scenario says.
 from __future__ import annotations
 
 import argparse
+import compileall
 import io
 import json
 import os
@@ -39,7 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.cron_bench import ROOT, Did, Upstream, did_of_output, poll_env
+from bench.cron_bench import DETAIL_PAGES, ROOT, SUMMARY, Did, Upstream, did_of_output, poll_env
 from bench.poll_bench import sources_file, write_section
 
 SCENARIOS = ("all changed", "all 304", "one changed")
@@ -88,11 +92,21 @@ class Tree:
         self.modules = work / "modules.json"
         self.out = work / "result.json"
 
-    def _python(self, code: str, data: Path | None = None) -> None:
-        env = poll_env(data, self.sources) if data is not None else dict(os.environ)
+    def env(self, data: Path) -> dict[str, str]:
+        """A poll's environment for this tree: its own catalogue, time to do its work."""
+        return (
+            poll_env(data, self.sources)
+            | SLOW
+            | {
+                "TOLDFEED_SYSTEMS": str(self.root / "feeds" / "systems.toml"),
+                "PYTHONHASHSEED": "0",
+            }
+        )
+
+    def _python(self, code: str) -> None:
         subprocess.run(
             [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(self.root)!r}); {code}"],
-            env=env,
+            env=dict(os.environ),
             cwd=self.work,
             check=True,
             capture_output=True,
@@ -111,7 +125,7 @@ class Tree:
 
     def probe(self, data: Path) -> None:
         """The modules a poll of ``data`` loads, added to those loaded before the timer."""
-        env = poll_env(data, self.sources) | SLOW
+        env = self.env(data)
         subprocess.run(self._driver(data, "--probe"), env=env, cwd=self.work, check=True)
         known = json.loads(self.modules.read_text()) if self.modules.exists() else []
         known += [m for m in json.loads(self.out.read_text()) if m not in known]
@@ -119,7 +133,7 @@ class Tree:
 
     def settle(self, data: Path) -> None:
         """A poll not counted (it learns the validators)."""
-        env = poll_env(data, self.sources) | SLOW
+        env = self.env(data)
         subprocess.run(
             self._driver(data, "--modules", str(self.modules)),
             env=env,
@@ -130,22 +144,31 @@ class Tree:
 
     def count(self, data: Path, scenario: str) -> float:
         """Millions of instructions of one poll of ``data`` that must do ``scenario``."""
-        env = poll_env(data, self.sources) | SLOW
+        env = self.env(data)
         command = self._driver(data, "--modules", str(self.modules))
         total, stdout = _instructions(command, env, self.work)
         did: Did = did_of_output(stdout)
-        if not did.fits(scenario):
-            raise SystemExit(f"{self.label}: a poll meant as {scenario!r} did {did.words()}")
+        summary = SUMMARY.search(stdout)
+        assert summary is not None  # did_of_output found it
+        fetched, not_modified, failed, deferred = map(int, summary.groups()[:4])
+        status = json.loads(self.out.read_text())["status"]
+        if (
+            not did.fits(scenario)
+            or status != 0
+            or failed
+            or deferred
+            or fetched + not_modified != DETAIL_PAGES
+        ):
+            raise SystemExit(
+                f"{self.label}: a poll meant as {scenario!r} exited {status} and did: "
+                f"{did.words()}; {failed} failed, {deferred} put off"
+            )
         return total / 1e6
 
-    def imports(self) -> float:
-        """Millions of instructions of a process that loads what a poll loads, and stops."""
-        code = (
-            f"import sys, json; sys.path.insert(0, {str(self.root)!r}); import app.cli; "
-            "from bench.cron_poll import preload; "
-            f"preload(json.loads(open({str(self.modules)!r}).read()))"
-        )
-        total, _ = _instructions([sys.executable, "-c", code], dict(os.environ), self.work)
+    def imports(self, data: Path) -> float:
+        """Millions of instructions of the driver stopped before the poll."""
+        command = self._driver(data, "--modules", str(self.modules), "--load-only")
+        total, _ = _instructions(command, self.env(data), self.work)
         return total / 1e6
 
 
@@ -166,17 +189,20 @@ def measure(tree: Tree, upstream: Upstream) -> Counted:
     polls["all 304"] = tree.count(seeded, "all 304")
     upstream.bump()
     polls["one changed"] = tree.count(seeded, "one changed")
-    imports = tree.imports()
+    imports = tree.imports(seeded)
     return Counted(tree.label, imports, {s: n - imports for s, n in polls.items()})
 
 
 def export(rev: str, into: Path) -> Path:
-    """The files of ``rev`` (``git archive``), compiled as an install has them."""
+    """The files of ``rev`` (``git archive``) with this checkout's driver (the same process
+    around every poll), compiled as an install has them."""
     tar = subprocess.run(
         ["git", "-C", str(ROOT), "archive", "--format=tar", rev], capture_output=True, check=True
     ).stdout
     with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
         archive.extractall(into, filter="data")
+    shutil.copy(ROOT / "bench" / "cron_poll.py", into / "bench" / "cron_poll.py")
+    compileall.compile_dir(into / "app", quiet=1)
     return into
 
 
@@ -184,8 +210,8 @@ def report(counted: list[Counted], seconds: float) -> str:
     lines = [
         "Millions of instructions (valgrind's cachegrind) of one `toldfeed poll` process per "
         "scenario, 100 archived incidents beside the samples, every detail page re-read "
-        "(`bench/instructions.py`: what it runs and why); the instructions of a process that "
-        "only loads the poll's modules (the column *loading*) are taken off each poll's.",
+        "(`bench/instructions.py`: what it runs and why); the instructions of the same process "
+        "stopped before the poll (the column *loading*) are taken off each poll's.",
         "",
         "| code | loading | " + " | ".join(SCENARIOS) + " |",
         "|---|---:|" + "---:|" * len(SCENARIOS),
@@ -216,11 +242,12 @@ def main() -> None:
     if shutil.which("valgrind") is None:
         raise SystemExit("needs valgrind (apt install valgrind)")
     began = time.monotonic()
+    compileall.compile_dir(ROOT / "app", quiet=1)  # as installed (see ``poll_env``)
     head = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
     dirty = subprocess.run(
-        ["git", "-C", str(ROOT), "status", "--porcelain", "--", "app"],
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--", "app", "bench", "feeds"],
         capture_output=True,
         text=True,
     ).stdout.strip()
