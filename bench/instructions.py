@@ -126,7 +126,9 @@ class Tree:
     def probe(self, data: Path) -> None:
         """The modules a poll of ``data`` loads, added to those loaded before the timer."""
         env = self.env(data)
-        subprocess.run(self._driver(data, "--probe"), env=env, cwd=self.work, check=True)
+        subprocess.run(
+            self._driver(data, "--probe"), env=env, cwd=self.work, check=True, capture_output=True
+        )
         known = json.loads(self.modules.read_text()) if self.modules.exists() else []
         known += [m for m in json.loads(self.out.read_text()) if m not in known]
         self.modules.write_text(json.dumps(known))
