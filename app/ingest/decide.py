@@ -17,12 +17,17 @@ oid → key index, so the neighbourhood reaches every incident that a decision c
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 
 from app.merge import add_observations, derive_incident, group_oids
 from app.merge.readings import current_readings
 from app.model import Incident, Observation
+
+# an observation but when it was last read: its every other field, in one tuple (made in C, where
+# ``replace(o, last_seen_at=None)`` built a whole observation through its constructor)
+_READ = operator.attrgetter(*(f.name for f in fields(Observation) if f.name != "last_seen_at"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +95,8 @@ def _only_read_again(existing: Sequence[Observation], merged: Sequence[Observati
     later changes neither. Not this: an older content read again, current once more or not
     (a clock set back can read it again before the current one's last reading)."""
 
-    def unread(pool: Iterable[Observation]) -> set[Observation]:
-        return {replace(o, last_seen_at=None) for o in pool}
+    def unread(pool: Iterable[Observation]) -> set[tuple[object, ...]]:
+        return set(map(_READ, pool))
 
     was_current = unread(current_readings(existing))
     return (
