@@ -8,7 +8,9 @@ runs once under valgrind's cachegrind (``--cache-sim=no``: the instruction count
 same new process cron runs (``bench/cron_poll.py``, its modules loaded before ``main``), and
 the instructions of the same driver stopped just before the poll (``--load-only``: the
 interpreter, the driver compiled and its arguments read, every module loaded) are taken off.
-The same poll counted twice differed by 0.04 %; the hash seed is fixed.
+The same poll counted twice differed by 0.1 % at most (all changed, one changed); an all-304
+poll's count moves with the moment it is run at (84-142 million: which pages the time moves
+depends on the hour and the minute); the hash seed is fixed.
 
 Scenarios, on 100 archived incidents beside the samples (as ``bench/cron_bench.py``'s first
 three, each poll re-reading every detail page): *all changed* (a copy of the archive that never
@@ -16,7 +18,9 @@ saw the samples), *all 304* (the same store after a settling poll), *one changed
 page gained a line); a poll counts only when it exits 0 and read every detail page, none failed
 or put off. ``--against REV`` counts REV's code too (its files from ``git archive``, compiled,
 with this checkout's driver; its own archive seeded by its own code, its own catalogue), on the
-same upstream, for a before and after.
+same upstream, for a before and after. Each poll runs on a stopped clock (``BENCH_CLOCK_AT``,
+bench/clock_shift.py), five minutes after the one before, at the same moments for every tree:
+the pages that show the time to the minute would otherwise move mid-poll, 50 times slower.
 
 Run: ``python bench/instructions.py [--against REV]`` (writes its section of
 docs/benchmarks.md). Needs ``valgrind`` (Debian package). Under valgrind a poll runs some 50
@@ -39,10 +43,12 @@ import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.clock_shift import AT
 from bench.cron_bench import DETAIL_PAGES, ROOT, SUMMARY, Did, Upstream, did_of_output, poll_env
 from bench.poll_bench import sources_file, write_section
 
@@ -86,20 +92,23 @@ def _instructions(command: list[str], env: dict[str, str], cwd: Path) -> tuple[i
 class Tree:
     """One version of toldfeed's code: its driver, its seeded archive, its polls."""
 
-    def __init__(self, root: Path, label: str, work: Path, sources: Path) -> None:
+    def __init__(self, root: Path, label: str, work: Path, sources: Path, start: datetime) -> None:
         self.root, self.label, self.work, self.sources = root, label, work, sources
+        self.start = start
         self.work.mkdir(parents=True)
         self.modules = work / "modules.json"
         self.out = work / "result.json"
 
-    def env(self, data: Path) -> dict[str, str]:
-        """A poll's environment for this tree: its own catalogue, time to do its work."""
+    def env(self, data: Path, minute: int = 0) -> dict[str, str]:
+        """A poll's environment for this tree: its own catalogue, time to do its work, the
+        clock stopped ``minute`` minutes after the run's start (bench/clock_shift.py)."""
         return (
             poll_env(data, self.sources)
             | SLOW
             | {
                 "TOLDFEED_SYSTEMS": str(self.root / "feeds" / "systems.toml"),
                 "PYTHONHASHSEED": "0",
+                AT: (self.start + timedelta(minutes=minute)).isoformat(),
             }
         )
 
@@ -133,9 +142,9 @@ class Tree:
         known += [m for m in json.loads(self.out.read_text()) if m not in known]
         self.modules.write_text(json.dumps(known))
 
-    def settle(self, data: Path) -> None:
+    def settle(self, data: Path, minute: int) -> None:
         """A poll not counted (it learns the validators)."""
-        env = self.env(data)
+        env = self.env(data, minute)
         subprocess.run(
             self._driver(data, "--modules", str(self.modules)),
             env=env,
@@ -144,9 +153,10 @@ class Tree:
             check=True,
         )
 
-    def count(self, data: Path, scenario: str) -> float:
-        """Millions of instructions of one poll of ``data`` that must do ``scenario``."""
-        env = self.env(data)
+    def count(self, data: Path, scenario: str, minute: int) -> float:
+        """Millions of instructions of one poll of ``data`` that must do ``scenario``, the
+        clock stopped ``minute`` minutes after the run's start."""
+        env = self.env(data, minute)
         command = self._driver(data, "--modules", str(self.modules))
         total, stdout = _instructions(command, env, self.work)
         did: Did = did_of_output(stdout)
@@ -186,11 +196,12 @@ def measure(tree: Tree, upstream: Upstream) -> Counted:
     shutil.rmtree(probe)
     upstream.reset()
     polls: dict[str, float] = {}
-    polls["all changed"] = tree.count(seeded, "all changed")
-    tree.settle(seeded)
-    polls["all 304"] = tree.count(seeded, "all 304")
+    # each poll five minutes after the one before, as cron runs them, on a stopped clock
+    polls["all changed"] = tree.count(seeded, "all changed", 5)
+    tree.settle(seeded, 10)
+    polls["all 304"] = tree.count(seeded, "all 304", 15)
     upstream.bump()
-    polls["one changed"] = tree.count(seeded, "one changed")
+    polls["one changed"] = tree.count(seeded, "one changed", 20)
     imports = tree.imports(seeded)
     return Counted(tree.label, imports, {s: n - imports for s, n in polls.items()})
 
@@ -203,7 +214,8 @@ def export(rev: str, into: Path) -> Path:
     ).stdout
     with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
         archive.extractall(into, filter="data")
-    shutil.copy(ROOT / "bench" / "cron_poll.py", into / "bench" / "cron_poll.py")
+    for driver in ("cron_poll.py", "clock_shift.py"):
+        shutil.copy(ROOT / "bench" / driver, into / "bench" / driver)
     compileall.compile_dir(into / "app", quiet=1)
     return into
 
@@ -261,11 +273,14 @@ def main() -> None:
         ) as tmp:
             base = Path(tmp)
             sources = sources_file(base, upstream.port)
+            # every tree's polls at the same moments: the start of this minute, and after
+            start = datetime.now(UTC).replace(second=0, microsecond=0)
             if args.against:
                 old = export(args.against, base / "before")
-                counted.append(measure(Tree(old, args.against, base / "b", sources), upstream))
+                tree = Tree(old, args.against, base / "b", sources, start)
+                counted.append(measure(tree, upstream))
             label = head + (" with changes" if dirty else "")
-            counted.append(measure(Tree(ROOT, label, base / "a", sources), upstream))
+            counted.append(measure(Tree(ROOT, label, base / "a", sources, start), upstream))
     finally:
         upstream.stop()
     body = report(counted, time.monotonic() - began)
