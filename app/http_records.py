@@ -63,6 +63,7 @@ def parse_max_age(cache_control: str | None) -> float | None:
     """The ``max-age`` of a Cache-Control header, if any."""
     for part in (cache_control or "").split(","):
         name, _, value = part.strip().partition("=")
-        if name.lower() == "max-age" and value.strip().isascii() and value.strip().isdigit():
-            return float(value.strip())
+        value = value.strip()
+        if name.lower() == "max-age" and value.isascii() and value.isdigit():
+            return float(value)
     return None

@@ -129,14 +129,14 @@ class Tree:
         )
         return self.work / f"seed{ARCHIVE}"
 
-    def _driver(self, data: Path, *extra: str) -> list[str]:
+    def _driver(self, *extra: str) -> list[str]:
         return [sys.executable, str(self.root / "bench" / "cron_poll.py"), str(self.out), *extra]
 
     def probe(self, data: Path) -> None:
         """The modules a poll of ``data`` loads, added to those loaded before the timer."""
         env = self.env(data)
         subprocess.run(
-            self._driver(data, "--probe"), env=env, cwd=self.work, check=True, capture_output=True
+            self._driver("--probe"), env=env, cwd=self.work, check=True, capture_output=True
         )
         known = json.loads(self.modules.read_text()) if self.modules.exists() else []
         known += [m for m in json.loads(self.out.read_text()) if m not in known]
@@ -146,7 +146,7 @@ class Tree:
         """A poll not counted (it learns the validators)."""
         env = self.env(data, minute)
         subprocess.run(
-            self._driver(data, "--modules", str(self.modules)),
+            self._driver("--modules", str(self.modules)),
             env=env,
             cwd=self.work,
             capture_output=True,
@@ -157,7 +157,7 @@ class Tree:
         """Millions of instructions of one poll of ``data`` that must do ``scenario``, the
         clock stopped ``minute`` minutes after the run's start."""
         env = self.env(data, minute)
-        command = self._driver(data, "--modules", str(self.modules))
+        command = self._driver("--modules", str(self.modules))
         total, stdout = _instructions(command, env, self.work)
         did: Did = did_of_output(stdout)
         summary = SUMMARY.search(stdout)
@@ -179,7 +179,7 @@ class Tree:
 
     def imports(self, data: Path) -> float:
         """Millions of instructions of the driver stopped before the poll."""
-        command = self._driver(data, "--modules", str(self.modules), "--load-only")
+        command = self._driver("--modules", str(self.modules), "--load-only")
         total, _ = _instructions(command, self.env(data), self.work)
         return total / 1e6
 

@@ -109,7 +109,7 @@ class DocumentsMixin(StoreCore):
 
         A publish may have committed between reading the index and the body: the document is
         the body read, with its own ETag. Its gzip form is made when first asked for."""
-        body = self.get_bytes(_DOC + path)
+        body = self.canonical_body(path)
         if body is None:
             return None
         return Document(body, meta.content_type, Document.etag_of(body), meta.last_modified, None)
