@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -39,22 +41,25 @@ _BAR = 6  # strip: one bar every 6 units, 4 wide
 _HEIGHTS = {State.DISRUPTED: 40, State.MAINTENANCE: 26, State.OPERATIONAL: 12}
 
 
+@functools.lru_cache(maxsize=8192)
+def _bar(n: int, state: State, day: date, what: str, lang: Lang) -> str:
+    """The strip's ``n``-th bar: every system's strip shows the same 90 days, most of them
+    quiet, so a publish writes each distinct bar once rather than 90 on each of 28 pages."""
+    height = _HEIGHTS[state]
+    said = word(lang, f"system_{state.value}")
+    title = escape(f"{day_name(day, lang)}: {said} · {what}")
+    return (
+        f'<rect class="b-{escape(state.value)}" x="{n * _BAR}" y="{40 - height}" width="4" '
+        f'height="{height}"><title>{title}</title></rect>\n'
+    )
+
+
 def _strip(figures: Figures, name: str, titles: Mapping[str, str], lang: Lang) -> dict[str, Any]:
     w = WORDS[lang]
     counts = dict.fromkeys(State, 0)
-    # what a bar of each state says, made once a strip (90 bars on each of 28 pages)
-    shapes = {
-        state: (
-            f'<rect class="b-{escape(state.value)}" ',
-            f'y="{40 - height}" width="4" height="{height}"><title>',
-            word(lang, f"system_{state.value}"),
-        )
-        for state, height in _HEIGHTS.items()
-    }
     bars = []
     for n, cell in enumerate(figures.strip):
         counts[cell.state] += 1
-        day = day_name(cell.day, lang)
         if cell.keys:
             named = [
                 f"{'' if key.startswith('oid:') else key} {titles.get(key, '')}".strip()
@@ -65,9 +70,7 @@ def _strip(figures: Figures, name: str, titles: Mapping[str, str], lang: Lang) -
         else:
             what = w["no_incident"]
         # written here rather than in the template: 90 bars on each of 28 pages
-        head, size, said = shapes[cell.state]
-        title = escape(f"{day}: {said} · {what}")
-        bars.append(f'{head}x="{n * _BAR}" {size}{title}</title></rect>\n')
+        bars.append(_bar(n, cell.state, cell.day, what, lang))
 
     def days(count: int) -> str:
         return w["day_one"] if count == 1 else word(lang, "days", count=str(count))

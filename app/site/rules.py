@@ -10,6 +10,7 @@ built from this table and builds paths from it directly, so a process that only 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -63,12 +64,25 @@ class Rule:
     def path(self, doc: Doc) -> str:
         """The canonical path of ``doc`` (without its query)."""
         values = self.values(doc)
-
-        def fill(match: re.Match[str]) -> str:
-            return to_url(match.group(1) or "default", values[match.group(2)])
-
-        built = _PLACEHOLDER.sub(fill, self.paths[0])
+        built = "".join(
+            text if name is None else to_url(converter, values[name])
+            for text, converter, name in _pieces(self.paths[0])
+        )
         return (PREFIX[doc.lang] if self.localized else "") + built
+
+
+@functools.cache
+def _pieces(path: str) -> tuple[tuple[str, str, str | None], ...]:
+    """``path`` as (text, "", None) and (placeholder, converter, value name) pieces: read once
+    per process, not at every path built (a publish builds a few hundred)."""
+    pieces: list[tuple[str, str, str | None]] = []
+    at = 0
+    for match in _PLACEHOLDER.finditer(path):
+        pieces.append((path[at : match.start()], "", None))
+        pieces.append((match.group(0), match.group(1) or "default", match.group(2)))
+        at = match.end()
+    pieces.append((path[at:], "", None))
+    return tuple(pieces)
 
 
 def to_url(converter: str, value: Any) -> str:

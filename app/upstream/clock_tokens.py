@@ -52,7 +52,13 @@ def full_date(year: int, month: int, day: int, weekday: int | None) -> date | No
     return found if weekday is None or found.weekday() == weekday else None
 
 
+# what a date can begin with besides a digit: a weekday's or a month's first letter, or "den"
+_DATE_FIRST = frozenset(w[0] for w in (*vocab.WINDOW_WEEKDAYS, *vocab.WINDOW_MONTHS, "den"))
+
+
 def date_at(text: str, pos: int) -> re.Match[str] | None:
+    if pos >= len(text) or not (text[pos] in _DATE_FIRST or text[pos].isdecimal()):
+        return None  # the two patterns cannot match here: no need to try them
     found = [m for r in (_DATE_MD, _DATE_DM) if (m := r.match(text, pos))]
     # "2 may" with neither year nor weekday is too often no date at all ("step 2 may fail")
     found = [m for m in found if m.re is _DATE_MD or m["y"] or m["wd"]]
