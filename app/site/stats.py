@@ -131,6 +131,12 @@ def _spread(
     return counts, lengths
 
 
+@lru_cache(maxsize=1024)
+def _quiet(day: date) -> DayCell:
+    # most of a strip's days touch nothing: one cell each, shared by every system's strip
+    return DayCell(day, State.OPERATIONAL)
+
+
 def daily_strip(
     incidents: Iterable[Dated], slug: str, now: datetime, days: int = 90
 ) -> list[DayCell]:
@@ -139,17 +145,17 @@ def daily_strip(
     dates = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
     bounds = _bounds(dates, today + timedelta(days=1))
     named = _naming(incidents, slug)
-    disrupted: list[set[str]] = [set() for _ in dates]
-    windowed: list[set[str]] = [set() for _ in dates]
-    for found, intervals in (
-        (disrupted, _disruptions(named, now)),
-        (windowed, _windows(named, now)),
-    ):
+    touched: dict[int, tuple[set[str], set[str]]] = {}  # by day: disruptions, windows
+    for which, intervals in ((0, _disruptions(named, now)), (1, _windows(named, now))):
         for start, end, key in intervals:
             for index in _touched(start, end, bounds):
-                found[index].add(key)
+                touched.setdefault(index, (set(), set()))[which].add(key)
     cells: list[DayCell] = []
-    for day, down, planned in zip(dates, disrupted, windowed, strict=True):
+    for index, day in enumerate(dates):
+        if index not in touched:
+            cells.append(_quiet(day))
+            continue
+        down, planned = touched[index]
         state = State.DISRUPTED if down else State.MAINTENANCE if planned else State.OPERATIONAL
         cells.append(DayCell(day, state, tuple(sorted(down | planned))))
     return cells
