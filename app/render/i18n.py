@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 
 from app.model import Lang, Status
@@ -69,10 +70,12 @@ def zoned_time(value: datetime, lang: Lang) -> str:
     return f"{local_time(value, lang)} {WORDS[lang]['danish_time']}"
 
 
+@functools.lru_cache(maxsize=8192)  # an incident's times stand on many pages and entries
 def local_time(value: datetime, lang: Lang) -> str:
     """Danish local time with date and year: ``19 May 2026 21:46`` / ``19. maj 2026 kl. 21:46``."""
     local = to_local(value)
     month = MONTHS_SHORT[lang][local.month - 1]
+    clock = f"{local.hour:02d}:{local.minute:02d}"
     if lang is Lang.DA:
-        return f"{local.day}. {month} {local.year} kl. {local:%H:%M}"
-    return f"{local.day} {month} {local.year} {local:%H:%M}"
+        return f"{local.day}. {month} {local.year} kl. {clock}"
+    return f"{local.day} {month} {local.year} {clock}"

@@ -33,7 +33,7 @@ import diskcache
 from app.errors import StoreDamagedError, StoreError
 from app.store.codec import SCHEMA
 from app.store.failures import describe_failure
-from app.store.readonly import PREFIXED, PREFIXED_AFTER, ReadOnlyCache, after_all
+from app.store.readonly import GET, PREFIXED, PREFIXED_AFTER, ReadOnlyCache, after_all
 
 log = logging.getLogger("toldfeed.store")
 
@@ -194,10 +194,10 @@ class StoreCore:
         self._cache.close()
 
     def _read(self, key: str) -> Any:
-        try:
-            return self._cache.get(key)
-        except (OSError, sqlite3.Error, diskcache.Timeout) as e:
-            raise store_error(self.path, "read", e) from e
+        # the row ``Cache.get`` reads (every value is kept in SQLite, mode raw, never expiring),
+        # read with one SELECT: half its cost (a publish reads some 250 records)
+        rows = self._query(GET, (key,))
+        return rows[0][0] if rows else None
 
     def get(self, key: str) -> Any:
         """A JSON value, or None. A record that is not toldfeed's JSON is a damaged store."""

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# one record, as ``diskcache.Cache.get`` reads it (both modes read records with it)
+GET = "SELECT value FROM Cache WHERE key = ? AND raw = 1"
 # every record whose key starts with a prefix, read in one statement (the keys are indexed):
 # what a per-key get would return for each, without listing every key of the store
 PREFIXED = "SELECT key, value FROM Cache WHERE raw = 1 AND key >= ? AND key < ? ORDER BY key"
@@ -68,13 +70,6 @@ class ReadOnlyCache:
             db.close()
             raise
         return db
-
-    def get(self, key: str) -> Any:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT value FROM Cache WHERE key = ? AND raw = 1", (key,)
-            ).fetchone()
-        return row[0] if row else None
 
     def iterkeys(self) -> Iterator[Any]:
         with self._lock:
