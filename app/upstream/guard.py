@@ -53,6 +53,19 @@ _CELLS = frozenset({"td", "th"})
 _SPECIAL = RAW_TEXT | {"plaintext"}  # start tags whose content is not markup
 
 
+# a token the scan treats apart from plain nesting: a comment, a raw-text or <plaintext> start
+# tag, a table's tag (start or end); names as the scan reads them (ASCII letters in any case,
+# the name ending where _TOKEN's does)
+_NEEDS_SCAN = re.compile(
+    "<!--|<(?:"
+    + "|".join(sorted(_SPECIAL))
+    + ")(?![A-Za-z0-9:-])[^>]*>|</?(?:"
+    + "|".join(sorted(TABLE_TAGS))
+    + ")(?![A-Za-z0-9:-])[^>]*>",
+    re.IGNORECASE | re.ASCII,
+)
+
+
 @functools.cache
 def _closing(token: str) -> re.Pattern[str]:
     """``token`` (``</script`` ...) in any case of its ASCII letters, found where it stands in
@@ -219,6 +232,10 @@ def bound_markup(
     One turn per tag, each written for the common case (a page has thousands of tags, every
     one of them legitimate): the scan's lists and counters are local names, the stack is
     pushed and popped in place."""
+    if text.count("<") < min(max_depth, max_tags) and _NEEDS_SCAN.search(text) is None:
+        # fewer tags than any bound, none in a table, no comment or raw text: nothing to guard
+        # (most sanitized fragments: the scan would give the text back with no warning)
+        return text, []
     scan = _Scan(text)
     stack, open_count, positions, dropped = (
         scan.stack,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import parse_qsl, urlsplit
 
@@ -64,6 +65,7 @@ _SCHEDULED = {
 _DISRUPTION = {"service disruption", "driftsforstyrrelse", "disruption", "incident", "current"}
 
 
+@functools.lru_cache(maxsize=1024)  # the same few labels, on every row of every page
 def label_key(text: str) -> str:
     """Fold a header or label for lookup: case, spaces, format characters (zero-width spaces,
     soft hyphens) and a trailing colon ignored."""
@@ -96,6 +98,7 @@ def is_status_word(text: str) -> bool:
     return key in _CLOSED or key in _SCHEDULED or key in _DISRUPTION
 
 
+@functools.lru_cache(maxsize=4096)  # a message's link stands in the lists, the feed, the page
 def oid_of(url: str) -> int | None:
     """The message id (``oid``) in a data.aspx URL, whatever the other parameters."""
     try:
@@ -106,6 +109,7 @@ def oid_of(url: str) -> int | None:
     return int(value) if value.isascii() and value.isdigit() else None
 
 
+@functools.lru_cache(maxsize=4096)
 def lang_of_url(url: str, default: Lang) -> Lang:
     """The language a data.aspx URL asks for: lang=us/US/en is English, da or none Danish."""
     query = dict((k.lower(), v.lower()) for k, v in parse_qsl(urlsplit(url).query))
