@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import diskcache
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from app import jsonio
 from app.store import Store
+from app.store.codec import SCHEMA
 from app.store.core import Batch, _dumps
 
 
@@ -63,3 +68,38 @@ def test_a_commit_writes_the_rows_diskcache_s_own_set_and_delete_write(tmp_path:
     with sqlite3.connect(Store.location(tmp_path / "ours") / "cache.db") as db:
         (count,) = db.execute("SELECT count(*) FROM Cache").fetchone()
     assert ours[1][0] == (count,)  # diskcache's own count of its rows holds
+
+
+_KEYS = st.one_of(st.text(max_size=8), st.integers(-(2**63), 2**63 - 1))
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(min_value=0.0001, max_value=1e300, allow_nan=False, allow_infinity=False),
+    st.floats(min_value=-1e300, max_value=-0.0001, allow_nan=False, allow_infinity=False),
+    st.text(alphabet=st.characters(blacklist_categories=["Cs"])),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5),
+        st.tuples(inner, inner),
+        st.dictionaries(_KEYS, inner, max_size=5),
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(value=_VALUES)
+def test_records_and_json_documents_are_the_bytes_json_writes(value: object) -> None:
+    """``app.jsonio`` (orjson) writes the very text ``json.dumps`` wrote, compact and in UTF-8,
+    for every kind of value toldfeed keeps or publishes, and reads it back as json does: a
+    store written before reads the same, and no JSON document changes form."""
+    expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    assert jsonio.dumps_text(value) == expected
+    assert jsonio.dumps(value) == expected.encode("utf-8")
+    assert jsonio.loads(expected) == json.loads(expected)
+    assert _dumps(value) == json.dumps(
+        {"v": SCHEMA, "data": value}, ensure_ascii=False, separators=(",", ":")
+    )

@@ -8,12 +8,12 @@ version and shared by the feeds that list it, or taken from a feed's stored byte
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from app import jsonio
 from app.catalogue import Catalogue
 from app.model import Lang
 from app.render.entry import Entry
@@ -245,8 +245,7 @@ def _json_frame(meta: FeedMeta) -> bytes:
 
 
 def _json(value: object) -> bytes:
-    # compact: json's C encoder (an indent falls back to the pure Python one, 10x slower)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return jsonio.dumps(value)
 
 
 def stored_entries(body: bytes, parts: Iterable[FeedPart]) -> Kept:

@@ -14,6 +14,7 @@ from html import escape
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
+from app import jsonio
 from app.catalogue import Catalogue, System
 from app.model import Incident, Lang, State, Status, Window, public_key
 from app.render.i18n import local_time, status_word
@@ -256,8 +257,7 @@ def api_incident(incident: Incident) -> dict[str, Any]:
 
 def api_json(incident: Incident) -> bytes:
     """One incident of /api/incidents.json, encoded (a renderer keeps it per version)."""
-    # compact: json's C encoder (an indent falls back to the pure Python one, 10x slower)
-    return json.dumps(api_incident(incident), ensure_ascii=False, separators=(",", ":")).encode()
+    return jsonio.dumps(api_incident(incident))
 
 
 def render_api(

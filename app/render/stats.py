@@ -7,11 +7,11 @@ identical bytes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+from app import jsonio
 from app.catalogue import Catalogue
 from app.model import CloseStats, Figures, Incident, Lang, MonthStats
 from app.site.stats import monthly_stats, time_to_close
@@ -95,5 +95,4 @@ def render_stats_figures(
         for slug, (months, close) in figures.items()
     }
     doc = {"generated_at": _rfc3339(now), "time_to_close": _close(overall), "systems": systems}
-    # compact: json's C encoder (an indent falls back to the pure Python one, 10x slower)
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return jsonio.dumps(doc)

@@ -10,10 +10,10 @@ digest of what it shows moved.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from datetime import datetime
 
+from app import jsonio
 from app.catalogue import Catalogue
 from app.model import Incident, Lang, public_key
 from app.render.entry import timeline
@@ -168,8 +168,7 @@ def render_statuspage(view: View, catalogue: Catalogue, lang: Lang, urls: Urls) 
         ]
     if part in {StatuspagePart.SUMMARY, StatuspagePart.STATUS}:
         doc["status"] = _status(view, lang)
-    # compact: json's C encoder (an indent falls back to the pure Python one, 10x slower)
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return jsonio.dumps(doc)
 
 
 _LISTS_MAINTENANCES = {

@@ -19,7 +19,6 @@ The one key spelled here is the store-wide change counter, which the incidents s
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import time
@@ -30,6 +29,7 @@ from typing import Any, Self
 
 import diskcache
 
+from app import jsonio
 from app.errors import StoreDamagedError, StoreError
 from app.store.codec import SCHEMA
 from app.store.failures import describe_failure
@@ -55,13 +55,13 @@ _DELETE = "DELETE FROM Cache WHERE key = ? AND raw = 1"
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps({"v": SCHEMA, "data": value}, ensure_ascii=False, separators=(",", ":"))
+    return jsonio.dumps_text({"v": SCHEMA, "data": value})
 
 
 def _loads(raw: Any) -> Any:
     if raw is None:
         return None
-    record = json.loads(raw)
+    record = jsonio.loads(raw)
     if not isinstance(record, dict) or record.get("v") != SCHEMA:
         raise StoreError(
             f"unsupported record version {record.get('v') if isinstance(record, dict) else '?'}"

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from app import jsonio
 from app.model import Head, Incident, Kind, Status, close_duration, head_of, reach
 from app.store.codec import (
     decode_required_time,
@@ -112,12 +113,12 @@ def head_to_json(head: Head) -> str:
         "c": encode_time(head.closed_at),
         "w": window_to_dict(head.window),
     }
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    return jsonio.dumps_text(record)
 
 
 def head_from_json(text: str) -> Head:
     """Inverse of ``head_to_json``."""
-    d = json.loads(text)
+    d = jsonio.loads(text)
     return Head(
         d["k"],
         tuple(d["s"]),
