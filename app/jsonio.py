@@ -1,14 +1,13 @@
-"""JSON in and out, compact and UTF-8: the store's records and the JSON documents (the only
+"""JSON written compactly in UTF-8: the store's records and the JSON documents (the only
 importer of orjson).
 
 orjson writes the bytes ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``
 writes, for the values toldfeed has (str, int, bool, None, lists, tuples, dicts with str or
 int keys, str enums, floats from 0.0001 up; a test holds the two to each other), in a fifth of
-the time, and reads JSON in half of ``json.loads``'s: an all-changed poll writes some 200
-records and reads more. Where orjson stops, json takes over, so nothing json wrote or read
-before is refused: an integer past 64 bits is written by json (and read back as a float),
-NaN and Infinity are read by json. Where they differ, both are valid JSON: a float under
-0.0001 in another, equal form (``0.00001``), NaN written as ``null``.
+the time: an all-changed poll writes some 200 records and 100 JSON documents and entries. What
+orjson refuses (an integer past 64 bits) json writes. Where the two differ, both are valid
+JSON: a float under 0.0001 in another, equal form (``0.00001``), NaN as ``null``. Reading
+stays with ``json.loads``: orjson reads an integer past 64 bits as a float, silently.
 """
 
 from __future__ import annotations
@@ -32,11 +31,3 @@ def dumps(value: Any) -> bytes:
         return orjson.dumps(value, option=_OPTIONS)
     except TypeError:  # an integer past 64 bits (or what json refuses too)
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def loads(data: str | bytes) -> Any:
-    """The value of a JSON text; ``ValueError`` when it is not one."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:  # NaN or Infinity from json, or no JSON at all
-        return json.loads(data)

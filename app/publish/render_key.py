@@ -21,7 +21,7 @@ from app.store.provenance import Sources, closure_digest, import_closure
 
 RENDER_SCHEMA = 3  # bump when stored documents must be rebuilt for a reason the digest misses
 # the libraries that write documents' bytes, and the time zone their local times are in
-_WRITERS = ("feedgen", "lxml", "jinja2", "markupsafe", "icalendar")
+_WRITERS = ("feedgen", "lxml", "jinja2", "markupsafe", "icalendar", "orjson")
 _ZONE = "Europe/Copenhagen"
 _RENDERING_PACKAGES = ("render", "site", "publish")
 _RENDERING_DATA = ("templates",)

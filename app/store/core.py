@@ -19,6 +19,7 @@ The one key spelled here is the store-wide change counter, which the incidents s
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
@@ -61,7 +62,7 @@ def _dumps(value: Any) -> str:
 def _loads(raw: Any) -> Any:
     if raw is None:
         return None
-    record = jsonio.loads(raw)
+    record = json.loads(raw)
     if not isinstance(record, dict) or record.get("v") != SCHEMA:
         raise StoreError(
             f"unsupported record version {record.get('v') if isinstance(record, dict) else '?'}"

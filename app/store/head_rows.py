@@ -118,7 +118,7 @@ def head_to_json(head: Head) -> str:
 
 def head_from_json(text: str) -> Head:
     """Inverse of ``head_to_json``."""
-    d = jsonio.loads(text)
+    d = json.loads(text)
     return Head(
         d["k"],
         tuple(d["s"]),

@@ -53,10 +53,11 @@ def _value_after(label: Node) -> Node | None:
 def _labelled_fields(scope: Node) -> dict[str, Node]:
     fields: dict[str, Node] = {}
     for node in scope.css(_LABEL_TAGS):
-        name = DETAIL_LABELS.get(label_key(text_of(node)))
+        said = text_of(node)
+        name = DETAIL_LABELS.get(label_key(said))
         if name is None or name in fields:
             continue
-        if any(text_of(child) == text_of(node) for child in node.iter()):
+        if any(text_of(child) == said for child in node.iter()):
             continue  # an inner element holds the same label: take that one
         if node.parent is not None and VERSION_STAMP.match(text_of(node.parent)):
             continue  # "Updated: 19-05-2026 18:12:40" opens a version, it labels no field
