@@ -9,7 +9,6 @@ changes (the index carries it).
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from typing import Any, TypeAlias
 
@@ -91,20 +90,13 @@ def ordered_systems(catalogue: Catalogue) -> list[System]:
     ]
 
 
-@functools.cache
-def _page_words(lang: Lang) -> dict[str, Markup]:
-    """The phrases as a page's template shows them: escaped once per process, not at each
-    ``{{ w.name }}`` (some 60 a page, 100-odd pages in a publish)."""
-    return {name: escape(text) for name, text in WORDS[lang].items()}
-
-
 def page_chrome(
     urls: Urls, ctx: PageContext, lang: Lang, other: Doc, title: str, blind: bool
 ) -> dict[str, Any]:
     """What every page's frame shows: language, navigation, footer links."""
     return {
         "lang": lang.value,
-        "w": _page_words(lang),
+        "w": WORDS[lang],
         "css": CSS,
         "title": title,
         "base": ctx.base_url,

@@ -92,20 +92,43 @@ def _strip(figures: Figures, name: str, titles: Mapping[str, str], lang: Lang) -
     }
 
 
-def _months(figures: Figures, lang: Lang) -> list[dict[str, str]]:
+def _months(figures: Figures, lang: Lang) -> Markup:
+    """The 12 months' table rows, newest first (written here rather than in the template, as
+    the strip: five cells a row, 12 rows on each of 28 pages)."""
     rows = []
     for n, m in enumerate(reversed(figures.months)):
         name = month_name(m.month, lang)
-        rows.append(
-            {
-                "name": f"{name} ({word(lang, 'so_far')})" if n == 0 else name,
-                "disruptions": str(m.disruptions),
-                "disrupted": hours_number(m.disrupted, lang),
-                "windows": str(m.windows),
-                "in_windows": hours_number(m.in_windows, lang),
-            }
+        cells = (
+            f"{name} ({word(lang, 'so_far')})" if n == 0 else name,
+            str(m.disruptions),
+            hours_number(m.disrupted, lang),
+            str(m.windows),
+            hours_number(m.in_windows, lang),
         )
-    return rows
+        head, *rest = (escape(cell) for cell in cells)
+        rows.append(f'<tr><th scope="row">{head}</th>' + "".join(f"<td>{c}</td>" for c in rest))
+    return Markup("".join(f"{row}</tr>\n" for row in rows))
+
+
+def _links(urls: Urls, lang: Lang, slug: str) -> Markup:
+    """The system's feeds, calendar, embed and badge, as the page links them."""
+    w = WORDS[lang]
+    links = [
+        (urls.url(Feed(lang, fmt, Scope.SYSTEM, slug)), FEED_LABELS[fmt], kind)
+        for fmt, kind in FEED_TYPES.items()
+    ] + [
+        (urls.url(Calendar(lang, slug)), w["calendar"], ""),
+        (urls.url(Embed(lang, slug)), w["embed"], ""),
+        (urls.url(Badge(lang, slug)), w["badge"], "image/svg+xml"),
+    ]
+    return Markup(
+        "".join(
+            f'<a href="{escape(url)}"'
+            + (f' type="{escape(kind)}"' if kind else "")
+            + f">{escape(label)}</a>"
+            for url, label, kind in links
+        )
+    )
 
 
 def shown_figures(figures: Figures) -> tuple[object, ...]:
@@ -163,7 +186,6 @@ def render_system_page(
     blind = not ctx.state_known  # nothing read yet, or the agency cannot be read now
     system = catalogue.get(slug)
     name = system.name_in(lang) if system else slug
-    w = WORDS[lang]
     opened = [
         {
             "url": urls.url(IncidentPage(lang, i.key)),
@@ -175,14 +197,6 @@ def render_system_page(
             else "",
         }
         for i in open_incidents
-    ]
-    links = [
-        {"url": urls.url(Feed(lang, fmt, Scope.SYSTEM, slug)), "label": FEED_LABELS[fmt], "type": t}
-        for fmt, t in FEED_TYPES.items()
-    ] + [
-        {"url": urls.url(Calendar(lang, slug)), "label": w["calendar"], "type": ""},
-        {"url": urls.url(Embed(lang, slug)), "label": w["embed"], "type": ""},
-        {"url": urls.url(Badge(lang, slug)), "label": w["badge"], "type": "image/svg+xml"},
     ]
     html = template("system.html").render(
         **page_chrome(urls, ctx, lang, SystemPage(other_language(lang), slug), name, True),
@@ -201,7 +215,7 @@ def render_system_page(
         close=_close(figures, lang),
         incidents=lines,
         pager_info=_pager(urls, lang, slug, 1, pages),
-        links=links,
+        links=_links(urls, lang, slug),
         # with self-service subscriptions on: the sign-up form, this system ticked
         mailform=system_form(catalogue, lang, urls, slug) if urls.settings.subscriptions_on else "",
     )
