@@ -90,7 +90,7 @@ _VALUES = st.recursive(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(value=_VALUES)
 def test_records_and_json_documents_are_the_bytes_json_writes(value: object) -> None:
     """``app.jsonio`` (orjson) writes the very text ``json.dumps`` wrote, compact and in UTF-8,
