@@ -25,7 +25,7 @@ from typing import Any
 
 import feedparser
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from werkzeug import Response
 
@@ -778,3 +778,35 @@ def test_store_errors_say_what_is_wrong(tmp_path: Path, error: Exception, said: 
     assert said in message and "\n" not in message
     if "not writable" in said:
         assert "free space" not in message and "chown or chmod" in message
+
+
+_GUARD_PIECES = [
+    "<b>", "</b>", "<p>", "</p>", "<div class='x'>", "</div>", "text ", "<br>", "<br/>",
+    "<img src=x>", "<script>", "</script>", "<SCRIPT>", "<script_>", "<script-x>",
+    "<scriptx>", "<style>", "<!--", "-->", "<td>", "</td>", "<TR>", "<table>", "</table>",
+    "<th >", "<plaintext>", "<title>", "<a title='<script>'>", "<li>", "<ul>", "</ul>",
+    "<textarea>", "<template>", "<td_>", "<x:td>", "<", ">", "<span", "<noscript>", "<xmp>",
+    "<table><tr><td>", "<table><table><table>", "<tr><td><script>", "</tr><tr>",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@example(pieces=["<table><table><table>"] * 3, opened=0, depth=MAX_DEPTH)  # nine tables deep
+@example(pieces=["<td_>", "<!--", "<script_>"], opened=0, depth=MAX_DEPTH)
+@given(
+    pieces=st.lists(st.sampled_from(_GUARD_PIECES), max_size=60),
+    opened=st.integers(0, 300),
+    depth=st.sampled_from([3, 8, MAX_DEPTH]),
+)
+def test_the_guard_gives_a_text_back_at_once_only_where_its_scan_would(
+    pieces: list[str], opened: int, depth: int
+) -> None:
+    """The guard's shortcut (fewer tags than any bound, none in a table, no comment or raw
+    text: the text back as it is) gives what the whole scan gives, for every text."""
+    import app.upstream.guard as guard
+
+    text = "<b>" * opened + "".join(pieces)
+    quick = bound_markup(text, max_depth=depth)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(guard, "_NEEDS_SCAN", re.compile(""))  # every text scanned
+        assert quick == bound_markup(text, max_depth=depth)

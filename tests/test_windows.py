@@ -789,3 +789,32 @@ def test_a_window_rescheduled_in_utc() -> None:
     assert derive_window([PLAN], [moved]) == Window(
         u("2026-05-20T18:00"), u("2026-05-20T23:00"), sequence=1
     )
+
+
+_DATE_WORDS = [
+    "monday", "tirsdag", "may", "maj", "den", "the", "of", "2026", "19", "3.", "1st", "٣",
+    ",", " ", "-", "kl.", "x", "\u00a0", "december", "dec.", "søndag", "juni", "on",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@example(words=["den", "٣", "maj", "2026"])  # a day in another script's digits
+@example(words=["tirsdag", "den", "19", "maj"])
+@given(words=st.lists(st.sampled_from(_DATE_WORDS), max_size=14))
+def test_a_date_is_looked_for_only_where_one_can_begin(words: list[str]) -> None:
+    """``date_at`` tries its patterns only at a weekday's or month's first letter, a "den" or
+    a digit: at every position of every text it finds what the patterns alone find."""
+    from app.upstream import clock_tokens
+
+    def patterns_alone(text: str, pos: int) -> tuple[int, int] | None:
+        found = [
+            m for r in (clock_tokens._DATE_MD, clock_tokens._DATE_DM) if (m := r.match(text, pos))
+        ]
+        found = [m for m in found if m.re is clock_tokens._DATE_MD or m["y"] or m["wd"]]
+        best = max(found, key=lambda m: m.end(), default=None)
+        return best.span() if best else None
+
+    text = " ".join(words)
+    for pos in range(len(text) + 1):
+        match = clock_tokens.date_at(text, pos)
+        assert (match.span() if match else None) == patterns_alone(text, pos)
