@@ -576,6 +576,7 @@ def main() -> None:
     compileall.compile_dir(ROOT / "app", quiet=1)  # as installed (see ``poll_env``)
     upstream = Upstream()
     results: dict[int, dict[str, Cell]] = {}
+    speeds: dict[int, tuple[float, float]] = {}  # the machine's speed around each archive's rows
     profiles: list[Path] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -590,7 +591,9 @@ def main() -> None:
             cron.probe(probe)  # one changed
             shutil.rmtree(probe)
             for archive in ARCHIVES:
+                before = machine_speed()
                 results[archive] = measure_archive(base, archive, upstream, cron, sources)
+                speeds[archive] = (before, machine_speed())
                 print(f"archive {archive:,} done after {time.monotonic() - began:.0f} s")
             if args.profile is not None:
                 args.profile.mkdir(parents=True, exist_ok=True)
@@ -604,7 +607,9 @@ def main() -> None:
     body += (
         f"\n\nThe machine's speed (`machine_speed` in bench/poll_bench.py: 20 million additions in "
         f"a Python loop): {speed_before:.2f} s of CPU before the run, {machine_speed():.2f} s "
-        "after.\n"
+        "after; around each archive's rows, "
+        + ", ".join(f"{a:,}: {b:.2f} → {e:.2f} s" for a, (b, e) in speeds.items())
+        + ".\n"
     )
     print(body)
     for path in profiles:
