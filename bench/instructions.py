@@ -12,8 +12,9 @@ The same poll counted again differed by 0.1 % (all changed) and 1.5 % (one chang
 most; an all-304 poll's count moves with the moment it runs at (84-142 million: which pages
 the time moves depends on the hour and the minute); the hash seed is fixed.
 
-Scenarios, on 100 archived incidents beside the samples (as ``bench/cron_bench.py``'s first
-three, each poll re-reading every detail page): *all changed* (a copy of the archive that never
+Scenarios, on 100 archived incidents beside the samples (``--archives 100,2000,10000``: on each
+of the cron bench's three sizes; as ``bench/cron_bench.py``'s first three, each poll re-reading
+every detail page): *all changed* (a copy of the archive that never
 saw the samples), *all 304* (the same store after a settling poll), *one changed* (one detail
 page gained a line); a poll counts only when it exits 0 and read every detail page, none failed
 or put off. ``--against REV`` counts REV's code too (its files from ``git archive``, compiled,
@@ -22,7 +23,7 @@ same upstream, for a before and after. Each poll runs on a stopped clock (``BENC
 bench/clock_shift.py), five minutes after the one before, at the same moments for every tree:
 the pages that show the time to the minute would otherwise move mid-poll, 50 times slower.
 
-Run: ``python bench/instructions.py [--against REV]`` (writes its section of
+Run: ``python bench/instructions.py [--against REV] [--archives 100,2000,10000]`` (writes its section of
 docs/benchmarks.md). Needs ``valgrind`` (Debian package). Under valgrind a poll runs some 50
 times slower; the bench raises the poll's budget and timeouts so that it does the same work,
 and checks that each poll did what its scenario says.
@@ -53,7 +54,6 @@ from bench.cron_bench import DETAIL_PAGES, ROOT, SUMMARY, Did, Upstream, did_of_
 from bench.poll_bench import sources_file, write_section
 
 SCENARIOS = ("all changed", "all 304", "one changed")
-ARCHIVE = 100
 _IREFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 # a poll under valgrind is some 50 times slower: its budget and timeouts must not cut it short
 SLOW = {"TOLDFEED_POLL_BUDGET_SECONDS": "3000", "TOLDFEED_TIMEOUT_SECONDS": "600"}
@@ -64,6 +64,7 @@ class Counted:
     """The instructions of one tree's polls, in millions, the modules' loading taken off."""
 
     label: str
+    archive: int
     imports: float
     polls: dict[str, float]
 
@@ -121,13 +122,13 @@ class Tree:
             capture_output=True,
         )
 
-    def seed(self) -> Path:
-        """An archive of ``ARCHIVE`` incidents, every document rendered, by this tree's code."""
+    def seed(self, archive: int) -> Path:
+        """An archive of ``archive`` incidents, every document rendered, by this tree's code."""
         self._python(
             "from pathlib import Path; from bench.cron_bench import seed; "
-            f"seed(Path({str(self.work)!r}), {ARCHIVE}, Path({str(self.sources)!r}))"
+            f"seed(Path({str(self.work)!r}), {archive}, Path({str(self.sources)!r}))"
         )
-        return self.work / f"seed{ARCHIVE}"
+        return self.work / f"seed{archive}"
 
     def _driver(self, *extra: str) -> list[str]:
         return [sys.executable, str(self.root / "bench" / "cron_poll.py"), str(self.out), *extra]
@@ -184,9 +185,9 @@ class Tree:
         return total / 1e6
 
 
-def measure(tree: Tree, upstream: Upstream) -> Counted:
+def measure(tree: Tree, upstream: Upstream, archive: int) -> Counted:
     upstream.reset()
-    seeded = tree.seed()
+    seeded = tree.seed(archive)
     probe = tree.work / "probe"
     shutil.copytree(seeded, probe)
     tree.probe(probe)  # all changed
@@ -203,7 +204,8 @@ def measure(tree: Tree, upstream: Upstream) -> Counted:
     upstream.bump()
     polls["one changed"] = tree.count(seeded, "one changed", 20)
     imports = tree.imports(seeded)
-    return Counted(tree.label, imports, {s: n - imports for s, n in polls.items()})
+    shutil.rmtree(seeded)
+    return Counted(tree.label, archive, imports, {s: n - imports for s, n in polls.items()})
 
 
 def export(rev: str, into: Path) -> Path:
@@ -223,28 +225,49 @@ def export(rev: str, into: Path) -> Path:
 def report(counted: list[Counted], seconds: float) -> str:
     lines = [
         "Millions of instructions (valgrind's cachegrind) of one `toldfeed poll` process per "
-        "scenario, 100 archived incidents beside the samples, every detail page re-read "
+        "scenario, archived incidents beside the samples, every detail page re-read "
         "(`bench/instructions.py`: what it runs and why); the instructions of the same process "
         "stopped before the poll (the column *loading*) are taken off each poll's.",
         "",
-        "| code | loading | " + " | ".join(SCENARIOS) + " |",
-        "|---|---:|" + "---:|" * len(SCENARIOS),
+        "| code | archived | loading | " + " | ".join(SCENARIOS) + " |",
+        "|---|---:|---:|" + "---:|" * len(SCENARIOS),
     ]
     for c in counted:
         cells = " | ".join(f"{c.polls[s]:,.0f}" for s in SCENARIOS)
-        lines.append(f"| {c.label} | {c.imports:,.0f} | {cells} |")
-    if len(counted) == 2:
-        before, after = counted
+        lines.append(f"| {c.label} | {c.archive:,} | {c.imports:,.0f} | {cells} |")
+    labels = list(dict.fromkeys(c.label for c in counted))
+    if len(labels) == 2:
         lines.append("")
-        lines.append(
-            "Change: "
-            + "; ".join(
-                f"{s} {after.polls[s] / before.polls[s] - 1:+.1%}"
-                for s in SCENARIOS
-                if before.polls[s]
+        for before, after in zip(
+            *([c for c in counted if c.label == label] for label in labels), strict=True
+        ):
+            lines.append(
+                f"Change at {after.archive:,} archived: "
+                + "; ".join(
+                    f"{s} {after.polls[s] / before.polls[s] - 1:+.1%}"
+                    for s in SCENARIOS
+                    if before.polls[s]
+                )
+                + "."
             )
-            + "."
-        )
+    for label in labels:
+        own = {c.archive: c for c in counted if c.label == label}
+        if len(own) > 1 and min(own) in own:
+            base = own[min(own)]
+            lines.append("")
+            lines.append(
+                f"{label}, relative to {base.archive:,} archived: "
+                + "; ".join(
+                    f"{s} "
+                    + ", ".join(
+                        f"{a:,}: {c.polls[s] / base.polls[s]:.2f}x"
+                        for a, c in sorted(own.items())
+                        if a != base.archive
+                    )
+                    for s in SCENARIOS
+                )
+                + "."
+            )
     lines += ["", f"The run took {seconds / 60:.1f} minutes."]
     return "\n".join(lines)
 
@@ -252,7 +275,13 @@ def report(counted: list[Counted], seconds: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--against", help="a git revision to count too (before, then this)")
+    parser.add_argument(
+        "--archives",
+        default="100",
+        help="archive sizes, comma-separated (100,2000,10000: the cron bench's three)",
+    )
     args = parser.parse_args()
+    archives = [int(a) for a in args.archives.split(",")]
     if shutil.which("valgrind") is None:
         raise SystemExit("needs valgrind (apt install valgrind)")
     began = time.monotonic()
@@ -275,12 +304,15 @@ def main() -> None:
             sources = sources_file(base, upstream.port)
             # every tree's polls at the same moments: the start of this minute, and after
             start = datetime.now(UTC).replace(second=0, microsecond=0)
+            trees = []
             if args.against:
                 old = export(args.against, base / "before")
-                tree = Tree(old, args.against, base / "b", sources, start)
-                counted.append(measure(tree, upstream))
+                trees.append(Tree(old, args.against, base / "b", sources, start))
             label = head + (" with changes" if dirty else "")
-            counted.append(measure(Tree(ROOT, label, base / "a", sources, start), upstream))
+            trees.append(Tree(ROOT, label, base / "a", sources, start))
+            for tree in trees:
+                for archive in archives:
+                    counted.append(measure(tree, upstream, archive))
     finally:
         upstream.stop()
     body = report(counted, time.monotonic() - began)
