@@ -252,7 +252,7 @@ def report(counted: list[Counted], seconds: float) -> str:
             )
     for label in labels:
         own = {c.archive: c for c in counted if c.label == label}
-        if len(own) > 1 and min(own) in own:
+        if len(own) > 1:
             base = own[min(own)]
             lines.append("")
             lines.append(
@@ -265,6 +265,7 @@ def report(counted: list[Counted], seconds: float) -> str:
                         if a != base.archive
                     )
                     for s in SCENARIOS
+                    if base.polls[s]
                 )
                 + "."
             )
@@ -309,6 +310,8 @@ def main() -> None:
                 old = export(args.against, base / "before")
                 trees.append(Tree(old, args.against, base / "b", sources, start))
             label = head + (" with changes" if dirty else "")
+            if trees and trees[0].label == label:
+                label += " (this checkout)"  # --against HEAD: two trees all the same
             trees.append(Tree(ROOT, label, base / "a", sources, start))
             for tree in trees:
                 for archive in archives:

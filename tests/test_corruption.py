@@ -786,13 +786,28 @@ _GUARD_PIECES = [
     "<scriptx>", "<style>", "<!--", "-->", "<td>", "</td>", "<TR>", "<table>", "</table>",
     "<th >", "<plaintext>", "<title>", "<a title='<script>'>", "<li>", "<ul>", "</ul>",
     "<textarea>", "<template>", "<td_>", "<x:td>", "<", ">", "<span", "<noscript>", "<xmp>",
-    "<table><tr><td>", "<table><table><table>", "<tr><td><script>", "</tr><tr>",
+    "<table><tr><td>", "<table><table><table>", "<tr><td><script>", "</tr><tr>", "<iframe>",
+    "<noembed>", "<noframes>", "<Title>", "<PLAINTEXT>", "</td>x<!---->",
 ]  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None)
 @example(pieces=["<table><table><table>"] * 3, opened=0, depth=MAX_DEPTH)  # nine tables deep
 @example(pieces=["<td_>", "<!--", "<script_>"], opened=0, depth=MAX_DEPTH)
+@example(pieces=[], opened=4, depth=3)  # one tag more than the depth allows
+@example(pieces=[], opened=3, depth=3)
+@example(pieces=["<!--"], opened=0, depth=MAX_DEPTH)
+@example(pieces=["<plaintext>"], opened=0, depth=MAX_DEPTH)
+@example(pieces=["<iframe>"], opened=0, depth=MAX_DEPTH)
+@example(pieces=["<noembed>"], opened=0, depth=MAX_DEPTH)
+@example(pieces=["<noframes>"], opened=0, depth=MAX_DEPTH)
+@example(pieces=["<noscript>"], opened=0, depth=MAX_DEPTH)
+@example(pieces=["<xmp>"], opened=0, depth=MAX_DEPTH)
+@example(pieces=["<textarea>"], opened=0, depth=MAX_DEPTH)
+@example(pieces=["<Title>"], opened=0, depth=MAX_DEPTH)
+@example(pieces=["<template>"], opened=0, depth=MAX_DEPTH)
+@example(pieces=["<style>"], opened=0, depth=MAX_DEPTH)
+@example(pieces=["<SCRIPT>"], opened=0, depth=MAX_DEPTH)
 @given(
     pieces=st.lists(st.sampled_from(_GUARD_PIECES), max_size=60),
     opened=st.integers(0, 300),

@@ -794,12 +794,18 @@ def test_a_window_rescheduled_in_utc() -> None:
 _DATE_WORDS = [
     "monday", "tirsdag", "may", "maj", "den", "the", "of", "2026", "19", "3.", "1st", "٣",
     ",", " ", "-", "kl.", "x", "\u00a0", "december", "dec.", "søndag", "juni", "on",
+    "april", "aug", "fredag", "lørdag", "november", "onsdag", "oktober", "wednesday", "feb",
 ]  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None)
 @example(words=["den", "٣", "maj", "2026"])  # a day in another script's digits
 @example(words=["tirsdag", "den", "19", "maj"])
+@example(words=["april", "19", "2026"])
+@example(words=["fredag", "19", "november", "2026"])
+@example(words=["lørdag", "19", "august", "2026"])
+@example(words=["wednesday", "19", "oktober"])
+@example(words=["onsdag", "den", "19", "feb", "2026"])
 @given(words=st.lists(st.sampled_from(_DATE_WORDS), max_size=14))
 def test_a_date_is_looked_for_only_where_one_can_begin(words: list[str]) -> None:
     """``date_at`` tries its patterns only at a weekday's or month's first letter, a "den" or
