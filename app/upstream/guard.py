@@ -231,7 +231,7 @@ def bound_markup(
 
     One turn per tag, each written for the common case (a page has thousands of tags, every
     one of them legitimate): the scan's lists and counters are local names, the stack is
-    pushed and popped in place."""
+    pushed in place."""
     if text.count("<") < min(max_depth, max_tags) and _NEEDS_SCAN.search(text) is None:
         # fewer tags than any bound, none in a table, no comment or raw text: nothing to guard
         # (most sanitized fragments: the scan would give the text back with no warning)
@@ -275,13 +275,7 @@ def bound_markup(
             elif tags > max_tags:
                 scan.drop(start, end)
             elif open_count.get(group):
-                dropped.clear()  # tags dropped for depth were inside it: closed with it
-                while stack:  # close the innermost open one of its group, and what it holds
-                    top = stack.pop()
-                    open_count[top] -= 1
-                    positions[top].pop()
-                    if top == group:
-                        break
+                scan.pop_to(group)
             continue
         if not boundary and cell_tags >= MAX_CELL_TAGS and scan.in_cell:
             dropped[name] = dropped.get(name, 0) + 1
